@@ -1,0 +1,43 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import { LoggerModule } from 'nestjs-pino';
+import type Redis from 'ioredis';
+import { DataSource } from 'typeorm';
+import { Env, HotlineConfigModule } from '@hotline/config';
+import { KEYSTORE, PersistenceModule } from '@hotline/persistence';
+import { AuditModule } from '@hotline/audit';
+import { AccessGuard, TokenModule } from '@hotline/auth';
+import { CryptoModule } from '@hotline/crypto';
+import { GlobalExceptionFilter, HEALTH_PROBES, HealthController, HealthService, MetricsModule, REDIS, RedisModule, loggerModuleParams, mysqlProbe, redisProbe } from '@hotline/observability';
+
+/** The system of record: staff and sign-in, calls and their content, holds, audit. */
+@Module({})
+export class RecordsModule {
+  static forRoot(env: Env): DynamicModule {
+    return {
+      module: RecordsModule,
+      imports: [
+        HotlineConfigModule.forRoot(env),
+        LoggerModule.forRoot(loggerModuleParams('records')),
+        PersistenceModule.forRoot(),
+        RedisModule.forRoot(),
+        MetricsModule,
+        AuditModule,
+        TokenModule,
+        CryptoModule,
+      ],
+      controllers: [HealthController],
+      providers: [
+        HealthService,
+        {
+          provide: HEALTH_PROBES,
+          inject: [getDataSourceToken(), getDataSourceToken(KEYSTORE), REDIS],
+          useFactory: (db: DataSource, keys: DataSource, redis: Redis) => [mysqlProbe('mysql', () => db), mysqlProbe('keystore', () => keys), redisProbe(redis)],
+        },
+        { provide: APP_GUARD, useClass: AccessGuard },
+        { provide: APP_FILTER, useClass: GlobalExceptionFilter },
+      ],
+    };
+  }
+}

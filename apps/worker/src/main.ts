@@ -1,0 +1,12 @@
+import { loadEnvOrExit } from '@hotline/config';
+import { createWorkerApp } from './bootstrap';
+
+async function main() {
+  const env = loadEnvOrExit('worker', ['MASTER_KEY', 'PSEUDONYM_KEY']);
+  const app = await createWorkerApp(env);
+  await app.listen(env.WORKER_PORT, '0.0.0.0');
+}
+main().catch((e) => {
+  process.stderr.write(`[worker] failed to start: ${e?.message ?? e}\n`);
+  process.exit(1);
+});

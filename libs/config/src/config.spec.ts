@@ -1,0 +1,42 @@
+import { ConfigurationError, loadEnv } from './index';
+import { addDuration, parseDuration, parseRetentionConfig } from './retention-config';
+
+describe('loadEnv', () => {
+  it('applies the contract defaults', () => {
+    const env = loadEnv([], {});
+    expect(env.DATABASE_URL).toBe('mysql://hotline:hotline@127.0.0.1:3306/hotline');
+    expect(env.KEYSTORE_URL).toBe('mysql://hotline:hotline@127.0.0.1:3306/hotline_keys');
+    expect(env.GATEWAY_PORT).toBe(3000);
+    expect(env.OFFER_TIMEOUT_SECONDS).toBe(20);
+  });
+
+  it('names a missing secret instead of falling back to a weak default', () => {
+    expect(() => loadEnv(['JWT_SECRET', 'MASTER_KEY'], {})).toThrow(/JWT_SECRET is required[\s\S]*MASTER_KEY is required/);
+  });
+
+  it('names a malformed variable', () => {
+    try {
+      loadEnv([], { GATEWAY_PORT: 'eighty', MASTER_KEY: Buffer.alloc(16).toString('base64'), REDIS_URL: 'http://x' });
+      fail('should throw');
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigurationError);
+      const msg = (e as Error).message;
+      expect(msg).toMatch(/GATEWAY_PORT/);
+      expect(msg).toMatch(/MASTER_KEY must be base64 of exactly 32 bytes/);
+      expect(msg).toMatch(/REDIS_URL/);
+    }
+  });
+});
+
+describe('retention config', () => {
+  it('parses ISO 8601 durations and adds them on the calendar', () => {
+    expect(parseDuration('P90D').days).toBe(90);
+    expect(parseDuration('PT5S').seconds).toBe(5);
+    expect(addDuration(new Date('2026-01-31T00:00:00Z'), parseDuration('P1Y')).toISOString()).toBe('2027-01-31T00:00:00.000Z');
+    expect(() => parseDuration('90 days')).toThrow(/not an ISO 8601 duration/);
+  });
+
+  it('rejects a file with a bad or missing duration, naming it', () => {
+    expect(() => parseRetentionConfig('scanEvery: PT1H\npolicies:\n  default: P90D\n  high: soon\nrecordings: P30D\ndeletionGrace: P1D\n')).toThrow(/policies.high[\s\S]*policies.imminent/);
+  });
+});

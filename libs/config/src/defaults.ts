@@ -1,0 +1,21 @@
+import { join } from 'path';
+
+export const PROJECT_ROOT = join(__dirname, '..', '..', '..');
+
+/** Defaults from the contract (DESIGN.md). Secrets deliberately have none. */
+export const DEFAULTS: Record<string, string> = {
+  DATABASE_URL: 'mysql://hotline:hotline@127.0.0.1:3306/hotline',
+  KEYSTORE_URL: 'mysql://hotline:hotline@127.0.0.1:3306/hotline_keys',
+  REDIS_URL: 'redis://127.0.0.1:6379/0',
+  GATEWAY_PORT: '3000',
+  RECORDS_PORT: '3001',
+  WORKER_PORT: '3002',
+  PUBLIC_URL: 'http://localhost:3000',
+  RECORDS_URL: 'http://127.0.0.1:3001',
+  OFFER_TIMEOUT_SECONDS: '20',
+  RETENTION_CONFIG: join(PROJECT_ROOT, 'config', 'retention.yaml'),
+  TIME_ZONE: 'UTC',
+  SERVICE_LEVEL_SECONDS: '30',
+  SESSION_TTL_SECONDS: String(10 * 3600),
+  LOG_LEVEL: 'info',
+};

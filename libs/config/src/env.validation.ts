@@ -1,0 +1,113 @@
+import { plainToInstance } from 'class-transformer';
+import {
+  IsBase64,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  validateSync,
+} from 'class-validator';
+
+/**
+ * Every variable the apps read, with its rule. Defaults live in `defaults.ts`;
+ * secrets have none: outside demo mode a missing secret stops the app.
+ */
+export class EnvironmentVariables {
+  @Matches(/^mysql:\/\/[^\s]+$/, { message: 'DATABASE_URL must be a mysql:// URL' })
+  DATABASE_URL: string;
+
+  @Matches(/^mysql:\/\/[^\s]+$/, { message: 'KEYSTORE_URL must be a mysql:// URL' })
+  KEYSTORE_URL: string;
+
+  @Matches(/^rediss?:\/\/[^\s]+$/, { message: 'REDIS_URL must be a redis:// URL' })
+  REDIS_URL: string;
+
+  @IsInt() @Min(0) @Max(65535)
+  GATEWAY_PORT: number;
+
+  @IsInt() @Min(0) @Max(65535)
+  RECORDS_PORT: number;
+
+  @IsInt() @Min(0) @Max(65535)
+  WORKER_PORT: number;
+
+  @IsUrl({ require_tld: false, require_protocol: true }, { message: 'PUBLIC_URL must be an absolute http(s) URL' })
+  PUBLIC_URL: string;
+
+  @IsUrl({ require_tld: false, require_protocol: true }, { message: 'RECORDS_URL must be an absolute http(s) URL' })
+  RECORDS_URL: string;
+
+  @IsOptional() @Matches(/^AC[0-9a-fA-F]{32}$/, { message: 'TWILIO_ACCOUNT_SID must look like AC followed by 32 hex digits' })
+  TWILIO_ACCOUNT_SID?: string;
+
+  @IsOptional() @IsString() @MinLength(16, { message: 'TWILIO_AUTH_TOKEN is too short' })
+  TWILIO_AUTH_TOKEN?: string;
+
+  @IsOptional() @IsUrl({ require_tld: false, require_protocol: true }, { message: 'TWILIO_API_URL must be an absolute http(s) URL' })
+  TWILIO_API_URL?: string;
+
+  @IsOptional() @Matches(/^\+[1-9]\d{6,14}$/, { message: 'TWILIO_SMS_FROM must be an E.164 number' })
+  TWILIO_SMS_FROM?: string;
+
+  @IsOptional() @IsString()
+  TWILIO_API_KEY_SID?: string;
+
+  @IsOptional() @IsString()
+  TWILIO_API_KEY_SECRET?: string;
+
+  @IsOptional() @IsString()
+  TWILIO_TWIML_APP_SID?: string;
+
+  @IsOptional() @IsString() @MinLength(32, { message: 'JWT_SECRET must be at least 32 characters' })
+  JWT_SECRET?: string;
+
+  @IsOptional() @IsBase64({}, { message: 'MASTER_KEY must be base64 of 32 bytes' })
+  MASTER_KEY?: string;
+
+  /** Earlier master keys, comma-separated base64, kept only while `keys:rotate` re-wraps data keys. */
+  @IsOptional() @IsString()
+  MASTER_KEY_OLD?: string;
+
+  @IsOptional() @IsBase64({}, { message: 'PSEUDONYM_KEY must be base64' })
+  PSEUDONYM_KEY?: string;
+
+  @IsOptional() @Matches(/^[a-zA-Z0-9_.-]{3,64}:.{12,}$/, { message: 'BOOTSTRAP_ADMIN must be username:password with a password of 12 characters or more' })
+  BOOTSTRAP_ADMIN?: string;
+
+  @IsInt() @Min(1) @Max(600)
+  OFFER_TIMEOUT_SECONDS: number;
+
+  @IsString()
+  RETENTION_CONFIG: string;
+
+  @IsString()
+  TIME_ZONE: string;
+
+  @IsInt() @Min(1) @Max(600)
+  SERVICE_LEVEL_SECONDS: number;
+
+  @IsInt() @Min(60) @Max(86400)
+  SESSION_TTL_SECONDS: number;
+
+  @IsIn(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
+  LOG_LEVEL: string;
+
+  @IsOptional() @IsIn(['0', '1', 'true', 'false'])
+  HOTLINE_DEMO?: string;
+}
+
+export type Env = EnvironmentVariables;
+
+export type Secret = 'JWT_SECRET' | 'MASTER_KEY' | 'PSEUDONYM_KEY' | 'TWILIO_ACCOUNT_SID' | 'TWILIO_AUTH_TOKEN';
+
+export class ConfigurationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Configuration is invalid:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigurationError';
+  }
+}

@@ -1,0 +1,46 @@
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
+import { DEFAULTS } from './defaults';
+import { ConfigurationError, EnvironmentVariables, Secret } from './env.validation';
+
+const INTEGER_KEYS = ['GATEWAY_PORT', 'RECORDS_PORT', 'WORKER_PORT', 'OFFER_TIMEOUT_SECONDS', 'SERVICE_LEVEL_SECONDS', 'SESSION_TTL_SECONDS'];
+
+/**
+ * Validates the environment (with the contract's defaults) and returns it typed.
+ * `required` lists the secrets this app cannot run without; a missing one is named in the error.
+ * Called in each main.ts before NestFactory.create, so a bad variable stops the app at boot.
+ */
+export function loadEnv(required: Secret[] = [], source: NodeJS.ProcessEnv = process.env): EnvironmentVariables {
+  const raw: Record<string, unknown> = { ...DEFAULTS };
+  for (const [k, v] of Object.entries(source)) if (v !== undefined && v !== '') raw[k] = v;
+  for (const k of INTEGER_KEYS) {
+    const v = raw[k];
+    if (typeof v === 'string') raw[k] = /^\d+$/.test(v) ? Number(v) : v;
+  }
+  const env = plainToInstance(EnvironmentVariables, raw, { enableImplicitConversion: false });
+  const problems: string[] = [];
+  for (const error of validateSync(env, { whitelist: false, forbidUnknownValues: false })) {
+    const messages = Object.values(error.constraints ?? {});
+    problems.push(messages.length ? messages.map((m) => (m.includes(error.property) ? m : `${error.property}: ${m}`)).join('; ') : `${error.property} is invalid`);
+  }
+  for (const key of required) {
+    if (!env[key]) problems.push(`${key} is required (demo mode generates it; see README "Running for real")`);
+  }
+  if (env.MASTER_KEY && Buffer.from(env.MASTER_KEY, 'base64').length !== 32) problems.push('MASTER_KEY must be base64 of exactly 32 bytes');
+  if (env.PSEUDONYM_KEY && Buffer.from(env.PSEUDONYM_KEY, 'base64').length < 32) problems.push('PSEUDONYM_KEY must be base64 of at least 32 bytes');
+  if (problems.length) throw new ConfigurationError(problems);
+  return env;
+}
+
+/** For main.ts: print the problems plainly and exit, rather than a stack trace. */
+export function loadEnvOrExit(app: string, required: Secret[]): EnvironmentVariables {
+  try {
+    return loadEnv(required);
+  } catch (e) {
+    if (e instanceof ConfigurationError) {
+      process.stderr.write(`[${app}] cannot start. ${e.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw e;
+  }
+}

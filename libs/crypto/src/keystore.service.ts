@@ -1,0 +1,138 @@
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { randomBytes } from 'crypto';
+import { DataSource } from 'typeorm';
+import { ENV, Env } from '@hotline/config';
+import { KEYSTORE } from '@hotline/persistence';
+import { masterKeyId, unwrapDataKey, wrapDataKey } from './envelope';
+
+export class DataKeyDestroyedError extends Error {
+  constructor(readonly callId: string) {
+    super(`data key of call ${callId} does not exist (destroyed or never created)`);
+    this.name = 'DataKeyDestroyedError';
+  }
+}
+
+interface MasterKey {
+  id: string;
+  key: Buffer;
+}
+
+/**
+ * The keystore port: per-call data keys, wrapped by the master key, in their own database.
+ * Unwrapped keys are cached briefly in memory (CACHE_MS) to keep reads fast; destroying a key
+ * here also evicts it, and other processes' caches expire within CACHE_MS.
+ */
+@Injectable()
+export class KeystoreService {
+  static CACHE_MS = 5_000;
+  private readonly current: MasterKey;
+  private readonly byId = new Map<string, MasterKey>();
+  private readonly cache = new Map<string, { key: Buffer; until: number }>();
+
+  constructor(@InjectDataSource(KEYSTORE) private readonly ds: DataSource, @Inject(ENV) env: Env) {
+    if (!env.MASTER_KEY) throw new Error('MASTER_KEY is required to use the keystore');
+    const keys = [env.MASTER_KEY, ...(env.MASTER_KEY_OLD ?? '').split(',').map((s) => s.trim()).filter(Boolean)];
+    keys.forEach((b64, i) => {
+      const key = Buffer.from(b64, 'base64');
+      if (key.length !== 32) throw new Error(`${i === 0 ? 'MASTER_KEY' : 'MASTER_KEY_OLD'} must be base64 of 32 bytes`);
+      const mk = { id: masterKeyId(key), key };
+      if (i === 0) (this as any).current = mk;
+      this.byId.set(mk.id, mk);
+    });
+  }
+
+  get currentMasterKeyId(): string {
+    return this.current.id;
+  }
+
+  /** The call's data key, created on first use. Safe under concurrency (INSERT IGNORE, then read). */
+  async getOrCreate(callId: string): Promise<Buffer> {
+    const cached = this.fromCache(callId);
+    if (cached) return cached;
+    const existing = await this.load(callId);
+    if (existing) return existing;
+    const dataKey = randomBytes(32);
+    await this.ds.query('INSERT IGNORE INTO data_keys (call_id, wrapped_key, master_key_id, created_at) VALUES (?, ?, ?, ?)', [
+      callId,
+      wrapDataKey(this.current.key, dataKey, callId),
+      this.current.id,
+      new Date(),
+    ]);
+    const stored = await this.load(callId);
+    if (!stored) throw new DataKeyDestroyedError(callId);
+    return stored;
+  }
+
+  /** The call's data key; throws DataKeyDestroyedError when it is gone. */
+  async get(callId: string): Promise<Buffer> {
+    const key = this.fromCache(callId) ?? (await this.load(callId));
+    if (!key) throw new DataKeyDestroyedError(callId);
+    return key;
+  }
+
+  async exists(callId: string): Promise<boolean> {
+    const rows = await this.ds.query('SELECT 1 FROM data_keys WHERE call_id = ?', [callId]);
+    return rows.length > 0;
+  }
+
+  /** Crypto-shredding: after this, every copy of the call's content is unreadable. Idempotent. */
+  async destroy(callId: string): Promise<'destroyed' | 'already_gone'> {
+    this.cache.delete(callId);
+    const res = await this.ds.query('DELETE FROM data_keys WHERE call_id = ?', [callId]);
+    return res.affectedRows > 0 ? 'destroyed' : 'already_gone';
+  }
+
+  /** Re-wraps every data key not under the current master key. Content is not touched. */
+  async rotate(batchSize = 500): Promise<{ rewrapped: number; remaining: number }> {
+    let rewrapped = 0;
+    for (;;) {
+      const rows: { call_id: string; wrapped_key: Buffer; master_key_id: string }[] = await this.ds.query(
+        'SELECT call_id, wrapped_key, master_key_id FROM data_keys WHERE master_key_id <> ? LIMIT ?',
+        [this.current.id, batchSize],
+      );
+      const usable = rows.filter((r) => this.byId.has(r.master_key_id));
+      for (const r of usable) {
+        const plain = unwrapDataKey(this.byId.get(r.master_key_id)!.key, r.wrapped_key, r.call_id);
+        await this.ds.query('UPDATE data_keys SET wrapped_key = ?, master_key_id = ? WHERE call_id = ? AND master_key_id = ?', [
+          wrapDataKey(this.current.key, plain, r.call_id),
+          this.current.id,
+          r.call_id,
+          r.master_key_id,
+        ]);
+        rewrapped++;
+      }
+      if (usable.length === 0 || rows.length < batchSize) break;
+    }
+    const [{ n }] = await this.ds.query('SELECT COUNT(*) AS n FROM data_keys WHERE master_key_id <> ?', [this.current.id]);
+    return { rewrapped, remaining: Number(n) };
+  }
+
+  evict(callId: string): void {
+    this.cache.delete(callId);
+  }
+
+  private fromCache(callId: string): Buffer | undefined {
+    const hit = this.cache.get(callId);
+    if (!hit) return undefined;
+    if (hit.until < Date.now()) {
+      this.cache.delete(callId);
+      return undefined;
+    }
+    return hit.key;
+  }
+
+  private async load(callId: string): Promise<Buffer | undefined> {
+    const rows: { wrapped_key: Buffer; master_key_id: string }[] = await this.ds.query(
+      'SELECT wrapped_key, master_key_id FROM data_keys WHERE call_id = ?',
+      [callId],
+    );
+    if (!rows.length) return undefined;
+    const mk = this.byId.get(rows[0].master_key_id);
+    if (!mk) throw new Error(`data key of call ${callId} is wrapped by master key ${rows[0].master_key_id}, which is not configured (MASTER_KEY / MASTER_KEY_OLD)`);
+    const key = unwrapDataKey(mk.key, Buffer.from(rows[0].wrapped_key), callId);
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(callId, { key, until: Date.now() + KeystoreService.CACHE_MS });
+    return key;
+  }
+}

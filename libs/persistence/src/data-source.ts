@@ -1,0 +1,94 @@
+import { DataSource, DataSourceOptions } from 'typeorm';
+import { AuditEntryEntity } from './entities/audit-entry.entity';
+import { CallEntity } from './entities/call.entity';
+import { ConsentEntity } from './entities/consent.entity';
+import { DataKeyEntity } from './entities/data-key.entity';
+import { DeletionCertificateEntity } from './entities/deletion-certificate.entity';
+import { DeletionRequestEntity } from './entities/deletion-request.entity';
+import { EscalationEntity } from './entities/escalation.entity';
+import { LegalHoldEntity } from './entities/legal-hold.entity';
+import { NoteEntity } from './entities/note.entity';
+import { RecordingEntity } from './entities/recording.entity';
+import { RiskAssessmentEntity } from './entities/risk-assessment.entity';
+import { StaffEntity } from './entities/staff.entity';
+import { join } from 'path';
+import { readdirSync } from 'fs';
+
+export const KEYSTORE = 'keystore';
+
+export const RECORD_ENTITIES = [
+  StaffEntity,
+  CallEntity,
+  NoteEntity,
+  RiskAssessmentEntity,
+  ConsentEntity,
+  RecordingEntity,
+  LegalHoldEntity,
+  EscalationEntity,
+  DeletionCertificateEntity,
+  DeletionRequestEntity,
+  AuditEntryEntity,
+];
+export const KEYSTORE_ENTITIES = [DataKeyEntity];
+
+/** Migration classes found in a folder (works from sources via ts-node and from a build). */
+function migrationsIn(folder: string): Function[] {
+  const dir = join(__dirname, 'migrations', folder);
+  return readdirSync(dir)
+    .filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith('.d.ts') && !f.endsWith('.map'))
+    .sort()
+    .flatMap((f) => Object.values(require(join(dir, f))) as Function[]);
+}
+
+const common = {
+  type: 'mysql' as const,
+  // synchronize would silently drop columns and their data (typeorm #2344): schema changes are migrations only.
+  synchronize: false,
+  migrationsRun: false,
+  timezone: 'Z',
+  charset: 'utf8mb4_unicode_ci',
+  supportBigNumbers: true,
+  bigNumberStrings: false,
+  logging: false as const,
+};
+
+export function recordsDataSourceOptions(url: string, extra: Partial<DataSourceOptions> = {}): DataSourceOptions {
+  return {
+    ...common,
+    url,
+    entities: RECORD_ENTITIES,
+    migrations: migrationsIn('records'),
+    migrationsTableName: 'migrations',
+    extra: { connectionLimit: 20 },
+    ...extra,
+  } as DataSourceOptions;
+}
+
+export function keystoreDataSourceOptions(url: string, extra: Partial<DataSourceOptions> = {}): DataSourceOptions {
+  return {
+    ...common,
+    name: KEYSTORE,
+    url,
+    entities: KEYSTORE_ENTITIES,
+    migrations: migrationsIn('keystore'),
+    migrationsTableName: 'migrations',
+    extra: { connectionLimit: 10 },
+    ...extra,
+  } as DataSourceOptions;
+}
+
+/** Applies pending migrations to both databases; returns the names applied. */
+export async function runMigrations(databaseUrl: string, keystoreUrl: string): Promise<string[]> {
+  const applied: string[] = [];
+  for (const options of [recordsDataSourceOptions(databaseUrl), keystoreDataSourceOptions(keystoreUrl)]) {
+    const ds = new DataSource(options);
+    await ds.initialize();
+    try {
+      const ran = await ds.runMigrations({ transaction: 'each' });
+      applied.push(...ran.map((m) => m.name));
+    } finally {
+      await ds.destroy();
+    }
+  }
+  return applied;
+}

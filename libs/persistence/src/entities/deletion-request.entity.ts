@@ -1,0 +1,19 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+
+export const DELETION_REQUEST_STATUSES = ['pending', 'done', 'partly_held', 'cancelled', 'failed'] as const;
+export type DeletionRequestStatus = (typeof DELETION_REQUEST_STATUSES)[number];
+
+@Entity('deletion_requests')
+export class DeletionRequestEntity {
+  @PrimaryColumn({ type: 'char', length: 36 }) id: string;
+  @Column({ name: 'caller_pseudonym', type: 'char', length: 64 }) callerPseudonym: string;
+  @Column({ name: 'requested_at', type: 'datetime', precision: 3 }) requestedAt: Date;
+  @Column({ name: 'verified_by', type: 'varchar', length: 32 }) verifiedBy: string;
+  @Column({ type: 'varchar', length: 16 }) status: DeletionRequestStatus;
+  @Column({ name: 'execute_after', type: 'datetime', precision: 3 }) executeAfter: Date;
+  @Column({ name: 'calls_total', type: 'int', default: 0 }) callsTotal: number;
+  @Column({ name: 'calls_held', type: 'int', default: 0 }) callsHeld: number;
+  @Column({ name: 'calls_deleted', type: 'int', default: 0 }) callsDeleted: number;
+  @Column({ name: 'completed_at', type: 'datetime', precision: 3, nullable: true }) completedAt: Date | null;
+  @Column({ name: 'cancelled_at', type: 'datetime', precision: 3, nullable: true }) cancelledAt: Date | null;
+}

@@ -1,0 +1,17 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+
+export const ROLES = ['operator', 'supervisor', 'records_officer', 'auditor', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+@Entity('staff')
+export class StaffEntity {
+  @PrimaryColumn({ type: 'char', length: 36 }) id: string;
+  @Column({ type: 'varchar', length: 64, unique: true }) username: string;
+  @Column({ name: 'display_name', type: 'varchar', length: 128 }) displayName: string;
+  @Column({ name: 'password_hash', type: 'varchar', length: 255 }) passwordHash: string;
+  @Column({ type: 'varchar', length: 32 }) role: Role;
+  @Column({ type: 'boolean', default: true }) active: boolean;
+  @Column({ name: 'failed_logins', type: 'int', default: 0 }) failedLogins: number;
+  @Column({ name: 'locked_until', type: 'datetime', precision: 3, nullable: true }) lockedUntil: Date | null;
+  @Column({ name: 'created_at', type: 'datetime', precision: 3 }) createdAt: Date;
+}

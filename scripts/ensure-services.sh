@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Makes sure MariaDB/MySQL and Redis answer on this machine: starts local ones where it can,
+# installs them with apt-get where absent (as root), and creates the `hotline` account.
+# Set HOTLINE_SKIP_SERVICES=1 when DATABASE_URL/REDIS_URL point at servers you run yourself.
+set -euo pipefail
+[ "${HOTLINE_SKIP_SERVICES:-0}" = "1" ] && exit 0
+
+say() { printf '[services] %s\n' "$*" >&2; }
+SUDO=""
+[ "$(id -u)" = "0" ] || SUDO="sudo -n"
+
+db_up() { mysqladmin --protocol=tcp -h127.0.0.1 -P3306 -uhotline -photline ping >/dev/null 2>&1 || mysqladmin -uroot ping >/dev/null 2>&1; }
+redis_up() { (exec 3<>/dev/tcp/127.0.0.1/6379 && printf 'PING\r\n' >&3 && timeout 2 head -c 5 <&3 | grep -q PONG) 2>/dev/null; }
+apt_install() {
+  if ! command -v apt-get >/dev/null; then say "cannot install $* here: no apt-get. Start MySQL 8 and Redis 7 yourself (docker compose -f docker/compose.yml up -d mysql redis)."; exit 1; fi
+  [ -f /tmp/.hotline-apt-updated ] || { $SUDO apt-get update -qq && touch /tmp/.hotline-apt-updated; }
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+
+if ! db_up; then
+  if ! command -v mariadbd >/dev/null && ! command -v mysqld >/dev/null; then
+    say "installing MariaDB (apt-get)"; apt_install mariadb-server mariadb-client
+  fi
+  say "starting MariaDB"
+  $SUDO mkdir -p /run/mysqld && $SUDO chown mysql:mysql /run/mysqld 2>/dev/null || true
+  if [ ! -d /var/lib/mysql/mysql ]; then $SUDO mariadb-install-db --user=mysql >/dev/null 2>&1 || true; fi
+  # A hand-started mariadbd needs --user=mysql, or it dies silently.
+  $SUDO start-stop-daemon --start --oknodo --background --exec "$(command -v mariadbd || command -v mysqld)" -- --user=mysql >/dev/null 2>&1 || true
+  for _ in $(seq 1 60); do db_up && break; sleep 0.5; done
+  db_up || { say "MariaDB did not come up; see /var/log/mysql"; exit 1; }
+fi
+
+if ! mysqladmin --protocol=tcp -h127.0.0.1 -P3306 -uhotline -photline ping >/dev/null 2>&1 || \
+   ! mysql --protocol=tcp -h127.0.0.1 -uhotline -photline -e 'CREATE DATABASE IF NOT EXISTS hotline_probe; DROP DATABASE hotline_probe' >/dev/null 2>&1; then
+  say "creating the hotline database account"
+  # Debian's root logs in over the socket only; the apps use their own account over TCP.
+  $SUDO mysql -uroot <<'SQL'
+CREATE USER IF NOT EXISTS 'hotline'@'localhost' IDENTIFIED BY 'hotline';
+CREATE USER IF NOT EXISTS 'hotline'@'127.0.0.1' IDENTIFIED BY 'hotline';
+CREATE USER IF NOT EXISTS 'hotline'@'%' IDENTIFIED BY 'hotline';
+GRANT ALL PRIVILEGES ON `hotline%`.* TO 'hotline'@'localhost';
+GRANT ALL PRIVILEGES ON `hotline%`.* TO 'hotline'@'127.0.0.1';
+GRANT ALL PRIVILEGES ON `hotline%`.* TO 'hotline'@'%';
+FLUSH PRIVILEGES;
+SQL
+fi
+
+if ! redis_up; then
+  if ! command -v redis-server >/dev/null; then say "installing Redis (apt-get)"; apt_install redis-server; fi
+  say "starting Redis"
+  $SUDO mkdir -p /var/lib/redis /var/log/redis 2>/dev/null || true
+  $SUDO redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/hotline.log >/dev/null
+  for _ in $(seq 1 40); do redis_up && break; sleep 0.25; done
+  redis_up || { say "Redis did not come up"; exit 1; }
+fi
+exit 0

@@ -1,0 +1,59 @@
+import { INestApplication } from '@nestjs/common';
+import request from 'supertest';
+import { createGatewayApp } from '../../apps/gateway/src/bootstrap';
+import { createRecordsApp } from '../../apps/records/src/bootstrap';
+import { createWorkerApp } from '../../apps/worker/src/bootstrap';
+import { envFor } from '../support/env-for';
+import { openTestDataSources } from '../support/db';
+
+describe('the three apps', () => {
+  const apps: INestApplication[] = [];
+  afterAll(async () => {
+    for (const a of apps) await a.close();
+  });
+
+  it.each([
+    ['records', createRecordsApp],
+    ['worker', createWorkerApp],
+    ['gateway', createGatewayApp],
+  ] as const)('%s serves /health (MySQL and Redis up) and /metrics', async (_name, create) => {
+    const app = await create(envFor());
+    apps.push(app);
+    await app.listen(0, '127.0.0.1');
+    const health = await request(app.getHttpServer()).get('/health');
+    expect(health.body).toMatchObject({ status: 'ok' });
+    expect(health.status).toBe(200);
+    expect(health.body.status).toBe('ok');
+    expect(health.body.checks.mysql.status).toBe('up');
+    expect(health.body.checks.redis.status).toBe('up');
+    const metrics = await request(app.getHttpServer()).get('/metrics');
+    expect(metrics.status).toBe(200);
+    expect(metrics.text).toContain('process_resident_memory_bytes');
+  });
+
+  it('records serves its OpenAPI page', async () => {
+    const app = await createRecordsApp(envFor());
+    apps.push(app);
+    await app.init();
+    const res = await request(app.getHttpServer()).get('/docs/json');
+    expect(res.status).toBe(200);
+    expect(res.body.openapi).toMatch(/^3\./);
+  });
+});
+
+describe('migrations', () => {
+  it('created every table in the records database and only data keys in the keystore', async () => {
+    const { db, keys, close } = await openTestDataSources();
+    try {
+      const tables = (await db.query('SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE()')).map((r: any) => r.t).sort();
+      for (const t of ['staff', 'calls', 'notes', 'risk_assessments', 'consents', 'legal_holds', 'deletion_certificates', 'audit_log', 'escalations', 'recordings', 'deletion_requests']) {
+        expect(tables).toContain(t);
+      }
+      expect(tables).not.toContain('data_keys');
+      const keyTables = (await keys.query('SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE()')).map((r: any) => r.t).sort();
+      expect(keyTables).toEqual(['data_keys', 'migrations']);
+    } finally {
+      await close();
+    }
+  });
+});

@@ -1,0 +1,23 @@
+import Redis from 'ioredis';
+import { createConnection } from 'mysql2/promise';
+import { runMigrations } from '../../libs/persistence/src/data-source';
+import { TEST_DATABASE_URL, TEST_KEYSTORE_URL, TEST_REDIS_URL } from './test-config';
+
+/** Fresh test databases with real migrations, and an empty Redis database, once per run. */
+export default async function globalSetup(): Promise<void> {
+  if ((globalThis as any).__hotlineSetupDone) return;
+  (globalThis as any).__hotlineSetupDone = true;
+  for (const url of [TEST_DATABASE_URL, TEST_KEYSTORE_URL]) {
+    const u = new URL(url);
+    const name = u.pathname.slice(1);
+    u.pathname = '/';
+    const c = await createConnection({ uri: u.toString() });
+    await c.query(`DROP DATABASE IF EXISTS \`${name}\``);
+    await c.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+    await c.end();
+  }
+  await runMigrations(TEST_DATABASE_URL, TEST_KEYSTORE_URL);
+  const redis = new Redis(TEST_REDIS_URL);
+  await redis.flushdb();
+  await redis.quit();
+}

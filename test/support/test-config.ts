@@ -1,0 +1,34 @@
+/**
+ * Where a test run keeps its data. Each run gets its own databases (`hotline_<id>`,
+ * `hotline_keys_<id>`) and Redis database, so that two runs on one machine cannot meet:
+ * set HOTLINE_TEST_ID (letters, digits, _) and HOTLINE_TEST_REDIS_DB (1-15) to separate them.
+ * Relative imports only: globalSetup runs outside jest's module mapping.
+ */
+export const TEST_ID = (process.env.HOTLINE_TEST_ID ?? 'test').replace(/[^A-Za-z0-9_]/g, '_');
+export const TEST_REDIS_DB = Number(process.env.HOTLINE_TEST_REDIS_DB ?? 1);
+const MYSQL = process.env.HOTLINE_TEST_MYSQL ?? 'mysql://hotline:hotline@127.0.0.1:3306';
+const REDIS = process.env.HOTLINE_TEST_REDIS ?? 'redis://127.0.0.1:6379';
+
+export const TEST_DATABASE_URL = `${MYSQL}/hotline_${TEST_ID}`;
+export const TEST_KEYSTORE_URL = `${MYSQL}/hotline_keys_${TEST_ID}`;
+export const TEST_REDIS_URL = `${REDIS}/${TEST_REDIS_DB}`;
+
+/** Fixed test secrets: random-looking, never used outside tests. */
+export const TEST_SECRETS = {
+  JWT_SECRET: 'test-jwt-secret-0123456789abcdef0123456789abcdef',
+  MASTER_KEY: Buffer.alloc(32, 7).toString('base64'),
+  PSEUDONYM_KEY: Buffer.alloc(32, 9).toString('base64'),
+  TWILIO_ACCOUNT_SID: 'AC' + '0123456789abcdef'.repeat(2),
+  TWILIO_AUTH_TOKEN: 'test-auth-token-0123456789abcdef',
+  TWILIO_SMS_FROM: '+15550001111',
+};
+
+export function testEnvVars(): Record<string, string> {
+  return {
+    DATABASE_URL: TEST_DATABASE_URL,
+    KEYSTORE_URL: TEST_KEYSTORE_URL,
+    REDIS_URL: TEST_REDIS_URL,
+    ...TEST_SECRETS,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+  };
+}
