@@ -1,0 +1,2 @@
+export * from './console-events';
+export * from './channels';
