@@ -1,0 +1,47 @@
+/**
+ * Every BullMQ job by name, the queue it runs on, and its payload. Payloads carry ids and
+ * pseudonyms only: never a phone number, a name, a code or note text (they sit in Redis).
+ */
+export enum QueueName {
+  Retention = 'retention',
+  DeletionRequests = 'deletion-requests',
+  Sms = 'sms',
+  CallRecords = 'call-records',
+  Twilio = 'twilio',
+}
+
+export enum JobName {
+  RetentionScan = 'retention-scan',
+  SecureDelete = 'secure-delete',
+  Reconcile = 'reconcile',
+  DeletionRequest = 'deletion-request',
+  SendSms = 'send-sms',
+  DeleteSms = 'delete-sms',
+  /** The gateway's call-opening write, kept durably while MySQL is away and replayed after. */
+  OpenCall = 'open-call',
+  /** A call status change (answered, ended) to write to records, replayed the same way. */
+  CallEvent = 'call-event',
+  DeleteRecordings = 'delete-recordings',
+}
+
+export const JOBS_TO_QUEUE: Record<JobName, QueueName> = {
+  [JobName.RetentionScan]: QueueName.Retention,
+  [JobName.SecureDelete]: QueueName.Retention,
+  [JobName.Reconcile]: QueueName.Retention,
+  [JobName.DeletionRequest]: QueueName.DeletionRequests,
+  [JobName.SendSms]: QueueName.Sms,
+  [JobName.DeleteSms]: QueueName.Sms,
+  [JobName.OpenCall]: QueueName.CallRecords,
+  [JobName.CallEvent]: QueueName.CallRecords,
+  [JobName.DeleteRecordings]: QueueName.Twilio,
+};
+
+/** Deterministic job ids: adding the same work twice is a no-op (BullMQ `add` dedupes by jobId). */
+export const jobId = {
+  secureDelete: (callId: string) => `secure-delete:${callId}`,
+  deletionRequest: (requestId: string) => `deletion-request:${requestId}`,
+  openCall: (callId: string) => `open-call:${callId}`,
+};
+
+/** BullMQ key prefix, so a shared Redis can host other things too. */
+export const BULL_PREFIX = 'hl-bull';
