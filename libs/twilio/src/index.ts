@@ -1,0 +1,3 @@
+export * from './twilio-client';
+export * from './twilio.service';
+export * from './twilio.module';

@@ -1,0 +1,131 @@
+import { randomBytes } from 'crypto';
+import { AddressInfo } from 'net';
+import { IncomingMessage, Server, ServerResponse, createServer } from 'http';
+import twilio from 'twilio';
+
+/**
+ * A local HTTP peer that speaks the part of Twilio's REST API that Hotline uses, and remembers
+ * what it was asked. Tests (and the demo) point TWILIO_API_URL at it.
+ *
+ *   POST   /2010-04-01/Accounts/{AC}/Calls/{CA}.json         calls(sid).update({ twiml })
+ *   DELETE /2010-04-01/Accounts/{AC}/Recordings/{RE}.json    recordings(sid).remove()
+ *   POST   /2010-04-01/Accounts/{AC}/Messages.json           messages.create({ to, from, body })
+ *   DELETE /2010-04-01/Accounts/{AC}/Messages/{SM}.json      messages(sid).remove()
+ */
+export interface PeerRequest {
+  method: string;
+  path: string;
+  params: Record<string, string>;
+  at: number;
+}
+
+export interface PeerMessage {
+  sid: string;
+  to: string;
+  from: string;
+  body: string;
+  deleted: boolean;
+}
+
+export class TwilioPeer {
+  readonly requests: PeerRequest[] = [];
+  readonly callUpdates: { callSid: string; params: Record<string, string> }[] = [];
+  readonly deletedRecordings: string[] = [];
+  readonly messages: PeerMessage[] = [];
+  /** Call SIDs Twilio should answer 404 for (the call is gone). */
+  readonly goneCalls = new Set<string>();
+  /** Recording SIDs Twilio should answer 404 for (already deleted). */
+  readonly goneRecordings = new Set<string>();
+  /** When set, every request fails with this status (Twilio down). */
+  failAll?: number;
+  /** Called on each call update (the demo uses it to play the operator's leg). */
+  onCallUpdate?: (callSid: string, params: Record<string, string>) => void;
+  private server?: Server;
+
+  constructor(readonly accountSid: string, readonly authToken: string) {}
+
+  get url(): string {
+    const a = this.server?.address() as AddressInfo;
+    return `http://127.0.0.1:${a.port}`;
+  }
+
+  async start(port = 0): Promise<this> {
+    this.server = createServer((req, res) => this.handle(req, res).catch(() => this.json(res, 500, { message: 'peer error' })));
+    await new Promise<void>((r) => this.server!.listen(port, '127.0.0.1', () => r()));
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.server) return;
+    this.server.closeAllConnections?.();
+    await new Promise<void>((r) => this.server!.close(() => r()));
+  }
+
+  /** The messages sent to one number, newest last. */
+  messagesTo(to: string): PeerMessage[] {
+    return this.messages.filter((m) => m.to === to);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req);
+    const url = new URL(req.url ?? '/', 'http://peer');
+    const params = Object.fromEntries(new URLSearchParams(body));
+    this.requests.push({ method: req.method ?? 'GET', path: url.pathname, params, at: Date.now() });
+    const expected = 'Basic ' + Buffer.from(`${this.accountSid}:${this.authToken}`).toString('base64');
+    if (req.headers.authorization !== expected) return this.json(res, 401, { code: 20003, message: 'Authenticate', status: 401 });
+    if (this.failAll) return this.json(res, this.failAll, { code: 20500, message: 'Internal Server Error', status: this.failAll });
+    const m = url.pathname.match(/^\/2010-04-01\/Accounts\/(AC\w+)\/(\w+)(?:\/(\w+))?\.json$/);
+    if (!m || m[1] !== this.accountSid) return this.json(res, 404, { code: 20404, message: 'not found', status: 404 });
+    const [, account, resource, sid] = m;
+    if (resource === 'Calls' && sid && req.method === 'POST') {
+      if (this.goneCalls.has(sid)) return this.json(res, 404, { code: 20404, message: `The requested resource ${url.pathname} was not found`, status: 404 });
+      this.callUpdates.push({ callSid: sid, params });
+      setImmediate(() => this.onCallUpdate?.(sid, params));
+      return this.json(res, 200, { sid, account_sid: account, status: 'in-progress' });
+    }
+    if (resource === 'Recordings' && sid && req.method === 'DELETE') {
+      if (this.goneRecordings.has(sid)) return this.json(res, 404, { code: 20404, message: 'not found', status: 404 });
+      this.deletedRecordings.push(sid);
+      this.goneRecordings.add(sid);
+      res.statusCode = 204;
+      return void res.end();
+    }
+    if (resource === 'Messages' && !sid && req.method === 'POST') {
+      const msg: PeerMessage = { sid: 'SM' + randomBytes(16).toString('hex'), to: params.To, from: params.From, body: params.Body, deleted: false };
+      this.messages.push(msg);
+      return this.json(res, 201, { sid: msg.sid, account_sid: account, to: msg.to, from: msg.from, body: msg.body, status: 'queued' });
+    }
+    if (resource === 'Messages' && sid && req.method === 'DELETE') {
+      const msg = this.messages.find((x) => x.sid === sid && !x.deleted);
+      if (!msg) return this.json(res, 404, { code: 20404, message: 'not found', status: 404 });
+      msg.deleted = true;
+      res.statusCode = 204;
+      return void res.end();
+    }
+    return this.json(res, 404, { code: 20404, message: 'not found', status: 404 });
+  }
+
+  private json(res: ServerResponse, status: number, body: unknown): void {
+    res.statusCode = status;
+    res.setHeader('Content-Type', 'application/json');
+    res.end(JSON.stringify(body));
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+/** A webhook POST signed exactly as Twilio signs it (twilio's own helper computes the signature). */
+export function signTwilioRequest(authToken: string, fullUrl: string, params: Record<string, string>): string {
+  return twilio.getExpectedTwilioSignature(authToken, fullUrl, params);
+}
+
+export function randomSid(prefix: 'CA' | 'RE' | 'SM'): string {
+  return prefix + randomBytes(16).toString('hex');
+}
