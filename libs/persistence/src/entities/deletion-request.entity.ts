@@ -16,4 +16,6 @@ export class DeletionRequestEntity {
   @Column({ name: 'calls_deleted', type: 'int', default: 0 }) callsDeleted: number;
   @Column({ name: 'completed_at', type: 'datetime', precision: 3, nullable: true }) completedAt: Date | null;
   @Column({ name: 'cancelled_at', type: 'datetime', precision: 3, nullable: true }) cancelledAt: Date | null;
+  /** Number for the closing SMS, sealed to the worker's contact key; cleared once the SMS is sent. */
+  @Column({ name: 'contact_enc', type: 'varbinary', length: 512, nullable: true }) contactEnc: Buffer | null;
 }

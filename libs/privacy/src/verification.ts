@@ -1,0 +1,79 @@
+import { createHmac, randomInt, randomUUID, timingSafeEqual } from 'crypto';
+import { DataSource } from 'typeorm';
+
+export const CODE_TTL_MS = 10 * 60 * 1000;
+export const MAX_ATTEMPTS = 3;
+export const BLOCK_MS = 60 * 60 * 1000;
+
+export type IssueResult = { ok: true; code: string } | { ok: false; blockedUntil: Date };
+export type VerifyResult = 'ok' | 'wrong' | 'expired' | 'locked' | 'no_code';
+
+/**
+ * Six-digit codes sent by SMS to the number a caller rings from. Stored only as a keyed hash
+ * (a plain hash of a six-digit code is reversed in a millisecond); three wrong entries lock the
+ * number out of new codes for an hour.
+ */
+export class PrivacyVerification {
+  private readonly key: Buffer;
+
+  constructor(private readonly ds: DataSource, pseudonymKey: Buffer, private readonly now: () => Date = () => new Date()) {
+    this.key = createHmac('sha256', pseudonymKey).update('hotline:privacy-code-key').digest();
+  }
+
+  private hash(pseudonym: string, code: string): string {
+    return createHmac('sha256', this.key).update(`${pseudonym}:${code}`).digest('hex');
+  }
+
+  async blockedUntil(pseudonym: string): Promise<Date | null> {
+    const rows = await this.ds.query('SELECT blocked_until FROM privacy_blocks WHERE caller_pseudonym = ? AND blocked_until > ?', [pseudonym, this.now()]);
+    return rows.length ? new Date(rows[0].blocked_until) : null;
+  }
+
+  /** A fresh code (earlier unused ones stop working), unless the number is locked out. */
+  async issue(pseudonym: string): Promise<IssueResult> {
+    const blocked = await this.blockedUntil(pseudonym);
+    if (blocked) return { ok: false, blockedUntil: blocked };
+    const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
+    const now = this.now();
+    await this.ds.transaction(async (m) => {
+      await m.query('UPDATE privacy_codes SET used_at = ? WHERE caller_pseudonym = ? AND used_at IS NULL', [now, pseudonym]);
+      await m.query('INSERT INTO privacy_codes (id, caller_pseudonym, code_hash, expires_at, attempts, created_at) VALUES (?, ?, ?, ?, 0, ?)', [
+        randomUUID(),
+        pseudonym,
+        this.hash(pseudonym, code),
+        new Date(now.getTime() + CODE_TTL_MS),
+        now,
+      ]);
+    });
+    return { ok: true, code };
+  }
+
+  async verify(pseudonym: string, entered: string): Promise<{ result: VerifyResult; attemptsLeft: number }> {
+    return this.ds.transaction(async (m) => {
+      const now = this.now();
+      const rows = await m.query('SELECT id, code_hash, expires_at, attempts FROM privacy_codes WHERE caller_pseudonym = ? AND used_at IS NULL ORDER BY created_at DESC LIMIT 1 FOR UPDATE', [pseudonym]);
+      if (!rows.length) return { result: 'no_code' as const, attemptsLeft: 0 };
+      const row = rows[0];
+      if (new Date(row.expires_at) <= now) {
+        await m.query('UPDATE privacy_codes SET used_at = ? WHERE id = ?', [now, row.id]);
+        return { result: 'expired' as const, attemptsLeft: 0 };
+      }
+      const given = Buffer.from(this.hash(pseudonym, String(entered ?? '').replace(/\D/g, '').slice(0, 12)), 'hex');
+      if (timingSafeEqual(given, Buffer.from(row.code_hash, 'hex'))) {
+        await m.query('UPDATE privacy_codes SET used_at = ? WHERE id = ?', [now, row.id]);
+        return { result: 'ok' as const, attemptsLeft: MAX_ATTEMPTS - row.attempts };
+      }
+      const attempts = Number(row.attempts) + 1;
+      if (attempts >= MAX_ATTEMPTS) {
+        await m.query('UPDATE privacy_codes SET attempts = ?, used_at = ? WHERE id = ?', [attempts, now, row.id]);
+        await m.query(
+          'INSERT INTO privacy_blocks (caller_pseudonym, blocked_until) VALUES (?, ?) ON DUPLICATE KEY UPDATE blocked_until = VALUES(blocked_until)',
+          [pseudonym, new Date(now.getTime() + BLOCK_MS)],
+        );
+        return { result: 'locked' as const, attemptsLeft: 0 };
+      }
+      await m.query('UPDATE privacy_codes SET attempts = ? WHERE id = ?', [attempts, row.id]);
+      return { result: 'wrong' as const, attemptsLeft: MAX_ATTEMPTS - attempts };
+    });
+  }
+}
