@@ -5,6 +5,7 @@ import type Redis from 'ioredis';
 import { Env, HotlineConfigModule } from '@hotline/config';
 import { GlobalExceptionFilter, HEALTH_PROBES, HealthController, HealthService, MetricsModule, REDIS, RedisModule, loggerModuleParams, redisProbe, HealthProbe } from '@hotline/observability';
 import { RecordsDb } from './records-db';
+import { ConsoleModule } from './console/console.module';
 
 /** The internet-facing edge: Twilio webhooks, call routing, the live console. Holds no content key. */
 @Module({})
@@ -12,7 +13,7 @@ export class GatewayModule {
   static forRoot(env: Env): DynamicModule {
     return {
       module: GatewayModule,
-      imports: [HotlineConfigModule.forRoot(env), LoggerModule.forRoot(loggerModuleParams('gateway')), RedisModule.forRoot(), MetricsModule],
+      imports: [HotlineConfigModule.forRoot(env), LoggerModule.forRoot(loggerModuleParams('gateway')), RedisModule.forRoot(), MetricsModule, ConsoleModule],
       controllers: [HealthController],
       providers: [
         RecordsDb,

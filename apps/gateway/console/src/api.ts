@@ -1,0 +1,114 @@
+import type { RiskLevel } from '@hotline/events';
+
+export class ApiError extends Error {
+  constructor(readonly status: number, message: string, readonly retryAfterSeconds?: number) {
+    super(message);
+  }
+}
+
+interface RequestOptions {
+  token?: string;
+  body?: unknown;
+  /** Break-glass: the supervisor's stated reason, sent as X-Access-Reason. */
+  reason?: string;
+}
+
+/** Called when records says the session is no longer valid (expired or revoked token). */
+let onUnauthorized: () => void = () => undefined;
+export function setUnauthorizedHandler(handler: () => void): void {
+  onUnauthorized = handler;
+}
+
+/** Records, through the gateway's `/api` pass-through. */
+export async function api<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
+  if (opts.reason !== undefined) headers['X-Access-Reason'] = headerSafe(opts.reason);
+  if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
+  let res: Response;
+  try {
+    res = await fetch(`/api${path}`, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
+  } catch {
+    throw new ApiError(0, 'The server could not be reached. Check the connection and try again.');
+  }
+  const text = await res.text();
+  let data: any = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!res.ok) {
+    const retry = Number(res.headers.get('Retry-After'));
+    const message = typeof data?.message === 'string' && data.message ? data.message : res.statusText || `Error ${res.status}`;
+    if (res.status === 401 && opts.token) onUnauthorized();
+    throw new ApiError(res.status, message, Number.isFinite(retry) && retry > 0 ? retry : undefined);
+  }
+  return data as T;
+}
+
+/** Header values must be Latin-1; anything else is sent percent-encoded rather than refused. */
+function headerSafe(value: string): string {
+  const flat = value.replace(/\s+/g, ' ').trim();
+  return /^[\x20-\x7e\xa0-\xff]*$/.test(flat) ? flat : encodeURIComponent(flat);
+}
+
+export interface User {
+  id: string;
+  username: string;
+  role: 'operator' | 'supervisor' | 'records_officer' | 'auditor' | 'admin';
+}
+
+export interface CallSummary {
+  callId: string;
+  startedAt: string;
+  answeredAt?: string | null;
+  endedAt?: string | null;
+  riskLevel?: RiskLevel | null;
+  status?: string;
+  waitSeconds?: number | null;
+}
+
+export interface Note {
+  id: string;
+  text: string;
+  authorId?: string;
+  amendsNoteId?: string | null;
+  createdAt: string;
+}
+
+export interface Escalation {
+  id: string;
+  disclosedTo?: string;
+  legalBasis?: string;
+  fieldsDisclosed?: string[];
+  emergencyContactConfirmedAt?: string | null;
+  createdAt?: string;
+  cosignedBy?: string | null;
+  cosignedAt?: string | null;
+  [k: string]: unknown;
+}
+
+export interface CallDetail extends CallSummary {
+  notes: Note[];
+  assessment?: { riskLevel: RiskLevel | null; history?: { riskLevel: RiskLevel; at?: string; createdAt?: string }[] } | null;
+  escalations?: Escalation[];
+}
+
+export const login = (username: string, password: string) => api<{ accessToken: string; user: User }>('POST', '/auth/login', { body: { username, password } });
+export const listCalls = (token: string) => api<{ items: CallSummary[]; nextCursor?: string | null }>('GET', '/calls?limit=20', { token });
+export const getCall = (token: string, callId: string, reason?: string) => api<CallDetail>('GET', `/calls/${encodeURIComponent(callId)}`, { token, reason });
+export const addNote = (token: string, callId: string, text: string, amendsNoteId?: string) =>
+  api<{ id: string; createdAt: string }>('POST', `/calls/${encodeURIComponent(callId)}/notes`, { token, body: amendsNoteId ? { text, amendsNoteId } : { text } });
+export const assess = (token: string, callId: string, riskLevel: RiskLevel) => api<unknown>('PUT', `/calls/${encodeURIComponent(callId)}/assessment`, { token, body: { riskLevel } });
+export const escalate = (token: string, callId: string, body: EscalationInput) => api<{ id: string }>('POST', `/calls/${encodeURIComponent(callId)}/escalations`, { token, body });
+export const cosign = (token: string, callId: string, escalationId: string) =>
+  api<unknown>('POST', `/calls/${encodeURIComponent(callId)}/escalations/${encodeURIComponent(escalationId)}/cosign`, { token, body: {} });
+
+export interface EscalationInput {
+  disclosedTo: string;
+  legalBasis: string;
+  fieldsDisclosed: string[];
+  emergencyContactConfirmedAt?: string;
+  notes?: string;
+}

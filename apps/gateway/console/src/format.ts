@@ -1,0 +1,51 @@
+/** 75 → "1:15", 3725 → "1:02:05". */
+export function clock(totalSeconds: number): string {
+  const s = Math.max(0, Math.floor(totalSeconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = String(s % 60).padStart(2, '0');
+  return h ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
+}
+
+/** A duration in words for screen readers and labels: "1 min 15 s". */
+export function spoken(totalSeconds: number): string {
+  const s = Math.max(0, Math.floor(totalSeconds));
+  const m = Math.floor(s / 60);
+  return m ? `${m} min ${s % 60} s` : `${s} s`;
+}
+
+export function timeOfDay(iso: string | number | Date): string {
+  return new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+}
+
+export function dateTime(iso: string | number | Date): string {
+  const d = new Date(iso);
+  const today = new Date();
+  const sameDay = d.toDateString() === today.toDateString();
+  return sameDay ? `today ${timeOfDay(d)}` : d.toLocaleString([], { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+}
+
+export const RISK_LABEL: Record<string, string> = {
+  none: 'None',
+  low: 'Low',
+  moderate: 'Moderate',
+  high: 'High',
+  imminent: 'Imminent',
+};
+
+export const STATUS_LABEL: Record<string, string> = {
+  available: 'Available',
+  offered: 'Being offered a call',
+  on_call: 'On a call',
+  wrap_up: 'Wrap-up',
+  away: 'Away',
+};
+
+export const REVOKE_REASON: Record<string, string> = {
+  timeout: 'the offer timed out',
+  caller_hung_up: 'the caller hung up',
+  taken_elsewhere: 'another operator took the call',
+  declined: 'you declined it',
+  disconnected: 'your connection dropped',
+  connect_failed: 'the call could not be connected',
+};

@@ -1,0 +1,124 @@
+import { render } from 'preact';
+import { useCallback, useEffect, useState } from 'preact/hooks';
+import { ApiError, login, setUnauthorizedHandler } from './api';
+import { OperatorView } from './operator';
+import { Session, clearSession, loadSession, saveSession } from './session';
+import { unlockSound } from './sound';
+import { SupervisorView } from './supervisor';
+
+function App() {
+  const [session, setSession] = useState<Session | null>(loadSession);
+  const [notice, setNotice] = useState<string | null>(null);
+
+  const signOut = useCallback((why?: string) => {
+    clearSession();
+    setSession(null);
+    setNotice(why ?? null);
+  }, []);
+
+  useEffect(() => setUnauthorizedHandler(() => signOut('Your session has ended. Please sign in again.')), [signOut]);
+
+  useEffect(() => {
+    if (!session?.expiresAt) return;
+    const t = setTimeout(() => signOut('Your session has ended. Please sign in again.'), Math.max(0, session.expiresAt - Date.now()));
+    return () => clearTimeout(t);
+  }, [session, signOut]);
+
+  if (!session) {
+    return (
+      <SignIn
+        notice={notice}
+        onSignedIn={(s) => {
+          setNotice(null);
+          setSession(s);
+        }}
+      />
+    );
+  }
+  const refused = (message: string) => signOut(`The live connection was refused (${message}). Please sign in again.`);
+  switch (session.user.role) {
+    case 'operator':
+      return <OperatorView session={session} onSignOut={() => signOut()} onRefused={refused} />;
+    case 'supervisor':
+    case 'admin':
+      return <SupervisorView session={session} onSignOut={() => signOut()} onRefused={refused} />;
+    default:
+      return (
+        <main class="signin">
+          <div class="card">
+            <h1>Hotline</h1>
+            <p>The console is for operators and supervisors. Your role ({session.user.role.replace('_', ' ')}) works through the records service.</p>
+            <button type="button" class="button" onClick={() => signOut()}>
+              Sign out
+            </button>
+          </div>
+        </main>
+      );
+  }
+}
+
+function SignIn(props: { notice: string | null; onSignedIn: (s: Session) => void }) {
+  const [username, setUsername] = useState('');
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    unlockSound();
+    setBusy(true);
+    setError(null);
+    try {
+      const res = await login(username.trim(), password);
+      props.onSignedIn(saveSession(res.accessToken, res.user));
+    } catch (err) {
+      setError(signInError(err));
+      setPassword('');
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <main class="signin">
+      <form class="card" onSubmit={submit} aria-labelledby="signin-title">
+        <h1 id="signin-title">Hotline console</h1>
+        {props.notice && (
+          <p class="notice" role="status">
+            {props.notice}
+          </p>
+        )}
+        <label for="username">Username</label>
+        <input id="username" name="username" autocomplete="username" required value={username} onInput={(e) => setUsername(e.currentTarget.value)} autoFocus />
+        <label for="password">Password</label>
+        <input id="password" name="password" type="password" autocomplete="current-password" required value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
+        {error && (
+          <p class="error" role="alert">
+            {error}
+          </p>
+        )}
+        <button type="submit" class="button primary" disabled={busy}>
+          {busy ? 'Signing in…' : 'Sign in'}
+        </button>
+      </form>
+    </main>
+  );
+}
+
+function signInError(err: unknown): string {
+  if (!(err instanceof ApiError)) return 'Sign-in failed. Try again.';
+  switch (err.status) {
+    case 401:
+      return 'The username or password is not right.';
+    case 429:
+      return `Too many attempts. ${err.retryAfterSeconds ? `Try again in ${err.retryAfterSeconds} seconds.` : 'Wait a little, then try again.'}`;
+    case 423:
+      return `This account is locked for now: ${err.message}`;
+    case 0:
+      return err.message;
+    default:
+      return `Sign-in failed: ${err.message}`;
+  }
+}
+
+render(<App />, document.getElementById('app')!);

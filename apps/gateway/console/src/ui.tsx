@@ -1,0 +1,77 @@
+import type { ComponentChildren } from 'preact';
+import { useEffect, useRef } from 'preact/hooks';
+import type { ConnectionState } from './socket';
+import type { Session } from './session';
+
+const CONNECTION_LABEL: Record<ConnectionState, string> = {
+  connecting: 'Connecting…',
+  connected: 'Connected',
+  reconnecting: 'Reconnecting…',
+  disconnected: 'Disconnected',
+  refused: 'Not connected',
+};
+
+export function TopBar(props: { session: Session; connection: ConnectionState; onSignOut: () => void; title: string }) {
+  const { session, connection } = props;
+  return (
+    <header class="topbar">
+      <div class="brand">
+        <span class="brand-name">Hotline</span>
+        <span class="brand-view">{props.title}</span>
+      </div>
+      <div class="topbar-right">
+        <span class={`connection connection-${connection}`} role="status" aria-live="polite">
+          <span class="dot" aria-hidden="true" />
+          {CONNECTION_LABEL[connection]}
+        </span>
+        <span class="whoami">
+          {session.user.username} <span class="muted">({session.user.role.replace('_', ' ')})</span>
+        </span>
+        <button type="button" class="button quiet" onClick={props.onSignOut}>
+          Sign out
+        </button>
+      </div>
+    </header>
+  );
+}
+
+/** A modal dialog: focus is kept inside, Escape closes it, focus returns to where it was. */
+export function Dialog(props: { title: string; onClose: () => void; children: ComponentChildren; wide?: boolean }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    const dialog = ref.current!;
+    const opener = document.activeElement as HTMLElement | null;
+    dialog.showModal();
+    return () => {
+      if (dialog.open) dialog.close();
+      opener?.focus?.();
+    };
+  }, []);
+  return (
+    <dialog
+      ref={ref}
+      class={props.wide ? 'dialog wide' : 'dialog'}
+      aria-labelledby="dialog-title"
+      onCancel={(e) => {
+        e.preventDefault();
+        props.onClose();
+      }}
+    >
+      <div class="dialog-head">
+        <h2 id="dialog-title">{props.title}</h2>
+        <button type="button" class="button quiet" onClick={props.onClose}>
+          Close
+        </button>
+      </div>
+      {props.children}
+    </dialog>
+  );
+}
+
+export function ErrorText(props: { error?: string | null }) {
+  return props.error ? (
+    <p class="error" role="alert">
+      {props.error}
+    </p>
+  ) : null;
+}

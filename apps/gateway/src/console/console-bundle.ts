@@ -1,0 +1,51 @@
+import { createHash } from 'crypto';
+import { join } from 'path';
+import { build } from 'esbuild';
+
+export const CONSOLE_DIR = join(__dirname, '..', '..', 'console');
+
+export interface ConsoleAsset {
+  body: Buffer;
+  contentType: string;
+  /** Content hash, used as the cache-busting query and the ETag. */
+  hash: string;
+}
+
+export interface ConsoleBundle {
+  'app.js': ConsoleAsset;
+  'app.css': ConsoleAsset;
+}
+
+/**
+ * Bundles the console page (Preact + socket.io-client + the shared event map) in memory, so that
+ * `npm start` and `npm run demo` serve it with no build step. esbuild does not type-check: the
+ * console's own tsconfig does (see console-bundle.spec.ts).
+ */
+export async function buildConsoleBundle(): Promise<ConsoleBundle> {
+  const result = await build({
+    entryPoints: { app: join(CONSOLE_DIR, 'src', 'main.tsx'), styles: join(CONSOLE_DIR, 'src', 'styles.css') },
+    tsconfig: join(CONSOLE_DIR, 'tsconfig.json'),
+    bundle: true,
+    write: false,
+    outdir: join(CONSOLE_DIR, 'dist'),
+    format: 'iife',
+    platform: 'browser',
+    target: ['chrome110', 'firefox110', 'safari16'],
+    jsx: 'automatic',
+    jsxImportSource: 'preact',
+    minify: true,
+    legalComments: 'none',
+    define: { 'process.env.NODE_ENV': '"production"' },
+    logLevel: 'silent',
+  });
+  const find = (suffix: string) => {
+    const file = result.outputFiles.find((f) => f.path.endsWith(suffix));
+    if (!file) throw new Error(`console bundle has no ${suffix}`);
+    return Buffer.from(file.contents);
+  };
+  const asset = (body: Buffer, contentType: string): ConsoleAsset => ({ body, contentType, hash: createHash('sha256').update(body).digest('hex').slice(0, 16) });
+  return {
+    'app.js': asset(find('app.js'), 'text/javascript; charset=utf-8'),
+    'app.css': asset(find('styles.css'), 'text/css; charset=utf-8'),
+  };
+}
