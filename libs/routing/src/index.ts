@@ -1,0 +1,2 @@
+export * from './routing.store';
+export * from './routing.scripts';

@@ -1,0 +1,320 @@
+/**
+ * The routing state machine as Lua scripts: each runs atomically in Redis, so any number of
+ * gateway nodes can change the same state without locks of their own.
+ *
+ * Keys under the prefix P (one hash tag, so a Redis Cluster keeps them in one slot):
+ *   P..'waiting'   ZSET callId -> enqueuedAt   calls waiting for an offer (oldest first)
+ *   P..'live'      ZSET callId -> enqueuedAt   calls whose caller is still waiting (waiting, offered, connecting)
+ *   P..'available' ZSET opId -> idleSince      operators who can take an offer (longest idle first)
+ *   P..'offers'    ZSET callId -> deadline      offers (and connects in flight) by expiry
+ *   P..'grace'     ZSET opId -> deadline        disconnected operators within their grace period
+ *   P..'ops'       SET opId                     operators on shift (shown on the wallboard)
+ *   P..'call:'..id HASH callSid pseudonym consent enqueuedAt state op expiresAt declinedBy declinedUntil answeredAt
+ *   P..'op:'..id   HASH status since call reason name conns
+ *   P..'sid:'..sid STRING callId
+ *   P..'seq:'..sid STRING highest status-callback SequenceNumber seen
+ *   P..'stats:'..day HASH answered answeredInSl abandoned
+ * Call states: waiting -> offered -> connecting -> connected -> ended (or back to waiting).
+ * Every change publishes on P..'changed' so that every node re-matches and refreshes the wallboard.
+ */
+const prelude = (P: string) => `
+local P = '${P}'
+local function ck(id) return P .. 'call:' .. id end
+local function okey(id) return P .. 'op:' .. id end
+local function changed() redis.call('PUBLISH', P .. 'changed', '1') end
+local function num(v) return tonumber(v) or 0 end
+local function opSet(op, status, now, call, reason)
+  redis.call('HSET', okey(op), 'status', status, 'since', now, 'call', call or '', 'reason', reason or '')
+end
+local function makeAvailable(op, now)
+  opSet(op, 'available', now)
+  if num(redis.call('HGET', okey(op), 'conns')) > 0 then redis.call('ZADD', P .. 'available', now, op) end
+end
+local function requeue(id)
+  local t = redis.call('HGET', ck(id), 'enqueuedAt')
+  redis.call('HSET', ck(id), 'state', 'waiting', 'op', '', 'expiresAt', '')
+  redis.call('ZREM', P .. 'offers', id)
+  redis.call('ZADD', P .. 'waiting', t, id)
+end
+local function finish(id)
+  redis.call('HSET', ck(id), 'state', 'ended')
+  redis.call('ZREM', P .. 'waiting', id)
+  redis.call('ZREM', P .. 'live', id)
+  redis.call('ZREM', P .. 'offers', id)
+  redis.call('EXPIRE', ck(id), 3600)
+end
+local function bump(day, field)
+  redis.call('HINCRBY', P .. 'stats:' .. day, field, 1)
+  redis.call('EXPIRE', P .. 'stats:' .. day, 259200)
+end
+`;
+
+const scripts = {
+  /** ARGV: callId callSid pseudonym consent enqueuedAt. Idempotent: a known call keeps its state. */
+  enqueue: `
+local id, sid = ARGV[1], ARGV[2]
+local st = redis.call('HGET', ck(id), 'state')
+if st then return st end
+redis.call('HSET', ck(id), 'callSid', sid, 'pseudonym', ARGV[3], 'consent', ARGV[4], 'enqueuedAt', ARGV[5], 'state', 'waiting')
+redis.call('EXPIRE', ck(id), 86400)
+redis.call('SET', P .. 'sid:' .. sid, id, 'EX', 86400)
+redis.call('ZADD', P .. 'waiting', ARGV[5], id)
+redis.call('ZADD', P .. 'live', ARGV[5], id)
+changed()
+return 'queued'`,
+
+  /** ARGV: now offerMs max. Pairs the longest-waiting calls with the longest-idle operators. */
+  match: `
+local now, offerMs, max = num(ARGV[1]), num(ARGV[2]), num(ARGV[3])
+local out = {}
+local calls = redis.call('ZRANGE', P .. 'waiting', 0, 99)
+for _, id in ipairs(calls) do
+  if #out >= max * 4 then break end
+  local h = redis.call('HMGET', ck(id), 'state', 'enqueuedAt', 'declinedBy', 'declinedUntil')
+  if h[1] ~= 'waiting' then
+    redis.call('ZREM', P .. 'waiting', id)
+    if not h[1] then redis.call('ZREM', P .. 'live', id) end
+  else
+    local ops = redis.call('ZRANGE', P .. 'available', 0, 49)
+    if #ops == 0 then break end
+    local pick = nil
+    for _, op in ipairs(ops) do
+      if redis.call('HGET', okey(op), 'status') ~= 'available' then
+        redis.call('ZREM', P .. 'available', op)
+      elseif not (op == h[3] and now < num(h[4])) then
+        pick = op
+        break
+      end
+    end
+    if pick then
+      local exp = now + offerMs
+      redis.call('ZREM', P .. 'waiting', id)
+      redis.call('ZREM', P .. 'available', pick)
+      redis.call('HSET', ck(id), 'state', 'offered', 'op', pick, 'expiresAt', exp)
+      opSet(pick, 'offered', now, id)
+      redis.call('ZADD', P .. 'offers', exp, id)
+      table.insert(out, id)
+      table.insert(out, pick)
+      table.insert(out, tostring(exp))
+      table.insert(out, h[2])
+    end
+  end
+end
+if #out > 0 then changed() end
+return out`,
+
+  /** ARGV: callId opId now connectMs. Only the operator holding the offer wins, and only once. */
+  accept: `
+local id, op, now = ARGV[1], ARGV[2], num(ARGV[3])
+local h = redis.call('HMGET', ck(id), 'state', 'op', 'callSid', 'consent', 'pseudonym', 'enqueuedAt')
+if h[1] == 'offered' and h[2] == op then
+  redis.call('HSET', ck(id), 'state', 'connecting')
+  redis.call('ZADD', P .. 'offers', now + num(ARGV[4]), id)
+  return {'ok', h[3], h[4], h[5] or '', h[6]}
+end
+if (h[1] == 'connecting' or h[1] == 'connected') and h[2] == op then return {'already_accepted'} end
+if h[1] == 'offered' or h[1] == 'connecting' or h[1] == 'connected' then return {'taken_elsewhere'} end
+if h[1] == 'ended' then return {'caller_hung_up'} end
+return {'not_offered'}`,
+
+  /** ARGV: callId opId now slMs day. Twilio took the connect: the operator is on the call. */
+  connected: `
+local id, op, now = ARGV[1], ARGV[2], num(ARGV[3])
+local h = redis.call('HMGET', ck(id), 'state', 'op', 'enqueuedAt')
+if h[1] ~= 'connecting' or h[2] ~= op then return {h[1] or 'gone'} end
+redis.call('HSET', ck(id), 'state', 'connected', 'answeredAt', now)
+redis.call('ZREM', P .. 'offers', id)
+redis.call('ZREM', P .. 'live', id)
+opSet(op, 'on_call', now, id)
+bump(ARGV[5], 'answered')
+if now - num(h[3]) <= num(ARGV[4]) then bump(ARGV[5], 'answeredInSl') end
+changed()
+return {'ok', h[3]}`,
+
+  /** ARGV: callId opId now gone(1|0) day. Twilio refused the connect: back to the queue, or closed if the call is gone. */
+  connectFailed: `
+local id, op, now = ARGV[1], ARGV[2], num(ARGV[3])
+local h = redis.call('HMGET', ck(id), 'state', 'op')
+if h[1] ~= 'connecting' or h[2] ~= op then return h[1] or 'gone' end
+makeAvailable(op, now)
+if ARGV[4] == '1' then
+  finish(id)
+  bump(ARGV[5], 'abandoned')
+  changed()
+  return 'closed'
+end
+requeue(id)
+changed()
+return 'requeued'`,
+
+  /** ARGV: callId opId now skipMs. The call goes back to the front; the decliner to the back of the idle line. */
+  decline: `
+local id, op, now = ARGV[1], ARGV[2], num(ARGV[3])
+local h = redis.call('HMGET', ck(id), 'state', 'op')
+if h[1] ~= 'offered' or h[2] ~= op then return 'not_offered' end
+requeue(id)
+redis.call('HSET', ck(id), 'declinedBy', op, 'declinedUntil', now + num(ARGV[4]))
+makeAvailable(op, now)
+changed()
+return 'ok'`,
+
+  /** ARGV: now max. Expired offers and connects, and operators whose grace period ran out. */
+  sweep: `
+local now, max = num(ARGV[1]), num(ARGV[2])
+local out = {}
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'offers', '-inf', now, 'LIMIT', 0, max)) do
+  local h = redis.call('HMGET', ck(id), 'state', 'op')
+  if h[1] == 'offered' then
+    requeue(id)
+    if redis.call('HGET', okey(h[2]), 'call') == id then
+      opSet(h[2], 'away', now, '', 'offer_timeout')
+      redis.call('ZREM', P .. 'available', h[2])
+    end
+    table.insert(out, 'timeout') table.insert(out, id) table.insert(out, h[2])
+  elseif h[1] == 'connecting' then
+    requeue(id)
+    makeAvailable(h[2], now)
+    table.insert(out, 'connect_stale') table.insert(out, id) table.insert(out, h[2])
+  else
+    redis.call('ZREM', P .. 'offers', id)
+  end
+end
+for _, op in ipairs(redis.call('ZRANGEBYSCORE', P .. 'grace', '-inf', now, 'LIMIT', 0, max)) do
+  redis.call('ZREM', P .. 'grace', op)
+  local o = redis.call('HMGET', okey(op), 'conns', 'status')
+  if num(o[1]) <= 0 and o[2] ~= 'on_call' then
+    opSet(op, 'away', now, '', 'disconnected')
+    redis.call('ZREM', P .. 'available', op)
+    redis.call('SREM', P .. 'ops', op)
+    table.insert(out, 'gone') table.insert(out, '') table.insert(out, op)
+  end
+end
+if #out > 0 then changed() end
+return out`,
+
+  /** ARGV: callSid seq terminal(1|0) now day. Idempotent on CallSid + SequenceNumber; late ones are ignored. */
+  callStatus: `
+local sid, seq, now = ARGV[1], num(ARGV[2]), num(ARGV[4])
+if seq >= 0 then
+  local last = tonumber(redis.call('GET', P .. 'seq:' .. sid) or '-1')
+  if seq <= last then return {'duplicate'} end
+  redis.call('SET', P .. 'seq:' .. sid, seq, 'EX', 86400)
+end
+if ARGV[3] ~= '1' then return {'noted'} end
+local id = redis.call('GET', P .. 'sid:' .. sid)
+if not id then return {'unknown'} end
+local h = redis.call('HMGET', ck(id), 'state', 'op')
+if h[1] == 'waiting' then
+  finish(id)
+  bump(ARGV[5], 'abandoned')
+  changed()
+  return {'abandoned', id, ''}
+end
+if h[1] == 'offered' or h[1] == 'connecting' then
+  finish(id)
+  bump(ARGV[5], 'abandoned')
+  if redis.call('HGET', okey(h[2]), 'call') == id then makeAvailable(h[2], now) end
+  changed()
+  return {'abandoned', id, h[2]}
+end
+if h[1] == 'connected' then
+  finish(id)
+  local o = redis.call('HMGET', okey(h[2]), 'status', 'call', 'conns')
+  if o[1] == 'on_call' and o[2] == id then
+    if num(o[3]) > 0 or redis.call('ZSCORE', P .. 'grace', h[2]) then
+      opSet(h[2], 'wrap_up', now, id)
+    else
+      opSet(h[2], 'away', now, '', 'disconnected')
+    end
+  end
+  changed()
+  return {'completed', id, h[2]}
+end
+return {'duplicate', id}`,
+
+  /** ARGV: opId name now. A socket of this operator connected (any node). */
+  operatorConnected: `
+local op, now = ARGV[1], num(ARGV[3])
+local k = okey(op)
+redis.call('HINCRBY', k, 'conns', 1)
+if not redis.call('HGET', k, 'status') then opSet(op, 'away', now, '', '') end
+redis.call('HSET', k, 'name', ARGV[2])
+redis.call('SADD', P .. 'ops', op)
+redis.call('ZREM', P .. 'grace', op)
+local o = redis.call('HMGET', k, 'status', 'since', 'call', 'reason')
+if o[1] == 'available' then redis.call('ZADD', P .. 'available', 'NX', o[2], op) end
+changed()
+return {o[1], o[3] or '', o[4] or ''}`,
+
+  /** ARGV: opId now graceMs. The last socket gone: hold the state for the grace period, revoke an offer at once. */
+  operatorDisconnected: `
+local op, now = ARGV[1], num(ARGV[2])
+local k = okey(op)
+local conns = redis.call('HINCRBY', k, 'conns', -1)
+if conns > 0 then return {'still_connected'} end
+if conns < 0 then redis.call('HSET', k, 'conns', 0) end
+redis.call('ZREM', P .. 'available', op)
+redis.call('ZADD', P .. 'grace', now + num(ARGV[3]), op)
+local o = redis.call('HMGET', k, 'status', 'call')
+if o[1] == 'offered' and o[2] and o[2] ~= '' and redis.call('HGET', ck(o[2]), 'state') == 'offered' then
+  requeue(o[2])
+  opSet(op, 'available', now)
+  changed()
+  return {'revoked', o[2]}
+end
+changed()
+return {'grace'}`,
+
+  /** ARGV: opId status now. available or away; refused while on a call or in wrap-up. */
+  setStatus: `
+local op, want, now = ARGV[1], ARGV[2], num(ARGV[3])
+local o = redis.call('HMGET', okey(op), 'status', 'call', 'conns', 'since')
+local cur = o[1] or 'away'
+if want == 'available' then
+  if cur == 'available' then
+    if num(o[3]) > 0 then redis.call('ZADD', P .. 'available', 'NX', o[4], op) end
+    return {'ok', 'available'}
+  end
+  if cur == 'away' then
+    makeAvailable(op, now)
+    changed()
+    return {'ok', 'available'}
+  end
+  return {'busy', cur}
+end
+if cur == 'away' then return {'ok', 'away'} end
+if cur == 'available' then
+  opSet(op, 'away', now, '', '')
+  redis.call('ZREM', P .. 'available', op)
+  changed()
+  return {'ok', 'away'}
+end
+if cur == 'offered' and redis.call('HGET', ck(o[2]), 'state') == 'offered' then
+  requeue(o[2])
+  opSet(op, 'away', now, '', '')
+  changed()
+  return {'ok', 'away', o[2]}
+end
+return {'busy', cur}`,
+
+  /** ARGV: opId callId now. Wrap-up finished: available again. */
+  wrapUpDone: `
+local op, id, now = ARGV[1], ARGV[2], num(ARGV[3])
+local o = redis.call('HMGET', okey(op), 'status', 'call')
+if o[1] == 'wrap_up' and o[2] == id then
+  makeAvailable(op, now)
+  changed()
+  return 'ok'
+end
+if o[1] == 'on_call' and o[2] == id then return 'call_in_progress' end
+return 'not_in_wrap_up'`,
+} as const;
+
+export type RoutingScript = keyof typeof scripts;
+
+export function routingScripts(prefix: string): Record<RoutingScript, string> {
+  if (!/^[A-Za-z0-9:{}_-]+$/.test(prefix)) throw new Error('routing prefix may hold letters, digits and : { } _ - only');
+  const out = {} as Record<RoutingScript, string>;
+  for (const [name, body] of Object.entries(scripts)) out[name as RoutingScript] = prelude(prefix) + body;
+  return out;
+}

@@ -1,0 +1,252 @@
+import type Redis from 'ioredis';
+import type { OperatorStatus, QueueStats } from '@hotline/events';
+import { RoutingScript, routingScripts } from './routing.scripts';
+
+export const DEFAULT_ROUTING_PREFIX = 'hl:{rt}:';
+
+export interface RoutingOptions {
+  prefix?: string;
+  offerTimeoutMs: number;
+  /** How long a connect (Twilio REST in flight) may take before the call goes back to the queue. */
+  connectTimeoutMs?: number;
+  /** How long a decliner is passed over for the call they declined (unless nobody else is free). */
+  declineSkipMs?: number;
+  /** How long a disconnected operator keeps their state. */
+  graceMs: number;
+  serviceLevelMs: number;
+  timeZone: string;
+}
+
+export interface QueuedCall {
+  callId: string;
+  callSid: string;
+  /** Keyed pseudonym, or null when the number was withheld. Never a number. */
+  pseudonym: string | null;
+  recordingConsent: boolean;
+  enqueuedAt: number;
+}
+
+export interface Offer {
+  callId: string;
+  operatorId: string;
+  offerExpiresAt: number;
+  enqueuedAt: number;
+}
+
+export type AcceptResult =
+  | { ok: true; call: { callSid: string; recordingConsent: boolean; pseudonym: string | null; enqueuedAt: number } }
+  | { ok: false; error: 'already_accepted' | 'taken_elsewhere' | 'caller_hung_up' | 'not_offered' };
+
+export interface SweepEvent {
+  kind: 'timeout' | 'connect_stale' | 'gone';
+  callId: string;
+  operatorId: string;
+}
+
+export type CallStatusResult =
+  | { outcome: 'duplicate' | 'noted' | 'unknown'; callId?: string }
+  | { outcome: 'abandoned' | 'completed'; callId: string; operatorId: string | null };
+
+export interface OperatorState {
+  status: OperatorStatus;
+  since: number;
+  callId: string | null;
+  reason: string | null;
+  name: string | null;
+  connections: number;
+}
+
+export interface CallState {
+  callId: string;
+  callSid: string;
+  pseudonym: string | null;
+  recordingConsent: boolean;
+  enqueuedAt: number;
+  state: 'waiting' | 'offered' | 'connecting' | 'connected' | 'ended';
+  operatorId: string | null;
+}
+
+/** "YYYY-MM-DD" of an instant in a time zone: the key of that day's counters. */
+export function dayKey(at: number, timeZone: string): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
+}
+
+/**
+ * Live routing state in Redis. Every change is one Lua script (see routing.scripts.ts), so any
+ * number of gateway nodes may call these at once: a call is offered to one operator at a time,
+ * an operator holds at most one offer or call, and an accept wins exactly once.
+ */
+export class RoutingStore {
+  readonly prefix: string;
+  readonly changedChannel: string;
+  private readonly o: Required<RoutingOptions>;
+
+  constructor(private readonly redis: Redis, options: RoutingOptions) {
+    this.o = { prefix: DEFAULT_ROUTING_PREFIX, connectTimeoutMs: 15_000, declineSkipMs: options.offerTimeoutMs, ...options };
+    this.prefix = this.o.prefix;
+    this.changedChannel = this.prefix + 'changed';
+    for (const [name, lua] of Object.entries(routingScripts(this.prefix))) {
+      if (!(redis as any)[this.cmd(name as RoutingScript)]) redis.defineCommand(this.cmd(name as RoutingScript), { numberOfKeys: 0, lua });
+    }
+  }
+
+  get options(): Readonly<Required<RoutingOptions>> {
+    return this.o;
+  }
+
+  private cmd(name: RoutingScript): string {
+    return `hl_${name}_${this.prefix.replace(/[^A-Za-z0-9]/g, '_')}`;
+  }
+
+  private run<T>(name: RoutingScript, ...args: (string | number)[]): Promise<T> {
+    return (this.redis as any)[this.cmd(name)](...args.map(String));
+  }
+
+  private day(now: number): string {
+    return dayKey(now, this.o.timeZone);
+  }
+
+  /** Puts a call in the queue; a call already known (queued, on a call or ended) is left as it is. */
+  async enqueue(c: QueuedCall): Promise<'queued' | CallState['state']> {
+    return this.run('enqueue', c.callId, c.callSid, c.pseudonym ?? '', c.recordingConsent ? 1 : 0, c.enqueuedAt);
+  }
+
+  /** Offers waiting calls to available operators, oldest call to longest-idle operator. */
+  async match(now = Date.now(), max = 50): Promise<Offer[]> {
+    const flat: string[] = await this.run('match', now, this.o.offerTimeoutMs, max);
+    const offers: Offer[] = [];
+    for (let i = 0; i < flat.length; i += 4) offers.push({ callId: flat[i], operatorId: flat[i + 1], offerExpiresAt: Number(flat[i + 2]), enqueuedAt: Number(flat[i + 3]) });
+    return offers;
+  }
+
+  async accept(callId: string, operatorId: string, now = Date.now()): Promise<AcceptResult> {
+    const r: string[] = await this.run('accept', callId, operatorId, now, this.o.connectTimeoutMs);
+    if (r[0] !== 'ok') return { ok: false, error: r[0] as any };
+    return { ok: true, call: { callSid: r[1], recordingConsent: r[2] === '1', pseudonym: r[3] || null, enqueuedAt: Number(r[4]) } };
+  }
+
+  /** Twilio connected the caller: the operator is on the call. false when the call ended meanwhile. */
+  async connected(callId: string, operatorId: string, now = Date.now()): Promise<boolean> {
+    const r: string[] = await this.run('connected', callId, operatorId, now, this.o.serviceLevelMs, this.day(now));
+    return r[0] === 'ok';
+  }
+
+  /** Twilio refused the connect: the call goes back to the queue, or is closed when Twilio says it is gone. */
+  async connectFailed(callId: string, operatorId: string, callGone: boolean, now = Date.now()): Promise<'requeued' | 'closed' | string> {
+    return this.run('connectFailed', callId, operatorId, now, callGone ? 1 : 0, this.day(now));
+  }
+
+  /**
+   * The call goes back to the front of the queue; the decliner stays available but behind every
+   * other free operator (idle since now), and is passed over for this call for `declineSkipMs`.
+   */
+  async decline(callId: string, operatorId: string, now = Date.now()): Promise<boolean> {
+    return (await this.run<string>('decline', callId, operatorId, now, this.o.declineSkipMs)) === 'ok';
+  }
+
+  /** Lapsed offers (operator set away), stale connects, and operators whose grace period ended. */
+  async sweep(now = Date.now(), max = 100): Promise<SweepEvent[]> {
+    const flat: string[] = await this.run('sweep', now, max);
+    const out: SweepEvent[] = [];
+    for (let i = 0; i < flat.length; i += 3) out.push({ kind: flat[i] as SweepEvent['kind'], callId: flat[i + 1], operatorId: flat[i + 2] });
+    return out;
+  }
+
+  /** A Twilio status callback. `terminal` statuses end the call (abandoned if it was still waiting). */
+  async callStatus(callSid: string, sequence: number | null, terminal: boolean, now = Date.now()): Promise<CallStatusResult> {
+    const r: string[] = await this.run('callStatus', callSid, sequence ?? -1, terminal ? 1 : 0, now, this.day(now));
+    if (r[0] === 'abandoned' || r[0] === 'completed') return { outcome: r[0], callId: r[1], operatorId: r[2] || null };
+    return { outcome: r[0] as 'duplicate' | 'noted' | 'unknown', callId: r[1] };
+  }
+
+  async operatorConnected(operatorId: string, name: string, now = Date.now()): Promise<{ status: OperatorStatus; callId: string | null; reason: string | null }> {
+    const r: string[] = await this.run('operatorConnected', operatorId, name, now);
+    return { status: r[0] as OperatorStatus, callId: r[1] || null, reason: r[2] || null };
+  }
+
+  /** Returns the call whose offer was revoked because the operator's last socket went away. */
+  async operatorDisconnected(operatorId: string, now = Date.now()): Promise<{ revokedCallId: string | null; stillConnected: boolean }> {
+    const r: string[] = await this.run('operatorDisconnected', operatorId, now, this.o.graceMs);
+    return { revokedCallId: r[0] === 'revoked' ? r[1] : null, stillConnected: r[0] === 'still_connected' };
+  }
+
+  async setStatus(operatorId: string, status: 'available' | 'away', now = Date.now()): Promise<{ ok: boolean; status: OperatorStatus; revokedCallId: string | null }> {
+    const r: string[] = await this.run('setStatus', operatorId, status, now);
+    return { ok: r[0] === 'ok', status: r[1] as OperatorStatus, revokedCallId: r[2] || null };
+  }
+
+  async wrapUpDone(operatorId: string, callId: string, now = Date.now()): Promise<'ok' | 'call_in_progress' | 'not_in_wrap_up'> {
+    return this.run('wrapUpDone', operatorId, callId, now);
+  }
+
+  async operator(operatorId: string): Promise<OperatorState | null> {
+    const [status, since, call, reason, name, conns] = await this.redis.hmget(this.prefix + 'op:' + operatorId, 'status', 'since', 'call', 'reason', 'name', 'conns');
+    if (!status) return null;
+    return { status: status as OperatorStatus, since: Number(since), callId: call || null, reason: reason || null, name: name || null, connections: Number(conns ?? 0) };
+  }
+
+  async call(callId: string): Promise<CallState | null> {
+    const [callSid, pseudonym, consent, enqueuedAt, state, op] = await this.redis.hmget(this.prefix + 'call:' + callId, 'callSid', 'pseudonym', 'consent', 'enqueuedAt', 'state', 'op');
+    if (!state) return null;
+    return { callId, callSid: callSid ?? '', pseudonym: pseudonym || null, recordingConsent: consent === '1', enqueuedAt: Number(enqueuedAt), state: state as CallState['state'], operatorId: op || null };
+  }
+
+  async callIdForSid(callSid: string): Promise<string | null> {
+    return this.redis.get(this.prefix + 'sid:' + callSid);
+  }
+
+  /** The wallboard, computed from Redis alone so every node reports the same. */
+  async stats(now = Date.now()): Promise<QueueStats> {
+    const P = this.prefix;
+    const snap = await this.redis.multi().zrange(P + 'live', 0, 199, 'WITHSCORES').zcard(P + 'live').smembers(P + 'ops').hgetall(P + 'stats:' + this.day(now)).exec();
+    if (!snap) throw new Error('stats snapshot aborted');
+    for (const [err] of snap) if (err) throw err;
+    const live = snap[0][1] as string[];
+    const waiting = snap[1][1] as number;
+    const ops = (snap[2][1] as string[]).sort();
+    const day = snap[3][1] as Record<string, string>;
+    const waitingCalls: NonNullable<QueueStats['waitingCalls']> = [];
+    for (let i = 0; i < live.length; i += 2) waitingCalls.push({ callId: live[i], waitingSeconds: Math.max(0, Math.floor((now - Number(live[i + 1])) / 1000)) });
+    const pipe = this.redis.pipeline();
+    for (const id of ops) pipe.hmget(P + 'op:' + id, 'status', 'since', 'name');
+    const rows = ops.length ? ((await pipe.exec()) ?? []) : [];
+    const operators = { available: 0, offered: 0, onCall: 0, wrapUp: 0, away: 0 };
+    const operatorList: NonNullable<QueueStats['operatorList']> = [];
+    rows.forEach(([err, v], i) => {
+      if (err) return;
+      const [status, since, name] = v as (string | null)[];
+      if (!status) return;
+      const s = status as OperatorStatus;
+      if (s === 'available') operators.available++;
+      else if (s === 'offered') operators.offered++;
+      else if (s === 'on_call') operators.onCall++;
+      else if (s === 'wrap_up') operators.wrapUp++;
+      else operators.away++;
+      operatorList.push({ id: ops[i], name: name || ops[i].slice(0, 8), status: s, sinceSeconds: Math.max(0, Math.floor((now - Number(since)) / 1000)) });
+    });
+    const answered = Number(day.answered ?? 0);
+    const abandoned = Number(day.abandoned ?? 0);
+    const inSl = Number(day.answeredInSl ?? 0);
+    return {
+      waiting,
+      longestWaitSeconds: waitingCalls.length ? waitingCalls[0].waitingSeconds : 0,
+      operators,
+      answeredToday: answered,
+      abandonedToday: abandoned,
+      // Share of today's calls that finished waiting (answered or abandoned) answered within the level.
+      serviceLevel: answered + abandoned > 0 ? inSl / (answered + abandoned) : null,
+      waitingCalls,
+      operatorList,
+    };
+  }
+
+  /** Deletes every routing key under this prefix (tests and `cli` resets only). */
+  async clear(): Promise<void> {
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', this.prefix.replace(/[{}]/g, (c) => '\\' + c) + '*', 'COUNT', 500);
+      if (keys.length) await this.redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  }
+}
