@@ -9,6 +9,7 @@ import { KEYSTORE, PersistenceModule } from '@hotline/persistence';
 import { AuditModule } from '@hotline/audit';
 import { AccessGuard, TokenModule } from '@hotline/auth';
 import { CryptoModule } from '@hotline/crypto';
+import { RetentionApiModule } from './retention/retention-api.module';
 import { GlobalExceptionFilter, HEALTH_PROBES, HealthController, HealthService, MetricsModule, REDIS, RedisModule, loggerModuleParams, mysqlProbe, redisProbe } from '@hotline/observability';
 
 /** The system of record: staff and sign-in, calls and their content, holds, audit. */
@@ -26,6 +27,7 @@ export class RecordsModule {
         AuditModule,
         TokenModule,
         CryptoModule,
+        RetentionApiModule,
       ],
       controllers: [HealthController],
       providers: [

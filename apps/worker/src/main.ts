@@ -1,8 +1,14 @@
-import { loadEnvOrExit } from '@hotline/config';
+import { loadEnvOrExit, loadRetentionConfig } from '@hotline/config';
 import { createWorkerApp } from './bootstrap';
 
 async function main() {
   const env = loadEnvOrExit('worker', ['MASTER_KEY', 'PSEUDONYM_KEY']);
+  try {
+    loadRetentionConfig(env.RETENTION_CONFIG);
+  } catch (e) {
+    process.stderr.write(`[worker] ${(e as Error).message}\n`);
+    process.exit(1);
+  }
   const app = await createWorkerApp(env);
   await app.listen(env.WORKER_PORT, '0.0.0.0');
 }

@@ -8,6 +8,7 @@ import { Env, HotlineConfigModule } from '@hotline/config';
 import { KEYSTORE, PersistenceModule } from '@hotline/persistence';
 import { AuditModule } from '@hotline/audit';
 import { CryptoModule } from '@hotline/crypto';
+import { RetentionWorkerModule } from './retention/retention-worker.module';
 import { GlobalExceptionFilter, HEALTH_PROBES, HealthController, HealthService, MetricsModule, REDIS, RedisModule, loggerModuleParams, mysqlProbe, redisProbe } from '@hotline/observability';
 
 /** BullMQ processors: retention scans, secure deletion, deletion requests, outbound SMS. */
@@ -24,6 +25,7 @@ export class WorkerModule {
         MetricsModule,
         AuditModule,
         CryptoModule,
+        RetentionWorkerModule,
       ],
       controllers: [HealthController],
       providers: [

@@ -1,0 +1,60 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { RetentionConfig, durationMs } from '@hotline/config';
+import { ExpiredCursor, RETENTION_CONFIG, RecordingRetentionService, countExpiredCalls, expiredCallsPage, retentionMetrics } from '@hotline/retention';
+import { RetentionQueue } from './retention.queue';
+
+export interface ScanResult {
+  queued: number;
+  recordingsDeleted: number;
+  recordingsFailed: number;
+}
+
+/**
+ * Pages through expired, unheld calls in MySQL (the source of truth: if Redis lost every job,
+ * this finds the same work again) and queues one secure-delete per call; then deletes the
+ * recordings whose own deadline passed on calls that are still kept.
+ */
+@Injectable()
+export class RetentionScanProcessor {
+  private readonly logger = new Logger(RetentionScanProcessor.name);
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(RETENTION_CONFIG) private readonly cfg: RetentionConfig,
+    private readonly queue: RetentionQueue,
+    private readonly recordings: RecordingRetentionService,
+  ) {}
+
+  async process(now = new Date()): Promise<ScanResult> {
+    const stop = retentionMetrics.scanDuration().startTimer();
+    try {
+      let queued = 0;
+      let cursor: ExpiredCursor | undefined;
+      do {
+        const page = await expiredCallsPage(this.db, now, this.cfg.batchSize, cursor);
+        await Promise.all(page.ids.map((callId) => this.queue.addSecureDelete({ callId, reason: 'retention' })));
+        queued += page.ids.length;
+        cursor = page.next;
+      } while (cursor);
+
+      let recordingsDeleted = 0;
+      let recordingsFailed = 0;
+      for (;;) {
+        const r = await this.recordings.deleteExpired(now, this.cfg.batchSize);
+        recordingsDeleted += r.deleted;
+        recordingsFailed += r.failed;
+        if (r.failed || r.deleted < this.cfg.batchSize) break;
+      }
+
+      const overdue = await countExpiredCalls(this.db, new Date(now.getTime() - durationMs(this.cfg.scanEvery)));
+      retentionMetrics.overdue().set(overdue);
+      retentionMetrics.expired().set(await countExpiredCalls(this.db, now));
+      if (overdue) this.logger.warn(`${overdue} expired call(s) are still present a scan interval after their deadline`);
+      return { queued, recordingsDeleted, recordingsFailed };
+    } finally {
+      stop();
+    }
+  }
+}

@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { RetentionModule } from '@hotline/retention';
+import { ReconcileProcessor } from './reconcile.processor';
+import { RetentionScanProcessor } from './retention-scan.processor';
+import { RetentionQueue } from './retention.queue';
+import { RetentionWorker } from './retention.worker';
+import { SecureDeleteBatcher } from './secure-delete.batcher';
+import { SecureDeleteProcessor } from './secure-delete.processor';
+
+@Module({
+  imports: [RetentionModule],
+  providers: [RetentionQueue, SecureDeleteBatcher, RetentionScanProcessor, SecureDeleteProcessor, ReconcileProcessor, RetentionWorker],
+  exports: [RetentionQueue],
+})
+export class RetentionWorkerModule {}

@@ -1,0 +1,113 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { POLICY_NAMES, RetentionConfig, durationMs } from '@hotline/config';
+import { countExpiredCalls, countExpiredRecordings } from './expired';
+import { RETENTION_CONFIG } from './retention.config';
+
+export interface PolicyReport {
+  policy: string;
+  /** The policy's duration as configured (ISO 8601); null for a policy no longer in the file. */
+  duration: string | null;
+  calls: number;
+  held: number;
+  /** The oldest call not under legal hold, against its policy. */
+  oldestUnheld: null | {
+    startedAt: string;
+    ageSeconds: number;
+    policySeconds: number | null;
+    deadline: string;
+    /** Its deadline has not passed, or passed less than one scan interval ago. */
+    withinPolicy: boolean;
+  };
+}
+
+export interface RetentionReport {
+  generatedAt: string;
+  scanEvery: string;
+  policies: PolicyReport[];
+  /** Expired, unheld calls still present a full scan interval after their deadline. Should be 0. */
+  overdue: number;
+  /** Expired, unheld calls whose deadline passed within the last scan interval: queued, not late. */
+  awaitingDeletion: number;
+  /** Recordings past their own deadline by more than a scan interval, not deleted at Twilio. Should be 0. */
+  overdueRecordings: number;
+  holdsInForce: { holds: number; calls: number };
+  deletions: { lastDay: number; lastWeek: number; byReasonLastWeek: Record<string, number> };
+  /** Secure deletions that failed their last attempt (the call stays, and the next scan retries it). */
+  failures: { lastDay: number; lastWeek: number };
+  /** True when nothing older than policy remains: no overdue call or recording. */
+  ok: boolean;
+}
+
+const DAY_MS = 24 * 3600 * 1000;
+
+/** The self-test of retention: proves that nothing older than its policy remains. */
+@Injectable()
+export class RetentionReportService {
+  constructor(@InjectDataSource() private readonly db: DataSource, @Inject(RETENTION_CONFIG) private readonly cfg: RetentionConfig) {}
+
+  async report(now = new Date()): Promise<RetentionReport> {
+    const scanMs = durationMs(this.cfg.scanEvery);
+    const lateBefore = new Date(now.getTime() - scanMs);
+    const groups: { policy: string; calls: number; held: number }[] = await this.db.query(
+      `SELECT c.retention_policy AS policy, COUNT(*) AS calls,
+              SUM(EXISTS (SELECT 1 FROM legal_holds h WHERE h.call_id = c.id AND h.lifted_at IS NULL)) AS held
+         FROM calls c GROUP BY c.retention_policy`,
+    );
+    const names = [...new Set([...POLICY_NAMES, ...groups.map((g) => g.policy)])];
+    const policies: PolicyReport[] = [];
+    for (const policy of names) {
+      const g = groups.find((x) => x.policy === policy);
+      const duration = (this.cfg.policies as Record<string, { source: string } | undefined>)[policy];
+      const [oldest] = await this.db.query(
+        `SELECT c.started_at, c.retention_deadline FROM calls c
+          WHERE c.retention_policy = ? AND NOT EXISTS (SELECT 1 FROM legal_holds h WHERE h.call_id = c.id AND h.lifted_at IS NULL)
+          ORDER BY c.started_at LIMIT 1`,
+        [policy],
+      );
+      policies.push({
+        policy,
+        duration: duration?.source ?? null,
+        calls: Number(g?.calls ?? 0),
+        held: Number(g?.held ?? 0),
+        oldestUnheld: oldest
+          ? {
+              startedAt: new Date(oldest.started_at).toISOString(),
+              ageSeconds: Math.floor((now.getTime() - new Date(oldest.started_at).getTime()) / 1000),
+              policySeconds: duration ? Math.floor(durationMs(duration as any) / 1000) : null,
+              deadline: new Date(oldest.retention_deadline).toISOString(),
+              withinPolicy: new Date(oldest.retention_deadline) > lateBefore,
+            }
+          : null,
+      });
+    }
+    const overdue = await countExpiredCalls(this.db, lateBefore);
+    const awaitingDeletion = (await countExpiredCalls(this.db, now)) - overdue;
+    const overdueRecordings = await countExpiredRecordings(this.db, lateBefore);
+    const [holds] = await this.db.query('SELECT COUNT(*) AS holds, COUNT(DISTINCT call_id) AS calls FROM legal_holds WHERE lifted_at IS NULL');
+    const dayAgo = new Date(now.getTime() - DAY_MS);
+    const weekAgo = new Date(now.getTime() - 7 * DAY_MS);
+    const byReason: { reason: string; week: number; day: number }[] = await this.db.query(
+      'SELECT reason, COUNT(*) AS week, SUM(destroyed_at >= ?) AS day FROM deletion_certificates WHERE destroyed_at >= ? GROUP BY reason',
+      [dayAgo, weekAgo],
+    );
+    const [failures] = await this.db.query("SELECT COUNT(*) AS week, COALESCE(SUM(at >= ?), 0) AS day FROM audit_log WHERE action = 'call.destroy_failed' AND at >= ?", [dayAgo, weekAgo]);
+    return {
+      generatedAt: now.toISOString(),
+      scanEvery: this.cfg.scanEvery.source,
+      policies,
+      overdue,
+      awaitingDeletion,
+      overdueRecordings,
+      holdsInForce: { holds: Number(holds.holds), calls: Number(holds.calls) },
+      deletions: {
+        lastDay: byReason.reduce((n, r) => n + Number(r.day), 0),
+        lastWeek: byReason.reduce((n, r) => n + Number(r.week), 0),
+        byReasonLastWeek: Object.fromEntries(byReason.map((r) => [r.reason, Number(r.week)])),
+      },
+      failures: { lastDay: Number(failures.day), lastWeek: Number(failures.week) },
+      ok: overdue === 0 && overdueRecordings === 0,
+    };
+  }
+}
