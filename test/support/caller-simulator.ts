@@ -1,0 +1,538 @@
+import { TwilioPeer, randomSid, signTwilioRequest } from './twilio-peer';
+
+/**
+ * Plays Twilio for the demo and the browser test: places calls through the gateway's real, signed
+ * webhooks, walks the TwiML it gets back (Gather → action with Digits, Redirect, Enqueue → polls the
+ * wait URL as Twilio does, Dial), hangs up now and then while waiting, and plays the far end of the
+ * REST calls the gateway makes to the local TwilioPeer (a `<Dial>` to the operator puts the call in
+ * progress; the caller hangs up after a while). Loopback only, and bounded in every loop.
+ */
+export interface CallerSimulatorOptions {
+  /** Where the gateway listens (loopback). */
+  gatewayUrl: string;
+  /** The gateway's PUBLIC_URL: what Twilio signs, and the base of the URLs in its TwiML. */
+  publicUrl: string;
+  accountSid: string;
+  authToken: string;
+  peer: TwilioPeer;
+  /** The hotline's number (To). */
+  hotlineNumber?: string;
+  /** Mean seconds between simulated calls when started (DEMO_CALL_EVERY_SECONDS). */
+  callEverySeconds?: number;
+  /** Seconds before the first call when started. */
+  firstCallAfterSeconds?: number;
+  /** Chance that a caller hangs up while waiting (0..1). */
+  hangUpProbability?: number;
+  /** How long an impatient caller waits before hanging up, in seconds. */
+  patienceSeconds?: [number, number];
+  /** How long a connected call lasts before the caller hangs up, in seconds. */
+  talkSeconds?: [number, number];
+  /** How often Twilio asks the wait URL again, in seconds. */
+  waitPollSeconds?: number;
+  /** Nobody waits longer than this; the caller hangs up. */
+  maxWaitSeconds?: number;
+  maxConcurrentCalls?: number;
+  /** Chance of a withheld number (0..1). */
+  withheldProbability?: number;
+  /** Callers' numbers: a small fixed pool of fictional numbers, so that callers return. */
+  callerPool?: string[];
+  log?: (line: string) => void;
+}
+
+export type SimCallState = 'ringing' | 'menu' | 'queued' | 'connected' | 'completed';
+
+export interface SimCall {
+  sid: string;
+  /** Index in the caller pool (what the logs say instead of a number), or -1 when withheld. */
+  caller: number;
+  from: string;
+  state: SimCallState;
+  startedAt: number;
+  queuedAt?: number;
+  connectedAt?: number;
+  endedAt?: number;
+  /** The Client identity the gateway dialled. */
+  dialled?: string;
+  /** Keys pressed, in order. */
+  pressed: string[];
+}
+
+export interface PlaceCallOptions {
+  from?: string;
+  /** Keys for successive menus; '' is silence. Default: 1 (consent) or 2 (decline), then silence. */
+  digits?: string[];
+  /** Hang up after waiting this long (seconds); undefined: only if the random draw says so. */
+  hangUpAfterSeconds?: number;
+  /** Talk this long once connected (seconds); Infinity: until hangUp(). */
+  talkSeconds?: number;
+}
+
+interface Plan {
+  digits: string[];
+  hangUpAfterSeconds?: number;
+  talkSeconds: number;
+}
+
+interface Live {
+  call: SimCall;
+  plan: Plan;
+  sequence: number;
+  webhooks: number;
+  timers: Set<NodeJS.Timeout>;
+  enqueue?: { waitUrl: string; waitMethod: string; action?: string; actionMethod: string };
+  dial?: { action?: string; actionMethod: string; recordingCallback?: string; recordingMethod: string; record: boolean };
+  polling: boolean;
+}
+
+const FICTIONAL_CALLERS = ['+447700900123', '+447700900456', '+447700900789', '+447700900321', '+15555550134', '+15555550178', '+15555550112', '+447700900654'];
+const MAX_WEBHOOKS_PER_CALL = 400;
+const REQUEST_TIMEOUT_MS = 5000;
+
+export class CallerSimulator {
+  readonly calls = new Map<string, SimCall>();
+  private readonly live = new Map<string, Live>();
+  private readonly opts: Required<Omit<CallerSimulatorOptions, 'log'>> & Pick<CallerSimulatorOptions, 'log'>;
+  private readonly public: URL;
+  private generator?: NodeJS.Timeout;
+  private stopped = false;
+  private readonly previousOnCallUpdate?: TwilioPeer['onCallUpdate'];
+  private readonly waiters = new Set<() => void>();
+
+  constructor(options: CallerSimulatorOptions) {
+    this.opts = {
+      hotlineNumber: '+15555550100',
+      callEverySeconds: 20,
+      firstCallAfterSeconds: 3,
+      hangUpProbability: 0.2,
+      patienceSeconds: [8, 45],
+      talkSeconds: [90, 240],
+      waitPollSeconds: 5,
+      maxWaitSeconds: 600,
+      maxConcurrentCalls: 6,
+      withheldProbability: 0,
+      callerPool: FICTIONAL_CALLERS,
+      ...options,
+    };
+    if (!isLoopback(new URL(options.gatewayUrl).hostname)) throw new Error('the caller simulator only talks to a gateway on this machine (gatewayUrl must be loopback)');
+    this.public = new URL(options.publicUrl);
+    this.previousOnCallUpdate = options.peer.onCallUpdate;
+    options.peer.onCallUpdate = (sid, params) => {
+      this.previousOnCallUpdate?.(sid, params);
+      void this.onCallUpdate(sid, params);
+    };
+  }
+
+  /** Places calls at random intervals around `callEverySeconds` until stop(). */
+  start(): void {
+    const next = (seconds: number) => {
+      this.generator = setTimeout(() => {
+        if (this.stopped) return;
+        const active = [...this.calls.values()].filter((c) => c.state !== 'completed').length;
+        if (active < this.opts.maxConcurrentCalls) void this.placeCall().catch((e) => this.say(`a call failed to start: ${e.message}`));
+        next(this.opts.callEverySeconds * (0.5 + Math.random()));
+      }, seconds * 1000);
+    };
+    next(this.opts.firstCallAfterSeconds);
+  }
+
+  /** Stops placing calls and hangs up every call still going, as its caller would. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.generator);
+    await Promise.all([...this.live.keys()].map((sid) => this.hangUp(sid).catch(() => undefined)));
+    this.opts.peer.onCallUpdate = this.previousOnCallUpdate;
+  }
+
+  /** One caller rings the hotline and walks the call flow until it waits in the queue (or it ends). */
+  async placeCall(options: PlaceCallOptions = {}): Promise<SimCall> {
+    const pool = this.opts.callerPool;
+    const withheld = !options.from && Math.random() < this.opts.withheldProbability;
+    const index = options.from ? pool.indexOf(options.from) : withheld ? -1 : Math.floor(Math.random() * pool.length);
+    const from = options.from ?? (withheld ? 'anonymous' : pool[index]);
+    const call: SimCall = { sid: randomSid('CA'), caller: index, from, state: 'ringing', startedAt: Date.now(), pressed: [] };
+    const impatient = Math.random() < this.opts.hangUpProbability;
+    const plan: Plan = {
+      digits: options.digits ?? [Math.random() < 0.7 ? '1' : '2'],
+      hangUpAfterSeconds: options.hangUpAfterSeconds ?? (impatient ? between(this.opts.patienceSeconds) : undefined),
+      talkSeconds: options.talkSeconds ?? between(this.opts.talkSeconds),
+    };
+    this.calls.set(call.sid, call);
+    this.live.set(call.sid, { call, plan, sequence: 0, webhooks: 0, timers: new Set(), polling: false });
+    this.say(`${who(call)} rings the hotline`);
+    const url = new URL('/twilio/voice/incoming', this.public).toString();
+    const first = await this.webhook(call.sid, url, 'POST', { CallStatus: 'ringing' });
+    if (first) await this.run(call.sid, first.twiml, url);
+    return call;
+  }
+
+  /** The caller hangs up now, whatever the call is doing. */
+  async hangUp(sid: string): Promise<void> {
+    const l = this.live.get(sid);
+    if (!l) return;
+    if (l.call.state === 'queued' && l.enqueue?.action) {
+      const queueTime = Math.round((Date.now() - (l.call.queuedAt ?? Date.now())) / 1000);
+      await this.webhook(sid, l.enqueue.action, l.enqueue.actionMethod, { CallStatus: 'completed', QueueResult: 'hangup', QueueTime: String(queueTime) });
+    }
+    if (l.call.state === 'connected') await this.finishDial(l);
+    await this.complete(sid);
+  }
+
+  /** Resolves when the call reaches the state (or rejects after the timeout). */
+  waitFor(sid: string, state: SimCallState, timeoutMs = 15_000): Promise<SimCall> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const c = this.calls.get(sid);
+        if (!c || (c.state !== state && c.state !== 'completed')) return;
+        this.waiters.delete(check);
+        clearTimeout(timer);
+        if (c.state === state) resolve(c);
+        else reject(new Error(`call ${sid} ended before it was ${state}`));
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(check);
+        reject(new Error(`call ${sid} did not reach ${state} (it is ${this.calls.get(sid)?.state})`));
+      }, timeoutMs);
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  private setState(l: Live, state: SimCallState): void {
+    l.call.state = state;
+    for (const w of [...this.waiters]) w();
+  }
+
+  /** Executes a TwiML document as Twilio would, verb by verb. */
+  private async run(sid: string, twiml: string, documentUrl: string): Promise<void> {
+    const l = this.live.get(sid);
+    if (!l || l.call.state === 'completed') return;
+    const root = parseXml(twiml);
+    if (root.name !== 'Response') return this.fail(sid, 'the gateway answered something that is not TwiML');
+    for (const verb of root.children) {
+      if (over(l.call)) return;
+      switch (verb.name) {
+        case 'Say':
+        case 'Play':
+        case 'Pause':
+          continue;
+        case 'Gather': {
+          if (l.call.state === 'ringing') this.setState(l, 'menu');
+          const digits = l.plan.digits.shift() ?? '';
+          if (digits === '' && verb.attrs.actionOnEmptyResult !== 'true') continue;
+          if (digits) l.call.pressed.push(digits);
+          this.say(`${who(l.call)} ${digits ? `presses ${digits}` : 'says nothing'}`);
+          const action = this.resolve(verb.attrs.action ?? documentUrl, documentUrl);
+          const next = await this.webhook(sid, action, verb.attrs.method ?? 'POST', { CallStatus: 'in-progress', Digits: digits, FinishedOnKey: '' });
+          if (next) await this.run(sid, next.twiml, action);
+          return;
+        }
+        case 'Redirect': {
+          const target = this.resolve(verb.text.trim() || documentUrl, documentUrl);
+          const next = await this.webhook(sid, target, verb.attrs.method ?? 'POST', { CallStatus: 'in-progress' });
+          if (next) await this.run(sid, next.twiml, target);
+          return;
+        }
+        case 'Enqueue':
+          l.enqueue = {
+            waitUrl: this.resolve(verb.attrs.waitUrl ?? '', documentUrl),
+            waitMethod: verb.attrs.waitUrlMethod ?? 'POST',
+            action: verb.attrs.action ? this.resolve(verb.attrs.action, documentUrl) : undefined,
+            actionMethod: verb.attrs.method ?? 'POST',
+          };
+          this.queued(l);
+          return;
+        case 'Leave':
+          // Only meaningful in wait-URL TwiML: the caller leaves the queue and the Enqueue action decides.
+          l.polling = false;
+          if (l.enqueue?.action) {
+            const next = await this.webhook(sid, l.enqueue.action, l.enqueue.actionMethod, { CallStatus: 'in-progress', QueueResult: 'leave' });
+            if (next) await this.run(sid, next.twiml, l.enqueue.action);
+            return;
+          }
+          return this.complete(sid);
+        case 'Dial':
+          return this.connect(l, verb, documentUrl);
+        case 'Hangup':
+        case 'Reject':
+          return this.complete(sid);
+        default:
+          continue;
+      }
+    }
+    // Twilio hangs up at the end of a document, except while a caller waits in a queue.
+    if (!l.polling) await this.complete(sid);
+  }
+
+  private queued(l: Live): void {
+    const { call, plan } = l;
+    if (call.state !== 'queued') {
+      call.queuedAt = Date.now();
+      this.setState(l, 'queued');
+      this.say(`${who(call)} is waiting in the queue`);
+    }
+    if (plan.hangUpAfterSeconds !== undefined) {
+      const s = plan.hangUpAfterSeconds;
+      plan.hangUpAfterSeconds = undefined;
+      this.later(l, s, () => {
+        if (call.state !== 'queued') return;
+        this.say(`${who(call)} hangs up after waiting ${Math.round((Date.now() - call.queuedAt!) / 1000)} s`);
+        void this.hangUp(call.sid);
+      });
+    }
+    this.later(l, this.opts.maxWaitSeconds, () => call.state === 'queued' && void this.hangUp(call.sid));
+    if (!l.polling && l.enqueue?.waitUrl) {
+      l.polling = true;
+      void this.poll(l);
+    }
+  }
+
+  /** Twilio asks the wait URL again each time its TwiML has played. */
+  private async poll(l: Live): Promise<void> {
+    const { call } = l;
+    const enqueue = l.enqueue!;
+    if (!l.polling || call.state !== 'queued') return void (l.polling = false);
+    const queueTime = Math.round((Date.now() - (call.queuedAt ?? Date.now())) / 1000);
+    const waiting = [...this.calls.values()].filter((c) => c.state === 'queued').length;
+    const res = await this.webhook(call.sid, enqueue.waitUrl, enqueue.waitMethod, {
+      CallStatus: 'in-progress',
+      QueueSid: 'QU' + '0'.repeat(32),
+      QueuePosition: String(waiting),
+      CurrentQueueSize: String(waiting),
+      QueueTime: String(queueTime),
+      AvgQueueTime: String(queueTime),
+      MaxQueueSize: '100',
+    });
+    if (!res || !l.polling || call.state !== 'queued') return;
+    const verbs = parseXml(res.twiml).children.map((v) => v.name);
+    if (verbs.includes('Leave') || verbs.includes('Hangup') || verbs.includes('Redirect')) {
+      l.polling = false;
+      return this.run(call.sid, res.twiml, enqueue.waitUrl);
+    }
+    this.later(l, this.opts.waitPollSeconds, () => void this.poll(l));
+  }
+
+  /** The gateway changed the call through Twilio's REST API (the peer tells us). */
+  private async onCallUpdate(sid: string, params: Record<string, string>): Promise<void> {
+    const l = this.live.get(sid);
+    if (!l || l.call.state === 'completed') return;
+    l.polling = false;
+    if (params.Status === 'completed' || params.Status === 'canceled') {
+      this.say(`${who(l.call)}: the hotline ended the call`);
+      return this.complete(sid);
+    }
+    const base = new URL('/', this.public).toString();
+    if (params.Twiml) return this.run(sid, params.Twiml, base);
+    if (params.Url) {
+      const target = this.resolve(params.Url, base);
+      const next = await this.webhook(sid, target, params.Method ?? 'POST', { CallStatus: 'in-progress' });
+      if (next) await this.run(sid, next.twiml, target);
+    }
+  }
+
+  private connect(l: Live, dial: XmlNode, documentUrl: string): void {
+    const client = dial.children.find((c) => c.name === 'Client');
+    const identity = (client?.children.find((c) => c.name === 'Identity')?.text ?? client?.text ?? dial.text).trim();
+    l.dial = {
+      action: dial.attrs.action ? this.resolve(dial.attrs.action, documentUrl) : undefined,
+      actionMethod: dial.attrs.method ?? 'POST',
+      record: Boolean(dial.attrs.record && dial.attrs.record !== 'do-not-record'),
+      recordingCallback: dial.attrs.recordingStatusCallback ? this.resolve(dial.attrs.recordingStatusCallback, documentUrl) : undefined,
+      recordingMethod: dial.attrs.recordingStatusCallbackMethod ?? 'POST',
+    };
+    l.call.dialled = identity;
+    l.call.connectedAt = Date.now();
+    this.setState(l, 'connected');
+    this.say(`${who(l.call)} is talking to an operator${l.dial.record ? ' (recorded, with consent)' : ''}`);
+    if (Number.isFinite(l.plan.talkSeconds)) {
+      this.later(l, l.plan.talkSeconds, () => {
+        this.say(`${who(l.call)} hangs up after talking ${Math.round((Date.now() - l.call.connectedAt!) / 1000)} s`);
+        void this.hangUp(l.call.sid);
+      });
+    }
+  }
+
+  /** The operator's leg ends: Dial's action, then the recording callback if recording. */
+  private async finishDial(l: Live): Promise<void> {
+    const d = l.dial;
+    if (!d) return;
+    l.dial = undefined;
+    const duration = String(Math.round((Date.now() - (l.call.connectedAt ?? Date.now())) / 1000));
+    if (d.action) await this.webhook(l.call.sid, d.action, d.actionMethod, { CallStatus: 'in-progress', DialCallStatus: 'completed', DialCallDuration: duration, DialCallSid: randomSid('CA') });
+    if (d.record && d.recordingCallback) {
+      const recordingSid = randomSid('RE');
+      await this.webhook(l.call.sid, d.recordingCallback, d.recordingMethod, {
+        RecordingSid: recordingSid,
+        RecordingUrl: `https://api.twilio.com/2010-04-01/Accounts/${this.opts.accountSid}/Recordings/${recordingSid}`,
+        RecordingStatus: 'completed',
+        RecordingDuration: duration,
+        RecordingChannels: '2',
+        RecordingSource: 'DialVerb',
+        RecordingStartTime: new Date(l.call.connectedAt ?? Date.now()).toUTCString(),
+      });
+    }
+  }
+
+  /** The call is over: Twilio's status callback `completed`, with the next SequenceNumber. */
+  private async complete(sid: string): Promise<void> {
+    const l = this.live.get(sid);
+    if (!l || l.call.state === 'completed') return;
+    const previous = l.call.state;
+    l.polling = false;
+    for (const t of l.timers) clearTimeout(t);
+    l.timers.clear();
+    l.call.endedAt = Date.now();
+    this.setState(l, 'completed');
+    this.live.delete(sid);
+    const duration = String(Math.round((l.call.endedAt - l.call.startedAt) / 1000));
+    await this.post(l, new URL('/twilio/voice/status', this.public).toString(), 'POST', {
+      CallStatus: 'completed',
+      CallDuration: duration,
+      Duration: String(Math.ceil(Number(duration) / 60)),
+      SequenceNumber: String(l.sequence++),
+      Timestamp: new Date().toUTCString(),
+      CallbackSource: 'call-progress-events',
+    });
+    if (previous !== 'connected') this.say(`${who(l.call)}'s call ended (${previous})`);
+  }
+
+  private async fail(sid: string, why: string): Promise<void> {
+    this.say(`${who(this.calls.get(sid)!)}: ${why}; Twilio would hang up`);
+    await this.complete(sid);
+  }
+
+  /** A webhook Twilio would make, answered with TwiML; null (and the call hung up) when it fails. */
+  private async webhook(sid: string, url: string, method: string, extra: Record<string, string>): Promise<{ twiml: string } | null> {
+    const l = this.live.get(sid);
+    if (!l) return null;
+    const res = await this.post(l, url, method, extra);
+    if (!res) return null;
+    if (res.status !== 200) {
+      await this.fail(sid, `${new URL(url).pathname} answered ${res.status}`);
+      return null;
+    }
+    return { twiml: res.body };
+  }
+
+  private async post(l: Live, url: string, method: string, extra: Record<string, string>): Promise<{ status: number; body: string } | null> {
+    if (++l.webhooks > MAX_WEBHOOKS_PER_CALL) {
+      if (l.call.state !== 'completed') void this.complete(l.call.sid);
+      return null;
+    }
+    const params: Record<string, string> = {
+      AccountSid: this.opts.accountSid,
+      ApiVersion: '2010-04-01',
+      CallSid: l.call.sid,
+      Direction: 'inbound',
+      From: l.call.from,
+      Caller: l.call.from,
+      To: this.opts.hotlineNumber,
+      Called: this.opts.hotlineNumber,
+      ...extra,
+    };
+    const publicTarget = new URL(url);
+    if (publicTarget.origin !== this.public.origin) {
+      this.say(`${who(l.call)}: TwiML points away from the gateway (${publicTarget.origin}); not followed`);
+      this.drop(l);
+      return null;
+    }
+    const get = method.toUpperCase() === 'GET';
+    if (get) for (const [k, v] of Object.entries(params)) publicTarget.searchParams.set(k, v);
+    // Signed for the public address, as Twilio signs; sent to where the gateway listens.
+    const signature = signTwilioRequest(this.opts.authToken, publicTarget.toString(), get ? {} : params);
+    try {
+      const res = await fetch(new URL(publicTarget.pathname + publicTarget.search, this.opts.gatewayUrl), {
+        method: get ? 'GET' : 'POST',
+        headers: { 'X-Twilio-Signature': signature, ...(get ? {} : { 'Content-Type': 'application/x-www-form-urlencoded' }), 'User-Agent': 'TwilioProxy/1.1' },
+        body: get ? undefined : new URLSearchParams(params).toString(),
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
+      return { status: res.status, body: await res.text() };
+    } catch (e) {
+      this.say(`${who(l.call)}: the gateway did not answer ${publicTarget.pathname} (${e?.cause?.code ?? e?.name})`);
+      this.drop(l);
+      return null;
+    }
+  }
+
+  /** The line is dead (the gateway is unreachable): forget the call without telling anyone. */
+  private drop(l: Live): void {
+    if (l.call.state === 'completed') return;
+    l.polling = false;
+    for (const t of l.timers) clearTimeout(t);
+    l.timers.clear();
+    l.call.endedAt = Date.now();
+    this.live.delete(l.call.sid);
+    this.setState(l, 'completed');
+  }
+
+  private resolve(url: string, base: string): string {
+    return new URL(url, base).toString();
+  }
+
+  private later(l: Live, seconds: number, fn: () => void): void {
+    if (!Number.isFinite(seconds)) return;
+    const t = setTimeout(() => {
+      l.timers.delete(t);
+      fn();
+    }, seconds * 1000);
+    l.timers.add(t);
+  }
+
+  private say(line: string): void {
+    this.opts.log?.(line);
+  }
+}
+
+/** Read through a function: the state changes while a webhook is awaited. */
+function over(call: SimCall): boolean {
+  return call.state === 'completed';
+}
+
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '::1' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
+
+function between([min, max]: [number, number]): number {
+  return min + Math.random() * (max - min);
+}
+
+/** Callers are named by their place in the fictional pool, never by number. */
+function who(call: SimCall): string {
+  return call.caller < 0 ? `a withheld caller (${call.sid.slice(0, 8)})` : `caller #${call.caller + 1} (${call.sid.slice(0, 8)})`;
+}
+
+export interface XmlNode {
+  name: string;
+  attrs: Record<string, string>;
+  children: XmlNode[];
+  text: string;
+}
+
+/** Just enough XML for TwiML: elements, attributes, text, the five entities. */
+export function parseXml(xml: string): XmlNode {
+  const root: XmlNode = { name: '#document', attrs: {}, children: [], text: '' };
+  const stack: XmlNode[] = [root];
+  const tokens = xml.replace(/<\?[\s\S]*?\?>|<!--[\s\S]*?-->/g, '').match(/<[^>]+>|[^<]+/g) ?? [];
+  for (const token of tokens) {
+    const top = stack[stack.length - 1];
+    if (token.startsWith('</')) {
+      if (stack.length > 1) stack.pop();
+    } else if (token.startsWith('<')) {
+      const m = token.match(/^<\s*([\w:.-]+)([\s\S]*?)(\/?)\s*>$/);
+      if (!m) continue;
+      const node: XmlNode = { name: m[1], attrs: {}, children: [], text: '' };
+      for (const a of m[2].matchAll(/([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')/g)) node.attrs[a[1]] = decode(a[2] ?? a[3]);
+      top.children.push(node);
+      if (!m[3]) stack.push(node);
+    } else {
+      top.text += decode(token);
+    }
+  }
+  return root.children[0] ?? root;
+}
+
+function decode(s: string): string {
+  return s.replace(/&(lt|gt|quot|apos|amp|#\d+|#x[0-9a-f]+);/gi, (_, e: string) =>
+    e[0] === '#' ? String.fromCodePoint(e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10)) : ({ lt: '<', gt: '>', quot: '"', apos: "'", amp: '&' } as Record<string, string>)[e.toLowerCase()],
+  );
+}
