@@ -43,7 +43,7 @@ export class ReconcileService {
     const orphanKeysDestroyed = await this.orphanKeys(now, pageSize, orphanKeyMinAgeMs);
     const strayRowsDeleted = await this.strayRows(pageSize);
     const heldWithoutKey = await this.heldWithoutKey();
-    if (heldWithoutKey) this.logger.warn(`${heldWithoutKey} held call(s) have content but no data key: their content was destroyed before the hold`);
+    if (heldWithoutKey) this.logger.warn({ msg: 'held calls have content but no data key: it was destroyed before the hold', calls: heldWithoutKey });
     return { orphanKeysDestroyed, strayRowsDeleted, heldWithoutKey };
   }
 

@@ -44,7 +44,7 @@ export class RecordingRetentionService {
         retentionMetrics.recordingsDeleted().inc();
       } catch (e) {
         failed++;
-        this.logger.warn(`recording ${rec.id} of call ${rec.callId} not deleted (${(e as Error).name}); the next scan retries`);
+        this.logger.warn({ msg: 'recording not deleted at Twilio; the next scan retries', recordingId: rec.id, callId: rec.callId, error: (e as Error).name });
       }
     }
     return { deleted, failed };

@@ -124,7 +124,7 @@ export class SecureDeleteService {
       } catch (e) {
         if (eligible.length === 1) results.set(eligible[0].callId, { callId: eligible[0].callId, outcome: 'failed', error: e as Error });
         else {
-          this.logger.warn(`batch of ${eligible.length} secure deletions failed (${(e as Error).name}); finishing them one by one`);
+          this.logger.warn({ msg: 'batched secure deletion failed; finishing the calls one by one', calls: eligible.length, error: (e as Error).name });
           for (const r of eligible) {
             try {
               await this.finish([r], steps, results, now);

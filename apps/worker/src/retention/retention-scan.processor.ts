@@ -51,7 +51,7 @@ export class RetentionScanProcessor {
       const overdue = await countExpiredCalls(this.db, new Date(now.getTime() - durationMs(this.cfg.scanEvery)));
       retentionMetrics.overdue().set(overdue);
       retentionMetrics.expired().set(await countExpiredCalls(this.db, now));
-      if (overdue) this.logger.warn(`${overdue} expired call(s) are still present a scan interval after their deadline`);
+      if (overdue) this.logger.warn({ msg: 'expired calls still present a scan interval after their deadline', calls: overdue });
       return { queued, recordingsDeleted, recordingsFailed };
     } finally {
       stop();

@@ -10,8 +10,11 @@ import { RetentionScanProcessor } from './retention-scan.processor';
 import { RetentionQueue, SecureDeleteJobData } from './retention.queue';
 import { SecureDeleteProcessor } from './secure-delete.processor';
 
-/** A job whose worker died is handed to another after this long without a lock renewal. */
-const LOCK_MS = 10_000;
+/**
+ * A job whose worker died is handed to another after this long without a lock renewal. Short,
+ * because every step is safe to repeat: a job run twice by a slow worker costs nothing.
+ */
+const LOCK_MS = 5_000;
 
 /**
  * Runs the retention queue: scans, secure deletions and reconciliation. Logs name and id of each
@@ -43,10 +46,10 @@ export class RetentionWorker implements OnApplicationBootstrap, OnModuleDestroy 
       stalledInterval: LOCK_MS / 2,
       maxStalledCount: 3,
     });
-    this.worker.on('error', (e) => this.logger.warn(`retention worker: ${e.name}`));
+    this.worker.on('error', (e) => this.logger.warn({ msg: 'retention worker error', error: e.name, detail: e.message.slice(0, 200) }));
     // If Redis loses its data (flush, failover without persistence), the schedulers go with it:
     // put them back, and the next scan finds in MySQL whatever work was lost.
-    this.watchdog = setInterval(() => this.queue.ensureSchedulers().catch((e) => this.logger.warn(`scheduler check failed (${e.name})`)), Math.min(durationMs(this.cfg.scanEvery), 60_000));
+    this.watchdog = setInterval(() => this.queue.ensureSchedulers().catch((e) => this.logger.warn({ msg: 'scheduler check failed', error: e.name })), Math.min(durationMs(this.cfg.scanEvery), 60_000));
     this.watchdog.unref();
   }
 
@@ -58,7 +61,7 @@ export class RetentionWorker implements OnApplicationBootstrap, OnModuleDestroy 
   }
 
   private async run(job: Job): Promise<unknown> {
-    this.logger.log(`job ${job.name} ${job.id} started (attempt ${job.attemptsMade + 1})`);
+    this.logger.log({ msg: 'job started', ...jobFields(job), attempt: job.attemptsMade + 1 });
     try {
       let result: unknown;
       switch (job.name) {
@@ -74,7 +77,7 @@ export class RetentionWorker implements OnApplicationBootstrap, OnModuleDestroy 
         default:
           throw new Error(`unknown job ${job.name} on the retention queue`);
       }
-      this.logger.log(`job ${job.name} ${job.id} done ${summary(result)}`);
+      this.logger.log({ msg: 'job done', ...jobFields(job), ...summary(result) });
       return result;
     } catch (e) {
       await this.failed(job, e as Error);
@@ -87,11 +90,13 @@ export class RetentionWorker implements OnApplicationBootstrap, OnModuleDestroy 
     const attempts = job.opts.attempts ?? 1;
     const attempt = job.attemptsMade + 1;
     const why = [e.name, (e as any).code, (e as any).status].filter(Boolean).join(' ');
+    // Fields, not interpolation: the log scrubber would take the digits of ids and codes for a phone number.
+    const fields = { ...jobFields(job), attempt, attempts, error: e.name, errorCode: (e as any).code, errorStatus: (e as any).status };
     if (attempt < attempts) {
-      this.logger.warn(`job ${job.name} ${job.id} attempt ${attempt}/${attempts} failed (${why}); retrying`);
+      this.logger.warn({ msg: 'job attempt failed; retrying', ...fields });
       return;
     }
-    this.logger.error(`job ${job.name} ${job.id} failed after ${attempts} attempt(s) (${why})`);
+    this.logger.error({ msg: 'job failed on its last attempt', ...fields });
     const isDelete = job.name === JobName.SecureDelete;
     if (isDelete) retentionMetrics.failures().inc();
     else retentionMetrics.jobFailures().inc({ job: job.name });
@@ -105,16 +110,18 @@ export class RetentionWorker implements OnApplicationBootstrap, OnModuleDestroy 
         detail: { job: job.name, jobId: job.id, attempts, error: why },
       });
     } catch (auditError) {
-      this.logger.error(`job ${job.name} ${job.id}: the failure could not be audited (${(auditError as Error).name})`);
+      this.logger.error({ msg: 'job failure could not be audited', ...jobFields(job), error: (auditError as Error).name });
     }
   }
 }
 
-function summary(result: unknown): string {
-  if (!result || typeof result !== 'object') return '';
-  // Outcomes and counts only: ids and numbers, never content.
-  return Object.entries(result as Record<string, unknown>)
-    .filter(([, v]) => typeof v === 'number' || typeof v === 'string')
-    .map(([k, v]) => `${k}=${v}`)
-    .join(' ');
+/** Name and id of a job, and the call it is about: ids only, never content. */
+function jobFields(job: Job): Record<string, unknown> {
+  return { job: job.name, jobId: job.id, ...(job.name === JobName.SecureDelete ? { callId: (job.data as SecureDeleteJobData).callId } : {}) };
+}
+
+/** Outcomes and counts of a result: ids and numbers, never content. */
+function summary(result: unknown): Record<string, unknown> {
+  if (!result || typeof result !== 'object') return {};
+  return Object.fromEntries(Object.entries(result as Record<string, unknown>).filter(([, v]) => typeof v === 'number' || typeof v === 'string'));
 }

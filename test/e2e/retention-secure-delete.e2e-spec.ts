@@ -1,0 +1,226 @@
+import { INestApplication } from '@nestjs/common';
+import { randomUUID } from 'crypto';
+import request from 'supertest';
+import { DataSource } from 'typeorm';
+import { AuditService } from '@hotline/audit';
+import { TokenService } from '@hotline/auth';
+import { registry } from '@hotline/observability';
+import { ReconcileService, SecureDeleteService } from '@hotline/retention';
+import { createRecordsApp } from '../../apps/records/src/bootstrap';
+import { createWorkerApp } from '../../apps/worker/src/bootstrap';
+import { openTestDataSources } from '../support/db';
+import { envFor } from '../support/env-for';
+import { TEST_SECRETS } from '../support/test-config';
+import { TwilioPeer } from '../support/twilio-peer';
+import { CallFactory, countRows, dropRetentionQueue, readCall, shortRetentionFile, tablesMentioning, waitFor } from './retention-support';
+
+async function certificateOf(db: DataSource, callId: string): Promise<any | undefined> {
+  const [row] = await db.query('SELECT * FROM deletion_certificates WHERE call_id = ?', [callId]);
+  return row;
+}
+
+describe('retention and secure deletion', () => {
+  let peer: TwilioPeer;
+  let db: DataSource;
+  let keys: DataSource;
+  let closeDb: () => Promise<void>;
+  let calls: CallFactory;
+  let worker: INestApplication;
+  const retentionFile = shortRetentionFile();
+
+  beforeAll(async () => {
+    await dropRetentionQueue();
+    peer = await new TwilioPeer(TEST_SECRETS.TWILIO_ACCOUNT_SID, TEST_SECRETS.TWILIO_AUTH_TOKEN).start();
+    ({ db, keys, close: closeDb } = await openTestDataSources());
+    calls = new CallFactory(db, keys);
+    worker = await createWorkerApp(envFor({ RETENTION_CONFIG: retentionFile, TWILIO_API_URL: peer.url }));
+    await worker.init();
+  });
+
+  afterAll(async () => {
+    await worker?.close();
+    await dropRetentionQueue();
+    await peer?.stop();
+    await closeDb?.();
+  });
+
+  it('destroys an expired call end to end: recording at Twilio, key, every row, leaving a certificate and an audit entry', async () => {
+    const call = await calls.seed({ deadlineInMs: -1000, notes: 2, recording: true, escalation: true, liftedHold: true });
+    expect((await readCall(db, keys, call.callId)).kind).toBe('whole');
+
+    const cert = await waitFor('the certificate', () => certificateOf(db, call.callId));
+
+    expect(peer.deletedRecordings).toContain(call.recordingSid);
+    expect(await keys.query('SELECT 1 FROM data_keys WHERE call_id = ?', [call.callId])).toHaveLength(0);
+    expect(await tablesMentioning(db, call.callId)).toEqual(['audit_log', 'deletion_certificates']);
+    expect(await tablesMentioning(keys, call.callId)).toEqual([]);
+    expect(await readCall(db, keys, call.callId)).toEqual({ kind: 'gone', certified: true });
+
+    expect(cert).toMatchObject({ reason: 'retention', retention_policy: 'default', deletion_request_id: null });
+    const steps = typeof cert.steps === 'string' ? JSON.parse(cert.steps) : cert.steps;
+    expect(steps.map((s: any) => `${s.step}:${s.outcome}`)).toEqual(['hold_check:done', 'recording_at_twilio:done', 'hold_recheck:done', 'data_key:done', 'rows:done']);
+    const certText = JSON.stringify(cert);
+    expect(certText).not.toContain(call.pseudonym);
+    for (const t of call.noteTexts) expect(certText).not.toContain(t);
+
+    const audit = await db.query("SELECT action, detail FROM audit_log WHERE target_id = ? AND action = 'call.destroyed'", [call.callId]);
+    expect(audit).toHaveLength(1);
+    expect(JSON.stringify(audit[0].detail)).toContain(cert.id);
+    expect((await worker.get(AuditService).verify()).ok).toBe(true);
+    expect(await registry.getSingleMetricAsString('hotline_secure_deletions_total')).toMatch(/reason="retention"[^}]*} [1-9]/);
+  });
+
+  it('keeps a call under legal hold past its deadline, and destroys it once the hold is lifted', async () => {
+    const held = await calls.seed({ deadlineInMs: -1000, notes: 1, recording: true, hold: true });
+    // A call expired at the same moment: once it is gone, scans have passed over the held one.
+    const witness = await calls.seed({ deadlineInMs: -1000, notes: 1 });
+    await waitFor('the witness to go', () => certificateOf(db, witness.callId));
+
+    expect(await readCall(db, keys, held.callId)).toEqual({ kind: 'whole', notes: held.noteTexts });
+    expect(peer.deletedRecordings).not.toContain(held.recordingSid);
+    expect(await certificateOf(db, held.callId)).toBeUndefined();
+
+    await calls.liftHolds(held.callId);
+    await waitFor('the certificate after the hold was lifted', () => certificateOf(db, held.callId));
+    expect(peer.deletedRecordings).toContain(held.recordingSid);
+    expect(await tablesMentioning(db, held.callId)).toEqual(['audit_log', 'deletion_certificates']);
+    expect(await tablesMentioning(keys, held.callId)).toEqual([]);
+  });
+
+  it('stops at a hold placed while the deletion is under way, before the key is destroyed', async () => {
+    const service = worker.get(SecureDeleteService);
+    // Deletion by request, on a call the scan leaves alone (not expired).
+    const call = await calls.seed({ deadlineInMs: 3_600_000, notes: 1, recording: true });
+    const holder = db.createQueryRunner();
+    await holder.connect();
+    try {
+      // A hold being placed (not yet committed) when the deletion starts: the first check cannot see it.
+      await holder.startTransaction();
+      await holder.query('INSERT INTO legal_holds (id, call_id, reason, placed_by, placed_at) VALUES (?, ?, ?, ?, ?)', [randomUUID(), call.callId, 'subpoena', randomUUID(), new Date()]);
+      const pending = service.destroy({ callId: call.callId, reason: 'caller_request' });
+      // The deletion goes past Twilio and then waits on the hold's lock, before touching the key.
+      await waitFor('the hold re-check to wait for the hold', async () => {
+        const threads: { Info: string | null }[] = await db.query('SHOW FULL PROCESSLIST');
+        return threads.some((t) => t.Info?.includes('FROM legal_holds') && t.Info.includes('FOR UPDATE') && t.Info.includes(call.callId));
+      });
+      expect(peer.deletedRecordings).toContain(call.recordingSid);
+      expect(await countRows(keys, 'SELECT COUNT(*) FROM data_keys WHERE call_id = ?', [call.callId])).toBe(1);
+      await holder.commitTransaction();
+      expect(await pending).toEqual({ callId: call.callId, outcome: 'held' });
+    } finally {
+      if (holder.isTransactionActive) await holder.rollbackTransaction();
+      await holder.release();
+    }
+    expect(await readCall(db, keys, call.callId)).toEqual({ kind: 'whole', notes: call.noteTexts });
+    expect(await certificateOf(db, call.callId)).toBeUndefined();
+    // The recording was already gone at Twilio, and the record says so.
+    expect(await countRows(db, 'SELECT COUNT(*) FROM recordings WHERE call_id = ? AND deleted_at IS NOT NULL', [call.callId])).toBe(1);
+  });
+
+  it('does not destroy a call whose deadline moved later while its job waited', async () => {
+    const call = await calls.seed({ deadlineInMs: 3_600_000, notes: 1 });
+    expect(await worker.get(SecureDeleteService).destroy({ callId: call.callId, reason: 'retention' })).toEqual({ callId: call.callId, outcome: 'not_expired' });
+    expect((await readCall(db, keys, call.callId)).kind).toBe('whole');
+  });
+
+  it('is safe to repeat: a second run of a finished deletion changes nothing and writes no second certificate', async () => {
+    const service = worker.get(SecureDeleteService);
+    const call = await calls.seed({ deadlineInMs: 3_600_000, notes: 1, recording: true });
+    const first = await service.destroy({ callId: call.callId, reason: 'caller_request', deletionRequestId: randomUUID() });
+    expect(first.outcome).toBe('destroyed');
+    const again = await service.destroy({ callId: call.callId, reason: 'caller_request' });
+    expect(again).toEqual({ callId: call.callId, outcome: 'already_destroyed', certificateId: (first as any).certificateId });
+    expect(await countRows(db, 'SELECT COUNT(*) FROM deletion_certificates WHERE call_id = ?', [call.callId])).toBe(1);
+    expect(peer.deletedRecordings.filter((s) => s === call.recordingSid)).toHaveLength(1);
+  });
+
+  it('finishes a deletion interrupted after the key was destroyed; meanwhile the call reads as destroyed, never half', async () => {
+    const call = await calls.seed({ deadlineInMs: -1000, notes: 2, recording: true, hold: true });
+    // As if a worker died between the key and the rows: key gone, rows still there.
+    await keys.query('DELETE FROM data_keys WHERE call_id = ?', [call.callId]);
+    expect(await readCall(db, keys, call.callId)).toEqual({ kind: 'gone', certified: false });
+    await calls.liftHolds(call.callId);
+    const cert = await waitFor('the certificate', () => certificateOf(db, call.callId));
+    const steps = typeof cert.steps === 'string' ? JSON.parse(cert.steps) : cert.steps;
+    expect(steps.find((s: any) => s.step === 'data_key').outcome).toBe('already_done');
+    expect(await tablesMentioning(db, call.callId)).toEqual(['audit_log', 'deletion_certificates']);
+  });
+
+  it('deletes a recording at Twilio when its own deadline passes, and keeps the call', async () => {
+    const call = await calls.seed({ deadlineInMs: 3_600_000, notes: 1, recording: true, recordingDeadlineInMs: -1000 });
+    await waitFor('the recording deleted', async () => (await countRows(db, 'SELECT COUNT(*) FROM recordings WHERE call_id = ? AND deleted_at IS NOT NULL', [call.callId])) === 1);
+    expect(peer.deletedRecordings).toContain(call.recordingSid);
+    expect(await readCall(db, keys, call.callId)).toEqual({ kind: 'whole', notes: call.noteTexts });
+    expect(await db.query("SELECT 1 FROM audit_log WHERE action = 'recording.deleted' AND target_id = ?", [call.callId])).toHaveLength(1);
+  });
+
+  it('retries a failing deletion, audits and counts only the last failure, keeps the call whole, and the next scan finishes it', async () => {
+    const call = await calls.seed({ deadlineInMs: -1000, notes: 1, recording: true });
+    peer.failAll = 503;
+    try {
+      await waitFor('the final failure', async () => (await countRows(db, "SELECT COUNT(*) FROM audit_log WHERE action = 'call.destroy_failed' AND target_id = ?", [call.callId])) > 0);
+      expect(await readCall(db, keys, call.callId)).toEqual({ kind: 'whole', notes: call.noteTexts });
+      const failures = await countRows(db, "SELECT COUNT(*) FROM audit_log WHERE action = 'call.destroy_failed' AND target_id = ?", [call.callId]);
+      const attempts = peer.requests.filter((r) => r.path.endsWith(`/Recordings/${call.recordingSid}.json`)).length;
+      expect(attempts).toBeGreaterThanOrEqual(4 * failures);
+      const [entry] = await db.query("SELECT detail FROM audit_log WHERE action = 'call.destroy_failed' AND target_id = ?", [call.callId]);
+      const detail = typeof entry.detail === 'string' ? JSON.parse(entry.detail) : entry.detail;
+      expect(detail).toMatchObject({ job: 'secure-delete', attempts: 4 });
+      expect(await registry.getSingleMetricAsString('hotline_secure_delete_failures_total')).toMatch(/hotline_secure_delete_failures_total(\{[^}]*\})? [1-9]/);
+    } finally {
+      peer.failAll = undefined;
+    }
+    await waitFor('the certificate once Twilio answers', () => certificateOf(db, call.callId));
+    expect(peer.deletedRecordings).toContain(call.recordingSid);
+  });
+
+  it('reconciles: destroys keys whose call is gone, and rows that arrived for a destroyed call', async () => {
+    const reconcile = worker.get(ReconcileService);
+    const orphanOld = randomUUID();
+    const orphanYoung = randomUUID();
+    await calls.keystore.getOrCreate(orphanOld);
+    await calls.keystore.getOrCreate(orphanYoung);
+    await keys.query('UPDATE data_keys SET created_at = ? WHERE call_id = ?', [new Date(Date.now() - 2 * 3600_000), orphanOld]);
+    const gone = await calls.seed({ deadlineInMs: 3_600_000, notes: 1 });
+    await worker.get(SecureDeleteService).destroy({ callId: gone.callId, reason: 'caller_request' });
+    await calls.keystore.getOrCreate(gone.callId); // a key re-created after destruction
+    await db.query("INSERT INTO notes (id, call_id, author_id, body_enc, created_at) VALUES (?, ?, ?, 'x', ?)", [randomUUID(), gone.callId, randomUUID(), new Date()]);
+    const live = await calls.seed({ deadlineInMs: 3_600_000, notes: 1 });
+
+    // (The scheduled reconciliation may get there first; either way this is the state after one run.)
+    await reconcile.run();
+    expect(await keys.query('SELECT call_id FROM data_keys WHERE call_id IN (?)', [[orphanOld, orphanYoung, gone.callId, live.callId]])).toEqual(
+      expect.arrayContaining([{ call_id: orphanYoung }, { call_id: live.callId }]),
+    );
+    expect(await countRows(keys, 'SELECT COUNT(*) FROM data_keys WHERE call_id IN (?)', [[orphanOld, gone.callId]])).toBe(0);
+    expect(await tablesMentioning(db, gone.callId)).toEqual(['audit_log', 'deletion_certificates']);
+    expect(await readCall(db, keys, live.callId)).toEqual({ kind: 'whole', notes: live.noteTexts });
+  });
+
+  it('reports retention at GET /retention/report to records officers and auditors only', async () => {
+    await calls.seed({ deadlineInMs: 3_600_000, hold: true });
+    const records = await createRecordsApp(envFor({ RETENTION_CONFIG: retentionFile }));
+    await records.init();
+    try {
+      const tokens = records.get(TokenService);
+      const as = (role: any) => `Bearer ${tokens.sign({ id: randomUUID(), username: role, role })}`;
+      const res = await request(records.getHttpServer()).get('/retention/report').set('Authorization', as('records_officer'));
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ scanEvery: 'PT1S', overdue: 0, overdueRecordings: 0, ok: true });
+      expect(res.body.holdsInForce.holds).toBeGreaterThanOrEqual(1);
+      expect(res.body.deletions.lastDay).toBeGreaterThanOrEqual(3);
+      expect(res.body.deletions.lastWeek).toBeGreaterThanOrEqual(res.body.deletions.lastDay);
+      expect(res.body.failures.lastDay).toBeGreaterThanOrEqual(1);
+      const byPolicy = Object.fromEntries(res.body.policies.map((p: any) => [p.policy, p]));
+      expect(byPolicy.default).toMatchObject({ duration: 'PT2S' });
+      expect(byPolicy.default.calls).toBeGreaterThanOrEqual(1);
+      expect((await request(records.getHttpServer()).get('/retention/report').set('Authorization', as('auditor'))).status).toBe(200);
+      for (const role of ['operator', 'supervisor', 'admin']) {
+        expect((await request(records.getHttpServer()).get('/retention/report').set('Authorization', as(role))).status).toBe(403);
+      }
+      expect((await request(records.getHttpServer()).get('/retention/report')).status).toBe(401);
+    } finally {
+      await records.close();
+    }
+  });
+});

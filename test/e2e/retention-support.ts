@@ -1,0 +1,216 @@
+import { randomUUID } from 'crypto';
+import { createServer, request as httpRequest } from 'http';
+import { AddressInfo } from 'net';
+import { mkdtempSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { DataSource } from 'typeorm';
+import { ContentCipher, KeystoreService, open as openSealed, associatedData, unwrapDataKey } from '@hotline/crypto';
+import { BULL_PREFIX, QueueName } from '@hotline/jobs';
+import { Queue } from 'bullmq';
+import { redisOptionsFromUrl } from '@hotline/observability';
+import { envFor } from '../support/env-for';
+import { randomSid } from '../support/twilio-peer';
+import { TEST_REDIS_URL, TEST_SECRETS } from '../support/test-config';
+
+/** A retention file with second-long policies, for tests that watch calls expire. */
+export function shortRetentionFile(extra: Record<string, string | number> = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'hotline-retention-'));
+  const file = join(dir, 'retention.yaml');
+  const lines = ['scanEvery: PT1S', 'policies:', '  default: PT2S', '  high: PT1H', '  imminent: P1D', 'recordings: PT1S', 'deletionGrace: PT1S', 'batchSize: 50', 'concurrency: 4'];
+  for (const [k, v] of Object.entries(extra)) {
+    const i = lines.findIndex((l) => l.startsWith(`${k}:`));
+    if (i >= 0) lines[i] = `${k}: ${v}`;
+    else lines.push(`${k}: ${v}`);
+  }
+  writeFileSync(file, lines.join('\n') + '\n');
+  return file;
+}
+
+export interface SeedOptions {
+  /** Milliseconds from now to the call's retention deadline (negative: expired). */
+  deadlineInMs: number;
+  notes?: number;
+  recording?: boolean;
+  /** The recording's own deadline, ms from now (defaults to the call's). */
+  recordingDeadlineInMs?: number;
+  hold?: boolean;
+  liftedHold?: boolean;
+  escalation?: boolean;
+  policy?: string;
+}
+
+export interface SeededCall {
+  callId: string;
+  recordingSid?: string;
+  noteTexts: string[];
+  pseudonym: string;
+}
+
+/** Builds what the records app would have written for a call: rows, encrypted notes, its data key. */
+export class CallFactory {
+  readonly keystore: KeystoreService;
+  readonly cipher: ContentCipher;
+
+  constructor(private readonly db: DataSource, private readonly keys: DataSource) {
+    this.keystore = new KeystoreService(keys, envFor());
+    this.cipher = new ContentCipher(this.keystore);
+  }
+
+  async seed(o: SeedOptions): Promise<SeededCall> {
+    const callId = randomUUID();
+    const now = Date.now();
+    const started = new Date(now - 60_000);
+    const deadline = new Date(now + o.deadlineInMs);
+    const pseudonym = randomUUID().replace(/-/g, '').padEnd(64, 'a');
+    const operator = randomUUID();
+    await this.db.query(
+      `INSERT INTO calls (id, call_sid, caller_pseudonym, operator_id, status, started_at, risk_level, retention_policy, retention_deadline, recording_consent, created_at)
+       VALUES (?, ?, ?, ?, 'completed', ?, 'low', ?, ?, 1, ?)`,
+      [callId, randomSid('CA'), pseudonym, operator, started, o.policy ?? 'default', deadline, started],
+    );
+    await this.db.query(`INSERT INTO consents (id, call_id, caller_pseudonym, kind, granted, wording_version, decided_at) VALUES (?, ?, ?, 'recording', 1, 'v1', ?)`, [randomUUID(), callId, pseudonym, started]);
+    await this.db.query(`INSERT INTO risk_assessments (id, call_id, assessed_by, risk_level, created_at) VALUES (?, ?, ?, 'low', ?)`, [randomUUID(), callId, operator, started]);
+    const noteTexts: string[] = [];
+    for (let i = 0; i < (o.notes ?? 0); i++) {
+      const id = randomUUID();
+      const text = `note ${i} of ${callId}: caller spoke about ${randomUUID()}`;
+      noteTexts.push(text);
+      await this.db.query('INSERT INTO notes (id, call_id, author_id, amends_note_id, body_enc, created_at) VALUES (?, ?, ?, NULL, ?, ?)', [
+        id,
+        callId,
+        operator,
+        await this.cipher.encrypt(callId, `note:${id}`, text),
+        new Date(started.getTime() + i),
+      ]);
+    }
+    if (o.escalation) {
+      await this.db.query(`INSERT INTO escalations (id, call_id, operator_id, risk_level, details_enc, created_at) VALUES (?, ?, ?, 'imminent', ?, ?)`, [
+        randomUUID(),
+        callId,
+        operator,
+        await this.cipher.encrypt(callId, 'escalation', '{"disclosedTo":"ambulance"}'),
+        started,
+      ]);
+    }
+    let recordingSid: string | undefined;
+    if (o.recording) {
+      recordingSid = randomSid('RE');
+      await this.db.query(`INSERT INTO recordings (id, call_id, recording_sid, status, retention_deadline, created_at) VALUES (?, ?, ?, 'completed', ?, ?)`, [
+        randomUUID(),
+        callId,
+        recordingSid,
+        new Date(now + (o.recordingDeadlineInMs ?? o.deadlineInMs)),
+        started,
+      ]);
+    }
+    if (o.liftedHold) await this.placeHold(callId, true);
+    if (o.hold) await this.placeHold(callId);
+    return { callId, recordingSid, noteTexts, pseudonym };
+  }
+
+  async placeHold(callId: string, lifted = false): Promise<void> {
+    const at = new Date();
+    await this.db.query('INSERT INTO legal_holds (id, call_id, reason, placed_by, placed_at, lifted_by, lifted_at) VALUES (?, ?, ?, ?, ?, ?, ?)', [
+      randomUUID(),
+      callId,
+      'litigation',
+      randomUUID(),
+      at,
+      lifted ? randomUUID() : null,
+      lifted ? at : null,
+    ]);
+  }
+
+  async liftHolds(callId: string): Promise<void> {
+    await this.db.query('UPDATE legal_holds SET lifted_at = ?, lifted_by = ? WHERE call_id = ? AND lifted_at IS NULL', [new Date(), randomUUID(), callId]);
+  }
+}
+
+/** The tables (of either database) that still hold the id anywhere in a row. */
+export async function tablesMentioning(ds: DataSource, id: string): Promise<string[]> {
+  const tables: { t: string }[] = await ds.query('SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE()');
+  const found: string[] = [];
+  for (const { t } of tables) {
+    const cols: { c: string }[] = await ds.query('SELECT column_name AS c FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?', [t]);
+    const where = cols.map((c) => `CAST(\`${c.c}\` AS CHAR CHARACTER SET utf8mb4) LIKE ?`).join(' OR ');
+    const [row] = await ds.query(`SELECT COUNT(*) AS n FROM \`${t}\` WHERE ${where}`, cols.map(() => `%${id}%`));
+    if (Number(row.n) > 0) found.push(t);
+  }
+  return found.sort();
+}
+
+/**
+ * Reads a call the way the records read path must (see `callDestructionState`): in one
+ * transaction that first locks the call row in share mode. Returns what a reader would be shown.
+ */
+export async function readCall(db: DataSource, keys: DataSource, callId: string): Promise<{ kind: 'whole'; notes: string[] } | { kind: 'gone'; certified: boolean } | { kind: 'half'; why: string }> {
+  return db.transaction('REPEATABLE READ', async (m) => {
+    const [call] = await m.query('SELECT id FROM calls WHERE id = ? LOCK IN SHARE MODE', [callId]);
+    if (!call) {
+      const [cert] = await m.query('SELECT id FROM deletion_certificates WHERE call_id = ?', [callId]);
+      return cert ? { kind: 'gone', certified: true } : { kind: 'half', why: 'no call row and no certificate' };
+    }
+    const notes: { id: string; body_enc: Buffer }[] = await m.query('SELECT id, body_enc FROM notes WHERE call_id = ? ORDER BY created_at', [callId]);
+    const [key] = await keys.query('SELECT wrapped_key FROM data_keys WHERE call_id = ?', [callId]);
+    if (!key) return notes.length ? { kind: 'gone', certified: false } : { kind: 'whole', notes: [] };
+    const dataKey = unwrapDataKey(Buffer.from(TEST_SECRETS.MASTER_KEY, 'base64'), Buffer.from(key.wrapped_key), callId);
+    try {
+      return { kind: 'whole', notes: notes.map((n) => openSealed(dataKey, Buffer.from(n.body_enc), associatedData(callId, `note:${n.id}`)).toString('utf8')) };
+    } catch (e) {
+      return { kind: 'half', why: `note does not decrypt (${(e as Error).message})` };
+    }
+  });
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false | null>, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Removes the retention queue (jobs and schedulers) from the test Redis db, so no later suite inherits them. */
+export async function dropRetentionQueue(): Promise<void> {
+  const q = new Queue(QueueName.Retention, { connection: redisOptionsFromUrl(TEST_REDIS_URL), prefix: BULL_PREFIX });
+  await q.obliterate({ force: true });
+  await q.close();
+}
+
+export async function countRows(db: DataSource, sql: string, params: unknown[] = []): Promise<number> {
+  const [r] = await db.query(sql, params);
+  return Number(Object.values(r)[0]);
+}
+
+/** A pass-through to the Twilio peer that answers each request `delayMs` late (a slow Twilio). */
+export async function slowTwilio(target: string, delayMs: number): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () =>
+      setTimeout(() => {
+        const upstream = httpRequest(new URL(req.url ?? '/', target), { method: req.method, headers: req.headers }, (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        });
+        upstream.on('error', () => {
+          res.statusCode = 502;
+          res.end();
+        });
+        upstream.end(Buffer.concat(chunks));
+      }, delayMs),
+    );
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
