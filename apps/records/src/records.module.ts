@@ -10,6 +10,9 @@ import { AuditModule } from '@hotline/audit';
 import { AccessGuard, TokenModule } from '@hotline/auth';
 import { CryptoModule } from '@hotline/crypto';
 import { RetentionApiModule } from './retention/retention-api.module';
+import { RecordsAuthModule } from './auth/auth.module';
+import { RecordsCallsModule } from './calls/calls.module';
+import { RecordsAuditModule } from './audit/audit.controller';
 import { GlobalExceptionFilter, HEALTH_PROBES, HealthController, HealthService, MetricsModule, REDIS, RedisModule, loggerModuleParams, mysqlProbe, redisProbe } from '@hotline/observability';
 
 /** The system of record: staff and sign-in, calls and their content, holds, audit. */
@@ -27,6 +30,9 @@ export class RecordsModule {
         AuditModule,
         TokenModule,
         CryptoModule,
+        RecordsAuthModule,
+        RecordsCallsModule,
+        RecordsAuditModule,
         RetentionApiModule,
       ],
       controllers: [HealthController],

@@ -1,0 +1,40 @@
+import { Body, Controller, Get, HttpCode, Post, Req, UnauthorizedException } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Request } from 'express';
+import { CurrentUser, Principal, Public, Roles, StaffService } from '@hotline/auth';
+import { ROLES } from '@hotline/persistence';
+import { ApiErrors } from '../common/api-errors';
+import { LoginDto, LoginResponseDto, UserDto } from './dto';
+import { LoginService } from './login.service';
+
+@ApiTags('auth')
+@Controller('auth')
+export class AuthController {
+  constructor(private readonly logins: LoginService, private readonly staff: StaffService) {}
+
+  @Public()
+  @Post('login')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Sign in',
+    description:
+      'The same 401 for an unknown username and a wrong password. Repeated failures, per account and per client address, are slowed (429 with Retry-After) and then locked for a while (423). Every attempt is audited.',
+  })
+  @ApiOkResponse({ type: LoginResponseDto })
+  @ApiErrors([400, 401, 423, 429])
+  login(@Body() body: LoginDto, @Req() req: Request): Promise<LoginResponseDto> {
+    return this.logins.login(body.username, body.password, req.ip ?? req.socket.remoteAddress ?? 'unknown');
+  }
+
+  @Get('me')
+  @Roles(...ROLES)
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'The signed-in staff member' })
+  @ApiOkResponse({ type: UserDto })
+  @ApiErrors([401])
+  async me(@CurrentUser() user: Principal): Promise<UserDto> {
+    const account = await this.staff.findById(user.id);
+    if (!account || !account.active) throw new UnauthorizedException('this account no longer exists or is inactive');
+    return { id: account.id, username: account.username, role: account.role, displayName: account.displayName };
+  }
+}

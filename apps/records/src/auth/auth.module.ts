@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { StaffModule } from '@hotline/auth';
+import { AuthController } from './auth.controller';
+import { BootstrapAdmin } from './bootstrap-admin';
+import { LoginThrottle } from './login-throttle';
+import { LoginService } from './login.service';
+import { UsersController } from '../users/users.controller';
+
+/** Staff accounts and sign-in. */
+@Module({
+  imports: [StaffModule],
+  controllers: [AuthController, UsersController],
+  providers: [LoginService, LoginThrottle, BootstrapAdmin],
+})
+export class RecordsAuthModule {}

@@ -1,0 +1,18 @@
+import { Module } from '@nestjs/common';
+import { ENV, Env, loadRetentionConfig } from '@hotline/config';
+import { CryptoModule } from '@hotline/crypto';
+import { CallMapper } from './call.mapper';
+import { CallRepository } from './call.repository';
+import { CALLS_RETENTION, TypeOrmCallRepository } from './typeorm-call.repository';
+
+/** Calls and their content for apps that hold MASTER_KEY (records, the benchmarks). */
+@Module({
+  imports: [CryptoModule],
+  providers: [
+    CallMapper,
+    { provide: CALLS_RETENTION, inject: [ENV], useFactory: (env: Env) => loadRetentionConfig(env.RETENTION_CONFIG) },
+    { provide: CallRepository, useClass: TypeOrmCallRepository },
+  ],
+  exports: [CallRepository, CALLS_RETENTION],
+})
+export class CallsModule {}

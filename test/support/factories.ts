@@ -1,0 +1,83 @@
+import { INestApplication } from '@nestjs/common';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import { randomBytes, randomUUID } from 'crypto';
+import request from 'supertest';
+import { DataSource } from 'typeorm';
+import { AuditService } from '@hotline/audit';
+import { StaffService, TokenService } from '@hotline/auth';
+import { CALLS_RETENTION, openCall } from '@hotline/calls';
+import type { RetentionConfig } from '@hotline/config';
+import type { Role } from '@hotline/persistence';
+
+export interface TestStaff {
+  id: string;
+  username: string;
+  password: string;
+  role: Role;
+  displayName: string;
+  /** A signed access token, as login would give. */
+  token: string;
+}
+
+/**
+ * Test data through the same code the system uses: staff via StaffService (argon2id, audited),
+ * calls via `openCall` (what the gateway calls at intake) and then assigned to an operator as the
+ * gateway does on accept.
+ */
+export class Factory {
+  readonly db: DataSource;
+  private readonly staffService: StaffService;
+  private readonly tokens: TokenService;
+  private readonly audit: AuditService;
+  private readonly retention: RetentionConfig;
+
+  constructor(readonly app: INestApplication) {
+    this.db = app.get(getDataSourceToken());
+    this.staffService = app.get(StaffService, { strict: false });
+    this.tokens = app.get(TokenService, { strict: false });
+    this.audit = app.get(AuditService, { strict: false });
+    this.retention = app.get(CALLS_RETENTION, { strict: false });
+  }
+
+  http() {
+    return request(this.app.getHttpServer());
+  }
+
+  async staff(role: Role, opts: { username?: string; password?: string; displayName?: string } = {}): Promise<TestStaff> {
+    const username = opts.username ?? `${role.replace('_', '-')}-${randomBytes(4).toString('hex')}`;
+    const password = opts.password ?? `pw-${randomBytes(9).toString('base64url')}`;
+    const displayName = opts.displayName ?? `Test ${role}`;
+    const a = await this.staffService.create({ username, password, role, displayName }, { system: 'test' });
+    return { id: a.id, username, password, role, displayName, token: this.tokens.sign({ id: a.id, username, role }) };
+  }
+
+  /** Opens a call (metadata only, default policy) and, when `operator` is given, assigns it as answered by them. */
+  async call(opts: { operator?: { id: string }; startedAt?: Date; callerPseudonym?: string | null; status?: 'queued' | 'connected' | 'completed' | 'abandoned' } = {}): Promise<string> {
+    const callId = randomUUID();
+    const startedAt = opts.startedAt ?? new Date();
+    await openCall(
+      this.db,
+      this.retention,
+      { callId, callSid: 'CA' + randomBytes(16).toString('hex'), callerPseudonym: opts.callerPseudonym ?? null, recordingConsent: false, wordingVersion: 'test', startedAt },
+      (m, entry) => this.audit.append(entry, m),
+    );
+    if (opts.operator) {
+      await this.db.query('UPDATE calls SET operator_id = ?, status = ?, answered_at = ? WHERE id = ?', [
+        opts.operator.id,
+        opts.status ?? 'connected',
+        new Date(startedAt.getTime() + 12_000),
+        callId,
+      ]);
+    } else if (opts.status) {
+      await this.db.query('UPDATE calls SET status = ? WHERE id = ?', [opts.status, callId]);
+    }
+    return callId;
+  }
+
+  async count(table: string, where = '1=1', params: unknown[] = []): Promise<number> {
+    const [{ n }] = await this.db.query(`SELECT COUNT(*) AS n FROM \`${table}\` WHERE ${where}`, params);
+    return Number(n);
+  }
+}
+
+export const bearer = (s: { token: string }) => ({ Authorization: `Bearer ${s.token}` });
