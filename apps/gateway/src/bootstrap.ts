@@ -4,6 +4,7 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { Env } from '@hotline/config';
 import { commonSetup, startDefaultMetrics } from '@hotline/observability';
 import { GatewayModule } from './gateway.module';
+import { RedisIoAdapter } from './live/redis-io.adapter';
 
 export async function createGatewayApp(env: Env): Promise<INestApplication> {
   startDefaultMetrics('gateway');
@@ -12,5 +13,9 @@ export async function createGatewayApp(env: Env): Promise<INestApplication> {
   app.useBodyParser('json', { limit: '16kb' });
   app.set('trust proxy', true);
   commonSetup(app);
+  // socket.io across gateway nodes: the adapter's Redis must be connected before Nest creates the server.
+  const io = new RedisIoAdapter(app, env.REDIS_URL);
+  await io.connect();
+  app.useWebSocketAdapter(io);
   return app;
 }

@@ -4,7 +4,8 @@ import { LoggerModule } from 'nestjs-pino';
 import type Redis from 'ioredis';
 import { Env, HotlineConfigModule } from '@hotline/config';
 import { GlobalExceptionFilter, HEALTH_PROBES, HealthController, HealthService, MetricsModule, REDIS, RedisModule, loggerModuleParams, redisProbe, HealthProbe } from '@hotline/observability';
-import { RecordsDb } from './records-db';
+import { RecordsDb, RecordsDbModule } from './records-db';
+import { CallHandlingModule } from './call-handling.module';
 import { ConsoleModule } from './console/console.module';
 
 /** The internet-facing edge: Twilio webhooks, call routing, the live console. Holds no content key. */
@@ -13,10 +14,9 @@ export class GatewayModule {
   static forRoot(env: Env): DynamicModule {
     return {
       module: GatewayModule,
-      imports: [HotlineConfigModule.forRoot(env), LoggerModule.forRoot(loggerModuleParams('gateway')), RedisModule.forRoot(), MetricsModule, ConsoleModule],
+      imports: [HotlineConfigModule.forRoot(env), LoggerModule.forRoot(loggerModuleParams('gateway')), RedisModule.forRoot(), MetricsModule, RecordsDbModule, CallHandlingModule, ConsoleModule],
       controllers: [HealthController],
       providers: [
-        RecordsDb,
         HealthService,
         {
           provide: HEALTH_PROBES,

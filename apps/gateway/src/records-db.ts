@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Global, Inject, Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ENV, Env } from '@hotline/config';
 import { recordsDataSourceOptions } from '@hotline/persistence';
@@ -39,3 +39,7 @@ export class RecordsDb implements OnApplicationShutdown {
     await this.ds?.destroy().catch(() => undefined);
   }
 }
+
+@Global()
+@Module({ providers: [RecordsDb], exports: [RecordsDb] })
+export class RecordsDbModule {}

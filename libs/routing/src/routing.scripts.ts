@@ -167,7 +167,7 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'offers', '-inf', now, 'LIM
   if h[1] == 'offered' then
     requeue(id)
     if redis.call('HGET', okey(h[2]), 'call') == id then
-      opSet(h[2], 'away', now, '', 'offer_timeout')
+      opSet(h[2], 'away', now, '', 'timeout')
       redis.call('ZREM', P .. 'available', h[2])
     end
     table.insert(out, 'timeout') table.insert(out, id) table.insert(out, h[2])

@@ -61,7 +61,7 @@ describe(RoutingStore.name, () => {
     await available('op-next', t0 + 2);
     expect(await store.sweep(t0 + 1000)).toEqual([]);
     expect(await store.sweep(t0 + 2001)).toEqual([{ kind: 'timeout', callId: c.callId, operatorId: 'op-slow' }]);
-    expect(await store.operator('op-slow')).toMatchObject({ status: 'away', reason: 'offer_timeout' });
+    expect(await store.operator('op-slow')).toMatchObject({ status: 'away', reason: 'timeout' });
     expect((await store.match(t0 + 2002)).map((o) => o.operatorId)).toEqual(['op-next']);
   });
 

@@ -64,9 +64,10 @@ export interface CallState {
   enqueuedAt: number;
   state: 'waiting' | 'offered' | 'connecting' | 'connected' | 'ended';
   operatorId: string | null;
+  offerExpiresAt: number | null;
 }
 
-/** "YYYY-MM-DD" of an instant in a time zone: the key of that day's counters. */
+/** "YYYY-MM-DD"" of an instant in a time zone: the key of that day's counters. */
 export function dayKey(at: number, timeZone: string): string {
   return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
 }
@@ -186,9 +187,18 @@ export class RoutingStore {
   }
 
   async call(callId: string): Promise<CallState | null> {
-    const [callSid, pseudonym, consent, enqueuedAt, state, op] = await this.redis.hmget(this.prefix + 'call:' + callId, 'callSid', 'pseudonym', 'consent', 'enqueuedAt', 'state', 'op');
+    const [callSid, pseudonym, consent, enqueuedAt, state, op, expiresAt] = await this.redis.hmget(this.prefix + 'call:' + callId, 'callSid', 'pseudonym', 'consent', 'enqueuedAt', 'state', 'op', 'expiresAt');
     if (!state) return null;
-    return { callId, callSid: callSid ?? '', pseudonym: pseudonym || null, recordingConsent: consent === '1', enqueuedAt: Number(enqueuedAt), state: state as CallState['state'], operatorId: op || null };
+    return {
+      callId,
+      callSid: callSid ?? '',
+      pseudonym: pseudonym || null,
+      recordingConsent: consent === '1',
+      enqueuedAt: Number(enqueuedAt),
+      state: state as CallState['state'],
+      operatorId: op || null,
+      offerExpiresAt: expiresAt ? Number(expiresAt) : null,
+    };
   }
 
   async callIdForSid(callSid: string): Promise<string | null> {

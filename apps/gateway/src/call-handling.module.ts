@@ -1,0 +1,47 @@
+import { MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
+import { TokenModule } from '@hotline/auth';
+import { ENV, Env, loadWording } from '@hotline/config';
+import { PseudonymModule } from '@hotline/crypto';
+import { TwilioModule } from '@hotline/twilio';
+import { CallRecordsService } from './calls/call-records.service';
+import { LiveEvents } from './live/live-events';
+import { OperatorGateway } from './live/operator.gateway';
+import { OperatorNames } from './live/operator-names';
+import { SupervisorGateway } from './live/supervisor.gateway';
+import { PrivacyController } from './privacy/privacy.controller';
+import { RecordsDb } from './records-db';
+import { CallConnector } from './routing/call-connector';
+import { RoutingEngine } from './routing/routing.engine';
+import { routingProviders } from './routing/routing.providers';
+import { CallFlowService } from './telephony/call-flow.service';
+import { TwilioSignatureMiddleware } from './telephony/twilio-signature.middleware';
+import { CallTwiml } from './telephony/twiml';
+import { RecordingController, VoiceController } from './telephony/voice.controller';
+import { VoiceTokenController } from './voice/voice-token.controller';
+
+/**
+ * Call handling: Twilio webhooks and the call flow, routing in Redis, the `/operator` and
+ * `/supervisor` namespaces, the voice token. Expects RecordsDb, ENV and REDIS from GatewayModule.
+ */
+@Module({
+  imports: [TokenModule, PseudonymModule, TwilioModule],
+  controllers: [VoiceController, RecordingController, PrivacyController, VoiceTokenController],
+  providers: [
+    ...routingProviders,
+    { provide: CallTwiml, inject: [ENV], useFactory: (env: Env) => new CallTwiml(env.PUBLIC_URL, loadWording()) },
+    CallRecordsService,
+    LiveEvents,
+    RoutingEngine,
+    CallConnector,
+    CallFlowService,
+    OperatorNames,
+    OperatorGateway,
+    SupervisorGateway,
+    TwilioSignatureMiddleware,
+  ],
+})
+export class CallHandlingModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(TwilioSignatureMiddleware).forRoutes({ path: 'twilio/*path', method: RequestMethod.ALL });
+  }
+}

@@ -1,0 +1,119 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { Namespace } from 'socket.io';
+import {
+  AlertMessage,
+  EventPayload,
+  OperatorClientEvents,
+  OperatorServerEvents,
+  QueueStats,
+  SupervisorClientEvents,
+  SupervisorServerEvents,
+} from '@hotline/events';
+import { Offer, RoutingStore } from '@hotline/routing';
+
+export type OperatorNamespace = Namespace<OperatorClientEvents, OperatorServerEvents>;
+export type SupervisorNamespace = Namespace<SupervisorClientEvents, SupervisorServerEvents>;
+
+export const operatorRoom = (operatorId: string) => `operator:${operatorId}`;
+
+/**
+ * The one place the gateway talks to consoles. Operator events go to the room `operator:<id>`
+ * through the Redis adapter, so they reach the operator whichever node holds their socket.
+ * Supervisor events go to this node's own sockets only: every node sends its own supervisors the
+ * same Redis-computed snapshot, so nobody gets duplicates.
+ */
+@Injectable()
+export class LiveEvents {
+  private readonly logger = new Logger(LiveEvents.name);
+  private operators?: OperatorNamespace;
+  private supervisors?: SupervisorNamespace;
+  private statsTimer?: NodeJS.Timeout;
+  private statsRunning = false;
+  private statsAgain = false;
+
+  constructor(private readonly store: RoutingStore) {}
+
+  bindOperators(ns: OperatorNamespace): void {
+    this.operators = ns;
+  }
+
+  bindSupervisors(ns: SupervisorNamespace): void {
+    this.supervisors = ns;
+  }
+
+  toOperator<E extends keyof OperatorServerEvents>(operatorId: string, event: E, payload: EventPayload<OperatorServerEvents, E>): void {
+    // The payload is typed by the signature above; socket.io's own generics do not narrow on E.
+    const room = this.operators?.to(operatorRoom(operatorId)) as unknown as { emit(e: string, p: unknown): boolean } | undefined;
+    room?.emit(event, payload);
+  }
+
+  /** Sends the operator their status as Redis holds it now (after any change to it). */
+  async sendStatus(operatorId: string): Promise<void> {
+    const s = await this.store.operator(operatorId);
+    if (s) this.toOperator(operatorId, 'status', s.reason && s.status === 'away' ? { status: s.status, reason: s.reason } : { status: s.status });
+  }
+
+  offered(o: Offer, now = Date.now()): void {
+    this.toOperator(o.operatorId, 'status', { status: 'offered' });
+    this.toOperator(o.operatorId, 'call:offered', {
+      callId: o.callId,
+      offerExpiresAt: new Date(o.offerExpiresAt).toISOString(),
+      waitingSeconds: Math.max(0, Math.round((now - o.enqueuedAt) / 1000)),
+    });
+  }
+
+  revoked(operatorId: string, callId: string, reason: string): void {
+    this.toOperator(operatorId, 'call:offer_revoked', { callId, reason });
+  }
+
+  get localSupervisors(): number {
+    return this.supervisors?.sockets.size ?? 0;
+  }
+
+  /** Coalesces changes: one snapshot at most every 300 ms, within a second of any change. */
+  statsChanged(): void {
+    if (!this.localSupervisors || this.statsTimer) return;
+    this.statsTimer = setTimeout(() => {
+      this.statsTimer = undefined;
+      void this.pushStats();
+    }, 300);
+  }
+
+  async pushStats(): Promise<void> {
+    if (!this.supervisors || !this.localSupervisors) return;
+    if (this.statsRunning) {
+      this.statsAgain = true;
+      return;
+    }
+    this.statsRunning = true;
+    try {
+      do {
+        this.statsAgain = false;
+        const stats: QueueStats = await this.store.stats();
+        this.supervisors.local.emit('queue:stats', stats);
+      } while (this.statsAgain);
+    } catch (e) {
+      this.logger.warn(`queue stats not sent: ${(e as Error).message}`);
+    } finally {
+      this.statsRunning = false;
+    }
+  }
+
+  /** Relays an alert that records published on ALERTS_CHANNEL; anything malformed is dropped. */
+  relayAlert(raw: string): void {
+    let msg: AlertMessage;
+    try {
+      msg = JSON.parse(raw);
+    } catch {
+      return;
+    }
+    const a = msg?.alert;
+    if (msg?.type !== 'escalation' || !a || typeof a.callId !== 'string' || typeof a.operatorId !== 'string' || typeof a.riskLevel !== 'string') return;
+    this.supervisors?.local.emit('alert:escalation', { callId: a.callId, operatorId: a.operatorId, riskLevel: a.riskLevel, at: typeof a.at === 'string' ? a.at : new Date().toISOString() });
+  }
+
+  stop(): void {
+    if (this.statsTimer) clearTimeout(this.statsTimer);
+    this.statsTimer = undefined;
+  }
+}

@@ -1,0 +1,148 @@
+import { Logger } from '@nestjs/common';
+import { ConnectedSocket, MessageBody, OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
+import type { Socket } from 'socket.io';
+import { TokenService } from '@hotline/auth';
+import { OperatorClientEvents, OperatorServerEvents, OperatorStatus } from '@hotline/events';
+import { RoutingStore } from '@hotline/routing';
+import { CallConnector } from '../routing/call-connector';
+import { RoutingEngine } from '../routing/routing.engine';
+import { CallRecordsService } from '../calls/call-records.service';
+import { LiveEvents, OperatorNamespace, operatorRoom } from './live-events';
+import { OperatorNames } from './operator-names';
+import { SocketData, socketAuth } from './socket-auth';
+
+type OperatorSocket = Socket<OperatorClientEvents, OperatorServerEvents, Record<string, never>, SocketData>;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const CATEGORY = /^[A-Za-z0-9 _-]{1,64}$/;
+
+function callIdOf(p: unknown): string | null {
+  const id = (p as { callId?: unknown } | null)?.callId;
+  return typeof id === 'string' && UUID.test(id) ? id : null;
+}
+
+/**
+ * `/operator`: an operator's live link. Handlers return their ack. State lives in Redis; this node
+ * keeps only sockets. A dropped console keeps its state for the grace period (an offer it held is
+ * revoked at once and goes to the next operator).
+ */
+@WebSocketGateway({ namespace: '/operator' })
+export class OperatorGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect {
+  private readonly logger = new Logger(OperatorGateway.name);
+
+  constructor(
+    private readonly tokens: TokenService,
+    private readonly store: RoutingStore,
+    private readonly live: LiveEvents,
+    private readonly engine: RoutingEngine,
+    private readonly connector: CallConnector,
+    private readonly records: CallRecordsService,
+    private readonly names: OperatorNames,
+  ) {}
+
+  afterInit(ns: OperatorNamespace): void {
+    ns.use(socketAuth(this.tokens, ['operator', 'supervisor']));
+    this.live.bindOperators(ns);
+  }
+
+  handleConnection(socket: OperatorSocket): void {
+    const me = socket.data.principal;
+    // Message handlers are bound right after this returns; they wait for `ready`.
+    socket.data.ready = (async () => {
+      await socket.join(operatorRoom(me.id));
+      const state = await this.store.operatorConnected(me.id, await this.names.of(me));
+      socket.emit('status', state.status === 'away' && state.reason ? { status: state.status, reason: state.reason } : { status: state.status });
+      if (state.callId) await this.resume(socket, state.status, state.callId);
+      if (state.status === 'available') this.engine.kick();
+    })().catch((e) => this.logger.warn(`operator ${me.id} not registered: ${(e as Error).message}`));
+  }
+
+  async handleDisconnect(socket: OperatorSocket): Promise<void> {
+    const me = socket.data.principal;
+    if (!me) return;
+    await socket.data.ready;
+    try {
+      const r = await this.store.operatorDisconnected(me.id);
+      if (r.revokedCallId) this.engine.kick();
+    } catch (e) {
+      this.logger.warn(`operator ${me.id} disconnect not recorded: ${(e as Error).message}`);
+    }
+  }
+
+  /** A reconnecting console gets back the offer or call it holds. */
+  private async resume(socket: OperatorSocket, status: OperatorStatus, callId: string): Promise<void> {
+    const call = await this.store.call(callId);
+    if (!call) return;
+    if (status === 'offered' && call.state === 'offered' && call.offerExpiresAt) {
+      socket.emit('call:offered', { callId, offerExpiresAt: new Date(call.offerExpiresAt).toISOString(), waitingSeconds: Math.max(0, Math.round((Date.now() - call.enqueuedAt) / 1000)) });
+    } else if (status === 'on_call') {
+      const caller = await this.connector.callerHint(call.pseudonym, callId);
+      socket.emit('call:connected', caller ? { callId, caller } : { callId });
+    } else if (status === 'wrap_up') {
+      socket.emit('call:ended', { callId });
+    }
+  }
+
+  @SubscribeMessage('status:set')
+  async setStatus(@ConnectedSocket() socket: OperatorSocket, @MessageBody() body: unknown): Promise<{ ok: boolean; status?: OperatorStatus; error?: string }> {
+    const want = (body as { status?: unknown } | null)?.status;
+    if (want !== 'available' && want !== 'away') return { ok: false, error: 'status must be available or away' };
+    await socket.data.ready;
+    const me = socket.data.principal.id;
+    try {
+      const r = await this.store.setStatus(me, want);
+      if (!r.ok) return { ok: false, status: r.status, error: `cannot change status while ${r.status.replace('_', ' ')}` };
+      if (r.revokedCallId) this.live.revoked(me, r.revokedCallId, 'declined');
+      this.live.toOperator(me, 'status', { status: r.status });
+      this.engine.kick();
+      return { ok: true, status: r.status };
+    } catch (e) {
+      return { ok: false, error: 'routing is unavailable; try again' };
+    }
+  }
+
+  @SubscribeMessage('call:accept')
+  async accept(@ConnectedSocket() socket: OperatorSocket, @MessageBody() body: unknown): Promise<{ ok: true } | { ok: false; error: string }> {
+    const callId = callIdOf(body);
+    if (!callId) return { ok: false, error: 'callId must be a call id' };
+    await socket.data.ready;
+    try {
+      return await this.connector.accept(socket.data.principal.id, callId);
+    } catch (e) {
+      this.logger.warn(`accept of call ${callId} failed: ${(e as Error).message}`);
+      return { ok: false, error: 'routing is unavailable; try again' };
+    }
+  }
+
+  @SubscribeMessage('call:decline')
+  async decline(@ConnectedSocket() socket: OperatorSocket, @MessageBody() body: unknown): Promise<{ ok: boolean; error?: string }> {
+    const callId = callIdOf(body);
+    if (!callId) return { ok: false, error: 'callId must be a call id' };
+    await socket.data.ready;
+    try {
+      return (await this.connector.decline(socket.data.principal.id, callId)) ? { ok: true } : { ok: false, error: 'not_offered' };
+    } catch {
+      return { ok: false, error: 'routing is unavailable; try again' };
+    }
+  }
+
+  @SubscribeMessage('wrapup:done')
+  async wrapUpDone(@ConnectedSocket() socket: OperatorSocket, @MessageBody() body: unknown): Promise<{ ok: boolean; error?: string }> {
+    const callId = callIdOf(body);
+    if (!callId) return { ok: false, error: 'callId must be a call id' };
+    const raw = (body as { category?: unknown }).category;
+    if (raw !== undefined && (typeof raw !== 'string' || !CATEGORY.test(raw))) return { ok: false, error: 'category must be up to 64 letters, digits, spaces, - or _' };
+    await socket.data.ready;
+    const me = socket.data.principal.id;
+    try {
+      const r = await this.store.wrapUpDone(me, callId);
+      if (r !== 'ok') return { ok: false, error: r };
+      this.live.toOperator(me, 'status', { status: 'available' });
+      this.engine.kick();
+      if (typeof raw === 'string') await this.records.event({ kind: 'wrapup', callId, operatorId: me, category: raw });
+      return { ok: true };
+    } catch {
+      return { ok: false, error: 'routing is unavailable; try again' };
+    }
+  }
+}

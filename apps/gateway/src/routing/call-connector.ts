@@ -1,0 +1,107 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { RiskLevel } from '@hotline/events';
+import { shortPseudonym } from '@hotline/crypto';
+import { counter, withTimeout } from '@hotline/observability';
+import { recordingOptedOut } from '@hotline/privacy';
+import { RoutingStore } from '@hotline/routing';
+import { TwilioService, isTwilioNotFound } from '@hotline/twilio';
+import { CallRecordsService } from '../calls/call-records.service';
+import { LiveEvents } from '../live/live-events';
+import { RecordsDb } from '../records-db';
+import { CallTwiml } from '../telephony/twiml';
+import { RoutingEngine } from './routing.engine';
+
+const LOOKUP_MS = 800;
+const connects = counter('hotline_connects_total', 'Accepted offers by outcome', ['outcome']);
+
+export type AcceptAck = { ok: true } | { ok: false; error: string };
+
+/** What happens when an operator answers an offer: Twilio connects the caller, or the call goes back. */
+@Injectable()
+export class CallConnector {
+  private readonly logger = new Logger(CallConnector.name);
+
+  constructor(
+    private readonly store: RoutingStore,
+    private readonly live: LiveEvents,
+    private readonly engine: RoutingEngine,
+    private readonly twilio: TwilioService,
+    private readonly twiml: CallTwiml,
+    private readonly records: CallRecordsService,
+    private readonly db: RecordsDb,
+  ) {}
+
+  async accept(operatorId: string, callId: string): Promise<AcceptAck> {
+    const won = await this.store.accept(callId, operatorId);
+    if (!won.ok) return { ok: false, error: won.error };
+    const { callSid, pseudonym } = won.call;
+    const record = won.call.recordingConsent && (await this.mayRecord(pseudonym));
+    try {
+      await this.twilio.updateCall(callSid, this.twiml.connect(operatorId, record));
+    } catch (e) {
+      const gone = isTwilioNotFound(e);
+      const outcome = await this.store.connectFailed(callId, operatorId, gone);
+      connects.inc({ outcome: gone ? 'call_gone' : 'twilio_error' });
+      this.logger.warn(`connect of call ${callId} failed at Twilio (${gone ? 'call gone' : `status ${(e as { status?: number }).status ?? 'none'}`}); ${outcome}`);
+      this.live.revoked(operatorId, callId, 'connect_failed');
+      await this.live.sendStatus(operatorId);
+      if (outcome === 'closed') await this.records.event({ kind: 'ended', callId, callSid, outcome: 'abandoned', at: new Date().toISOString(), sequence: null });
+      this.engine.kick();
+      return { ok: false, error: 'connect_failed' };
+    }
+    const at = new Date();
+    if (!(await this.store.connected(callId, operatorId, at.getTime()))) {
+      // The caller hung up while Twilio was connecting; the status callback has told the operator.
+      connects.inc({ outcome: 'caller_gone' });
+      return { ok: false, error: 'caller_hung_up' };
+    }
+    connects.inc({ outcome: 'connected' });
+    const [, caller] = await Promise.all([this.records.event({ kind: 'connected', callId, operatorId, at: at.toISOString() }), this.callerHint(pseudonym, callId)]);
+    this.live.toOperator(operatorId, 'status', { status: 'on_call' });
+    this.live.toOperator(operatorId, 'call:connected', caller ? { callId, caller } : { callId });
+    return { ok: true };
+  }
+
+  async decline(operatorId: string, callId: string): Promise<boolean> {
+    const ok = await this.store.decline(callId, operatorId);
+    if (ok) {
+      this.live.revoked(operatorId, callId, 'declined');
+      await this.live.sendStatus(operatorId);
+      this.engine.kick();
+    }
+    return ok;
+  }
+
+  /**
+   * The returning-caller hint: how many earlier calls this pseudonym made and the last risk level,
+   * nothing more. Omitted for a withheld number, or when the records database does not answer.
+   */
+  async callerHint(pseudonym: string | null, callId: string): Promise<{ pseudonym: string; earlierCalls: number; lastRiskLevel: RiskLevel | null } | undefined> {
+    if (!pseudonym) return undefined;
+    try {
+      return await withTimeout(
+        (async () => {
+          const ds = await this.db.get();
+          const [count] = await ds.query('SELECT COUNT(*) AS n FROM calls WHERE caller_pseudonym = ? AND id <> ?', [pseudonym, callId]);
+          const [last] = await ds.query('SELECT risk_level FROM calls WHERE caller_pseudonym = ? AND id <> ? ORDER BY started_at DESC LIMIT 1', [pseudonym, callId]);
+          return { pseudonym: shortPseudonym(pseudonym), earlierCalls: Number(count?.n ?? 0), lastRiskLevel: (last?.risk_level as RiskLevel) ?? null };
+        })(),
+        LOOKUP_MS,
+      );
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** A caller who withdrew consent on the privacy line is not recorded; if that cannot be checked, neither (fail closed). */
+  private async mayRecord(pseudonym: string | null): Promise<boolean> {
+    try {
+      return !(await withTimeout(
+        this.db.get().then((ds) => recordingOptedOut(ds, pseudonym)),
+        LOOKUP_MS,
+      ));
+    } catch {
+      return false;
+    }
+  }
+}

@@ -1,0 +1,102 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import type Redis from 'ioredis';
+import { ENV, Env } from '@hotline/config';
+import { ALERTS_CHANNEL } from '@hotline/events';
+import { counter, createRedis } from '@hotline/observability';
+import { RoutingStore } from '@hotline/routing';
+import { LiveEvents } from '../live/live-events';
+import { gatewaySettings } from './routing.providers';
+
+const offersMade = counter('hotline_offers_total', 'Offers made to operators');
+const offersLapsed = counter('hotline_offers_lapsed_total', 'Offers revoked because the operator did not answer in time');
+
+/**
+ * Runs on every gateway node. Matching and sweeping are atomic scripts, so nodes never fight:
+ * whichever node runs first makes the offer and sends it (through the socket.io Redis adapter).
+ * A node matches on every routing change (Redis pub/sub), right after its own changes, and on a
+ * short interval, which is also how offer expiry and the disconnect grace period work across
+ * nodes and survive a restart: the deadlines live in Redis, not in a process's timers.
+ */
+@Injectable()
+export class RoutingEngine implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(RoutingEngine.name);
+  private sub?: Redis;
+  private timer?: NodeJS.Timeout;
+  private matching = false;
+  private again = false;
+  private sweeping = false;
+  private stopped = false;
+
+  constructor(@Inject(ENV) private readonly env: Env, private readonly store: RoutingStore, private readonly live: LiveEvents) {}
+
+  onApplicationBootstrap(): void {
+    this.sub = createRedis(this.env.REDIS_URL, { connectionName: 'hotline-routing-events' });
+    this.sub.on('error', () => undefined);
+    this.sub.subscribe(this.store.changedChannel, ALERTS_CHANNEL).catch((e) => this.logger.warn(`subscribe failed: ${e.message}`));
+    this.sub.on('message', (channel: string, message: string) => {
+      if (channel === ALERTS_CHANNEL) return this.live.relayAlert(message);
+      this.kick();
+      this.live.statsChanged();
+    });
+    // ioredis re-subscribes by itself after a reconnect; re-match then, in case changes were missed.
+    this.sub.on('ready', () => this.kick());
+    this.timer = setInterval(() => void this.tick(), gatewaySettings(this.env).sweepMs);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.live.stop();
+    await this.sub?.quit().catch(() => this.sub?.disconnect());
+  }
+
+  /** Match soon; calls made while a match runs are folded into one more run. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.matching) {
+      this.again = true;
+      return;
+    }
+    this.matching = true;
+    void this.runMatch();
+  }
+
+  private async runMatch(): Promise<void> {
+    try {
+      do {
+        this.again = false;
+        const now = Date.now();
+        const offers = await this.store.match(now);
+        for (const o of offers) this.live.offered(o, now);
+        offersMade.inc(offers.length);
+      } while (this.again && !this.stopped);
+    } catch (e) {
+      this.logger.debug(`match: ${(e as Error).message}`);
+    } finally {
+      this.matching = false;
+    }
+  }
+
+  private async tick(): Promise<void> {
+    if (this.sweeping || this.stopped) return;
+    this.sweeping = true;
+    try {
+      for (const e of await this.store.sweep()) {
+        if (e.kind === 'timeout') {
+          offersLapsed.inc();
+          this.live.revoked(e.operatorId, e.callId, 'timeout');
+          this.live.toOperator(e.operatorId, 'status', { status: 'away', reason: 'timeout' });
+        } else if (e.kind === 'connect_stale') {
+          this.live.revoked(e.operatorId, e.callId, 'connect_failed');
+          await this.live.sendStatus(e.operatorId);
+        }
+      }
+      this.kick();
+    } catch (e) {
+      this.logger.debug(`sweep: ${(e as Error).message}`);
+    } finally {
+      this.sweeping = false;
+    }
+  }
+}

@@ -1,0 +1,70 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit, Provider } from '@nestjs/common';
+import type Redis from 'ioredis';
+import { ENV, Env } from '@hotline/config';
+import { createRedis } from '@hotline/observability';
+import { RoutingStore } from '@hotline/routing';
+
+export const ROUTING_REDIS = Symbol('ROUTING_REDIS');
+
+/** Extra gateway settings read from the environment (with defaults), beyond the validated Env. */
+export function gatewaySettings(env: Env) {
+  const extra = env as unknown as Record<string, unknown>;
+  const int = (k: string, d: number) => (/^\d+$/.test(String(extra[k] ?? '')) ? Number(extra[k]) : d);
+  return {
+    /** How long an operator whose console dropped keeps their state. */
+    graceMs: int('OPERATOR_GRACE_SECONDS', 30) * 1000,
+    /** How often every node sweeps expired offers and re-matches. */
+    sweepMs: int('ROUTING_SWEEP_MS', 250),
+    /** Longest pause the wait music makes before Twilio asks the wait URL again (re-registering the call). */
+    waitPauseSeconds: int('WAIT_PAUSE_SECONDS', 15),
+  };
+}
+
+/**
+ * Routing's own Redis connection. No offline queue and one retry: when Redis is away a webhook
+ * gets an error at once (and still enqueues the caller at Twilio) instead of hanging.
+ */
+@Injectable()
+export class RoutingRedisLifecycle implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger('RoutingRedis');
+  constructor(@Inject(ROUTING_REDIS) private readonly redis: Redis) {}
+
+  async onModuleInit(): Promise<void> {
+    if (this.redis.status === 'ready') return;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        this.logger.warn('Redis does not answer yet; routing starts anyway and heals when it does');
+        resolve();
+      }, 5000);
+      this.redis.once('ready', () => (clearTimeout(t), resolve()));
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}
+
+export const routingProviders: Provider[] = [
+  {
+    provide: ROUTING_REDIS,
+    inject: [ENV],
+    useFactory: (env: Env) => {
+      const r = createRedis(env.REDIS_URL, { connectionName: 'hotline-routing', enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 3000 });
+      r.on('error', () => undefined);
+      return r;
+    },
+  },
+  RoutingRedisLifecycle,
+  {
+    provide: RoutingStore,
+    inject: [ROUTING_REDIS, ENV],
+    useFactory: (redis: Redis, env: Env) =>
+      new RoutingStore(redis, {
+        offerTimeoutMs: env.OFFER_TIMEOUT_SECONDS * 1000,
+        graceMs: gatewaySettings(env).graceMs,
+        serviceLevelMs: env.SERVICE_LEVEL_SECONDS * 1000,
+        timeZone: env.TIME_ZONE,
+      }),
+  },
+];

@@ -1,0 +1,142 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { randomUUID } from 'crypto';
+import { ENV, Env, loadWording } from '@hotline/config';
+import { PseudonymService } from '@hotline/crypto';
+import { counter, withTimeout } from '@hotline/observability';
+import { RoutingStore } from '@hotline/routing';
+import { CallRecordsService } from '../calls/call-records.service';
+import { LiveEvents } from '../live/live-events';
+import { RoutingEngine } from '../routing/routing.engine';
+import { gatewaySettings } from '../routing/routing.providers';
+import { CallTwiml } from './twiml';
+
+const REDIS_MS = 1000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const TERMINAL = new Set(['completed', 'busy', 'failed', 'no-answer', 'canceled']);
+
+const intake = counter('hotline_calls_total', 'Calls by step of the call flow', ['step']);
+
+export type TwilioParams = Record<string, string | string[] | undefined>;
+
+function str(v: string | string[] | undefined): string {
+  return typeof v === 'string' ? v : Array.isArray(v) ? (v[0] ?? '') : '';
+}
+
+const CALL_SID = /^CA[0-9a-fA-F]{32}$/;
+
+/**
+ * The caller's path through the gateway. Nothing here waits on MySQL or Redis for long: when
+ * either is away the caller still hears the notice and is enqueued at Twilio (fail open), and
+ * what could not be written is queued or reconciled later. The caller's number is turned into
+ * its pseudonym here and goes no further; log lines carry call ids only.
+ */
+@Injectable()
+export class CallFlowService {
+  private readonly logger = new Logger(CallFlowService.name);
+  private readonly waitPause: number;
+
+  constructor(
+    @Inject(ENV) env: Env,
+    private readonly twiml: CallTwiml,
+    private readonly pseudonyms: PseudonymService,
+    private readonly store: RoutingStore,
+    private readonly engine: RoutingEngine,
+    private readonly live: LiveEvents,
+    private readonly records: CallRecordsService,
+  ) {
+    this.waitPause = gatewaySettings(env).waitPauseSeconds;
+  }
+
+  /** A call to the hotline: the notice and the consent menu. The call's id is chosen here. */
+  incoming(_params: TwilioParams): string {
+    intake.inc({ step: 'incoming' });
+    return this.twiml.menu(randomUUID(), Date.now());
+  }
+
+  /** The menu's answer: 1 consents to recording, 2 or silence declines, 9 goes to the privacy line. */
+  async consent(query: TwilioParams, params: TwilioParams): Promise<string> {
+    const callId = UUID.test(str(query.c)) ? str(query.c) : randomUUID();
+    const startedAt = /^\d{10,14}$/.test(str(query.t)) ? Number(str(query.t)) : Date.now();
+    const digits = str(params.Digits);
+    if (digits === '9') return this.twiml.toPrivacyLine();
+    if (digits && digits !== '1' && digits !== '2' && !str(query.n)) return this.twiml.menu(callId, startedAt, false, 1);
+    const consent = digits === '1';
+    const callSid = str(params.CallSid);
+    if (!CALL_SID.test(callSid)) return this.twiml.enqueue(callId, consent, Date.now());
+    const pseudonym = this.pseudonyms.of(str(params.From));
+    const enqueuedAt = Date.now();
+    intake.inc({ step: consent ? 'consented' : 'declined' });
+    await Promise.all([
+      this.register(callId, callSid, pseudonym, consent, enqueuedAt),
+      this.records.open({ callId, callSid, callerPseudonym: pseudonym, recordingConsent: consent, wordingVersion: loadWording().version, startedAt: new Date(startedAt).toISOString() }),
+    ]);
+    return this.twiml.enqueue(callId, consent, enqueuedAt);
+  }
+
+  /**
+   * Twilio asks this on every loop of the wait music. It re-registers a call that Redis does not
+   * know (Redis was away when the caller was enqueued), so reconciliation needs no job of its own.
+   */
+  async wait(query: TwilioParams, params: TwilioParams): Promise<string> {
+    const callId = str(query.c);
+    const callSid = str(params.CallSid);
+    if (UUID.test(callId) && CALL_SID.test(callSid)) {
+      const enqueuedAt = /^\d{10,14}$/.test(str(query.q)) ? Number(str(query.q)) : Date.now();
+      await this.register(callId, callSid, this.pseudonyms.of(str(params.From)), str(query.r) === '1', enqueuedAt);
+    }
+    return this.twiml.wait(this.waitPause);
+  }
+
+  private async register(callId: string, callSid: string, pseudonym: string | null, consent: boolean, enqueuedAt: number): Promise<void> {
+    try {
+      const state = await withTimeout(this.store.enqueue({ callId, callSid, pseudonym, recordingConsent: consent, enqueuedAt }), REDIS_MS);
+      if (state === 'queued') {
+        intake.inc({ step: 'queued' });
+        this.engine.kick();
+      }
+    } catch (e) {
+      this.logger.warn(`call ${callId} is queued at Twilio only (Redis: ${(e as Error).message.slice(0, 80)}); the wait URL will register it`);
+    }
+  }
+
+  /** Call status callbacks: idempotent on CallSid + SequenceNumber, late ones ignored. */
+  async status(params: TwilioParams): Promise<void> {
+    const callSid = str(params.CallSid);
+    if (!CALL_SID.test(callSid)) return;
+    const status = str(params.CallStatus);
+    const terminal = TERMINAL.has(status);
+    const seqRaw = str(params.SequenceNumber);
+    const sequence = /^\d{1,9}$/.test(seqRaw) ? Number(seqRaw) : null;
+    const at = new Date().toISOString();
+    let result;
+    try {
+      result = await withTimeout(this.store.callStatus(callSid, sequence, terminal), REDIS_MS);
+    } catch (e) {
+      this.logger.warn(`status callback for a call not applied to routing (Redis: ${(e as Error).message.slice(0, 80)})`);
+      if (terminal) await this.records.event({ kind: 'ended', callId: null, callSid, outcome: 'abandoned', at, sequence });
+      return;
+    }
+    if (result.outcome === 'unknown' && terminal) {
+      await this.records.event({ kind: 'ended', callId: null, callSid, outcome: 'abandoned', at, sequence });
+      return;
+    }
+    if (result.outcome !== 'abandoned' && result.outcome !== 'completed') return;
+    intake.inc({ step: result.outcome });
+    if (result.operatorId) {
+      if (result.outcome === 'abandoned') this.live.revoked(result.operatorId, result.callId, 'caller_hung_up');
+      else this.live.toOperator(result.operatorId, 'call:ended', { callId: result.callId });
+      await this.live.sendStatus(result.operatorId);
+      this.engine.kick();
+    }
+    await this.records.event({ kind: 'ended', callId: result.callId, callSid, outcome: result.outcome, at, sequence });
+  }
+
+  /** Recording callbacks: the recording's SID is linked to its call, with its retention deadline. */
+  async recording(params: TwilioParams): Promise<void> {
+    const callSid = str(params.CallSid);
+    const recordingSid = str(params.RecordingSid);
+    if (!CALL_SID.test(callSid) || !/^RE[0-9a-fA-F]{32}$/.test(recordingSid)) return;
+    const callId = await withTimeout(this.store.callIdForSid(callSid), REDIS_MS).catch(() => null);
+    await this.records.event({ kind: 'recording', callId, callSid, recordingSid, status: str(params.RecordingStatus) || 'completed', at: new Date().toISOString() });
+  }
+}

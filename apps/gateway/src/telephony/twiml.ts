@@ -1,0 +1,81 @@
+import twilio from 'twilio';
+import { Wording } from '@hotline/config';
+
+const { VoiceResponse } = twilio.twiml;
+
+export const HOTLINE_QUEUE = 'hotline';
+export const CONSENT_PATH = '/twilio/voice/consent';
+export const WAIT_PATH = '/twilio/voice/wait';
+export const PRIVACY_PATH = '/twilio/voice/privacy';
+export const RECORDING_STATUS_PATH = '/twilio/recording/status';
+
+/** Identity of an operator's browser leg (Twilio Client); the voice token is issued for it too. */
+export const clientIdentity = (operatorId: string) => `op-${operatorId}`;
+
+/**
+ * The caller's TwiML. URLs are absolute (PUBLIC_URL + path) because that is what Twilio signs; the
+ * call's own id and times travel in the query, so the flow needs neither Redis nor MySQL to go on.
+ */
+export class CallTwiml {
+  private readonly base: string;
+
+  constructor(publicUrl: string, private readonly w: Wording) {
+    this.base = publicUrl.replace(/\/$/, '');
+  }
+
+  url(path: string, query: Record<string, string | number> = {}): string {
+    const q = new URLSearchParams(Object.fromEntries(Object.entries(query).map(([k, v]) => [k, String(v)]))).toString();
+    return this.base + path + (q ? `?${q}` : '');
+  }
+
+  private say(r: { say: InstanceType<typeof VoiceResponse>['say'] }, text: string): void {
+    r.say({ voice: this.w.voice as any, language: this.w.language as any }, text);
+  }
+
+  /** Notice, then the menu: 1 consents to recording, 2 or silence declines, 9 the privacy line. */
+  menu(callId: string, startedAt: number, withNotice = true, attempt = 0): string {
+    const r = new VoiceResponse();
+    if (withNotice) this.say(r, this.w.notice);
+    const action = this.url(CONSENT_PATH, { c: callId, t: startedAt, ...(attempt ? { n: attempt } : {}) });
+    const g = r.gather({ input: ['dtmf'], numDigits: 1, timeout: 6, action, method: 'POST', actionOnEmptyResult: true });
+    this.say(g, this.w.menu);
+    r.redirect({ method: 'POST' }, action);
+    return r.toString();
+  }
+
+  /** Into the queue; the wait URL carries what is needed to re-register the call in Redis. */
+  enqueue(callId: string, consent: boolean, enqueuedAt: number): string {
+    const r = new VoiceResponse();
+    this.say(r, consent ? this.w.consentRecorded : this.w.consentDeclined);
+    r.enqueue({ waitUrl: this.url(WAIT_PATH, { c: callId, r: consent ? 1 : 0, q: enqueuedAt }), waitUrlMethod: 'POST' }, HOTLINE_QUEUE);
+    // Reached only if Twilio's queue itself fails.
+    this.say(r, this.w.unavailable);
+    return r.toString();
+  }
+
+  /** Played while waiting; when it ends Twilio asks the wait URL again. */
+  wait(pauseSeconds: number): string {
+    const r = new VoiceResponse();
+    this.say(r, this.w.wait);
+    r.pause({ length: pauseSeconds });
+    return r.toString();
+  }
+
+  toPrivacyLine(): string {
+    const r = new VoiceResponse();
+    r.redirect({ method: 'POST' }, this.url(PRIVACY_PATH));
+    return r.toString();
+  }
+
+  /** The caller to the operator's browser; recorded from answer only when the caller consented. */
+  connect(operatorId: string, record: boolean): string {
+    const r = new VoiceResponse();
+    const dial = r.dial(record ? { record: 'record-from-answer-dual', recordingStatusCallback: this.url(RECORDING_STATUS_PATH), recordingStatusCallbackMethod: 'POST' } : {});
+    dial.client(clientIdentity(operatorId));
+    return r.toString();
+  }
+
+  static empty(): string {
+    return new VoiceResponse().toString();
+  }
+}

@@ -1,0 +1,57 @@
+import { Body, Controller, Header, HttpCode, Post, Query } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { Public } from '@hotline/auth';
+import { CallFlowService, TwilioParams } from './call-flow.service';
+import { CallTwiml } from './twiml';
+
+/** Twilio's voice webhooks for the hotline number. Signatures are checked by TwilioSignatureMiddleware. */
+@Public()
+@ApiExcludeController()
+@Controller('twilio/voice')
+export class VoiceController {
+  constructor(private readonly flow: CallFlowService) {}
+
+  @Post('incoming')
+  @HttpCode(200)
+  @Header('Content-Type', 'text/xml')
+  incoming(@Body() body: TwilioParams): string {
+    return this.flow.incoming(body);
+  }
+
+  @Post('consent')
+  @HttpCode(200)
+  @Header('Content-Type', 'text/xml')
+  consent(@Query() query: TwilioParams, @Body() body: TwilioParams): Promise<string> {
+    return this.flow.consent(query, body ?? {});
+  }
+
+  @Post('wait')
+  @HttpCode(200)
+  @Header('Content-Type', 'text/xml')
+  wait(@Query() query: TwilioParams, @Body() body: TwilioParams): Promise<string> {
+    return this.flow.wait(query, body ?? {});
+  }
+
+  @Post('status')
+  @HttpCode(200)
+  @Header('Content-Type', 'text/xml')
+  async status(@Body() body: TwilioParams): Promise<string> {
+    await this.flow.status(body ?? {});
+    return CallTwiml.empty();
+  }
+}
+
+@Public()
+@ApiExcludeController()
+@Controller('twilio/recording')
+export class RecordingController {
+  constructor(private readonly flow: CallFlowService) {}
+
+  @Post('status')
+  @HttpCode(200)
+  @Header('Content-Type', 'text/xml')
+  async status(@Body() body: TwilioParams): Promise<string> {
+    await this.flow.recording(body ?? {});
+    return CallTwiml.empty();
+  }
+}

@@ -1,0 +1,180 @@
+import { randomUUID } from 'crypto';
+import { INestApplication } from '@nestjs/common';
+import { AddressInfo } from 'net';
+import { io, Socket } from 'socket.io-client';
+import { TokenService } from '@hotline/auth';
+import type { Env } from '@hotline/config';
+import type { Role } from '@hotline/persistence';
+import { randomSid, signTwilioRequest } from './twilio-peer';
+
+/** The base URL an app under test listens on (after `app.listen(0, '127.0.0.1')`). */
+export function baseUrlOf(app: INestApplication): string {
+  const a = app.getHttpServer().address() as AddressInfo;
+  return `http://127.0.0.1:${a.port}`;
+}
+
+export interface WebhookReply {
+  status: number;
+  text: string;
+}
+
+/**
+ * Posts webhooks to a gateway as Twilio does: form-encoded, signed for PUBLIC_URL + path (query
+ * included). `signature: null` leaves the header out; a string sends that (forged) one.
+ */
+export class TwilioWebhooks {
+  constructor(readonly baseUrl: string, readonly publicUrl: string, readonly authToken: string) {}
+
+  static for(app: INestApplication, env: Env): TwilioWebhooks {
+    return new TwilioWebhooks(baseUrlOf(app), env.PUBLIC_URL, env.TWILIO_AUTH_TOKEN!);
+  }
+
+  /** `pathOrUrl`: a path, or an absolute URL from our own TwiML (PUBLIC_URL + path). */
+  async post(pathOrUrl: string, params: Record<string, string>, opts: { signature?: string | null } = {}): Promise<WebhookReply> {
+    const path = pathOrUrl.startsWith(this.publicUrl) ? pathOrUrl.slice(this.publicUrl.replace(/\/$/, '').length) : pathOrUrl;
+    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+    const signature = opts.signature === undefined ? signTwilioRequest(this.authToken, this.publicUrl.replace(/\/$/, '') + path, params) : opts.signature;
+    if (signature !== null) headers['x-twilio-signature'] = signature;
+    const res = await fetch(this.baseUrl + path, { method: 'POST', headers, body: new URLSearchParams(params).toString() });
+    return { status: res.status, text: await res.text() };
+  }
+}
+
+/** An attribute of the first element of that name in a TwiML reply (entities decoded). */
+export function twimlAttr(twiml: string, element: string, attr: string): string | null {
+  const m = twiml.match(new RegExp(`<${element}\\b[^>]*\\b${attr}="([^"]*)"`));
+  return m ? decodeXml(m[1]) : null;
+}
+
+/** The text content of the first element of that name. */
+export function twimlText(twiml: string, element: string): string | null {
+  const m = twiml.match(new RegExp(`<${element}\\b[^>]*>([^<]*)</${element}>`));
+  return m ? decodeXml(m[1]) : null;
+}
+
+function decodeXml(s: string): string {
+  return s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+}
+
+export interface SimulatedCall {
+  callSid: string;
+  from: string;
+  callId: string;
+  /** The wait URL Twilio would loop on while the caller waits. */
+  waitUrl: string;
+  /** The TwiML of the consent step (with the `<Enqueue>`). */
+  enqueueTwiml: string;
+}
+
+/** A random caller number in a test range (never a real subscriber). */
+export function testNumber(): string {
+  return '+1555' + String(Math.floor(Math.random() * 1e7)).padStart(7, '0');
+}
+
+/**
+ * Walks a call through the flow as Twilio would: incoming, then the menu answer. `digits`: '1'
+ * consents, '2' declines, '' is silence.
+ */
+export async function placeCall(hooks: TwilioWebhooks, opts: { digits?: string; from?: string; callSid?: string } = {}): Promise<SimulatedCall> {
+  const callSid = opts.callSid ?? randomSid('CA');
+  const from = opts.from ?? testNumber();
+  const base = { AccountSid: 'AC' + '0123456789abcdef'.repeat(2), CallSid: callSid, From: from, To: '+15550000000', CallStatus: 'ringing', Direction: 'inbound' };
+  const incoming = await hooks.post('/twilio/voice/incoming', base);
+  if (incoming.status !== 200) throw new Error(`incoming answered ${incoming.status}`);
+  const action = twimlAttr(incoming.text, 'Gather', 'action');
+  if (!action) throw new Error(`no menu in ${incoming.text}`);
+  const consent = await hooks.post(action, { ...base, CallStatus: 'in-progress', Digits: opts.digits ?? '1' });
+  if (consent.status !== 200) throw new Error(`consent answered ${consent.status}`);
+  const waitUrl = twimlAttr(consent.text, 'Enqueue', 'waitUrl');
+  if (!waitUrl) throw new Error(`not enqueued: ${consent.text}`);
+  const callId = new URL(waitUrl).searchParams.get('c')!;
+  return { callSid, from, callId, waitUrl, enqueueTwiml: consent.text };
+}
+
+/** A status callback for a call (SequenceNumber as Twilio numbers them). */
+export function callStatus(hooks: TwilioWebhooks, call: { callSid: string; from: string }, status: string, sequence: number): Promise<WebhookReply> {
+  return hooks.post('/twilio/voice/status', { CallSid: call.callSid, From: call.from, CallStatus: status, SequenceNumber: String(sequence), AccountSid: 'AC' + '0123456789abcdef'.repeat(2) });
+}
+
+export interface Staff {
+  id: string;
+  username: string;
+  role: Role;
+  token: string;
+}
+
+/** An access token as records' login would issue it. */
+export function staff(env: Env, role: Role, username = `${role}-${randomUUID().slice(0, 8)}`): Staff {
+  const id = randomUUID();
+  return { id, username, role, token: new TokenService(env).sign({ id, username, role }) };
+}
+
+/** Every event a console socket received, in order, with a way to wait for the next match. */
+export class ConsoleClient {
+  readonly events: { event: string; payload: any; at: number }[] = [];
+  private waiters: { match: (e: string, p: any) => boolean; resolve: (p: any) => void }[] = [];
+
+  constructor(readonly socket: Socket) {
+    socket.onAny((event: string, payload: unknown) => {
+      this.events.push({ event, payload, at: Date.now() });
+      this.waiters = this.waiters.filter((w) => {
+        if (!w.match(event, payload)) return true;
+        w.resolve(payload);
+        return false;
+      });
+    });
+  }
+
+  /** The first `event` matching `where`: already received, or the next to come (`seen: false`: only the next). */
+  next<T = any>(event: string, where: (p: T) => boolean = () => true, opts: { timeoutMs?: number; seen?: boolean } = {}): Promise<T> {
+    if (opts.seen !== false) {
+      const hit = this.events.find((e) => e.event === event && where(e.payload));
+      if (hit) return Promise.resolve(hit.payload);
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ${event} within ${opts.timeoutMs ?? 10000} ms; got ${JSON.stringify(this.events.slice(-8))}`)), opts.timeoutMs ?? 10000);
+      this.waiters.push({ match: (e, p) => e === event && where(p), resolve: (p) => (clearTimeout(timer), resolve(p)) });
+    });
+  }
+
+  of(event: string): any[] {
+    return this.events.filter((e) => e.event === event).map((e) => e.payload);
+  }
+
+  emit<T = any>(event: string, payload: unknown, timeoutMs = 10000): Promise<T> {
+    return this.socket.timeout(timeoutMs).emitWithAck(event, payload) as Promise<T>;
+  }
+
+  close(): void {
+    this.socket.disconnect();
+  }
+}
+
+/** Connects to a console namespace as the browser does (websocket only, `auth: { token }`). */
+export function connectConsole(baseUrl: string, namespace: '/operator' | '/supervisor', token: string | undefined): Promise<ConsoleClient> {
+  const socket = io(baseUrl + namespace, { auth: token === undefined ? {} : { token }, transports: ['websocket'], reconnection: false, forceNew: true });
+  const client = new ConsoleClient(socket);
+  return new Promise((resolve, reject) => {
+    socket.once('connect', () => resolve(client));
+    socket.once('connect_error', (e) => {
+      socket.disconnect();
+      reject(e);
+    });
+  });
+}
+
+/** Polls until `check` returns a truthy value (for state written asynchronously, e.g. a replayed job). */
+export async function eventually<T>(check: () => Promise<T | null | undefined | false>, timeoutMs = 10000, everyMs = 50): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > until) throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
