@@ -71,7 +71,9 @@ export interface CallSummary {
 
 export interface Note {
   id: string;
-  text: string;
+  /** null when the content can no longer be decrypted (records then sets `unavailable`). */
+  text: string | null;
+  unavailable?: boolean;
   authorId?: string;
   amendsNoteId?: string | null;
   createdAt: string;
@@ -102,8 +104,11 @@ export const addNote = (token: string, callId: string, text: string, amendsNoteI
   api<{ id: string; createdAt: string }>('POST', `/calls/${encodeURIComponent(callId)}/notes`, { token, body: amendsNoteId ? { text, amendsNoteId } : { text } });
 export const assess = (token: string, callId: string, riskLevel: RiskLevel) => api<unknown>('PUT', `/calls/${encodeURIComponent(callId)}/assessment`, { token, body: { riskLevel } });
 export const escalate = (token: string, callId: string, body: EscalationInput) => api<{ id: string }>('POST', `/calls/${encodeURIComponent(callId)}/escalations`, { token, body });
+/** Escalation ids and co-signatures, no content: what a supervisor needs to co-sign without break-glass. */
+export const listEscalations = (token: string, callId: string) =>
+  api<{ id: string; createdAt: string; cosignedAt: string | null; cosignedBy: string | null }[]>('GET', `/calls/${encodeURIComponent(callId)}/escalations`, { token });
 export const cosign = (token: string, callId: string, escalationId: string) =>
-  api<unknown>('POST', `/calls/${encodeURIComponent(callId)}/escalations/${encodeURIComponent(escalationId)}/cosign`, { token, body: {} });
+  api<unknown>('POST', `/calls/${encodeURIComponent(callId)}/escalations/${encodeURIComponent(escalationId)}/cosign`, { token });
 
 export interface EscalationInput {
   disclosedTo: string;

@@ -42,7 +42,7 @@ export function CallDetailView(props: { detail: CallDetail; onCosign?: (escalati
                 <time dateTime={n.createdAt}>{timeOfDay(n.createdAt)}</time>
                 {n.amendsNoteId && <span class="tag">Amends the note of {byId.get(n.amendsNoteId) ? timeOfDay(byId.get(n.amendsNoteId)!.createdAt) : 'earlier'}</span>}
               </div>
-              <p class="note-text">{n.text}</p>
+              <p class="note-text">{n.text ?? <em class="muted">This note can no longer be read.</em>}</p>
             </li>
           ))}
         </ol>

@@ -33,7 +33,7 @@ export const DISCLOSABLE_FIELDS: { value: string; label: string }[] = [
   { value: 'caller_location', label: 'Caller’s location' },
   { value: 'caller_name', label: 'Caller’s name' },
   { value: 'phone_number', label: 'Caller’s phone number' },
-  { value: 'risk_summary', label: 'Summary of the risk' },
+  { value: 'risk_summary', label: 'Summary of the situation' },
   { value: 'call_time', label: 'Time of the call' },
 ];
 
@@ -144,7 +144,7 @@ export function OperatorView(props: { session: Session; onSignOut: () => void; o
   return (
     <div class="shell">
       <TopBar session={session} connection={state} onSignOut={props.onSignOut} title="Operator" />
-      <main class="operator-grid">
+      <main class={call ? 'operator-grid on-call' : 'operator-grid'}>
         <section class="column" aria-label="Calls">
           <div class="panel status-panel">
             <button
@@ -164,7 +164,7 @@ export function OperatorView(props: { session: Session; onSignOut: () => void; o
               {status === null ? 'Waiting for the server…' : `You are: ${STATUS_LABEL[status] ?? status}`}
             </p>
           </div>
-          <div aria-live="polite">
+          <div class="live" aria-live="polite">
             {notice && (
               <p class="notice" role="status">
                 {notice}
@@ -174,7 +174,7 @@ export function OperatorView(props: { session: Session; onSignOut: () => void; o
               </p>
             )}
           </div>
-          <div aria-live="assertive">{offer && !call && <OfferPanel offer={offer} socket={socket} onDone={(message) => (setOffer(null), message && setNotice(message))} />}</div>
+          <div class="live" aria-live="assertive">{offer && !call && <OfferPanel offer={offer} socket={socket} onDone={(message) => (setOffer(null), message && setNotice(message))} />}</div>
           {call ? (
             <CallPanel
               key={call.callId}
@@ -364,20 +364,22 @@ function Notes(props: { session: Session; callId: string; notes: Note[]; onSaved
       {notes.length === 0 ? (
         <p class="muted">No notes yet.</p>
       ) : (
-        <ol class="note-list" aria-label="Notes on this call">
+        <ol class="note-list">
           {notes.map((n) => {
             const original = n.amendsNoteId ? byId.get(n.amendsNoteId) : undefined;
             return (
               <li key={n.id} class={n.amendsNoteId ? 'note amendment' : 'note'}>
                 <div class="note-meta">
-                  <time dateTime={n.createdAt}>{timeOfDay(n.createdAt)}</time>
+                  <time id={`note-time-${n.id}`} dateTime={n.createdAt}>
+                    {timeOfDay(n.createdAt)}
+                  </time>
                   {n.amendsNoteId && <span class="tag">Amends the note of {original ? timeOfDay(original.createdAt) : 'earlier'}</span>}
                 </div>
-                <p class="note-text">{n.text}</p>
+                <p class="note-text">{n.text ?? <em class="muted">This note can no longer be read.</em>}</p>
                 <button
                   type="button"
                   class="link"
-                  aria-label={`Amend the note of ${timeOfDay(n.createdAt)}`}
+                  aria-describedby={`note-time-${n.id}`}
                   onClick={() => {
                     setAmending(n);
                     fieldRef.current?.focus();
@@ -449,18 +451,19 @@ function RiskControl(props: { session: Session; callId: string; value: RiskLevel
 
   return (
     <div class="risk">
-      <h3>Risk assessment</h3>
-      <label for="risk">Risk</label>
-      <select id="risk" class={`risk-${value || 'unset'}`} value={value} onChange={(e) => change(e.currentTarget.value as RiskLevel)}>
-        <option value="" disabled>
-          Not assessed yet
-        </option>
-        {RISK_LEVELS.map((r) => (
-          <option key={r} value={r}>
-            {RISK_LABEL[r]}
+      <div class="risk-row">
+        <label for="risk">Risk</label>
+        <select id="risk" class={`risk-${value || 'unset'}`} value={value} onChange={(e) => change(e.currentTarget.value as RiskLevel)}>
+          <option value="" disabled>
+            Not assessed yet
           </option>
-        ))}
-      </select>
+          {RISK_LEVELS.map((r) => (
+            <option key={r} value={r}>
+              {RISK_LABEL[r]}
+            </option>
+          ))}
+        </select>
+      </div>
       <p class="hint" aria-live="polite">
         {message}
       </p>
@@ -513,25 +516,31 @@ function EscalationForm(props: { session: Session; callId: string; escalations: 
     <div class="escalation">
       <h3>Duty to warn: escalation</h3>
       <p role="status" class={recorded ? 'success' : 'hint'}>
-        {recorded ?? 'Record what you disclosed, to whom and on what basis. Share only what the emergency needs.'}
+        {recorded ?? 'Record what you shared, with whom, and why. Share only what the emergency needs.'}
       </p>
       {existing.length > 0 && <EscalationList escalations={existing} />}
       {open ? (
         <form onSubmit={submit} class="escalation-form">
-          <label for="esc-to">Disclosed to</label>
-          <input id="esc-to" required maxLength={200} placeholder="e.g. Police control room, ambulance service" value={disclosedTo} onInput={(e) => setDisclosedTo(e.currentTarget.value)} />
-          <label for="esc-basis">Legal basis</label>
-          <select id="esc-basis" required value={legalBasis} onChange={(e) => setLegalBasis(e.currentTarget.value)}>
-            <option value="" disabled>
-              Choose the basis
-            </option>
-            {LEGAL_BASES.map((b) => (
-              <option key={b} value={b}>
-                {b}
-              </option>
-            ))}
-          </select>
-          <fieldset>
+          <div class="form-row even">
+            <div>
+              <label for="esc-to">Disclosed to</label>
+              <input id="esc-to" required maxLength={200} placeholder="e.g. ambulance control room" value={disclosedTo} onInput={(e) => setDisclosedTo(e.currentTarget.value)} />
+            </div>
+            <div>
+              <label for="esc-basis">Legal basis</label>
+              <select id="esc-basis" required value={legalBasis} onChange={(e) => setLegalBasis(e.currentTarget.value)}>
+                <option value="" disabled>
+                  Choose the basis
+                </option>
+                {LEGAL_BASES.map((b) => (
+                  <option key={b} value={b}>
+                    {b}
+                  </option>
+                ))}
+              </select>
+            </div>
+          </div>
+          <fieldset class="fields">
             <legend>Fields disclosed</legend>
             {DISCLOSABLE_FIELDS.map((f) => (
               <label key={f.value} class="check">
@@ -545,10 +554,16 @@ function EscalationForm(props: { session: Session; callId: string; escalations: 
               </label>
             ))}
           </fieldset>
-          <label for="esc-confirmed">Emergency services confirmed contact at</label>
-          <input id="esc-confirmed" type="datetime-local" value={confirmedAt} onInput={(e) => setConfirmedAt(e.currentTarget.value)} />
-          <label for="esc-notes">Escalation notes (optional)</label>
-          <textarea id="esc-notes" rows={2} maxLength={4000} value={notes} onInput={(e) => setNotes(e.currentTarget.value)} />
+          <div class="form-row">
+            <div>
+              <label for="esc-confirmed">Emergency services confirmed contact at</label>
+              <input id="esc-confirmed" type="datetime-local" value={confirmedAt} onInput={(e) => setConfirmedAt(e.currentTarget.value)} />
+            </div>
+            <div>
+              <label for="esc-notes">Escalation details (optional)</label>
+              <textarea id="esc-notes" rows={1} maxLength={4000} value={notes} onInput={(e) => setNotes(e.currentTarget.value)} />
+            </div>
+          </div>
           <ErrorText error={error} />
           <button type="submit" class="button danger" disabled={saving}>
             Record escalation

@@ -1,6 +1,6 @@
 import type { EscalationAlert, QueueStats, SupervisorClientEvents, SupervisorServerEvents } from '@hotline/events';
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { ApiError, CallDetail, CallSummary, cosign, getCall, listCalls } from './api';
+import { ApiError, CallDetail, CallSummary, cosign, getCall, listCalls, listEscalations } from './api';
 import { CallDetailView } from './call-detail';
 import { RISK_LABEL, STATUS_LABEL, clock, dateTime, spoken, timeOfDay } from './format';
 import { Session, loadStored, store } from './session';
@@ -8,7 +8,8 @@ import { useNow, useSocket } from './socket';
 import { alertCue, soundReady, unlockSound } from './sound';
 import { Dialog, ErrorText, TopBar } from './ui';
 
-type Alert = EscalationAlert & { key: string };
+/** One alert per call: a later alert on the same call (assessment, then escalation) refreshes it. */
+type Alert = EscalationAlert & { key: string; count: number };
 const ALERT_REPEAT_MS = 30_000;
 
 export function SupervisorView(props: { session: Session; onSignOut: () => void; onRefused: (m: string) => void }) {
@@ -38,8 +39,12 @@ export function SupervisorView(props: { session: Session; onSignOut: () => void;
       });
     };
     const onAlert: SupervisorServerEvents['alert:escalation'] = (alert) => {
-      const key = `${alert.callId}:${alert.at}`;
-      setAlerts((list) => (list.some((a) => a.key === key) ? list : [{ ...alert, key }, ...list]));
+      setAlerts((list) => {
+        const known = list.find((a) => a.callId === alert.callId);
+        if (!known) return [{ ...alert, key: alert.callId, count: 1 }, ...list];
+        if (known.at === alert.at) return list;
+        return [{ ...known, ...alert, count: known.count + 1 }, ...list.filter((a) => a !== known)];
+      });
       setCallsVersion((v) => v + 1);
       alertCue();
     };
@@ -86,26 +91,15 @@ export function SupervisorView(props: { session: Session; onSignOut: () => void;
         {alerts.length > 0 && (
           <section class="alerts" aria-label="Escalation alerts">
             {alerts.map((a) => (
-              <div key={a.key} class="alert" role="alert">
-                <div>
-                  <p class="alert-title">
-                    {RISK_LABEL[a.riskLevel] ?? a.riskLevel} risk: escalation on a call
-                  </p>
-                  <p>
-                    Raised by {operatorName(a.operatorId)} at {timeOfDay(a.at)}. {canRead ? 'Open the call to review and co-sign the escalation.' : 'A supervisor must review and co-sign it.'}
-                  </p>
-                </div>
-                <div class="actions">
-                  {canRead && (
-                    <button type="button" class="button" onClick={() => (unlockSound(), setOpening(a.callId))}>
-                      Open call
-                    </button>
-                  )}
-                  <button type="button" class="button" onClick={() => (unlockSound(), setAlerts((list) => list.filter((x) => x.key !== a.key)))}>
-                    Acknowledge
-                  </button>
-                </div>
-              </div>
+              <AlertCard
+                key={a.key}
+                alert={a}
+                session={session}
+                canRead={canRead}
+                operatorName={operatorName(a.operatorId)}
+                onOpen={() => (unlockSound(), setOpening(a.callId))}
+                onAcknowledge={() => (unlockSound(), setAlerts((list) => list.filter((x) => x.key !== a.key)))}
+              />
             ))}
           </section>
         )}
@@ -117,6 +111,75 @@ export function SupervisorView(props: { session: Session; onSignOut: () => void;
         </div>
         {opening && <BreakGlass session={session} callId={opening} onClose={() => setOpening(null)} />}
       </main>
+    </div>
+  );
+}
+
+function AlertCard(props: { alert: Alert; session: Session; canRead: boolean; operatorName: string; onOpen: () => void; onAcknowledge: () => void }) {
+  const { alert, session } = props;
+  const [escalations, setEscalations] = useState<{ id: string; createdAt: string; cosignedAt: string | null }[] | null>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    if (!props.canRead) return;
+    let live = true;
+    listEscalations(session.token, alert.callId)
+      .then((list) => live && setEscalations(list))
+      .catch((e) => live && setError(`Escalations could not be loaded: ${(e as Error).message}`));
+    return () => {
+      live = false;
+    };
+  }, [alert.callId, alert.at, props.canRead, session.token]);
+
+  const sign = async (id: string) => {
+    setBusy(id);
+    setError(null);
+    try {
+      await cosign(session.token, alert.callId, id);
+      setEscalations((list) => list?.map((e) => (e.id === id ? { ...e, cosignedAt: new Date().toISOString() } : e)) ?? null);
+    } catch (e) {
+      setError(`Not co-signed: ${(e as Error).message}`);
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const pending = escalations?.filter((e) => !e.cosignedAt) ?? [];
+  const signed = escalations?.filter((e) => e.cosignedAt) ?? [];
+  return (
+    <div class="alert" role="alert">
+      <div>
+        <p class="alert-title">{RISK_LABEL[alert.riskLevel] ?? alert.riskLevel} risk: escalation on a call</p>
+        <p>
+          Raised by {props.operatorName} at {timeOfDay(alert.at)}.{' '}
+          {!props.canRead
+            ? 'A supervisor must review and co-sign it.'
+            : escalations === null
+              ? ''
+              : pending.length
+                ? `${pending.length === 1 ? 'An escalation awaits' : `${pending.length} escalations await`} your co-signature.`
+                : signed.length
+                  ? 'Co-signed.'
+                  : 'The operator is recording the escalation.'}
+        </p>
+        <ErrorText error={error} />
+      </div>
+      <div class="actions">
+        {pending.map((e) => (
+          <button key={e.id} type="button" class="button primary" disabled={busy === e.id} onClick={() => sign(e.id)}>
+            {pending.length > 1 ? `Co-sign (${timeOfDay(e.createdAt)})` : 'Co-sign'}
+          </button>
+        ))}
+        {props.canRead && (
+          <button type="button" class="button" onClick={props.onOpen}>
+            Open call
+          </button>
+        )}
+        <button type="button" class="button" onClick={props.onAcknowledge}>
+          Acknowledge
+        </button>
+      </div>
     </div>
   );
 }
@@ -329,7 +392,7 @@ function BreakGlass(props: { session: Session; callId: string; onClose: () => vo
     );
   }
   return (
-    <Dialog title="Open call: state your reason" onClose={props.onClose}>
+    <Dialog title="Break-glass: open a confidential call" onClose={props.onClose}>
       <form onSubmit={open} class="breakglass">
         <p>Call content is confidential. Your reason is recorded in the audit trail with your name.</p>
         <label for="bg-reason">Reason</label>
