@@ -39,7 +39,8 @@ export class RecordsProxyController {
     if (req.ip) headers['x-forwarded-for'] = req.ip;
     if (req.id) headers['x-request-id'] = String(req.id);
     let body: string | undefined;
-    if (!['GET', 'HEAD', 'DELETE'].includes(req.method)) {
+    const empty = !req.headers['content-type'] && !Number(req.headers['content-length'] ?? 0) && !req.headers['transfer-encoding'];
+    if (!['GET', 'HEAD', 'DELETE'].includes(req.method) && !empty) {
       const type = req.headers['content-type'] ?? '';
       if (!/^application\/json\b/i.test(type)) throw new UnsupportedMediaTypeException('the console API takes application/json');
       body = JSON.stringify(req.body ?? {});
