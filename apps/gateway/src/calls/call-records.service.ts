@@ -64,7 +64,7 @@ export class CallRecordsService implements OnApplicationBootstrap, OnApplication
 
   async event(e: CallEventPayload): Promise<'written' | 'queued' | 'lost'> {
     const ref = 'callId' in e && e.callId ? e.callId : (e as { callSid: string }).callSid;
-    const id = `call-event-${e.kind}-${ref}${e.kind === 'connected' ? '-' + e.operatorId : e.kind === 'recording' ? '-' + e.recordingSid : ''}`;
+    const id = [`call-event-${e.kind}`, ref, e.kind === 'connected' ? e.operatorId : e.kind === 'recording' ? e.recordingSid : ''].filter(Boolean).join('_');
     return this.write(JobName.CallEvent, id, e, (ds) => writeCallEvent(ds, this.retention, e));
   }
 
