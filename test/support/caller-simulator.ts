@@ -147,7 +147,11 @@ export class CallerSimulator {
   async placeCall(options: PlaceCallOptions = {}): Promise<SimCall> {
     const pool = this.opts.callerPool;
     const withheld = !options.from && Math.random() < this.opts.withheldProbability;
-    const index = options.from ? pool.indexOf(options.from) : withheld ? -1 : Math.floor(Math.random() * pool.length);
+    // A person rings again only once their earlier call is over.
+    const busy = new Set([...this.calls.values()].filter((c) => c.state !== 'completed').map((c) => c.from));
+    const free = pool.map((_, i) => i).filter((i) => !busy.has(pool[i]));
+    const pick = free.length ? free : pool.map((_, i) => i);
+    const index = options.from ? pool.indexOf(options.from) : withheld ? -1 : pick[Math.floor(Math.random() * pick.length)];
     const from = options.from ?? (withheld ? 'anonymous' : pool[index]);
     const call: SimCall = { sid: randomSid('CA'), caller: index, from, state: 'ringing', startedAt: Date.now(), pressed: [] };
     const impatient = Math.random() < this.opts.hangUpProbability;
@@ -345,7 +349,6 @@ export class CallerSimulator {
     this.say(`${who(l.call)} is talking to an operator${l.dial.record ? ' (recorded, with consent)' : ''}`);
     if (Number.isFinite(l.plan.talkSeconds)) {
       this.later(l, l.plan.talkSeconds, () => {
-        this.say(`${who(l.call)} hangs up after talking ${Math.round((Date.now() - l.call.connectedAt!) / 1000)} s`);
         void this.hangUp(l.call.sid);
       });
     }
@@ -392,7 +395,7 @@ export class CallerSimulator {
       Timestamp: new Date().toUTCString(),
       CallbackSource: 'call-progress-events',
     });
-    if (previous !== 'connected') this.say(`${who(l.call)}'s call ended (${previous})`);
+    this.say(`${who(l.call)}'s call ended (${previous === 'connected' ? 'after talking' : `while ${previous}`})`);
   }
 
   private async fail(sid: string, why: string): Promise<void> {
