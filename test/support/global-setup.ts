@@ -2,11 +2,13 @@ import Redis from 'ioredis';
 import { createConnection } from 'mysql2/promise';
 import { runMigrations } from '../../libs/persistence/src/data-source';
 import { TEST_DATABASE_URL, TEST_KEYSTORE_URL, TEST_REDIS_URL } from './test-config';
+import { resetLogCapture } from './log-capture';
 
 /** Fresh test databases with real migrations, and an empty Redis database, once per run. */
 export default async function globalSetup(): Promise<void> {
   if ((globalThis as any).__hotlineSetupDone) return;
   (globalThis as any).__hotlineSetupDone = true;
+  resetLogCapture();
   for (const url of [TEST_DATABASE_URL, TEST_KEYSTORE_URL]) {
     const u = new URL(url);
     const name = u.pathname.slice(1);

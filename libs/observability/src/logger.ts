@@ -1,7 +1,7 @@
 import { randomUUID } from 'crypto';
 import type { IncomingMessage, ServerResponse } from 'http';
 import { Params } from 'nestjs-pino';
-import pino, { Logger, LoggerOptions } from 'pino';
+import pino, { DestinationStream, Logger, LoggerOptions } from 'pino';
 import { REDACT_PATHS, pathOnly, scrubObject, scrubString } from './redaction';
 
 /** pino options shared by the apps and scripts: JSON lines, redaction by configuration. */
@@ -25,28 +25,47 @@ export function pinoOptions(app: string, level = process.env.LOG_LEVEL ?? 'info'
   };
 }
 
+let capture: { path: string; file: DestinationStream; stdout: DestinationStream } | undefined;
+
+/**
+ * With LOG_CAPTURE_FILE set (the test suite sets it), every line from debug up is also appended to
+ * that file, synchronously so that a process killed mid-run loses nothing: the security suite scans
+ * it for numbers, codes and note text. Without it: stdout at the configured level, as ever.
+ */
+function withCapture(options: LoggerOptions): { options: LoggerOptions; stream?: DestinationStream } {
+  const path = process.env.LOG_CAPTURE_FILE;
+  if (!path) return { options };
+  if (capture?.path !== path) capture = { path, file: pino.destination({ dest: path, append: true, sync: true, mkdir: true }), stdout: capture?.stdout ?? pino.destination(1) };
+  const level = String(options.level ?? 'info');
+  const streams: pino.StreamEntry[] = [{ level: 'debug', stream: capture.file }];
+  if (level !== 'silent') streams.push({ level: level as pino.Level, stream: capture.stdout });
+  const lowest = Math.min(pino.levels.values[level] ?? Infinity, pino.levels.values.debug);
+  return { options: { ...options, level: pino.levels.labels[lowest] }, stream: pino.multistream(streams) };
+}
+
 export function createLogger(app: string): Logger {
-  return pino(pinoOptions(app));
+  const { options, stream } = withCapture(pinoOptions(app));
+  return stream ? pino(options, stream) : pino(options);
 }
 
 /** nestjs-pino parameters: request ids (taken from X-Request-Id or made), no bodies, no query strings. */
 export function loggerModuleParams(app: string): Params {
-  return {
-    pinoHttp: {
-      ...pinoOptions(app),
-      genReqId: (req: IncomingMessage, res: ServerResponse) => {
-        const given = req.headers['x-request-id'];
-        const id = typeof given === 'string' && /^[A-Za-z0-9-]{8,64}$/.test(given) ? given : randomUUID();
-        res.setHeader('X-Request-Id', id);
-        return id;
-      },
-      customProps: () => ({}),
-      serializers: {
-        req: (req: any) => ({ id: req.id, method: req.method, url: pathOnly(req.url) }),
-        res: (res: any) => ({ statusCode: res.statusCode }),
-      },
-      autoLogging: { ignore: (req: IncomingMessage) => req.url === '/health' || req.url === '/metrics' },
-      quietReqLogger: true,
+  const { options, stream } = withCapture(pinoOptions(app));
+  const http = {
+    ...options,
+    genReqId: (req: IncomingMessage, res: ServerResponse) => {
+      const given = req.headers['x-request-id'];
+      const id = typeof given === 'string' && /^[A-Za-z0-9-]{8,64}$/.test(given) ? given : randomUUID();
+      res.setHeader('X-Request-Id', id);
+      return id;
     },
+    customProps: () => ({}),
+    serializers: {
+      req: (req: any) => ({ id: req.id, method: req.method, url: pathOnly(req.url) }),
+      res: (res: any) => ({ statusCode: res.statusCode }),
+    },
+    autoLogging: { ignore: (req: IncomingMessage) => req.url === '/health' || req.url === '/metrics' },
+    quietReqLogger: true,
   };
+  return { pinoHttp: stream ? [http, stream] : http };
 }
