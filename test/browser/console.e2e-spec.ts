@@ -88,6 +88,11 @@ describe('the console in a browser', () => {
 
   it('an operator signs in with the keyboard alone, and the session survives a reload', async () => {
     const page = operatorPage;
+    await page.getByLabel('Username').fill(operator.username);
+    await page.getByLabel('Password').fill('not-the-password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').getByText('The username or password is not right.').waitFor();
+    await page.getByLabel('Username').fill('');
     await page.getByLabel('Username').focus();
     await page.keyboard.type(operator.username);
     await page.keyboard.press('Tab');
@@ -140,7 +145,7 @@ describe('the console in a browser', () => {
     expect(await note('Caller is frightened and alone tonight').count()).toBe(1);
   });
 
-  it('the operator assesses imminent risk and records the escalation; the supervisor is alerted', async () => {
+  it('the operator assesses imminent risk and records the escalation; the supervisor is alerted, and catches up after a dropped connection', async () => {
     const page = operatorPage;
     await page.getByLabel('Risk').selectOption('imminent');
     await page.getByText('Supervisors have been alerted', { exact: false }).first().waitFor();
@@ -158,9 +163,16 @@ describe('the console in a browser', () => {
 
     const alert = supervisorPage.getByRole('alert').filter({ hasText: 'Imminent risk' });
     await alert.getByRole('button', { name: 'Co-sign' }).waitFor();
-    // Another caller rings while the only operator is busy: the wallboard shows them waiting.
+    // The supervisor's connection drops; another caller rings meanwhile (the only operator is busy).
+    // socket.io reconnects by itself and the wallboard catches up.
+    await supervisorPage.context().setOffline(true);
+    await supervisorPage.getByText('Reconnecting…', { exact: true }).waitFor();
     second = await sim.placeCall({ from: '+15555550178', digits: ['2'], talkSeconds: Infinity });
+    await supervisorPage.context().setOffline(false);
+    await supervisorPage.getByText('Connected', { exact: true }).waitFor();
+    await tile(supervisorPage, 'Waiting').getByText('1', { exact: true }).waitFor();
     await supervisorPage.getByRole('region', { name: 'Waiting calls' }).getByText('Caller 1').waitFor();
+    await alert.getByRole('button', { name: 'Co-sign' }).waitFor();
     await supervisorPage.screenshot({ path: join(DOCS, 'supervisor-wallboard.png') });
     // Nothing about the caller but a pseudonym ever reaches either page.
     for (const p of [page, supervisorPage]) expect(await p.content()).not.toContain(caller.slice(-6));

@@ -48,4 +48,8 @@ export const REVOKE_REASON: Record<string, string> = {
   declined: 'you declined it',
   disconnected: 'your connection dropped',
   connect_failed: 'the call could not be connected',
+  already_accepted: 'it was already accepted',
+  not_offered: 'the offer had already ended',
 };
+
+export const human = (code: string): string => REVOKE_REASON[code] ?? code.replace(/_/g, ' ');

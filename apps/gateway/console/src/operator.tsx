@@ -3,7 +3,7 @@ import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import type { Socket } from 'socket.io-client';
 import { ApiError, CallDetail, CallSummary, Note, addNote, assess, escalate, getCall, listCalls } from './api';
 import { CallDetailView, EscalationList } from './call-detail';
-import { REVOKE_REASON, RISK_LABEL, STATUS_LABEL, clock, dateTime, spoken, timeOfDay } from './format';
+import { RISK_LABEL, STATUS_LABEL, clock, dateTime, human, spoken, timeOfDay } from './format';
 import { Session, loadStored, store } from './session';
 import { useNow, useSocket } from './socket';
 import { offerCue, unlockSound } from './sound';
@@ -88,7 +88,7 @@ export function OperatorView(props: { session: Session; onSignOut: () => void; o
       setStatus(s);
       if (s !== 'offered') setOffer(null);
       if (s === 'available' || s === 'away') setCall(null);
-      if (s === 'away' && reason) setNotice(`You are now Away: ${REVOKE_REASON[reason] ?? reason.replace(/_/g, ' ')}. Switch Available back on when you are ready.`);
+      if (s === 'away' && reason) setNotice(`You are now Away: ${human(reason)}. Switch Available back on when you are ready.`);
     };
     const onOffered: OperatorServerEvents['call:offered'] = (p) => {
       setOffer({ callId: p.callId, expiresAt: Date.parse(p.offerExpiresAt), waitingSeconds: p.waitingSeconds, receivedAt: Date.now() });
@@ -97,7 +97,7 @@ export function OperatorView(props: { session: Session; onSignOut: () => void; o
     };
     const onRevoked: OperatorServerEvents['call:offer_revoked'] = ({ callId, reason }) => {
       setOffer((o) => (o?.callId === callId ? null : o));
-      setNotice(`The call offer was withdrawn: ${REVOKE_REASON[reason] ?? String(reason).replace(/_/g, ' ')}.`);
+      setNotice(`The call offer was withdrawn: ${human(String(reason))}.`);
     };
     const onConnected: OperatorServerEvents['call:connected'] = ({ callId, caller }) => {
       setOffer(null);
@@ -215,7 +215,7 @@ function OfferPanel(props: { offer: Offer; socket: OperatorSocket; onDone: (mess
     setPending(true);
     try {
       const res = await ask(socket, event, { callId: offer.callId });
-      if (!res.ok) props.onDone(`The call could not be ${event === 'call:accept' ? 'accepted' : 'declined'}: ${(res as { error?: string }).error ?? 'refused'}.`);
+      if (!res.ok) props.onDone(`The call could not be ${event === 'call:accept' ? 'accepted' : 'declined'}: ${human((res as { error?: string }).error ?? 'refused')}.`);
       else if (event === 'call:decline') props.onDone();
     } catch {
       props.onDone('No answer from the server. The offer may have lapsed.');
@@ -322,7 +322,7 @@ function CallerLine(props: { caller?: CallerHint }) {
       {c.earlierCalls > 0 ? (
         <span class="returning">
           Returning caller: {c.earlierCalls} earlier {c.earlierCalls === 1 ? 'call' : 'calls'}
-          {c.lastRiskLevel ? `, last risk ${RISK_LABEL[c.lastRiskLevel].toLowerCase()}` : ''}
+          {c.lastRiskLevel ? `; last risk level: ${RISK_LABEL[c.lastRiskLevel].toLowerCase()}` : ''}
         </span>
       ) : (
         <span>First call from this caller</span>

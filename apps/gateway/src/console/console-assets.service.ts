@@ -1,5 +1,5 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { ConsoleBundle, buildConsoleBundle } from './console-bundle';
+import { ConsoleBundle, consoleBundle } from './console-bundle';
 
 /** Builds the console bundle once, at start; a bundle that does not build stops the gateway at boot. */
 @Injectable()
@@ -10,9 +10,9 @@ export class ConsoleAssets implements OnModuleInit {
 
   async onModuleInit(): Promise<void> {
     const started = Date.now();
-    this.bundle = await buildConsoleBundle();
+    this.bundle = await consoleBundle();
     this.html = page(this.bundle['app.js'].hash, this.bundle['app.css'].hash);
-    this.logger.log(`console bundled in ${Date.now() - started} ms`);
+    this.logger.log(`console bundle ready in ${Date.now() - started} ms`);
   }
 
   get page(): string {

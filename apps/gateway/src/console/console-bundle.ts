@@ -16,6 +16,17 @@ export interface ConsoleBundle {
   'app.css': ConsoleAsset;
 }
 
+let built: Promise<ConsoleBundle> | undefined;
+
+/** The bundle, built once per process (tests start many gateways; the sources do not change under them). */
+export function consoleBundle(): Promise<ConsoleBundle> {
+  built ??= buildConsoleBundle().catch((e) => {
+    built = undefined;
+    throw e;
+  });
+  return built;
+}
+
 /**
  * Bundles the console page (Preact + socket.io-client + the shared event map) in memory, so that
  * `npm start` and `npm run demo` serve it with no build step. esbuild does not type-check: the
