@@ -315,10 +315,10 @@ function CallerLine(props: { caller?: CallerHint }) {
   if (!c) return <p class="caller">Number withheld: no earlier calls can be shown.</p>;
   return (
     <p class="caller">
-      Caller <span class="pseudonym">{c.pseudonym}</span>
+      Caller <span class="pseudonym">{c.pseudonym}</span>{' '}
       <span class="sep" aria-hidden="true">
         ·
-      </span>
+      </span>{' '}
       {c.earlierCalls > 0 ? (
         <span class="returning">
           Returning caller: {c.earlierCalls} earlier {c.earlierCalls === 1 ? 'call' : 'calls'}
