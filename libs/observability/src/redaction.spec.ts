@@ -30,7 +30,9 @@ describe('log redaction', () => {
     expect(out).toContain('[redacted-number]');
   });
 
-  it('leaves short numbers such as counts and durations alone', () => {
+  it('leaves short numbers and ids alone', () => {
     expect(scrubString('waited 42 s, 3 operators')).toBe('waited 42 s, 3 operators');
+    const id = 'job secure-delete.cc217659-cfd4-4be2-91a0-a91f84e6daa2 and CA0123456789abcdef0123456789abcdef';
+    expect(scrubString(id)).toBe(id);
   });
 });

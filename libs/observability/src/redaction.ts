@@ -48,7 +48,8 @@ export const REDACT_PATHS = [
 ];
 
 /** E.164-like numbers and runs of 6+ digits that could be a number or a code. */
-const PHONE_LIKE = /\+?\d[\d\s().-]{5,}\d/g;
+// Bounded by non-word characters, so digits inside ids (UUIDs, SIDs, hashes) are left alone.
+const PHONE_LIKE = /(?<![\w-])\+?\d[\d\s().-]{5,}\d(?![\w-])/g;
 
 export function scrubString(s: string): string {
   return s.replace(PHONE_LIKE, (m) => (m.replace(/\D/g, '').length >= 6 ? '[redacted-number]' : m));
