@@ -1,0 +1,209 @@
+import { INestApplication } from '@nestjs/common';
+import { randomUUID } from 'crypto';
+import Redis from 'ioredis';
+import { io } from 'socket.io-client';
+import { Env } from '@hotline/config';
+import type { Role } from '@hotline/persistence';
+import { RoutingStore } from '@hotline/routing';
+import { createGatewayApp } from '../../apps/gateway/src/bootstrap';
+import { createRecordsApp } from '../../apps/records/src/bootstrap';
+import { envFor } from '../support/env-for';
+import { Factory, bearer } from '../support/factories';
+import { TEST_SECRETS } from '../support/test-config';
+import { TwilioPeer } from '../support/twilio-peer';
+import { ConsoleClient, TwilioWebhooks, baseUrlOf, callStatus, connectConsole, placeCall, staff } from '../support/webhooks';
+import { routeTable } from './support/routes';
+
+/**
+ * The gateway's side of function- and object-level authorisation: every HTTP route has a rule,
+ * each console namespace admits only its roles (and sends nothing to the others), and an operator
+ * can act only on the calls offered to them, not on another operator's.
+ */
+type Who = Role | 'no token' | 'garbage token';
+const EVERYONE: Who[] = ['no token', 'garbage token', 'operator', 'supervisor', 'records_officer', 'auditor', 'admin'];
+const ADMITTED: Record<'/operator' | '/supervisor', Who[]> = { '/operator': ['operator', 'supervisor'], '/supervisor': ['supervisor', 'admin'] };
+const OPERATOR_EVENTS: [string, (callId: string) => object][] = [
+  ['status:set', () => ({ status: 'available' })],
+  ['call:accept', (callId) => ({ callId })],
+  ['call:decline', (callId) => ({ callId })],
+  ['wrapup:done', (callId) => ({ callId })],
+];
+
+/** Gateway routes that are public on purpose, each for its own reason. */
+const PUBLIC_GATEWAY_ROUTES: Record<string, string> = {
+  'GET /': 'the console page (it holds no data; sign-in happens in it)',
+  'GET /console/:file': 'the console bundle',
+  'ALL /api/*path': 'pass-through to records, which checks the bearer token itself',
+  'GET /health': 'probes',
+  'GET /metrics': 'Prometheus',
+};
+
+const PUBLIC_URL = 'https://hotline.example.test';
+
+describe('gateway access: HTTP routes and console sockets', () => {
+  let gateway: INestApplication;
+  let records: INestApplication;
+  let peer: TwilioPeer;
+  let env: Env;
+  let base: string;
+  let hooks: TwilioWebhooks;
+  let redis: Redis;
+  const clients: ConsoleClient[] = [];
+
+  const token = (who: Who) => (who === 'no token' ? undefined : who === 'garbage token' ? 'not.a.token' : staff(env, who).token);
+
+  /** A raw connection attempt: whether it was admitted, and every event it received meanwhile. */
+  async function attempt(namespace: '/operator' | '/supervisor', who: Who): Promise<{ admitted: boolean; error?: string; events: string[] }> {
+    const t = token(who);
+    const socket = io(base + namespace, { auth: t === undefined ? {} : { token: t }, transports: ['websocket'], reconnection: false, forceNew: true });
+    const events: string[] = [];
+    socket.onAny((e) => events.push(e));
+    const outcome = await new Promise<{ admitted: boolean; error?: string }>((resolve) => {
+      socket.once('connect', () => resolve({ admitted: true }));
+      socket.once('connect_error', (e) => resolve({ admitted: false, error: e.message }));
+    });
+    await new Promise((r) => setTimeout(r, outcome.admitted ? 300 : 150));
+    socket.disconnect();
+    return { ...outcome, events };
+  }
+
+  async function operator(available: boolean) {
+    const op = staff(env, 'operator');
+    const client = await connectConsole(base, '/operator', op.token);
+    clients.push(client);
+    await client.next('status');
+    if (available) expect(await client.emit('status:set', { status: 'available' })).toEqual({ ok: true, status: 'available' });
+    return { op, client };
+  }
+
+  beforeAll(async () => {
+    peer = await new TwilioPeer(TEST_SECRETS.TWILIO_ACCOUNT_SID, TEST_SECRETS.TWILIO_AUTH_TOKEN).start();
+    records = await createRecordsApp(envFor());
+    await records.listen(0, '127.0.0.1');
+    env = envFor({ TWILIO_API_URL: peer.url, PUBLIC_URL, RECORDS_URL: baseUrlOf(records), OFFER_TIMEOUT_SECONDS: '20' });
+    redis = new Redis(env.REDIS_URL);
+    await new RoutingStore(redis, { offerTimeoutMs: 20000, graceMs: 1000, serviceLevelMs: 30000, timeZone: 'UTC' }).clear();
+    gateway = await createGatewayApp(env);
+    await gateway.listen(0, '127.0.0.1');
+    base = baseUrlOf(gateway);
+    hooks = TwilioWebhooks.for(gateway, env);
+  });
+
+  afterEach(() => {
+    while (clients.length) clients.pop()!.close();
+  });
+
+  afterAll(async () => {
+    await gateway?.close();
+    await records?.close();
+    await peer?.stop();
+    await redis?.quit();
+  });
+
+  describe('HTTP routes', () => {
+    it('gives every gateway route a rule: Twilio-signed, public on purpose, or @Roles behind AccessGuard', () => {
+      const unruled = routeTable(gateway).filter((r) => {
+        if (r.path.startsWith('/twilio/')) return !r.public; // public to the guard, signature-checked by middleware (webhook fuzz)
+        if (PUBLIC_GATEWAY_ROUTES[r.key]) return !r.public;
+        return !(r.roles?.length && r.guards.includes('AccessGuard'));
+      });
+      expect(unruled.map((r) => `${r.key} (${r.controller}.${r.handler})`)).toEqual([]);
+    });
+
+    it('refuses every role-guarded gateway route without a token (401) and to roles not listed (403)', async () => {
+      const guarded = routeTable(gateway).filter((r) => r.roles?.length && !r.public);
+      expect(guarded.length).toBeGreaterThan(0);
+      for (const r of guarded) {
+        const url = base + r.path.replace(/:[A-Za-z]+/g, randomUUID());
+        expect([r.key, (await fetch(url, { method: r.method })).status]).toEqual([r.key, 401]);
+        for (const role of (['operator', 'supervisor', 'records_officer', 'auditor', 'admin'] as Role[]).filter((x) => !r.roles!.includes(x))) {
+          const status = (await fetch(url, { method: r.method, headers: { authorization: `Bearer ${staff(env, role).token}` } })).status;
+          expect([r.key, role, status]).toEqual([r.key, role, 403]);
+        }
+      }
+    });
+
+    it('passes to records only what the console uses, and records still enforces ownership behind it', async () => {
+      for (const p of ['/api/users', '/api/docs', '/api/docs/json', '/api/audit/verify', '/api/metrics', '/api/calls/..%2F..%2Fusers', '/api/calls/../users', '/api/%2e%2e/users']) {
+        expect([p, (await fetch(base + p, { method: p === '/api/users' ? 'POST' : 'GET' })).status]).toEqual([p, 404]);
+      }
+      const f = new Factory(records);
+      const owner = await f.staff('operator');
+      const other = await f.staff('operator');
+      const callId = await f.call({ operator: owner });
+      expect((await fetch(`${base}/api/calls/${callId}`, { headers: bearer(other) })).status).toBe(404);
+      expect((await fetch(`${base}/api/calls/${callId}`)).status).toBe(401);
+      const note = await fetch(`${base}/api/calls/${callId}/notes`, { method: 'POST', headers: { ...bearer(other), 'content-type': 'application/json' }, body: JSON.stringify({ text: 'Written through the proxy by someone else' }) });
+      expect(note.status).toBe(404);
+      expect((await fetch(`${base}/api/calls/${callId}`, { headers: bearer(owner) }).then((r) => r.json())).notes).toEqual([]);
+    });
+  });
+
+  describe('console namespaces', () => {
+    it.each(['/operator', '/supervisor'] as const)('admits to %s only its roles, and sends the others nothing', async (namespace) => {
+      const seen: string[] = [];
+      for (const who of EVERYONE) {
+        const r = await attempt(namespace, who);
+        const want = ADMITTED[namespace].includes(who);
+        seen.push(`${who}: ${r.admitted ? 'admitted' : 'refused'}`);
+        expect([who, r.admitted]).toEqual([who, want]);
+        if (!want) {
+          expect([who, r.events]).toEqual([who, []]);
+          expect(r.error).toMatch(who === 'no token' || who === 'garbage token' ? /unauthorized/ : /forbidden/);
+        } else {
+          // Admitted sockets hear their own namespace's first message: their status, or the wallboard.
+          expect(r.events).toContain(namespace === '/operator' ? 'status' : 'queue:stats');
+        }
+      }
+      expect(seen).toHaveLength(EVERYONE.length);
+    });
+
+    it('ignores /operator commands sent on /supervisor: no answer, no change', async () => {
+      const sup = await connectConsole(base, '/supervisor', staff(env, 'supervisor').token);
+      clients.push(sup);
+      await sup.next('queue:stats');
+      const store = new RoutingStore(redis, { offerTimeoutMs: 20000, graceMs: 1000, serviceLevelMs: 30000, timeZone: 'UTC' });
+      const before = await store.stats();
+      for (const [event, payload] of OPERATOR_EVENTS) {
+        await expect(sup.emit(event, payload(randomUUID()), 300)).rejects.toThrow();
+      }
+      const after = await store.stats();
+      expect(after.operators).toEqual(before.operators);
+      expect(after.waiting).toBe(before.waiting);
+    });
+
+    it('lets an operator act only on calls offered to them: another operator cannot accept, decline or wrap up', async () => {
+      const a = await operator(true);
+      const b = await operator(false);
+      const call = await placeCall(hooks, { digits: '2' });
+      await a.client.next('call:offered', (p) => p.callId === call.callId);
+
+      expect(await b.client.emit('call:accept', { callId: call.callId })).toMatchObject({ ok: false });
+      expect(await b.client.emit('call:decline', { callId: call.callId })).toMatchObject({ ok: false });
+      expect(await b.client.emit('wrapup:done', { callId: call.callId })).toMatchObject({ ok: false });
+
+      expect(await a.client.emit('call:accept', { callId: call.callId })).toEqual({ ok: true });
+      await a.client.next('call:connected', (p) => p.callId === call.callId);
+      await callStatus(hooks, call, 'completed', 3);
+      await a.client.next('call:ended', (p) => p.callId === call.callId);
+      expect(await b.client.emit('wrapup:done', { callId: call.callId })).toMatchObject({ ok: false });
+      expect(await a.client.emit('wrapup:done', { callId: call.callId })).toEqual({ ok: true });
+
+      // B heard nothing of A's call, and no operator socket hears the wallboard.
+      expect(b.client.events.filter((e) => JSON.stringify(e.payload ?? {}).includes(call.callId))).toEqual([]);
+      expect([...a.client.events, ...b.client.events].map((e) => e.event).filter((e) => e === 'queue:stats' || e === 'alert:escalation')).toEqual([]);
+    });
+
+    it('refuses malformed payloads on every /operator event with a clear error, changing nothing', async () => {
+      const a = await operator(false);
+      const bad = [null, 'x', 42, [], { callId: 'not-a-uuid' }, { callId: { $ne: null } }, { status: 'on_call' }, { callId: randomUUID(), category: 'x'.repeat(500) }];
+      for (const [event] of OPERATOR_EVENTS) {
+        for (const payload of bad) {
+          const ack = await a.client.emit(event, payload);
+          expect([event, payload, ack.ok]).toEqual([event, payload, false]);
+        }
+      }
+      expect(a.client.of('status').at(-1)).toEqual({ status: 'away' });
+    });
+  });
+});
