@@ -135,7 +135,7 @@ describe('gateway access: HTTP routes and console sockets', () => {
       expect((await fetch(`${base}/api/calls/${callId}`)).status).toBe(401);
       const note = await fetch(`${base}/api/calls/${callId}/notes`, { method: 'POST', headers: { ...bearer(other), 'content-type': 'application/json' }, body: JSON.stringify({ text: 'Written through the proxy by someone else' }) });
       expect(note.status).toBe(404);
-      expect((await fetch(`${base}/api/calls/${callId}`, { headers: bearer(owner) }).then((r) => r.json())).notes).toEqual([]);
+      expect((await fetch(`${base}/api/calls/${callId}`, { headers: bearer(owner) }).then((r) => r.json() as Promise<{ notes: unknown[] }>)).notes).toEqual([]);
     });
   });
 
