@@ -1,5 +1,6 @@
 import { randomUUID } from 'crypto';
 import { INestApplication } from '@nestjs/common';
+import { Agent, request } from 'http';
 import { AddressInfo } from 'net';
 import { io, Socket } from 'socket.io-client';
 import { TokenService } from '@hotline/auth';
@@ -23,6 +24,8 @@ export interface WebhookReply {
  * included). `signature: null` leaves the header out; a string sends that (forged) one.
  */
 export class TwilioWebhooks {
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 64 });
+
   constructor(readonly baseUrl: string, readonly publicUrl: string, readonly authToken: string) {}
 
   static for(app: INestApplication, env: Env): TwilioWebhooks {
@@ -35,8 +38,23 @@ export class TwilioWebhooks {
     const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
     const signature = opts.signature === undefined ? signTwilioRequest(this.authToken, this.publicUrl.replace(/\/$/, '') + path, params) : opts.signature;
     if (signature !== null) headers['x-twilio-signature'] = signature;
-    const res = await fetch(this.baseUrl + path, { method: 'POST', headers, body: new URLSearchParams(params).toString() });
-    return { status: res.status, text: await res.text() };
+    const body = new URLSearchParams(params).toString();
+    headers['content-length'] = String(Buffer.byteLength(body));
+    return new Promise((resolve, reject) => {
+      const req = request(this.baseUrl + path, { method: 'POST', headers, agent: this.agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  /** Closes the kept-alive connections (so an app under test can close at once). */
+  close(): void {
+    this.agent.destroy();
   }
 }
 
