@@ -6,6 +6,7 @@ import { AuditService } from '@hotline/audit';
 import { KeystoreService } from '@hotline/crypto';
 import { DeletionStep, KEYSTORE } from '@hotline/persistence';
 import { TwilioService } from '@hotline/twilio';
+import { appendAuditEntries } from './audit-batch';
 import { retentionMetrics } from './metrics';
 
 export type DeletionReason = 'retention' | 'caller_request';
@@ -161,7 +162,7 @@ export class SecureDeleteService {
     );
     const failed = new Map<string, Error>();
     const deletedIds: string[] = [];
-    await forEachLimited(recordings, 16, async (rec) => {
+    await forEachLimited(recordings, 32, async (rec) => {
       if (rec.deleted_at) return step(rec.call_id, 'recording_at_twilio', 'already_done', rec.recording_sid);
       try {
         const outcome = await this.twilio.deleteRecording(rec.recording_sid);
@@ -223,19 +224,17 @@ export class SecureDeleteService {
         `INSERT INTO deletion_certificates (id, call_id, reason, retention_policy, retention_deadline, deletion_request_id, steps, destroyed_at) VALUES ${certificates.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
         certificates.flatMap((c) => [c.id, c.req.callId, c.req.reason, c.row.retention_policy, c.row.retention_deadline, c.req.deletionRequestId ?? null, JSON.stringify(c.steps), at]),
       );
-      for (const c of certificates) {
-        await this.audit.append(
-          {
-            ...AUDIT_ACTOR,
-            action: 'call.destroyed',
-            targetType: 'call',
-            targetId: c.req.callId,
-            detail: { reason: c.req.reason, retentionPolicy: c.row.retention_policy, certificateId: c.id, ...(c.req.deletionRequestId ? { deletionRequestId: c.req.deletionRequestId } : {}) },
-          },
-          m,
-        );
-        done.push({ callId: c.req.callId, outcome: 'destroyed', certificateId: c.id });
-      }
+      const entries = certificates.map((c) => ({
+        ...AUDIT_ACTOR,
+        action: 'call.destroyed',
+        targetType: 'call',
+        targetId: c.req.callId,
+        detail: { reason: c.req.reason, retentionPolicy: c.row.retention_policy, certificateId: c.id, ...(c.req.deletionRequestId ? { deletionRequestId: c.req.deletionRequestId } : {}) },
+      }));
+      // In this transaction: the entry commits with the deletion it records, or neither does.
+      if (entries.length === 1) await this.audit.append(entries[0], m);
+      else await appendAuditEntries(m, entries);
+      for (const c of certificates) done.push({ callId: c.req.callId, outcome: 'destroyed', certificateId: c.id });
     });
     for (const o of done) {
       results.set(o.callId, o);

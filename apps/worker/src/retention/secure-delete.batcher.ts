@@ -2,17 +2,28 @@ import { Inject, Injectable } from '@nestjs/common';
 import { RetentionConfig } from '@hotline/config';
 import { RETENTION_CONFIG, SecureDeleteOutcome, SecureDeleteRequest, SecureDeleteService } from '@hotline/retention';
 
+/** How long the first job of a batch waits for others that arrive with it. */
 const GATHER_MS = 5;
+/** Two batches at once: one at Twilio while the other is in its transaction. */
+const MAX_IN_FLIGHT = 2;
+
+interface Pending {
+  req: SecureDeleteRequest;
+  resolve: (o: SecureDeleteOutcome) => void;
+  reject: (e: Error) => void;
+}
 
 /**
- * Gathers the secure-delete jobs this worker is running at the same moment (up to its
- * concurrency, at most `batchSize`) into one `destroyMany`: one records transaction and one
- * keystore statement for all of them, instead of one each. Each job still gets its own outcome,
- * its own retries and its own certificate.
+ * Gathers the secure-delete jobs this worker runs at the same moment (up to its concurrency, at
+ * most `batchSize` per batch) into one `destroyMany`: one records transaction and one keystore
+ * statement for all of them instead of one each. Jobs that arrive while batches are running wait
+ * for the next one (like a group commit). Each job still gets its own outcome, its own retries
+ * and its own certificate.
  */
 @Injectable()
 export class SecureDeleteBatcher {
-  private pending: { req: SecureDeleteRequest; resolve: (o: SecureDeleteOutcome) => void; reject: (e: Error) => void }[] = [];
+  private pending: Pending[] = [];
+  private inFlight = 0;
   private timer?: NodeJS.Timeout;
 
   constructor(private readonly service: SecureDeleteService, @Inject(RETENTION_CONFIG) private readonly cfg: RetentionConfig) {}
@@ -28,12 +39,19 @@ export class SecureDeleteBatcher {
   private flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    const batch = this.pending.splice(0, this.cfg.batchSize);
-    if (this.pending.length) this.timer = setTimeout(() => this.flush(), GATHER_MS);
-    if (!batch.length) return;
-    this.service.destroyMany(batch.map((b) => b.req)).then(
-      (outcomes) => batch.forEach((b, i) => b.resolve(outcomes[i])),
-      (e) => batch.forEach((b) => b.reject(e)),
-    );
+    while (this.pending.length && this.inFlight < MAX_IN_FLIGHT) {
+      const batch = this.pending.splice(0, this.cfg.batchSize);
+      this.inFlight++;
+      this.service
+        .destroyMany(batch.map((b) => b.req))
+        .then(
+          (outcomes) => batch.forEach((b, i) => b.resolve(outcomes[i])),
+          (e) => batch.forEach((b) => b.reject(e)),
+        )
+        .finally(() => {
+          this.inFlight--;
+          if (this.pending.length) this.flush();
+        });
+    }
   }
 }

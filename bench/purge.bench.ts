@@ -1,0 +1,174 @@
+/**
+ * Purge of 10,000 expired calls (each with a data key, two encrypted notes, a recording, a consent
+ * and an assessment) through the real path: scan, one secure-delete job per call on BullMQ, the
+ * recording deleted at a local Twilio peer, the key destroyed, rows deleted under the hold
+ * predicate, a certificate and an audit entry each. Beside it, the floor: a plain batched DELETE
+ * of the same rows (and keys) on the same databases in the same run.
+ */
+import { spawn } from 'child_process';
+import { randomBytes, randomUUID } from 'crypto';
+import { mkdtempSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { DataSource } from 'typeorm';
+import { associatedData, masterKeyId, seal, wrapDataKey } from '@hotline/crypto';
+import { JobName } from '@hotline/jobs';
+import { createWorkerApp } from '../apps/worker/src/bootstrap';
+import { RetentionQueue } from '../apps/worker/src/retention/retention.queue';
+import { openTestDataSources } from '../test/support/db';
+import { envFor } from '../test/support/env-for';
+import { TEST_SECRETS } from '../test/support/test-config';
+import { Bench, BenchRow } from './types';
+
+const CALLS = Number(process.env.PURGE_BENCH_CALLS ?? 10_000);
+const ROOT = join(__dirname, '..');
+const CHUNK = 500;
+
+async function seed(db: DataSource, keys: DataSource, n: number): Promise<string[]> {
+  const master = Buffer.from(TEST_SECRETS.MASTER_KEY, 'base64');
+  const mkId = masterKeyId(master);
+  const ids: string[] = [];
+  const now = Date.now();
+  for (let i = 0; i < n; i += CHUNK) {
+    const chunk = Array.from({ length: Math.min(CHUNK, n - i) }, () => randomUUID());
+    ids.push(...chunk);
+    const started = new Date(now - 3_600_000);
+    const deadline = new Date(now - 60_000);
+    const calls: unknown[] = [];
+    const notes: unknown[] = [];
+    const recs: unknown[] = [];
+    const consents: unknown[] = [];
+    const risks: unknown[] = [];
+    const dataKeys: unknown[] = [];
+    for (const id of chunk) {
+      const key = randomBytes(32);
+      const op = randomUUID();
+      dataKeys.push(id, wrapDataKey(master, key, id), mkId, started);
+      calls.push(id, 'CA' + randomBytes(16).toString('hex'), randomBytes(32).toString('hex'), op, started, deadline, started);
+      for (let k = 0; k < 2; k++) {
+        const noteId = randomUUID();
+        notes.push(noteId, id, op, seal(key, Buffer.from(`note ${k}: the caller talked about their week, at some length.`), associatedData(id, `note:${noteId}`)), started);
+      }
+      recs.push(randomUUID(), id, 'RE' + randomBytes(16).toString('hex'), deadline, started);
+      consents.push(randomUUID(), id, started);
+      risks.push(randomUUID(), id, op, started);
+    }
+    const rows = (k: number, tuple: string) => Array.from({ length: chunk.length * k }, () => tuple).join(', ');
+    await keys.query(`INSERT INTO data_keys (call_id, wrapped_key, master_key_id, created_at) VALUES ${rows(1, '(?, ?, ?, ?)')}`, dataKeys);
+    await db.query(
+      `INSERT INTO calls (id, call_sid, caller_pseudonym, operator_id, status, started_at, risk_level, retention_policy, retention_deadline, recording_consent, created_at) VALUES ${rows(1, "(?, ?, ?, ?, 'completed', ?, 'low', 'default', ?, 1, ?)")}`,
+      calls,
+    );
+    await db.query(`INSERT INTO notes (id, call_id, author_id, amends_note_id, body_enc, created_at) VALUES ${rows(2, '(?, ?, ?, NULL, ?, ?)')}`, notes);
+    await db.query(`INSERT INTO recordings (id, call_id, recording_sid, status, retention_deadline, created_at) VALUES ${rows(1, "(?, ?, ?, 'completed', ?, ?)")}`, recs);
+    await db.query(`INSERT INTO consents (id, call_id, caller_pseudonym, kind, granted, wording_version, decided_at) VALUES ${rows(1, "(?, ?, NULL, 'recording', 1, 'v1', ?)")}`, consents);
+    await db.query(`INSERT INTO risk_assessments (id, call_id, assessed_by, risk_level, created_at) VALUES ${rows(1, "(?, ?, ?, 'low', ?)")}`, risks);
+  }
+  return ids;
+}
+
+async function remaining(db: DataSource, ids: string[]): Promise<number> {
+  let n = 0;
+  for (let i = 0; i < ids.length; i += 5000) n += Number((await db.query('SELECT COUNT(*) AS n FROM calls WHERE id IN (?)', [ids.slice(i, i + 5000)]))[0].n);
+  return n;
+}
+
+async function plainDelete(db: DataSource, keys: DataSource, ids: string[]): Promise<void> {
+  for (let i = 0; i < ids.length; i += 1000) {
+    const batch = ids.slice(i, i + 1000);
+    await keys.query('DELETE FROM data_keys WHERE call_id IN (?)', [batch]);
+    await db.transaction(async (m) => {
+      for (const t of ['notes', 'risk_assessments', 'consents', 'recordings', 'escalations', 'legal_holds']) await m.query(`DELETE FROM ${t} WHERE call_id IN (?)`, [batch]);
+      await m.query('DELETE FROM calls WHERE id IN (?)', [batch]);
+    });
+  }
+}
+
+/**
+ * The local Twilio peer, in a process of its own: Twilio is another machine, and its work should
+ * not be counted against the worker's. Answers a line on stdin with how many recordings it deleted.
+ */
+async function startTwilioPeer(): Promise<{ url: string; deletedRecordings(): Promise<number>; stop(): void }> {
+  const code = `const { TwilioPeer } = require('./test/support/twilio-peer');
+    const peer = new TwilioPeer(process.env.TWILIO_ACCOUNT_SID, process.env.TWILIO_AUTH_TOKEN);
+    peer.start().then(() => process.stdout.write(peer.url + '\\n'));
+    process.stdin.on('data', () => process.stdout.write(peer.deletedRecordings.length + '\\n'));`;
+  const child = spawn(process.execPath, ['-r', './scripts/register.js', '-e', code], { cwd: ROOT, env: { ...process.env, ...TEST_SECRETS }, stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines: string[] = [];
+  let waiting: ((line: string) => void) | undefined;
+  let buf = '';
+  child.stdout!.on('data', (d) => {
+    buf += d;
+    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      if (waiting) {
+        const w = waiting;
+        waiting = undefined;
+        w(line);
+      } else lines.push(line);
+    }
+  });
+  const nextLine = () => (lines.length ? Promise.resolve(lines.shift()!) : new Promise<string>((r) => (waiting = r)));
+  const url = await nextLine();
+  return {
+    url,
+    deletedRecordings: async () => {
+      child.stdin!.write('count\n');
+      return Number(await nextLine());
+    },
+    stop: () => void child.kill(),
+  };
+}
+
+const bench: Bench = async () => {
+  const { db, keys, close } = await openTestDataSources();
+  const peer = await startTwilioPeer();
+  const dir = mkdtempSync(join(tmpdir(), 'hotline-purge-'));
+  const file = join(dir, 'retention.yaml');
+  writeFileSync(file, 'scanEvery: PT1H\npolicies:\n  default: PT1S\n  high: PT1S\n  imminent: PT1S\nrecordings: PT1S\ndeletionGrace: PT1S\nbatchSize: 100\nconcurrency: 200\n');
+  const rows: BenchRow[] = [];
+  try {
+    // The worker starts (and runs its start-up scan on an empty table) before the calls exist.
+    const worker = await createWorkerApp(envFor({ RETENTION_CONFIG: file, TWILIO_API_URL: peer.url }));
+    await worker.init();
+    let secure = 0;
+    let floor = 0;
+    try {
+      const ids = await seed(db, keys, CALLS);
+      const started = process.hrtime.bigint();
+      await worker.get(RetentionQueue).queue.add(JobName.RetentionScan, {}, { removeOnComplete: true, removeOnFail: true });
+      while ((await remaining(db, ids)) > 0) await new Promise((r) => setTimeout(r, 50));
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      secure = CALLS / seconds;
+      const [{ n }] = await db.query('SELECT COUNT(*) AS n FROM deletion_certificates WHERE call_id IN (?)', [ids.slice(0, 1000)]);
+      if (Number(n) !== Math.min(1000, CALLS)) throw new Error(`expected a certificate per destroyed call, found ${n} of 1000`);
+      const deleted = await peer.deletedRecordings();
+      if (deleted < CALLS) throw new Error(`the Twilio peer saw ${deleted} recording deletions for ${CALLS} calls`);
+    } finally {
+      await worker.close();
+    }
+
+    const again = await seed(db, keys, CALLS);
+    const t0 = process.hrtime.bigint();
+    await plainDelete(db, keys, again);
+    floor = CALLS / (Number(process.hrtime.bigint() - t0) / 1e9);
+
+    rows.push({
+      name: `secure purge of ${CALLS.toLocaleString('en')} expired calls (Twilio, key, rows, certificate, audit)`,
+      value: secure,
+      unit: 'calls/s',
+      floor: { name: 'plain batched DELETE', value: floor, unit: 'calls/s' },
+      ratio: secure / floor,
+      target: '>= 1000 calls/s',
+      pass: secure >= 1000,
+      notes: 'scan + one BullMQ job per call (concurrency 200, destroyed together in transactions of up to 100; Twilio peer in its own process)',
+    });
+  } finally {
+    peer.stop();
+    await close();
+  }
+  return rows;
+};
+
+export default bench;
