@@ -8,7 +8,7 @@ import { openTestDataSources } from '../support/db';
 import { envFor } from '../support/env-for';
 import { TEST_SECRETS } from '../support/test-config';
 import { TwilioPeer } from '../support/twilio-peer';
-import { ConsoleClient, TwilioWebhooks, baseUrlOf, callStatus, connectConsole, eventually, placeCall, staff } from '../support/webhooks';
+import { ConsoleClient, TwilioWebhooks, baseUrlOf, callStatus, connectConsole, eventually, placeCall, staff, twimlAttr } from '../support/webhooks';
 
 /** One atomic read of who holds what, straight from the routing keys. */
 const SNAPSHOT = `
@@ -245,6 +245,29 @@ describe('gateway routing under races', () => {
     await eventually(async () => client.of('status').at(-1).status === 'available');
     expect(await redis.hget(DEFAULT_ROUTING_PREFIX + 'call:' + gone.callId, 'state')).toBe('ended');
     await eventually(async () => (await callRow(gone.callId))?.status === 'abandoned');
+  });
+
+  it('puts the caller back at the front of the queue when the operator’s browser never picks up', async () => {
+    const missing = await operator();
+    const call = await placeCall(hooks);
+    await missing.client.next('call:offered', (p) => p.callId === call.callId);
+    expect(await missing.client.emit('call:accept', { callId: call.callId })).toEqual({ ok: true });
+    const dial = peer.callUpdates.find((u) => u.callSid === call.callSid)!.params.Twiml;
+    const action = twimlAttr(dial, 'Dial', 'action')!;
+    const other = await operator();
+
+    const reply = await hooks.post(action, { CallSid: call.callSid, From: call.from, DialCallStatus: 'no-answer' });
+    expect(twimlAttr(reply.text, 'Enqueue', 'waitUrl')).toContain(`c=${call.callId}`);
+    expect(await missing.client.next('status', (p) => p.status === 'away' && p.reason)).toEqual({ status: 'away', reason: 'missed_call' });
+    await other.client.next('call:offered', (p) => p.callId === call.callId);
+    expect(await other.client.emit('call:accept', { callId: call.callId })).toEqual({ ok: true });
+    await eventually(async () => (await callRow(call.callId))?.operator_id === other.op.id);
+
+    // Answered and finished: the dial's end is the call's end.
+    const done = await hooks.post(action, { CallSid: call.callSid, From: call.from, DialCallStatus: 'completed' });
+    expect(done.text).toContain('<Hangup/>');
+    await callStatus(hooks, call, 'completed', 4);
+    await other.client.next('call:ended', (p) => p.callId === call.callId);
   });
 
   it('offers a declined call to the next operator; the decliner stays available, behind the others', async () => {

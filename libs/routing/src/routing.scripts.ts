@@ -122,14 +122,38 @@ return {'not_offered'}`,
 local id, op, now = ARGV[1], ARGV[2], num(ARGV[3])
 local h = redis.call('HMGET', ck(id), 'state', 'op', 'enqueuedAt')
 if h[1] ~= 'connecting' or h[2] ~= op then return {h[1] or 'gone'} end
-redis.call('HSET', ck(id), 'state', 'connected', 'answeredAt', now)
+local inSl = now - num(h[3]) <= num(ARGV[4])
+redis.call('HSET', ck(id), 'state', 'connected', 'answeredAt', now, 'answeredDay', ARGV[5], 'inSl', inSl and '1' or '0')
 redis.call('ZREM', P .. 'offers', id)
 redis.call('ZREM', P .. 'live', id)
 opSet(op, 'on_call', now, id)
 bump(ARGV[5], 'answered')
-if now - num(h[3]) <= num(ARGV[4]) then bump(ARGV[5], 'answeredInSl') end
+if inSl then bump(ARGV[5], 'answeredInSl') end
 changed()
 return {'ok', h[3]}`,
+
+  /**
+   * ARGV: callId opId now. The operator's browser never picked up (Twilio's <Dial> ended unanswered):
+   * the call goes back to the front of the queue, is not counted as answered, and the operator is set away.
+   */
+  requeueMissed: `
+local id, op, now = ARGV[1], ARGV[2], num(ARGV[3])
+local h = redis.call('HMGET', ck(id), 'state', 'op', 'enqueuedAt', 'answeredDay', 'inSl')
+if h[1] ~= 'connected' or h[2] ~= op then return 'ignored' end
+redis.call('HSET', ck(id), 'state', 'waiting', 'op', '', 'answeredAt', '')
+redis.call('ZADD', P .. 'waiting', h[3], id)
+redis.call('ZADD', P .. 'live', h[3], id)
+if h[4] then
+  redis.call('HINCRBY', P .. 'stats:' .. h[4], 'answered', -1)
+  if h[5] == '1' then redis.call('HINCRBY', P .. 'stats:' .. h[4], 'answeredInSl', -1) end
+end
+local o = redis.call('HMGET', okey(op), 'status', 'call')
+if o[1] == 'on_call' and o[2] == id then
+  opSet(op, 'away', now, '', 'missed_call')
+  redis.call('ZREM', P .. 'available', op)
+end
+changed()
+return 'requeued'`,
 
   /** ARGV: callId opId now gone(1|0) day. Twilio refused the connect: back to the queue, or closed if the call is gone. */
   connectFailed: `

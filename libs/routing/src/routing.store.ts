@@ -132,6 +132,11 @@ export class RoutingStore {
     return r[0] === 'ok';
   }
 
+  /** The operator's browser never answered the connect: back to the front of the queue, operator away. */
+  async requeueMissed(callId: string, operatorId: string, now = Date.now()): Promise<'requeued' | 'ignored'> {
+    return this.run('requeueMissed', callId, operatorId, now);
+  }
+
   /** Twilio refused the connect: the call goes back to the queue, or is closed when Twilio says it is gone. */
   async connectFailed(callId: string, operatorId: string, callGone: boolean, now = Date.now()): Promise<'requeued' | 'closed' | string> {
     return this.run('connectFailed', callId, operatorId, now, callGone ? 1 : 0, this.day(now));

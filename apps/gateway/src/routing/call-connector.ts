@@ -37,7 +37,7 @@ export class CallConnector {
     const { callSid, pseudonym } = won.call;
     const record = won.call.recordingConsent && (await this.mayRecord(pseudonym));
     try {
-      await this.twilio.updateCall(callSid, this.twiml.connect(operatorId, record));
+      await this.twilio.updateCall(callSid, this.twiml.connect(callId, operatorId, record));
     } catch (e) {
       const gone = isTwilioNotFound(e);
       const outcome = await this.store.connectFailed(callId, operatorId, gone);

@@ -99,6 +99,30 @@ export class CallFlowService {
     }
   }
 
+  /**
+   * `<Dial action>`: how the dial to the operator's browser ended. Answered: the call is over when
+   * the dial is. Not answered: the caller goes back to the front of the queue and the operator away.
+   */
+  async dialled(query: TwilioParams, params: TwilioParams): Promise<string> {
+    const status = str(params.DialCallStatus);
+    const callId = str(query.c);
+    const operatorId = str(query.o);
+    if (status === 'completed' || status === 'answered' || !UUID.test(callId)) return CallTwiml.hangup();
+    let call = null;
+    try {
+      if ((await withTimeout(this.store.requeueMissed(callId, operatorId), REDIS_MS)) === 'requeued') {
+        this.logger.warn(`call ${callId}: operator ${operatorId} did not pick up (${status.slice(0, 16)}); back in the queue`);
+        this.live.revoked(operatorId, callId, 'connect_failed');
+        await this.live.sendStatus(operatorId);
+        this.engine.kick();
+      }
+      call = await withTimeout(this.store.call(callId), REDIS_MS);
+    } catch (e) {
+      this.logger.warn(`call ${callId} re-queued at Twilio only (Redis: ${(e as Error).message.slice(0, 80)})`);
+    }
+    return this.twiml.requeue(callId, call?.recordingConsent ?? false, call?.enqueuedAt ?? Date.now());
+  }
+
   /** Call status callbacks: idempotent on CallSid + SequenceNumber, late ones ignored. */
   async status(params: TwilioParams): Promise<void> {
     const callSid = str(params.CallSid);

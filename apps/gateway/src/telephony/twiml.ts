@@ -8,6 +8,7 @@ export const CONSENT_PATH = '/twilio/voice/consent';
 export const WAIT_PATH = '/twilio/voice/wait';
 export const PRIVACY_PATH = '/twilio/voice/privacy';
 export const RECORDING_STATUS_PATH = '/twilio/recording/status';
+export const DIALLED_PATH = '/twilio/voice/dialled';
 
 /** Identity of an operator's browser leg (Twilio Client); the voice token is issued for it too. */
 export const clientIdentity = (operatorId: string) => `op-${operatorId}`;
@@ -78,11 +79,34 @@ export class CallTwiml {
     return r.toString();
   }
 
-  /** The caller to the operator's browser; recorded from answer only when the caller consented. */
-  connect(operatorId: string, record: boolean): string {
+  /**
+   * The caller to the operator's browser; recorded from answer only when the caller consented.
+   * The action URL learns how the dial ended, so a browser that never picks up does not drop the caller.
+   */
+  connect(callId: string, operatorId: string, record: boolean): string {
     const r = new VoiceResponse();
-    const dial = r.dial(record ? { record: 'record-from-answer-dual', recordingStatusCallback: this.url(RECORDING_STATUS_PATH), recordingStatusCallbackMethod: 'POST' } : {});
+    const dial = r.dial({
+      action: this.url(DIALLED_PATH, { c: callId, o: operatorId }),
+      method: 'POST',
+      timeout: 20,
+      ...(record ? { record: 'record-from-answer-dual' as const, recordingStatusCallback: this.url(RECORDING_STATUS_PATH), recordingStatusCallbackMethod: 'POST' as const } : {}),
+    });
     dial.client(clientIdentity(operatorId));
+    return r.toString();
+  }
+
+  /** Back into the queue after a dial nobody answered, keeping the caller's place. */
+  requeue(callId: string, consent: boolean, enqueuedAt: number): string {
+    const r = new VoiceResponse();
+    this.say(r, this.w.wait);
+    r.enqueue({ waitUrl: this.url(WAIT_PATH, { c: callId, r: consent ? 1 : 0, q: enqueuedAt }), waitUrlMethod: 'POST' }, HOTLINE_QUEUE);
+    this.say(r, this.w.unavailable);
+    return r.toString();
+  }
+
+  static hangup(): string {
+    const r = new VoiceResponse();
+    r.hangup();
     return r.toString();
   }
 

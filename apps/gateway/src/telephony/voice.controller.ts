@@ -32,6 +32,13 @@ export class VoiceController {
     return this.flow.wait(query, body ?? {});
   }
 
+  @Post('dialled')
+  @HttpCode(200)
+  @Header('Content-Type', 'text/xml')
+  dialled(@Query() query: TwilioParams, @Body() body: TwilioParams): Promise<string> {
+    return this.flow.dialled(query, body ?? {});
+  }
+
   @Post('status')
   @HttpCode(200)
   @Header('Content-Type', 'text/xml')
