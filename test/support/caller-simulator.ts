@@ -86,6 +86,7 @@ interface Live {
 
 const FICTIONAL_CALLERS = ['+447700900123', '+447700900456', '+447700900789', '+447700900321', '+15555550134', '+15555550178', '+15555550112', '+447700900654'];
 const MAX_WEBHOOKS_PER_CALL = 400;
+const MAX_REMEMBERED_CALLS = 500;
 const REQUEST_TIMEOUT_MS = 5000;
 
 export class CallerSimulator {
@@ -161,6 +162,9 @@ export class CallerSimulator {
       talkSeconds: options.talkSeconds ?? between(this.opts.talkSeconds),
     };
     this.calls.set(call.sid, call);
+    if (this.calls.size > MAX_REMEMBERED_CALLS) {
+      for (const [sid, c] of this.calls) if (c.state === 'completed' && this.calls.size > MAX_REMEMBERED_CALLS) this.calls.delete(sid);
+    }
     this.live.set(call.sid, { call, plan, sequence: 0, webhooks: 0, timers: new Set(), polling: false });
     this.say(`${who(call)} rings the hotline`);
     const url = new URL('/twilio/voice/incoming', this.public).toString();
