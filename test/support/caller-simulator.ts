@@ -364,7 +364,7 @@ export class CallerSimulator {
     if (!d) return;
     l.dial = undefined;
     const duration = String(Math.round((Date.now() - (l.call.connectedAt ?? Date.now())) / 1000));
-    if (d.action) await this.webhook(l.call.sid, d.action, d.actionMethod, { CallStatus: 'in-progress', DialCallStatus: 'completed', DialCallDuration: duration, DialCallSid: randomSid('CA') });
+    if (d.action) await this.webhook(l.call.sid, d.action, d.actionMethod, { CallStatus: 'completed', DialCallStatus: 'completed', DialCallDuration: duration, DialCallSid: randomSid('CA') });
     if (d.record && d.recordingCallback) {
       const recordingSid = randomSid('RE');
       await this.webhook(l.call.sid, d.recordingCallback, d.recordingMethod, {
