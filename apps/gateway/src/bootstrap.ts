@@ -10,7 +10,8 @@ export async function createGatewayApp(env: Env): Promise<INestApplication> {
   startDefaultMetrics('gateway');
   const app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRoot(env), { bufferLogs: true, bodyParser: false });
   app.useBodyParser('urlencoded', { limit: '32kb', extended: false });
-  app.useBodyParser('json', { limit: '16kb' });
+  // As records' own limit: the console's /api pass-through carries notes of up to 16 KB of text.
+  app.useBodyParser('json', { limit: '64kb' });
   app.set('trust proxy', true);
   commonSetup(app);
   // socket.io across gateway nodes: the adapter's Redis must be connected before Nest creates the server.
