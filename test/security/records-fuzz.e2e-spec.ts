@@ -96,7 +96,11 @@ describe('records fuzzing from the OpenAPI document', () => {
           let req = (f.http() as any)[method](path).query(query);
           if (who) req = req.set(bearer(who));
           if (who?.role === 'supervisor') req = req.set('X-Access-Reason', 'fuzzing');
-          if ('raw' in body && body.raw) req = req.set('Content-Type', body.raw.type).send(body.raw.body);
+          if ('raw' in body && body.raw) {
+            req = req.set('Content-Type', body.raw.type);
+            if (body.raw.encoding) req = req.set('Content-Encoding', body.raw.encoding);
+            req = req.send(body.raw.body);
+          }
           else if ('json' in body) req = req.set('Content-Type', 'application/json').send(JSON.stringify(body.json));
           const res = await req;
           await check(key, res, before, mayChange);

@@ -100,12 +100,13 @@ export function hostileBody(doc: Doc, schema: Schema | undefined): fc.Arbitrary<
 }
 
 /** A raw request body that is not the JSON it claims to be, or not JSON at all. */
-export const rawBody: fc.Arbitrary<{ type: string; body: string | Buffer }> = fc.oneof(
+export const rawBody: fc.Arbitrary<{ type: string; body: string | Buffer; encoding?: string }> = fc.oneof(
   fc.constantFrom('{', '{"text":', '{"text": "a"', 'null', '[]', '"just a string"', '{"a":1}{"b":2}', '{"text":"\\ud800"}', '\u0000', 'text=hi', '{"__proto__":{"role":"admin"},"text":"x"}').map((body) => ({ type: 'application/json', body })),
   fc.string({ maxLength: 60 }).map((body) => ({ type: 'application/json', body })),
   fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'application/xml', 'multipart/form-data; boundary=x', 'application/json; charset=latin1', 'application/json; charset=utf-16').map((type) => ({ type, body: '{"text":"hello there"}' })),
   fc.uint8Array({ minLength: 1, maxLength: 64 }).map((b) => ({ type: 'application/json', body: Buffer.from(b) })),
   fc.constant({ type: 'application/json', body: Buffer.from([0xff, 0xfe, 0x7b, 0x00, 0x7d, 0x00]) }),
+  fc.constantFrom('gzip', 'deflate', 'br', 'x-unknown').map((encoding) => ({ type: 'application/json', body: '{"text":"not compressed at all"}', encoding })),
 );
 
 /** Percent-encoding that survives lone surrogates (they go as the UTF-8 of U+FFFD, as a client would send). */
