@@ -144,7 +144,7 @@ describe('Twilio webhook fuzzing', () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...paths), query, body, badSignature, async (path, q, b, sig) => {
         const before = await state();
-        const headers: Record<string, string> = { 'content-type': b.type, ...b.extra };
+        const headers: Record<string, string> = { 'content-type': b.type, ...(b.extra as Record<string, string>) };
         const p = (b.params ?? {}) as Record<string, string>;
         const url = PUBLIC_URL + path + q;
         const signature =
