@@ -1,3 +1,5 @@
 export * from './contact-seal';
 export * from './verification';
 export * from './privacy-records';
+export * from './privacy-jobs';
+export * from './sms';

@@ -1,5 +1,16 @@
 import { randomUUID } from 'crypto';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import type { AuditInput } from '@hotline/audit';
+
+/** Appends an audit entry inside the given transaction (AuditService.append, or an equivalent). */
+export type AuditAppend = (input: AuditInput, m: EntityManager) => Promise<unknown>;
+
+/**
+ * A request the worker has claimed: it can no longer be cancelled, and a repeat request joins it.
+ * Not in the contract's list (pending, done, partly_held, cancelled): it lasts as long as one run.
+ */
+export const IN_PROGRESS = 'in_progress';
+const OPEN_STATUSES = ['pending', IN_PROGRESS];
 
 export interface CallerSummary {
   /** Calls on record for this caller. */
@@ -25,30 +36,65 @@ export interface DeletionRequestResult {
   executeAfter: Date;
 }
 
-/** Records a verified deletion request; a second request while one is pending returns that one. */
+/** The caller's request that is still to be carried out (pending or running), if any. */
+export async function openDeletionRequest(ds: DataSource | EntityManager, pseudonym: string): Promise<{ id: string; status: string; executeAfter: Date } | null> {
+  const rows = await ds.query('SELECT id, status, execute_after FROM deletion_requests WHERE caller_pseudonym = ? AND status IN (?) ORDER BY requested_at DESC LIMIT 1', [pseudonym, OPEN_STATUSES]);
+  return rows.length ? { id: rows[0].id, status: rows[0].status, executeAfter: new Date(rows[0].execute_after) } : null;
+}
+
+/**
+ * Records a verified deletion request; a second request while one is open returns that one.
+ * `sealContact` gets the new request's id (the sealed number is bound to it) and returns the
+ * sealed number for the closing SMS, or null when there is none to send.
+ */
 export async function requestDeletion(
   ds: DataSource,
-  input: { pseudonym: string; executeAfter: Date; summary: CallerSummary; contactEnc: Buffer | null; now?: Date },
+  input: {
+    pseudonym: string;
+    executeAfter: Date;
+    summary: CallerSummary;
+    contactEnc?: Buffer | null;
+    sealContact?: (requestId: string) => Buffer | null;
+    now?: Date;
+    audit?: AuditAppend;
+    /** Audit detail of how it was asked for (e.g. the CallSid). Ids only. */
+    via?: Record<string, unknown>;
+  },
 ): Promise<DeletionRequestResult> {
   return ds.transaction(async (m) => {
-    const pending = await m.query("SELECT id, execute_after FROM deletion_requests WHERE caller_pseudonym = ? AND status = 'pending' FOR UPDATE", [input.pseudonym]);
-    if (pending.length) return { id: pending[0].id, created: false, executeAfter: new Date(pending[0].execute_after) };
+    const open = await m.query('SELECT id, execute_after FROM deletion_requests WHERE caller_pseudonym = ? AND status IN (?) FOR UPDATE', [input.pseudonym, OPEN_STATUSES]);
+    if (open.length) {
+      await input.audit?.({ actorRole: 'caller', action: 'deletion_request.repeated', targetType: 'deletion_request', targetId: open[0].id, detail: { ...input.via } }, m);
+      return { id: open[0].id, created: false, executeAfter: new Date(open[0].execute_after) };
+    }
     const id = randomUUID();
+    const contactEnc = input.sealContact ? input.sealContact(id) : (input.contactEnc ?? null);
     await m.query(
       `INSERT INTO deletion_requests (id, caller_pseudonym, requested_at, verified_by, status, execute_after, calls_total, calls_held, calls_deleted, contact_enc)
        VALUES (?, ?, ?, 'sms_code', 'pending', ?, ?, ?, 0, ?)`,
-      [id, input.pseudonym, input.now ?? new Date(), input.executeAfter, input.summary.total, input.summary.held, input.contactEnc],
+      [id, input.pseudonym, input.now ?? new Date(), input.executeAfter, input.summary.total, input.summary.held, contactEnc],
+    );
+    await input.audit?.(
+      {
+        actorRole: 'caller',
+        action: 'deletion_request.created',
+        targetType: 'deletion_request',
+        targetId: id,
+        detail: { ...input.via, verifiedBy: 'sms_code', calls: input.summary.total, held: input.summary.held, executeAfter: input.executeAfter.toISOString(), closingSms: !!contactEnc },
+      },
+      m,
     );
     return { id, created: true, executeAfter: input.executeAfter };
   });
 }
 
-/** Cancels the caller's pending request, if any, and returns its id. */
-export async function cancelPendingDeletion(ds: DataSource, pseudonym: string, now = new Date()): Promise<string | null> {
+/** Cancels the caller's pending request, if any (not one the worker has started), and returns its id. */
+export async function cancelPendingDeletion(ds: DataSource, pseudonym: string, now = new Date(), audit?: AuditAppend, via?: Record<string, unknown>): Promise<string | null> {
   return ds.transaction(async (m) => {
     const rows = await m.query("SELECT id FROM deletion_requests WHERE caller_pseudonym = ? AND status = 'pending' FOR UPDATE", [pseudonym]);
     if (!rows.length) return null;
     await m.query("UPDATE deletion_requests SET status = 'cancelled', cancelled_at = ?, contact_enc = NULL WHERE id = ?", [now, rows[0].id]);
+    await audit?.({ actorRole: 'caller', action: 'deletion_request.cancelled', targetType: 'deletion_request', targetId: rows[0].id, detail: { ...via } }, m);
     return rows[0].id as string;
   });
 }
@@ -58,7 +104,13 @@ export async function cancelPendingDeletion(ds: DataSource, pseudonym: string, n
  * later calls from the number are not recorded. Returns the calls whose recordings must be
  * deleted at Twilio.
  */
-export async function withdrawRecordingConsent(ds: DataSource, pseudonym: string, now = new Date()): Promise<{ withdrawn: number; callsWithRecordings: string[] }> {
+export async function withdrawRecordingConsent(
+  ds: DataSource,
+  pseudonym: string,
+  now = new Date(),
+  audit?: AuditAppend,
+  via?: Record<string, unknown>,
+): Promise<{ withdrawn: number; callsWithRecordings: string[] }> {
   return ds.transaction(async (m) => {
     const res = await m.query(
       "UPDATE consents SET withdrawn_at = ? WHERE caller_pseudonym = ? AND kind = 'recording' AND granted = 1 AND withdrawn_at IS NULL",
@@ -72,7 +124,9 @@ export async function withdrawRecordingConsent(ds: DataSource, pseudonym: string
       'SELECT DISTINCT r.call_id AS id FROM recordings r JOIN calls c ON c.id = r.call_id WHERE c.caller_pseudonym = ? AND r.deleted_at IS NULL',
       [pseudonym],
     );
-    return { withdrawn: Number(res.affectedRows ?? 0), callsWithRecordings: calls.map((r: any) => r.id) };
+    const result = { withdrawn: Number(res.affectedRows ?? 0), callsWithRecordings: calls.map((r: any) => r.id as string) };
+    await audit?.({ actorRole: 'caller', action: 'consent.withdrawn', targetType: 'consent', targetId: null, detail: { ...via, kind: 'recording', consents: result.withdrawn, callsWithRecordings: result.callsWithRecordings } }, m);
+    return result;
   });
 }
 

@@ -4,6 +4,8 @@ import { DataSource } from 'typeorm';
 export const CODE_TTL_MS = 10 * 60 * 1000;
 export const MAX_ATTEMPTS = 3;
 export const BLOCK_MS = 60 * 60 * 1000;
+/** Codes one number may be sent in an hour: whoever spoofs a caller's number cannot flood their phone. */
+export const MAX_CODES_PER_HOUR = 5;
 
 export type IssueResult = { ok: true; code: string } | { ok: false; blockedUntil: Date };
 export type VerifyResult = 'ok' | 'wrong' | 'expired' | 'locked' | 'no_code';
@@ -33,8 +35,11 @@ export class PrivacyVerification {
   async issue(pseudonym: string): Promise<IssueResult> {
     const blocked = await this.blockedUntil(pseudonym);
     if (blocked) return { ok: false, blockedUntil: blocked };
-    const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
     const now = this.now();
+    const hourAgo = new Date(now.getTime() - BLOCK_MS);
+    const [recent] = await this.ds.query('SELECT COUNT(*) AS n, MIN(created_at) AS first FROM privacy_codes WHERE caller_pseudonym = ? AND created_at > ?', [pseudonym, hourAgo]);
+    if (Number(recent.n) >= MAX_CODES_PER_HOUR) return { ok: false, blockedUntil: new Date(new Date(recent.first).getTime() + BLOCK_MS) };
+    const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
     await this.ds.transaction(async (m) => {
       await m.query('UPDATE privacy_codes SET used_at = ? WHERE caller_pseudonym = ? AND used_at IS NULL', [now, pseudonym]);
       await m.query('INSERT INTO privacy_codes (id, caller_pseudonym, code_hash, expires_at, attempts, created_at) VALUES (?, ?, ?, ?, 0, ?)', [
