@@ -8,7 +8,8 @@ import { LiveEvents } from './live/live-events';
 import { OperatorGateway } from './live/operator.gateway';
 import { OperatorNames } from './live/operator-names';
 import { SupervisorGateway } from './live/supervisor.gateway';
-import { PrivacyController } from './privacy/privacy.controller';
+// The privacy line (issue 6) lives in its own module; the signature middleware below covers its paths too.
+import { PrivacyLineModule } from './privacy/privacy-line.module';
 import { RecordsDb } from './records-db';
 import { CallConnector } from './routing/call-connector';
 import { RoutingEngine } from './routing/routing.engine';
@@ -24,8 +25,8 @@ import { VoiceTokenController } from './voice/voice-token.controller';
  * `/supervisor` namespaces, the voice token. Expects RecordsDb, ENV and REDIS from GatewayModule.
  */
 @Module({
-  imports: [TokenModule, PseudonymModule, TwilioModule],
-  controllers: [VoiceController, RecordingController, PrivacyController, VoiceTokenController],
+  imports: [TokenModule, PseudonymModule, TwilioModule, PrivacyLineModule],
+  controllers: [VoiceController, RecordingController, VoiceTokenController],
   providers: [
     ...routingProviders,
     { provide: CallTwiml, inject: [ENV], useFactory: (env: Env) => new CallTwiml(env.PUBLIC_URL, loadWording()) },

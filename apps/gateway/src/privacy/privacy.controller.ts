@@ -1,25 +1,68 @@
-import { Controller, Header, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, Header, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import twilio from 'twilio';
 import { Public } from '@hotline/auth';
-import { loadWording } from '@hotline/config';
+import { PrivacyLineService, TwilioParams } from './privacy-line.service';
+import { SmsStatusService } from './sms-status.service';
 
 /**
- * The privacy line (deletion by phone). A placeholder until issue 6 builds it: it answers politely
- * and hangs up. Signatures are checked by TwilioSignatureMiddleware like every /twilio/* path.
+ * The privacy line (`/twilio/voice/privacy`, reached directly or by 9 from the main menu) and the
+ * steps its TwiML leads to. Signatures are checked by TwilioSignatureMiddleware like every /twilio/* path.
  */
 @Public()
 @ApiExcludeController()
-@Controller('twilio/voice')
+@Controller('twilio/voice/privacy')
 export class PrivacyController {
-  @Post('privacy')
+  constructor(private readonly line: PrivacyLineService) {}
+
+  @Post()
   @HttpCode(200)
   @Header('Content-Type', 'text/xml')
-  privacy(): string {
-    const w = loadWording();
-    const r = new twilio.twiml.VoiceResponse();
-    r.say({ voice: w.voice as any, language: w.language as any }, 'The privacy line cannot take requests at the moment. Please call again later. Thank you.');
-    r.hangup();
-    return r.toString();
+  privacy(@Body() body: TwilioParams): Promise<string> {
+    return this.line.answer(body ?? {});
+  }
+
+  @Post('choice')
+  @HttpCode(200)
+  @Header('Content-Type', 'text/xml')
+  choice(@Query() query: TwilioParams, @Body() body: TwilioParams): Promise<string> {
+    return this.line.choice(query, body ?? {});
+  }
+
+  @Post('code')
+  @HttpCode(200)
+  @Header('Content-Type', 'text/xml')
+  code(@Query() query: TwilioParams, @Body() body: TwilioParams): Promise<string> {
+    return this.line.code(query, body ?? {});
+  }
+
+  @Post('resend')
+  @HttpCode(200)
+  @Header('Content-Type', 'text/xml')
+  resend(@Body() body: TwilioParams): Promise<string> {
+    return this.line.resend(body ?? {});
+  }
+
+  @Post('confirm')
+  @HttpCode(200)
+  @Header('Content-Type', 'text/xml')
+  confirm(@Body() body: TwilioParams): Promise<string> {
+    return this.line.confirm(body ?? {});
+  }
+}
+
+/** Twilio's message status callbacks for the SMS the privacy line and the worker send. */
+@Public()
+@ApiExcludeController()
+@Controller('twilio/sms')
+export class SmsStatusController {
+  constructor(private readonly sms: SmsStatusService) {}
+
+  @Post('status')
+  @HttpCode(200)
+  @Header('Content-Type', 'text/xml')
+  async status(@Body() body: TwilioParams): Promise<string> {
+    await this.sms.status(body ?? {});
+    return new twilio.twiml.MessagingResponse().toString();
   }
 }
