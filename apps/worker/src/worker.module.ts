@@ -9,6 +9,7 @@ import { KEYSTORE, PersistenceModule } from '@hotline/persistence';
 import { AuditModule } from '@hotline/audit';
 import { CryptoModule } from '@hotline/crypto';
 import { RetentionWorkerModule } from './retention/retention-worker.module';
+import { PrivacyWorkerModule } from './privacy/privacy-worker.module';
 import { GlobalExceptionFilter, HEALTH_PROBES, HealthController, HealthService, MetricsModule, REDIS, RedisModule, loggerModuleParams, mysqlProbe, redisProbe } from '@hotline/observability';
 
 /** BullMQ processors: retention scans, secure deletion, deletion requests, outbound SMS. */
@@ -26,6 +27,7 @@ export class WorkerModule {
         AuditModule,
         CryptoModule,
         RetentionWorkerModule,
+        PrivacyWorkerModule,
       ],
       controllers: [HealthController],
       providers: [

@@ -1,0 +1,62 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type Redis from 'ioredis';
+import { DataSource } from 'typeorm';
+import { ENV, Env } from '@hotline/config';
+import { REDIS } from '@hotline/observability';
+import { CONTACT_PUBLIC_KEY_REDIS_KEY, IN_PROGRESS, contactPublicKeyPem } from '@hotline/privacy';
+import { PrivacyQueues } from './privacy.queues';
+
+const PAGE = 500;
+
+/**
+ * MySQL, not Redis, says what the privacy line still owes: requests not carried out (or whose
+ * closing SMS is not sent), recordings of withdrawn consents still at Twilio, SMS not deleted at
+ * Twilio. This queues each again (job ids dedupe), so work lost with Redis, or never queued because
+ * Redis was away when the caller called, is done all the same. It also publishes the public key
+ * the gateway seals callers' numbers to.
+ */
+@Injectable()
+export class PrivacyReconciler {
+  private readonly logger = new Logger(PrivacyReconciler.name);
+
+  constructor(
+    @Inject(ENV) private readonly env: Env,
+    @Inject(REDIS) private readonly redis: Redis,
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly queues: PrivacyQueues,
+  ) {}
+
+  async publishContactKey(): Promise<void> {
+    await this.redis.set(CONTACT_PUBLIC_KEY_REDIS_KEY, contactPublicKeyPem(Buffer.from(this.env.MASTER_KEY!, 'base64')));
+  }
+
+  async run(now = new Date()): Promise<{ requests: number; recordings: number; sms: number }> {
+    await this.publishContactKey();
+    const requests: { id: string; execute_after: Date }[] = await this.db.query(
+      `SELECT id, execute_after FROM deletion_requests
+        WHERE status IN ('pending', ?) OR (status IN ('done', 'partly_held') AND contact_enc IS NOT NULL)
+        ORDER BY execute_after LIMIT ${PAGE}`,
+      [IN_PROGRESS],
+    );
+    for (const r of requests) await this.queues.deletionRequest(r.id, new Date(r.execute_after));
+
+    const recordings: { call_id: string }[] = await this.db.query(
+      `SELECT DISTINCT r.call_id FROM recordings r
+         JOIN consents c ON c.call_id = r.call_id AND c.kind = 'recording' AND c.withdrawn_at IS NOT NULL
+        WHERE r.deleted_at IS NULL
+          AND NOT EXISTS (SELECT 1 FROM legal_holds h WHERE h.call_id = r.call_id AND h.lifted_at IS NULL)
+        LIMIT ${PAGE}`,
+    );
+    for (const r of recordings) await this.queues.deleteRecordings(r.call_id);
+
+    const sms: { message_sid: string }[] = await this.db.query(`SELECT message_sid FROM sms_messages WHERE deleted_at IS NULL AND sent_at < ? LIMIT ${PAGE}`, [
+      new Date(now.getTime() - this.queues.smsDelayMs),
+    ]);
+    for (const s of sms) await this.queues.deleteSms(s.message_sid, 0);
+
+    const result = { requests: requests.length, recordings: recordings.length, sms: sms.length };
+    if (result.requests || result.recordings || result.sms) this.logger.log({ msg: 'privacy work re-queued from MySQL', ...result });
+    return result;
+  }
+}
