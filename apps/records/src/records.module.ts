@@ -10,6 +10,7 @@ import { AuditModule } from '@hotline/audit';
 import { AccessGuard, TokenModule } from '@hotline/auth';
 import { CryptoModule } from '@hotline/crypto';
 import { RetentionApiModule } from './retention/retention-api.module';
+import { DeletionRequestsModule } from './deletion-requests/deletion-requests.module';
 import { RecordsAuthModule } from './auth/auth.module';
 import { RecordsCallsModule } from './calls/calls.module';
 import { RecordsAuditModule } from './audit/audit.controller';
@@ -34,6 +35,7 @@ export class RecordsModule {
         RecordsCallsModule,
         RecordsAuditModule,
         RetentionApiModule,
+        DeletionRequestsModule,
       ],
       controllers: [HealthController],
       providers: [

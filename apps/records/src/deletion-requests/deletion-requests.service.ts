@@ -1,0 +1,85 @@
+import { BadRequestException, Inject, Injectable, Logger, NotFoundException, OnApplicationBootstrap } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type Redis from 'ioredis';
+import { DataSource } from 'typeorm';
+import { AuditService } from '@hotline/audit';
+import { Principal } from '@hotline/auth';
+import { ENV, Env } from '@hotline/config';
+import { shortPseudonym } from '@hotline/crypto';
+import { REDIS } from '@hotline/observability';
+import { CONTACT_PUBLIC_KEY_REDIS_KEY, contactPublicKeyPem } from '@hotline/privacy';
+import { DeletionRequestDto, DeletionRequestPageDto } from './dto';
+
+/** Never contact_enc, never the full pseudonym. */
+const COLUMNS = 'id, caller_pseudonym, requested_at, verified_by, status, execute_after, calls_total, calls_held, calls_deleted, completed_at, cancelled_at, contact_enc IS NOT NULL AS closing_sms_pending';
+
+const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
+
+function toDto(r: any): DeletionRequestDto {
+  return {
+    id: r.id,
+    caller: shortPseudonym(r.caller_pseudonym),
+    requestedAt: iso(r.requested_at)!,
+    verifiedBy: r.verified_by,
+    status: r.status,
+    executeAfter: iso(r.execute_after)!,
+    callsTotal: Number(r.calls_total),
+    callsHeld: Number(r.calls_held),
+    callsDeleted: Number(r.calls_deleted),
+    completedAt: iso(r.completed_at),
+    cancelledAt: iso(r.cancelled_at),
+    closingSmsPending: !!Number(r.closing_sms_pending),
+  };
+}
+
+function encodeCursor(at: Date, id: string): string {
+  return Buffer.from(`${new Date(at).toISOString()}|${id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { at: Date; id: string } {
+  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\|([0-9a-f-]{36})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!m) throw new BadRequestException({ message: 'cursor is not valid: use nextCursor from a previous page', fields: ['cursor'] });
+  return { at: new Date(m[1]), id: m[2] };
+}
+
+/** Deletion requests made by phone, for records officers: what was asked, when, and what came of it. */
+@Injectable()
+export class DeletionRequestsService implements OnApplicationBootstrap {
+  private readonly logger = new Logger(DeletionRequestsService.name);
+
+  constructor(
+    @Inject(ENV) private readonly env: Env,
+    @Inject(REDIS) private readonly redis: Redis,
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly audit: AuditService,
+  ) {}
+
+  /** Records holds MASTER_KEY too, so the gateway can seal numbers even before a worker has started. */
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.env.MASTER_KEY) return;
+    await this.redis
+      .set(CONTACT_PUBLIC_KEY_REDIS_KEY, contactPublicKeyPem(Buffer.from(this.env.MASTER_KEY, 'base64')))
+      .catch((e) => this.logger.warn({ msg: 'contact key not published', error: (e as Error).name }));
+  }
+
+  async list(user: Principal, limit: number, cursor?: string): Promise<DeletionRequestPageDto> {
+    const after = cursor ? decodeCursor(cursor) : null;
+    const rows: any[] = await this.db.query(
+      `SELECT ${COLUMNS} FROM deletion_requests
+        ${after ? 'WHERE (requested_at < ? OR (requested_at = ? AND id < ?))' : ''}
+        ORDER BY requested_at DESC, id DESC LIMIT ?`,
+      after ? [after.at, after.at, after.id, limit + 1] : [limit + 1],
+    );
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    await this.audit.append({ actorId: user.id, actorRole: user.role, action: 'deletion_requests.listed', targetType: 'deletion_request', targetId: null, detail: { count: page.length } });
+    return { items: page.map(toDto), nextCursor: rows.length > limit && last ? encodeCursor(last.requested_at, last.id) : null };
+  }
+
+  async get(user: Principal, id: string): Promise<DeletionRequestDto> {
+    const [row] = await this.db.query(`SELECT ${COLUMNS} FROM deletion_requests WHERE id = ?`, [id]);
+    if (!row) throw new NotFoundException('no such deletion request');
+    await this.audit.append({ actorId: user.id, actorRole: user.role, action: 'deletion_request.read', targetType: 'deletion_request', targetId: id, detail: {} });
+    return toDto(row);
+  }
+}

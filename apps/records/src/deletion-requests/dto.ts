@@ -1,0 +1,45 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+
+export const DELETION_REQUEST_STATUS_VALUES = ['pending', 'in_progress', 'done', 'partly_held', 'cancelled'];
+
+export class ListDeletionRequestsQuery {
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'limit must be a whole number from 1 to 100' })
+  @Min(1, { message: 'limit must be a whole number from 1 to 100' })
+  @Max(100, { message: 'limit must be a whole number from 1 to 100' })
+  limit?: number;
+
+  @ApiPropertyOptional({ description: '`nextCursor` from the previous page' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  cursor?: string;
+}
+
+export class DeletionRequestDto {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ description: 'Who asked, as the short pseudonym operators see (never the number, never the full pseudonym).', example: 'C-3FA2B1' }) caller: string;
+  @ApiProperty({ format: 'date-time' }) requestedAt: string;
+  @ApiProperty({ description: 'How the caller proved the number was theirs.', example: 'sms_code' }) verifiedBy: string;
+  @ApiProperty({
+    enum: DELETION_REQUEST_STATUS_VALUES,
+    description: '`pending`: waiting out the grace period, cancellable by the caller. `in_progress`: being carried out. `done`: every call deleted. `partly_held`: calls under legal hold were kept. `cancelled`: by the caller.',
+  })
+  status: string;
+  @ApiProperty({ format: 'date-time', description: 'Not carried out before this (the grace period).' }) executeAfter: string;
+  @ApiProperty({ description: 'Calls of this caller: at the request, then (once carried out) deleted plus held.' }) callsTotal: number;
+  @ApiProperty({ description: 'Calls kept because a legal hold stands.' }) callsHeld: number;
+  @ApiProperty({ description: 'Calls destroyed (each has a deletion certificate naming this request).' }) callsDeleted: number;
+  @ApiProperty({ format: 'date-time', nullable: true }) completedAt: string | null;
+  @ApiProperty({ format: 'date-time', nullable: true }) cancelledAt: string | null;
+  @ApiProperty({ description: 'A closing SMS is still to be sent (the number is kept sealed until then, and erased after).' }) closingSmsPending: boolean;
+}
+
+export class DeletionRequestPageDto {
+  @ApiProperty({ type: [DeletionRequestDto] }) items: DeletionRequestDto[];
+  @ApiProperty({ nullable: true, description: 'Pass as `cursor` for the next (older) page; null on the last page.' }) nextCursor: string | null;
+}
