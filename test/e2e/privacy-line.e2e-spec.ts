@@ -315,6 +315,14 @@ describe('the privacy line', () => {
     expect(await callsOf(from)).toEqual([held]);
     expect((await db.query('SELECT call_id FROM deletion_certificates WHERE deletion_request_id = ?', [req.id])).map((r: any) => r.call_id)).toEqual([free]);
     expect((await f.http().get(`/deletion-requests/${req.id}`).set(bearer(officer)).expect(200)).body).toMatchObject({ status: 'partly_held', callsHeld: 1, callsDeleted: 1 });
+
+    // Safe to run twice: again when done, and again as if a run had died before closing the request.
+    const processor = worker.get(DeletionRequestProcessor);
+    expect(await processor.process(req.id)).toEqual({ outcome: 'nothing_to_do' });
+    await db.query("UPDATE deletion_requests SET status = 'in_progress', completed_at = NULL WHERE id = ?", [req.id]);
+    expect(await processor.process(req.id)).toEqual({ outcome: 'partly_held', deleted: 1, held: 1, closingSms: 'none' });
+    expect(await requestsOf(from)).toEqual([expect.objectContaining({ status: 'partly_held', calls_deleted: 1, calls_held: 1, completed_at: expect.any(Date) })]);
+    expect(await callsOf(from)).toEqual([held]);
   });
 
   it('acts on nothing that skipped the code: a confirmation without verification, or from another number on the same call', async () => {
