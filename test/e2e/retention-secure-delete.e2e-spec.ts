@@ -26,7 +26,9 @@ describe('retention and secure deletion', () => {
   let closeDb: () => Promise<void>;
   let calls: CallFactory;
   let worker: INestApplication;
+  let records: INestApplication;
   const retentionFile = shortRetentionFile();
+  const bearer = (role: string) => `Bearer ${records.get(TokenService).sign({ id: randomUUID(), username: role, role: role as any })}`;
 
   beforeAll(async () => {
     await dropRetentionQueue();
@@ -35,9 +37,12 @@ describe('retention and secure deletion', () => {
     calls = new CallFactory(db, keys);
     worker = await createWorkerApp(envFor({ RETENTION_CONFIG: retentionFile, TWILIO_API_URL: peer.url }));
     await worker.init();
+    records = await createRecordsApp(envFor({ RETENTION_CONFIG: retentionFile }));
+    await records.init();
   });
 
   afterAll(async () => {
+    await records?.close();
     await worker?.close();
     await dropRetentionQueue();
     await peer?.stop();
@@ -46,7 +51,6 @@ describe('retention and secure deletion', () => {
 
   it('destroys an expired call end to end: recording at Twilio, key, every row, leaving a certificate and an audit entry', async () => {
     const call = await calls.seed({ deadlineInMs: -1000, notes: 2, recording: true, escalation: true, liftedHold: true });
-    expect((await readCall(db, keys, call.callId)).kind).toBe('whole');
 
     const cert = await waitFor('the certificate', () => certificateOf(db, call.callId));
 
@@ -55,6 +59,9 @@ describe('retention and secure deletion', () => {
     expect(await tablesMentioning(db, call.callId)).toEqual(['audit_log', 'deletion_certificates']);
     expect(await tablesMentioning(keys, call.callId)).toEqual([]);
     expect(await readCall(db, keys, call.callId)).toEqual({ kind: 'gone', certified: true });
+    const read = await request(records.getHttpServer()).get(`/calls/${call.callId}`).set('Authorization', bearer('records_officer'));
+    expect(read.status).toBe(410);
+    expect(read.body.certificate).toMatchObject({ id: cert.id, callId: call.callId, reason: 'retention' });
 
     expect(cert).toMatchObject({ reason: 'retention', retention_policy: 'default', deletion_request_id: null });
     const steps = typeof cert.steps === 'string' ? JSON.parse(cert.steps) : cert.steps;
@@ -115,6 +122,42 @@ describe('retention and secure deletion', () => {
     expect(await certificateOf(db, call.callId)).toBeUndefined();
     // The recording was already gone at Twilio, and the record says so.
     expect(await countRows(db, 'SELECT COUNT(*) FROM recordings WHERE call_id = ? AND deleted_at IS NOT NULL', [call.callId])).toBe(1);
+  });
+
+  it('waits for a reader holding the call, and never deletes the row of a recording that arrived mid-deletion before Twilio has', async () => {
+    const service = worker.get(SecureDeleteService);
+    const call = await calls.seed({ deadlineInMs: 3_600_000, notes: 1 });
+    const reader = db.createQueryRunner();
+    await reader.connect();
+    let pending: Promise<unknown> | undefined;
+    try {
+      // A records read in progress (it locks the call row in share mode).
+      await reader.startTransaction();
+      await reader.query('SELECT id FROM calls WHERE id = ? LOCK IN SHARE MODE', [call.callId]);
+      pending = service.destroy({ callId: call.callId, reason: 'caller_request' });
+      await waitFor('the deletion to wait for the reader', async () => {
+        const threads: { Info: string | null }[] = await db.query('SHOW FULL PROCESSLIST');
+        return threads.some((t) => t.Info?.includes('FROM calls WHERE id IN') && t.Info.includes('FOR UPDATE') && t.Info.includes(call.callId));
+      });
+      // Meanwhile Twilio's late recording callback lands.
+      await db.query("INSERT INTO recordings (id, call_id, recording_sid, status, retention_deadline, created_at) VALUES (?, ?, ?, 'completed', ?, ?)", [
+        randomUUID(),
+        call.callId,
+        'RE' + randomUUID().replace(/-/g, ''),
+        new Date(Date.now() + 3_600_000),
+        new Date(),
+      ]);
+      expect(await countRows(keys, 'SELECT COUNT(*) FROM data_keys WHERE call_id = ?', [call.callId])).toBe(1);
+      await reader.commitTransaction();
+      expect(await pending).toMatchObject({ callId: call.callId, outcome: 'failed', error: { name: 'RecordingArrivedError' } });
+    } finally {
+      if (reader.isTransactionActive) await reader.rollbackTransaction();
+      await reader.release();
+    }
+    expect(await readCall(db, keys, call.callId)).toEqual({ kind: 'whole', notes: call.noteTexts });
+    const [{ recording_sid: sid }] = await db.query('SELECT recording_sid FROM recordings WHERE call_id = ?', [call.callId]);
+    expect((await service.destroy({ callId: call.callId, reason: 'caller_request' })).outcome).toBe('destroyed');
+    expect(peer.deletedRecordings).toContain(sid);
   });
 
   it('does not destroy a call whose deadline moved later while its job waited', async () => {
@@ -199,28 +242,28 @@ describe('retention and secure deletion', () => {
 
   it('reports retention at GET /retention/report to records officers and auditors only', async () => {
     await calls.seed({ deadlineInMs: 3_600_000, hold: true });
-    const records = await createRecordsApp(envFor({ RETENTION_CONFIG: retentionFile }));
-    await records.init();
-    try {
-      const tokens = records.get(TokenService);
-      const as = (role: any) => `Bearer ${tokens.sign({ id: randomUUID(), username: role, role })}`;
-      const res = await request(records.getHttpServer()).get('/retention/report').set('Authorization', as('records_officer'));
-      expect(res.status).toBe(200);
-      expect(res.body).toMatchObject({ scanEvery: 'PT1S', overdue: 0, overdueRecordings: 0, ok: true });
-      expect(res.body.holdsInForce.holds).toBeGreaterThanOrEqual(1);
-      expect(res.body.deletions.lastDay).toBeGreaterThanOrEqual(3);
-      expect(res.body.deletions.lastWeek).toBeGreaterThanOrEqual(res.body.deletions.lastDay);
-      expect(res.body.failures.lastDay).toBeGreaterThanOrEqual(1);
-      const byPolicy = Object.fromEntries(res.body.policies.map((p: any) => [p.policy, p]));
-      expect(byPolicy.default).toMatchObject({ duration: 'PT2S' });
-      expect(byPolicy.default.calls).toBeGreaterThanOrEqual(1);
-      expect((await request(records.getHttpServer()).get('/retention/report').set('Authorization', as('auditor'))).status).toBe(200);
-      for (const role of ['operator', 'supervisor', 'admin']) {
-        expect((await request(records.getHttpServer()).get('/retention/report').set('Authorization', as(role))).status).toBe(403);
-      }
-      expect((await request(records.getHttpServer()).get('/retention/report')).status).toBe(401);
-    } finally {
-      await records.close();
+    const res = await request(records.getHttpServer()).get('/retention/report').set('Authorization', bearer('records_officer'));
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ scanEvery: 'PT1S', overdue: 0, overdueRecordings: 0, ok: true });
+    expect(res.body.holdsInForce.holds).toBeGreaterThanOrEqual(1);
+    expect(res.body.deletions.lastDay).toBeGreaterThanOrEqual(3);
+    expect(res.body.deletions.lastWeek).toBeGreaterThanOrEqual(res.body.deletions.lastDay);
+    expect(res.body.failures.lastDay).toBeGreaterThanOrEqual(1);
+    const byPolicy = Object.fromEntries(res.body.policies.map((p: any) => [p.policy, p]));
+    expect(byPolicy.default).toMatchObject({ duration: 'PT2S' });
+    expect(byPolicy.default.calls).toBeGreaterThanOrEqual(1);
+    expect((await request(records.getHttpServer()).get('/retention/report').set('Authorization', bearer('auditor'))).status).toBe(200);
+    for (const role of ['operator', 'supervisor', 'admin']) {
+      expect((await request(records.getHttpServer()).get('/retention/report').set('Authorization', bearer(role))).status).toBe(403);
+    }
+    expect((await request(records.getHttpServer()).get('/retention/report')).status).toBe(401);
+  });
+
+  it('exposes its metrics on the worker: deletions, failures, scan duration, overdue', async () => {
+    const res = await request(worker.getHttpServer()).get('/metrics');
+    expect(res.status).toBe(200);
+    for (const name of ['hotline_secure_deletions_total', 'hotline_secure_delete_failures_total', 'hotline_retention_scan_duration_seconds_count', 'hotline_retention_overdue_calls']) {
+      expect(res.text).toContain(name);
     }
   });
 });

@@ -4,7 +4,7 @@ import { AddressInfo } from 'net';
 import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { ContentCipher, KeystoreService, open as openSealed, associatedData, unwrapDataKey } from '@hotline/crypto';
 import { BULL_PREFIX, QueueName } from '@hotline/jobs';
 import { Queue } from 'bullmq';
@@ -17,7 +17,17 @@ import { TEST_REDIS_URL, TEST_SECRETS } from '../support/test-config';
 export function shortRetentionFile(extra: Record<string, string | number> = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'hotline-retention-'));
   const file = join(dir, 'retention.yaml');
-  const lines = ['scanEvery: PT1S', 'policies:', '  default: PT2S', '  high: PT1H', '  imminent: P1D', 'recordings: PT1S', 'deletionGrace: PT1S', 'batchSize: 50', 'concurrency: 4'];
+  const lines = [
+    'scanEvery: PT1S',
+    'policies:',
+    '  default: PT2S',
+    '  high: PT1H',
+    '  imminent: P1D',
+    'recordings: PT1S',
+    'deletionGrace: PT1S',
+    'batchSize: 50',
+    'concurrency: 4',
+  ];
   for (const [k, v] of Object.entries(extra)) {
     const i = lines.findIndex((l) => l.startsWith(`${k}:`));
     if (i >= 0) lines[i] = `${k}: ${v}`;
@@ -52,7 +62,10 @@ export class CallFactory {
   readonly keystore: KeystoreService;
   readonly cipher: ContentCipher;
 
-  constructor(private readonly db: DataSource, private readonly keys: DataSource) {
+  constructor(
+    private readonly db: DataSource,
+    private readonly keys: DataSource,
+  ) {
     this.keystore = new KeystoreService(keys, envFor());
     this.cipher = new ContentCipher(this.keystore);
   }
@@ -64,54 +77,62 @@ export class CallFactory {
     const deadline = new Date(now + o.deadlineInMs);
     const pseudonym = randomUUID().replace(/-/g, '').padEnd(64, 'a');
     const operator = randomUUID();
-    await this.db.query(
-      `INSERT INTO calls (id, call_sid, caller_pseudonym, operator_id, status, started_at, risk_level, retention_policy, retention_deadline, recording_consent, created_at)
-       VALUES (?, ?, ?, ?, 'completed', ?, 'low', ?, ?, 1, ?)`,
-      [callId, randomSid('CA'), pseudonym, operator, started, o.policy ?? 'default', deadline, started],
-    );
-    await this.db.query(`INSERT INTO consents (id, call_id, caller_pseudonym, kind, granted, wording_version, decided_at) VALUES (?, ?, ?, 'recording', 1, 'v1', ?)`, [randomUUID(), callId, pseudonym, started]);
-    await this.db.query(`INSERT INTO risk_assessments (id, call_id, assessed_by, risk_level, created_at) VALUES (?, ?, ?, 'low', ?)`, [randomUUID(), callId, operator, started]);
     const noteTexts: string[] = [];
-    for (let i = 0; i < (o.notes ?? 0); i++) {
-      const id = randomUUID();
-      const text = `note ${i} of ${callId}: caller spoke about ${randomUUID()}`;
-      noteTexts.push(text);
-      await this.db.query('INSERT INTO notes (id, call_id, author_id, amends_note_id, body_enc, created_at) VALUES (?, ?, ?, NULL, ?, ?)', [
-        id,
-        callId,
-        operator,
-        await this.cipher.encrypt(callId, `note:${id}`, text),
-        new Date(started.getTime() + i),
-      ]);
-    }
-    if (o.escalation) {
-      await this.db.query(`INSERT INTO escalations (id, call_id, operator_id, risk_level, details_enc, created_at) VALUES (?, ?, ?, 'imminent', ?, ?)`, [
-        randomUUID(),
-        callId,
-        operator,
-        await this.cipher.encrypt(callId, 'escalation', '{"disclosedTo":"ambulance"}'),
-        started,
-      ]);
-    }
     let recordingSid: string | undefined;
-    if (o.recording) {
-      recordingSid = randomSid('RE');
-      await this.db.query(`INSERT INTO recordings (id, call_id, recording_sid, status, retention_deadline, created_at) VALUES (?, ?, ?, 'completed', ?, ?)`, [
+    // All at once, as records would have them: a scan must never catch the call half-written.
+    await this.db.transaction(async (m) => {
+      await m.query(
+        `INSERT INTO calls (id, call_sid, caller_pseudonym, operator_id, status, started_at, risk_level, retention_policy, retention_deadline, recording_consent, created_at)
+       VALUES (?, ?, ?, ?, 'completed', ?, 'low', ?, ?, 1, ?)`,
+        [callId, randomSid('CA'), pseudonym, operator, started, o.policy ?? 'default', deadline, started],
+      );
+      await m.query(`INSERT INTO consents (id, call_id, caller_pseudonym, kind, granted, wording_version, decided_at) VALUES (?, ?, ?, 'recording', 1, 'v1', ?)`, [
         randomUUID(),
         callId,
-        recordingSid,
-        new Date(now + (o.recordingDeadlineInMs ?? o.deadlineInMs)),
+        pseudonym,
         started,
       ]);
-    }
-    if (o.liftedHold) await this.placeHold(callId, true);
-    if (o.hold) await this.placeHold(callId);
+      await m.query(`INSERT INTO risk_assessments (id, call_id, assessed_by, risk_level, created_at) VALUES (?, ?, ?, 'low', ?)`, [randomUUID(), callId, operator, started]);
+      for (let i = 0; i < (o.notes ?? 0); i++) {
+        const id = randomUUID();
+        const text = `note ${i} of ${callId}: caller spoke about ${randomUUID()}`;
+        noteTexts.push(text);
+        await m.query('INSERT INTO notes (id, call_id, author_id, amends_note_id, body_enc, created_at) VALUES (?, ?, ?, NULL, ?, ?)', [
+          id,
+          callId,
+          operator,
+          await this.cipher.encrypt(callId, `note:${id}`, text),
+          new Date(started.getTime() + i),
+        ]);
+      }
+      if (o.escalation) {
+        await m.query(`INSERT INTO escalations (id, call_id, operator_id, risk_level, details_enc, created_at) VALUES (?, ?, ?, 'imminent', ?, ?)`, [
+          randomUUID(),
+          callId,
+          operator,
+          await this.cipher.encrypt(callId, 'escalation', '{"disclosedTo":"ambulance"}'),
+          started,
+        ]);
+      }
+      if (o.recording) {
+        recordingSid = randomSid('RE');
+        await m.query(`INSERT INTO recordings (id, call_id, recording_sid, status, retention_deadline, created_at) VALUES (?, ?, ?, 'completed', ?, ?)`, [
+          randomUUID(),
+          callId,
+          recordingSid,
+          new Date(now + (o.recordingDeadlineInMs ?? o.deadlineInMs)),
+          started,
+        ]);
+      }
+      if (o.liftedHold) await this.placeHold(callId, true, m);
+      if (o.hold) await this.placeHold(callId, false, m);
+    });
     return { callId, recordingSid, noteTexts, pseudonym };
   }
 
-  async placeHold(callId: string, lifted = false): Promise<void> {
+  async placeHold(callId: string, lifted = false, m: DataSource | EntityManager = this.db): Promise<void> {
     const at = new Date();
-    await this.db.query('INSERT INTO legal_holds (id, call_id, reason, placed_by, placed_at, lifted_by, lifted_at) VALUES (?, ?, ?, ?, ?, ?, ?)', [
+    await m.query('INSERT INTO legal_holds (id, call_id, reason, placed_by, placed_at, lifted_by, lifted_at) VALUES (?, ?, ?, ?, ?, ?, ?)', [
       randomUUID(),
       callId,
       'litigation',
@@ -134,7 +155,10 @@ export async function tablesMentioning(ds: DataSource, id: string): Promise<stri
   for (const { t } of tables) {
     const cols: { c: string }[] = await ds.query('SELECT column_name AS c FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?', [t]);
     const where = cols.map((c) => `CAST(\`${c.c}\` AS CHAR CHARACTER SET utf8mb4) LIKE ?`).join(' OR ');
-    const [row] = await ds.query(`SELECT COUNT(*) AS n FROM \`${t}\` WHERE ${where}`, cols.map(() => `%${id}%`));
+    const [row] = await ds.query(
+      `SELECT COUNT(*) AS n FROM \`${t}\` WHERE ${where}`,
+      cols.map(() => `%${id}%`),
+    );
     if (Number(row.n) > 0) found.push(t);
   }
   return found.sort();
@@ -144,7 +168,11 @@ export async function tablesMentioning(ds: DataSource, id: string): Promise<stri
  * Reads a call the way the records read path must (see `callDestructionState`): in one
  * transaction that first locks the call row in share mode. Returns what a reader would be shown.
  */
-export async function readCall(db: DataSource, keys: DataSource, callId: string): Promise<{ kind: 'whole'; notes: string[] } | { kind: 'gone'; certified: boolean } | { kind: 'half'; why: string }> {
+export async function readCall(
+  db: DataSource,
+  keys: DataSource,
+  callId: string,
+): Promise<{ kind: 'whole'; notes: string[] } | { kind: 'gone'; certified: boolean } | { kind: 'half'; why: string }> {
   return db.transaction('REPEATABLE READ', async (m) => {
     const [call] = await m.query('SELECT id FROM calls WHERE id = ? LOCK IN SHARE MODE', [callId]);
     if (!call) {
@@ -156,9 +184,15 @@ export async function readCall(db: DataSource, keys: DataSource, callId: string)
     if (!key) return notes.length ? { kind: 'gone', certified: false } : { kind: 'whole', notes: [] };
     const dataKey = unwrapDataKey(Buffer.from(TEST_SECRETS.MASTER_KEY, 'base64'), Buffer.from(key.wrapped_key), callId);
     try {
-      return { kind: 'whole', notes: notes.map((n) => openSealed(dataKey, Buffer.from(n.body_enc), associatedData(callId, `note:${n.id}`)).toString('utf8')) };
+      return {
+        kind: 'whole',
+        notes: notes.map((n) => openSealed(dataKey, Buffer.from(n.body_enc), associatedData(callId, `note:${n.id}`)).toString('utf8')),
+      };
     } catch (e) {
-      return { kind: 'half', why: `note does not decrypt (${(e as Error).message})` };
+      return {
+        kind: 'half',
+        why: `note does not decrypt (${(e as Error).message})`,
+      };
     }
   });
 }
@@ -175,7 +209,10 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
 
 /** Removes the retention queue (jobs and schedulers) from the test Redis db, so no later suite inherits them. */
 export async function dropRetentionQueue(): Promise<void> {
-  const q = new Queue(QueueName.Retention, { connection: redisOptionsFromUrl(TEST_REDIS_URL), prefix: BULL_PREFIX });
+  const q = new Queue(QueueName.Retention, {
+    connection: redisOptionsFromUrl(TEST_REDIS_URL),
+    prefix: BULL_PREFIX,
+  });
   await q.obliterate({ force: true });
   await q.close();
 }

@@ -29,6 +29,14 @@ export type SecureDeleteOutcome =
   | { callId: string; outcome: 'not_found' }
   | { callId: string; outcome: 'failed'; error: Error };
 
+/** A recording row appeared after the recordings were deleted at Twilio; the retry deletes it there first. */
+export class RecordingArrivedError extends Error {
+  constructor(readonly callId: string) {
+    super(`a recording of call ${callId} arrived during its deletion; it is deleted at Twilio on the next attempt`);
+    this.name = 'RecordingArrivedError';
+  }
+}
+
 /** Rows that belong to a call, deleted with it. Legal holds go too, but only lifted ones. */
 const CHILD_TABLES = ['notes', 'risk_assessments', 'consents', 'recordings', 'escalations'] as const;
 
@@ -78,7 +86,8 @@ export class SecureDeleteService {
    *     them gone and moves on. A hold placed in the moment between 1 and 2 loses the recording
    *     but keeps the call and its key (3 re-checks).
    *  3. One records transaction that locks the call row and the call's range of the legal-hold
-   *     index, then re-checks the hold and the deadline, and only then destroys the data key,
+   *     index (and of its recordings: one that arrived after step 2 sends the call back to step 2
+   *     on the retry), then re-checks the hold and the deadline, and only then destroys the data key,
    *     deletes the rows (the call's DELETE carries the hold predicate too), writes the
    *     certificate and the audit entry, and commits. While the locks are held no hold can be
    *     inserted for the call, and no reader that locks the call row in share mode can see it:
@@ -188,6 +197,10 @@ export class SecureDeleteService {
       // for these calls until this transaction ends.
       const heldRows: { call_id: string }[] = await m.query('SELECT call_id FROM legal_holds WHERE call_id IN (?) AND lifted_at IS NULL FOR UPDATE', [ids]);
       const held = new Set(heldRows.map((h) => h.call_id));
+      // A recording that arrived after step 2 (a late status callback) is still at Twilio: its row
+      // must not go before it does. Locked likewise, so none can arrive until this commits.
+      const liveRows: { call_id: string }[] = await m.query('SELECT call_id FROM recordings WHERE call_id IN (?) AND deleted_at IS NULL FOR UPDATE', [ids]);
+      const liveRecording = new Set(liveRows.map((r) => r.call_id));
       const lockedById = new Map(locked.map((c) => [c.id, c]));
       const go: { req: SecureDeleteRequest; row: CallRow }[] = [];
       for (const req of batch) {
@@ -195,6 +208,7 @@ export class SecureDeleteService {
         if (!row) continue; // deleted meanwhile: resolved as already_destroyed by the caller
         if (held.has(req.callId)) done.push({ callId: req.callId, outcome: 'held' });
         else if (req.reason === 'retention' && new Date(row.retention_deadline) > now) done.push({ callId: req.callId, outcome: 'not_expired' });
+        else if (liveRecording.has(req.callId)) done.push({ callId: req.callId, outcome: 'failed', error: new RecordingArrivedError(req.callId) });
         else go.push({ req, row });
       }
       if (!go.length) return;
