@@ -1,6 +1,6 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
-export const DELETION_REQUEST_STATUSES = ['pending', 'done', 'partly_held', 'cancelled', 'failed'] as const;
+export const DELETION_REQUEST_STATUSES = ['pending', 'in_progress', 'done', 'partly_held', 'cancelled', 'failed'] as const;
 export type DeletionRequestStatus = (typeof DELETION_REQUEST_STATUSES)[number];
 
 @Entity('deletion_requests')
