@@ -2,8 +2,10 @@
  * Call intake: `POST /twilio/voice/incoming` on the real gateway (signature check, call id, notice
  * and consent menu as TwiML) against a bare `node:http` handler doing the same signature check with
  * twilio's validateRequest and answering a fixed TwiML, in the same run, with the same load:
- * signed form posts, CONCURRENCY in flight, over loopback keep-alive connections.
+ * signed form posts, CONCURRENCY in flight, over loopback keep-alive connections. The load comes
+ * from a child process (as a load tester would), so it does not share the servers' event loop.
  */
+import { ChildProcess, fork } from 'child_process';
 import { Agent, createServer, IncomingMessage, request, Server } from 'http';
 import { AddressInfo } from 'net';
 import twilio from 'twilio';
@@ -82,6 +84,28 @@ async function drive(url: string, load: Signed[]): Promise<Run> {
   return { rps: load.length / seconds, p50: q(0.5), p99: q(0.99), latencies, seconds };
 }
 
+// In the load-generator child: drive what the parent asks for and send the results back.
+if (process.env.HOTLINE_INTAKE_LOADGEN === '1') {
+  process.on('message', (m: { url: string; n: number }) => {
+    drive(m.url, requests(m.n)).then(
+      (r) => process.send!({ ok: true, run: r }),
+      (e) => process.send!({ ok: false, error: String(e?.message ?? e) }),
+    );
+  });
+}
+
+function loadGenerator(): { run(url: string, n: number): Promise<Run>; stop(): void } {
+  const child: ChildProcess = fork(__filename, [], { execArgv: ['-r', require.resolve('../scripts/register.js')], env: { ...process.env, HOTLINE_INTAKE_LOADGEN: '1' } });
+  return {
+    run: (url, n) =>
+      new Promise((resolve, reject) => {
+        child.once('message', (m: any) => (m.ok ? resolve(m.run) : reject(new Error(m.error))));
+        child.send({ url, n });
+      }),
+    stop: () => void child.kill(),
+  };
+}
+
 function bareServer(): Promise<Server> {
   const fixed = '<?xml version="1.0" encoding="UTF-8"?><Response><Say>notice</Say><Gather numDigits="1"><Say>menu</Say></Gather></Response>';
   const server = createServer((req: IncomingMessage, res) => {
@@ -102,18 +126,19 @@ const bench: Bench = async () => {
   const app = await createGatewayApp(envFor({ PUBLIC_URL }));
   await app.listen(0, '127.0.0.1');
   const bare = await bareServer();
+  const load = loadGenerator();
   try {
     const gatewayUrl = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
     const bareUrl = `http://127.0.0.1:${(bare.address() as AddressInfo).port}`;
-    await drive(gatewayUrl, requests(WARMUP));
-    await drive(bareUrl, requests(WARMUP));
+    await load.run(gatewayUrl, WARMUP);
+    await load.run(bareUrl, WARMUP);
     // Interleaved rounds, so that a noisy neighbour on the machine weighs on both alike.
     const rounds = 4;
     const bareRuns: Awaited<ReturnType<typeof drive>>[] = [];
     const gwRuns: Awaited<ReturnType<typeof drive>>[] = [];
     for (let i = 0; i < rounds; i++) {
-      bareRuns.push(await drive(bareUrl, requests(REQUESTS / rounds)));
-      gwRuns.push(await drive(gatewayUrl, requests(REQUESTS / rounds)));
+      bareRuns.push(await load.run(bareUrl, REQUESTS / rounds));
+      gwRuns.push(await load.run(gatewayUrl, REQUESTS / rounds));
     }
     const floor = combine(bareRuns);
     const gw = combine(gwRuns);
@@ -140,6 +165,7 @@ const bench: Bench = async () => {
     ];
     return rows;
   } finally {
+    load.stop();
     await app.close();
     await new Promise<void>((r) => bare.close(() => r()));
   }

@@ -13,6 +13,9 @@ export async function createGatewayApp(env: Env): Promise<INestApplication> {
   // As records' own limit: the console's /api pass-through carries notes of up to 16 KB of text.
   app.useBodyParser('json', { limit: '64kb' });
   app.set('trust proxy', true);
+  // TwiML and socket handshakes are never cached: no ETag hashing of every reply, no X-Powered-By.
+  app.set('etag', false);
+  app.disable('x-powered-by');
   commonSetup(app);
   // socket.io across gateway nodes: the adapter's Redis must be connected before Nest creates the server.
   const io = new RedisIoAdapter(app, env.REDIS_URL);

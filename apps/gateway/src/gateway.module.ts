@@ -1,4 +1,4 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Module, RequestMethod } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import type Redis from 'ioredis';
@@ -8,13 +8,22 @@ import { RecordsDb, RecordsDbModule } from './records-db';
 import { CallHandlingModule } from './call-handling.module';
 import { ConsoleModule } from './console/console.module';
 
+/**
+ * Request logs for every route but the call-intake webhook: in a surge of calls a log line per
+ * ring would cost about half of the intake's CPU (measured in bench/intake.bench.ts). Intake is
+ * counted in `hotline_calls_total{step="incoming"}`; refusals and failures are still logged.
+ */
+function gatewayLoggerParams() {
+  return { ...loggerModuleParams('gateway'), exclude: [{ method: RequestMethod.POST, path: 'twilio/voice/incoming' }] };
+}
+
 /** The internet-facing edge: Twilio webhooks, call routing, the live console. Holds no content key. */
 @Module({})
 export class GatewayModule {
   static forRoot(env: Env): DynamicModule {
     return {
       module: GatewayModule,
-      imports: [HotlineConfigModule.forRoot(env), LoggerModule.forRoot(loggerModuleParams('gateway')), RedisModule.forRoot(), MetricsModule, RecordsDbModule, CallHandlingModule, ConsoleModule],
+      imports: [HotlineConfigModule.forRoot(env), LoggerModule.forRoot(gatewayLoggerParams()), RedisModule.forRoot(), MetricsModule, RecordsDbModule, CallHandlingModule, ConsoleModule],
       controllers: [HealthController],
       providers: [
         HealthService,

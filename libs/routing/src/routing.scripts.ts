@@ -43,6 +43,44 @@ local function finish(id)
   redis.call('ZREM', P .. 'offers', id)
   redis.call('EXPIRE', ck(id), 3600)
 end
+-- Offers the longest-waiting calls to the longest-idle operators; returns id, op, expiry, enqueuedAt per offer.
+local function matchCalls(now, offerMs, max)
+  local out = {}
+  local calls = redis.call('ZRANGE', P .. 'waiting', 0, 99)
+  for _, id in ipairs(calls) do
+    if #out >= max * 4 then break end
+    local h = redis.call('HMGET', ck(id), 'state', 'enqueuedAt', 'declinedBy', 'declinedUntil')
+    if h[1] ~= 'waiting' then
+      redis.call('ZREM', P .. 'waiting', id)
+      if not h[1] then redis.call('ZREM', P .. 'live', id) end
+    else
+      local ops = redis.call('ZRANGE', P .. 'available', 0, 49)
+      if #ops == 0 then break end
+      local pick = nil
+      for _, op in ipairs(ops) do
+        if redis.call('HGET', okey(op), 'status') ~= 'available' then
+          redis.call('ZREM', P .. 'available', op)
+        elseif not (op == h[3] and now < num(h[4])) then
+          pick = op
+          break
+        end
+      end
+      if pick then
+        local exp = now + offerMs
+        redis.call('ZREM', P .. 'waiting', id)
+        redis.call('ZREM', P .. 'available', pick)
+        redis.call('HSET', ck(id), 'state', 'offered', 'op', pick, 'expiresAt', exp)
+        opSet(pick, 'offered', now, id)
+        redis.call('ZADD', P .. 'offers', exp, id)
+        table.insert(out, id)
+        table.insert(out, pick)
+        table.insert(out, tostring(exp))
+        table.insert(out, h[2])
+      end
+    end
+  end
+  return out
+end
 local function bump(day, field)
   redis.call('HINCRBY', P .. 'stats:' .. day, field, 1)
   redis.call('EXPIRE', P .. 'stats:' .. day, 259200)
@@ -50,56 +88,27 @@ end
 `;
 
 const scripts = {
-  /** ARGV: callId callSid pseudonym consent enqueuedAt. Idempotent: a known call keeps its state. */
+  /**
+   * ARGV: callId callSid pseudonym consent enqueuedAt now offerMs. Idempotent: a known call keeps its
+   * state. A new call is matched at once, in the same script: the offer needs no second round trip.
+   */
   enqueue: `
 local id, sid = ARGV[1], ARGV[2]
 local st = redis.call('HGET', ck(id), 'state')
-if st then return st end
+if st then return {st} end
 redis.call('HSET', ck(id), 'callSid', sid, 'pseudonym', ARGV[3], 'consent', ARGV[4], 'enqueuedAt', ARGV[5], 'state', 'waiting')
 redis.call('EXPIRE', ck(id), 86400)
 redis.call('SET', P .. 'sid:' .. sid, id, 'EX', 86400)
 redis.call('ZADD', P .. 'waiting', ARGV[5], id)
 redis.call('ZADD', P .. 'live', ARGV[5], id)
+local out = matchCalls(num(ARGV[6]), num(ARGV[7]), 50)
 changed()
-return 'queued'`,
+table.insert(out, 1, 'queued')
+return out`,
 
   /** ARGV: now offerMs max. Pairs the longest-waiting calls with the longest-idle operators. */
   match: `
-local now, offerMs, max = num(ARGV[1]), num(ARGV[2]), num(ARGV[3])
-local out = {}
-local calls = redis.call('ZRANGE', P .. 'waiting', 0, 99)
-for _, id in ipairs(calls) do
-  if #out >= max * 4 then break end
-  local h = redis.call('HMGET', ck(id), 'state', 'enqueuedAt', 'declinedBy', 'declinedUntil')
-  if h[1] ~= 'waiting' then
-    redis.call('ZREM', P .. 'waiting', id)
-    if not h[1] then redis.call('ZREM', P .. 'live', id) end
-  else
-    local ops = redis.call('ZRANGE', P .. 'available', 0, 49)
-    if #ops == 0 then break end
-    local pick = nil
-    for _, op in ipairs(ops) do
-      if redis.call('HGET', okey(op), 'status') ~= 'available' then
-        redis.call('ZREM', P .. 'available', op)
-      elseif not (op == h[3] and now < num(h[4])) then
-        pick = op
-        break
-      end
-    end
-    if pick then
-      local exp = now + offerMs
-      redis.call('ZREM', P .. 'waiting', id)
-      redis.call('ZREM', P .. 'available', pick)
-      redis.call('HSET', ck(id), 'state', 'offered', 'op', pick, 'expiresAt', exp)
-      opSet(pick, 'offered', now, id)
-      redis.call('ZADD', P .. 'offers', exp, id)
-      table.insert(out, id)
-      table.insert(out, pick)
-      table.insert(out, tostring(exp))
-      table.insert(out, h[2])
-    end
-  end
-end
+local out = matchCalls(num(ARGV[1]), num(ARGV[2]), num(ARGV[3]))
 if #out > 0 then changed() end
 return out`,
 

@@ -67,7 +67,13 @@ export interface CallState {
   offerExpiresAt: number | null;
 }
 
-/** "YYYY-MM-DD"" of an instant in a time zone: the key of that day's counters. */
+function offersOf(flat: string[]): Offer[] {
+  const offers: Offer[] = [];
+  for (let i = 0; i < flat.length; i += 4) offers.push({ callId: flat[i], operatorId: flat[i + 1], offerExpiresAt: Number(flat[i + 2]), enqueuedAt: Number(flat[i + 3]) });
+  return offers;
+}
+
+/** "YYYY-MM-DD" of an instant in a time zone: the key of that day's counters. */
 export function dayKey(at: number, timeZone: string): string {
   return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
 }
@@ -107,17 +113,18 @@ export class RoutingStore {
     return dayKey(now, this.o.timeZone);
   }
 
-  /** Puts a call in the queue; a call already known (queued, on a call or ended) is left as it is. */
-  async enqueue(c: QueuedCall): Promise<'queued' | CallState['state']> {
-    return this.run('enqueue', c.callId, c.callSid, c.pseudonym ?? '', c.recordingConsent ? 1 : 0, c.enqueuedAt);
+  /**
+   * Puts a call in the queue and matches at once, returning the offers made (to be sent). A call
+   * already known (queued, on a call or ended) is left as it is.
+   */
+  async enqueue(c: QueuedCall, now = Date.now()): Promise<{ state: 'queued' | CallState['state']; offers: Offer[] }> {
+    const [state, ...flat]: string[] = await this.run('enqueue', c.callId, c.callSid, c.pseudonym ?? '', c.recordingConsent ? 1 : 0, c.enqueuedAt, now, this.o.offerTimeoutMs);
+    return { state: state as 'queued' | CallState['state'], offers: offersOf(flat) };
   }
 
   /** Offers waiting calls to available operators, oldest call to longest-idle operator. */
   async match(now = Date.now(), max = 50): Promise<Offer[]> {
-    const flat: string[] = await this.run('match', now, this.o.offerTimeoutMs, max);
-    const offers: Offer[] = [];
-    for (let i = 0; i < flat.length; i += 4) offers.push({ callId: flat[i], operatorId: flat[i + 1], offerExpiresAt: Number(flat[i + 2]), enqueuedAt: Number(flat[i + 3]) });
-    return offers;
+    return offersOf(await this.run<string[]>('match', now, this.o.offerTimeoutMs, max));
   }
 
   async accept(callId: string, operatorId: string, now = Date.now()): Promise<AcceptResult> {

@@ -89,11 +89,10 @@ export class CallFlowService {
 
   private async register(callId: string, callSid: string, pseudonym: string | null, consent: boolean, enqueuedAt: number): Promise<void> {
     try {
-      const state = await withTimeout(this.store.enqueue({ callId, callSid, pseudonym, recordingConsent: consent, enqueuedAt }), REDIS_MS);
-      if (state === 'queued') {
-        intake.inc({ step: 'queued' });
-        this.engine.kick();
-      }
+      const now = Date.now();
+      const { state, offers } = await withTimeout(this.store.enqueue({ callId, callSid, pseudonym, recordingConsent: consent, enqueuedAt }, now), REDIS_MS);
+      for (const o of offers) this.live.offered(o, now);
+      if (state === 'queued') intake.inc({ step: 'queued' });
     } catch (e) {
       this.logger.warn(`call ${callId} is queued at Twilio only (Redis: ${(e as Error).message.slice(0, 80)}); the wait URL will register it`);
     }

@@ -19,13 +19,13 @@ export const clientIdentity = (operatorId: string) => `op-${operatorId}`;
  */
 export class CallTwiml {
   private readonly base: string;
-  /** The first menu with a marker where the call's own query goes: built once, filled per call. */
-  private readonly menuTemplate: string;
+  /** The first menu, built once, in pieces around the call's own query: filled per call. */
+  private readonly menuParts: string[];
   private static readonly MARK = 'c=CALLQUERY';
 
   constructor(publicUrl: string, private readonly w: Wording) {
     this.base = publicUrl.replace(/\/$/, '');
-    this.menuTemplate = this.buildMenu(CallTwiml.MARK, true);
+    this.menuParts = this.buildMenu(CallTwiml.MARK, true).split(CallTwiml.MARK);
   }
 
   url(path: string, query: Record<string, string | number> = {}): string {
@@ -39,9 +39,9 @@ export class CallTwiml {
 
   /** Notice, then the menu: 1 consents to recording, 2 or silence declines, 9 the privacy line. */
   menu(callId: string, startedAt: number, withNotice = true, attempt = 0): string {
+    // The intake path is the hottest webhook: a uuid and digits need no escaping but the XML '&amp;'.
+    if (withNotice && !attempt && /^[0-9a-f-]{36}$/.test(callId)) return this.menuParts.join(`c=${callId}&amp;t=${Math.trunc(startedAt)}`);
     const query = new URLSearchParams({ c: callId, t: String(startedAt), ...(attempt ? { n: String(attempt) } : {}) }).toString();
-    // The intake path is the hottest webhook: a uuid and digits need no XML escaping, '&' does.
-    if (withNotice && !attempt && /^[0-9a-f-]{36}$/.test(callId)) return this.menuTemplate.split(CallTwiml.MARK).join(query.replace(/&/g, '&amp;'));
     return this.buildMenu(query, withNotice);
   }
 
