@@ -49,8 +49,13 @@ export class LiveEvents {
 
   /** Sends the operator their status as Redis holds it now (after any change to it). */
   async sendStatus(operatorId: string): Promise<void> {
-    const s = await this.store.operator(operatorId);
-    if (s) this.toOperator(operatorId, 'status', s.reason && s.status === 'away' ? { status: s.status, reason: s.reason } : { status: s.status });
+    try {
+      const s = await this.store.operator(operatorId);
+      if (s) this.toOperator(operatorId, 'status', s.reason && s.status === 'away' ? { status: s.status, reason: s.reason } : { status: s.status });
+    } catch (e) {
+      // The console asks again on reconnect; routing itself is already right in Redis.
+      this.logger.warn(`status for operator ${operatorId} not sent: ${(e as Error).message}`);
+    }
   }
 
   offered(o: Offer, now = Date.now()): void {

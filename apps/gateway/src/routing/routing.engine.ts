@@ -26,6 +26,7 @@ export class RoutingEngine implements OnApplicationBootstrap, OnApplicationShutd
   private again = false;
   private sweeping = false;
   private stopped = false;
+  private ticks = 0;
 
   constructor(@Inject(ENV) private readonly env: Env, private readonly store: RoutingStore, private readonly live: LiveEvents) {}
 
@@ -93,6 +94,8 @@ export class RoutingEngine implements OnApplicationBootstrap, OnApplicationShutd
         }
       }
       this.kick();
+      // Wait times grow without any change: refresh the wallboards every few seconds too.
+      if (++this.ticks % 20 === 0) this.live.statsChanged();
     } catch (e) {
       this.logger.debug(`sweep: ${(e as Error).message}`);
     } finally {
