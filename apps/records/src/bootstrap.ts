@@ -1,4 +1,7 @@
-import { INestApplication } from '@nestjs/common';
+import { BadRequestException, INestApplication, PayloadTooLargeException, UnsupportedMediaTypeException } from '@nestjs/common';
+import { randomUUID } from 'crypto';
+import { json } from 'express';
+import type { NextFunction, Request, Response } from 'express';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -13,9 +16,9 @@ export const BODY_LIMIT = '64kb';
 export async function createRecordsApp(env: Env): Promise<INestApplication> {
   startDefaultMetrics('records');
   const app = await NestFactory.create<NestExpressApplication>(RecordsModule.forRoot(env), { bufferLogs: true, bodyParser: false });
-  app.useBodyParser('json', { limit: BODY_LIMIT, strict: true });
   app.set('trust proxy', 'loopback');
-  app.use(helmet());
+  // Before the body parser, so that an unreadable body still gets a request id and secure headers.
+  app.use(requestId, helmet(), jsonBody(BODY_LIMIT));
   commonSetup(app);
   app.useGlobalPipes(strictValidationPipe());
   const doc = new DocumentBuilder()
@@ -26,4 +29,24 @@ export async function createRecordsApp(env: Env): Promise<INestApplication> {
     .build();
   SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, doc), { jsonDocumentUrl: 'docs/json' });
   return app;
+}
+
+/** The id pino-http will log the request under (it keeps an id already set); also the errors' correlationId. */
+function requestId(req: Request & { id?: string }, res: Response, next: NextFunction): void {
+  const given = req.headers['x-request-id'];
+  req.id = typeof given === 'string' && /^[A-Za-z0-9-]{8,64}$/.test(given) ? given : randomUUID();
+  res.setHeader('X-Request-Id', req.id);
+  next();
+}
+
+/** JSON bodies only up to `limit`; a body that cannot be read is a 4xx naming `body`, never the parser's own words. */
+function jsonBody(limit: string) {
+  const parse = json({ limit, strict: true });
+  return (req: Request, res: Response, next: NextFunction) =>
+    parse(req, res, (err?: any) => {
+      if (!err) return next();
+      if (err.type === 'entity.too.large') return next(new PayloadTooLargeException({ message: `body is larger than the ${limit} allowed`, fields: ['body'] }));
+      if (err.type === 'encoding.unsupported' || err.type === 'charset.unsupported') return next(new UnsupportedMediaTypeException({ message: 'body encoding is not supported', fields: ['body'] }));
+      next(new BadRequestException({ message: err.type === 'entity.parse.failed' ? 'body is not valid JSON' : 'body could not be read', fields: ['body'] }));
+    });
 }
