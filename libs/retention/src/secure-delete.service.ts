@@ -87,14 +87,14 @@ export class SecureDeleteService {
    *     but keeps the call and its key (3 re-checks).
    *  3. One records transaction that locks the call row and the call's range of the legal-hold
    *     index (and of its recordings: one that arrived after step 2 sends the call back to step 2
-   *     on the retry), then re-checks the hold and the deadline, and only then destroys the data key,
-   *     deletes the rows (the call's DELETE carries the hold predicate too), writes the
-   *     certificate and the audit entry, and commits. While the locks are held no hold can be
-   *     inserted for the call, and no reader that locks the call row in share mode can see it:
-   *     so the hold check and the key's destruction cannot be separated by a new hold (destroying
-   *     a held call's key would destroy it in effect), and a reader sees the whole call or none.
-   *     The key goes before the rows because it is what destroys every other copy; if the process
-   *     dies between the two, the rows are unreadable already and the next run finishes them.
+   *     on the retry), then re-checks the hold and the deadline; deletes the rows (the call's
+   *     DELETE carries the hold predicate too) and writes the certificate and the audit entry,
+   *     uncommitted; destroys the data key; and only then commits. While the locks are held no
+   *     hold can be inserted for the call, and a reader that locks the call row in share mode (as
+   *     records does) waits: so the hold check and the key's destruction cannot be separated by a
+   *     new hold (destroying a held call's key would destroy it in effect), and a reader sees the
+   *     whole call or none of it. The key is destroyed before the row deletions are committed,
+   *     because it is what destroys every other copy (binlog, backups); see `finish`.
    */
   async destroyMany(requests: SecureDeleteRequest[], now = new Date()): Promise<SecureDeleteOutcome[]> {
     const unique = [...new Map(requests.map((r) => [r.callId, r])).values()];
@@ -215,8 +215,7 @@ export class SecureDeleteService {
       const goIds = go.map((g) => g.req.callId);
       // Steps of this attempt only: a rolled-back attempt must not leave its steps in the next one's certificate.
       const mine = new Map(goIds.map((id) => [id, [...steps.get(id)!, { step: 'hold_recheck', outcome: 'done' as const, at: new Date().toISOString() }]]));
-
-      await this.destroyKeys(goIds, mine);
+      const keyPresent = new Set((await this.keys.query('SELECT call_id FROM data_keys WHERE call_id IN (?)', [goIds])).map((r: { call_id: string }) => r.call_id));
 
       const counts: Record<string, number> = {};
       for (const t of CHILD_TABLES) counts[t] = (await m.query(`DELETE FROM ${t} WHERE call_id IN (?)`, [goIds])).affectedRows;
@@ -231,6 +230,7 @@ export class SecureDeleteService {
       const summary = Object.entries(counts).map(([t, n]) => `${t}=${n}`).join(' ');
       const certificates = go.map(({ req, row }) => {
         const s = mine.get(req.callId)!;
+        s.push({ step: 'data_key', outcome: keyPresent.has(req.callId) ? 'done' : 'already_done', at: at.toISOString() });
         s.push({ step: 'rows', outcome: 'done', at: at.toISOString(), detail: go.length === 1 ? summary : `batch of ${go.length}: ${summary}` });
         return { id: randomUUID(), req, row, steps: s };
       });
@@ -248,6 +248,12 @@ export class SecureDeleteService {
       // In this transaction: the entry commits with the deletion it records, or neither does.
       if (entries.length === 1) await this.audit.append(entries[0], m);
       else await appendAuditEntries(m, entries);
+
+      // The key goes last before the commit, so it is gone for good before the row deletions are
+      // (the commit below): if the keystore fails, nothing is deleted; if this process dies
+      // between the two, the rows are unreadable already, and the next run finishes them. Doing it
+      // here rather than first keeps that in-between state to the width of one commit.
+      await this.destroyKeys(goIds);
       for (const c of certificates) done.push({ callId: c.req.callId, outcome: 'destroyed', certificateId: c.id });
     });
     for (const o of done) {
@@ -256,18 +262,14 @@ export class SecureDeleteService {
     }
   }
 
-  /** The keystore port's destroy, for many keys at once (one statement, one commit). Idempotent. */
-  private async destroyKeys(callIds: string[], steps: Map<string, DeletionStep[]>): Promise<void> {
+  /** The keystore port's destroy; for many keys, one statement and one commit. Idempotent. */
+  private async destroyKeys(callIds: string[]): Promise<void> {
     if (callIds.length === 1) {
-      const outcome = await this.keystore.destroy(callIds[0]);
-      steps.get(callIds[0])!.push({ step: 'data_key', outcome: outcome === 'destroyed' ? 'done' : 'already_done', at: new Date().toISOString() });
+      await this.keystore.destroy(callIds[0]);
       return;
     }
-    const present = new Set((await this.keys.query('SELECT call_id FROM data_keys WHERE call_id IN (?)', [callIds])).map((r: { call_id: string }) => r.call_id));
     for (const id of callIds) this.keystore.evict(id);
-    if (present.size) await this.keys.query('DELETE FROM data_keys WHERE call_id IN (?)', [callIds]);
-    const at = new Date().toISOString();
-    for (const id of callIds) steps.get(id)!.push({ step: 'data_key', outcome: present.has(id) ? 'done' : 'already_done', at });
+    await this.keys.query('DELETE FROM data_keys WHERE call_id IN (?)', [callIds]);
   }
 }
 
