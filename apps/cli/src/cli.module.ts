@@ -1,0 +1,27 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { Env, HotlineConfigModule } from '@hotline/config';
+import { AuditModule } from '@hotline/audit';
+import { StaffModule } from '@hotline/auth';
+import { PersistenceModule } from '@hotline/persistence';
+import { AuditVerifyCommand } from './commands/audit-verify.command';
+import { KeysRotateCommand } from './commands/keys-rotate.command';
+import { UsersCreateCommand } from './commands/users-create.command';
+import { RetentionReportCommandModule } from './commands/retention-report.command';
+
+/** Administrative commands over the same libraries as the apps, without HTTP. */
+@Module({})
+export class CliModule {
+  static forRoot(env: Env): DynamicModule {
+    return {
+      module: CliModule,
+      imports: [
+        HotlineConfigModule.forRoot(env),
+        PersistenceModule.forRoot(),
+        AuditModule,
+        StaffModule,
+        RetentionReportCommandModule,
+      ],
+      providers: [AuditVerifyCommand, KeysRotateCommand, UsersCreateCommand],
+    };
+  }
+}
