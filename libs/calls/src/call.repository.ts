@@ -1,7 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import type { RiskLevel } from '@hotline/persistence';
 import type { PolicyName } from '@hotline/config';
-import { CallDetail, CallPage, CallSummary, DeletionCertificate, EscalationDetails, EscalationMeta } from './call.model';
+import { CallDetail, CallNote, CallPage, CallSummary, DeletionCertificate, EscalationDetails, EscalationMeta } from './call.model';
 
 /** A unit of work: writes and their audit entry commit together or not at all. */
 export type CallTx = EntityManager;
@@ -55,6 +55,9 @@ export abstract class CallRepository {
   abstract readContent(call: CallSummary, tx: CallTx): Promise<CallDetail>;
 
   abstract certificate(callId: string): Promise<DeletionCertificate | null>;
+
+  /** One note, decrypted by the mapper (null if there is no such note). */
+  abstract note(noteId: string, tx?: CallTx): Promise<CallNote | null>;
 
   abstract noteBelongsTo(noteId: string, callId: string, tx?: CallTx): Promise<boolean>;
 

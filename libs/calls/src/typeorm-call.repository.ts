@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import { PolicyName, RetentionConfig } from '@hotline/config';
 import { DataKeyDestroyedError, KeystoreService } from '@hotline/crypto';
 import type { RiskLevel } from '@hotline/persistence';
-import { CallDetail, CallPage, CallSummary, DeletionCertificate, EscalationDetails, EscalationMeta } from './call.model';
+import { CallDetail, CallNote, CallPage, CallSummary, DeletionCertificate, EscalationDetails, EscalationMeta } from './call.model';
 import { CallMapper, CallRow, EscalationRow, NoteRow } from './call.mapper';
 import { CallRepository, CallTx, ContentKeyGoneError, InvalidCursorError, NewNote } from './call.repository';
 import { retentionAfterAssessment } from './retention-policy';
@@ -98,6 +98,11 @@ export class TypeOrmCallRepository extends CallRepository {
       [callId],
     );
     return row ? this.mapper.certificate(row) : null;
+  }
+
+  async note(noteId: string, tx?: CallTx): Promise<CallNote | null> {
+    const [row]: NoteRow[] = await (tx ?? this.ds).query('SELECT id, call_id, author_id, amends_note_id, body_enc, created_at FROM notes WHERE id = ?', [noteId]);
+    return row ? this.mapper.note(row) : null;
   }
 
   async noteBelongsTo(noteId: string, callId: string, tx?: CallTx): Promise<boolean> {
