@@ -66,10 +66,9 @@ export class CallFlowService {
     const pseudonym = this.pseudonyms.of(str(params.From));
     const enqueuedAt = Date.now();
     intake.inc({ step: consent ? 'consented' : 'declined' });
-    await Promise.all([
-      this.register(callId, callSid, pseudonym, consent, enqueuedAt),
-      this.records.open({ callId, callSid, callerPseudonym: pseudonym, recordingConsent: consent, wordingVersion: loadWording().version, startedAt: new Date(startedAt).toISOString() }),
-    ]);
+    // Routing first: the offer goes out before the records write spends any time.
+    await this.register(callId, callSid, pseudonym, consent, enqueuedAt);
+    await this.records.open({ callId, callSid, callerPseudonym: pseudonym, recordingConsent: consent, wordingVersion: loadWording().version, startedAt: new Date(startedAt).toISOString() });
     return this.twiml.enqueue(callId, consent, enqueuedAt);
   }
 
