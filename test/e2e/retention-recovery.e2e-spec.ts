@@ -16,6 +16,15 @@ import { CallFactory, SeededCall, countRows, dropRetentionQueue, readCall, short
 
 const ROOT = join(__dirname, '..', '..');
 
+function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['-r', './scripts/register.js', 'apps/cli/src/main.ts', ...args], { cwd: ROOT, env: { ...process.env, ...testEnvVars(), LOG_LEVEL: 'warn', ...env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  return new Promise((r) => child.on('exit', (code) => r({ code, stdout, stderr })));
+}
+
 function startWorkerProcess(env: Record<string, string>): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
   const child = spawn(process.execPath, ['-r', './scripts/register.js', 'apps/worker/src/main.ts'], {
     cwd: ROOT,
@@ -108,9 +117,19 @@ describe('retention recovers from crashes and from a lost Redis', () => {
     expect(w.output()).toMatch(/scanEvery: "every hour" is not an ISO 8601 duration/);
   });
 
+  it('npm run cli -- retention:report says so, and exits 1, while an expired call outlives its deadline by a scan interval', async () => {
+    const late = await calls.seed({ deadlineInMs: -10_000, notes: 1 });
+    const res = await runCli(['retention:report', '--json'], { RETENTION_CONFIG: retentionFile });
+    expect(res.code).toBe(1);
+    const report = JSON.parse(res.stdout);
+    expect(report).toMatchObject({ scanEvery: 'PT1S', ok: false });
+    expect(report.overdue).toBeGreaterThanOrEqual(1);
+    expect(res.stdout).not.toContain(late.callId);
+  });
+
   it('destroys every expired call after the worker is killed mid-batch and restarted; readers only ever see whole or destroyed calls; holds untouched', async () => {
     const held = await seedMany(calls, 5, true);
-    const expired = await seedMany(calls, 240);
+    const expired = await seedMany(calls, 160);
     const reader = startReader(db, keys, [...expired, ...held]);
     const env = { RETENTION_CONFIG: retentionFile, TWILIO_API_URL: slow.url };
 
@@ -148,7 +167,7 @@ describe('retention recovers from crashes and from a lost Redis', () => {
 
   it('recovers the work when Redis is flushed mid-run: the next scan finds it in MySQL', async () => {
     const held = await seedMany(calls, 3, true);
-    const expired = await seedMany(calls, 200);
+    const expired = await seedMany(calls, 150);
     let worker: INestApplication | undefined;
     const redis = new Redis(TEST_REDIS_URL);
     try {
