@@ -94,6 +94,22 @@ export class EnvironmentVariables {
   @IsInt() @Min(60) @Max(86400)
   SESSION_TTL_SECONDS: number;
 
+  /** How long an operator whose console dropped keeps their state (and the call they are on). */
+  @IsInt() @Min(0) @Max(3600)
+  OPERATOR_GRACE_SECONDS: number;
+
+  /** Longest pause in the wait loop before Twilio asks the wait URL again (which re-registers a call Redis lost). */
+  @IsInt() @Min(1) @Max(120)
+  WAIT_PAUSE_SECONDS: number;
+
+  /** How often each gateway node sweeps expired offers and re-matches waiting calls. */
+  @IsInt() @Min(20) @Max(10000)
+  ROUTING_SWEEP_MS: number;
+
+  /** Fallback: delete an SMS at Twilio this long after sending, if no final status callback came. */
+  @IsInt() @Min(1) @Max(86400)
+  SMS_DELETE_AFTER_SECONDS: number;
+
   @IsIn(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
   LOG_LEVEL: string;
 

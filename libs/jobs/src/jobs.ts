@@ -36,11 +36,14 @@ export const JOBS_TO_QUEUE: Record<JobName, QueueName> = {
   [JobName.DeleteRecordings]: QueueName.Twilio,
 };
 
-/** Deterministic job ids: adding the same work twice is a no-op (BullMQ `add` dedupes by jobId). */
+/**
+ * Deterministic job ids: adding the same work twice is a no-op (BullMQ `add` dedupes by jobId).
+ * Dot-separated: BullMQ 5 refuses custom ids containing ':'.
+ */
 export const jobId = {
-  secureDelete: (callId: string) => `secure-delete:${callId}`,
-  deletionRequest: (requestId: string) => `deletion-request:${requestId}`,
-  openCall: (callId: string) => `open-call:${callId}`,
+  secureDelete: (callId: string) => `secure-delete.${callId}`,
+  deletionRequest: (requestId: string) => `deletion-request.${requestId}`,
+  openCall: (callId: string) => `open-call.${callId}`,
 };
 
 /** BullMQ key prefix, so a shared Redis can host other things too. */
