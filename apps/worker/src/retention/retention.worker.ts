@@ -37,7 +37,9 @@ export class RetentionWorker implements OnApplicationBootstrap, OnModuleDestroy 
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.queue.ensureSchedulers(true);
+    // Not awaited: with Redis away the app still starts (and /health says so); this completes, or
+    // the watchdog below does, once Redis is back.
+    void this.queue.ensureSchedulers(true).catch((e) => this.logger.warn({ msg: 'schedulers not set up yet', error: e.name }));
     this.worker = new Worker(QueueName.Retention, (job) => this.run(job), {
       connection: redisOptionsFromUrl(this.env.REDIS_URL),
       prefix: BULL_PREFIX,
