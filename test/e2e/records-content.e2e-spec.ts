@@ -1,6 +1,7 @@
 import { INestApplication } from '@nestjs/common';
 import Redis from 'ioredis';
-import { KeystoreService, PseudonymService } from '@hotline/crypto';
+import { noteField } from '@hotline/calls';
+import { ContentCipher, DataKeyDestroyedError, KeystoreService, PseudonymService } from '@hotline/crypto';
 import { ALERTS_CHANNEL } from '@hotline/events';
 import { createRecordsApp } from '../../apps/records/src/bootstrap';
 import { envFor } from '../support/env-for';
@@ -88,26 +89,31 @@ describe('call content in the records app', () => {
     expect(own.body.notes.find((n: any) => n.id === na.body.id).text).toBe(secret);
   });
 
-  it('leaves every copy unreadable once the call’s key is destroyed (crypto-shredding)', async () => {
+  it('leaves every copy unreadable once the call’s key is destroyed (crypto-shredding), and shows no part of the call', async () => {
     const callId = await f.call({ operator: op });
-    await f.http().post(`/calls/${callId}/notes`).set(bearer(op)).send({ text: 'shred me' }).expect(201);
+    const note = await f.http().post(`/calls/${callId}/notes`).set(bearer(op)).send({ text: 'shred me' }).expect(201);
     await f.http().post(`/calls/${callId}/escalations`).set(bearer(op)).send({ disclosedTo: 'Ambulance control', legalBasis: 'Vital interests', fieldsDisclosed: ['caller_location'] }).expect(201);
     const [copy] = await f.db.query('SELECT body_enc FROM notes WHERE call_id = ?', [callId]);
+    const cipher = app.get(ContentCipher, { strict: false });
+    await expect(cipher.decrypt(callId, noteField(note.body.id), copy.body_enc)).resolves.toBe('shred me');
 
+    // What secure deletion does first, under the call's row lock; here as if it stopped right after.
     await app.get(KeystoreService, { strict: false }).destroy(callId);
 
-    const read = await f.http().get(`/calls/${callId}`).set(bearer(op));
-    expect(read.status).toBe(200);
-    expect(read.body.notes).toEqual([expect.objectContaining({ text: null, unavailable: true })]);
-    expect(read.body.escalations).toEqual([expect.objectContaining({ disclosedTo: null, fieldsDisclosed: null, unavailable: true })]);
-    expect(JSON.stringify(read.body)).not.toContain('shred me');
-    // A copy restored from a "backup" is just as dead.
-    await f.db.query('UPDATE notes SET body_enc = ? WHERE call_id = ?', [copy.body_enc, callId]);
-    expect((await f.http().get(`/calls/${callId}`).set(bearer(op))).body.notes[0].text).toBeNull();
-    // And no new key is made for a call whose content exists: nothing more can be written to it.
+    // Every copy of the ciphertext (this row, a backup, a binlog) is now noise.
+    await expect(cipher.decrypt(callId, noteField(note.body.id), copy.body_enc)).rejects.toBeInstanceOf(DataKeyDestroyedError);
+    for (const who of [op, sup]) {
+      const read = await f.http().get(`/calls/${callId}`).set(bearer(who));
+      expect(read.status).toBe(410);
+      expect(read.body).toMatchObject({ statusCode: 410, certificate: null });
+      expect(JSON.stringify(read.body)).not.toContain('shred me');
+    }
+    expect((await f.http().get(`/calls/${callId}`).set(bearer(await f.staff('operator')))).status).toBe(404);
+    // No new key is made for a call whose content exists: nothing more can be written to it.
     const late = await f.http().post(`/calls/${callId}/notes`).set(bearer(op)).send({ text: 'too late' });
     expect(late.status).toBe(410);
     expect(await f.count('notes', 'call_id = ?', [callId])).toBe(1);
+    expect(await app.get(KeystoreService, { strict: false }).exists(callId)).toBe(false);
   });
 
   it('answers 410 with the deletion certificate once a call is destroyed, never content', async () => {

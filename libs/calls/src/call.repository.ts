@@ -84,6 +84,13 @@ export abstract class CallRepository {
 
   abstract liftHold(callId: string, liftedBy: string, tx: CallTx): Promise<{ id: string; liftedAt: Date } | null>;
 
+  /**
+   * True when the call has encrypted content but its data key is gone: secure deletion destroyed
+   * the key and has not yet deleted the rows (it does both under the call's row lock, so only a
+   * crash in between leaves this). Such a call is destroyed in effect, never shown in part.
+   */
+  abstract contentKeyDestroyed(callId: string, tx?: CallTx): Promise<boolean>;
+
   /** Prepares the call's data key for new content (created on first use, never re-created once content exists). */
   abstract ensureContentKey(callId: string): Promise<void>;
 }

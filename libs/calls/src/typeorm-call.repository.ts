@@ -185,18 +185,35 @@ export class TypeOrmCallRepository extends CallRepository {
     return { id: hold.id, liftedAt };
   }
 
+  async contentKeyDestroyed(callId: string, tx?: CallTx): Promise<boolean> {
+    return !(await this.hasKey(callId)) && (await this.hasContent(callId, tx));
+  }
+
   async ensureContentKey(callId: string): Promise<void> {
-    try {
-      await this.keystore.get(callId);
-      return;
-    } catch (e) {
-      if (!(e instanceof DataKeyDestroyedError)) throw e;
-    }
+    if (await this.hasKey(callId)) return;
     // No key. Creating one is right for a call's first content; but if content exists, its key was
     // destroyed (secure deletion under way) and a fresh key would bring the call back to life.
-    const [{ n }] = await this.ds.query('SELECT (SELECT COUNT(*) FROM notes WHERE call_id = ?) + (SELECT COUNT(*) FROM escalations WHERE call_id = ?) AS n', [callId, callId]);
-    if (Number(n) > 0) throw new ContentKeyGoneError(callId);
+    if (await this.hasContent(callId)) throw new ContentKeyGoneError(callId);
     await this.keystore.getOrCreate(callId);
+  }
+
+  /** From the keystore's short cache when it can (a key destroyed by another process is seen within its CACHE_MS). */
+  private async hasKey(callId: string): Promise<boolean> {
+    try {
+      await this.keystore.get(callId);
+      return true;
+    } catch (e) {
+      if (e instanceof DataKeyDestroyedError) return false;
+      throw e;
+    }
+  }
+
+  private async hasContent(callId: string, tx?: CallTx): Promise<boolean> {
+    const [row] = await (tx ?? this.ds).query(
+      'SELECT EXISTS (SELECT 1 FROM notes WHERE call_id = ?) OR EXISTS (SELECT 1 FROM escalations WHERE call_id = ?) AS has_content',
+      [callId, callId],
+    );
+    return Number(row.has_content) === 1;
   }
 }
 

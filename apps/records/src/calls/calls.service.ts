@@ -19,7 +19,8 @@ const NOT_FOUND = 'no such call';
  *  - records officers and auditors read no content (403 for a live call);
  *  - a destroyed call answers 410 with its certificate (content-free) to supervisors, records
  *    officers, auditors, and to an operator whose own actions on it are in the audit trail; other
- *    operators get the 404 of a call that never existed.
+ *    operators get the 404 of a call that never existed. A call whose content key is gone but whose
+ *    rows remain (a deletion interrupted between its steps) is destroyed too: 410, certificate null.
  * Every content read is audited in the same transaction that read it; a 4xx writes nothing.
  */
 @Injectable()
@@ -45,6 +46,7 @@ export class CallsService {
       // Locked in share mode: secure deletion waits for this read, so it sees the whole call or none.
       const call = await this.calls.lockShared(callId, tx);
       if (!call) throw await this.missing(user, callId);
+      if (await this.calls.contentKeyDestroyed(callId, tx)) throw await this.shredded(user, call);
       this.mayRead(user, call);
       // Supervisors see every call's metadata (GET /calls), so asking for the reason here reveals nothing.
       const reason = user.role === 'supervisor' ? breakGlassReason(reasonHeader) : null;
@@ -188,6 +190,12 @@ export class CallsService {
     return new NotFoundException(NOT_FOUND);
   }
 
+  /** Rows present, key gone: destroyed in effect (the deletion will finish); 410, never a partial call. */
+  private async shredded(user: Principal, call: CallSummary): Promise<HttpException> {
+    if (user.role === 'operator' && call.operatorId !== user.id) return new NotFoundException(NOT_FOUND);
+    return gone(await this.calls.certificate(call.callId), 'this call is being destroyed; its deletion certificate will follow');
+  }
+
   private async mayKnowOfDestroyed(user: Principal, callId: string): Promise<boolean> {
     if (user.role === 'supervisor' || user.role === 'records_officer' || user.role === 'auditor') return true;
     if (user.role !== 'operator') return false;
@@ -197,8 +205,8 @@ export class CallsService {
   }
 }
 
-function gone(certificate: DeletionCertificate): HttpException {
-  return new HttpException({ error: 'Gone', message: 'this call was destroyed; its deletion certificate remains', certificate }, HttpStatus.GONE);
+function gone(certificate: DeletionCertificate | null, message = 'this call was destroyed; its deletion certificate remains'): HttpException {
+  return new HttpException({ error: 'Gone', message, certificate }, HttpStatus.GONE);
 }
 
 function amendsError(): BadRequestException {

@@ -204,7 +204,7 @@ export class GoneDto {
   @ApiProperty({ example: 410 }) statusCode: number;
   @ApiProperty({ example: 'Gone' }) error: string;
   @ApiProperty() message: string;
-  @ApiProperty({ type: CertificateDto }) certificate: CertificateDto;
+  @ApiProperty({ type: CertificateDto, nullable: true, description: 'null while an interrupted deletion awaits its finish (the key is gone, the rows not yet)' }) certificate: CertificateDto | null;
   @ApiProperty() correlationId: string;
 }
 
