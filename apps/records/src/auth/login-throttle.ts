@@ -1,7 +1,7 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
 import { createHash } from 'crypto';
 import type Redis from 'ioredis';
-import { REDIS } from '@hotline/observability';
+import { REDIS, withTimeout } from '@hotline/observability';
 
 /**
  * How sign-in slows down and then locks. Each scope counts failures in a sliding window; past
@@ -32,7 +32,23 @@ const PREFIX = 'hotline:login';
 export class LoginThrottle {
   constructor(@Inject(REDIS) private readonly redis: Redis) {}
 
-  async gate(username: string, address: string): Promise<Gate> {
+  /**
+   * Without its counters sign-in cannot be throttled, so it is refused (503) rather than left open
+   * to guessing, and it answers at once rather than hanging until Redis is back.
+   */
+  gate(username: string, address: string): Promise<Gate> {
+    return guarded(this.gateNow(username, address));
+  }
+
+  fail(username: string, address: string, extendDelay = true): Promise<{ locked?: { scope: Scope; seconds: number } }> {
+    return guarded(this.failNow(username, address, extendDelay));
+  }
+
+  succeed(username: string): Promise<void> {
+    return guarded(this.succeedNow(username));
+  }
+
+  private async gateNow(username: string, address: string): Promise<Gate> {
     const keys = [this.key('account', username, 'lock'), this.key('address', address, 'lock'), this.key('account', username, 'block'), this.key('address', address, 'block')];
     const ttls = await Promise.all(keys.map((k) => this.redis.pttl(k)));
     const states: [Gate['state'], Scope][] = [['locked', 'account'], ['locked', 'address'], ['throttled', 'account'], ['throttled', 'address']];
@@ -47,7 +63,7 @@ export class LoginThrottle {
    * throttle for the next attempts, or nothing yet. `extendDelay` is false for attempts refused
    * while throttled: they count towards the lock but do not push the wait further out.
    */
-  async fail(username: string, address: string, extendDelay = true): Promise<{ locked?: { scope: Scope; seconds: number } }> {
+  private async failNow(username: string, address: string, extendDelay: boolean): Promise<{ locked?: { scope: Scope; seconds: number } }> {
     let locked: { scope: Scope; seconds: number } | undefined;
     for (const [scope, id] of [['account', username], ['address', address]] as [Scope, string][]) {
       const limits = LOGIN_LIMITS[scope];
@@ -66,12 +82,20 @@ export class LoginThrottle {
   }
 
   /** A successful sign-in clears the account's counters (not the address's: one good password must not unlock an address). */
-  async succeed(username: string): Promise<void> {
+  private async succeedNow(username: string): Promise<void> {
     await this.redis.del(this.key('account', username, 'fails'), this.key('account', username, 'block'), this.key('account', username, 'lock'));
   }
 
   private key(scope: Scope, id: string, kind: 'fails' | 'block' | 'lock'): string {
     const subject = scope === 'account' ? createHash('sha256').update(id.trim().toLowerCase()).digest('hex').slice(0, 32) : id;
     return `${PREFIX}:${scope}:${subject}:${kind}`;
+  }
+}
+
+async function guarded<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await withTimeout(p, 2000);
+  } catch {
+    throw new ServiceUnavailableException('sign-in is unavailable for a moment (its safeguards cannot be checked); try again shortly');
   }
 }
