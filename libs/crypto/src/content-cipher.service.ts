@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { associatedData, open, seal } from './envelope';
-import { KeystoreService } from './keystore.service';
+import { KeystoreService, canonicalId } from './keystore.service';
 
 /** Field-level encryption of a call's content under that call's data key. */
 @Injectable()
@@ -9,11 +9,11 @@ export class ContentCipher {
 
   async encrypt(callId: string, field: string, plaintext: string): Promise<Buffer> {
     const key = await this.keystore.getOrCreate(callId);
-    return seal(key, Buffer.from(plaintext, 'utf8'), associatedData(callId, field));
+    return seal(key, Buffer.from(plaintext, 'utf8'), associatedData(canonicalId(callId), field));
   }
 
   async decrypt(callId: string, field: string, sealed: Buffer): Promise<string> {
     const key = await this.keystore.get(callId);
-    return open(key, Buffer.from(sealed), associatedData(callId, field)).toString('utf8');
+    return open(key, Buffer.from(sealed), associatedData(canonicalId(callId), field)).toString('utf8');
   }
 }

@@ -13,6 +13,14 @@ export class DataKeyDestroyedError extends Error {
   }
 }
 
+/**
+ * Call ids are UUIDs, compared case-insensitively by MySQL's collation but bound case-sensitively
+ * into each ciphertext's associated data: one canonical (lower-case) form everywhere.
+ */
+export function canonicalId(id: string): string {
+  return id.toLowerCase();
+}
+
 interface MasterKey {
   id: string;
   key: Buffer;
@@ -48,6 +56,7 @@ export class KeystoreService {
 
   /** The call's data key, created on first use. Safe under concurrency (INSERT IGNORE, then read). */
   async getOrCreate(callId: string): Promise<Buffer> {
+    callId = canonicalId(callId);
     const cached = this.fromCache(callId);
     if (cached) return cached;
     const existing = await this.load(callId);
@@ -66,18 +75,21 @@ export class KeystoreService {
 
   /** The call's data key; throws DataKeyDestroyedError when it is gone. */
   async get(callId: string): Promise<Buffer> {
+    callId = canonicalId(callId);
     const key = this.fromCache(callId) ?? (await this.load(callId));
     if (!key) throw new DataKeyDestroyedError(callId);
     return key;
   }
 
   async exists(callId: string): Promise<boolean> {
+    callId = canonicalId(callId);
     const rows = await this.ds.query('SELECT 1 FROM data_keys WHERE call_id = ?', [callId]);
     return rows.length > 0;
   }
 
   /** Crypto-shredding: after this, every copy of the call's content is unreadable. Idempotent. */
   async destroy(callId: string): Promise<'destroyed' | 'already_gone'> {
+    callId = canonicalId(callId);
     this.cache.delete(callId);
     const res = await this.ds.query('DELETE FROM data_keys WHERE call_id = ?', [callId]);
     return res.affectedRows > 0 ? 'destroyed' : 'already_gone';
@@ -109,6 +121,7 @@ export class KeystoreService {
   }
 
   evict(callId: string): void {
+    callId = canonicalId(callId);
     this.cache.delete(callId);
   }
 

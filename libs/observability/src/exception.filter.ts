@@ -45,6 +45,14 @@ function toBody(exception: unknown): ErrorBody {
     if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') return { statusCode: 415, error: 'Unsupported Media Type', message: 'body encoding is not supported', fields: ['body'] };
     if (e.status >= 400 && e.status < 500) return { statusCode: e.status, error: 'Bad Request', message: 'body could not be read', fields: ['body'] };
   }
+  // Other http-errors from the body reader (e.g. a body that claims gzip and is not) and raw zlib errors.
+  if (e && typeof e === 'object' && !(exception instanceof HttpException)) {
+    const status = typeof e.status === 'number' ? e.status : typeof e.statusCode === 'number' ? e.statusCode : undefined;
+    if (status !== undefined && status >= 400 && status < 500 && e.expose !== false) {
+      return { statusCode: status, error: 'Bad Request', message: 'body could not be read', fields: ['body'] };
+    }
+    if (typeof e.code === 'string' && /^Z_/.test(e.code)) return { statusCode: 400, error: 'Bad Request', message: 'body encoding is corrupt', fields: ['body'] };
+  }
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
     const response = exception.getResponse() as any;
