@@ -126,6 +126,18 @@ describe('staff sign-in', () => {
       // The same person from another address is fine: the account itself was not attacked.
       expect((await login(op.username, op.password, freshAddress())).status).toBe(200);
     });
+
+    it('does not count sign-ins with the right password against the address', async () => {
+      const ip = freshAddress();
+      const { throttleAfter } = LOGIN_LIMITS.address;
+      for (let i = 1; i < throttleAfter; i++) await login(`typo-${i}-${Date.now()}`, 'Winter2025!!', ip).expect(401);
+      for (let i = 0; i < 3; i++) {
+        const colleague = await f.staff('operator');
+        await login(colleague.username, colleague.password, ip).expect(200);
+      }
+      await login(`typo-last-${Date.now()}`, 'Winter2025!!', ip).expect(401);
+      expect((await login(`typo-after-${Date.now()}`, 'Winter2025!!', ip)).status).toBe(429);
+    });
   });
 
   describe('staff accounts', () => {

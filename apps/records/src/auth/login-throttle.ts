@@ -1,5 +1,5 @@
 import { Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
-import { createHash } from 'crypto';
+import { createHash, randomBytes } from 'crypto';
 import type Redis from 'ioredis';
 import { REDIS, withTimeout } from '@hotline/observability';
 
@@ -18,9 +18,77 @@ export const LOGIN_LIMITS = {
 } as const;
 
 export type Scope = 'account' | 'address';
-export type Gate = { state: 'open' } | { state: 'throttled' | 'locked'; scope: Scope; retryAfterSeconds: number };
+/** An attempt allowed to check its password; it must be settled with `failed` or `succeeded`. */
+export interface Attempt {
+  username: string;
+  address: string;
+  token: string;
+  counts: Record<Scope, number>;
+}
+export type Gate =
+  | { state: 'open'; attempt: Attempt }
+  | { state: 'throttled' | 'locked'; scope: Scope; retryAfterSeconds: number; lockedNow: boolean };
 
-const PREFIX = 'hotline:login';
+const SCOPES: Scope[] = ['account', 'address'];
+
+/*
+ * One attempt, both scopes, in one step, so that parallel attempts cannot all pass the check
+ * before any of them is counted. KEYS: fails, block, lock of the account, then of the address.
+ * A lock stops the attempt uncounted; a block (throttle) counts it and may turn into a lock;
+ * otherwise the attempt is counted before its password is checked, and the block or lock its
+ * failure would bring is set already, tagged with its token, so that the attempts arriving while
+ * it is being checked wait as if it had failed. Success takes the tagged ones back.
+ */
+const RESERVE = `
+local token, window, firstDelay, maxDelay = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local limits = { { tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]) }, { tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10]) } }
+for i = 1, 2 do
+  local ttl = redis.call('PTTL', KEYS[3 * i])
+  if ttl > 0 then return { 'locked', i, ttl, 0 } end
+end
+local blocked, blockTtl = 0, 0
+for i = 1, 2 do
+  local ttl = redis.call('PTTL', KEYS[3 * i - 1])
+  if ttl > 0 then blocked, blockTtl = i, ttl; break end
+end
+local counts = {}
+for i = 1, 2 do
+  counts[i] = redis.call('INCR', KEYS[3 * i - 2])
+  redis.call('EXPIRE', KEYS[3 * i - 2], window)
+end
+if blocked > 0 then
+  local locked = 0
+  for i = 1, 2 do
+    if counts[i] >= limits[i][2] then
+      redis.call('SET', KEYS[3 * i], '1', 'EX', limits[i][3])
+      redis.call('DEL', KEYS[3 * i - 2], KEYS[3 * i - 1])
+      if locked == 0 then locked = i end
+    end
+  end
+  if locked > 0 then return { 'locked', locked, limits[locked][3] * 1000, 1 } end
+  return { 'throttled', blocked, blockTtl, 0 }
+end
+for i = 1, 2 do
+  local n, throttleAfter, lockAfter = counts[i], limits[i][1], limits[i][2]
+  if n >= lockAfter then
+    redis.call('SET', KEYS[3 * i], token, 'EX', limits[i][3])
+  elseif n >= throttleAfter then
+    redis.call('SET', KEYS[3 * i - 1], token, 'EX', math.floor(math.min(firstDelay * 2 ^ (n - throttleAfter), maxDelay)))
+  end
+end
+return { 'open', counts[1], counts[2] }
+`;
+
+/** KEYS: fails, block, lock of the address. An address's count is not reset by one good password, only this attempt's part of it. */
+const RELEASE = `
+if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+if redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('DEL', KEYS[3]) end
+if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then redis.call('DECR', KEYS[1]) end
+return 1
+`;
+
+// The hash tag keeps every sign-in key in one slot, so the scripts stay valid on Redis Cluster.
+const PREFIX = '{hotline:login}';
 
 /**
  * Failure counters, delays and locks in Redis (with TTLs, so they clean themselves up). Accounts
@@ -36,59 +104,64 @@ export class LoginThrottle {
    * Without its counters sign-in cannot be throttled, so it is refused (503) rather than left open
    * to guessing, and it answers at once rather than hanging until Redis is back.
    */
-  gate(username: string, address: string): Promise<Gate> {
-    return guarded(this.gateNow(username, address));
+  reserve(username: string, address: string): Promise<Gate> {
+    return guarded(this.reserveNow(username, address));
   }
 
-  fail(username: string, address: string, extendDelay = true): Promise<{ locked?: { scope: Scope; seconds: number } }> {
-    return guarded(this.failNow(username, address, extendDelay));
+  /** The attempt's password was wrong: it stays counted, and a lock it reached stands. */
+  failed(attempt: Attempt): Promise<{ locked?: { scope: Scope; seconds: number } }> {
+    return guarded(this.failedNow(attempt));
   }
 
-  succeed(username: string): Promise<void> {
-    return guarded(this.succeedNow(username));
+  /** A successful sign-in clears the account's counters (not the address's: one good password must not unlock an address). */
+  succeeded(attempt: Attempt): Promise<void> {
+    return guarded(this.succeededNow(attempt));
   }
 
-  private async gateNow(username: string, address: string): Promise<Gate> {
-    const keys = [this.key('account', username, 'lock'), this.key('address', address, 'lock'), this.key('account', username, 'block'), this.key('address', address, 'block')];
-    const ttls = await Promise.all(keys.map((k) => this.redis.pttl(k)));
-    const states: [Gate['state'], Scope][] = [['locked', 'account'], ['locked', 'address'], ['throttled', 'account'], ['throttled', 'address']];
-    for (let i = 0; i < keys.length; i++) {
-      if (ttls[i] > 0) return { state: states[i][0] as 'locked' | 'throttled', scope: states[i][1], retryAfterSeconds: Math.ceil(ttls[i] / 1000) };
-    }
-    return { state: 'open' };
+  private async reserveNow(username: string, address: string): Promise<Gate> {
+    const token = randomBytes(12).toString('hex');
+    const { windowSeconds, firstDelaySeconds, maxDelaySeconds, account, address: addr } = LOGIN_LIMITS;
+    const reply = (await this.redis.eval(
+      RESERVE,
+      6,
+      ...this.keys('account', username),
+      ...this.keys('address', address),
+      token,
+      windowSeconds,
+      firstDelaySeconds,
+      maxDelaySeconds,
+      account.throttleAfter,
+      account.lockAfter,
+      account.lockSeconds,
+      addr.throttleAfter,
+      addr.lockAfter,
+      addr.lockSeconds,
+    )) as [string, number, number, number?];
+    if (reply[0] === 'open') return { state: 'open', attempt: { username, address, token, counts: { account: reply[1], address: reply[2] } } };
+    return { state: reply[0] as 'throttled' | 'locked', scope: SCOPES[reply[1] - 1], retryAfterSeconds: Math.ceil(reply[2] / 1000), lockedNow: reply[3] === 1 };
   }
 
-  /**
-   * Counts a failed (or refused) attempt in both scopes and returns what it led to: a lock, a
-   * throttle for the next attempts, or nothing yet. `extendDelay` is false for attempts refused
-   * while throttled: they count towards the lock but do not push the wait further out.
-   */
-  private async failNow(username: string, address: string, extendDelay: boolean): Promise<{ locked?: { scope: Scope; seconds: number } }> {
+  private async failedNow(attempt: Attempt): Promise<{ locked?: { scope: Scope; seconds: number } }> {
     let locked: { scope: Scope; seconds: number } | undefined;
-    for (const [scope, id] of [['account', username], ['address', address]] as [Scope, string][]) {
+    for (const scope of SCOPES) {
       const limits = LOGIN_LIMITS[scope];
-      const fails = this.key(scope, id, 'fails');
-      const replies = await this.redis.multi().incr(fails).expire(fails, LOGIN_LIMITS.windowSeconds).exec();
-      const n = Number(replies?.[0]?.[1]);
-      if (n >= limits.lockAfter) {
-        await this.redis.multi().set(this.key(scope, id, 'lock'), '1', 'EX', limits.lockSeconds).del(fails, this.key(scope, id, 'block')).exec();
-        locked ??= { scope, seconds: limits.lockSeconds };
-      } else if (n >= limits.throttleAfter && extendDelay) {
-        const delay = Math.min(LOGIN_LIMITS.firstDelaySeconds * 2 ** (n - limits.throttleAfter), LOGIN_LIMITS.maxDelaySeconds);
-        await this.redis.set(this.key(scope, id, 'block'), '1', 'EX', delay);
-      }
+      if (attempt.counts[scope] < limits.lockAfter) continue;
+      const [fails, block] = this.keys(scope, scope === 'account' ? attempt.username : attempt.address);
+      await this.redis.del(fails, block);
+      locked ??= { scope, seconds: limits.lockSeconds };
     }
     return { locked };
   }
 
-  /** A successful sign-in clears the account's counters (not the address's: one good password must not unlock an address). */
-  private async succeedNow(username: string): Promise<void> {
-    await this.redis.del(this.key('account', username, 'fails'), this.key('account', username, 'block'), this.key('account', username, 'lock'));
+  private async succeededNow(attempt: Attempt): Promise<void> {
+    await this.redis.del(...this.keys('account', attempt.username));
+    await this.redis.eval(RELEASE, 3, ...this.keys('address', attempt.address), attempt.token);
   }
 
-  private key(scope: Scope, id: string, kind: 'fails' | 'block' | 'lock'): string {
+  /** fails, block, lock */
+  private keys(scope: Scope, id: string): [string, string, string] {
     const subject = scope === 'account' ? createHash('sha256').update(id.trim().toLowerCase()).digest('hex').slice(0, 32) : id;
-    return `${PREFIX}:${scope}:${subject}:${kind}`;
+    return [`${PREFIX}:${scope}:${subject}:fails`, `${PREFIX}:${scope}:${subject}:block`, `${PREFIX}:${scope}:${subject}:lock`];
   }
 }
 

@@ -40,17 +40,11 @@ export class LoginService {
       await this.audit.append({ ...actor, action: 'auth.login_failed', detail: { ...known, reason: 'locked', scope: 'account' } });
       throw refusal('locked', 'account', Math.ceil((lockedUntil.getTime() - Date.now()) / 1000));
     }
-    const gate = await this.throttle.gate(username, address);
+    // Counted before the password is checked, so parallel guesses cannot outrun the limit.
+    const gate = await this.throttle.reserve(username, address);
     if (gate.state !== 'open') {
-      let { state, scope, retryAfterSeconds } = gate;
-      if (state === 'throttled') {
-        const { locked } = await this.throttle.fail(username, address, false);
-        if (locked) {
-          ({ scope, seconds: retryAfterSeconds } = locked);
-          state = 'locked';
-          await this.lockAccount(locked.scope, account?.id, locked.seconds);
-        }
-      }
+      const { state, scope, retryAfterSeconds } = gate;
+      if (gate.lockedNow) await this.lockAccount(scope, account?.id, retryAfterSeconds);
       await this.audit.append({ ...actor, action: 'auth.login_failed', detail: { ...known, reason: state, scope } });
       throw refusal(state, scope, retryAfterSeconds);
     }
@@ -58,7 +52,7 @@ export class LoginService {
     const ok = await verifyPassword(account?.passwordHash ?? (await dummyPasswordHash()), password);
     if (!ok || !account || !account.active) {
       const reason = !account ? 'unknown_user' : !ok ? 'bad_password' : 'inactive';
-      const { locked } = await this.throttle.fail(username, address);
+      const { locked } = await this.throttle.failed(gate.attempt);
       if (account) await this.ds.query('UPDATE staff SET failed_logins = failed_logins + 1 WHERE id = ?', [account.id]);
       if (locked) await this.lockAccount(locked.scope, account?.id, locked.seconds);
       await this.audit.append({ ...actor, action: 'auth.login_failed', detail: { ...known, reason, ...(locked ? { locked: locked.scope } : {}) } });
@@ -67,7 +61,7 @@ export class LoginService {
       throw new UnauthorizedException(BAD_CREDENTIALS);
     }
 
-    await this.throttle.succeed(username);
+    await this.throttle.succeeded(gate.attempt);
     await this.ds.transaction(async (m) => {
       await m.query('UPDATE staff SET failed_logins = 0, locked_until = NULL WHERE id = ?', [account.id]);
       await this.audit.append({ ...actor, action: 'auth.login', detail: { username: account.username } }, m);
