@@ -123,7 +123,7 @@ describe('records role matrix', () => {
     const all: any[] = [];
     for (let cursor: string | null = '', pages = 0; cursor !== null; pages++) {
       expect(pages).toBeLessThan(1000);
-      const page = await f.http().get(`/calls?limit=100${cursor ? `&cursor=${cursor}` : ''}`).set(bearer(sup));
+      const page: { status: number; body: any } = await f.http().get(`/calls?limit=100${cursor ? `&cursor=${cursor}` : ''}`).set(bearer(sup));
       expect(page.status).toBe(200);
       expect(JSON.stringify(page.body)).not.toContain('need to know');
       all.push(...page.body.items);
