@@ -238,6 +238,39 @@ describe('call content in the records app', () => {
       const docs = await f.http().get('/docs/json');
       expect(docs.body.components.schemas.EscalationDto.properties.fieldsDisclosed.items.enum).toEqual(['caller_location', 'caller_name', 'phone_number', 'risk_summary', 'call_time']);
     });
+
+    // MariaDB's collation matches ids whatever their case; what is written must still be one id per call.
+    it('takes a call id in capitals as the same call, and writes, audits and alerts it in lower case only', async () => {
+      const callId = await f.call({ operator: op });
+      const UP = callId.toUpperCase();
+      const officer = await f.staff('records_officer');
+      const note = await f.http().post(`/calls/${UP}/notes`).set(bearer(op)).send({ text: 'Written with the id in capitals' }).expect(201);
+      const amendment = await f.http().post(`/calls/${UP}/notes`).set(bearer(op)).send({ text: 'Corrected', amendsNoteId: note.body.id.toUpperCase() }).expect(201);
+      expect((await f.http().put(`/calls/${UP}/assessment`).set(bearer(op)).send({ riskLevel: 'imminent' }).expect(200)).body.callId).toBe(callId);
+      const escalation = await f.http().post(`/calls/${UP}/escalations`).set(bearer(op)).send({ disclosedTo: 'Police', legalBasis: 'Vital interests', fieldsDisclosed: ['call_time'] }).expect(201);
+      const cosign = await f.http().post(`/calls/${UP}/escalations/${escalation.body.id.toUpperCase()}/cosign`).set(bearer(sup)).send({}).expect(201);
+      expect(cosign.body.id).toBe(escalation.body.id);
+      expect((await f.http().post(`/calls/${UP}/legal-hold`).set(bearer(officer)).send({ reason: 'Preservation order' }).expect(201)).body.callId).toBe(callId);
+      await f.http().delete(`/calls/${UP}/legal-hold`).set(bearer(officer)).expect(204);
+
+      const read = await f.http().get(`/calls/${UP}`).set(bearer(op)).expect(200);
+      expect(read.body.callId).toBe(callId);
+      expect(read.body.notes.map((n: any) => [n.id, n.amendsNoteId, n.unavailable ?? false])).toEqual([
+        [note.body.id, null, false],
+        [amendment.body.id, note.body.id, false],
+      ]);
+
+      // BINARY compares bytes: the collation would call an upper-case copy equal.
+      const columns: [string, string][] = [['notes', 'call_id'], ['risk_assessments', 'call_id'], ['escalations', 'call_id'], ['legal_holds', 'call_id'], ['audit_log', 'target_id']];
+      for (const [table, column] of columns) {
+        const [row] = await f.db.query(`SELECT COUNT(*) AS n, COALESCE(SUM(BINARY ${column} = ?), 0) AS exact FROM ${table} WHERE ${column} = ?`, [callId, callId]);
+        expect({ table, n: Number(row.n) > 0, exact: Number(row.exact) }).toEqual({ table, n: true, exact: Number(row.n) });
+      }
+      expect(await f.count('notes', 'BINARY amends_note_id = ?', [note.body.id])).toBe(1);
+      expect(await f.count('escalations', 'BINARY id = ? AND cosigned_by IS NOT NULL', [escalation.body.id])).toBe(1);
+      expect((await alertFor(callId)).length).toBe(2);
+      expect(alerts.filter((a) => a.alert.callId === UP)).toEqual([]);
+    });
   });
 
   describe('legal holds', () => {

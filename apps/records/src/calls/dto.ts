@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
+import { Transform, Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -60,6 +60,7 @@ export class AddNoteDto {
   @ApiPropertyOptional({ format: 'uuid', description: 'The note of the same call that this one corrects (an amendment; the original is kept).' })
   @IsOptional()
   @IsUUID('all', { message: 'amendsNoteId must be a UUID' })
+  @Transform(({ value }) => (typeof value === 'string' ? value.toLowerCase() : value))
   amendsNoteId?: string;
 }
 
