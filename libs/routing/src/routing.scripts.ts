@@ -14,8 +14,13 @@
  *   P..'sid:'..sid STRING callId
  *   P..'seq:'..sid STRING highest status-callback SequenceNumber seen
  *   P..'stats:'..day HASH answered answeredInSl abandoned
+ *   P..'nodes'     SET nodeId                   gateway nodes that hold (or held) operator sockets
+ *   P..'node:'..id STRING, expiring             a node's heartbeat; gone = the node is dead
+ *   P..'nconns:'..id HASH opId -> sockets       a node's share of each operator's `conns`
  * Call states: waiting -> offered -> connecting -> connected -> ended (or back to waiting).
  * Every change publishes on P..'changed' so that every node re-matches and refreshes the wallboard.
+ * A node that dies without closing its sockets stops beating; any live node's sweep then takes its
+ * sockets off the count, and the operators it held get the usual disconnect grace period.
  */
 const prelude = (P: string) => `
 local P = '${P}'
@@ -79,6 +84,45 @@ local function matchCalls(now, offerMs, max)
       end
     end
   end
+  return out
+end
+local function nodeKey(node) return P .. 'node:' .. node end
+local function nodeConns(node) return P .. 'nconns:' .. node end
+-- n more sockets of this operator, on some node.
+local function addConns(op, n)
+  local k = okey(op)
+  redis.call('HINCRBY', k, 'conns', n)
+  redis.call('ZREM', P .. 'grace', op)
+  local o = redis.call('HMGET', k, 'status', 'since')
+  if o[1] then redis.call('SADD', P .. 'ops', op) end
+  if o[1] == 'available' then redis.call('ZADD', P .. 'available', 'NX', o[2], op) end
+end
+-- n fewer. The last one gone starts the grace period and revokes an offer at once; returns that call, if any.
+local function dropConns(op, n, now, graceMs)
+  local k = okey(op)
+  local conns = redis.call('HINCRBY', k, 'conns', -n)
+  if conns > 0 then return false end
+  if conns < 0 then redis.call('HSET', k, 'conns', 0) end
+  redis.call('ZREM', P .. 'available', op)
+  redis.call('ZADD', P .. 'grace', now + graceMs, op)
+  local o = redis.call('HMGET', k, 'status', 'call')
+  if o[1] == 'offered' and o[2] and o[2] ~= '' and redis.call('HGET', ck(o[2]), 'state') == 'offered' then
+    requeue(o[2])
+    opSet(op, 'available', now)
+    return o[2]
+  end
+  return ''
+end
+-- Takes every socket a node registered off the count. Returns op, revoked call pairs.
+local function dropNode(node, now, graceMs)
+  local out = {}
+  local have = redis.call('HGETALL', nodeConns(node))
+  for i = 1, #have, 2 do
+    local r = dropConns(have[i], num(have[i + 1]), now, graceMs)
+    if r and r ~= '' then table.insert(out, have[i]) table.insert(out, r) end
+  end
+  redis.call('DEL', nodeConns(node), nodeKey(node))
+  redis.call('SREM', P .. 'nodes', node)
   return out
 end
 local function bump(day, field)
@@ -191,10 +235,23 @@ makeAvailable(op, now)
 changed()
 return 'ok'`,
 
-  /** ARGV: now max. Expired offers and connects, and operators whose grace period ran out. */
+  /**
+   * ARGV: now max node graceMs. Dead nodes' sockets, expired offers and connects, and operators
+   * whose grace period ran out. A node whose own heartbeat lapsed (it stalled, or Redis was away)
+   * judges no other node until it has beaten again.
+   */
   sweep: `
-local now, max = num(ARGV[1]), num(ARGV[2])
+local now, max, me = num(ARGV[1]), num(ARGV[2]), ARGV[3]
 local out = {}
+if redis.call('EXISTS', nodeKey(me)) == 1 then
+  for _, node in ipairs(redis.call('SMEMBERS', P .. 'nodes')) do
+    if node ~= me and redis.call('EXISTS', nodeKey(node)) == 0 then
+      local revoked = dropNode(node, now, num(ARGV[4]))
+      for i = 1, #revoked, 2 do table.insert(out, 'revoked') table.insert(out, revoked[i + 1]) table.insert(out, revoked[i]) end
+      table.insert(out, 'node_gone') table.insert(out, '') table.insert(out, node)
+    end
+  end
+end
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'offers', '-inf', now, 'LIMIT', 0, max)) do
   local h = redis.call('HMGET', ck(id), 'state', 'op')
   if h[1] == 'offered' then
@@ -265,38 +322,77 @@ if h[1] == 'connected' then
 end
 return {'duplicate', id}`,
 
-  /** ARGV: opId name now. A socket of this operator connected (any node). */
+  /**
+   * ARGV: opId name now node. A socket of this operator connected to this node. The last value
+   * returned is 0 when the node has no live heartbeat (first socket, or the node was given up for dead).
+   */
   operatorConnected: `
-local op, now = ARGV[1], num(ARGV[3])
+local op, now, node = ARGV[1], num(ARGV[3]), ARGV[4]
 local k = okey(op)
-redis.call('HINCRBY', k, 'conns', 1)
+redis.call('HINCRBY', nodeConns(node), op, 1)
+redis.call('SADD', P .. 'nodes', node)
 if not redis.call('HGET', k, 'status') then opSet(op, 'away', now, '', '') end
 redis.call('HSET', k, 'name', ARGV[2])
-redis.call('SADD', P .. 'ops', op)
-redis.call('ZREM', P .. 'grace', op)
-local o = redis.call('HMGET', k, 'status', 'since', 'call', 'reason')
-if o[1] == 'available' then redis.call('ZADD', P .. 'available', 'NX', o[2], op) end
+addConns(op, 1)
+local o = redis.call('HMGET', k, 'status', 'call', 'reason')
 changed()
-return {o[1], o[3] or '', o[4] or ''}`,
+return {o[1], o[2] or '', o[3] or '', redis.call('EXISTS', nodeKey(node))}`,
 
-  /** ARGV: opId now graceMs. The last socket gone: hold the state for the grace period, revoke an offer at once. */
+  /**
+   * ARGV: opId now graceMs node. The last socket gone: hold the state for the grace period, revoke
+   * an offer at once. A socket the node no longer counts (the node was given up for dead) changes nothing.
+   */
   operatorDisconnected: `
-local op, now = ARGV[1], num(ARGV[2])
-local k = okey(op)
-local conns = redis.call('HINCRBY', k, 'conns', -1)
-if conns > 0 then return {'still_connected'} end
-if conns < 0 then redis.call('HSET', k, 'conns', 0) end
-redis.call('ZREM', P .. 'available', op)
-redis.call('ZADD', P .. 'grace', now + num(ARGV[3]), op)
-local o = redis.call('HMGET', k, 'status', 'call')
-if o[1] == 'offered' and o[2] and o[2] ~= '' and redis.call('HGET', ck(o[2]), 'state') == 'offered' then
-  requeue(o[2])
-  opSet(op, 'available', now)
-  changed()
-  return {'revoked', o[2]}
+local op, now, node = ARGV[1], num(ARGV[2]), ARGV[4]
+local n = num(redis.call('HGET', nodeConns(node), op))
+if n <= 0 then return {'not_counted'} end
+if n == 1 then redis.call('HDEL', nodeConns(node), op) else redis.call('HINCRBY', nodeConns(node), op, -1) end
+local r = dropConns(op, 1, now, num(ARGV[3]))
+if not r then return {'still_connected'} end
+changed()
+if r ~= '' then return {'revoked', r} end
+return {'grace'}`,
+
+  /**
+   * ARGV: node ttlMs now graceMs [opId count]... The node is alive. If its heartbeat had lapsed (or
+   * this is its first), its sockets are counted again from the node's own list. Returns op, revoked call pairs.
+   */
+  heartbeat: `
+local node, now, graceMs = ARGV[1], num(ARGV[3]), num(ARGV[4])
+if redis.call('SET', nodeKey(node), now, 'PX', ARGV[2], 'XX') then return {} end
+redis.call('SET', nodeKey(node), now, 'PX', ARGV[2])
+redis.call('SADD', P .. 'nodes', node)
+local hk = nodeConns(node)
+local want = {}
+for i = 5, #ARGV, 2 do want[ARGV[i]] = num(ARGV[i + 1]) end
+local have = redis.call('HGETALL', hk)
+local out = {}
+for i = 1, #have, 2 do
+  local op, n = have[i], num(have[i + 1])
+  local w = want[op] or 0
+  want[op] = nil
+  if w > n then addConns(op, w - n) end
+  if w < n then
+    local r = dropConns(op, n - w, now, graceMs)
+    if r and r ~= '' then table.insert(out, op) table.insert(out, r) end
+  end
+end
+redis.call('DEL', hk)
+for i = 5, #ARGV, 2 do
+  local op, w = ARGV[i], num(ARGV[i + 1])
+  if w > 0 then
+    if want[op] then addConns(op, w) end
+    redis.call('HSET', hk, op, w)
+  end
 end
 changed()
-return {'grace'}`,
+return out`,
+
+  /** ARGV: node now graceMs. The node shuts down: its sockets are gone. Returns op, revoked call pairs. */
+  leave: `
+local out = dropNode(ARGV[1], num(ARGV[2]), num(ARGV[3]))
+changed()
+return out`,
 
   /** ARGV: opId status now. available or away; refused while on a call or in wrap-up. */
   setStatus: `

@@ -107,6 +107,81 @@ describe(RoutingStore.name, () => {
     expect((await store.stats(t0 + 7001)).operatorList).toEqual([]);
   });
 
+  describe('gateway nodes', () => {
+    const opts = { prefix: 'hl:{rt-spec}:', offerTimeoutMs: 2000, graceMs: 5000, serviceLevelMs: 30_000, timeZone: 'Europe/Berlin', nodeTtlMs: 200 };
+    const lapse = () => new Promise((r) => setTimeout(r, 300));
+    let a: RoutingStore;
+    let b: RoutingStore;
+    beforeEach(() => {
+      a = new RoutingStore(redis, { ...opts, nodeId: 'node-a' });
+      b = new RoutingStore(redis, { ...opts, nodeId: 'node-b' });
+    });
+
+    async function availableOn(node: RoutingStore, id: string, at: number) {
+      await node.operatorConnected(id, id, at);
+      await node.setStatus(id, 'available', at);
+    }
+
+    it('takes a dead node’s sockets off the count: its operator’s offer goes to the next, and they get the grace period', async () => {
+      const c = call(9);
+      await store.enqueue(c);
+      await availableOn(a, 'op-on-a', t0);
+      await availableOn(a, 'op-on-both', t0 + 1);
+      await b.operatorConnected('op-on-both', 'op-on-both', t0 + 2);
+      expect((await store.match(t0 + 3)).map((o) => o.operatorId)).toEqual(['op-on-a']);
+      // Node a dies without a word; b is alive and sweeps.
+      await lapse();
+      await b.heartbeat();
+      expect(await b.sweep(t0 + 10)).toEqual([
+        { kind: 'revoked', callId: c.callId, operatorId: 'op-on-a' },
+        { kind: 'node_gone', callId: '', operatorId: '', nodeId: 'node-a' },
+      ]);
+      expect(await store.operator('op-on-a')).toMatchObject({ connections: 0, callId: null });
+      expect(await store.operator('op-on-both')).toMatchObject({ connections: 1, status: 'available' });
+      expect((await store.match(t0 + 11)).map((o) => o.operatorId)).toEqual(['op-on-both']);
+      await b.heartbeat();
+      expect((await b.sweep(t0 + 5011)).filter((e) => e.kind === 'gone').map((e) => e.operatorId)).toEqual(['op-on-a']);
+      expect(await store.operator('op-on-a')).toMatchObject({ status: 'away', reason: 'disconnected' });
+    });
+
+    it('counts a node’s sockets again when it beats after being taken for dead, and a socket it closes meanwhile once', async () => {
+      await availableOn(a, 'op-back', t0);
+      await a.operatorConnected('op-leaving', 'op-leaving', t0);
+      await lapse();
+      await b.heartbeat();
+      expect((await b.sweep(t0 + 1)).map((e) => e.kind)).toEqual(['node_gone']);
+      expect(await store.operator('op-back')).toMatchObject({ connections: 0 });
+      // a was only slow: the socket that closed meanwhile is not taken off twice, the others count again.
+      expect(await a.operatorDisconnected('op-leaving', t0 + 2)).toEqual({ revokedCallId: null, stillConnected: false });
+      await a.heartbeat();
+      expect(await store.operator('op-back')).toMatchObject({ connections: 1, status: 'available' });
+      expect(await store.operator('op-leaving')).toMatchObject({ connections: 0 });
+      expect((await store.enqueue(call(10), t0 + 3)).offers.map((o) => o.operatorId)).toEqual(['op-back']);
+      await b.heartbeat();
+      expect((await b.sweep(t0 + 4)).map((e) => e.kind)).toEqual([]);
+    });
+
+    it('judges no other node while its own heartbeat has lapsed (Redis away, a stall)', async () => {
+      await availableOn(a, 'op-a', t0);
+      await b.heartbeat();
+      await lapse();
+      expect(await b.sweep(t0 + 1)).toEqual([]);
+      expect(await store.operator('op-a')).toMatchObject({ connections: 1 });
+    });
+
+    it('drops a node’s sockets when it leaves, and a node’s later disconnects change nothing', async () => {
+      await availableOn(a, 'op-l', t0);
+      await b.operatorConnected('op-l', 'op-l', t0);
+      await a.operatorConnected('op-gone', 'op-gone', t0);
+      await a.leave(t0 + 1);
+      expect(await store.operator('op-l')).toMatchObject({ connections: 1, status: 'available' });
+      expect(await store.operator('op-gone')).toMatchObject({ connections: 0 });
+      await a.operatorDisconnected('op-l', t0 + 2);
+      expect(await store.operator('op-l')).toMatchObject({ connections: 1 });
+      expect((await store.match(t0 + 3)).length).toBe(0);
+    });
+  });
+
   it('counts answered calls within the service level in the configured time zone', async () => {
     const late = Date.UTC(2026, 10, 20, 23, 30); // already the 21st in Berlin
     const c = call(8, late);

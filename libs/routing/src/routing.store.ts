@@ -1,3 +1,4 @@
+import { randomUUID } from 'crypto';
 import type Redis from 'ioredis';
 import type { OperatorStatus, QueueStats } from '@hotline/events';
 import { RoutingScript, routingScripts } from './routing.scripts';
@@ -13,6 +14,10 @@ export interface RoutingOptions {
   declineSkipMs?: number;
   /** How long a disconnected operator keeps their state. */
   graceMs: number;
+  /** This node's id: its sockets are counted under it. One per process (random by default). */
+  nodeId?: string;
+  /** A node that has not beaten for this long is dead and its sockets no longer count. Beat every third of it. */
+  nodeTtlMs?: number;
   serviceLevelMs: number;
   timeZone: string;
 }
@@ -38,9 +43,12 @@ export type AcceptResult =
   | { ok: false; error: 'already_accepted' | 'taken_elsewhere' | 'caller_hung_up' | 'not_offered' };
 
 export interface SweepEvent {
-  kind: 'timeout' | 'connect_stale' | 'gone';
+  /** `revoked`: the offer of an operator whose last socket was on a dead node; `node_gone`: a dead node's sockets were dropped. */
+  kind: 'timeout' | 'connect_stale' | 'gone' | 'revoked' | 'node_gone';
   callId: string;
   operatorId: string;
+  /** For `node_gone`. */
+  nodeId?: string;
 }
 
 export type CallStatusResult =
@@ -67,6 +75,12 @@ export interface CallState {
   offerExpiresAt: number | null;
 }
 
+function pairsOf(flat: string[]): { operatorId: string; callId: string }[] {
+  const out: { operatorId: string; callId: string }[] = [];
+  for (let i = 0; i < flat.length; i += 2) out.push({ operatorId: flat[i], callId: flat[i + 1] });
+  return out;
+}
+
 function offersOf(flat: string[]): Offer[] {
   const offers: Offer[] = [];
   for (let i = 0; i < flat.length; i += 4) offers.push({ callId: flat[i], operatorId: flat[i + 1], offerExpiresAt: Number(flat[i + 2]), enqueuedAt: Number(flat[i + 3]) });
@@ -86,11 +100,16 @@ export function dayKey(at: number, timeZone: string): string {
 export class RoutingStore {
   readonly prefix: string;
   readonly changedChannel: string;
+  readonly nodeId: string;
   private readonly o: Required<RoutingOptions>;
+  /** This node's sockets per operator, as it knows them: what a heartbeat counts again after a lapse. */
+  private readonly sockets = new Map<string, number>();
+  private left = false;
 
   constructor(private readonly redis: Redis, options: RoutingOptions) {
-    this.o = { prefix: DEFAULT_ROUTING_PREFIX, connectTimeoutMs: 15_000, declineSkipMs: options.offerTimeoutMs, ...options };
+    this.o = { prefix: DEFAULT_ROUTING_PREFIX, connectTimeoutMs: 15_000, declineSkipMs: options.offerTimeoutMs, nodeId: randomUUID(), nodeTtlMs: 6000, ...options };
     this.prefix = this.o.prefix;
+    this.nodeId = this.o.nodeId;
     this.changedChannel = this.prefix + 'changed';
     for (const [name, lua] of Object.entries(routingScripts(this.prefix))) {
       if (!(redis as any)[this.cmd(name as RoutingScript)]) redis.defineCommand(this.cmd(name as RoutingScript), { numberOfKeys: 0, lua });
@@ -157,12 +176,36 @@ export class RoutingStore {
     return (await this.run<string>('decline', callId, operatorId, now, this.o.declineSkipMs)) === 'ok';
   }
 
-  /** Lapsed offers (operator set away), stale connects, and operators whose grace period ended. */
+  /** Dead nodes' sockets, lapsed offers (operator set away), stale connects, and operators whose grace period ended. */
   async sweep(now = Date.now(), max = 100): Promise<SweepEvent[]> {
-    const flat: string[] = await this.run('sweep', now, max);
+    const flat: string[] = await this.run('sweep', now, max, this.nodeId, this.o.graceMs);
     const out: SweepEvent[] = [];
-    for (let i = 0; i < flat.length; i += 3) out.push({ kind: flat[i] as SweepEvent['kind'], callId: flat[i + 1], operatorId: flat[i + 2] });
+    for (let i = 0; i < flat.length; i += 3) {
+      const kind = flat[i] as SweepEvent['kind'];
+      out.push(kind === 'node_gone' ? { kind, callId: '', operatorId: '', nodeId: flat[i + 2] } : { kind, callId: flat[i + 1], operatorId: flat[i + 2] });
+    }
     return out;
+  }
+
+  /** How often a node beats (a third of the time after which it counts as dead). */
+  get heartbeatMs(): number {
+    return Math.max(100, Math.floor(this.o.nodeTtlMs / 3));
+  }
+
+  /**
+   * This node is alive. After a lapse (Redis away, a stall) in which another node gave it up for
+   * dead, its sockets are counted again. Returns offers revoked because the counts went down.
+   */
+  async heartbeat(now = Date.now()): Promise<{ operatorId: string; callId: string }[]> {
+    if (this.left) return [];
+    const counts = [...this.sockets].flatMap(([op, n]) => [op, n]);
+    return pairsOf(await this.run<string[]>('heartbeat', this.nodeId, this.o.nodeTtlMs, now, this.o.graceMs, ...counts));
+  }
+
+  /** This node shuts down: its sockets no longer count (operators get the grace period to reconnect elsewhere). */
+  async leave(now = Date.now()): Promise<{ operatorId: string; callId: string }[]> {
+    this.left = true;
+    return pairsOf(await this.run<string[]>('leave', this.nodeId, now, this.o.graceMs));
   }
 
   /** A Twilio status callback. `terminal` statuses end the call (abandoned if it was still waiting). */
@@ -172,14 +215,21 @@ export class RoutingStore {
     return { outcome: r[0] as 'duplicate' | 'noted' | 'unknown', callId: r[1] };
   }
 
+  /** A socket of this operator connected to this node. Pair every call with one `operatorDisconnected`. */
   async operatorConnected(operatorId: string, name: string, now = Date.now()): Promise<{ status: OperatorStatus; callId: string | null; reason: string | null }> {
-    const r: string[] = await this.run('operatorConnected', operatorId, name, now);
-    return { status: r[0] as OperatorStatus, callId: r[1] || null, reason: r[2] || null };
+    // Counted here before Redis hears of it, so that a heartbeat sent later includes it whatever happens to this command.
+    this.sockets.set(operatorId, (this.sockets.get(operatorId) ?? 0) + 1);
+    const r: (string | number)[] = await this.run('operatorConnected', operatorId, name, now, this.nodeId);
+    if (Number(r[3]) === 0) await this.heartbeat(now);
+    return { status: r[0] as OperatorStatus, callId: (r[1] as string) || null, reason: (r[2] as string) || null };
   }
 
   /** Returns the call whose offer was revoked because the operator's last socket went away. */
   async operatorDisconnected(operatorId: string, now = Date.now()): Promise<{ revokedCallId: string | null; stillConnected: boolean }> {
-    const r: string[] = await this.run('operatorDisconnected', operatorId, now, this.o.graceMs);
+    const n = (this.sockets.get(operatorId) ?? 0) - 1;
+    if (n > 0) this.sockets.set(operatorId, n);
+    else this.sockets.delete(operatorId);
+    const r: string[] = await this.run('operatorDisconnected', operatorId, now, this.o.graceMs, this.nodeId);
     return { revokedCallId: r[0] === 'revoked' ? r[1] : null, stillConnected: r[0] === 'still_connected' };
   }
 

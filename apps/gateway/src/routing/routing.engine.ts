@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { ENV, Env } from '@hotline/config';
 import { ALERTS_CHANNEL } from '@hotline/events';
@@ -16,9 +16,11 @@ const offersLapsed = counter('hotline_offers_lapsed_total', 'Offers revoked beca
  * A node matches on every routing change (Redis pub/sub), right after its own changes, and on a
  * short interval, which is also how offer expiry and the disconnect grace period work across
  * nodes and survive a restart: the deadlines live in Redis, not in a process's timers.
+ * Each node also beats in Redis; a node that stops beating (killed, frozen) has its operators'
+ * sockets taken off the count by the others, so nobody is offered calls through a dead node.
  */
 @Injectable()
-export class RoutingEngine implements OnApplicationBootstrap, OnApplicationShutdown {
+export class RoutingEngine implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger(RoutingEngine.name);
   private sub?: Redis;
   private timer?: NodeJS.Timeout;
@@ -27,10 +29,13 @@ export class RoutingEngine implements OnApplicationBootstrap, OnApplicationShutd
   private sweeping = false;
   private stopped = false;
   private ticks = 0;
+  private lastBeat = 0;
 
   constructor(@Inject(ENV) private readonly env: Env, private readonly store: RoutingStore, private readonly live: LiveEvents) {}
 
-  onApplicationBootstrap(): void {
+  async onApplicationBootstrap(): Promise<void> {
+    // Beat before the first socket connects, so no other node takes this one for dead meanwhile.
+    await this.beat().catch((e) => this.logger.warn(`no heartbeat yet (${(e as Error).message}); the sweep retries`));
     this.sub = createRedis(this.env.REDIS_URL, { connectionName: 'hotline-routing-events' });
     this.sub.on('error', () => undefined);
     this.sub.subscribe(this.store.changedChannel, ALERTS_CHANNEL).catch((e) => this.logger.warn(`subscribe failed: ${e.message}`));
@@ -43,6 +48,17 @@ export class RoutingEngine implements OnApplicationBootstrap, OnApplicationShutd
     this.sub.on('ready', () => this.kick());
     this.timer = setInterval(() => void this.tick(), gatewaySettings(this.env).sweepMs);
     this.timer.unref();
+  }
+
+  /** Before the sockets close: they stop counting at once, and their operators get the grace period to reconnect to another node. */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    try {
+      for (const r of await this.store.leave()) this.live.revoked(r.operatorId, r.callId, 'disconnected');
+    } catch (e) {
+      this.logger.warn(`node not deregistered (${(e as Error).message}); the other nodes drop its sockets when its heartbeat lapses`);
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -79,10 +95,17 @@ export class RoutingEngine implements OnApplicationBootstrap, OnApplicationShutd
     }
   }
 
+  private async beat(): Promise<void> {
+    const revoked = await this.store.heartbeat();
+    this.lastBeat = Date.now();
+    for (const r of revoked) this.live.revoked(r.operatorId, r.callId, 'disconnected');
+  }
+
   private async tick(): Promise<void> {
     if (this.sweeping || this.stopped) return;
     this.sweeping = true;
     try {
+      if (Date.now() - this.lastBeat >= this.store.heartbeatMs) await this.beat();
       for (const e of await this.store.sweep()) {
         if (e.kind === 'timeout') {
           offersLapsed.inc();
@@ -91,6 +114,10 @@ export class RoutingEngine implements OnApplicationBootstrap, OnApplicationShutd
         } else if (e.kind === 'connect_stale') {
           this.live.revoked(e.operatorId, e.callId, 'connect_failed');
           await this.live.sendStatus(e.operatorId);
+        } else if (e.kind === 'revoked') {
+          this.live.revoked(e.operatorId, e.callId, 'disconnected');
+        } else if (e.kind === 'node_gone') {
+          this.logger.warn(`gateway node ${e.nodeId} stopped beating; its operators' sockets no longer count`);
         }
       }
       this.kick();
