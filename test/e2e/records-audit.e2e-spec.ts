@@ -2,6 +2,7 @@ import { INestApplication } from '@nestjs/common';
 import { execFile } from 'child_process';
 import { join } from 'path';
 import { promisify } from 'util';
+import { AuditService } from '@hotline/audit';
 import { createRecordsApp } from '../../apps/records/src/bootstrap';
 import { envFor } from '../support/env-for';
 import { Factory, TestStaff, bearer } from '../support/factories';
@@ -126,6 +127,34 @@ describe('the audit trail', () => {
     expect((await verify()).ok).toBe(true);
     const read = await f.http().get(`/calls/${callId}`).set(bearer(op));
     expect(read.body.notes.map((x: any) => x.text).sort()).toEqual(Array.from({ length: 50 }, (_, i) => `parallel note ${i}`).sort());
+  });
+
+  it('appends a batch as consecutive entries in order, amid single appends, and a batch rolled back leaves nothing', async () => {
+    const audit = app.get(AuditService);
+    const batch = (tag: string, n: number) => Array.from({ length: n }, (_, i) => ({ action: 'test.batch', targetType: 'test', targetId: `${tag}-${i}`, detail: { i } }));
+    const callId = await f.call({ operator: op });
+    const [seqsA, seqsB, notes] = await Promise.all([
+      audit.appendMany(batch('a', 25)),
+      f.db.transaction((m) => audit.appendMany(batch('b', 25), m)),
+      Promise.all(Array.from({ length: 10 }, (_, i) => f.http().post(`/calls/${callId}/notes`).set(bearer(op)).send({ text: `amid batch ${i}` }))),
+    ]);
+    expect(notes.map((r) => r.status)).toEqual(Array(10).fill(201));
+    for (const [tag, seqs] of [['a', seqsA], ['b', seqsB]] as const) {
+      expect(seqs).toEqual(Array.from({ length: 25 }, (_, i) => seqs[0] + i));
+      const rows = await f.db.query("SELECT seq, target_id FROM audit_log WHERE action = 'test.batch' AND target_id LIKE ? ORDER BY seq", [`${tag}-%`]);
+      expect(rows.map((r: any) => [Number(r.seq), r.target_id])).toEqual(seqs.map((s, i) => [s, `${tag}-${i}`]));
+    }
+    expect(await audit.appendMany([])).toEqual([]);
+
+    const before = await entryCount();
+    await expect(
+      f.db.transaction(async (m) => {
+        await audit.appendMany(batch('rolled-back', 5), m);
+        throw new Error('the change this batch records failed');
+      }),
+    ).rejects.toThrow('failed');
+    expect(await entryCount()).toBe(before);
+    expect(await verify()).toEqual({ ok: true, entries: before });
   });
 
   it('keeps content out of the trail: ids, counts and reasons only', async () => {

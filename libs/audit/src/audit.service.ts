@@ -16,6 +16,9 @@ export interface AuditInput {
   detail?: Record<string, unknown> | null;
 }
 
+/** Rows per INSERT: well under the 65,535 placeholders a statement may carry. */
+const INSERT_ROWS = 1000;
+
 export interface AuditVerification {
   ok: boolean;
   entries: number;
@@ -34,33 +37,53 @@ export class AuditService {
 
   /** Appends inside `manager`'s transaction when given (so the entry commits with the change it records). */
   async append(input: AuditInput, manager?: EntityManager): Promise<number> {
-    if (manager?.queryRunner?.isTransactionActive) return this.appendWith(manager, input);
-    return this.ds.transaction((m) => this.appendWith(m, input));
+    const [seq] = await this.appendMany([input], manager);
+    return seq;
   }
 
-  private async appendWith(m: EntityManager, input: AuditInput): Promise<number> {
+  /**
+   * Appends the entries in order as consecutive links of the chain, with one lock of the head and
+   * multi-row inserts (a batch of deletions audits in a few statements, not three per entry).
+   * Inside `manager`'s transaction when given. Returns their seqs.
+   */
+  async appendMany(inputs: AuditInput[], manager?: EntityManager): Promise<number[]> {
+    if (!inputs.length) return [];
+    if (manager?.queryRunner?.isTransactionActive) return this.appendWith(manager, inputs);
+    return this.ds.transaction((m) => this.appendWith(m, inputs));
+  }
+
+  private async appendWith(m: EntityManager, inputs: AuditInput[]): Promise<number[]> {
     const [head] = await m.query('SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE');
-    const seq = Number(head.seq) + 1;
-    const at = new Date();
-    const record: AuditRecord = {
-      seq,
-      at,
-      actorId: input.actorId ?? null,
-      actorRole: input.actorRole ?? null,
-      action: input.action,
-      targetType: input.targetType ?? null,
-      targetId: input.targetId ?? null,
-      pseudonym: input.pseudonym ?? null,
-      detail: input.detail ?? null,
-    };
-    const hash = entryHash(head.hash, record);
-    await m.query(
-      `INSERT INTO audit_log (seq, at, actor_id, actor_role, action, target_type, target_id, pseudonym, detail, prev_hash, hash)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [seq, at, record.actorId, record.actorRole, record.action, record.targetType, record.targetId, record.pseudonym, record.detail ? JSON.stringify(record.detail) : null, head.hash, hash],
-    );
-    await m.query('UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1', [seq, hash]);
-    return seq;
+    let seq = Number(head.seq);
+    let prevHash: string = head.hash;
+    const rows: unknown[][] = [];
+    for (const input of inputs) {
+      const record: AuditRecord = {
+        seq: ++seq,
+        at: new Date(),
+        actorId: input.actorId ?? null,
+        actorRole: input.actorRole ?? null,
+        action: input.action,
+        targetType: input.targetType ?? null,
+        targetId: input.targetId ?? null,
+        pseudonym: input.pseudonym ?? null,
+        detail: input.detail ?? null,
+      };
+      const hash = entryHash(prevHash, record);
+      rows.push([seq, record.at, record.actorId, record.actorRole, record.action, record.targetType, record.targetId, record.pseudonym, record.detail ? JSON.stringify(record.detail) : null, prevHash, hash]);
+      prevHash = hash;
+    }
+    for (let i = 0; i < rows.length; i += INSERT_ROWS) {
+      const chunk = rows.slice(i, i + INSERT_ROWS);
+      await m.query(
+        `INSERT INTO audit_log (seq, at, actor_id, actor_role, action, target_type, target_id, pseudonym, detail, prev_hash, hash)
+         VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+        chunk.flat(),
+      );
+    }
+    await m.query('UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1', [seq, prevHash]);
+    const first = Number(head.seq) + 1;
+    return inputs.map((_, i) => first + i);
   }
 
   /** Recomputes the whole chain; names the first entry that was edited, deleted or reordered. */

@@ -6,7 +6,6 @@ import { AuditService } from '@hotline/audit';
 import { KeystoreService } from '@hotline/crypto';
 import { DeletionStep, KEYSTORE } from '@hotline/persistence';
 import { TwilioService } from '@hotline/twilio';
-import { appendAuditEntries } from './audit-batch';
 import { retentionMetrics } from './metrics';
 
 export type DeletionReason = 'retention' | 'caller_request';
@@ -246,8 +245,7 @@ export class SecureDeleteService {
         detail: { reason: c.req.reason, retentionPolicy: c.row.retention_policy, certificateId: c.id, ...(c.req.deletionRequestId ? { deletionRequestId: c.req.deletionRequestId } : {}) },
       }));
       // In this transaction: the entry commits with the deletion it records, or neither does.
-      if (entries.length === 1) await this.audit.append(entries[0], m);
-      else await appendAuditEntries(m, entries);
+      await this.audit.appendMany(entries, m);
 
       // The key goes last before the commit, so it is gone for good before the row deletions are
       // (the commit below): if the keystore fails, nothing is deleted; if this process dies
