@@ -5,9 +5,11 @@ import { envFor } from '../support/env-for';
 import { Factory, TestStaff, bearer } from '../support/factories';
 
 /**
- * Someone with SQL access edits, deletes, reorders or appends audit entries: `GET /audit/verify`
- * must name the first bad entry. Each case is undone afterwards, row for row, so the chain is
- * whole again for the rest of the run (and the test checks that it is).
+ * Someone with SQL access tampers with the audit trail: `GET /audit/verify` must name the first bad
+ * entry. test/e2e/records-audit covers an edited, a deleted, a deleted last and two reordered
+ * entries; these are the cases it leaves out: an entry edited by someone who also recomputes its
+ * hash, a detail rewritten with SQL's own JSON functions, and the check being audited itself.
+ * Each case is undone afterwards, row for row, and the chain checked whole again.
  */
 const COLUMNS = ['seq', 'at', 'actor_id', 'actor_role', 'action', 'target_type', 'target_id', 'pseudonym', 'detail', 'prev_hash', 'hash'];
 
@@ -65,16 +67,11 @@ describe('audit tampering', () => {
     expect(entry).toEqual({ action: 'audit.verified', actor_id: auditor.id });
   });
 
-  it('names an edited entry (its content no longer matches its hash)', async () => {
-    const k = (await head()) - 3;
-    const result = await tampered(k, k, () => f.db.query("UPDATE audit_log SET action = 'call.nothing_to_see' WHERE seq = ?", [k]));
+  it('names an entry whose detail was rewritten with SQL’s JSON functions', async () => {
+    const [{ seq }] = await f.db.query("SELECT MAX(seq) AS seq FROM audit_log WHERE action = 'call.read'");
+    const k = Number(seq);
+    const result = await tampered(k, k, () => f.db.query(`UPDATE audit_log SET detail = JSON_SET(detail, '$.notes', 0) WHERE seq = ?`, [k]));
     expect(result).toMatchObject({ ok: false, entries: k - 1, firstBadEntry: { seq: k, problem: expect.stringMatching(/edited/) } });
-  });
-
-  it('names an entry whose detail was rewritten', async () => {
-    const k = (await head()) - 2;
-    const result = await tampered(k, k, () => f.db.query(`UPDATE audit_log SET detail = JSON_OBJECT('reason', 'routine') WHERE seq = ?`, [k]));
-    expect(result.firstBadEntry.seq).toBe(k);
   });
 
   it('names the entry after one that was edited with its own hash recomputed', async () => {
@@ -85,29 +82,5 @@ describe('audit tampering', () => {
       await f.db.query('UPDATE audit_log SET actor_id = ?, hash = ? WHERE seq = ?', ['someone-else', entryHash(r.prev_hash as string, forged), k]);
     });
     expect(result).toMatchObject({ ok: false, firstBadEntry: { seq: k + 1, problem: expect.stringMatching(/does not follow/) } });
-  });
-
-  it('names a deleted entry', async () => {
-    const k = (await head()) - 3;
-    const result = await tampered(k, k, () => f.db.query('DELETE FROM audit_log WHERE seq = ?', [k]));
-    expect(result).toMatchObject({ ok: false, entries: k - 1, firstBadEntry: { seq: k, problem: expect.stringMatching(/missing/) } });
-  });
-
-  it('names the first of two entries swapped in place', async () => {
-    const k = (await head()) - 4;
-    const result = await tampered(k, k + 1, async () => {
-      const [a, b] = await rows(k, k + 1);
-      const cols = COLUMNS.filter((c) => c !== 'seq');
-      const set = (r: Record<string, unknown>) => cols.map((c) => (c === 'detail' && r.detail !== null && typeof r.detail === 'object' ? JSON.stringify(r.detail) : r[c]));
-      await f.db.query('DELETE FROM audit_log WHERE seq IN (?, ?)', [k, k + 1]);
-      await f.db.query(`INSERT INTO audit_log (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')}), (${COLUMNS.map(() => '?').join(', ')})`, [k, ...set(b), k + 1, ...set(a)]);
-    });
-    expect(result).toMatchObject({ ok: false, entries: k - 1, firstBadEntry: { seq: k } });
-  });
-
-  it('notices entries deleted at the end of the chain', async () => {
-    const last = await head();
-    const result = await tampered(last - 1, last, () => f.db.query('DELETE FROM audit_log WHERE seq >= ?', [last - 1]));
-    expect(result).toMatchObject({ ok: false, entries: last - 2, firstBadEntry: { seq: last - 1 } });
   });
 });
