@@ -3,7 +3,7 @@ import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { createGatewayApp } from '../../apps/gateway/src/bootstrap';
 import { Env } from '@hotline/config';
-import { ALERTS_CHANNEL } from '@hotline/events';
+import { alertsChannel } from '@hotline/events';
 import { DEFAULT_ROUTING_PREFIX, RoutingStore } from '@hotline/routing';
 import { dumpAllText, openTestDataSources } from '../support/db';
 import { envFor } from '../support/env-for';
@@ -219,7 +219,7 @@ describe('gateway call flow', () => {
     expect(after.abandonedToday).toBeGreaterThanOrEqual(1);
 
     const alert = { callId: call.callId, operatorId: op.id, riskLevel: 'imminent', at: new Date().toISOString() };
-    await redis.publish(ALERTS_CHANNEL, JSON.stringify({ type: 'escalation', alert }));
+    await redis.publish(alertsChannel(redis.options.db), JSON.stringify({ type: 'escalation', alert }));
     expect(await sup.next('alert:escalation')).toEqual(alert);
   });
 

@@ -2,7 +2,7 @@ import { INestApplication } from '@nestjs/common';
 import Redis from 'ioredis';
 import { createGatewayApp } from '../../apps/gateway/src/bootstrap';
 import { Env } from '@hotline/config';
-import { ALERTS_CHANNEL } from '@hotline/events';
+import { alertsChannel } from '@hotline/events';
 import { RoutingStore } from '@hotline/routing';
 import { envFor } from '../support/env-for';
 import { TEST_REDIS_URL, TEST_SECRETS } from '../support/test-config';
@@ -74,7 +74,7 @@ describe('two gateway nodes', () => {
     clients.push(supB);
     await supB.next('queue:stats');
     const alert = { callId: call.callId, operatorId: op.id, riskLevel: 'imminent', at: new Date().toISOString() };
-    await redis.publish(ALERTS_CHANNEL, JSON.stringify({ type: 'escalation', alert }));
+    await redis.publish(alertsChannel(redis.options.db), JSON.stringify({ type: 'escalation', alert }));
     expect(await sup.next('alert:escalation')).toEqual(alert);
     expect(await supB.next('alert:escalation')).toEqual(alert);
     await new Promise((r) => setTimeout(r, 300));

@@ -2,7 +2,7 @@ import { INestApplication } from '@nestjs/common';
 import Redis from 'ioredis';
 import { noteField } from '@hotline/calls';
 import { ContentCipher, DataKeyDestroyedError, KeystoreService, PseudonymService } from '@hotline/crypto';
-import { ALERTS_CHANNEL } from '@hotline/events';
+import { alertsChannel } from '@hotline/events';
 import { createRecordsApp } from '../../apps/records/src/bootstrap';
 import { envFor } from '../support/env-for';
 import { dumpAllText, openTestDataSources } from '../support/db';
@@ -169,7 +169,7 @@ describe('call content in the records app', () => {
     beforeAll(async () => {
       sub = new Redis(TEST_REDIS_URL);
       sub.on('message', (_ch, msg) => alerts.push(JSON.parse(msg)));
-      await sub.subscribe(ALERTS_CHANNEL);
+      await sub.subscribe(alertsChannel(sub.options.db));
     });
     afterAll(() => sub.quit());
     const alertFor = async (callId: string) => {

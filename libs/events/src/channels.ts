@@ -6,4 +6,13 @@ import type { EscalationAlert } from './console-events';
  */
 export const ALERTS_CHANNEL = 'hotline:alerts';
 
+/**
+ * The alerts channel of one Redis database. Pub/sub ignores SELECT: every client of a Redis server
+ * hears every channel whatever its database, so channels carry the database number, and two
+ * deployments (say staging on db 1, production on db 0) or two test runs never hear each other.
+ */
+export function alertsChannel(db: number | undefined): string {
+  return `${ALERTS_CHANNEL}:db${db ?? 0}`;
+}
+
 export type AlertMessage = { type: 'escalation'; alert: EscalationAlert };

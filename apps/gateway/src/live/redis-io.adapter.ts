@@ -27,7 +27,8 @@ export class RedisIoAdapter extends IoAdapter {
 
   createIOServer(port: number, options?: ServerOptions): Server {
     const server: Server = super.createIOServer(port, { ...options, transports: ['websocket'], serveClient: false });
-    if (this.pub && this.sub) server.adapter(createAdapter(this.pub, this.sub, { requestsTimeout: 2000 }));
+    // The adapter's channels carry the database: pub/sub is shared by every database of a server.
+    if (this.pub && this.sub) server.adapter(createAdapter(this.pub, this.sub, { requestsTimeout: 2000, key: `socket.io-db${this.pub.options.db ?? 0}` }));
     return server;
   }
 

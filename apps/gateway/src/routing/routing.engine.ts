@@ -1,7 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { ENV, Env } from '@hotline/config';
-import { ALERTS_CHANNEL } from '@hotline/events';
+import { alertsChannel } from '@hotline/events';
 import { counter, createRedis } from '@hotline/observability';
 import { RoutingStore } from '@hotline/routing';
 import { LiveEvents } from '../live/live-events';
@@ -38,9 +38,10 @@ export class RoutingEngine implements OnApplicationBootstrap, BeforeApplicationS
     await this.beat().catch((e) => this.logger.warn(`no heartbeat yet (${(e as Error).message}); the sweep retries`));
     this.sub = createRedis(this.env.REDIS_URL, { connectionName: 'hotline-routing-events' });
     this.sub.on('error', () => undefined);
-    this.sub.subscribe(this.store.changedChannel, ALERTS_CHANNEL).catch((e) => this.logger.warn(`subscribe failed: ${e.message}`));
+    const alerts = alertsChannel(this.sub.options.db);
+    this.sub.subscribe(this.store.changedChannel, alerts).catch((e) => this.logger.warn(`subscribe failed: ${e.message}`));
     this.sub.on('message', (channel: string, message: string) => {
-      if (channel === ALERTS_CHANNEL) return this.live.relayAlert(message);
+      if (channel === alerts) return this.live.relayAlert(message);
       this.kick();
       this.live.statsChanged();
     });

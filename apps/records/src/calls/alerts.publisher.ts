@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type Redis from 'ioredis';
-import { ALERTS_CHANNEL, AlertMessage, EscalationAlert } from '@hotline/events';
+import { AlertMessage, EscalationAlert, alertsChannel } from '@hotline/events';
 import { REDIS } from '@hotline/observability';
 
 /** Tells the gateways (and so the supervisors' consoles) about imminent risk at once. Ids and levels only. */
@@ -14,7 +14,7 @@ export class AlertsPublisher {
   async escalation(alert: EscalationAlert & { escalationId?: string }): Promise<void> {
     const message: AlertMessage = { type: 'escalation', alert };
     try {
-      await withTimeout(this.redis.publish(ALERTS_CHANNEL, JSON.stringify(message)), 2000);
+      await withTimeout(this.redis.publish(alertsChannel(this.redis.options.db), JSON.stringify(message)), 2000);
     } catch (e) {
       this.logger.error({ callId: alert.callId, err: (e as Error).message }, 'could not publish the escalation alert');
     }
