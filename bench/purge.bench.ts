@@ -128,12 +128,18 @@ const bench: Bench = async () => {
   const file = join(dir, 'retention.yaml');
   writeFileSync(file, 'scanEvery: PT1H\npolicies:\n  default: PT1S\n  high: PT1S\n  imminent: PT1S\nrecordings: PT1S\ndeletionGrace: PT1S\nbatchSize: 100\nconcurrency: 200\n');
   const rows: BenchRow[] = [];
+  let floor = 0;
   try {
+    // The floor first, on a quiet database: measured after the secure purge it would pay for InnoDB's
+    // purge of the history that the secure purge left behind.
+    const again = await seed(db, keys, CALLS);
+    const t0 = process.hrtime.bigint();
+    await plainDelete(db, keys, again);
+    floor = CALLS / (Number(process.hrtime.bigint() - t0) / 1e9);
     // The worker starts (and runs its start-up scan on an empty table) before the calls exist.
     const worker = await createWorkerApp(envFor({ RETENTION_CONFIG: file, TWILIO_API_URL: peer.url }));
     await worker.init();
     let secure = 0;
-    let floor = 0;
     try {
       const ids = await seed(db, keys, CALLS);
       const started = process.hrtime.bigint();
@@ -149,10 +155,6 @@ const bench: Bench = async () => {
       await worker.close();
     }
 
-    const again = await seed(db, keys, CALLS);
-    const t0 = process.hrtime.bigint();
-    await plainDelete(db, keys, again);
-    floor = CALLS / (Number(process.hrtime.bigint() - t0) / 1e9);
 
     rows.push({
       name: `secure purge of ${CALLS.toLocaleString('en')} expired calls (Twilio, key, rows, certificate, audit)`,
