@@ -113,6 +113,9 @@ describe('the console in a browser', () => {
     const available = page.getByRole('switch', { name: 'Available' });
     await waitUntil(() => available.isEnabled());
     expect(await available.getAttribute('aria-checked')).toBe('false');
+    // No Twilio API key here: GET /voice/token answers 503, and the console says calls still connect, without audio.
+    await page.getByRole('status').filter({ hasText: 'Audio: not configured (calls connect by phone routing only)' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Mute' }).count()).toBe(0);
   });
 
   it('a caller rings and waits: the supervisor sees the waiting count change', async () => {

@@ -8,6 +8,7 @@ import { Session, loadStored, store } from './session';
 import { useNow, useSocket } from './socket';
 import { offerCue, unlockSound } from './sound';
 import { Dialog, ErrorText, TopBar } from './ui';
+import { AudioView, audioLabel, useVoice } from './voice';
 
 type OperatorSocket = Socket<OperatorServerEvents, OperatorClientEvents>;
 type CallerHint = NonNullable<Parameters<OperatorServerEvents['call:connected']>[0]['caller']>;
@@ -74,6 +75,7 @@ export function OperatorView(props: { session: Session; onSignOut: () => void; o
   const [call, setCallState] = useState<LiveCall | null>(() => loadStored<LiveCall>('call'));
   const [notice, setNotice] = useState<string | null>(null);
   const [historyVersion, setHistoryVersion] = useState(0);
+  const voice = useVoice(session.token);
 
   const setCall = useCallback((update: LiveCall | null | ((c: LiveCall | null) => LiveCall | null)) => {
     setCallState((current) => {
@@ -125,6 +127,9 @@ export function OperatorView(props: { session: Session; onSignOut: () => void; o
     };
   }, [socket, setCall]);
 
+  const { setOnCall } = voice;
+  useEffect(() => setOnCall(call !== null && call.endedAt === undefined), [call, setOnCall]);
+
   const available = status !== null && status !== 'away';
   const busy = status === 'offered' || status === 'on_call' || status === 'wrap_up';
 
@@ -163,6 +168,7 @@ export function OperatorView(props: { session: Session; onSignOut: () => void; o
             <p class="status-text" aria-live="polite">
               {status === null ? 'Waiting for the server…' : `You are: ${STATUS_LABEL[status] ?? status}`}
             </p>
+            <AudioStatus view={voice.view} onToggleMute={voice.toggleMute} />
           </div>
           <div class="live" aria-live="polite">
             {notice && (
@@ -174,7 +180,7 @@ export function OperatorView(props: { session: Session; onSignOut: () => void; o
               </p>
             )}
           </div>
-          <div class="live" aria-live="assertive">{offer && !call && <OfferPanel offer={offer} socket={socket} onDone={(message) => (setOffer(null), message && setNotice(message))} />}</div>
+          <div class="live" aria-live="assertive">{offer && !call && <OfferPanel offer={offer} socket={socket} onAccepting={voice.accepting} onDone={(message) => (setOffer(null), message && setNotice(message))} />}</div>
           {call ? (
             <CallPanel
               key={call.callId}
@@ -200,7 +206,24 @@ export function OperatorView(props: { session: Session; onSignOut: () => void; o
   );
 }
 
-function OfferPanel(props: { offer: Offer; socket: OperatorSocket; onDone: (message?: string) => void }) {
+function AudioStatus(props: { view: AudioView; onToggleMute: () => void }) {
+  const { view } = props;
+  const inCall = view.state === 'on_call' || view.state === 'reconnecting';
+  return (
+    <div class="audio">
+      <p class={`audio-status audio-${view.state}`} role="status">
+        {audioLabel(view)}
+      </p>
+      {inCall && (
+        <button type="button" class="button quiet" aria-pressed={view.muted} onClick={props.onToggleMute}>
+          Mute
+        </button>
+      )}
+    </div>
+  );
+}
+
+function OfferPanel(props: { offer: Offer; socket: OperatorSocket; onAccepting: (outcome: Promise<boolean>) => void; onDone: (message?: string) => void }) {
   const { offer, socket } = props;
   const now = useNow(250);
   const [pending, setPending] = useState(false);
@@ -214,7 +237,9 @@ function OfferPanel(props: { offer: Offer; socket: OperatorSocket; onDone: (mess
   const answer = async (event: 'call:accept' | 'call:decline') => {
     setPending(true);
     try {
-      const res = await ask(socket, event, { callId: offer.callId });
+      const asked = ask(socket, event, { callId: offer.callId });
+      if (event === 'call:accept') props.onAccepting(asked.then((r) => r.ok));
+      const res = await asked;
       if (!res.ok) props.onDone(`The call could not be ${event === 'call:accept' ? 'accepted' : 'declined'}: ${human((res as { error?: string }).error ?? 'refused')}.`);
       else if (event === 'call:decline') props.onDone();
     } catch {
