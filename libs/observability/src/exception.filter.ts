@@ -17,8 +17,11 @@ export class GlobalExceptionFilter implements ExceptionFilter {
     const res = ctx.getResponse<Response>();
     const correlationId = String(req.id ?? res.getHeader('X-Request-Id') ?? randomUUID());
     const body = toBody(exception);
-    if (body.statusCode >= 500) {
+    if (body.statusCode >= 500 && !(exception instanceof HttpException)) {
       this.logger.error({ correlationId, err: { name: (exception as Error)?.name, message: (exception as Error)?.message, stack: (exception as Error)?.stack } }, 'unhandled error');
+    } else if (body.statusCode >= 500) {
+      // A deliberate 5xx (e.g. 503: a dependency away, a feature not configured) is an answer, not a crash.
+      this.logger.warn({ correlationId, statusCode: body.statusCode, path: req.path }, body.message);
     }
     if (res.headersSent) return;
     if (body.headers) for (const [k, v] of Object.entries(body.headers)) res.setHeader(k, v);
