@@ -24,6 +24,9 @@ const CALLS = Number(process.env.PURGE_BENCH_CALLS ?? 10_000);
 const ROOT = join(__dirname, '..');
 const CHUNK = 500;
 
+/** Recording SID of each seeded call, to name any call whose recording the peer never saw deleted. */
+const recordingOf = new Map<string, string>();
+
 async function seed(db: DataSource, keys: DataSource, n: number): Promise<string[]> {
   const master = Buffer.from(TEST_SECRETS.MASTER_KEY, 'base64');
   const mkId = masterKeyId(master);
@@ -49,7 +52,9 @@ async function seed(db: DataSource, keys: DataSource, n: number): Promise<string
         const noteId = randomUUID();
         notes.push(noteId, id, op, seal(key, Buffer.from(`note ${k}: the caller talked about their week, at some length.`), associatedData(id, `note:${noteId}`)), started);
       }
-      recs.push(randomUUID(), id, 'RE' + randomBytes(16).toString('hex'), deadline, started);
+      const recordingSid = 'RE' + randomBytes(16).toString('hex');
+      recordingOf.set(id, recordingSid);
+      recs.push(randomUUID(), id, recordingSid, deadline, started);
       consents.push(randomUUID(), id, started);
       risks.push(randomUUID(), id, op, started);
     }
@@ -88,11 +93,11 @@ async function plainDelete(db: DataSource, keys: DataSource, ids: string[]): Pro
  * The local Twilio peer, in a process of its own: Twilio is another machine, and its work should
  * not be counted against the worker's. Answers a line on stdin with how many recordings it deleted.
  */
-async function startTwilioPeer(): Promise<{ url: string; deletedRecordings(): Promise<number>; stop(): void }> {
+async function startTwilioPeer(): Promise<{ url: string; deletedRecordings(): Promise<string[]>; stop(): void }> {
   const code = `const { TwilioPeer } = require('./test/support/twilio-peer');
     const peer = new TwilioPeer(process.env.TWILIO_ACCOUNT_SID, process.env.TWILIO_AUTH_TOKEN);
     peer.start().then(() => process.stdout.write(peer.url + '\\n'));
-    process.stdin.on('data', () => process.stdout.write(peer.deletedRecordings.length + '\\n'));`;
+    process.stdin.on('data', () => process.stdout.write(JSON.stringify(peer.deletedRecordings) + '\\n'));`;
   const child = spawn(process.execPath, ['-r', './scripts/register.js', '-e', code], { cwd: ROOT, env: { ...process.env, ...TEST_SECRETS }, stdio: ['pipe', 'pipe', 'inherit'] });
   const lines: string[] = [];
   let waiting: ((line: string) => void) | undefined;
@@ -115,7 +120,7 @@ async function startTwilioPeer(): Promise<{ url: string; deletedRecordings(): Pr
     url,
     deletedRecordings: async () => {
       child.stdin!.write('count\n');
-      return Number(await nextLine());
+      return JSON.parse(await nextLine()) as string[];
     },
     stop: () => void child.kill(),
   };
@@ -141,16 +146,24 @@ const bench: Bench = async () => {
     await worker.init();
     let secure = 0;
     try {
+      const [{ n: before }] = await db.query('SELECT COUNT(*) AS n FROM calls');
       const ids = await seed(db, keys, CALLS);
       const started = process.hrtime.bigint();
       await worker.get(RetentionQueue).queue.add(JobName.RetentionScan, {}, { removeOnComplete: true, removeOnFail: true });
-      while ((await remaining(db, ids)) > 0) await new Promise((r) => setTimeout(r, 50));
+      // Polled with a plain COUNT (cheap), not with the 10,000 ids: the watching must not load
+      // the database it is measuring.
+      while (Number((await db.query('SELECT COUNT(*) AS n FROM calls'))[0].n) > Number(before)) await new Promise((r) => setTimeout(r, 50));
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      if ((await remaining(db, ids)) > 0) throw new Error('the purge finished with some of the seeded calls still present');
       secure = CALLS / seconds;
       const [{ n }] = await db.query('SELECT COUNT(*) AS n FROM deletion_certificates WHERE call_id IN (?)', [ids.slice(0, 1000)]);
       if (Number(n) !== Math.min(1000, CALLS)) throw new Error(`expected a certificate per destroyed call, found ${n} of 1000`);
-      const deleted = await peer.deletedRecordings();
-      if (deleted < CALLS) throw new Error(`the Twilio peer saw ${deleted} recording deletions for ${CALLS} calls`);
+      const deleted = new Set(await peer.deletedRecordings());
+      const missed = ids.filter((id) => !deleted.has(recordingOf.get(id)!));
+      if (missed.length) {
+        const certs: { call_id: string; steps: string }[] = await db.query('SELECT call_id, steps FROM deletion_certificates WHERE call_id IN (?)', [missed.slice(0, 5)]);
+        throw new Error(`the Twilio peer never saw ${missed.length} of ${CALLS} recordings deleted; certificates: ${certs.map((c) => `${c.call_id} ${typeof c.steps === 'string' ? c.steps : JSON.stringify(c.steps)}`).join('; ')}`);
+      }
     } finally {
       await worker.close();
     }

@@ -244,14 +244,17 @@ export class SecureDeleteService {
         targetId: c.req.callId,
         detail: { reason: c.req.reason, retentionPolicy: c.row.retention_policy, certificateId: c.id, ...(c.req.deletionRequestId ? { deletionRequestId: c.req.deletionRequestId } : {}) },
       }));
-      // In this transaction: the entry commits with the deletion it records, or neither does.
-      await this.audit.appendMany(entries, m);
-
-      // The key goes last before the commit, so it is gone for good before the row deletions are
+      // The key goes just before the commit, so it is gone for good before the row deletions are
       // (the commit below): if the keystore fails, nothing is deleted; if this process dies
       // between the two, the rows are unreadable already, and the next run finishes them. Doing it
-      // here rather than first keeps that in-between state to the width of one commit.
+      // here rather than first keeps that in-between state to the width of the audit append and
+      // one commit.
       await this.destroyKeys(goIds);
+
+      // In this transaction: the entry commits with the deletion it records, or neither does.
+      // Last, because it locks the head of the audit chain, which every writer of the trail waits
+      // for: held from here to the commit only, batches running side by side queue on it briefly.
+      await this.audit.appendMany(entries, m);
       for (const c of certificates) done.push({ callId: c.req.callId, outcome: 'destroyed', certificateId: c.id });
     });
     for (const o of done) {

@@ -3,7 +3,7 @@ import { RetentionConfig } from '@hotline/config';
 import { RETENTION_CONFIG, SecureDeleteOutcome, SecureDeleteRequest, SecureDeleteService } from '@hotline/retention';
 
 /** How long the first job of a batch waits for others that arrive with it. */
-const GATHER_MS = 5;
+const GATHER_MS = 20;
 /** Two batches at once: one at Twilio while the other is in its transaction. */
 const MAX_IN_FLIGHT = 2;
 
@@ -50,7 +50,11 @@ export class SecureDeleteBatcher {
         )
         .finally(() => {
           this.inFlight--;
-          if (this.pending.length) this.flush();
+          // A full batch goes at once; a partial one waits a moment for more, so that the batches
+          // stay large while jobs keep arriving (small batches pay the transaction's fixed cost
+          // more often).
+          if (this.pending.length >= this.cfg.batchSize) this.flush();
+          else if (this.pending.length) this.timer ??= setTimeout(() => this.flush(), GATHER_MS);
         });
     }
   }
