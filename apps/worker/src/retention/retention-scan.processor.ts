@@ -34,7 +34,7 @@ export class RetentionScanProcessor {
       let cursor: ExpiredCursor | undefined;
       do {
         const page = await expiredCallsPage(this.db, now, this.cfg.batchSize, cursor);
-        await Promise.all(page.ids.map((callId) => this.queue.addSecureDelete({ callId, reason: 'retention' })));
+        await this.queue.addSecureDeletes(page.ids.map((callId) => ({ callId, reason: 'retention' as const })));
         queued += page.ids.length;
         cursor = page.next;
       } while (cursor);

@@ -26,6 +26,16 @@ export function bullJobId(id: string): string {
   return id.replace(/:/g, '.');
 }
 
+function secureDeleteJobOptions(callId: string): JobsOptions {
+  return {
+    jobId: bullJobId(jobId.secureDelete(callId)),
+    attempts: SECURE_DELETE_ATTEMPTS,
+    backoff: { type: 'exponential', delay: 500 },
+    removeOnComplete: true,
+    removeOnFail: true,
+  };
+}
+
 /** The retention queue: the schedulers, and one secure-delete job per call. */
 @Injectable()
 export class RetentionQueue {
@@ -36,19 +46,19 @@ export class RetentionQueue {
   }
 
   /**
-   * `add` with the call's job id: a call already waiting, delayed or running is not queued twice
-   * (addBulk would not dedupe). Finished jobs are removed, so a call still present at the next
-   * scan (a failure) is queued again: MySQL, not Redis, says what is left to do.
+   * One job per call, with the call's job id: a call already waiting, delayed or running is not
+   * queued twice (BullMQ's add script returns the existing job for a known id, in a bulk add as in
+   * a single one). Sent as one bulk (one round trip to Redis for a scan page). Finished jobs are
+   * removed, so a call still present at the next scan (a failure) is queued again: MySQL, not
+   * Redis, says what is left to do.
    */
+  async addSecureDeletes(items: SecureDeleteJobData[]): Promise<void> {
+    if (!items.length) return;
+    await this.queue.addBulk(items.map((data) => ({ name: JobName.SecureDelete, data, opts: secureDeleteJobOptions(data.callId) })));
+  }
+
   async addSecureDelete(data: SecureDeleteJobData): Promise<void> {
-    const opts: JobsOptions = {
-      jobId: bullJobId(jobId.secureDelete(data.callId)),
-      attempts: SECURE_DELETE_ATTEMPTS,
-      backoff: { type: 'exponential', delay: 500 },
-      removeOnComplete: true,
-      removeOnFail: true,
-    };
-    await this.queue.add(JobName.SecureDelete, data, opts);
+    await this.queue.add(JobName.SecureDelete, data, secureDeleteJobOptions(data.callId));
   }
 
   /** Creates the schedulers that are missing (all of them on a fresh or flushed Redis). */

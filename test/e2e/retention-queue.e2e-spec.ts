@@ -1,0 +1,35 @@
+import { randomUUID } from 'crypto';
+import { loadRetentionConfig } from '@hotline/config';
+import { RetentionQueue, bullJobId } from '../../apps/worker/src/retention/retention.queue';
+import { JobName, jobId } from '@hotline/jobs';
+import { envFor } from '../support/env-for';
+import { shortRetentionFile } from './retention-support';
+
+// No worker runs here: the jobs stay queued, so what the queue holds is what two scans left.
+describe('the retention scan queues each expired call once', () => {
+  let queue: RetentionQueue;
+  const callIds = Array.from({ length: 5 }, () => randomUUID());
+
+  beforeAll(() => {
+    queue = new RetentionQueue(envFor(), loadRetentionConfig(shortRetentionFile()));
+  });
+
+  afterAll(async () => {
+    for (const id of callIds) await queue.queue.remove(bullJobId(jobId.secureDelete(id))).catch(() => undefined);
+    await queue.close();
+  });
+
+  it('two scans over the same calls (bulk, then single adds) leave one secure-delete job per call', async () => {
+    const items = callIds.map((callId) => ({ callId, reason: 'retention' as const }));
+    await queue.addSecureDeletes(items);
+    await queue.addSecureDeletes(items);
+    await queue.addSecureDelete(items[0]);
+
+    const waiting = await queue.queue.getJobs(['waiting', 'prioritized', 'delayed'], 0, -1);
+    const ours = waiting.filter((j) => j.name === JobName.SecureDelete && callIds.includes(j.data.callId));
+    expect(ours.map((j) => j.data.callId).sort()).toEqual([...callIds].sort());
+    expect(ours.map((j) => j.id).sort()).toEqual(callIds.map((id) => bullJobId(jobId.secureDelete(id))).sort());
+    // The job carries the call's id and the reason only: nothing about the caller.
+    expect(Object.keys(ours[0].data).sort()).toEqual(['callId', 'reason']);
+  });
+});
