@@ -44,8 +44,8 @@ export function parseRetentionConfig(text: string, origin = 'retention config'):
   for (const k of Object.keys(doc.policies ?? {})) if (!POLICY_NAMES.includes(k as PolicyName)) problems.push(`policies.${k}: unknown policy (use ${POLICY_NAMES.join(', ')})`);
   const recordings = dur('recordings', doc.recordings);
   const deletionGrace = dur('deletionGrace', doc.deletionGrace);
-  const batchSize = doc.batchSize === undefined ? 500 : Number(doc.batchSize);
-  const concurrency = doc.concurrency === undefined ? 4 : Number(doc.concurrency);
+  const batchSize = doc.batchSize === undefined ? 200 : Number(doc.batchSize);
+  const concurrency = doc.concurrency === undefined ? 400 : Number(doc.concurrency);
   if (!Number.isInteger(batchSize) || batchSize < 1) problems.push('batchSize: must be a positive integer');
   if (!Number.isInteger(concurrency) || concurrency < 1) problems.push('concurrency: must be a positive integer');
   if (problems.length === 0 && durationMs(scanEvery) < 1000) problems.push('scanEvery: must be at least PT1S');
