@@ -1,9 +1,10 @@
 /**
  * `npm run bench`: runs every bench/*.bench.ts in turn (or those named on the command line),
  * prints one table and writes bench/results/latest.json with the machine it ran on.
- * Benchmarks use their own databases (`hotline_bench`, `hotline_keys_bench`) and Redis db 14.
+ * Benchmarks use their own databases (`hotline_bench`, `hotline_keys_bench`) and Redis db 14,
+ * recreated before each benchmark.
  */
-import { execSync } from 'child_process';
+import { execSync, spawnSync } from 'child_process';
 import { readdirSync, writeFileSync, mkdirSync } from 'fs';
 import os from 'os';
 import { join } from 'path';
@@ -17,7 +18,28 @@ async function main() {
   const { testEnvVars } = await import('../test/support/test-config');
   for (const [k, v] of Object.entries(testEnvVars())) process.env[k] = v;
   const globalSetup = (await import('../test/support/global-setup')).default;
-  await globalSetup();
+  // Each benchmark starts on freshly migrated, empty databases and an empty Redis database: what
+  // one leaves behind (say, 200 MB of notes) must not slow the next.
+  const freshDatabases = async () => {
+    (globalThis as any).__hotlineSetupDone = false;
+    await globalSetup();
+  };
+
+  // A child run: one benchmark, its result as JSON on the last line of stdout.
+  const childIndex = process.argv.indexOf('--child');
+  if (childIndex >= 0) {
+    const f = process.argv[childIndex + 1];
+    await freshDatabases();
+    let out: { bench: string; rows: BenchRow[]; error?: string };
+    try {
+      const mod = await import(join(__dirname, f));
+      out = { bench: f, rows: await (mod.default as Bench)() };
+    } catch (e) {
+      out = { bench: f, rows: [], error: (e as Error).stack ?? String(e) };
+    }
+    process.stdout.write('\n' + JSON.stringify(out) + '\n');
+    process.exit(0);
+  }
 
   const only = process.argv.slice(2);
   const files = readdirSync(__dirname).filter((f) => f.endsWith('.bench.ts')).filter((f) => !only.length || only.some((o) => f.includes(o))).sort();
@@ -25,14 +47,23 @@ async function main() {
   for (const f of files) {
     process.stderr.write(`bench ${f} ...\n`);
     const started = Date.now();
+    // Each benchmark in a Node process of its own: timers, sockets and heap left by one cannot
+    // slow the next.
+    const child = spawnSync(process.execPath, ['-r', './scripts/register.js', __filename, '--child', f], {
+      cwd: join(__dirname, '..'),
+      env: process.env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+      maxBuffer: 64 * 2 ** 20,
+    });
+    const last = child.stdout?.toString().trim().split('\n').pop() ?? '';
+    let result: { bench: string; rows: BenchRow[]; error?: string };
     try {
-      const mod = await import(join(__dirname, f));
-      const rows = await (mod.default as Bench)();
-      results.push({ bench: f, rows });
-    } catch (e) {
-      results.push({ bench: f, rows: [], error: (e as Error).stack ?? String(e) });
-      process.stderr.write(`bench ${f} failed: ${(e as Error).message}\n`);
+      result = JSON.parse(last);
+    } catch {
+      result = { bench: f, rows: [], error: `the benchmark process ended (status ${child.status}, signal ${child.signal}) without a result` };
     }
+    results.push(result);
+    if (result.error) process.stderr.write(`bench ${f} failed: ${result.error.split('\n')[0]}\n`);
     process.stderr.write(`bench ${f} done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   }
 
