@@ -19,11 +19,11 @@ describe('the retention scan queues each expired call once', () => {
     await queue.close();
   });
 
-  it('two scans over the same calls (bulk, then single adds) leave one secure-delete job per call', async () => {
+  it('scans over the same calls (whole pages, then a page of one) leave one secure-delete job per call', async () => {
     const items = callIds.map((callId) => ({ callId, reason: 'retention' as const }));
     await queue.addSecureDeletes(items);
     await queue.addSecureDeletes(items);
-    await queue.addSecureDelete(items[0]);
+    await queue.addSecureDeletes([items[0]]);
 
     const waiting = await queue.queue.getJobs(['waiting', 'prioritized', 'delayed'], 0, -1);
     const ours = waiting.filter((j) => j.name === JobName.SecureDelete && callIds.includes(j.data.callId));

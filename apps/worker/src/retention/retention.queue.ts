@@ -57,10 +57,6 @@ export class RetentionQueue {
     await this.queue.addBulk(items.map((data) => ({ name: JobName.SecureDelete, data, opts: secureDeleteJobOptions(data.callId) })));
   }
 
-  async addSecureDelete(data: SecureDeleteJobData): Promise<void> {
-    await this.queue.add(JobName.SecureDelete, data, secureDeleteJobOptions(data.callId));
-  }
-
   /** Creates the schedulers that are missing (all of them on a fresh or flushed Redis). */
   async ensureSchedulers(force = false): Promise<void> {
     const every = durationMs(this.cfg.scanEvery);
