@@ -111,7 +111,8 @@ async function plainDelete(db: DataSource, keys: DataSource, ids: string[]): Pro
 
 /**
  * The local Twilio peer, in a process of its own: Twilio is another machine, and its work should
- * not be counted against the worker's. Answers a line on stdin with how many recordings it deleted.
+ * not be counted against the worker's. Answers a line on stdin with the SIDs of the recordings it
+ * deleted (a JSON array).
  */
 async function startTwilioPeer(): Promise<{ url: string; deletedRecordings(): Promise<string[]>; stop(): void }> {
   const code = `const { TwilioPeer } = require('./test/support/twilio-peer');
