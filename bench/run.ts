@@ -55,7 +55,8 @@ async function main() {
       stdio: ['ignore', 'pipe', 'inherit'],
       maxBuffer: 64 * 2 ** 20,
     });
-    const last = child.stdout?.toString().trim().split('\n').pop() ?? '';
+    // The result is the last line that starts {"bench": (an app logging at info may write after it).
+    const last = child.stdout?.toString().trim().split('\n').reverse().find((l) => l.startsWith('{"bench":')) ?? '';
     let result: { bench: string; rows: BenchRow[]; error?: string };
     try {
       result = JSON.parse(last);

@@ -47,12 +47,70 @@ export const REDACT_PATHS = [
   '*.disclosedTo',
 ];
 
-/** E.164-like numbers and runs of 6+ digits that could be a number or a code. */
-// Bounded by non-word characters, so digits inside ids (UUIDs, SIDs, hashes) are left alone.
-const PHONE_LIKE = /(?<![\w-])\+?\d[\d\s().-]{5,}\d(?![\w-])/g;
+/** Longest string the scrubber reads whole; the rest is cut (a log line needs no 16 KB path). */
+export const MAX_SCRUBBED_LENGTH = 2048;
 
-export function scrubString(s: string): string {
-  return s.replace(PHONE_LIKE, (m) => (m.replace(/\D/g, '').length >= 6 ? '[redacted-number]' : m));
+/**
+ * E.164-like numbers and runs of 6+ digits that could be a number or a code, in linear time.
+ *
+ * What counts: `+`? then a digit, then digits, spaces and `( ) . -`, ending in a digit, at least 7
+ * characters, holding 6 or more digits; not preceded or followed by a letter, digit, `_` or `-`, so
+ * digits inside ids (UUIDs, SIDs, hashes) are left alone. Nor after `word:` (an id such as BullMQ's
+ * `repeat:retention-scan:1764000000000`), except after the number schemes `tel:`, `sms:`, `sip:`, `fax:`.
+ *
+ * The pattern this replaces (`/(?<![\w-])\+?\d[\d\s().-]{5,}\d(?![\w-])/g`) backtracked
+ * quadratically: one request with a 16 KB path of `.1-` blocked the event loop for a third of a second.
+ * Here each candidate run is found by a single character class and read once from each end.
+ */
+const CANDIDATE_RUN = /\+?[\d\s().-]+/g;
+const WORD_OR_DASH = /[\w-]/;
+const ID_PREFIX = /([A-Za-z][\w.-]*):$/;
+const NUMBER_SCHEMES = new Set(['tel', 'sms', 'sip', 'fax', 'callto']);
+const isDigit = (c: string | undefined) => c !== undefined && c >= '0' && c <= '9';
+
+export function scrubString(input: string): string {
+  const s = input.length > MAX_SCRUBBED_LENGTH ? cut(input) : input;
+  return s.replace(CANDIDATE_RUN, (run: string, offset: number) => scrubRun(s, run, offset));
+}
+
+/** The first MAX_SCRUBBED_LENGTH characters, less any digits the cut split (no partial number stays). */
+function cut(input: string): string {
+  let end = MAX_SCRUBBED_LENGTH;
+  while (end > 0 && /[+\d\s().-]/.test(input[end - 1])) end--;
+  return `${input.slice(0, end)}…[cut ${input.length - end} chars]`;
+}
+
+function scrubRun(s: string, run: string, offset: number): string {
+  const end = offset + run.length; // exclusive, in s
+  // The last digit of the run that is not followed by a letter, digit, `_` or `-`: every match ends there.
+  let last = -1;
+  for (let j = end - 1; j >= offset; j--) {
+    if (isDigit(s[j]) && !WORD_OR_DASH.test(s[j + 1] ?? '')) {
+      last = j;
+      break;
+    }
+  }
+  if (last < 0) return run;
+  for (let i = offset; i <= last; i++) {
+    const plus = s[i] === '+';
+    if (!(plus ? isDigit(s[i + 1]) : isDigit(s[i]))) continue;
+    if (!startsFree(s, i)) continue;
+    if (last - i + 1 < (plus ? 8 : 7)) return run; // later starts are shorter still
+    let digits = 0;
+    for (let k = i; k <= last; k++) if (isDigit(s[k])) digits++;
+    if (digits < 6) return run;
+    return run.slice(0, i - offset) + '[redacted-number]' + run.slice(last + 1 - offset);
+  }
+  return run;
+}
+
+function startsFree(s: string, i: number): boolean {
+  const before = s[i - 1];
+  if (before === undefined) return true;
+  if (WORD_OR_DASH.test(before)) return false;
+  if (before !== ':') return true;
+  const prefix = ID_PREFIX.exec(s.slice(Math.max(0, i - 64), i));
+  return !prefix || NUMBER_SCHEMES.has(prefix[1].toLowerCase());
 }
 
 /** Scrubs strings in a log object (depth-limited). Keys like `callId` carry UUIDs, which are left intact. */
