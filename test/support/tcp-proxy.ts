@@ -15,6 +15,9 @@ import { AddressInfo, Server, Socket, connect, createServer } from 'net';
 export class TcpProxy {
   private readonly sockets = new Set<Socket>();
   private down = false;
+  /** How bytes pass while not cut: as they come, each chunk late by `delayMs`, or not at all. */
+  private mode: 'pass' | 'slow' | 'blackhole' = 'pass';
+  private delayMs = 0;
   /** Connections accepted in total, and refused while cut (tests can check the app really tried). */
   accepted = 0;
   refused = 0;
@@ -62,9 +65,32 @@ export class TcpProxy {
     this.sockets.clear();
   }
 
-  /** It comes back: new connections pass (clients reconnect by themselves). */
+  /**
+   * MySQL or Redis hangs: connections are still accepted, but no byte goes either way, and open
+   * connections fall silent. Nothing is refused, so only a client's own timeouts notice.
+   */
+  blackhole(): void {
+    this.mode = 'blackhole';
+  }
+
+  /** Every chunk, either way, is delivered `delayMs` late (order kept): a server or network gone slow. */
+  slow(delayMs: number): void {
+    this.mode = 'slow';
+    this.delayMs = delayMs;
+  }
+
+  /**
+   * It comes back: new connections pass (clients reconnect by themselves). After a blackhole the
+   * connections that lost bytes are reset, as a real network partition's would time out.
+   */
   restore(): void {
+    const lostBytes = this.mode === 'blackhole';
     this.down = false;
+    this.mode = 'pass';
+    if (lostBytes) {
+      for (const s of this.sockets) s.destroy();
+      this.sockets.clear();
+    }
   }
 
   async close(): Promise<void> {
@@ -79,6 +105,12 @@ export class TcpProxy {
       return;
     }
     this.accepted++;
+    if (this.mode === 'blackhole') {
+      // Accepted and held, never forwarded.
+      this.sockets.add(client);
+      client.on('error', () => client.destroy()).on('close', () => this.sockets.delete(client));
+      return;
+    }
     const upstream = connect(this.targetPort, this.targetHost);
     client.setNoDelay(true);
     upstream.setNoDelay(true);
@@ -92,7 +124,12 @@ export class TcpProxy {
     };
     client.on('error', done).on('close', done);
     upstream.on('error', done).on('close', done);
-    client.pipe(upstream);
-    upstream.pipe(client);
+    const forward = (to: Socket) => (chunk: Buffer) => {
+      if (this.mode === 'blackhole') return;
+      if (this.mode === 'slow') setTimeout(() => to.destroyed || to.write(chunk), this.delayMs);
+      else to.write(chunk);
+    };
+    client.on('data', forward(upstream));
+    upstream.on('data', forward(client));
   }
 }

@@ -62,7 +62,8 @@ export function loggerModuleParams(app: string): Params {
     customProps: () => ({}),
     serializers: {
       req: (req: any) => ({ id: req.id, method: req.method, url: pathOnly(req.url) }),
-      res: (res: any) => ({ statusCode: res.statusCode }),
+      // pino-http hands over a copy whose statusCode is null unless headersSent says so; the raw response knows.
+      res: (res: any) => ({ statusCode: res.raw?.statusCode ?? res.statusCode }),
     },
     autoLogging: { ignore: (req: IncomingMessage) => req.url === '/health' || req.url === '/metrics' },
     quietReqLogger: true,
