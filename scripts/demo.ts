@@ -3,7 +3,7 @@
  * made once and kept in .demo/secrets.env, migrations, a local Twilio peer, the three apps, demo
  * accounts, then a caller simulator ringing the hotline until Ctrl-C.
  */
-import { randomBytes } from 'crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { createServer } from 'net';
 import { join } from 'path';
@@ -45,6 +45,8 @@ export function demoSecrets(file = SECRETS_FILE): Record<string, string> {
     TWILIO_ACCOUNT_SID: () => 'AC' + randomBytes(16).toString('hex'),
     TWILIO_AUTH_TOKEN: () => randomBytes(16).toString('hex'),
     TWILIO_SMS_FROM: () => '+1555010' + String(1000 + (randomBytes(2).readUInt16BE() % 9000)),
+    // PEM on one line (newlines as \n), as a secret store or an .env file holds it.
+    AUDIT_CHECKPOINT_KEY: () => oneLine(generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()),
     DEMO_ADMIN_PASSWORD: () => readablePassword(),
     DEMO_PASSWORD: () => readablePassword(),
   };
@@ -56,8 +58,11 @@ export function demoSecrets(file = SECRETS_FILE): Record<string, string> {
     writeFileSync(file, body, { mode: 0o600 });
     chmodSync(file, 0o600);
   }
+  existing.AUDIT_CHECKPOINT_PUBLIC_KEY = oneLine(createPublicKey(createPrivateKey(existing.AUDIT_CHECKPOINT_KEY.replace(/\\n/g, '\n'))).export({ type: 'spki', format: 'pem' }).toString());
   return existing;
 }
+
+const oneLine = (pem: string) => pem.trim().replace(/\n/g, '\\n');
 
 function readablePassword(): string {
   const words = ['calm', 'harbour', 'lantern', 'meadow', 'beacon', 'willow', 'river', 'anchor', 'summit', 'ember', 'cedar', 'haven'];
@@ -119,8 +124,10 @@ async function main(): Promise<void> {
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     PUBLIC_URL: process.env.PUBLIC_URL ?? `http://localhost:${gatewayPort}`,
     BOOTSTRAP_ADMIN: `admin:${secrets.DEMO_ADMIN_PASSWORD}`,
+    AUDIT_CHECKPOINT_DIR: process.env.AUDIT_CHECKPOINT_DIR ?? join(DEMO_DIR, 'audit-checkpoints'),
+    AUDIT_CHECKPOINT_INTERVAL_SECONDS: process.env.AUDIT_CHECKPOINT_INTERVAL_SECONDS ?? '60',
   };
-  for (const k of ['JWT_SECRET', 'MASTER_KEY', 'PSEUDONYM_KEY', 'TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_SMS_FROM']) base[k] = process.env[k] || secrets[k];
+  for (const k of ['JWT_SECRET', 'MASTER_KEY', 'PSEUDONYM_KEY', 'TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_SMS_FROM', 'AUDIT_CHECKPOINT_KEY', 'AUDIT_CHECKPOINT_PUBLIC_KEY']) base[k] = process.env[k] || secrets[k];
   const env = loadEnv(['JWT_SECRET', 'MASTER_KEY', 'PSEUDONYM_KEY', 'TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN'], base);
 
   for (const [name, port] of [['GATEWAY_PORT', env.GATEWAY_PORT], ['RECORDS_PORT', env.RECORDS_PORT], ['WORKER_PORT', env.WORKER_PORT]] as const) {

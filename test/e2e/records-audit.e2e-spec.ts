@@ -1,30 +1,21 @@
 import { INestApplication } from '@nestjs/common';
 import { execFile } from 'child_process';
+import { mkdtempSync } from 'fs';
+import { tmpdir } from 'os';
 import { join } from 'path';
-import { promisify } from 'util';
 import { AuditService } from '@hotline/audit';
 import { createRecordsApp } from '../../apps/records/src/bootstrap';
 import { envFor } from '../support/env-for';
 import { Factory, TestStaff, bearer } from '../support/factories';
+import { cli as runCli } from '../support/cli';
 import { TEST_SECRETS, testEnvVars } from '../support/test-config';
 
-const run = promisify(execFile);
 const ROOT = join(__dirname, '..', '..');
 
-/** `npm run cli -- <args>` as a user runs it (same entry point), against the test databases. */
-async function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string }> {
-  try {
-    const { stdout } = await run(process.execPath, ['-r', './scripts/register.js', 'apps/cli/src/main.ts', ...args], {
-      cwd: ROOT,
-      env: { ...process.env, ...testEnvVars(), LOG_LEVEL: 'warn', ...env },
-      timeout: 60_000,
-    });
-    return { code: 0, out: stdout };
-  } catch (e: any) {
-    if (typeof e.code !== 'number') throw e;
-    return { code: e.code, out: `${e.stdout}${e.stderr}` };
-  }
-}
+// This suite's own checkpoint directory: what other suites' workers signed does not change its verdicts.
+const checkpointDir = mkdtempSync(join(tmpdir(), 'hotline-audit-checkpoints-'));
+const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { AUDIT_CHECKPOINT_DIR: checkpointDir, ...env });
+const NO_CHECKPOINTS = { files: 0, coveredToSeq: 0, problems: [] };
 
 describe('the audit trail', () => {
   let app: INestApplication;
@@ -33,7 +24,7 @@ describe('the audit trail', () => {
   let auditor: TestStaff;
 
   beforeAll(async () => {
-    app = await createRecordsApp(envFor());
+    app = await createRecordsApp(envFor({ AUDIT_CHECKPOINT_DIR: checkpointDir }));
     await app.init();
     f = new Factory(app);
     [op, auditor] = await Promise.all([f.staff('operator'), f.staff('auditor')]);
@@ -58,7 +49,7 @@ describe('the audit trail', () => {
 
   it('verifies a chain that nobody touched', async () => {
     const n = await entryCount();
-    expect(await verify()).toEqual({ ok: true, entries: n });
+    expect(await verify()).toEqual({ ok: true, entries: n, checkpoints: NO_CHECKPOINTS });
   });
 
   it('names an edited entry', async () => {
@@ -154,7 +145,7 @@ describe('the audit trail', () => {
       }),
     ).rejects.toThrow('failed');
     expect(await entryCount()).toBe(before);
-    expect(await verify()).toEqual({ ok: true, entries: before });
+    expect(await verify()).toEqual({ ok: true, entries: before, checkpoints: NO_CHECKPOINTS });
   });
 
   it('keeps content out of the trail: ids, counts and reasons only', async () => {

@@ -1,6 +1,10 @@
 import { INestApplication } from '@nestjs/common';
 import { createRecordsApp } from '../../apps/records/src/bootstrap';
-import { entryHash } from '@hotline/audit';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { AuditService, GENESIS_HASH, entryHash } from '@hotline/audit';
+import { cli } from '../support/cli';
 import { envFor } from '../support/env-for';
 import { Factory, TestStaff, bearer } from '../support/factories';
 
@@ -18,8 +22,11 @@ describe('audit tampering', () => {
   let f: Factory;
   let auditor: TestStaff;
 
+  // This suite's own checkpoint directory: what other suites' workers signed does not change its verdicts.
+  const checkpointDir = mkdtempSync(join(tmpdir(), 'hotline-audit-checkpoints-'));
+
   beforeAll(async () => {
-    app = await createRecordsApp(envFor());
+    app = await createRecordsApp(envFor({ AUDIT_CHECKPOINT_DIR: checkpointDir }));
     await app.init();
     f = new Factory(app);
     auditor = await f.staff('auditor');
@@ -62,7 +69,7 @@ describe('audit tampering', () => {
   it('verifies the untouched chain, and audits the check itself', async () => {
     const before = await head();
     const result = await verify();
-    expect(result).toEqual({ ok: true, entries: before });
+    expect(result).toEqual({ ok: true, entries: before, checkpoints: { files: 0, coveredToSeq: 0, problems: [] } });
     const [entry] = await f.db.query('SELECT action, actor_id FROM audit_log WHERE seq = ?', [before + 1]);
     expect(entry).toEqual({ action: 'audit.verified', actor_id: auditor.id });
   });
@@ -82,5 +89,90 @@ describe('audit tampering', () => {
       await f.db.query('UPDATE audit_log SET actor_id = ?, hash = ? WHERE seq = ?', ['someone-else', entryHash(r.prev_hash as string, forged), k]);
     });
     expect(result).toMatchObject({ ok: false, firstBadEntry: { seq: k + 1, problem: expect.stringMatching(/does not follow/) } });
+  });
+
+  describe('signed checkpoints outside MySQL', () => {
+    const audit = () => app.get(AuditService);
+
+    /** Rewrites entries from k to the head as a forger with full SQL rights would: content changed, every hash and the head recomputed. */
+    async function rewriteWholeChainFrom(k: number): Promise<void> {
+      const last = await head();
+      const all = await rows(k, last);
+      let prev = k === 1 ? GENESIS_HASH : ((await rows(k - 1, k - 1))[0].hash as string);
+      for (const r of all) {
+        const actorId = Number(r.seq) === k ? 'someone-else' : (r.actor_id as string);
+        const hash = entryHash(prev, { seq: Number(r.seq), at: r.at as Date, actorId, actorRole: r.actor_role as string, action: r.action as string, targetType: r.target_type as string, targetId: r.target_id as string, pseudonym: r.pseudonym as string, detail: r.detail as Record<string, unknown> });
+        await f.db.query('UPDATE audit_log SET actor_id = ?, prev_hash = ?, hash = ? WHERE seq = ?', [actorId, prev, hash, r.seq]);
+        prev = hash;
+      }
+      await f.db.query('UPDATE audit_head SET hash = ? WHERE id = 1', [prev]);
+    }
+
+    it('signs the new entries into files outside MySQL, and only the new ones next time', async () => {
+      const covered = await audit().checkpoint();
+      expect(covered).toBe(await head());
+      const files = readdirSync(checkpointDir).filter((n) => n.endsWith('.json'));
+      expect(files.length).toBeGreaterThan(0);
+      await f.http().get('/audit/verify').set(bearer(auditor)).expect(200); // one more entry
+      expect(await audit().checkpoint()).toBe(1);
+      const result = await verify();
+      expect(result).toMatchObject({ ok: true, checkpoints: { coveredToSeq: (await head()) - 1, problems: [] } });
+    });
+
+    it('reports a whole-chain rewrite with recomputed hashes and head, naming the first rewritten entry', async () => {
+      await audit().checkpoint();
+      const k = (await head()) - 6;
+      const [savedHead] = await f.db.query('SELECT seq, hash FROM audit_head WHERE id = 1');
+      const saved = await rows(k, Number(savedHead.seq));
+      let result;
+      try {
+        await rewriteWholeChainFrom(k);
+        result = await verify();
+        const printed = await cli(['audit:verify'], { AUDIT_CHECKPOINT_DIR: checkpointDir });
+        expect(printed).toEqual({ code: 1, out: expect.stringContaining(`BROKEN at entry ${k}: differs from the signed checkpoint`) });
+      } finally {
+        // The check appended its own entry to the forged chain: it goes with the forgery.
+        await f.db.query('DELETE FROM audit_log WHERE seq > ?', [savedHead.seq]);
+        await putBack(saved);
+        await f.db.query('UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1', [savedHead.seq, savedHead.hash]);
+      }
+      expect(result).toMatchObject({ ok: false, firstBadEntry: { seq: k, problem: expect.stringMatching(/signed checkpoint/) } });
+      expect(await verify()).toMatchObject({ ok: true });
+    });
+
+    it('reports entries deleted at the end with the head moved back', async () => {
+      await audit().checkpoint();
+      const [savedHead] = await f.db.query('SELECT seq, hash FROM audit_head WHERE id = 1');
+      const last = Number(savedHead.seq);
+      const saved = await rows(last - 1, last);
+      let result;
+      try {
+        await f.db.query('DELETE FROM audit_log WHERE seq >= ?', [last - 1]);
+        const [newLast] = await rows(last - 2, last - 2);
+        await f.db.query('UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1', [last - 2, newLast.hash]);
+        result = await verify();
+      } finally {
+        await putBack(saved);
+        await f.db.query('UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1', [savedHead.seq, savedHead.hash]);
+      }
+      expect(result).toMatchObject({ ok: false, firstBadEntry: { seq: last - 1, problem: expect.stringMatching(/checkpoints cover/) } });
+    });
+
+    it('does not believe a checkpoint file forged or edited without the key', async () => {
+      const name = readdirSync(checkpointDir).filter((n) => n.endsWith('.json')).sort()[0];
+      const path = join(checkpointDir, name);
+      const original = readFileSync(path, 'utf8');
+      const c = JSON.parse(original);
+      c.hashes[0] = 'f'.repeat(64);
+      writeFileSync(path, JSON.stringify(c));
+      let result;
+      try {
+        result = await verify();
+      } finally {
+        writeFileSync(path, original);
+      }
+      expect(result).toMatchObject({ ok: false, checkpoints: { problems: [`${name} has no valid signature`] } });
+      expect(await verify()).toMatchObject({ ok: true, checkpoints: { problems: [] } });
+    });
   });
 });

@@ -1,7 +1,8 @@
 import Redis from 'ioredis';
 import { createConnection } from 'mysql2/promise';
 import { runMigrations } from '../../libs/persistence/src/data-source';
-import { TEST_DATABASE_URL, TEST_KEYSTORE_URL, TEST_REDIS_URL } from './test-config';
+import { rmSync } from 'fs';
+import { TEST_AUDIT_CHECKPOINT_DIR, TEST_DATABASE_URL, TEST_KEYSTORE_URL, TEST_REDIS_URL } from './test-config';
 import { resetLogCapture } from './log-capture';
 
 /** Fresh test databases with real migrations, and an empty Redis database, once per run. */
@@ -19,6 +20,8 @@ export default async function globalSetup(): Promise<void> {
     await c.end();
   }
   await runMigrations(TEST_DATABASE_URL, TEST_KEYSTORE_URL);
+  // A fresh chain: the last run's signed checkpoints describe a chain that no longer exists.
+  rmSync(TEST_AUDIT_CHECKPOINT_DIR, { recursive: true, force: true });
   const redis = new Redis(TEST_REDIS_URL);
   await redis.flushdb();
   await redis.quit();

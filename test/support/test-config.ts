@@ -23,8 +23,17 @@ export const TEST_SECRETS = {
   TWILIO_SMS_FROM: '+15550001111',
 };
 
+/** Signs and verifies this run's audit checkpoints (Ed25519; a fixed test key, used nowhere else). */
+export const TEST_AUDIT_CHECKPOINT_KEY = '-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIMhhEbD9Pi6QSFSsbF6h3R0Pokmc2ED30y0pEiCqeDpM\n-----END PRIVATE KEY-----\n';
+export const TEST_AUDIT_CHECKPOINT_PUBLIC_KEY = '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA+T8gdFlcfIuLFmQj/Xz6jEG25klMNz+OBmYkQ66MqmQ=\n-----END PUBLIC KEY-----\n';
+/** This run's checkpoint directory (emptied by globalSetup with the databases). */
+export const TEST_AUDIT_CHECKPOINT_DIR = `${require('os').tmpdir()}/hotline-audit-checkpoints-${TEST_ID}`;
+
 export function testEnvVars(): Record<string, string> {
   return {
+    AUDIT_CHECKPOINT_DIR: TEST_AUDIT_CHECKPOINT_DIR,
+    AUDIT_CHECKPOINT_KEY: TEST_AUDIT_CHECKPOINT_KEY,
+    AUDIT_CHECKPOINT_PUBLIC_KEY: TEST_AUDIT_CHECKPOINT_PUBLIC_KEY,
     DATABASE_URL: TEST_DATABASE_URL,
     KEYSTORE_URL: TEST_KEYSTORE_URL,
     REDIS_URL: TEST_REDIS_URL,

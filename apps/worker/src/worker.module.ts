@@ -10,6 +10,7 @@ import { AuditModule } from '@hotline/audit';
 import { CryptoModule } from '@hotline/crypto';
 import { RetentionWorkerModule } from './retention/retention-worker.module';
 import { PrivacyWorkerModule } from './privacy/privacy-worker.module';
+import { AuditCheckpointModule } from './audit/audit-checkpointer';
 import { GlobalExceptionFilter, HEALTH_PROBES, HealthController, HealthService, MetricsModule, REDIS, RedisModule, loggerModuleParams, mysqlProbe, redisProbe } from '@hotline/observability';
 
 /** BullMQ processors: retention scans, secure deletion, deletion requests, outbound SMS. */
@@ -28,6 +29,7 @@ export class WorkerModule {
         CryptoModule,
         RetentionWorkerModule,
         PrivacyWorkerModule,
+        AuditCheckpointModule,
       ],
       controllers: [HealthController],
       providers: [

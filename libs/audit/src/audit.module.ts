@@ -1,6 +1,18 @@
 import { Global, Module } from '@nestjs/common';
-import { AuditService } from './audit.service';
+import { ENV, Env } from '@hotline/config';
+import { checkpointKeys, CheckpointStore } from './audit-checkpoints';
+import { AUDIT_CHECKPOINTS, AuditService } from './audit.service';
 
 @Global()
-@Module({ providers: [AuditService], exports: [AuditService] })
+@Module({
+  providers: [
+    AuditService,
+    {
+      provide: AUDIT_CHECKPOINTS,
+      inject: [ENV],
+      useFactory: (env: Env) => new CheckpointStore(env.AUDIT_CHECKPOINT_DIR, checkpointKeys(env.AUDIT_CHECKPOINT_KEY, env.AUDIT_CHECKPOINT_PUBLIC_KEY)),
+    },
+  ],
+  exports: [AuditService, AUDIT_CHECKPOINTS],
+})
 export class AuditModule {}

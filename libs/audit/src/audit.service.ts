@@ -1,8 +1,15 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditEntryEntity } from '@hotline/persistence';
 import { AuditRecord, GENESIS_HASH, entryHash } from './audit.chain';
+import { CheckpointStore } from './audit-checkpoints';
+
+/** The checkpoint store (a directory outside MySQL), where configured. */
+export const AUDIT_CHECKPOINTS = Symbol('AUDIT_CHECKPOINTS');
+
+/** Most entries one checkpoint file lists (a burst of audited deletions makes several files). */
+const CHECKPOINT_MAX_ENTRIES = 10_000;
 
 export interface AuditInput {
   actorId?: string | null;
@@ -23,6 +30,8 @@ export interface AuditVerification {
   ok: boolean;
   entries: number;
   firstBadEntry?: { seq: number; problem: string };
+  /** What the signed checkpoints outside MySQL said; absent when none are configured. */
+  checkpoints?: { files: number; coveredToSeq: number; problems: string[] };
 }
 
 /**
@@ -33,7 +42,10 @@ export interface AuditVerification {
 export class AuditService {
   private readonly logger = new Logger(AuditService.name);
 
-  constructor(@InjectDataSource() private readonly ds: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    @Optional() @Inject(AUDIT_CHECKPOINTS) private readonly checkpoints?: CheckpointStore,
+  ) {}
 
   /** Appends inside `manager`'s transaction when given (so the entry commits with the change it records). */
   async append(input: AuditInput, manager?: EntityManager): Promise<number> {
@@ -86,8 +98,50 @@ export class AuditService {
     return inputs.map((_, i) => first + i);
   }
 
+  /**
+   * Signs the entries appended since the last checkpoint into the checkpoint store (outside MySQL).
+   * Refuses (and says why) when the first new entry does not follow the last checkpointed hash:
+   * then the chain was rewritten and signing its new tail would bless the rewrite.
+   * Returns how many entries it covered.
+   */
+  async checkpoint(): Promise<number> {
+    const store = this.checkpoints;
+    if (!store?.canWrite) return 0;
+    const [head] = await this.ds.query('SELECT seq FROM audit_head WHERE id = 1');
+    const headSeq = Number(head?.seq ?? 0);
+    let from = store.latestSeq();
+    let covered = 0;
+    let lastHash: string | undefined = from ? store.readAll().checkpoints.find((c) => c.toSeq === from)?.hashes.at(-1) : GENESIS_HASH;
+    while (from < headSeq) {
+      const rows: { seq: string | number; hash: string; prev_hash: string }[] = await this.ds.query(
+        'SELECT seq, hash, prev_hash FROM audit_log WHERE seq > ? AND seq <= ? ORDER BY seq',
+        [from, Math.min(headSeq, from + CHECKPOINT_MAX_ENTRIES)],
+      );
+      if (!rows.length) break;
+      if (Number(rows[0].seq) !== from + 1 || (lastHash && rows[0].prev_hash !== lastHash)) {
+        this.logger.error({ msg: 'audit chain does not follow its last signed checkpoint; not signing', checkpointSeq: from });
+        throw new Error(`audit entry ${from + 1} does not follow the signed checkpoint at ${from}: run audit:verify`);
+      }
+      store.write(from, rows.map((r) => r.hash));
+      from = Number(rows[rows.length - 1].seq);
+      lastHash = rows[rows.length - 1].hash;
+      covered += rows.length;
+    }
+    return covered;
+  }
+
   /** Recomputes the whole chain; names the first entry that was edited, deleted or reordered. */
   async verify(pageSize = 5000): Promise<AuditVerification> {
+    const signed = this.checkpoints?.canVerify ? this.checkpoints.readAll() : undefined;
+    const checkpointed = new Map<number, { hash: string; at: string }>();
+    for (const c of signed?.checkpoints ?? []) c.hashes.forEach((hash, i) => checkpointed.set(c.fromSeq + i + 1, { hash, at: c.at }));
+    const coveredToSeq = Math.max(0, ...(signed?.checkpoints ?? []).map((c) => c.toSeq));
+    const report = signed ? { files: signed.checkpoints.length + signed.problems.length, coveredToSeq, problems: signed.problems } : undefined;
+    const chain = await this.verifyChain(pageSize, checkpointed, coveredToSeq);
+    return report ? { ...chain, ok: chain.ok && !report.problems.length, checkpoints: report } : chain;
+  }
+
+  private async verifyChain(pageSize: number, checkpointed: Map<number, { hash: string; at: string }>, coveredToSeq: number): Promise<AuditVerification> {
     let prevHash = GENESIS_HASH;
     let expectedSeq = 1;
     let entries = 0;
@@ -113,11 +167,18 @@ export class AuditService {
           detail,
         });
         if (recomputed !== row.hash) return { ok: false, entries, firstBadEntry: { seq, problem: 'content does not match its hash (edited)' } };
+        const expected = checkpointed.get(seq);
+        if (expected && expected.hash !== row.hash) {
+          return { ok: false, entries, firstBadEntry: { seq, problem: `differs from the signed checkpoint of ${expected.at} (the chain was rewritten from here on, hashes recomputed)` } };
+        }
         prevHash = row.hash;
         expectedSeq = seq + 1;
         entries++;
       }
       if (rows.length < pageSize) break;
+    }
+    if (coveredToSeq > entries) {
+      return { ok: false, entries, firstBadEntry: { seq: entries + 1, problem: `the signed checkpoints cover ${coveredToSeq} entries but ${entries} remain (entries deleted at the end)` } };
     }
     const [head] = await this.ds.query('SELECT seq, hash FROM audit_head WHERE id = 1');
     if (head && Number(head.seq) !== entries) {

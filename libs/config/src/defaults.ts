@@ -22,4 +22,6 @@ export const DEFAULTS: Record<string, string> = {
   WAIT_PAUSE_SECONDS: '15',
   ROUTING_SWEEP_MS: '250',
   SMS_DELETE_AFTER_SECONDS: '300',
+  AUDIT_CHECKPOINT_DIR: join(PROJECT_ROOT, 'var', 'audit-checkpoints'),
+  AUDIT_CHECKPOINT_INTERVAL_SECONDS: '300',
 };

@@ -115,6 +115,22 @@ export class EnvironmentVariables {
 
   @IsOptional() @IsIn(['0', '1', 'true', 'false'])
   HOTLINE_DEMO?: string;
+
+  /** Where signed audit checkpoints are written and read: outside MySQL, ideally write-once storage. */
+  @IsString()
+  AUDIT_CHECKPOINT_DIR: string;
+
+  /** PEM Ed25519 private key that signs audit checkpoints (the worker only; the database never sees it). */
+  @IsOptional() @IsString() @Matches(/BEGIN PRIVATE KEY/, { message: 'AUDIT_CHECKPOINT_KEY must be a PEM private key (Ed25519)' })
+  AUDIT_CHECKPOINT_KEY?: string;
+
+  /** PEM public key(s) that verify audit checkpoints (records and the CLI); several during rotation. */
+  @IsOptional() @IsString() @Matches(/BEGIN PUBLIC KEY/, { message: 'AUDIT_CHECKPOINT_PUBLIC_KEY must be PEM public key(s)' })
+  AUDIT_CHECKPOINT_PUBLIC_KEY?: string;
+
+  /** How often the worker checkpoints the audit chain's new entries. */
+  @IsInt() @Min(5) @Max(86400)
+  AUDIT_CHECKPOINT_INTERVAL_SECONDS: number;
 }
 
 export type Env = EnvironmentVariables;

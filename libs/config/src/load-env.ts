@@ -3,7 +3,7 @@ import { validateSync } from 'class-validator';
 import { DEFAULTS } from './defaults';
 import { ConfigurationError, EnvironmentVariables, Secret } from './env.validation';
 
-const INTEGER_KEYS = ['GATEWAY_PORT', 'RECORDS_PORT', 'WORKER_PORT', 'OFFER_TIMEOUT_SECONDS', 'SERVICE_LEVEL_SECONDS', 'SESSION_TTL_SECONDS', 'OPERATOR_GRACE_SECONDS', 'WAIT_PAUSE_SECONDS', 'ROUTING_SWEEP_MS', 'SMS_DELETE_AFTER_SECONDS'];
+const INTEGER_KEYS = ['GATEWAY_PORT', 'RECORDS_PORT', 'WORKER_PORT', 'OFFER_TIMEOUT_SECONDS', 'SERVICE_LEVEL_SECONDS', 'SESSION_TTL_SECONDS', 'OPERATOR_GRACE_SECONDS', 'WAIT_PAUSE_SECONDS', 'ROUTING_SWEEP_MS', 'SMS_DELETE_AFTER_SECONDS', 'AUDIT_CHECKPOINT_INTERVAL_SECONDS'];
 
 /**
  * Validates the environment (with the contract's defaults) and returns it typed.
