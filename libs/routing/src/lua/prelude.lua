@@ -36,11 +36,12 @@ local K = {}
 local P
 local SHARED = { waiting = true, live = true, available = true, offers = true, grace = true, ops = true, nodes = true }
 local function bind(names)
+  if #KEYS ~= #names then return error('routing: expected KEYS ' .. table.concat(names, ' ')) end
   for i, name in ipairs(names) do
     K[name] = KEYS[i]
     if not P and SHARED[name] then P = string.sub(KEYS[i], 1, #KEYS[i] - #name) end
   end
-  if #KEYS ~= #names or not P then return error('routing: expected KEYS ' .. table.concat(names, ' ')) end
+  if not P then return error('routing: KEYS need one of the shared keys, to read the prefix from') end
   for _, k in ipairs(KEYS) do
     if string.sub(k, 1, #P) ~= P then return error('routing: every key must start with the routing prefix') end
   end
