@@ -1,7 +1,7 @@
 import { randomUUID } from 'crypto';
 import type Redis from 'ioredis';
 import type { OperatorStatus, QueueStats } from '@hotline/events';
-import { RoutingScript, routingScripts } from './routing.scripts';
+import { RoutingScript, RoutingScriptSource, routingKeys, routingScripts } from './routing.scripts';
 
 export const DEFAULT_ROUTING_PREFIX = 'hl:{rt}:';
 
@@ -93,7 +93,7 @@ export function dayKey(at: number, timeZone: string): string {
 }
 
 /**
- * Live routing state in Redis. Every change is one Lua script (see routing.scripts.ts), so any
+ * Live routing state in Redis. Every change is one Lua script (see lua/*.lua), so any
  * number of gateway nodes may call these at once: a call is offered to one operator at a time,
  * an operator holds at most one offer or call, and an accept wins exactly once.
  */
@@ -105,14 +105,16 @@ export class RoutingStore {
   /** This node's sockets per operator, as it knows them: what a heartbeat counts again after a lapse. */
   private readonly sockets = new Map<string, number>();
   private left = false;
+  private readonly scripts: Record<RoutingScript, RoutingScriptSource>;
 
   constructor(private readonly redis: Redis, options: RoutingOptions) {
     this.o = { prefix: DEFAULT_ROUTING_PREFIX, connectTimeoutMs: 15_000, declineSkipMs: options.offerTimeoutMs, nodeId: randomUUID(), nodeTtlMs: 6000, ...options };
     this.prefix = this.o.prefix;
     this.nodeId = this.o.nodeId;
     this.changedChannel = this.prefix + 'changed';
-    for (const [name, lua] of Object.entries(routingScripts(this.prefix))) {
-      if (!(redis as any)[this.cmd(name as RoutingScript)]) redis.defineCommand(this.cmd(name as RoutingScript), { numberOfKeys: 0, lua });
+    this.scripts = routingScripts(this.prefix);
+    for (const s of Object.values(this.scripts)) {
+      if (!(redis as any)[this.cmd(s.name)]) redis.defineCommand(this.cmd(s.name), { numberOfKeys: s.keys.length, lua: s.lua });
     }
   }
 
@@ -121,11 +123,12 @@ export class RoutingStore {
   }
 
   private cmd(name: RoutingScript): string {
-    return `hl_${name}_${this.prefix.replace(/[^A-Za-z0-9]/g, '_')}`;
+    return `hl_routing_${name}`;
   }
 
+  /** Runs a script: its KEYS are built from its arguments (see the script's KEYS and ARGV lines). */
   private run<T>(name: RoutingScript, ...args: (string | number)[]): Promise<T> {
-    return (this.redis as any)[this.cmd(name)](...args.map(String));
+    return (this.redis as any)[this.cmd(name)](...routingKeys(this.scripts[name], this.prefix, args), ...args.map(String));
   }
 
   private day(now: number): string {
