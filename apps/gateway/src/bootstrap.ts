@@ -1,7 +1,7 @@
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
-import { Env } from '@hotline/config';
+import { Env, trustProxySetting } from '@hotline/config';
 import { commonSetup, startDefaultMetrics } from '@hotline/observability';
 import { GatewayModule } from './gateway.module';
 import { RedisIoAdapter } from './live/redis-io.adapter';
@@ -12,7 +12,8 @@ export async function createGatewayApp(env: Env): Promise<INestApplication> {
   app.useBodyParser('urlencoded', { limit: '32kb', extended: false });
   // As records' own limit: the console's /api pass-through carries notes of up to 16 KB of text.
   app.useBodyParser('json', { limit: '64kb' });
-  app.set('trust proxy', true);
+  // Only known proxies' X-Forwarded-For is believed (records: the gateway's); a client's own claim changes nothing.
+  app.set('trust proxy', trustProxySetting(env.TRUSTED_PROXIES));
   // TwiML and socket handshakes are never cached: no ETag hashing of every reply, no X-Powered-By.
   app.set('etag', false);
   app.disable('x-powered-by');

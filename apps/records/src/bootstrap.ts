@@ -6,7 +6,7 @@ import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
-import { Env } from '@hotline/config';
+import { Env, trustProxySetting } from '@hotline/config';
 import { commonSetup, startDefaultMetrics, strictValidationPipe } from '@hotline/observability';
 import { RecordsModule } from './records.module';
 
@@ -16,7 +16,8 @@ export const BODY_LIMIT = '64kb';
 export async function createRecordsApp(env: Env): Promise<INestApplication> {
   startDefaultMetrics('records');
   const app = await NestFactory.create<NestExpressApplication>(RecordsModule.forRoot(env), { bufferLogs: true, bodyParser: false });
-  app.set('trust proxy', 'loopback');
+  // Only known proxies' X-Forwarded-For is believed (records: the gateway's); a client's own claim changes nothing.
+  app.set('trust proxy', trustProxySetting(env.TRUSTED_PROXIES));
   // Before the body parser, so that an unreadable body still gets a request id and secure headers.
   app.use(requestId, helmet(), jsonBody(BODY_LIMIT));
   commonSetup(app);

@@ -22,6 +22,13 @@ export const DEFAULTS: Record<string, string> = {
   WAIT_PAUSE_SECONDS: '15',
   ROUTING_SWEEP_MS: '250',
   SMS_DELETE_AFTER_SECONDS: '300',
+  TRUSTED_PROXIES: 'loopback',
   AUDIT_CHECKPOINT_DIR: join(PROJECT_ROOT, 'var', 'audit-checkpoints'),
   AUDIT_CHECKPOINT_INTERVAL_SECONDS: '300',
 };
+
+/** Express's `trust proxy` value for TRUSTED_PROXIES (`none`: believe no forwarded address). */
+export function trustProxySetting(trustedProxies: string): false | string[] {
+  if (trustedProxies.trim() === 'none') return false;
+  return trustedProxies.split(',').map((p) => p.trim()).filter(Boolean);
+}

@@ -116,6 +116,16 @@ export class EnvironmentVariables {
   @IsOptional() @IsIn(['0', '1', 'true', 'false'])
   HOTLINE_DEMO?: string;
 
+  /**
+   * Whose X-Forwarded-For is believed: comma-separated addresses or CIDRs, or `loopback`,
+   * `linklocal`, `uniquelocal`; `none` believes nobody. The gateway: your reverse proxy's address;
+   * records: the gateway's. Default `loopback` (everything on one host).
+   */
+  @Matches(/^(none|[0-9A-Fa-f.:/]+|loopback|linklocal|uniquelocal)(\s*,\s*([0-9A-Fa-f.:/]+|loopback|linklocal|uniquelocal))*$/, {
+    message: 'TRUSTED_PROXIES must be `none` or a comma-separated list of addresses, CIDRs, loopback, linklocal or uniquelocal',
+  })
+  TRUSTED_PROXIES: string;
+
   /** Where signed audit checkpoints are written and read: outside MySQL, ideally write-once storage. */
   @IsString()
   AUDIT_CHECKPOINT_DIR: string;
