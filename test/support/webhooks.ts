@@ -5,7 +5,7 @@ import { AddressInfo } from 'net';
 import { io, Socket } from 'socket.io-client';
 import { TokenService } from '@hotline/auth';
 import type { Env } from '@hotline/config';
-import type { Role } from '@hotline/persistence';
+import type { Role } from '@hotline/contract';
 import { randomSid, signTwilioRequest } from './twilio-peer';
 
 /** The base URL an app under test listens on (after `app.listen(0, '127.0.0.1')`). */

@@ -1,14 +1,14 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Namespace } from 'socket.io';
-import {
-  AlertMessage,
-  EventPayload,
+import type {
   OperatorClientEvents,
   OperatorServerEvents,
+  OperatorServerMessages,
   QueueStats,
   SupervisorClientEvents,
   SupervisorServerEvents,
-} from '@hotline/events';
+} from '@hotline/contract';
+import type { AlertMessage } from '@hotline/events';
 import { Offer, RoutingStore } from '@hotline/routing';
 
 export type OperatorNamespace = Namespace<OperatorClientEvents, OperatorServerEvents>;
@@ -41,7 +41,7 @@ export class LiveEvents {
     this.supervisors = ns;
   }
 
-  toOperator<E extends keyof OperatorServerEvents>(operatorId: string, event: E, payload: EventPayload<OperatorServerEvents, E>): void {
+  toOperator<E extends keyof OperatorServerMessages>(operatorId: string, event: E, payload: OperatorServerMessages[E]): void {
     // The payload is typed by the signature above; socket.io's own generics do not narrow on E.
     const room = this.operators?.to(operatorRoom(operatorId)) as unknown as { emit(e: string, p: unknown): boolean } | undefined;
     room?.emit(event, payload);
