@@ -16,6 +16,11 @@ export type SupervisorNamespace = Namespace<SupervisorClientEvents, SupervisorSe
 
 export const operatorRoom = (operatorId: string) => `operator:${operatorId}`;
 
+/** `call:offered` for an offer ending at `offerExpiresAt` of a call queued since `enqueuedAt` (epoch ms). */
+export function offeredPayload(callId: string, offerExpiresAt: number, enqueuedAt: number, now = Date.now()): OperatorServerMessages['call:offered'] {
+  return { callId, offerExpiresAt: new Date(offerExpiresAt).toISOString(), waitingSeconds: Math.max(0, Math.round((now - enqueuedAt) / 1000)) };
+}
+
 /**
  * The one place the gateway talks to consoles. Operator events go to the room `operator:<id>`
  * through the Redis adapter, so they reach the operator whichever node holds their socket.
@@ -60,11 +65,7 @@ export class LiveEvents {
 
   offered(o: Offer, now = Date.now()): void {
     this.toOperator(o.operatorId, 'status', { status: 'offered' });
-    this.toOperator(o.operatorId, 'call:offered', {
-      callId: o.callId,
-      offerExpiresAt: new Date(o.offerExpiresAt).toISOString(),
-      waitingSeconds: Math.max(0, Math.round((now - o.enqueuedAt) / 1000)),
-    });
+    this.toOperator(o.operatorId, 'call:offered', offeredPayload(o.callId, o.offerExpiresAt, o.enqueuedAt, now));
   }
 
   revoked(operatorId: string, callId: string, reason: string): void {

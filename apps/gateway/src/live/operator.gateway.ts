@@ -7,7 +7,7 @@ import { RoutingStore } from '@hotline/routing';
 import { CallConnector } from '../routing/call-connector';
 import { RoutingEngine } from '../routing/routing.engine';
 import { CallRecordsService } from '../calls/call-records.service';
-import { LiveEvents, OperatorNamespace, operatorRoom } from './live-events';
+import { LiveEvents, OperatorNamespace, offeredPayload, operatorRoom } from './live-events';
 import { OperatorNames } from './operator-names';
 import { SocketData, socketAuth } from './socket-auth';
 
@@ -77,7 +77,7 @@ export class OperatorGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     const call = await this.store.call(callId);
     if (!call) return;
     if (status === 'offered' && call.state === 'offered' && call.offerExpiresAt) {
-      socket.emit('call:offered', { callId, offerExpiresAt: new Date(call.offerExpiresAt).toISOString(), waitingSeconds: Math.max(0, Math.round((Date.now() - call.enqueuedAt) / 1000)) });
+      socket.emit('call:offered', offeredPayload(callId, call.offerExpiresAt, call.enqueuedAt));
     } else if (status === 'on_call') {
       const caller = await this.connector.callerHint(call.pseudonym, callId);
       socket.emit('call:connected', caller ? { callId, caller } : { callId });
