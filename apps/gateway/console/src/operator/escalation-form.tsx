@@ -4,7 +4,7 @@ import { CallDetail, escalate } from '../api';
 import { EscalationList } from '../call-detail';
 import { DISCLOSABLE_FIELD_LABEL, timeOfDay } from '../format';
 import type { Session } from '../session';
-import { ErrorText } from '../ui';
+import { ErrorText, Select } from '../ui';
 
 const LEGAL_BASES = [
   'Vital interests: risk to the caller’s life',
@@ -71,16 +71,7 @@ export function EscalationForm(props: { session: Session; callId: string; escala
             </div>
             <div>
               <label for="esc-basis">Legal basis</label>
-              <select id="esc-basis" required value={legalBasis} onChange={(e) => setLegalBasis(e.currentTarget.value)}>
-                <option value="" disabled>
-                  Choose the basis
-                </option>
-                {LEGAL_BASES.map((b) => (
-                  <option key={b} value={b}>
-                    {b}
-                  </option>
-                ))}
-              </select>
+              <Select id="esc-basis" required value={legalBasis} placeholder="Choose the basis" options={LEGAL_BASES} onChange={setLegalBasis} />
             </div>
           </div>
           <fieldset class="fields">

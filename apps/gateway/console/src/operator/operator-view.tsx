@@ -2,7 +2,7 @@ import { NAMESPACES, OperatorClientEvents, OperatorServerEvents, OperatorStatus 
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { STATUS_LABEL, human } from '../format';
 import { Session, loadStored, store } from '../session';
-import { useSocket } from '../socket';
+import { useSocket, useSocketEvents } from '../socket';
 import { offerCue, unlockSound } from '../sound';
 import { TopBar } from '../ui';
 import { useVoice } from '../voice';
@@ -34,47 +34,37 @@ export function OperatorView(props: { session: Session; onSignOut: () => void; o
     });
   }, []);
 
-  useEffect(() => {
-    const onStatus: OperatorServerEvents['status'] = ({ status: s, reason }) => {
-      setStatus(s);
-      if (s !== 'offered') setOffer(null);
-      if (s === 'available' || s === 'away') setCall(null);
-      if (s === 'away' && reason) setNotice(`You are now Away: ${human(reason)}. Switch Available back on when you are ready.`);
-    };
-    const onOffered: OperatorServerEvents['call:offered'] = (p) => {
-      setOffer({ callId: p.callId, expiresAt: Date.parse(p.offerExpiresAt), waitingSeconds: p.waitingSeconds, receivedAt: Date.now() });
-      setNotice(null);
-      offerCue();
-    };
-    const onRevoked: OperatorServerEvents['call:offer_revoked'] = ({ callId, reason }) => {
-      setOffer((o) => (o?.callId === callId ? null : o));
-      setNotice(`The call offer was withdrawn: ${human(String(reason))}.`);
-    };
-    const onConnected: OperatorServerEvents['call:connected'] = ({ callId, caller }) => {
-      setOffer(null);
-      setNotice(null);
-      setCall((c) => (c?.callId === callId ? c : { callId, connectedAt: Date.now(), caller }));
-    };
-    const onEnded: OperatorServerEvents['call:ended'] = ({ callId }) => {
-      setCall((c) => (c && c.callId === callId && !c.endedAt ? { ...c, endedAt: Date.now() } : c));
-      setHistoryVersion((v) => v + 1);
-    };
-    const onConnect = () => setHistoryVersion((v) => v + 1);
-    socket.on('status', onStatus);
-    socket.on('call:offered', onOffered);
-    socket.on('call:offer_revoked', onRevoked);
-    socket.on('call:connected', onConnected);
-    socket.on('call:ended', onEnded);
-    socket.on('connect', onConnect);
-    return () => {
-      socket.off('status', onStatus);
-      socket.off('call:offered', onOffered);
-      socket.off('call:offer_revoked', onRevoked);
-      socket.off('call:connected', onConnected);
-      socket.off('call:ended', onEnded);
-      socket.off('connect', onConnect);
-    };
-  }, [socket, setCall]);
+  useSocketEvents(
+    socket,
+    () => ({
+      status: ({ status: s, reason }) => {
+        setStatus(s);
+        if (s !== 'offered') setOffer(null);
+        if (s === 'available' || s === 'away') setCall(null);
+        if (s === 'away' && reason) setNotice(`You are now Away: ${human(reason)}. Switch Available back on when you are ready.`);
+      },
+      'call:offered': (p) => {
+        setOffer({ callId: p.callId, expiresAt: Date.parse(p.offerExpiresAt), waitingSeconds: p.waitingSeconds, receivedAt: Date.now() });
+        setNotice(null);
+        offerCue();
+      },
+      'call:offer_revoked': ({ callId, reason }) => {
+        setOffer((o) => (o?.callId === callId ? null : o));
+        setNotice(`The call offer was withdrawn: ${human(String(reason))}.`);
+      },
+      'call:connected': ({ callId, caller }) => {
+        setOffer(null);
+        setNotice(null);
+        setCall((c) => (c?.callId === callId ? c : { callId, connectedAt: Date.now(), caller }));
+      },
+      'call:ended': ({ callId }) => {
+        setCall((c) => (c && c.callId === callId && !c.endedAt ? { ...c, endedAt: Date.now() } : c));
+        setHistoryVersion((v) => v + 1);
+      },
+      connect: () => setHistoryVersion((v) => v + 1),
+    }),
+    [setCall],
+  );
 
   const { setOnCall } = voice;
   useEffect(() => setOnCall(call !== null && call.endedAt === undefined), [call, setOnCall]);

@@ -3,11 +3,11 @@ import { useEffect, useState } from 'preact/hooks';
 import { assess } from '../api';
 import { RISK_LABEL } from '../format';
 import type { Session } from '../session';
-import { ErrorText } from '../ui';
+import { ErrorText, Select } from '../ui';
 
 /** The risk level, saved as it is chosen; imminent alerts the supervisors. */
 export function RiskControl(props: { session: Session; callId: string; value: RiskLevel | null; onSaved: () => Promise<void> }) {
-  const [value, setValue] = useState<string>(props.value ?? '');
+  const [value, setValue] = useState<RiskLevel | ''>(props.value ?? '');
   const [message, setMessage] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => setValue(props.value ?? ''), [props.value]);
@@ -32,16 +32,7 @@ export function RiskControl(props: { session: Session; callId: string; value: Ri
     <div class="risk">
       <div class="risk-row">
         <label for="risk">Risk</label>
-        <select id="risk" class={`risk-${value || 'unset'}`} value={value} onChange={(e) => change(e.currentTarget.value as RiskLevel)}>
-          <option value="" disabled>
-            Not assessed yet
-          </option>
-          {RISK_LEVELS.map((r) => (
-            <option key={r} value={r}>
-              {RISK_LABEL[r]}
-            </option>
-          ))}
-        </select>
+        <Select id="risk" class={`risk-${value || 'unset'}`} value={value} placeholder="Not assessed yet" options={RISK_LEVELS} label={(r) => RISK_LABEL[r]} onChange={change} />
       </div>
       <p class="hint" aria-live="polite">
         {message}

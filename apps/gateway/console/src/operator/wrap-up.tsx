@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { ErrorText } from '../ui';
+import { ErrorText, Select } from '../ui';
 import { OperatorSocket, ask } from './live';
 
 const WRAP_UP_CATEGORIES = [
@@ -38,16 +38,7 @@ export function WrapUp(props: { callId: string; socket: OperatorSocket; onDone: 
       <h3>Wrap-up</h3>
       <p class="hint">Finish your notes, choose a category, then press Done to take calls again.</p>
       <label for="wrapup-category">Category</label>
-      <select id="wrapup-category" required value={category} onChange={(e) => setCategory(e.currentTarget.value)}>
-        <option value="" disabled>
-          Choose a category
-        </option>
-        {WRAP_UP_CATEGORIES.map((c) => (
-          <option key={c} value={c}>
-            {c}
-          </option>
-        ))}
-      </select>
+      <Select id="wrapup-category" required value={category} placeholder="Choose a category" options={WRAP_UP_CATEGORIES} onChange={setCategory} />
       <ErrorText error={error} />
       <button type="submit" class="button primary" disabled={saving}>
         Done

@@ -2,7 +2,7 @@ import { CONTENT_READERS, NAMESPACES, QueueStats, SupervisorClientEvents, Superv
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { CallTable } from '../call-table';
 import { Session, loadStored, store } from '../session';
-import { useSocket } from '../socket';
+import { useSocket, useSocketEvents } from '../socket';
 import { alertCue, soundReady, unlockSound } from '../sound';
 import { TopBar } from '../ui';
 import { Alert, AlertCard } from './alert-card';
@@ -35,33 +35,29 @@ export function SupervisorView(props: { session: Session; onSignOut: () => void;
     });
   }, []);
 
-  useEffect(() => {
-    const onStats: SupervisorServerEvents['queue:stats'] = (stats) => {
-      setSnapshot((prev) => {
-        if (prev && (prev.stats.answeredToday !== stats.answeredToday || prev.stats.abandonedToday !== stats.abandonedToday)) setCallsVersion((v) => v + 1);
-        return { stats, at: Date.now() };
-      });
-    };
-    const onAlert: SupervisorServerEvents['alert:escalation'] = (alert) => {
-      setAlerts((list) => {
-        const known = list.find((a) => a.callId === alert.callId);
-        if (!known) return [{ ...alert, key: alert.callId, count: 1 }, ...list];
-        if (known.at === alert.at) return list;
-        return [{ ...known, ...alert, count: known.count + 1 }, ...list.filter((a) => a !== known)];
-      });
-      setCallsVersion((v) => v + 1);
-      alertCue();
-    };
-    const onConnect = () => setCallsVersion((v) => v + 1);
-    socket.on('queue:stats', onStats);
-    socket.on('alert:escalation', onAlert);
-    socket.on('connect', onConnect);
-    return () => {
-      socket.off('queue:stats', onStats);
-      socket.off('alert:escalation', onAlert);
-      socket.off('connect', onConnect);
-    };
-  }, [socket, setAlerts]);
+  useSocketEvents(
+    socket,
+    () => ({
+      'queue:stats': (stats) => {
+        setSnapshot((prev) => {
+          if (prev && (prev.stats.answeredToday !== stats.answeredToday || prev.stats.abandonedToday !== stats.abandonedToday)) setCallsVersion((v) => v + 1);
+          return { stats, at: Date.now() };
+        });
+      },
+      'alert:escalation': (alert) => {
+        setAlerts((list) => {
+          const known = list.find((a) => a.callId === alert.callId);
+          if (!known) return [{ ...alert, key: alert.callId, count: 1 }, ...list];
+          if (known.at === alert.at) return list;
+          return [{ ...known, ...alert, count: known.count + 1 }, ...list.filter((a) => a !== known)];
+        });
+        setCallsVersion((v) => v + 1);
+        alertCue();
+      },
+      connect: () => setCallsVersion((v) => v + 1),
+    }),
+    [setAlerts],
+  );
 
   // An unacknowledged alert keeps sounding and keeps the tab title flagged.
   useEffect(() => {
