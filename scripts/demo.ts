@@ -8,6 +8,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'f
 import { createServer } from 'net';
 import { join } from 'path';
 import { loadEnv } from '@hotline/config';
+import type { Role } from '@hotline/contract';
 import { CallerSimulator } from '../test/support/caller-simulator';
 import { TwilioPeer } from '../test/support/twilio-peer';
 import { migrate } from './migrate';
@@ -19,7 +20,7 @@ const SECRETS_FILE = join(DEMO_DIR, 'secrets.env');
 
 export interface DemoAccount {
   username: string;
-  role: 'admin' | 'operator' | 'supervisor';
+  role: Role;
   displayName: string;
 }
 

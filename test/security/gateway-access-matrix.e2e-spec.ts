@@ -3,7 +3,7 @@ import { randomUUID } from 'crypto';
 import Redis from 'ioredis';
 import { io } from 'socket.io-client';
 import { Env } from '@hotline/config';
-import type { Role } from '@hotline/persistence';
+import type { Role } from '@hotline/contract';
 import { RoutingStore } from '@hotline/routing';
 import { createGatewayApp } from '../../apps/gateway/src/bootstrap';
 import { createRecordsApp } from '../../apps/records/src/bootstrap';

@@ -6,7 +6,7 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { AccessGuard, TokenModule } from '@hotline/auth';
 import { HotlineConfigModule } from '@hotline/config';
-import { ROLES } from '@hotline/persistence';
+import { ROLES } from '@hotline/contract';
 import { createRecordsApp } from '../../apps/records/src/bootstrap';
 import { envFor } from '../support/env-for';
 import { Factory, TestStaff, bearer } from '../support/factories';

@@ -7,7 +7,7 @@ import { AuditService } from '@hotline/audit';
 import { StaffService, TokenService } from '@hotline/auth';
 import { CALLS_RETENTION, openCall } from '@hotline/calls';
 import type { RetentionConfig } from '@hotline/config';
-import type { Role } from '@hotline/persistence';
+import type { CallStatus, Role } from '@hotline/contract';
 
 export interface TestStaff {
   id: string;
@@ -52,7 +52,7 @@ export class Factory {
   }
 
   /** Opens a call (metadata only, default policy) and, when `operator` is given, assigns it as answered by them. */
-  async call(opts: { operator?: { id: string }; startedAt?: Date; callerPseudonym?: string | null; status?: 'queued' | 'connected' | 'completed' | 'abandoned' } = {}): Promise<string> {
+  async call(opts: { operator?: { id: string }; startedAt?: Date; callerPseudonym?: string | null; status?: CallStatus } = {}): Promise<string> {
     const callId = randomUUID();
     const startedAt = opts.startedAt ?? new Date();
     await openCall(

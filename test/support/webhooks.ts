@@ -5,7 +5,7 @@ import { AddressInfo } from 'net';
 import { io, Socket } from 'socket.io-client';
 import { TokenService } from '@hotline/auth';
 import type { Env } from '@hotline/config';
-import type { Role } from '@hotline/persistence';
+import type { ConsoleNamespace, Role } from '@hotline/contract';
 import { randomSid, signTwilioRequest } from './twilio-peer';
 
 /** The base URL an app under test listens on (after `app.listen(0, '127.0.0.1')`). */
@@ -169,7 +169,7 @@ export class ConsoleClient {
 }
 
 /** Connects to a console namespace as the browser does (websocket only, `auth: { token }`). */
-export function connectConsole(baseUrl: string, namespace: '/operator' | '/supervisor', token: string | undefined): Promise<ConsoleClient> {
+export function connectConsole(baseUrl: string, namespace: ConsoleNamespace, token: string | undefined): Promise<ConsoleClient> {
   const socket = io(baseUrl + namespace, { auth: token === undefined ? {} : { token }, transports: ['websocket'], reconnection: false, forceNew: true });
   const client = new ConsoleClient(socket);
   return new Promise((resolve, reject) => {

@@ -1,6 +1,6 @@
 import { CanActivate, ExecutionContext, Injectable, SetMetadata, UnauthorizedException, ForbiddenException, createParamDecorator } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Role } from '@hotline/persistence';
+import type { Role } from '@hotline/contract';
 import { Principal } from './principal';
 import { TokenService } from './token.service';
 

@@ -1,4 +1,4 @@
-import type { Role } from '@hotline/persistence';
+import type { Role } from '@hotline/contract';
 
 /** What a verified access token says about its bearer. */
 export interface Principal {
@@ -14,5 +14,3 @@ export interface AccessTokenClaims {
   iat?: number;
   exp?: number;
 }
-
-export const CONTENT_READERS: Role[] = ['operator', 'supervisor'];

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '@hotline/audit';
-import { ROLES, Role } from '@hotline/persistence';
+import { ROLES, Role } from '@hotline/contract';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, hashPassword } from './password';
 import { Principal } from './principal';
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { ENV, Env } from '@hotline/config';
-import { ROLES } from '@hotline/persistence';
+import { ROLES } from '@hotline/contract';
 import { AccessTokenClaims, Principal } from './principal';
 
 /** Signs and verifies staff access tokens (HS256 only: `alg: none` and others are refused). */

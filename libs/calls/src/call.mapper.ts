@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ContentCipher, DataKeyDestroyedError, DecryptionError } from '@hotline/crypto';
 import { counter } from '@hotline/observability';
-import type { CallStatus, RiskLevel } from '@hotline/persistence';
+import type { CallStatus, RiskLevel } from '@hotline/contract';
 import type { PolicyName } from '@hotline/config';
 import { CallEscalation, CallNote, CallSummary, DeletionCertificate, EscalationDetails, EscalationMeta } from './call.model';
 

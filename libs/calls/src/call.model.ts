@@ -1,4 +1,4 @@
-import type { CallStatus, RiskLevel } from '@hotline/persistence';
+import type { CallStatus, DisclosableField, RiskLevel } from '@hotline/contract';
 import type { PolicyName } from '@hotline/config';
 
 /** A call's metadata: what a list shows and what access decisions need. No content. */
@@ -36,10 +36,6 @@ export interface AssessmentEntry {
   assessedBy: string;
   at: Date;
 }
-
-/** Fields an operator may disclose to emergency services; the form offers these and nothing else. */
-export const DISCLOSABLE_FIELDS = ['caller_location', 'caller_name', 'phone_number', 'risk_summary', 'call_time'] as const;
-export type DisclosableField = (typeof DISCLOSABLE_FIELDS)[number];
 
 /** The encrypted part of a duty-to-warn record. */
 export interface EscalationDetails {

@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import type { RiskLevel } from '@hotline/persistence';
+import type { RiskLevel } from '@hotline/contract';
 import type { PolicyName } from '@hotline/config';
 import { CallDetail, CallNote, CallPage, CallSummary, DeletionCertificate, EscalationDetails, EscalationMeta } from './call.model';
 

@@ -1,5 +1,5 @@
 import { POLICY_NAMES, PolicyName, RetentionConfig, retentionDeadline } from '@hotline/config';
-import type { RiskLevel } from '@hotline/persistence';
+import type { RiskLevel } from '@hotline/contract';
 
 /** The policy a risk level calls for: a call is kept by the highest risk ever assessed on it. */
 export function policyForRisk(level: RiskLevel): PolicyName {

@@ -4,7 +4,7 @@ import { randomUUID } from 'crypto';
 import { DataSource } from 'typeorm';
 import { PolicyName, RetentionConfig } from '@hotline/config';
 import { DataKeyDestroyedError, KeystoreService } from '@hotline/crypto';
-import type { RiskLevel } from '@hotline/persistence';
+import type { RiskLevel } from '@hotline/contract';
 import { CallDetail, CallNote, CallPage, CallSummary, DeletionCertificate, EscalationDetails, EscalationMeta } from './call.model';
 import { CallMapper, CallRow, EscalationRow, NoteRow } from './call.mapper';
 import { CallRepository, CallTx, ContentKeyGoneError, InvalidCursorError, NewNote } from './call.repository';

@@ -1,4 +1,4 @@
-import type { EscalationAlert } from './console-events';
+import type { EscalationAlert } from '@hotline/contract';
 
 /**
  * Redis pub/sub channel by which records (and the worker) tell gateways about things the

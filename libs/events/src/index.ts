@@ -1,2 +1,1 @@
-export * from './console-events';
 export * from './channels';

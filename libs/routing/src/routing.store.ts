@@ -1,6 +1,6 @@
 import { randomUUID } from 'crypto';
 import type Redis from 'ioredis';
-import type { OperatorStatus, QueueStats } from '@hotline/events';
+import type { OperatorStatus, QueueStats } from '@hotline/contract';
 import { RoutingScript, RoutingScriptSource, routingKeys, routingScripts } from './routing.scripts';
 
 export const DEFAULT_ROUTING_PREFIX = 'hl:{rt}:';

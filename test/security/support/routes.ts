@@ -2,7 +2,7 @@ import { INestApplication, RequestMethod } from '@nestjs/common';
 import { GUARDS_METADATA, METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { MetadataScanner, ModulesContainer } from '@nestjs/core';
 import { PUBLIC_KEY, ROLES_KEY } from '@hotline/auth';
-import type { Role } from '@hotline/persistence';
+import type { Role } from '@hotline/contract';
 
 export interface RouteInfo {
   /** e.g. `GET /calls/:callId` */

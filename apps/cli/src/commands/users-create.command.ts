@@ -1,6 +1,6 @@
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { DuplicateUsernameError, MIN_PASSWORD_LENGTH, StaffService } from '@hotline/auth';
-import { ROLES, Role } from '@hotline/persistence';
+import { ROLES, Role } from '@hotline/contract';
 
 /**
  * `npm run cli -- users:create <username> --role <role> [--name "Display name"]`. The password is

@@ -1,4 +1,4 @@
-import type { RiskLevel } from '@hotline/events';
+import type { CallStatus, DisclosableField, RiskLevel, Role } from '@hotline/contract';
 
 export class ApiError extends Error {
   constructor(readonly status: number, message: string, readonly retryAfterSeconds?: number) {
@@ -56,7 +56,7 @@ function headerSafe(value: string): string {
 export interface User {
   id: string;
   username: string;
-  role: 'operator' | 'supervisor' | 'records_officer' | 'auditor' | 'admin';
+  role: Role;
 }
 
 export interface CallSummary {
@@ -65,7 +65,7 @@ export interface CallSummary {
   answeredAt?: string | null;
   endedAt?: string | null;
   riskLevel?: RiskLevel | null;
-  status?: string;
+  status?: CallStatus;
   waitSeconds?: number | null;
 }
 
@@ -83,7 +83,7 @@ export interface Escalation {
   id: string;
   disclosedTo?: string;
   legalBasis?: string;
-  fieldsDisclosed?: string[];
+  fieldsDisclosed?: DisclosableField[];
   emergencyContactConfirmedAt?: string | null;
   createdAt?: string;
   cosignedBy?: string | null;
@@ -113,7 +113,7 @@ export const cosign = (token: string, callId: string, escalationId: string) =>
 export interface EscalationInput {
   disclosedTo: string;
   legalBasis: string;
-  fieldsDisclosed: string[];
+  fieldsDisclosed: DisclosableField[];
   emergencyContactConfirmedAt?: string;
   notes?: string;
 }

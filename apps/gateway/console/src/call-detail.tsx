@@ -1,13 +1,5 @@
 import type { CallDetail, Escalation } from './api';
-import { RISK_LABEL, clock, dateTime, timeOfDay } from './format';
-
-const FIELD_LABEL: Record<string, string> = {
-  caller_location: 'location',
-  caller_name: 'name',
-  phone_number: 'phone number',
-  risk_summary: 'risk summary',
-  call_time: 'time of call',
-};
+import { DISCLOSED_FIELD_NAME, RISK_LABEL, callLength, dateTime, timeOfDay } from './format';
 
 /** A call's record, read-only: notes in order (amendments marked), risk history, escalations. */
 export function CallDetailView(props: { detail: CallDetail; onCosign?: (escalationId: string) => void; cosigning?: string | null }) {
@@ -24,7 +16,7 @@ export function CallDetailView(props: { detail: CallDetail; onCosign?: (escalati
         </div>
         <div>
           <dt>Length</dt>
-          <dd>{d.endedAt ? clock((Date.parse(d.endedAt) - Date.parse(d.answeredAt ?? d.startedAt)) / 1000) : 'ongoing'}</dd>
+          <dd>{callLength(d)}</dd>
         </div>
         <div>
           <dt>Risk</dt>
@@ -67,7 +59,7 @@ export function EscalationList(props: { escalations: Escalation[]; onCosign?: (i
             <p>
               <strong>{e.createdAt ? timeOfDay(e.createdAt) : 'Recorded'}</strong>
               {e.disclosedTo && <> · disclosed to {e.disclosedTo}</>}
-              {e.fieldsDisclosed?.length ? <> · shared: {e.fieldsDisclosed.map((f) => FIELD_LABEL[f] ?? f.replace(/_/g, ' ')).join(', ')}</> : null}
+              {e.fieldsDisclosed?.length ? <> · shared: {e.fieldsDisclosed.map((f) => DISCLOSED_FIELD_NAME[f] ?? f.replace(/_/g, ' ')).join(', ')}</> : null}
             </p>
             {e.legalBasis && <p class="muted">Basis: {e.legalBasis}</p>}
             {e.emergencyContactConfirmedAt && <p class="muted">Emergency services confirmed contact at {timeOfDay(e.emergencyContactConfirmedAt)}</p>}

@@ -1,3 +1,5 @@
+import type { DisclosableField, OperatorStatus, RiskLevel } from '@hotline/contract';
+
 /** 75 → "1:15", 3725 → "1:02:05". */
 export function clock(totalSeconds: number): string {
   const s = Math.max(0, Math.floor(totalSeconds));
@@ -25,7 +27,12 @@ export function dateTime(iso: string | number | Date): string {
   return sameDay ? `today ${timeOfDay(d)}` : d.toLocaleString([], { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
 }
 
-export const RISK_LABEL: Record<string, string> = {
+/** How long a call lasted, from answer (or start) to end: "4:05", or "ongoing". */
+export function callLength(c: { startedAt: string; answeredAt?: string | null; endedAt?: string | null }): string {
+  return c.endedAt ? clock((Date.parse(c.endedAt) - Date.parse(c.answeredAt ?? c.startedAt)) / 1000) : 'ongoing';
+}
+
+export const RISK_LABEL: Record<RiskLevel, string> = {
   none: 'None',
   low: 'Low',
   moderate: 'Moderate',
@@ -33,12 +40,30 @@ export const RISK_LABEL: Record<string, string> = {
   imminent: 'Imminent',
 };
 
-export const STATUS_LABEL: Record<string, string> = {
+export const STATUS_LABEL: Record<OperatorStatus, string> = {
   available: 'Available',
   offered: 'Being offered a call',
   on_call: 'On a call',
   wrap_up: 'Wrap-up',
   away: 'Away',
+};
+
+/** A disclosable field as the escalation form offers it. */
+export const DISCLOSABLE_FIELD_LABEL: Record<DisclosableField, string> = {
+  caller_location: 'Caller’s location',
+  caller_name: 'Caller’s name',
+  phone_number: 'Caller’s phone number',
+  risk_summary: 'Summary of the situation',
+  call_time: 'Time of the call',
+};
+
+/** A disclosed field as a recorded escalation lists it ("shared: location, risk summary"). */
+export const DISCLOSED_FIELD_NAME: Record<DisclosableField, string> = {
+  caller_location: 'location',
+  caller_name: 'name',
+  phone_number: 'phone number',
+  risk_summary: 'risk summary',
+  call_time: 'time of call',
 };
 
 export const REVOKE_REASON: Record<string, string> = {

@@ -1,10 +1,10 @@
 import { render } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { ApiError, login, setUnauthorizedHandler } from './api';
-import { OperatorView } from './operator';
+import { OperatorView } from './operator/operator-view';
 import { Session, clearSession, loadSession, saveSession } from './session';
 import { unlockSound } from './sound';
-import { SupervisorView } from './supervisor';
+import { SupervisorView } from './supervisor/supervisor-view';
 
 function App() {
   const [session, setSession] = useState<Session | null>(loadSession);

@@ -1,8 +1,8 @@
-export type Role = 'operator' | 'supervisor' | 'records_officer' | 'auditor' | 'admin';
+import type { User } from './api';
 
 export interface Session {
   token: string;
-  user: { id: string; username: string; role: Role };
+  user: User;
   /** Epoch ms when the token expires (from its `exp`), if it says. */
   expiresAt?: number;
 }

@@ -38,6 +38,24 @@ export function useSocket<S extends Record<string, any>, C extends Record<string
   return { socket, state };
 }
 
+/** A view's listeners for a namespace's server events (and `connect`), each typed by the shared contract. */
+export type SocketListeners<S> = { [E in keyof S]?: S[E] } & { connect?: () => void };
+
+/**
+ * Listens to `socket` with the listeners `make` returns, from mount until `deps` change (then with
+ * new ones) or the view goes.
+ */
+export function useSocketEvents<S extends Record<string, any>, C extends Record<string, any>>(socket: Socket<S, C>, make: () => SocketListeners<S>, deps: unknown[]): void {
+  useEffect(() => {
+    const listeners = Object.entries(make()).filter((entry): entry is [string, (...args: any[]) => void] => typeof entry[1] === 'function');
+    const untyped = socket as unknown as { on(event: string, f: (...args: any[]) => void): void; off(event: string, f: (...args: any[]) => void): void };
+    for (const [event, f] of listeners) untyped.on(event, f);
+    return () => {
+      for (const [event, f] of listeners) untyped.off(event, f);
+    };
+  }, [socket, ...deps]);
+}
+
 /** A second-by-second clock for timers and countdowns. */
 export function useNow(intervalMs = 1000): number {
   const [now, setNow] = useState(Date.now());

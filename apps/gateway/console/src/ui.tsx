@@ -68,6 +68,32 @@ export function Dialog(props: { title: string; onClose: () => void; children: Co
   );
 }
 
+/** A drop-down whose first line, a disabled placeholder, shows until something is chosen. */
+export function Select<T extends string>(props: {
+  id: string;
+  value: T | '';
+  placeholder: string;
+  options: readonly T[];
+  /** What each option says; the option's value by default. */
+  label?: (option: T) => string;
+  onChange: (value: T) => void;
+  required?: boolean;
+  class?: string;
+}) {
+  return (
+    <select id={props.id} class={props.class} required={props.required} value={props.value} onChange={(e) => props.onChange(e.currentTarget.value as T)}>
+      <option value="" disabled>
+        {props.placeholder}
+      </option>
+      {props.options.map((o) => (
+        <option key={o} value={o}>
+          {props.label ? props.label(o) : o}
+        </option>
+      ))}
+    </select>
+  );
+}
+
 export function ErrorText(props: { error?: string | null }) {
   return props.error ? (
     <p class="error" role="alert">

@@ -3,7 +3,7 @@ import ts from 'typescript';
 import { CONSOLE_DIR, buildConsoleBundle } from './console-bundle';
 
 describe('the console bundle', () => {
-  it('type-checks against the shared event map (esbuild does not check types)', () => {
+  it('type-checks against the shared contract (esbuild does not check types)', () => {
     const configPath = join(CONSOLE_DIR, 'tsconfig.json');
     const config = ts.getParsedCommandLineOfConfigFile(configPath, {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => { throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n')); } });
     const program = ts.createProgram({ rootNames: config!.fileNames, options: config!.options });

@@ -28,9 +28,10 @@ export function consoleBundle(): Promise<ConsoleBundle> {
 }
 
 /**
- * Bundles the console page (Preact + socket.io-client + the shared event map) in memory, so that
- * `npm start` and `npm run demo` serve it with no build step. esbuild does not type-check: the
- * console's own tsconfig does (see console-bundle.spec.ts).
+ * Bundles the console page (Preact + socket.io-client + @hotline/contract, which esbuild resolves
+ * through the console tsconfig's `paths`) in memory, so that `npm start` and `npm run demo` serve it
+ * with no build step. esbuild does not type-check: the console's own tsconfig does (see
+ * console-bundle.spec.ts).
  */
 export async function buildConsoleBundle(): Promise<ConsoleBundle> {
   const result = await build({

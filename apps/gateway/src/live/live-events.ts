@@ -1,20 +1,25 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Namespace } from 'socket.io';
-import {
-  AlertMessage,
-  EventPayload,
+import type {
   OperatorClientEvents,
   OperatorServerEvents,
+  OperatorServerMessages,
   QueueStats,
   SupervisorClientEvents,
   SupervisorServerEvents,
-} from '@hotline/events';
+} from '@hotline/contract';
+import type { AlertMessage } from '@hotline/events';
 import { Offer, RoutingStore } from '@hotline/routing';
 
 export type OperatorNamespace = Namespace<OperatorClientEvents, OperatorServerEvents>;
 export type SupervisorNamespace = Namespace<SupervisorClientEvents, SupervisorServerEvents>;
 
 export const operatorRoom = (operatorId: string) => `operator:${operatorId}`;
+
+/** `call:offered` for an offer ending at `offerExpiresAt` of a call queued since `enqueuedAt` (epoch ms). */
+export function offeredPayload(callId: string, offerExpiresAt: number, enqueuedAt: number, now = Date.now()): OperatorServerMessages['call:offered'] {
+  return { callId, offerExpiresAt: new Date(offerExpiresAt).toISOString(), waitingSeconds: Math.max(0, Math.round((now - enqueuedAt) / 1000)) };
+}
 
 /**
  * The one place the gateway talks to consoles. Operator events go to the room `operator:<id>`
@@ -41,7 +46,7 @@ export class LiveEvents {
     this.supervisors = ns;
   }
 
-  toOperator<E extends keyof OperatorServerEvents>(operatorId: string, event: E, payload: EventPayload<OperatorServerEvents, E>): void {
+  toOperator<E extends keyof OperatorServerMessages>(operatorId: string, event: E, payload: OperatorServerMessages[E]): void {
     // The payload is typed by the signature above; socket.io's own generics do not narrow on E.
     const room = this.operators?.to(operatorRoom(operatorId)) as unknown as { emit(e: string, p: unknown): boolean } | undefined;
     room?.emit(event, payload);
@@ -60,11 +65,7 @@ export class LiveEvents {
 
   offered(o: Offer, now = Date.now()): void {
     this.toOperator(o.operatorId, 'status', { status: 'offered' });
-    this.toOperator(o.operatorId, 'call:offered', {
-      callId: o.callId,
-      offerExpiresAt: new Date(o.offerExpiresAt).toISOString(),
-      waitingSeconds: Math.max(0, Math.round((now - o.enqueuedAt) / 1000)),
-    });
+    this.toOperator(o.operatorId, 'call:offered', offeredPayload(o.callId, o.offerExpiresAt, o.enqueuedAt, now));
   }
 
   revoked(operatorId: string, callId: string, reason: string): void {

@@ -2,16 +2,19 @@ import { Logger } from '@nestjs/common';
 import { ConnectedSocket, MessageBody, OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import type { Socket } from 'socket.io';
 import { TokenService } from '@hotline/auth';
-import { OperatorClientEvents, OperatorServerEvents, OperatorStatus } from '@hotline/events';
+import { NAMESPACES, NAMESPACE_ROLES, OperatorAck, OperatorClientEvents, OperatorClientMessages, OperatorServerEvents, OperatorStatus } from '@hotline/contract';
 import { RoutingStore } from '@hotline/routing';
 import { CallConnector } from '../routing/call-connector';
 import { RoutingEngine } from '../routing/routing.engine';
 import { CallRecordsService } from '../calls/call-records.service';
-import { LiveEvents, OperatorNamespace, operatorRoom } from './live-events';
+import { LiveEvents, OperatorNamespace, offeredPayload, operatorRoom } from './live-events';
 import { OperatorNames } from './operator-names';
 import { SocketData, socketAuth } from './socket-auth';
 
 type OperatorSocket = Socket<OperatorClientEvents, OperatorServerEvents, Record<string, never>, SocketData>;
+
+/** `@SubscribeMessage` for an `/operator` client event, its name checked against the contract. */
+const OnOperator = (event: keyof OperatorClientMessages) => SubscribeMessage(event);
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const CATEGORY = /^[A-Za-z0-9 _-]{1,64}$/;
@@ -26,7 +29,7 @@ function callIdOf(p: unknown): string | null {
  * keeps only sockets. A dropped console keeps its state for the grace period (an offer it held is
  * revoked at once and goes to the next operator).
  */
-@WebSocketGateway({ namespace: '/operator' })
+@WebSocketGateway({ namespace: NAMESPACES.operator })
 export class OperatorGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect {
   private readonly logger = new Logger(OperatorGateway.name);
 
@@ -41,7 +44,7 @@ export class OperatorGateway implements OnGatewayInit, OnGatewayConnection, OnGa
   ) {}
 
   afterInit(ns: OperatorNamespace): void {
-    ns.use(socketAuth(this.tokens, ['operator', 'supervisor']));
+    ns.use(socketAuth(this.tokens, NAMESPACE_ROLES[NAMESPACES.operator]));
     this.live.bindOperators(ns);
   }
 
@@ -74,7 +77,7 @@ export class OperatorGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     const call = await this.store.call(callId);
     if (!call) return;
     if (status === 'offered' && call.state === 'offered' && call.offerExpiresAt) {
-      socket.emit('call:offered', { callId, offerExpiresAt: new Date(call.offerExpiresAt).toISOString(), waitingSeconds: Math.max(0, Math.round((Date.now() - call.enqueuedAt) / 1000)) });
+      socket.emit('call:offered', offeredPayload(callId, call.offerExpiresAt, call.enqueuedAt));
     } else if (status === 'on_call') {
       const caller = await this.connector.callerHint(call.pseudonym, callId);
       socket.emit('call:connected', caller ? { callId, caller } : { callId });
@@ -83,8 +86,8 @@ export class OperatorGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     }
   }
 
-  @SubscribeMessage('status:set')
-  async setStatus(@ConnectedSocket() socket: OperatorSocket, @MessageBody() body: unknown): Promise<{ ok: boolean; status?: OperatorStatus; error?: string }> {
+  @OnOperator('status:set')
+  async setStatus(@ConnectedSocket() socket: OperatorSocket, @MessageBody() body: unknown): Promise<OperatorAck<'status:set'>> {
     const want = (body as { status?: unknown } | null)?.status;
     if (want !== 'available' && want !== 'away') return { ok: false, error: 'status must be available or away' };
     await socket.data.ready;
@@ -101,8 +104,8 @@ export class OperatorGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     }
   }
 
-  @SubscribeMessage('call:accept')
-  async accept(@ConnectedSocket() socket: OperatorSocket, @MessageBody() body: unknown): Promise<{ ok: true } | { ok: false; error: string }> {
+  @OnOperator('call:accept')
+  async accept(@ConnectedSocket() socket: OperatorSocket, @MessageBody() body: unknown): Promise<OperatorAck<'call:accept'>> {
     const callId = callIdOf(body);
     if (!callId) return { ok: false, error: 'callId must be a call id' };
     await socket.data.ready;
@@ -114,8 +117,8 @@ export class OperatorGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     }
   }
 
-  @SubscribeMessage('call:decline')
-  async decline(@ConnectedSocket() socket: OperatorSocket, @MessageBody() body: unknown): Promise<{ ok: boolean; error?: string }> {
+  @OnOperator('call:decline')
+  async decline(@ConnectedSocket() socket: OperatorSocket, @MessageBody() body: unknown): Promise<OperatorAck<'call:decline'>> {
     const callId = callIdOf(body);
     if (!callId) return { ok: false, error: 'callId must be a call id' };
     await socket.data.ready;
@@ -126,8 +129,8 @@ export class OperatorGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     }
   }
 
-  @SubscribeMessage('wrapup:done')
-  async wrapUpDone(@ConnectedSocket() socket: OperatorSocket, @MessageBody() body: unknown): Promise<{ ok: boolean; error?: string }> {
+  @OnOperator('wrapup:done')
+  async wrapUpDone(@ConnectedSocket() socket: OperatorSocket, @MessageBody() body: unknown): Promise<OperatorAck<'wrapup:done'>> {
     const callId = callIdOf(body);
     if (!callId) return { ok: false, error: 'callId must be a call id' };
     const raw = (body as { category?: unknown }).category;

@@ -1,6 +1,6 @@
 import type { Socket } from 'socket.io';
 import type { Principal, TokenService } from '@hotline/auth';
-import type { Role } from '@hotline/persistence';
+import type { Role } from '@hotline/contract';
 
 export interface SocketData {
   principal: Principal;
@@ -12,7 +12,7 @@ export interface SocketData {
  * Handshake middleware (`namespace.use`), because Nest guards do not run on connection: a missing,
  * forged or expired token, or a role not listed, gets a connect_error and no events.
  */
-export function socketAuth(tokens: TokenService, roles: Role[]) {
+export function socketAuth(tokens: TokenService, roles: readonly Role[]) {
   return (socket: Socket, next: (err?: Error) => void): void => {
     const principal = tokens.verify(socket.handshake.auth?.token);
     if (!principal) return next(new Error('unauthorized: sign in again (a valid access token is required)'));

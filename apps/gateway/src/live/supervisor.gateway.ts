@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { OnGatewayConnection, OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
 import type { Socket } from 'socket.io';
 import { TokenService } from '@hotline/auth';
-import { SupervisorClientEvents, SupervisorServerEvents } from '@hotline/events';
+import { NAMESPACES, NAMESPACE_ROLES, SupervisorClientEvents, SupervisorServerEvents } from '@hotline/contract';
 import { RoutingStore } from '@hotline/routing';
 import { LiveEvents, SupervisorNamespace } from './live-events';
 import { SocketData, socketAuth } from './socket-auth';
@@ -14,14 +14,14 @@ type SupervisorSocket = Socket<SupervisorClientEvents, SupervisorServerEvents, R
  * (coalesced in LiveEvents), computed from Redis so every node agrees; `alert:escalation` relayed
  * from records through Redis pub/sub.
  */
-@WebSocketGateway({ namespace: '/supervisor' })
+@WebSocketGateway({ namespace: NAMESPACES.supervisor })
 export class SupervisorGateway implements OnGatewayInit, OnGatewayConnection {
   private readonly logger = new Logger(SupervisorGateway.name);
 
   constructor(private readonly tokens: TokenService, private readonly store: RoutingStore, private readonly live: LiveEvents) {}
 
   afterInit(ns: SupervisorNamespace): void {
-    ns.use(socketAuth(this.tokens, ['supervisor', 'admin']));
+    ns.use(socketAuth(this.tokens, NAMESPACE_ROLES[NAMESPACES.supervisor]));
     this.live.bindSupervisors(ns);
   }
 

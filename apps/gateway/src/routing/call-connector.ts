@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { RiskLevel } from '@hotline/events';
+import type { AckReply, CallerHint, RiskLevel } from '@hotline/contract';
 import { shortPseudonym } from '@hotline/crypto';
 import { counter, withTimeout } from '@hotline/observability';
 import { recordingOptedOut } from '@hotline/privacy';
@@ -13,8 +13,6 @@ import { RoutingEngine } from './routing.engine';
 
 const LOOKUP_MS = 800;
 const connects = counter('hotline_connects_total', 'Accepted offers by outcome', ['outcome']);
-
-export type AcceptAck = { ok: true } | { ok: false; error: string };
 
 /** What happens when an operator answers an offer: Twilio connects the caller, or the call goes back. */
 @Injectable()
@@ -31,7 +29,7 @@ export class CallConnector {
     private readonly db: RecordsDb,
   ) {}
 
-  async accept(operatorId: string, callId: string): Promise<AcceptAck> {
+  async accept(operatorId: string, callId: string): Promise<AckReply> {
     const won = await this.store.accept(callId, operatorId);
     if (!won.ok) return { ok: false, error: won.error };
     const { callSid, pseudonym } = won.call;
@@ -76,7 +74,7 @@ export class CallConnector {
    * The returning-caller hint: how many earlier calls this pseudonym made and the last risk level,
    * nothing more. Omitted for a withheld number, or when the records database does not answer.
    */
-  async callerHint(pseudonym: string | null, callId: string): Promise<{ pseudonym: string; earlierCalls: number; lastRiskLevel: RiskLevel | null } | undefined> {
+  async callerHint(pseudonym: string | null, callId: string): Promise<CallerHint | undefined> {
     if (!pseudonym) return undefined;
     try {
       return await withTimeout(

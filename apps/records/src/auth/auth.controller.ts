@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Post, Req, UnauthorizedException } fro
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { CurrentUser, Principal, Public, Roles, StaffService } from '@hotline/auth';
-import { ROLES } from '@hotline/persistence';
+import { ROLES } from '@hotline/contract';
 import { ApiErrors } from '../common/api-errors';
 import { LoginDto, LoginResponseDto, UserDto } from './dto';
 import { LoginService } from './login.service';

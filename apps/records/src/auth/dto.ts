@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsIn, IsString, Length, Matches, MaxLength, MinLength } from 'class-validator';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, USERNAME_PATTERN } from '@hotline/auth';
-import { ROLES, Role } from '@hotline/persistence';
+import { ROLES, Role } from '@hotline/contract';
 
 export class LoginDto {
   @ApiProperty({ example: 'alex' })

@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { AuditService } from '@hotline/audit';
 import { StaffService, TokenService, dummyPasswordHash, verifyPassword } from '@hotline/auth';
 import { counter } from '@hotline/observability';
-import type { Role } from '@hotline/persistence';
+import type { Role } from '@hotline/contract';
 import { LOGIN_LIMITS, LoginThrottle, Scope } from './login-throttle';
 
 export interface LoginResult {

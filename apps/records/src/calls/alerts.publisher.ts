@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type Redis from 'ioredis';
-import { AlertMessage, EscalationAlert, alertsChannel } from '@hotline/events';
+import type { EscalationAlert } from '@hotline/contract';
+import { AlertMessage, alertsChannel } from '@hotline/events';
 import { REDIS } from '@hotline/observability';
 
 /** Tells the gateways (and so the supervisors' consoles) about imminent risk at once. Ids and levels only. */

@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { AuditService } from '@hotline/audit';
 import { Principal } from '@hotline/auth';
 import { CallDetail, CallPage, CallRepository, CallSummary, CallTx, ContentKeyGoneError, DeletionCertificate, EscalationDetails, EscalationMeta, InvalidCursorError } from '@hotline/calls';
-import type { RiskLevel } from '@hotline/persistence';
+import type { RiskLevel } from '@hotline/contract';
 import { AlertsPublisher } from './alerts.publisher';
 import { AddNoteDto, EscalationDto } from './dto';
 

@@ -19,8 +19,7 @@ import {
   ValidateBy,
   ValidationOptions,
 } from 'class-validator';
-import { CALL_STATUSES, RISK_LEVELS, RiskLevel } from '@hotline/persistence';
-import { DISCLOSABLE_FIELDS, DisclosableField } from '@hotline/calls';
+import { CALL_STATUSES, DISCLOSABLE_FIELDS, DisclosableField, RISK_LEVELS, RiskLevel } from '@hotline/contract';
 import { POLICY_NAMES } from '@hotline/config';
 
 export const MAX_NOTE_BYTES = 16 * 1024;

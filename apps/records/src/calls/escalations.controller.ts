@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { CurrentUser, Principal, Roles } from '@hotline/auth';
-import { DISCLOSABLE_FIELDS } from '@hotline/calls';
+import { DISCLOSABLE_FIELDS } from '@hotline/contract';
 import { ApiErrors } from '../common/api-errors';
 import { CallsService } from './calls.service';
 import { CosignResultDto, CreatedDto, EscalationDto, EscalationMetaDto } from './dto';

@@ -1,9 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-
-export const RISK_LEVELS = ['none', 'low', 'moderate', 'high', 'imminent'] as const;
-export type RiskLevel = (typeof RISK_LEVELS)[number];
-export const CALL_STATUSES = ['queued', 'connected', 'completed', 'abandoned'] as const;
-export type CallStatus = (typeof CALL_STATUSES)[number];
+import type { CallStatus, RiskLevel } from '@hotline/contract';
 
 /**
  * A call's metadata. It holds no content in clear: the caller is a keyed pseudonym,

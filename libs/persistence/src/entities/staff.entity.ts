@@ -1,7 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-
-export const ROLES = ['operator', 'supervisor', 'records_officer', 'auditor', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
+import type { Role } from '@hotline/contract';
 
 @Entity('staff')
 export class StaffEntity {

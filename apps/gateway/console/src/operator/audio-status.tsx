@@ -1,0 +1,19 @@
+import { AudioView, audioLabel } from '../voice';
+
+/** The browser audio's state, and Mute while a call is on. */
+export function AudioStatus(props: { view: AudioView; onToggleMute: () => void }) {
+  const { view } = props;
+  const inCall = view.state === 'on_call' || view.state === 'reconnecting';
+  return (
+    <div class="audio">
+      <p class={`audio-status audio-${view.state}`} role="status">
+        {audioLabel(view)}
+      </p>
+      {inCall && (
+        <button type="button" class="button quiet" aria-pressed={view.muted} onClick={props.onToggleMute}>
+          Mute
+        </button>
+      )}
+    </div>
+  );
+}

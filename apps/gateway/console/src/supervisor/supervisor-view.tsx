@@ -1,0 +1,128 @@
+import { CONTENT_READERS, NAMESPACES, QueueStats, SupervisorClientEvents, SupervisorServerEvents } from '@hotline/contract';
+import { useCallback, useEffect, useState } from 'preact/hooks';
+import { CallTable } from '../call-table';
+import { Session, loadStored, store } from '../session';
+import { useSocket, useSocketEvents } from '../socket';
+import { alertCue, soundReady, unlockSound } from '../sound';
+import { TopBar } from '../ui';
+import { Alert, AlertCard } from './alert-card';
+import { BreakGlass } from './break-glass';
+import { Operators, WaitingCalls, Wallboard } from './wallboard';
+
+const ALERT_REPEAT_MS = 30_000;
+
+/**
+ * The supervisor's wallboard (`/supervisor` namespace): escalation alerts to co-sign, the queue's
+ * figures, who waits, the operators' states and, for supervisors, recent calls (opened by break-glass).
+ * Admins see the same wallboard without any call content.
+ */
+export function SupervisorView(props: { session: Session; onSignOut: () => void; onRefused: (m: string) => void }) {
+  const { session } = props;
+  const { socket, state } = useSocket<SupervisorServerEvents, SupervisorClientEvents>(NAMESPACES.supervisor, session.token, props.onRefused);
+  const [snapshot, setSnapshot] = useState<{ stats: QueueStats; at: number } | null>(null);
+  const [alerts, setAlertsState] = useState<Alert[]>(() => loadStored<Alert[]>('alerts') ?? []);
+  const [opening, setOpening] = useState<string | null>(null);
+  const [callsVersion, setCallsVersion] = useState(0);
+  const [, setSoundTick] = useState(0);
+  // Admins watch the wallboard but read no call content.
+  const canRead = CONTENT_READERS.includes(session.user.role);
+
+  const setAlerts = useCallback((update: (a: Alert[]) => Alert[]) => {
+    setAlertsState((current) => {
+      const next = update(current);
+      store('alerts', next.length ? next : null);
+      return next;
+    });
+  }, []);
+
+  useSocketEvents(
+    socket,
+    () => ({
+      'queue:stats': (stats) => {
+        setSnapshot((prev) => {
+          if (prev && (prev.stats.answeredToday !== stats.answeredToday || prev.stats.abandonedToday !== stats.abandonedToday)) setCallsVersion((v) => v + 1);
+          return { stats, at: Date.now() };
+        });
+      },
+      'alert:escalation': (alert) => {
+        setAlerts((list) => {
+          const known = list.find((a) => a.callId === alert.callId);
+          if (!known) return [{ ...alert, key: alert.callId, count: 1 }, ...list];
+          if (known.at === alert.at) return list;
+          return [{ ...known, ...alert, count: known.count + 1 }, ...list.filter((a) => a !== known)];
+        });
+        setCallsVersion((v) => v + 1);
+        alertCue();
+      },
+      connect: () => setCallsVersion((v) => v + 1),
+    }),
+    [setAlerts],
+  );
+
+  // An unacknowledged alert keeps sounding and keeps the tab title flagged.
+  useEffect(() => {
+    document.title = alerts.length ? `(${alerts.length}) ALERT · Hotline supervisor` : 'Hotline supervisor';
+    if (!alerts.length) return;
+    const t = setInterval(alertCue, ALERT_REPEAT_MS);
+    return () => clearInterval(t);
+  }, [alerts.length]);
+
+  const operatorName = (id: string) => snapshot?.stats.operatorList?.find((o) => o.id === id)?.name ?? 'an operator';
+
+  return (
+    <div class="shell">
+      <TopBar session={session} connection={state} onSignOut={props.onSignOut} title="Supervisor" />
+      <main class="supervisor">
+        {!soundReady() && (
+          <p class="notice">
+            Alert sounds are off until you interact with the page.{' '}
+            <button
+              type="button"
+              class="link"
+              onClick={() => {
+                unlockSound();
+                setTimeout(() => setSoundTick((t) => t + 1), 100);
+              }}
+            >
+              Turn on alert sounds
+            </button>
+          </p>
+        )}
+        {alerts.length > 0 && (
+          <section class="alerts" aria-label="Escalation alerts">
+            {alerts.map((a) => (
+              <AlertCard
+                key={a.key}
+                alert={a}
+                session={session}
+                canRead={canRead}
+                operatorName={operatorName(a.operatorId)}
+                onOpen={() => (unlockSound(), setOpening(a.callId))}
+                onAcknowledge={() => (unlockSound(), setAlerts((list) => list.filter((x) => x.key !== a.key)))}
+              />
+            ))}
+          </section>
+        )}
+        <Wallboard snapshot={snapshot} />
+        <div class="supervisor-grid">
+          <WaitingCalls snapshot={snapshot} />
+          <Operators snapshot={snapshot} />
+          {canRead && (
+            <CallTable
+              session={session}
+              version={callsVersion}
+              title="Recent calls"
+              titleId="recent-title"
+              class="panel"
+              column="status"
+              action={{ text: 'Open call', label: (started) => `Open the call of ${started}` }}
+              onOpen={setOpening}
+              messages={{ empty: 'No calls yet.', loadFailed: 'Calls could not be loaded' }}
+            />
+          )}
+        </div>
+        {opening && <BreakGlass session={session} callId={opening} onClose={() => setOpening(null)} />}
+      </main>
+    </div>
+  );
+}

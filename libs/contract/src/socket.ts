@@ -1,0 +1,140 @@
+import type { RiskLevel } from './calls';
+import type { Role } from './roles';
+
+/**
+ * The live console's socket.io contract (DESIGN.md, "Live console" and "Contract additions"),
+ * shared by the gateway and the console page so that both sides agree at compile time.
+ *
+ * Client-to-server events are declared with their payload and their ack; server-to-client events
+ * with their payload. The socket.io event maps (`...Events`) are derived from these, so an event
+ * name, a payload or an ack is spelled in this file only.
+ */
+
+// ---- namespaces ---------------------------------------------------------------------------------
+
+export const NAMESPACES = { operator: '/operator', supervisor: '/supervisor' } as const;
+export type ConsoleNamespace = (typeof NAMESPACES)[keyof typeof NAMESPACES];
+
+/** Who may connect to each namespace; any other role (or no valid token) gets a `connect_error`. */
+export const NAMESPACE_ROLES: { readonly [N in ConsoleNamespace]: readonly Role[] } = {
+  '/operator': ['operator', 'supervisor'],
+  '/supervisor': ['supervisor', 'admin'],
+};
+
+// ---- acks ---------------------------------------------------------------------------------------
+
+type Nothing = Record<never, never>;
+
+/** Every ack is `{ ok: true, ... }` or `{ ok: false, error }`. */
+export type AckOk<T extends object = Nothing> = { ok: true } & T;
+export type AckError<E extends object = Nothing> = { ok: false; error: string } & E;
+export type AckReply<T extends object = Nothing, E extends object = Nothing> = AckOk<T> | AckError<E>;
+export type Ack<T> = (response: T) => void;
+
+/** A client-to-server event: what the client sends, and what the server acks. */
+interface ClientMessage {
+  payload: object;
+  ack: AckReply<object, object>;
+}
+
+/** socket.io's event map for client-to-server events, from their declarations. */
+export type ClientEvents<M extends { [E in keyof M]: ClientMessage }> = { [E in keyof M]: (payload: M[E]['payload'], ack: Ack<M[E]['ack']>) => void };
+/** socket.io's event map for server-to-client events, from their payloads. */
+export type ServerEvents<M> = { [E in keyof M]: (payload: M[E]) => void };
+
+// ---- vocabulary of the live console ---------------------------------------------------------------
+
+/** An operator's routing state, as Redis holds it and the console shows it. */
+export const OPERATOR_STATUSES = ['available', 'offered', 'on_call', 'wrap_up', 'away'] as const;
+export type OperatorStatus = (typeof OPERATOR_STATUSES)[number];
+/** The states an operator chooses; the others follow from offers and calls. */
+export type ChosenStatus = Extract<OperatorStatus, 'available' | 'away'>;
+
+export type OfferRevokedReason = 'timeout' | 'caller_hung_up' | 'taken_elsewhere' | 'declined' | 'disconnected' | 'connect_failed';
+
+/** What the console may know of the caller it is connected to: a short pseudonym and their history's shape. */
+export interface CallerHint {
+  pseudonym: string;
+  earlierCalls: number;
+  lastRiskLevel: RiskLevel | null;
+}
+
+export interface QueueStats {
+  waiting: number;
+  longestWaitSeconds: number;
+  operators: { available: number; offered: number; onCall: number; wrapUp: number; away: number };
+  answeredToday: number;
+  abandonedToday: number;
+  /** Share of calls answered today within SERVICE_LEVEL_SECONDS (0..1), or null before any call. */
+  serviceLevel: number | null;
+  /** Extras for the wallboard (not in the contract's minimum): wait times only, no caller data. */
+  waitingCalls?: { callId: string; waitingSeconds: number }[];
+  operatorList?: { id: string; name: string; status: OperatorStatus; sinceSeconds: number }[];
+}
+
+export interface EscalationAlert {
+  callId: string;
+  operatorId: string;
+  riskLevel: RiskLevel;
+  at: string;
+}
+
+/** Contract additions (issue 14): how a supervisor is on a call, and where a transfer goes. */
+export type SupervisionMode = 'listen' | 'coach' | 'join';
+export type TransferMode = 'warm' | 'cold';
+export type TransferTarget = { operatorId: string } | { directoryId: string };
+
+// ---- namespace /operator ------------------------------------------------------------------------
+
+/** `/operator`, client to server, each with an ack. */
+export interface OperatorClientMessages {
+  'status:set': { payload: { status: ChosenStatus }; ack: AckReply<{ status: OperatorStatus }, { status?: OperatorStatus }> };
+  'call:accept': { payload: { callId: string }; ack: AckReply };
+  'call:decline': { payload: { callId: string }; ack: AckReply };
+  'wrapup:done': { payload: { callId: string; category?: string }; ack: AckReply };
+  /** Contract additions (issue 14): declared so both sides build to these names; the gateway does not handle them yet. */
+  'call:hold': { payload: { callId: string; hold: boolean }; ack: AckReply };
+  'call:transfer': { payload: { callId: string; mode: TransferMode; to: TransferTarget }; ack: AckReply };
+  'transfer:complete': { payload: { callId: string }; ack: AckReply };
+  'help:request': { payload: { callId: string }; ack: AckReply };
+}
+
+/** `/operator`, server to client. */
+export interface OperatorServerMessages {
+  status: { status: OperatorStatus; reason?: string };
+  'call:offered': { callId: string; offerExpiresAt: string; waitingSeconds: number };
+  'call:offer_revoked': { callId: string; reason: OfferRevokedReason | string };
+  'call:connected': { callId: string; caller?: CallerHint };
+  /** The caller left; the operator is now in wrap-up. */
+  'call:ended': { callId: string };
+  /** Contract additions (issue 14): a supervisor is on the call, and how; then no longer. Not sent yet. */
+  supervision: { callId: string; mode: SupervisionMode };
+  'supervision:ended': { callId: string };
+}
+
+export type OperatorClientEvents = ClientEvents<OperatorClientMessages>;
+export type OperatorServerEvents = ServerEvents<OperatorServerMessages>;
+/** The ack of an `/operator` client event. */
+export type OperatorAck<E extends keyof OperatorClientMessages> = OperatorClientMessages[E]['ack'];
+
+// ---- namespace /supervisor ----------------------------------------------------------------------
+
+/** `/supervisor`, client to server. Contract additions (issue 14): declared; the gateway does not handle them yet. */
+export interface SupervisorClientMessages {
+  'call:supervise': { payload: { callId: string; mode: SupervisionMode; reason: string }; ack: AckReply };
+  'call:unsupervise': { payload: { callId: string }; ack: AckReply };
+}
+
+/** `/supervisor`, server to client. */
+export interface SupervisorServerMessages {
+  /** Sent on connect and within one second of any change. */
+  'queue:stats': QueueStats;
+  'alert:escalation': EscalationAlert;
+  /** Contract addition (issue 14): an operator asks for help. Not sent yet. */
+  'help:requested': { callId: string; operatorId: string; riskLevel: RiskLevel };
+}
+
+export type SupervisorClientEvents = ClientEvents<SupervisorClientMessages>;
+export type SupervisorServerEvents = ServerEvents<SupervisorServerMessages>;
+/** The ack of a `/supervisor` client event. */
+export type SupervisorAck<E extends keyof SupervisorClientMessages> = SupervisorClientMessages[E]['ack'];
