@@ -40,7 +40,7 @@ export function demoSecrets(file = SECRETS_FILE): Record<string, string> {
     }
   }
   const wanted: Record<string, () => string> = {
-    JWT_SECRET: () => randomBytes(48).toString('base64url'),
+    TOKEN_PRIVATE_KEY: () => oneLine(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()),
     MASTER_KEY: () => randomBytes(32).toString('base64'),
     PSEUDONYM_KEY: () => randomBytes(32).toString('base64'),
     TWILIO_ACCOUNT_SID: () => 'AC' + randomBytes(16).toString('hex'),
@@ -59,6 +59,7 @@ export function demoSecrets(file = SECRETS_FILE): Record<string, string> {
     writeFileSync(file, body, { mode: 0o600 });
     chmodSync(file, 0o600);
   }
+  existing.TOKEN_PUBLIC_KEY = oneLine(createPublicKey(createPrivateKey(existing.TOKEN_PRIVATE_KEY.replace(/\\n/g, '\n'))).export({ type: 'spki', format: 'pem' }).toString());
   existing.AUDIT_CHECKPOINT_PUBLIC_KEY = oneLine(createPublicKey(createPrivateKey(existing.AUDIT_CHECKPOINT_KEY.replace(/\\n/g, '\n'))).export({ type: 'spki', format: 'pem' }).toString());
   return existing;
 }
@@ -128,8 +129,8 @@ async function main(): Promise<void> {
     AUDIT_CHECKPOINT_DIR: process.env.AUDIT_CHECKPOINT_DIR ?? join(DEMO_DIR, 'audit-checkpoints'),
     AUDIT_CHECKPOINT_INTERVAL_SECONDS: process.env.AUDIT_CHECKPOINT_INTERVAL_SECONDS ?? '60',
   };
-  for (const k of ['JWT_SECRET', 'MASTER_KEY', 'PSEUDONYM_KEY', 'TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_SMS_FROM', 'AUDIT_CHECKPOINT_KEY', 'AUDIT_CHECKPOINT_PUBLIC_KEY']) base[k] = process.env[k] || secrets[k];
-  const env = loadEnv(['JWT_SECRET', 'MASTER_KEY', 'PSEUDONYM_KEY', 'TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN'], base);
+  for (const k of ['TOKEN_PRIVATE_KEY', 'TOKEN_PUBLIC_KEY', 'MASTER_KEY', 'PSEUDONYM_KEY', 'TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_SMS_FROM', 'AUDIT_CHECKPOINT_KEY', 'AUDIT_CHECKPOINT_PUBLIC_KEY']) base[k] = process.env[k] || secrets[k];
+  const env = loadEnv(['TOKEN_PRIVATE_KEY', 'TOKEN_PUBLIC_KEY', 'MASTER_KEY', 'PSEUDONYM_KEY', 'TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN'], base);
 
   for (const [name, port] of [['GATEWAY_PORT', env.GATEWAY_PORT], ['RECORDS_PORT', env.RECORDS_PORT], ['WORKER_PORT', env.WORKER_PORT]] as const) {
     if (!(await portFree(port))) throw new Error(`port ${port} is in use (another demo still running?). Stop it, or set ${name} to a free port.`);

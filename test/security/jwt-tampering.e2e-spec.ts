@@ -1,5 +1,6 @@
 import { INestApplication } from '@nestjs/common';
-import { createHmac, randomUUID } from 'crypto';
+import { KeyObject, createHmac, createPrivateKey, generateKeyPairSync, randomUUID, sign } from 'crypto';
+import { tokenKeyId } from '@hotline/auth';
 import { createGatewayApp } from '../../apps/gateway/src/bootstrap';
 import { createRecordsApp } from '../../apps/records/src/bootstrap';
 import { envFor } from '../support/env-for';
@@ -10,13 +11,22 @@ import { baseUrlOf, connectConsole } from '../support/webhooks';
 /**
  * Forged and tampered access tokens: every one is a 401 on records and a connect_error on both
  * console namespaces. Tokens are built by hand here (not by the app's signer) so that each
- * tampering is exactly what an attacker would send.
+ * tampering is exactly what an attacker would send. Only records' private key (ES256) makes a
+ * token; whoever holds the gateway holds the public key only, and that signs nothing.
  */
 const b64 = (v: object | string) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
+const RECORDS_KEY = createPrivateKey(TEST_SECRETS.TOKEN_PRIVATE_KEY);
+const KID = tokenKeyId(RECORDS_KEY);
+const OTHER_KEY = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+/** What the apps shared before tokens were asymmetric (a token made with it must mean nothing now). */
+const RETIRED_SHARED_SECRET = 'test-jwt-secret-0123456789abcdef0123456789abcdef';
 
-function jwt(header: object, payload: object, key: string | null = TEST_SECRETS.JWT_SECRET, hash = 'sha256'): string {
+/** ES256 with `key` (records' key unless said), or HMAC with a string key, or unsigned (`null`). */
+function jwt(header: object, payload: object, key: KeyObject | string | null = RECORDS_KEY, hash = 'sha256'): string {
   const signing = `${b64(header)}.${b64(payload)}`;
-  return `${signing}.${key === null ? '' : createHmac(hash, key).update(signing).digest('base64url')}`;
+  if (key === null) return `${signing}.`;
+  if (typeof key === 'string') return `${signing}.${createHmac(hash, key).update(signing).digest('base64url')}`;
+  return `${signing}.${sign('sha256', Buffer.from(signing), { key, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
 }
 
 describe('JWT tampering', () => {
@@ -47,30 +57,37 @@ describe('JWT tampering', () => {
     if (real.role === as) throw new Error('tamper towards a role the token does not already have');
     const [h, p, s] = real.token.split('.');
     const claims = JSON.parse(Buffer.from(p, 'base64url').toString());
-    const hs256 = { alg: 'HS256', typ: 'JWT' };
+    const es256 = { alg: 'ES256', typ: 'JWT', kid: KID };
     return [
+      ['signed with another P-256 key under records’ key id', jwt(es256, { ...claims, role: as }, OTHER_KEY)],
+      ['signed with another P-256 key under its own key id', jwt({ ...es256, kid: tokenKeyId(OTHER_KEY) }, { ...claims, role: as }, OTHER_KEY)],
+      ['HS256 with the public key as the HMAC secret (algorithm confusion)', jwt({ alg: 'HS256', typ: 'JWT', kid: KID }, { ...claims, role: as }, TEST_SECRETS.TOKEN_PUBLIC_KEY)],
+      ['HS256 with the retired shared secret', jwt({ alg: 'HS256', typ: 'JWT' }, { ...claims, role: as }, RETIRED_SHARED_SECRET)],
+      ['no key id', jwt({ alg: 'ES256', typ: 'JWT' }, { ...claims, role: as })],
       ['alg none', jwt({ alg: 'none', typ: 'JWT' }, { ...claims, role: as }, null)],
       ['alg none, original signature kept', `${b64({ alg: 'none', typ: 'JWT' })}.${p}.${s}`],
       ['alg "None"', jwt({ alg: 'None', typ: 'JWT' }, claims, null)],
       ['role edited in the payload, signature kept', `${h}.${b64({ ...claims, role: as })}.${s}`],
       ['subject edited in the payload, signature kept', `${h}.${b64({ ...claims, sub: randomUUID() })}.${s}`],
-      ['signed with another key', jwt(hs256, { ...claims, role: as }, 'not-the-secret-not-the-secret-not-the-secret')],
-      ['HS512 with the right key (algorithm switch)', jwt({ alg: 'HS512', typ: 'JWT' }, claims, TEST_SECRETS.JWT_SECRET, 'sha512')],
-      ['expired', jwt(hs256, { ...claims, iat: now() - 7200, exp: now() - 60 })],
-      ['not valid yet', jwt(hs256, { ...claims, nbf: now() + 3600 })],
-      ['issued by someone else', jwt(hs256, { ...claims, iss: 'elsewhere' })],
-      ['no issuer', jwt(hs256, { sub: claims.sub, username: claims.username, role: claims.role, iat: now(), exp: now() + 600 })],
-      ['a role that does not exist', jwt(hs256, { ...claims, role: 'superuser' })],
-      ['no subject', jwt(hs256, { ...claims, sub: undefined })],
+      ['ES384 header over an ES256 signature (algorithm switch)', jwt({ ...es256, alg: 'ES384' }, claims)],
+      ['expired', jwt(es256, { ...claims, iat: now() - 7200, exp: now() - 60 })],
+      ['not valid yet', jwt(es256, { ...claims, nbf: now() + 3600 })],
+      ['issued by someone else', jwt(es256, { ...claims, iss: 'elsewhere' })],
+      ['no issuer', jwt(es256, { sub: claims.sub, username: claims.username, role: claims.role, iat: now(), exp: now() + 600 })],
+      ['a role that does not exist', jwt(es256, { ...claims, role: 'superuser' })],
+      ['no subject', jwt(es256, { ...claims, sub: undefined })],
       ['signature stripped', `${h}.${p}.`],
       ['two parts only', `${h}.${p}`],
-      ['header with a key URL to fetch', jwt({ alg: 'HS256', typ: 'JWT', jku: 'http://127.0.0.1:1/keys', kid: '../../dev/null' }, { ...claims, role: as }, '')],
+      ['header with a key URL to fetch', jwt({ alg: 'ES256', typ: 'JWT', jku: 'http://127.0.0.1:1/keys', kid: '../../dev/null' }, { ...claims, role: as }, OTHER_KEY)],
       ['oversized', `${h}.${b64({ ...claims, pad: 'x'.repeat(6000) })}.${s}`],
       ['not a JWT', 'hello'],
     ];
   }
 
-  it('checks itself: the untampered token is accepted everywhere', async () => {
+  it('checks itself: the untampered token, and one made here with records’ key, are accepted everywhere', async () => {
+    const [, p] = admin.token.split('.');
+    const remade = jwt({ alg: 'ES256', typ: 'JWT', kid: KID }, JSON.parse(Buffer.from(p, 'base64url').toString()));
+    await f.http().get('/auth/me').set('Authorization', `Bearer ${remade}`).expect(200);
     await f.http().get('/auth/me').set(bearer(admin)).expect(200);
     const client = await connectConsole(base, '/supervisor', admin.token);
     client.close();
@@ -112,7 +129,7 @@ describe('JWT tampering', () => {
   });
 
   it('answers a valid signature for a staff member that does not exist with 401 on /auth/me', async () => {
-    const ghost = jwt({ alg: 'HS256', typ: 'JWT' }, { sub: randomUUID(), username: 'ghost', role: 'admin', iss: 'hotline', iat: now(), exp: now() + 600 });
+    const ghost = jwt({ alg: 'ES256', typ: 'JWT', kid: KID }, { sub: randomUUID(), username: 'ghost', role: 'admin', iss: 'hotline', iat: now(), exp: now() + 600 });
     expect((await f.http().get('/auth/me').set('Authorization', `Bearer ${ghost}`)).status).toBe(401);
   });
 });

@@ -1,8 +1,8 @@
-import { loadEnvOrExit } from '@hotline/config';
+import { RECORDS_MUST_NOT_HOLD, loadEnvOrExit } from '@hotline/config';
 import { createRecordsApp } from './bootstrap';
 
 async function main() {
-  const env = loadEnvOrExit('records', ['JWT_SECRET', 'MASTER_KEY', 'PSEUDONYM_KEY']);
+  const env = loadEnvOrExit('records', ['TOKEN_PRIVATE_KEY', 'MASTER_KEY', 'PSEUDONYM_KEY'], RECORDS_MUST_NOT_HOLD);
   const app = await createRecordsApp(env);
   await app.listen(env.RECORDS_PORT, '0.0.0.0');
 }

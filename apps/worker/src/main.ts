@@ -1,8 +1,8 @@
-import { loadEnvOrExit, loadRetentionConfig } from '@hotline/config';
+import { WORKER_MUST_NOT_HOLD, loadEnvOrExit, loadRetentionConfig } from '@hotline/config';
 import { createWorkerApp } from './bootstrap';
 
 async function main() {
-  const env = loadEnvOrExit('worker', ['MASTER_KEY', 'PSEUDONYM_KEY']);
+  const env = loadEnvOrExit('worker', ['MASTER_KEY', 'PSEUDONYM_KEY'], WORKER_MUST_NOT_HOLD);
   try {
     loadRetentionConfig(env.RETENTION_CONFIG);
   } catch (e) {

@@ -11,7 +11,7 @@ describe('loadEnv', () => {
   });
 
   it('names a missing secret instead of falling back to a weak default', () => {
-    expect(() => loadEnv(['JWT_SECRET', 'MASTER_KEY'], {})).toThrow(/JWT_SECRET is required[\s\S]*MASTER_KEY is required/);
+    expect(() => loadEnv(['TOKEN_PRIVATE_KEY', 'MASTER_KEY'], {})).toThrow(/TOKEN_PRIVATE_KEY is required[\s\S]*MASTER_KEY is required/);
   });
 
   it('names a malformed variable', () => {

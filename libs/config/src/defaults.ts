@@ -32,3 +32,13 @@ export function trustProxySetting(trustedProxies: string): false | string[] {
   if (trustedProxies.trim() === 'none') return false;
   return trustedProxies.split(',').map((p) => p.trim()).filter(Boolean);
 }
+
+/**
+ * What each app must not be given (least privilege; the README's trust model). The gateway faces the
+ * internet: it holds no key that decrypts content or signs tokens, and cannot reach the keystore.
+ */
+export const GATEWAY_MUST_NOT_HOLD = ['MASTER_KEY', 'MASTER_KEY_OLD', 'KEYSTORE_URL', 'BOOTSTRAP_ADMIN', 'TOKEN_PRIVATE_KEY', 'AUDIT_CHECKPOINT_KEY', 'JWT_SECRET'];
+/** Records signs tokens and reads content; the checkpoint key that watches its audit writes is not its own. */
+export const RECORDS_MUST_NOT_HOLD = ['AUDIT_CHECKPOINT_KEY', 'JWT_SECRET'];
+/** The worker destroys content and signs audit checkpoints; it serves no staff, so it signs no tokens. */
+export const WORKER_MUST_NOT_HOLD = ['TOKEN_PRIVATE_KEY', 'BOOTSTRAP_ADMIN', 'JWT_SECRET'];

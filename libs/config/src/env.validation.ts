@@ -63,7 +63,16 @@ export class EnvironmentVariables {
   @IsOptional() @IsString()
   TWILIO_TWIML_APP_SID?: string;
 
-  @IsOptional() @IsString() @MinLength(32, { message: 'JWT_SECRET must be at least 32 characters' })
+  /** PEM P-256 private key that signs staff tokens (ES256): records only. */
+  @IsOptional() @IsString() @Matches(/BEGIN PRIVATE KEY/, { message: 'TOKEN_PRIVATE_KEY must be a PEM private key (P-256)' })
+  TOKEN_PRIVATE_KEY?: string;
+
+  /** PEM public key(s) that verify staff tokens, every app; several concatenated during rotation (tokens carry `kid`). */
+  @IsOptional() @IsString() @Matches(/BEGIN PUBLIC KEY/, { message: 'TOKEN_PUBLIC_KEY must be PEM public key(s)' })
+  TOKEN_PUBLIC_KEY?: string;
+
+  /** Retired (staff tokens are ES256 now); an app given it warns. */
+  @IsOptional() @IsString()
   JWT_SECRET?: string;
 
   @IsOptional() @IsBase64({}, { message: 'MASTER_KEY must be base64 of 32 bytes' })
@@ -145,7 +154,7 @@ export class EnvironmentVariables {
 
 export type Env = EnvironmentVariables;
 
-export type Secret = 'JWT_SECRET' | 'MASTER_KEY' | 'PSEUDONYM_KEY' | 'TWILIO_ACCOUNT_SID' | 'TWILIO_AUTH_TOKEN';
+export type Secret = 'TOKEN_PRIVATE_KEY' | 'TOKEN_PUBLIC_KEY' | 'MASTER_KEY' | 'PSEUDONYM_KEY' | 'TWILIO_ACCOUNT_SID' | 'TWILIO_AUTH_TOKEN';
 
 export class ConfigurationError extends Error {
   constructor(readonly problems: string[]) {

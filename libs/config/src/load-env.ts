@@ -32,10 +32,17 @@ export function loadEnv(required: Secret[] = [], source: NodeJS.ProcessEnv = pro
   return env;
 }
 
-/** For main.ts: print the problems plainly and exit, rather than a stack trace. */
-export function loadEnvOrExit(app: string, required: Secret[]): EnvironmentVariables {
+/**
+ * For main.ts: print the problems plainly and exit, rather than a stack trace. `unneeded` names
+ * what this app must not hold (another app's secrets): given one, it starts and warns naming it, so
+ * that a deployment which hands every app every secret is told so.
+ */
+export function loadEnvOrExit(app: string, required: Secret[], unneeded: string[] = [], source: NodeJS.ProcessEnv = process.env): EnvironmentVariables {
   try {
-    return loadEnv(required);
+    const env = loadEnv(required, source);
+    const given = unneeded.filter((k) => source[k]);
+    if (given.length) process.stderr.write(`[${app}] warning: given ${given.join(', ')}, which the ${app} does not need; remove ${given.length > 1 ? 'them' : 'it'} from its environment (least privilege)\n`);
+    return env;
   } catch (e) {
     if (e instanceof ConfigurationError) {
       process.stderr.write(`[${app}] cannot start. ${e.message}\n`);
