@@ -6,12 +6,22 @@
 import { ChildProcess, spawn } from 'child_process';
 import { join } from 'path';
 import { createInterface } from 'readline';
+import { GATEWAY_MUST_NOT_HOLD, RECORDS_MUST_NOT_HOLD, WORKER_MUST_NOT_HOLD } from '@hotline/config';
 
 export type AppName = 'records' | 'gateway' | 'worker';
 export const APPS: AppName[] = ['records', 'gateway', 'worker'];
 const ROOT = join(__dirname, '..');
 const COLOURS: Record<AppName, string> = { records: '\x1b[35m', gateway: '\x1b[36m', worker: '\x1b[33m' };
 const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO ', 40: 'WARN ', 50: 'ERROR', 60: 'FATAL' };
+
+const MUST_NOT_HOLD: Record<AppName, string[]> = { gateway: GATEWAY_MUST_NOT_HOLD, records: RECORDS_MUST_NOT_HOLD, worker: WORKER_MUST_NOT_HOLD };
+
+/** One app's environment: everything given, less the other apps' secrets (least privilege, as in docker/compose.yml). */
+export function envOfApp(name: AppName, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const own = { ...env };
+  for (const k of MUST_NOT_HOLD[name]) delete own[k];
+  return own;
+}
 
 export interface AppExit {
   name: AppName;
@@ -46,7 +56,7 @@ export class AppGroup {
       // only and each app is signalled once, here, rather than twice mid-shutdown.
       const child = spawn(process.execPath, ['-r', './scripts/register.js', `apps/${name}/src/main.ts`], {
         cwd: ROOT,
-        env: this.options.env ?? process.env,
+        env: envOfApp(name, this.options.env ?? process.env),
         stdio: ['ignore', 'pipe', 'pipe'],
         detached: true,
       });
