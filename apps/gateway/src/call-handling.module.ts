@@ -5,6 +5,7 @@ import { PseudonymModule } from '@hotline/crypto';
 import { TwilioModule } from '@hotline/twilio';
 import { CallRecordsService } from './calls/call-records.service';
 import { LiveEvents } from './live/live-events';
+import { SocketSessions } from './live/socket-auth';
 import { OperatorGateway } from './live/operator.gateway';
 import { OperatorNames } from './live/operator-names';
 import { SupervisorGateway } from './live/supervisor.gateway';
@@ -36,6 +37,7 @@ import { VoiceTokenController } from './voice/voice-token.controller';
     CallConnector,
     CallFlowService,
     OperatorNames,
+    SocketSessions,
     OperatorGateway,
     SupervisorGateway,
     TwilioSignatureMiddleware,

@@ -1,9 +1,11 @@
 import { Global, Module } from '@nestjs/common';
 import { StaffService } from './staff.service';
+import { SessionRegistry } from './sessions';
 import { TokenService } from './token.service';
 
+/** Tokens and server-side sessions (needs ENV and REDIS). */
 @Global()
-@Module({ providers: [TokenService], exports: [TokenService] })
+@Module({ providers: [TokenService, SessionRegistry], exports: [TokenService, SessionRegistry] })
 export class TokenModule {}
 
 /** Staff accounts (needs the records database and the audit trail). */

@@ -4,3 +4,4 @@ export * from './guards';
 export * from './auth.module';
 export * from './password';
 export * from './staff.service';
+export * from './sessions';

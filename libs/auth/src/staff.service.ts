@@ -39,6 +39,19 @@ export const USERNAME_PATTERN = /^[a-zA-Z0-9_.-]{3,64}$/;
 /** Who did it, for the audit trail: a signed-in principal, or the system itself (bootstrap, CLI). */
 export type StaffActor = Principal | { system: string };
 
+export interface StaffChange {
+  active?: boolean;
+  role?: Role;
+  displayName?: string;
+}
+
+export class SelfLockoutError extends Error {
+  constructor() {
+    super('an admin cannot deactivate their own account or give up their own admin role');
+    this.name = 'SelfLockoutError';
+  }
+}
+
 /**
  * Staff accounts: created by admins (`POST /users`), by `BOOTSTRAP_ADMIN` and by `users:create`.
  * Used by the records app and by the CLI; the demo creates its accounts through it too.
@@ -80,6 +93,43 @@ export class StaffService {
     if (manager) await work(manager);
     else await this.ds.transaction(work);
     return { id, username: input.username, role: input.role, displayName, active: true };
+  }
+
+  /**
+   * An admin changes an account: active, role, display name (any of them). Audited with what
+   * changed (never the name itself). Returns the account as it is now, or null when there is none.
+   * An admin cannot deactivate themselves or take away their own admin role (someone must remain).
+   */
+  async update(id: string, change: StaffChange, actor: Principal): Promise<{ account: StaffAccount; changed: (keyof StaffChange)[] } | null> {
+    if (id === actor.id && (change.active === false || (change.role !== undefined && change.role !== 'admin'))) {
+      throw new SelfLockoutError();
+    }
+    return this.ds.transaction(async (m) => {
+      const [row] = await m.query('SELECT id, username, role, display_name, active FROM staff WHERE id = ? FOR UPDATE', [id]);
+      if (!row) return null;
+      const before = toAccount(row);
+      const after: StaffAccount = {
+        ...before,
+        ...(change.active !== undefined ? { active: change.active } : {}),
+        ...(change.role !== undefined ? { role: change.role } : {}),
+        ...(change.displayName !== undefined ? { displayName: change.displayName.trim() } : {}),
+      };
+      const changed = (['active', 'role', 'displayName'] as const).filter((k) => after[k] !== before[k]);
+      if (!changed.length) return { account: before, changed };
+      await m.query('UPDATE staff SET active = ?, role = ?, display_name = ? WHERE id = ?', [after.active ? 1 : 0, after.role, after.displayName, id]);
+      await this.audit.append(
+        {
+          actorId: actor.id,
+          actorRole: actor.role,
+          action: 'staff.updated',
+          targetType: 'staff',
+          targetId: id,
+          detail: { changed, ...(changed.includes('active') ? { active: after.active } : {}), ...(changed.includes('role') ? { role: after.role, previousRole: before.role } : {}) },
+        },
+        m,
+      );
+      return { account: after, changed };
+    });
   }
 
   async findById(id: string): Promise<StaffAccount | null> {

@@ -4,6 +4,7 @@ import { decode, sign, verify } from 'jsonwebtoken';
 import { ENV, Env } from '@hotline/config';
 import { ROLES } from '@hotline/contract';
 import { AccessTokenClaims, Principal } from './principal';
+import { newSessionId } from './sessions';
 
 /** The one algorithm tokens are signed and accepted with (P-256 ECDSA); `none`, HS* and the rest are refused. */
 export const TOKEN_ALGORITHM = 'ES256';
@@ -47,16 +48,16 @@ export class TokenService {
   }
 
   /** Only where TOKEN_PRIVATE_KEY is set (records). */
-  sign(p: Principal): string {
+  sign(p: Principal, sid = newSessionId()): string {
     if (!this.signingKey) throw new Error('this app holds no TOKEN_PRIVATE_KEY: only records signs staff tokens');
-    const claims: AccessTokenClaims = { sub: p.id, username: p.username, role: p.role };
+    const claims: AccessTokenClaims = { sub: p.id, username: p.username, role: p.role, sid, iatMs: Date.now() };
     return sign(claims, this.signingKey.key, { algorithm: TOKEN_ALGORITHM, keyid: this.signingKey.kid, expiresIn: this.env.SESSION_TTL_SECONDS, issuer: 'hotline' });
   }
 
   /** The principal, or null for a missing, forged, expired or malformed token, or one signed by a key not published. */
   verify(token: unknown): Principal | null {
     const claims = this.claims(token);
-    return claims ? { id: claims.sub, username: claims.username, role: claims.role } : null;
+    return claims ? { id: claims.sub, username: claims.username, role: claims.role, sid: claims.sid, iatMs: typeof claims.iatMs === 'number' ? claims.iatMs : (claims.iat ?? 0) * 1000, exp: claims.exp } : null;
   }
 
   /** The verified claims (with `exp`), or null. */
@@ -67,7 +68,7 @@ export class TokenService {
       const key = header?.alg === TOKEN_ALGORITHM && typeof header.kid === 'string' ? this.verifyingKeys.get(header.kid) : undefined;
       if (!key) return null;
       const c = verify(token, key, { algorithms: [TOKEN_ALGORITHM], issuer: 'hotline' }) as AccessTokenClaims & { exp: number };
-      if (typeof c.sub !== 'string' || typeof c.exp !== 'number' || !(ROLES as readonly string[]).includes(c.role)) return null;
+      if (typeof c.sub !== 'string' || typeof c.exp !== 'number' || typeof c.sid !== 'string' || !(ROLES as readonly string[]).includes(c.role)) return null;
       return c;
     } catch {
       return null;

@@ -100,7 +100,11 @@ export interface OperatorClientMessages {
 }
 
 /** `/operator`, server to client. */
+/** Why the server ended a console's session (then it disconnects the socket): sign in again. */
+export type SessionEndedReason = 'signed_out' | 'deactivated' | 'role_changed' | 'expired';
+
 export interface OperatorServerMessages {
+  'session:ended': { reason: SessionEndedReason };
   status: { status: OperatorStatus; reason?: string };
   'call:offered': { callId: string; offerExpiresAt: string; waitingSeconds: number };
   'call:offer_revoked': { callId: string; reason: OfferRevokedReason | string };
@@ -127,6 +131,7 @@ export interface SupervisorClientMessages {
 
 /** `/supervisor`, server to client. */
 export interface SupervisorServerMessages {
+  'session:ended': { reason: SessionEndedReason };
   /** Sent on connect and within one second of any change. */
   'queue:stats': QueueStats;
   'alert:escalation': EscalationAlert;

@@ -1,6 +1,6 @@
 import { render } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { ApiError, login, setUnauthorizedHandler } from './api';
+import { ApiError, login, logout, setUnauthorizedHandler } from './api';
 import { OperatorView } from './operator/operator-view';
 import { Session, clearSession, loadSession, saveSession } from './session';
 import { unlockSound } from './sound';
@@ -36,12 +36,17 @@ function App() {
     );
   }
   const refused = (message: string) => signOut(`The live connection was refused (${message}). Please sign in again.`);
+  // Signing out ends the session on the server too; the page signs out whatever the answer.
+  const signOutHere = () => {
+    void logout(session.token).catch(() => undefined);
+    signOut();
+  };
   switch (session.user.role) {
     case 'operator':
-      return <OperatorView session={session} onSignOut={() => signOut()} onRefused={refused} />;
+      return <OperatorView session={session} onSignOut={signOutHere} onRefused={refused} />;
     case 'supervisor':
     case 'admin':
-      return <SupervisorView session={session} onSignOut={() => signOut()} onRefused={refused} />;
+      return <SupervisorView session={session} onSignOut={signOutHere} onRefused={refused} />;
     default:
       return (
         <main class="signin">

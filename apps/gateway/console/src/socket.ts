@@ -3,6 +3,13 @@ import { io, Socket } from 'socket.io-client';
 
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'disconnected' | 'refused';
 
+const SESSION_ENDED: Record<string, string> = {
+  signed_out: 'you signed out of this session',
+  deactivated: 'your account was deactivated',
+  role_changed: 'your role was changed',
+  expired: 'your session expired',
+};
+
 /**
  * One socket.io connection to a gateway namespace for the lifetime of a view. socket.io reconnects
  * by itself; a refusal in the handshake (bad or expired token) does not retry and is reported.
@@ -23,14 +30,21 @@ export function useSocket<S extends Record<string, any>, C extends Record<string
       setState('refused');
       onRefused(err.message);
     };
+    // The server ended the session (signed out elsewhere, deactivated, new role, token expired).
+    const onSessionEnded = ({ reason }: { reason: string }) => {
+      setState('refused');
+      onRefused(SESSION_ENDED[reason] ?? 'your session has ended');
+    };
     socket.on('connect', onConnect);
     socket.on('disconnect', onDisconnect);
     socket.on('connect_error', onError);
+    (socket as unknown as Socket).on('session:ended', onSessionEnded);
     socket.connect();
     return () => {
       socket.off('connect', onConnect);
       socket.off('disconnect', onDisconnect);
       socket.off('connect_error', onError);
+      (socket as unknown as Socket).off('session:ended', onSessionEnded);
       socket.disconnect();
     };
   }, [socket]);

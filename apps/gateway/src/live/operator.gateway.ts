@@ -1,7 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { ConnectedSocket, MessageBody, OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import type { Socket } from 'socket.io';
-import { TokenService } from '@hotline/auth';
 import { NAMESPACES, NAMESPACE_ROLES, OperatorAck, OperatorClientEvents, OperatorClientMessages, OperatorServerEvents, OperatorStatus } from '@hotline/contract';
 import { RoutingStore } from '@hotline/routing';
 import { CallConnector } from '../routing/call-connector';
@@ -9,7 +8,7 @@ import { RoutingEngine } from '../routing/routing.engine';
 import { CallRecordsService } from '../calls/call-records.service';
 import { LiveEvents, OperatorNamespace, offeredPayload, operatorRoom } from './live-events';
 import { OperatorNames } from './operator-names';
-import { SocketData, socketAuth } from './socket-auth';
+import { SocketData, SocketSessions } from './socket-auth';
 
 type OperatorSocket = Socket<OperatorClientEvents, OperatorServerEvents, Record<string, never>, SocketData>;
 
@@ -34,7 +33,7 @@ export class OperatorGateway implements OnGatewayInit, OnGatewayConnection, OnGa
   private readonly logger = new Logger(OperatorGateway.name);
 
   constructor(
-    private readonly tokens: TokenService,
+    private readonly sockets: SocketSessions,
     private readonly store: RoutingStore,
     private readonly live: LiveEvents,
     private readonly engine: RoutingEngine,
@@ -44,7 +43,7 @@ export class OperatorGateway implements OnGatewayInit, OnGatewayConnection, OnGa
   ) {}
 
   afterInit(ns: OperatorNamespace): void {
-    ns.use(socketAuth(this.tokens, NAMESPACE_ROLES[NAMESPACES.operator]));
+    ns.use(this.sockets.auth(NAMESPACE_ROLES[NAMESPACES.operator]));
     this.live.bindOperators(ns);
   }
 

@@ -29,6 +29,8 @@ export class RedisIoAdapter extends IoAdapter {
     const server: Server = super.createIOServer(port, { ...options, transports: ['websocket'], serveClient: false });
     // The adapter's channels carry the database: pub/sub is shared by every database of a server.
     if (this.pub && this.sub) server.adapter(createAdapter(this.pub, this.sub, { requestsTimeout: 2000, key: `socket.io-db${this.pub.options.db ?? 0}` }));
+    // The default namespace serves nothing: nobody connects there, signed in or not.
+    server.of('/').use((_socket, next) => next(new Error('forbidden: no console here; the consoles are /operator and /supervisor')));
     return server;
   }
 

@@ -1,6 +1,7 @@
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import type { Socket } from 'socket.io';
-import type { Principal, TokenService } from '@hotline/auth';
-import type { Role } from '@hotline/contract';
+import { Principal, SessionRegistry, SessionsEnded, TokenService } from '@hotline/auth';
+import type { Role, SessionEndedReason } from '@hotline/contract';
 
 export interface SocketData {
   principal: Principal;
@@ -8,16 +9,80 @@ export interface SocketData {
   ready?: Promise<unknown>;
 }
 
+/** setTimeout's longest delay; a token living longer is checked again then. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
- * Handshake middleware (`namespace.use`), because Nest guards do not run on connection: a missing,
- * forged or expired token, or a role not listed, gets a connect_error and no events.
+ * Who may hold a console socket, for how long. Handshake middleware (`namespace.use`), because Nest
+ * guards do not run on connection: a missing, forged or expired token, a session that was ended
+ * (signed out, member deactivated or given another role), or a role not listed, gets a connect_error
+ * and no events. An admitted socket is told `session:ended` and disconnected when its token expires,
+ * and at once when its session is ended on any app or node (SessionRegistry's channel).
  */
-export function socketAuth(tokens: TokenService, roles: readonly Role[]) {
-  return (socket: Socket, next: (err?: Error) => void): void => {
-    const principal = tokens.verify(socket.handshake.auth?.token);
-    if (!principal) return next(new Error('unauthorized: sign in again (a valid access token is required)'));
-    if (!roles.includes(principal.role)) return next(new Error(`forbidden: this console is for ${roles.join(' and ')} accounts`));
-    (socket.data as SocketData).principal = principal;
-    next();
-  };
+@Injectable()
+export class SocketSessions implements OnModuleInit {
+  private readonly logger = new Logger(SocketSessions.name);
+  /** This node's sockets by member of staff. */
+  private readonly byStaff = new Map<string, Set<Socket>>();
+
+  constructor(
+    private readonly tokens: TokenService,
+    private readonly sessions: SessionRegistry,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    await this.sessions.listen((e) => this.ended(e));
+  }
+
+  /** The handshake middleware for a namespace open to `roles`. */
+  auth(roles: readonly Role[]) {
+    return (socket: Socket, next: (err?: Error) => void): void => {
+      const principal = this.tokens.verify(socket.handshake.auth?.token);
+      if (!principal) return next(new Error('unauthorized: sign in again (a valid access token is required)'));
+      if (!roles.includes(principal.role)) return next(new Error(`forbidden: this console is for ${roles.join(' and ')} accounts`));
+      this.sessions.isLive(principal).then(
+        (live) => {
+          if (!live) return next(new Error('unauthorized: this session has ended; sign in again'));
+          (socket.data as SocketData).principal = principal;
+          this.track(socket, principal);
+          next();
+        },
+        () => next(new Error('unavailable: sessions cannot be checked right now; try again shortly')),
+      );
+    };
+  }
+
+  private track(socket: Socket, p: Principal): void {
+    let mine = this.byStaff.get(p.id);
+    if (!mine) this.byStaff.set(p.id, (mine = new Set()));
+    mine.add(socket);
+    let timer: NodeJS.Timeout | undefined;
+    const expireAt = (p.exp ?? 0) * 1000;
+    const arm = () => {
+      const left = expireAt - Date.now();
+      if (left <= 0) return this.close(socket, 'expired');
+      timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
+      timer.unref();
+    };
+    arm();
+    socket.once('disconnect', () => {
+      if (timer) clearTimeout(timer);
+      mine!.delete(socket);
+      if (!mine!.size) this.byStaff.delete(p.id);
+    });
+  }
+
+  private ended(e: SessionsEnded): void {
+    for (const socket of this.byStaff.get(e.staffId) ?? []) {
+      const p = (socket.data as SocketData).principal;
+      const hit = e.sid ? p.sid === e.sid : (p.iatMs ?? 0) <= (e.before ?? Infinity);
+      if (hit) this.close(socket, e.reason);
+    }
+  }
+
+  private close(socket: Socket, reason: SessionEndedReason): void {
+    this.logger.log({ msg: 'console session ended; socket closed', staffId: (socket.data as SocketData).principal?.id, reason });
+    socket.emit('session:ended', { reason });
+    socket.disconnect(true);
+  }
 }

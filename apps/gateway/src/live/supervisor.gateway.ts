@@ -1,11 +1,10 @@
 import { Logger } from '@nestjs/common';
 import { OnGatewayConnection, OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
 import type { Socket } from 'socket.io';
-import { TokenService } from '@hotline/auth';
 import { NAMESPACES, NAMESPACE_ROLES, SupervisorClientEvents, SupervisorServerEvents } from '@hotline/contract';
 import { RoutingStore } from '@hotline/routing';
 import { LiveEvents, SupervisorNamespace } from './live-events';
-import { SocketData, socketAuth } from './socket-auth';
+import { SocketData, SocketSessions } from './socket-auth';
 
 type SupervisorSocket = Socket<SupervisorClientEvents, SupervisorServerEvents, Record<string, never>, SocketData>;
 
@@ -18,10 +17,10 @@ type SupervisorSocket = Socket<SupervisorClientEvents, SupervisorServerEvents, R
 export class SupervisorGateway implements OnGatewayInit, OnGatewayConnection {
   private readonly logger = new Logger(SupervisorGateway.name);
 
-  constructor(private readonly tokens: TokenService, private readonly store: RoutingStore, private readonly live: LiveEvents) {}
+  constructor(private readonly sockets: SocketSessions, private readonly store: RoutingStore, private readonly live: LiveEvents) {}
 
   afterInit(ns: SupervisorNamespace): void {
-    ns.use(socketAuth(this.tokens, NAMESPACE_ROLES[NAMESPACES.supervisor]));
+    ns.use(this.sockets.auth(NAMESPACE_ROLES[NAMESPACES.supervisor]));
     this.live.bindSupervisors(ns);
   }
 

@@ -1,7 +1,8 @@
 import { Body, Controller, Get, HttpCode, Post, Req, UnauthorizedException } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { CurrentUser, Principal, Public, Roles, StaffService } from '@hotline/auth';
+import { CurrentUser, Principal, Public, Roles, SessionRegistry, StaffService } from '@hotline/auth';
+import { AuditService } from '@hotline/audit';
 import { ROLES } from '@hotline/contract';
 import { ApiErrors } from '../common/api-errors';
 import { LoginDto, LoginResponseDto, UserDto } from './dto';
@@ -10,7 +11,12 @@ import { LoginService } from './login.service';
 @ApiTags('auth')
 @Controller('auth')
 export class AuthController {
-  constructor(private readonly logins: LoginService, private readonly staff: StaffService) {}
+  constructor(
+    private readonly logins: LoginService,
+    private readonly staff: StaffService,
+    private readonly sessions: SessionRegistry,
+    private readonly audit: AuditService,
+  ) {}
 
   @Public()
   @Post('login')
@@ -36,5 +42,17 @@ export class AuthController {
     const account = await this.staff.findById(user.id);
     if (!account || !account.active) throw new UnauthorizedException('this account no longer exists or is inactive');
     return { id: account.id, username: account.username, role: account.role, displayName: account.displayName };
+  }
+
+  @Post('logout')
+  @HttpCode(204)
+  @Roles(...ROLES)
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'Sign out', description: 'Ends this session on the server: the token is refused from now on by every app, and the consoles it opened are disconnected. Audited.' })
+  @ApiNoContentResponse({ description: 'Signed out.' })
+  @ApiErrors([401])
+  async logout(@CurrentUser() user: Principal): Promise<void> {
+    await this.sessions.end(user);
+    await this.audit.append({ actorId: user.id, actorRole: user.role, action: 'auth.logout', targetType: 'staff', targetId: user.id });
   }
 }

@@ -1,5 +1,5 @@
-import { ApiProperty } from '@nestjs/swagger';
-import { IsIn, IsString, Length, Matches, MaxLength, MinLength } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsBoolean, IsIn, IsOptional, IsString, Length, Matches, MaxLength, MinLength } from 'class-validator';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, USERNAME_PATTERN } from '@hotline/auth';
 import { ROLES, Role } from '@hotline/contract';
 
@@ -23,7 +23,7 @@ export class UserDto {
 }
 
 export class LoginResponseDto {
-  @ApiProperty({ description: 'HS256 JWT; send as `Authorization: Bearer <accessToken>`. Lasts one shift (SESSION_TTL_SECONDS).' })
+  @ApiProperty({ description: 'ES256 JWT signed by records (verify with TOKEN_PUBLIC_KEY); send as `Authorization: Bearer <accessToken>`. Lasts one shift (SESSION_TTL_SECONDS).' })
   accessToken: string;
   @ApiProperty({ type: UserDto }) user: UserDto;
 }
@@ -49,4 +49,28 @@ export class CreateUserDto {
   @Length(1, 128)
   @Matches(/\S/, { message: 'displayName must not be blank' })
   displayName: string;
+}
+
+export class UpdateUserDto {
+  @ApiPropertyOptional({ description: 'false deactivates the account: its sessions end at once on every app (requests refused, consoles disconnected); true reactivates it' })
+  @IsOptional()
+  @IsBoolean({ message: 'active must be true or false' })
+  active?: boolean;
+
+  @ApiPropertyOptional({ enum: ROLES, description: 'A new role ends the member\'s sessions (their tokens carry the old one)' })
+  @IsOptional()
+  @IsIn(ROLES as unknown as string[], { message: `role must be one of ${ROLES.join(', ')}` })
+  role?: Role;
+
+  @ApiPropertyOptional({ example: 'Sam (night shift)', maxLength: 128 })
+  @IsOptional()
+  @IsString()
+  @Length(1, 128)
+  @Matches(/\S/, { message: 'displayName must not be blank' })
+  displayName?: string;
+}
+
+export class UpdatedUserDto extends UserDto {
+  @ApiProperty() active: boolean;
+  @ApiProperty({ description: 'Whether the change ended every session of this member (deactivation, new role)' }) sessionsEnded: boolean;
 }

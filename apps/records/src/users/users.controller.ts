@@ -1,14 +1,18 @@
-import { Body, ConflictException, Controller, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { CurrentUser, DuplicateUsernameError, Principal, Roles, StaffService } from '@hotline/auth';
+import { BadRequestException, Body, ConflictException, Controller, NotFoundException, Patch, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CurrentUser, DuplicateUsernameError, Principal, Roles, SelfLockoutError, SessionRegistry, StaffService } from '@hotline/auth';
+import { UuidParam } from '../calls/uuid-param';
 import { ApiErrors } from '../common/api-errors';
-import { CreateUserDto, UserDto } from '../auth/dto';
+import { CreateUserDto, UpdateUserDto, UpdatedUserDto, UserDto } from '../auth/dto';
 
 @ApiTags('users')
 @ApiBearerAuth()
 @Controller('users')
 export class UsersController {
-  constructor(private readonly staff: StaffService) {}
+  constructor(
+    private readonly staff: StaffService,
+    private readonly sessions: SessionRegistry,
+  ) {}
 
   @Post()
   @Roles('admin')
@@ -23,5 +27,33 @@ export class UsersController {
       if (e instanceof DuplicateUsernameError) throw new ConflictException({ message: 'that username is taken', fields: ['username'] });
       throw e;
     }
+  }
+
+  @Patch(':id')
+  @Roles('admin')
+  @ApiOperation({
+    summary: 'Change a staff account (admin): deactivate, reactivate, role, display name',
+    description:
+      'Deactivating a member, or changing their role, ends every session of theirs at once on every app and node: their next request is refused and their open consoles are disconnected. An admin cannot deactivate themselves or give up their own admin role. Audited (what changed; never the name).',
+  })
+  @ApiOkResponse({ type: UpdatedUserDto })
+  @ApiErrors([400, 401, 403, 404])
+  async update(@UuidParam('id') id: string, @Body() body: UpdateUserDto, @CurrentUser() admin: Principal): Promise<UpdatedUserDto> {
+    if (body.active === undefined && body.role === undefined && body.displayName === undefined) {
+      throw new BadRequestException({ message: 'nothing to change: give active, role or displayName', fields: ['active', 'role', 'displayName'] });
+    }
+    let result;
+    try {
+      result = await this.staff.update(id, body, admin);
+    } catch (e) {
+      if (e instanceof SelfLockoutError) throw new BadRequestException({ message: e.message, fields: [body.active === false ? 'active' : 'role'] });
+      throw e;
+    }
+    if (!result) throw new NotFoundException('no such staff account');
+    const { account, changed } = result;
+    const ends = (changed.includes('active') && !account.active) || changed.includes('role');
+    if (ends) await this.sessions.endAllFor(id, changed.includes('active') ? 'deactivated' : 'role_changed');
+    const sessionsEnded = ends;
+    return { id: account.id, username: account.username, role: account.role, displayName: account.displayName, active: account.active, sessionsEnded };
   }
 }
