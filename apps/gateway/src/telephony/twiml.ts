@@ -1,7 +1,5 @@
-import twilio from 'twilio';
 import { Wording } from '@hotline/config';
-
-const { VoiceResponse } = twilio.twiml;
+import { VoiceResponse } from '@hotline/twilio';
 
 export const HOTLINE_QUEUE = 'hotline';
 export const CONSENT_PATH = '/twilio/voice/consent';
@@ -33,7 +31,7 @@ export class CallTwiml {
     return this.base + path + (q ? `?${q}` : '');
   }
 
-  private say(r: { say: InstanceType<typeof VoiceResponse>['say'] }, text: string): void {
+  private say(r: { say: VoiceResponse['say'] }, text: string): void {
     r.say({ voice: this.w.voice as any, language: this.w.language as any }, text);
   }
 
