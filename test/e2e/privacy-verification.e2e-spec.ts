@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'crypto';
 import { DataSource } from 'typeorm';
-import { PrivacyVerification, contactPublicKeyPem, openContact, sealContact, callerSummary, requestDeletion, cancelPendingDeletion } from '@hotline/privacy';
+import { contactPublicKeyPem, openContact, sealContact } from '@hotline/crypto';
+import { PrivacyVerification, callerSummary, requestDeletion, cancelPendingDeletion } from '@hotline/privacy';
 import { openTestDataSources, dumpAllText } from '../support/db';
 
 describe(PrivacyVerification.name, () => {

@@ -1,7 +1,7 @@
 import { MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
 import { TokenModule } from '@hotline/auth';
 import { ENV, Env, loadWording } from '@hotline/config';
-import { PseudonymModule } from '@hotline/crypto';
+import { PseudonymModule } from '@hotline/crypto/pseudonym';
 import { TwilioModule } from '@hotline/twilio';
 import { CallRecordsService } from './calls/call-records.service';
 import { LiveEvents } from './live/live-events';

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ENV, Env, loadWording } from '@hotline/config';
-import { PseudonymModule } from '@hotline/crypto';
+import { PseudonymModule } from '@hotline/crypto/pseudonym';
 import { TwilioModule } from '@hotline/twilio';
 import { PrivacyJobs } from './privacy-jobs';
 import { PrivacyLineService } from './privacy-line.service';

@@ -3,11 +3,11 @@ import type Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { AuditInput, AuditService } from '@hotline/audit';
 import { ENV, Env, durationMs, loadRetentionConfig } from '@hotline/config';
-import { PseudonymService, normaliseE164 } from '@hotline/crypto';
+import { CONTACT_PUBLIC_KEY_REDIS_KEY, sealContact } from '@hotline/crypto/contact-seal';
+import { PseudonymService, normaliseE164 } from '@hotline/crypto/pseudonym';
 import { REDIS, counter, withTimeout } from '@hotline/observability';
 import {
   AuditAppend,
-  CONTACT_PUBLIC_KEY_REDIS_KEY,
   PrivacyVerification,
   SMS_STATUS_PATH,
   callerSummary,
@@ -16,7 +16,6 @@ import {
   openDeletionRequest,
   recordSentSms,
   requestDeletion,
-  sealContact,
   withdrawRecordingConsent,
 } from '@hotline/privacy';
 import { TwilioService } from '@hotline/twilio';

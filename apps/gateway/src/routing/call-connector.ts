@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { AckReply, CallerHint, RiskLevel } from '@hotline/contract';
-import { shortPseudonym } from '@hotline/crypto';
+import { shortPseudonym } from '@hotline/crypto/pseudonym';
 import { counter, withTimeout } from '@hotline/observability';
 import { recordingOptedOut } from '@hotline/privacy';
 import { RoutingStore } from '@hotline/routing';

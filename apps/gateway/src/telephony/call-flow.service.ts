@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'crypto';
 import { ENV, Env, loadWording } from '@hotline/config';
-import { PseudonymService } from '@hotline/crypto';
+import { PseudonymService } from '@hotline/crypto/pseudonym';
 import { counter, withTimeout } from '@hotline/observability';
 import { RoutingStore } from '@hotline/routing';
 import { CallRecordsService } from '../calls/call-records.service';

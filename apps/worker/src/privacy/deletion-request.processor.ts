@@ -2,8 +2,9 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditService } from '@hotline/audit';
-import { ENV, Env, RetentionConfig } from '@hotline/config';
-import { CLOSING_SMS, IN_PROGRESS, SMS_STATUS_PATH, openContact, recordSentSms } from '@hotline/privacy';
+import { ENV, Env, RetentionConfig, masterKeys } from '@hotline/config';
+import { openContact } from '@hotline/crypto';
+import { CLOSING_SMS, IN_PROGRESS, SMS_STATUS_PATH, recordSentSms } from '@hotline/privacy';
 import { RETENTION_CONFIG, SecureDeleteService } from '@hotline/retention';
 import { TwilioService } from '@hotline/twilio';
 import { PrivacyQueues } from './privacy.queues';
@@ -50,10 +51,8 @@ export class DeletionRequestProcessor {
     private readonly audit: AuditService,
     private readonly queues: PrivacyQueues,
   ) {
-    this.masterKeys = [env.MASTER_KEY, ...(env.MASTER_KEY_OLD ?? '').split(',')]
-      .map((k) => (k ?? '').trim())
-      .filter(Boolean)
-      .map((k) => Buffer.from(k, 'base64'));
+    const keys = masterKeys(env);
+    this.masterKeys = [keys.current, ...keys.old];
     this.statusCallback = env.PUBLIC_URL.replace(/\/$/, '') + SMS_STATUS_PATH;
   }
 

@@ -2,9 +2,10 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type Redis from 'ioredis';
 import { DataSource } from 'typeorm';
-import { ENV, Env } from '@hotline/config';
+import { ENV, Env, masterKeys } from '@hotline/config';
+import { CONTACT_PUBLIC_KEY_REDIS_KEY, contactPublicKeyPem } from '@hotline/crypto';
 import { REDIS } from '@hotline/observability';
-import { CONTACT_PUBLIC_KEY_REDIS_KEY, IN_PROGRESS, contactPublicKeyPem } from '@hotline/privacy';
+import { IN_PROGRESS } from '@hotline/privacy';
 import { PrivacyQueues } from './privacy.queues';
 
 const PAGE = 500;
@@ -28,7 +29,7 @@ export class PrivacyReconciler {
   ) {}
 
   async publishContactKey(): Promise<void> {
-    await this.redis.set(CONTACT_PUBLIC_KEY_REDIS_KEY, contactPublicKeyPem(Buffer.from(this.env.MASTER_KEY!, 'base64')));
+    await this.redis.set(CONTACT_PUBLIC_KEY_REDIS_KEY, contactPublicKeyPem(masterKeys(this.env).current));
   }
 
   async run(now = new Date()): Promise<{ requests: number; recordings: number; sms: number }> {
