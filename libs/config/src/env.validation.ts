@@ -94,6 +94,10 @@ export class EnvironmentVariables {
   @IsString()
   RETENTION_CONFIG: string;
 
+  /** What callers hear (config/wording.yaml by default), checked at start. */
+  @IsString()
+  WORDING_FILE: string;
+
   @IsString()
   TIME_ZONE: string;
 

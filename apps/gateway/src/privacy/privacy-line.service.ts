@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { AuditInput, AuditService } from '@hotline/audit';
-import { ENV, Env, durationMs, loadRetentionConfig } from '@hotline/config';
+import { ENV, Env, RETENTION_CONFIG, RetentionConfig, durationMs, pseudonymKey } from '@hotline/config';
 import { CONTACT_PUBLIC_KEY_REDIS_KEY, sealContact } from '@hotline/crypto/contact-seal';
 import { PseudonymService, normaliseE164 } from '@hotline/crypto/pseudonym';
 import { REDIS, counter, withTimeout } from '@hotline/observability';
@@ -66,8 +66,9 @@ export class PrivacyLineService {
     private readonly sessions: PrivacySessions,
     private readonly jobs: PrivacyJobs,
     private readonly twiml: PrivacyTwiml,
+    @Inject(RETENTION_CONFIG) retention: RetentionConfig,
   ) {
-    this.graceMs = durationMs(loadRetentionConfig(env.RETENTION_CONFIG).deletionGrace);
+    this.graceMs = durationMs(retention.deletionGrace);
     this.statusCallback = env.PUBLIC_URL.replace(/\/$/, '') + SMS_STATUS_PATH;
   }
 
@@ -257,7 +258,7 @@ export class PrivacyLineService {
   }
 
   private verification(ds: DataSource): PrivacyVerification {
-    return new PrivacyVerification(ds, Buffer.from(this.env.PSEUDONYM_KEY!, 'base64'));
+    return new PrivacyVerification(ds, pseudonymKey(this.env));
   }
 
   private db(): Promise<DataSource> {

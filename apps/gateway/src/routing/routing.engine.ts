@@ -5,7 +5,6 @@ import { alertsChannel } from '@hotline/events';
 import { counter, createRedis } from '@hotline/observability';
 import { RoutingStore } from '@hotline/routing';
 import { LiveEvents } from '../live/live-events';
-import { gatewaySettings } from './routing.providers';
 
 const offersMade = counter('hotline_offers_total', 'Offers made to operators');
 const offersLapsed = counter('hotline_offers_lapsed_total', 'Offers revoked because the operator did not answer in time');
@@ -47,7 +46,7 @@ export class RoutingEngine implements OnApplicationBootstrap, BeforeApplicationS
     });
     // ioredis re-subscribes by itself after a reconnect; re-match then, in case changes were missed.
     this.sub.on('ready', () => this.kick());
-    this.timer = setInterval(() => void this.tick(), gatewaySettings(this.env).sweepMs);
+    this.timer = setInterval(() => void this.tick(), this.env.ROUTING_SWEEP_MS);
     this.timer.unref();
   }
 

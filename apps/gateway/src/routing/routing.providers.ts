@@ -6,20 +6,6 @@ import { RoutingStore } from '@hotline/routing';
 
 export const ROUTING_REDIS = Symbol('ROUTING_REDIS');
 
-/** Extra gateway settings read from the environment (with defaults), beyond the validated Env. */
-export function gatewaySettings(env: Env) {
-  const extra = env as unknown as Record<string, unknown>;
-  const int = (k: string, d: number) => (/^\d+$/.test(String(extra[k] ?? '')) ? Number(extra[k]) : d);
-  return {
-    /** How long an operator whose console dropped keeps their state. */
-    graceMs: int('OPERATOR_GRACE_SECONDS', 30) * 1000,
-    /** How often every node sweeps expired offers and re-matches. */
-    sweepMs: int('ROUTING_SWEEP_MS', 250),
-    /** Longest pause the wait music makes before Twilio asks the wait URL again (re-registering the call). */
-    waitPauseSeconds: int('WAIT_PAUSE_SECONDS', 15),
-  };
-}
-
 /**
  * Routing's own Redis connection. No offline queue and one retry: when Redis is away a webhook
  * gets an error at once (and still enqueues the caller at Twilio) instead of hanging.
@@ -62,7 +48,7 @@ export const routingProviders: Provider[] = [
     useFactory: (redis: Redis, env: Env) =>
       new RoutingStore(redis, {
         offerTimeoutMs: env.OFFER_TIMEOUT_SECONDS * 1000,
-        graceMs: gatewaySettings(env).graceMs,
+        graceMs: env.OPERATOR_GRACE_SECONDS * 1000,
         serviceLevelMs: env.SERVICE_LEVEL_SECONDS * 1000,
         timeZone: env.TIME_ZONE,
       }),

@@ -1,13 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'crypto';
-import { ENV, Env, loadWording } from '@hotline/config';
+import { ENV, Env } from '@hotline/config';
 import { PseudonymService } from '@hotline/crypto/pseudonym';
 import { counter, withTimeout } from '@hotline/observability';
 import { RoutingStore } from '@hotline/routing';
 import { CallRecordsService } from '../calls/call-records.service';
 import { LiveEvents } from '../live/live-events';
 import { RoutingEngine } from '../routing/routing.engine';
-import { gatewaySettings } from '../routing/routing.providers';
 import { CallTwiml } from './twiml';
 
 const REDIS_MS = 1000;
@@ -44,7 +43,7 @@ export class CallFlowService {
     private readonly live: LiveEvents,
     private readonly records: CallRecordsService,
   ) {
-    this.waitPause = gatewaySettings(env).waitPauseSeconds;
+    this.waitPause = env.WAIT_PAUSE_SECONDS;
   }
 
   /** A call to the hotline: the notice and the consent menu. The call's id is chosen here. */
@@ -68,7 +67,7 @@ export class CallFlowService {
     intake.inc({ step: consent ? 'consented' : 'declined' });
     // Routing first: the offer goes out before the records write spends any time.
     await this.register(callId, callSid, pseudonym, consent, enqueuedAt);
-    await this.records.open({ callId, callSid, callerPseudonym: pseudonym, recordingConsent: consent, wordingVersion: loadWording().version, startedAt: new Date(startedAt).toISOString() });
+    await this.records.open({ callId, callSid, callerPseudonym: pseudonym, recordingConsent: consent, wordingVersion: this.twiml.wordingVersion, startedAt: new Date(startedAt).toISOString() });
     return this.twiml.enqueue(callId, consent, enqueuedAt);
   }
 

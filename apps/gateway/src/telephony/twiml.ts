@@ -26,6 +26,11 @@ export class CallTwiml {
     this.menuParts = this.buildMenu(CallTwiml.MARK, true).split(CallTwiml.MARK);
   }
 
+  /** The version of the words the caller hears (stored with their consent). */
+  get wordingVersion(): string {
+    return this.w.version;
+  }
+
   url(path: string, query: Record<string, string | number> = {}): string {
     const q = new URLSearchParams(Object.fromEntries(Object.entries(query).map(([k, v]) => [k, String(v)]))).toString();
     return this.base + path + (q ? `?${q}` : '');
