@@ -2,7 +2,7 @@ import { DynamicModule, Module, RequestMethod } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import type Redis from 'ioredis';
-import { Env, HotlineConfigModule } from '@hotline/config';
+import { Env, HotlineConfigModule, HotlineConfigOptions } from '@hotline/config';
 import { GlobalExceptionFilter, HEALTH_PROBES, HealthController, HealthService, MetricsModule, REDIS, RedisModule, loggerModuleParams, redisProbe, HealthProbe } from '@hotline/observability';
 import { RecordsDb, RecordsDbModule } from './records-db';
 import { CallHandlingModule } from './call-handling.module';
@@ -20,10 +20,10 @@ function gatewayLoggerParams() {
 /** The internet-facing edge: Twilio webhooks, call routing, the live console. Holds no content key. */
 @Module({})
 export class GatewayModule {
-  static forRoot(env: Env): DynamicModule {
+  static forRoot(env: Env, options: HotlineConfigOptions = {}): DynamicModule {
     return {
       module: GatewayModule,
-      imports: [HotlineConfigModule.forRoot(env), LoggerModule.forRoot(gatewayLoggerParams()), RedisModule.forRoot(), MetricsModule, RecordsDbModule, CallHandlingModule, ConsoleModule],
+      imports: [HotlineConfigModule.forRoot(env, options), LoggerModule.forRoot(gatewayLoggerParams()), RedisModule.forRoot(), MetricsModule, RecordsDbModule, CallHandlingModule, ConsoleModule],
       controllers: [HealthController],
       providers: [
         HealthService,

@@ -1,5 +1,6 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type Redis from 'ioredis';
+import { Clock } from '@hotline/clock';
 import { ENV, Env } from '@hotline/config';
 import { alertsChannel } from '@hotline/events';
 import { counter, createRedis } from '@hotline/observability';
@@ -30,7 +31,7 @@ export class RoutingEngine implements OnApplicationBootstrap, BeforeApplicationS
   private ticks = 0;
   private lastBeat = 0;
 
-  constructor(@Inject(ENV) private readonly env: Env, private readonly store: RoutingStore, private readonly live: LiveEvents) {}
+  constructor(@Inject(ENV) private readonly env: Env, private readonly store: RoutingStore, private readonly live: LiveEvents, private readonly clock: Clock) {}
 
   async onApplicationBootstrap(): Promise<void> {
     // Beat before the first socket connects, so no other node takes this one for dead meanwhile.
@@ -83,7 +84,7 @@ export class RoutingEngine implements OnApplicationBootstrap, BeforeApplicationS
     try {
       do {
         this.again = false;
-        const now = Date.now();
+        const now = this.clock.nowMs();
         const offers = await this.store.match(now);
         for (const o of offers) this.live.offered(o, now);
         offersMade.inc(offers.length);

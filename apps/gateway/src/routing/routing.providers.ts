@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit, Provider } from '@nestjs/common';
 import type Redis from 'ioredis';
+import { Clock } from '@hotline/clock';
 import { ENV, Env } from '@hotline/config';
 import { createRedis } from '@hotline/observability';
 import { RoutingStore } from '@hotline/routing';
@@ -44,13 +45,14 @@ export const routingProviders: Provider[] = [
   RoutingRedisLifecycle,
   {
     provide: RoutingStore,
-    inject: [ROUTING_REDIS, ENV],
-    useFactory: (redis: Redis, env: Env) =>
+    inject: [ROUTING_REDIS, ENV, Clock],
+    useFactory: (redis: Redis, env: Env, clock: Clock) =>
       new RoutingStore(redis, {
         offerTimeoutMs: env.OFFER_TIMEOUT_SECONDS * 1000,
         graceMs: env.OPERATOR_GRACE_SECONDS * 1000,
         serviceLevelMs: env.SERVICE_LEVEL_SECONDS * 1000,
         timeZone: env.TIME_ZONE,
+        clock,
       }),
   },
 ];
