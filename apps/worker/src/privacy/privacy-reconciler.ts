@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type Redis from 'ioredis';
 import { DataSource } from 'typeorm';
+import { Clock, systemClock } from '@hotline/clock';
 import { ENV, Env, masterKeys } from '@hotline/config';
 import { CONTACT_PUBLIC_KEY_REDIS_KEY, contactPublicKeyPem } from '@hotline/crypto';
 import { REDIS } from '@hotline/observability';
@@ -20,6 +21,8 @@ const PAGE = 500;
 @Injectable()
 export class PrivacyReconciler {
   private readonly logger = new Logger(PrivacyReconciler.name);
+  /** Property-injected (the system clock unless the app was given one), so tests move time instead of sleeping. */
+  @Inject(Clock) private readonly clock: Clock = systemClock;
 
   constructor(
     @Inject(ENV) private readonly env: Env,
@@ -32,7 +35,7 @@ export class PrivacyReconciler {
     await this.redis.set(CONTACT_PUBLIC_KEY_REDIS_KEY, contactPublicKeyPem(masterKeys(this.env).current));
   }
 
-  async run(now = new Date()): Promise<{ requests: number; recordings: number; sms: number }> {
+  async run(now = this.clock.now()): Promise<{ requests: number; recordings: number; sms: number }> {
     await this.publishContactKey();
     const requests: { id: string; execute_after: Date }[] = await this.db.query(
       `SELECT id, execute_after FROM deletion_requests
