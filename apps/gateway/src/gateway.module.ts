@@ -13,8 +13,8 @@ import { ConsoleModule } from './console/console.module';
  * ring would cost about half of the intake's CPU (measured in bench/intake.bench.ts). Intake is
  * counted in `hotline_calls_total{step="incoming"}`; refusals and failures are still logged.
  */
-function gatewayLoggerParams() {
-  return { ...loggerModuleParams('gateway'), exclude: [{ method: RequestMethod.POST, path: 'twilio/voice/incoming' }] };
+function gatewayLoggerParams(env: Env) {
+  return { ...loggerModuleParams('gateway', env), exclude: [{ method: RequestMethod.POST, path: 'twilio/voice/incoming' }] };
 }
 
 /** The internet-facing edge: Twilio webhooks, call routing, the live console. Holds no content key. */
@@ -23,7 +23,7 @@ export class GatewayModule {
   static forRoot(env: Env, options: HotlineConfigOptions = {}): DynamicModule {
     return {
       module: GatewayModule,
-      imports: [HotlineConfigModule.forRoot(env, options), LoggerModule.forRoot(gatewayLoggerParams()), RedisModule.forRoot(), MetricsModule, RecordsDbModule, CallHandlingModule, ConsoleModule],
+      imports: [HotlineConfigModule.forRoot(env, options), LoggerModule.forRoot(gatewayLoggerParams(env)), RedisModule.forRoot(), MetricsModule, RecordsDbModule, CallHandlingModule, ConsoleModule],
       controllers: [HealthController],
       providers: [
         HealthService,

@@ -24,7 +24,7 @@ export class RecordsModule {
       module: RecordsModule,
       imports: [
         HotlineConfigModule.forRoot(env, options),
-        LoggerModule.forRoot(loggerModuleParams('records')),
+        LoggerModule.forRoot(loggerModuleParams('records', env)),
         PersistenceModule.forRoot(),
         RedisModule.forRoot(),
         MetricsModule,

@@ -21,7 +21,7 @@ export class WorkerModule {
       module: WorkerModule,
       imports: [
         HotlineConfigModule.forRoot(env, options),
-        LoggerModule.forRoot(loggerModuleParams('worker')),
+        LoggerModule.forRoot(loggerModuleParams('worker', env)),
         PersistenceModule.forRoot(),
         RedisModule.forRoot(),
         MetricsModule,

@@ -126,6 +126,10 @@ export class EnvironmentVariables {
   @IsIn(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
   LOG_LEVEL: string;
 
+  /** Every log line from debug up is also appended here (the test suite sets it and scans the file). */
+  @IsOptional() @IsString()
+  LOG_CAPTURE_FILE?: string;
+
   @IsOptional() @IsIn(['0', '1', 'true', 'false'])
   HOTLINE_DEMO?: string;
 
