@@ -48,13 +48,17 @@ function withCapture(options: LoggerOptions, path: string | undefined): { option
   return { options: { ...options, level: pino.levels.labels[lowest] }, stream: pino.multistream(streams) };
 }
 
-export function createLogger(app: string, env: LogSettings): Logger {
+/** The running app's settings, for loggers made outside Nest (e.g. Redis connection warnings); set by loggerModuleParams. */
+let appSettings: LogSettings = { LOG_LEVEL: 'info' };
+
+export function createLogger(app: string, env: LogSettings = appSettings): Logger {
   const { options, stream } = withCapture(pinoOptions(app, env.LOG_LEVEL), env.LOG_CAPTURE_FILE);
   return stream ? pino(options, stream) : pino(options);
 }
 
 /** nestjs-pino parameters: request ids (taken from X-Request-Id or made), no bodies, no query strings. */
 export function loggerModuleParams(app: string, env: LogSettings): Params {
+  appSettings = env;
   const { options, stream } = withCapture(pinoOptions(app, env.LOG_LEVEL), env.LOG_CAPTURE_FILE);
   const http = {
     ...options,
