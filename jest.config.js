@@ -8,7 +8,8 @@ const common = {
   testEnvironment: 'node',
   transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] },
   moduleFileExtensions: ['ts', 'js', 'json'],
-  moduleNameMapper: { '^@hotline/(.*)$': '<rootDir>/libs/$1/src' },
+  // `@hotline/crypto/<entry>` (e.g. `/pseudonym`) is a narrower entry point of libs/crypto; it must come first.
+  moduleNameMapper: { '^@hotline/crypto/(.*)$': '<rootDir>/libs/crypto/src/$1', '^@hotline/(.*)$': '<rootDir>/libs/$1/src' },
   setupFiles: ['<rootDir>/test/support/env.ts'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
 };

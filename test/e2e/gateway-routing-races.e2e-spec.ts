@@ -5,6 +5,7 @@ import { createGatewayApp } from '../../apps/gateway/src/bootstrap';
 import { Env } from '@hotline/config';
 import { DEFAULT_ROUTING_PREFIX, RoutingStore } from '@hotline/routing';
 import { openTestDataSources } from '../support/db';
+import { FakeClock } from '../support/fake-clock';
 import { envFor } from '../support/env-for';
 import { TEST_SECRETS } from '../support/test-config';
 import { TwilioPeer } from '../support/twilio-peer';
@@ -35,6 +36,8 @@ describe('gateway routing under races', () => {
   let closeDb: () => Promise<void>;
   let redis: Redis;
   const clients: ConsoleClient[] = [];
+  /** Runs with real time; a test moves it on instead of waiting for an offer to lapse. */
+  const clock = new FakeClock();
 
   async function operator(available = true) {
     const op = staff(env, 'operator');
@@ -51,7 +54,7 @@ describe('gateway routing under races', () => {
     peer = await new TwilioPeer(TEST_SECRETS.TWILIO_ACCOUNT_SID, TEST_SECRETS.TWILIO_AUTH_TOKEN).start();
     env = envFor({ TWILIO_API_URL: peer.url, OFFER_TIMEOUT_SECONDS: '2', OPERATOR_GRACE_SECONDS: '30' });
     redis = new Redis(env.REDIS_URL);
-    app = await createGatewayApp(env);
+    app = await createGatewayApp(env, { clock });
     await app.listen(0, '127.0.0.1');
     base = baseUrlOf(app);
     hooks = TwilioWebhooks.for(app, env);
@@ -192,7 +195,9 @@ describe('gateway routing under races', () => {
     const next = await operator();
     const call = await placeCall(hooks);
     await slow.client.next('call:offered', (p) => p.callId === call.callId);
-    expect(await slow.client.next('call:offer_revoked', (p) => p.callId === call.callId)).toEqual({ callId: call.callId, reason: 'timeout' });
+    // The offer lasts OFFER_TIMEOUT_SECONDS (2 s): move time past it rather than wait.
+    clock.advance(2000);
+    expect(await slow.client.next('call:offer_revoked', (p) => p.callId === call.callId, { timeoutMs: 1500 })).toEqual({ callId: call.callId, reason: 'timeout' });
     expect(await slow.client.next('status', (p) => p.reason === 'timeout')).toEqual({ status: 'away', reason: 'timeout' });
     await next.client.next('call:offered', (p) => p.callId === call.callId);
     expect(await slow.client.emit('call:accept', { callId: call.callId })).toEqual({ ok: false, error: 'taken_elsewhere' });

@@ -11,10 +11,10 @@ import { DeletionRequestProcessor } from '../../apps/worker/src/privacy/deletion
 import { PrivacyReconciler } from '../../apps/worker/src/privacy/privacy-reconciler';
 import { PrivacyWorker } from '../../apps/worker/src/privacy/privacy.worker';
 import { Env } from '@hotline/config';
-import { callerPseudonym } from '@hotline/crypto';
+import { CONTACT_PUBLIC_KEY_REDIS_KEY, callerPseudonym } from '@hotline/crypto';
 import { BULL_PREFIX, QueueName } from '@hotline/jobs';
 import { redisOptionsFromUrl } from '@hotline/observability';
-import { CONTACT_PUBLIC_KEY_REDIS_KEY, privacyJobId } from '@hotline/privacy';
+import { privacyJobId } from '@hotline/privacy';
 import { RoutingStore } from '@hotline/routing';
 import { Queue } from 'bullmq';
 import { dumpAllText, openTestDataSources } from '../support/db';

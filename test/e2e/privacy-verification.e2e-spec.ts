@@ -1,18 +1,20 @@
 import { randomBytes, randomUUID } from 'crypto';
 import { DataSource } from 'typeorm';
-import { PrivacyVerification, contactPublicKeyPem, openContact, sealContact, callerSummary, requestDeletion, cancelPendingDeletion } from '@hotline/privacy';
+import { contactPublicKeyPem, openContact, sealContact } from '@hotline/crypto';
+import { PrivacyVerification, callerSummary, requestDeletion, cancelPendingDeletion } from '@hotline/privacy';
 import { openTestDataSources, dumpAllText } from '../support/db';
+import { FakeClock } from '../support/fake-clock';
 
 describe(PrivacyVerification.name, () => {
   let db: DataSource;
   let close: () => Promise<void>;
-  let clock = new Date('2026-11-22T10:00:00Z');
+  const clock = new FakeClock(new Date('2026-11-22T10:00:00Z')).freeze();
   let v: PrivacyVerification;
   const pseudonym = () => randomBytes(32).toString('hex');
 
   beforeAll(async () => {
     ({ db, close } = await openTestDataSources());
-    v = new PrivacyVerification(db, randomBytes(32), () => clock);
+    v = new PrivacyVerification(db, randomBytes(32), clock);
   });
   afterAll(() => close());
 
@@ -30,7 +32,7 @@ describe(PrivacyVerification.name, () => {
     const p = pseudonym();
     const issued = await v.issue(p);
     if (!issued.ok) throw new Error('blocked');
-    clock = new Date(clock.getTime() + 10 * 60 * 1000 + 1);
+    clock.advance(10 * 60 * 1000 + 1);
     expect((await v.verify(p, issued.code)).result).toBe('expired');
   });
 
@@ -45,7 +47,7 @@ describe(PrivacyVerification.name, () => {
     expect((await v.verify(p, issued.code)).result).toBe('no_code');
     const again = await v.issue(p);
     expect(again.ok).toBe(false);
-    clock = new Date(clock.getTime() + 60 * 60 * 1000 + 1);
+    clock.advance(60 * 60 * 1000 + 1);
     expect((await v.issue(p)).ok).toBe(true);
   });
 });

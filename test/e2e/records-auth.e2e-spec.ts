@@ -2,6 +2,7 @@ import { INestApplication } from '@nestjs/common';
 import { createRecordsApp } from '../../apps/records/src/bootstrap';
 import { LOGIN_LIMITS } from '../../apps/records/src/auth/login-throttle';
 import { envFor } from '../support/env-for';
+import { FakeClock } from '../support/fake-clock';
 import { Factory, TestStaff, bearer } from '../support/factories';
 
 let addressSeq = 0;
@@ -12,9 +13,11 @@ describe('staff sign-in', () => {
   let app: INestApplication;
   let f: Factory;
   let admin: TestStaff;
+  /** Runs with real time; a test moves it on rather than wait out a lock. */
+  const clock = new FakeClock();
 
   beforeAll(async () => {
-    app = await createRecordsApp(envFor());
+    app = await createRecordsApp(envFor(), { clock });
     await app.init();
     f = new Factory(app);
     admin = await f.staff('admin');
@@ -87,6 +90,27 @@ describe('staff sign-in', () => {
       // Other accounts are unaffected.
       const other = await f.staff('operator');
       expect((await login(other.username, other.password, ip)).status).toBe(200);
+    });
+
+    it('lets the right password in again once the delay, and then the lock, is over (time moved, not waited for)', async () => {
+      const op = await f.staff('operator');
+      const ip = freshAddress();
+      const { throttleAfter, lockAfter, lockSeconds } = LOGIN_LIMITS.account;
+      for (let i = 1; i <= throttleAfter; i++) await login(op.username, `wrong-${i}-password`, ip).expect(401);
+      const slowed = await login(op.username, op.password, ip);
+      expect(slowed.status).toBe(429);
+      clock.advance(Number(slowed.headers['retry-after']) * 1000);
+      await login(op.username, op.password, ip).expect(200);
+
+      for (let i = 1; i <= throttleAfter; i++) await login(op.username, `wrong-${i}-password`, ip).expect(401);
+      for (let i = throttleAfter + 1; i < lockAfter; i++) expect((await login(op.username, 'wrong-again-password', ip)).status).toBe(429);
+      expect((await login(op.username, 'wrong-last-password', ip)).status).toBe(423);
+      clock.advance(lockSeconds * 1000 - 5000);
+      expect((await login(op.username, op.password, freshAddress())).status).toBe(423);
+      clock.advance(5000);
+      await login(op.username, op.password, freshAddress()).expect(200);
+      const [row] = await f.db.query('SELECT failed_logins, locked_until FROM staff WHERE id = ?', [op.id]);
+      expect(row).toEqual({ failed_logins: 0, locked_until: null });
     });
 
     it('treats an unknown username exactly like a real one, so throttling does not reveal which exist', async () => {

@@ -1,14 +1,14 @@
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
-import { Env, trustProxySetting } from '@hotline/config';
+import { Env, HotlineConfigOptions, trustProxySetting } from '@hotline/config';
 import { commonSetup, startDefaultMetrics } from '@hotline/observability';
 import { GatewayModule } from './gateway.module';
 import { RedisIoAdapter } from './live/redis-io.adapter';
 
-export async function createGatewayApp(env: Env): Promise<INestApplication> {
+export async function createGatewayApp(env: Env, options: HotlineConfigOptions = {}): Promise<INestApplication> {
   startDefaultMetrics('gateway');
-  const app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRoot(env), { bufferLogs: true, bodyParser: false });
+  const app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRoot(env, options), { bufferLogs: true, bodyParser: false });
   app.useBodyParser('urlencoded', { limit: '32kb', extended: false });
   // As records' own limit: the console's /api pass-through carries notes of up to 16 KB of text.
   app.useBodyParser('json', { limit: '64kb' });

@@ -1,7 +1,7 @@
 import { MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
 import { TokenModule } from '@hotline/auth';
-import { ENV, Env, loadWording } from '@hotline/config';
-import { PseudonymModule } from '@hotline/crypto';
+import { ENV, Env, WORDING, Wording } from '@hotline/config';
+import { PseudonymModule } from '@hotline/crypto/pseudonym';
 import { TwilioModule } from '@hotline/twilio';
 import { CallRecordsService } from './calls/call-records.service';
 import { LiveEvents } from './live/live-events';
@@ -30,7 +30,7 @@ import { VoiceTokenController } from './voice/voice-token.controller';
   controllers: [VoiceController, RecordingController, VoiceTokenController],
   providers: [
     ...routingProviders,
-    { provide: CallTwiml, inject: [ENV], useFactory: (env: Env) => new CallTwiml(env.PUBLIC_URL, loadWording()) },
+    { provide: CallTwiml, inject: [ENV, WORDING], useFactory: (env: Env, wording: Wording) => new CallTwiml(env.PUBLIC_URL, wording) },
     CallRecordsService,
     LiveEvents,
     RoutingEngine,

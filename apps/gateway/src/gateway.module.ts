@@ -2,7 +2,7 @@ import { DynamicModule, Module, RequestMethod } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import type Redis from 'ioredis';
-import { Env, HotlineConfigModule } from '@hotline/config';
+import { Env, HotlineConfigModule, HotlineConfigOptions } from '@hotline/config';
 import { GlobalExceptionFilter, HEALTH_PROBES, HealthController, HealthService, MetricsModule, REDIS, RedisModule, loggerModuleParams, redisProbe, HealthProbe } from '@hotline/observability';
 import { RecordsDb, RecordsDbModule } from './records-db';
 import { CallHandlingModule } from './call-handling.module';
@@ -13,17 +13,17 @@ import { ConsoleModule } from './console/console.module';
  * ring would cost about half of the intake's CPU (measured in bench/intake.bench.ts). Intake is
  * counted in `hotline_calls_total{step="incoming"}`; refusals and failures are still logged.
  */
-function gatewayLoggerParams() {
-  return { ...loggerModuleParams('gateway'), exclude: [{ method: RequestMethod.POST, path: 'twilio/voice/incoming' }] };
+function gatewayLoggerParams(env: Env) {
+  return { ...loggerModuleParams('gateway', env), exclude: [{ method: RequestMethod.POST, path: 'twilio/voice/incoming' }] };
 }
 
 /** The internet-facing edge: Twilio webhooks, call routing, the live console. Holds no content key. */
 @Module({})
 export class GatewayModule {
-  static forRoot(env: Env): DynamicModule {
+  static forRoot(env: Env, options: HotlineConfigOptions = {}): DynamicModule {
     return {
       module: GatewayModule,
-      imports: [HotlineConfigModule.forRoot(env), LoggerModule.forRoot(gatewayLoggerParams()), RedisModule.forRoot(), MetricsModule, RecordsDbModule, CallHandlingModule, ConsoleModule],
+      imports: [HotlineConfigModule.forRoot(env, options), LoggerModule.forRoot(gatewayLoggerParams(env)), RedisModule.forRoot(), MetricsModule, RecordsDbModule, CallHandlingModule, ConsoleModule],
       controllers: [HealthController],
       providers: [
         HealthService,

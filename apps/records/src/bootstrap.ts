@@ -6,16 +6,16 @@ import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
-import { Env, trustProxySetting } from '@hotline/config';
+import { Env, HotlineConfigOptions, trustProxySetting } from '@hotline/config';
 import { commonSetup, startDefaultMetrics, strictValidationPipe } from '@hotline/observability';
 import { RecordsModule } from './records.module';
 
 export const BODY_LIMIT = '64kb';
 
 /** Builds the records app (used by main.ts and by the end-to-end tests alike). */
-export async function createRecordsApp(env: Env): Promise<INestApplication> {
+export async function createRecordsApp(env: Env, options: HotlineConfigOptions = {}): Promise<INestApplication> {
   startDefaultMetrics('records');
-  const app = await NestFactory.create<NestExpressApplication>(RecordsModule.forRoot(env), { bufferLogs: true, bodyParser: false });
+  const app = await NestFactory.create<NestExpressApplication>(RecordsModule.forRoot(env, options), { bufferLogs: true, bodyParser: false });
   // Only known proxies' X-Forwarded-For is believed (records: the gateway's); a client's own claim changes nothing.
   app.set('trust proxy', trustProxySetting(env.TRUSTED_PROXIES));
   // Before the body parser, so that an unreadable body still gets a request id and secure headers.

@@ -4,7 +4,7 @@ import { getDataSourceToken } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
 import type Redis from 'ioredis';
 import { DataSource } from 'typeorm';
-import { Env, HotlineConfigModule } from '@hotline/config';
+import { Env, HotlineConfigModule, HotlineConfigOptions } from '@hotline/config';
 import { KEYSTORE, PersistenceModule } from '@hotline/persistence';
 import { AuditModule } from '@hotline/audit';
 import { AccessGuard, TokenModule } from '@hotline/auth';
@@ -19,12 +19,12 @@ import { GlobalExceptionFilter, HEALTH_PROBES, HealthController, HealthService, 
 /** The system of record: staff and sign-in, calls and their content, holds, audit. */
 @Module({})
 export class RecordsModule {
-  static forRoot(env: Env): DynamicModule {
+  static forRoot(env: Env, options: HotlineConfigOptions = {}): DynamicModule {
     return {
       module: RecordsModule,
       imports: [
-        HotlineConfigModule.forRoot(env),
-        LoggerModule.forRoot(loggerModuleParams('records')),
+        HotlineConfigModule.forRoot(env, options),
+        LoggerModule.forRoot(loggerModuleParams('records', env)),
         PersistenceModule.forRoot(),
         RedisModule.forRoot(),
         MetricsModule,

@@ -1,10 +1,10 @@
-import { WORKER_MUST_NOT_HOLD, loadEnvOrExit, loadRetentionConfig } from '@hotline/config';
+import { WORKER_MUST_NOT_HOLD, loadEnvOrExit, retentionConfig } from '@hotline/config';
 import { createWorkerApp } from './bootstrap';
 
 async function main() {
   const env = loadEnvOrExit('worker', ['MASTER_KEY', 'PSEUDONYM_KEY'], WORKER_MUST_NOT_HOLD);
   try {
-    loadRetentionConfig(env.RETENTION_CONFIG);
+    retentionConfig(env);
   } catch (e) {
     process.stderr.write(`[worker] ${(e as Error).message}\n`);
     process.exit(1);

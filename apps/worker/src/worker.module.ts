@@ -4,7 +4,7 @@ import { getDataSourceToken } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
 import type Redis from 'ioredis';
 import { DataSource } from 'typeorm';
-import { Env, HotlineConfigModule } from '@hotline/config';
+import { Env, HotlineConfigModule, HotlineConfigOptions } from '@hotline/config';
 import { KEYSTORE, PersistenceModule } from '@hotline/persistence';
 import { AuditModule } from '@hotline/audit';
 import { CryptoModule } from '@hotline/crypto';
@@ -16,12 +16,12 @@ import { GlobalExceptionFilter, HEALTH_PROBES, HealthController, HealthService, 
 /** BullMQ processors: retention scans, secure deletion, deletion requests, outbound SMS. */
 @Module({})
 export class WorkerModule {
-  static forRoot(env: Env): DynamicModule {
+  static forRoot(env: Env, options: HotlineConfigOptions = {}): DynamicModule {
     return {
       module: WorkerModule,
       imports: [
-        HotlineConfigModule.forRoot(env),
-        LoggerModule.forRoot(loggerModuleParams('worker')),
+        HotlineConfigModule.forRoot(env, options),
+        LoggerModule.forRoot(loggerModuleParams('worker', env)),
         PersistenceModule.forRoot(),
         RedisModule.forRoot(),
         MetricsModule,

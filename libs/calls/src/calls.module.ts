@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { ENV, Env, loadRetentionConfig } from '@hotline/config';
+import { RETENTION_CONFIG } from '@hotline/config';
 import { CryptoModule } from '@hotline/crypto';
 import { CallMapper } from './call.mapper';
 import { CallRepository } from './call.repository';
@@ -10,7 +10,7 @@ import { CALLS_RETENTION, TypeOrmCallRepository } from './typeorm-call.repositor
   imports: [CryptoModule],
   providers: [
     CallMapper,
-    { provide: CALLS_RETENTION, inject: [ENV], useFactory: (env: Env) => loadRetentionConfig(env.RETENTION_CONFIG) },
+    { provide: CALLS_RETENTION, useExisting: RETENTION_CONFIG },
     { provide: CallRepository, useClass: TypeOrmCallRepository },
   ],
   exports: [CallRepository, CALLS_RETENTION],

@@ -1,16 +1,36 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
+import { Clock, systemClock } from '@hotline/clock';
 import { EnvironmentVariables } from './env.validation';
+import { RETENTION_CONFIG, retentionConfig } from './retention-config';
+import { WORDING, loadWording } from './wording';
 
 export const ENV = Symbol('ENV');
 
+/** What an app may be given besides its environment (tests give a clock they can move). */
+export interface HotlineConfigOptions {
+  clock?: Clock;
+}
+
 /**
- * Makes the validated environment injectable as `@Inject(ENV) env: Env`.
- * Apps validate once in main.ts (loadEnvOrExit) and pass the result here.
+ * Makes the configuration injectable, read and checked once at start: the validated environment
+ * (`@Inject(ENV) env: Env`), the retention file (`@Inject(RETENTION_CONFIG)`) and the wording file
+ * (`@Inject(WORDING)`), and the clock (`Clock`, the system clock unless a test gives one). Apps
+ * validate the environment in main.ts (loadEnvOrExit) and pass it here; a bad retention or
+ * wording file stops the app as it starts, with an error naming the problem.
  */
 @Global()
 @Module({})
 export class HotlineConfigModule {
-  static forRoot(env: EnvironmentVariables): DynamicModule {
-    return { module: HotlineConfigModule, providers: [{ provide: ENV, useValue: env }], exports: [ENV] };
+  static forRoot(env: EnvironmentVariables, options: HotlineConfigOptions = {}): DynamicModule {
+    return {
+      module: HotlineConfigModule,
+      providers: [
+        { provide: ENV, useValue: env },
+        { provide: RETENTION_CONFIG, useFactory: () => retentionConfig(env) },
+        { provide: WORDING, useFactory: () => loadWording(env.WORDING_FILE) },
+        { provide: Clock, useValue: options.clock ?? systemClock },
+      ],
+      exports: [ENV, RETENTION_CONFIG, WORDING, Clock],
+    };
   }
 }

@@ -1,4 +1,6 @@
-import { ConfigurationError, loadEnv } from './index';
+import { readFileSync } from 'fs';
+import { join } from 'path';
+import { ConfigurationError, PROJECT_ROOT, loadEnv, loadWording, masterKeys, parseWording } from './index';
 import { addDuration, parseDuration, parseRetentionConfig } from './retention-config';
 
 describe('loadEnv', () => {
@@ -38,5 +40,41 @@ describe('retention config', () => {
 
   it('rejects a file with a bad or missing duration, naming it', () => {
     expect(() => parseRetentionConfig('scanEvery: PT1H\npolicies:\n  default: P90D\n  high: soon\nrecordings: P30D\ndeletionGrace: P1D\n')).toThrow(/policies.high[\s\S]*policies.imminent/);
+  });
+});
+
+describe('wording file', () => {
+  const shipped = () => readFileSync(join(PROJECT_ROOT, 'config', 'wording.yaml'), 'utf8');
+
+  it('accepts the shipped file', () => {
+    const w = loadWording(join(PROJECT_ROOT, 'config', 'wording.yaml'));
+    expect(w.version).toBeTruthy();
+    expect(w.privacy.nothingToCancel).toBeTruthy();
+  });
+
+  it('names every missing or empty text', () => {
+    const broken = shipped().replace(/^notice:.*\n(  .*\n)*/m, '').replace(/^  codeWrong:.*\n/m, '');
+    expect(() => parseWording(broken, 'WORDING_FILE (test)')).toThrow(/WORDING_FILE \(test\) is invalid[\s\S]*notice: is required[\s\S]*privacy\.codeWrong: is required/);
+  });
+
+  it('says when the file is not YAML or cannot be read', () => {
+    expect(() => parseWording('version: [unclosed', 'w')).toThrow(/w: not valid YAML/);
+    expect(() => loadWording('/nonexistent/wording.yaml')).toThrow(/WORDING_FILE: cannot read \/nonexistent\/wording.yaml/);
+  });
+});
+
+describe('master keys', () => {
+  const key = (n: number) => Buffer.alloc(32, n).toString('base64');
+
+  it('parses MASTER_KEY and MASTER_KEY_OLD once per environment', () => {
+    const env = loadEnv([], { MASTER_KEY: key(1), MASTER_KEY_OLD: `${key(2)}, ${key(3)}` });
+    const keys = masterKeys(env);
+    expect(keys.current.equals(Buffer.alloc(32, 1))).toBe(true);
+    expect(keys.old.map((k) => k[0])).toEqual([2, 3]);
+    expect(masterKeys(env)).toBe(keys);
+  });
+
+  it('refuses a malformed old key at start', () => {
+    expect(() => loadEnv([], { MASTER_KEY: key(1), MASTER_KEY_OLD: Buffer.alloc(8).toString('base64') })).toThrow(/MASTER_KEY_OLD must be base64 keys of exactly 32 bytes/);
   });
 });

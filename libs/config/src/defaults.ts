@@ -14,6 +14,7 @@ export const DEFAULTS: Record<string, string> = {
   RECORDS_URL: 'http://127.0.0.1:3001',
   OFFER_TIMEOUT_SECONDS: '20',
   RETENTION_CONFIG: join(PROJECT_ROOT, 'config', 'retention.yaml'),
+  WORDING_FILE: join(PROJECT_ROOT, 'config', 'wording.yaml'),
   TIME_ZONE: 'UTC',
   SERVICE_LEVEL_SECONDS: '30',
   SESSION_TTL_SECONDS: String(10 * 3600),

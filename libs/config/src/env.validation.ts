@@ -94,6 +94,10 @@ export class EnvironmentVariables {
   @IsString()
   RETENTION_CONFIG: string;
 
+  /** What callers hear (config/wording.yaml by default), checked at start. */
+  @IsString()
+  WORDING_FILE: string;
+
   @IsString()
   TIME_ZONE: string;
 
@@ -121,6 +125,10 @@ export class EnvironmentVariables {
 
   @IsIn(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
   LOG_LEVEL: string;
+
+  /** Every log line from debug up is also appended here (the test suite sets it and scans the file). */
+  @IsOptional() @IsString()
+  LOG_CAPTURE_FILE?: string;
 
   @IsOptional() @IsIn(['0', '1', 'true', 'false'])
   HOTLINE_DEMO?: string;

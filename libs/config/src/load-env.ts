@@ -2,6 +2,7 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { DEFAULTS } from './defaults';
 import { ConfigurationError, EnvironmentVariables, Secret } from './env.validation';
+import { masterKeyProblems } from './keys';
 
 const INTEGER_KEYS = ['GATEWAY_PORT', 'RECORDS_PORT', 'WORKER_PORT', 'OFFER_TIMEOUT_SECONDS', 'SERVICE_LEVEL_SECONDS', 'SESSION_TTL_SECONDS', 'OPERATOR_GRACE_SECONDS', 'WAIT_PAUSE_SECONDS', 'ROUTING_SWEEP_MS', 'SMS_DELETE_AFTER_SECONDS', 'AUDIT_CHECKPOINT_INTERVAL_SECONDS'];
 
@@ -26,7 +27,7 @@ export function loadEnv(required: Secret[] = [], source: NodeJS.ProcessEnv = pro
   for (const key of required) {
     if (!env[key]) problems.push(`${key} is required (demo mode generates it; see README "Running for real")`);
   }
-  if (env.MASTER_KEY && Buffer.from(env.MASTER_KEY, 'base64').length !== 32) problems.push('MASTER_KEY must be base64 of exactly 32 bytes');
+  problems.push(...masterKeyProblems(env));
   if (env.PSEUDONYM_KEY && Buffer.from(env.PSEUDONYM_KEY, 'base64').length < 32) problems.push('PSEUDONYM_KEY must be base64 of at least 32 bytes');
   if (problems.length) throw new ConfigurationError(problems);
   return env;

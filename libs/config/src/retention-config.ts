@@ -53,6 +53,18 @@ export function parseRetentionConfig(text: string, origin = 'retention config'):
   return { scanEvery, policies, recordings, deletionGrace, batchSize, concurrency };
 }
 
+/** The parsed retention file (`RETENTION_CONFIG`), injectable as `@Inject(RETENTION_CONFIG)`. */
+export const RETENTION_CONFIG = Symbol('RETENTION_CONFIG');
+
+const loaded = new WeakMap<object, RetentionConfig>();
+
+/** The environment's retention file, read and checked once per environment (the provider and the worker's start share it). */
+export function retentionConfig(env: { RETENTION_CONFIG: string }): RetentionConfig {
+  let cfg = loaded.get(env);
+  if (!cfg) loaded.set(env, (cfg = loadRetentionConfig(env.RETENTION_CONFIG)));
+  return cfg;
+}
+
 export function loadRetentionConfig(path: string): RetentionConfig {
   let text: string;
   try {

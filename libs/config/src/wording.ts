@@ -1,7 +1,5 @@
 import { readFileSync } from 'fs';
-import { join } from 'path';
 import { parse } from 'yaml';
-import { PROJECT_ROOT } from './defaults';
 
 /**
  * What callers hear, versioned: a consent is stored with the version of the words the caller heard.
@@ -20,15 +18,75 @@ export interface Wording {
   privacy: Record<string, string>;
 }
 
-let cached: Wording | undefined;
+/** The validated wording file (`WORDING_FILE`, default config/wording.yaml), injectable as `@Inject(WORDING)`. */
+export const WORDING = Symbol('WORDING');
 
-export function loadWording(path = join(PROJECT_ROOT, 'config', 'wording.yaml')): Wording {
-  if (cached && !process.env.WORDING_FILE) return cached;
-  const doc = parse(readFileSync(process.env.WORDING_FILE ?? path, 'utf8')) as Wording;
-  for (const k of ['version', 'notice', 'menu', 'wait'] as const) {
-    if (!doc?.[k]) throw new Error(`wording file: "${k}" is required`);
+const TOP_LEVEL = ['version', 'voice', 'language', 'notice', 'menu', 'consentRecorded', 'consentDeclined', 'wait', 'unavailable'] as const;
+
+/** What the privacy line says (`privacy:`): every entry it can play must be there. */
+export const PRIVACY_WORDING_KEYS = [
+  'menu',
+  'withheld',
+  'goodbye',
+  'codeSent',
+  'codeAgain',
+  'codeWrong',
+  'codeExpired',
+  'locked',
+  'blocked',
+  'smsFailed',
+  'unavailable',
+  'summary',
+  'confirm',
+  'deletionRequested',
+  'alreadyRequested',
+  'notConfirmed',
+  'consentWithdrawn',
+  'cancelled',
+  'nothingToCancel',
+] as const;
+
+/** Parses and checks a wording file; the error names every problem (like the environment's). */
+export function parseWording(text: string, origin = 'wording file'): Wording {
+  let doc: any;
+  try {
+    doc = parse(text);
+  } catch (e) {
+    throw new Error(`${origin}: not valid YAML (${(e as Error).message})`);
   }
-  doc.privacy ??= {};
-  cached = doc;
-  return doc;
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new Error(`${origin}: expected a mapping with ${TOP_LEVEL.join(', ')} and privacy`);
+  const problems: string[] = [];
+  const text_ = (v: unknown) => (typeof v === 'number' ? String(v) : v);
+  for (const k of TOP_LEVEL) {
+    const v = text_(doc[k]);
+    if (typeof v !== 'string' || !v.trim()) problems.push(`${k}: is required (a non-empty text)`);
+    else doc[k] = v;
+  }
+  const privacy = doc.privacy ?? {};
+  if (typeof privacy !== 'object' || Array.isArray(privacy)) problems.push('privacy: must be a mapping of texts');
+  else {
+    for (const k of PRIVACY_WORDING_KEYS) {
+      if (typeof privacy[k] !== 'string' || !privacy[k].trim()) problems.push(`privacy.${k}: is required (a non-empty text)`);
+    }
+    for (const [k, v] of Object.entries(privacy)) if (typeof v !== 'string') problems.push(`privacy.${k}: must be a text`);
+  }
+  if (problems.length) throw new Error(`${origin} is invalid:\n  - ${problems.join('\n  - ')}`);
+  return { ...doc, privacy } as Wording;
+}
+
+const loaded = new Map<string, Wording>();
+
+/** Reads and checks the wording file once per path. */
+export function loadWording(path: string): Wording {
+  const hit = loaded.get(path);
+  if (hit) return hit;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new Error(`WORDING_FILE: cannot read ${path} (${(e as NodeJS.ErrnoException).code})`);
+  }
+  const w = parseWording(text, `WORDING_FILE (${path})`);
+  loaded.set(path, w);
+  return w;
 }

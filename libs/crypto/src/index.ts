@@ -1,6 +1,6 @@
 export * from './envelope';
+export * from './contact-seal';
 export * from './pseudonym';
 export * from './keystore.service';
 export * from './content-cipher.service';
-export * from './pseudonym.service';
 export * from './crypto.module';

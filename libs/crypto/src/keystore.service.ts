@@ -2,7 +2,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomBytes } from 'crypto';
 import { DataSource } from 'typeorm';
-import { ENV, Env } from '@hotline/config';
+import { ENV, Env, masterKeys } from '@hotline/config';
 import { KEYSTORE } from '@hotline/persistence';
 import { masterKeyId, unwrapDataKey, wrapDataKey } from './envelope';
 
@@ -39,11 +39,8 @@ export class KeystoreService {
   private readonly cache = new Map<string, { key: Buffer; until: number }>();
 
   constructor(@InjectDataSource(KEYSTORE) private readonly ds: DataSource, @Inject(ENV) env: Env) {
-    if (!env.MASTER_KEY) throw new Error('MASTER_KEY is required to use the keystore');
-    const keys = [env.MASTER_KEY, ...(env.MASTER_KEY_OLD ?? '').split(',').map((s) => s.trim()).filter(Boolean)];
-    keys.forEach((b64, i) => {
-      const key = Buffer.from(b64, 'base64');
-      if (key.length !== 32) throw new Error(`${i === 0 ? 'MASTER_KEY' : 'MASTER_KEY_OLD'} must be base64 of 32 bytes`);
+    const { current, old } = masterKeys(env);
+    [current, ...old].forEach((key, i) => {
       const mk = { id: masterKeyId(key), key };
       if (i === 0) (this as any).current = mk;
       this.byId.set(mk.id, mk);

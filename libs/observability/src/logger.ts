@@ -4,8 +4,14 @@ import { Params } from 'nestjs-pino';
 import pino, { DestinationStream, Logger, LoggerOptions } from 'pino';
 import { REDACT_PATHS, pathOnly, scrubObject, scrubString } from './redaction';
 
+/** What the logger takes from the validated environment (`Env`). */
+export interface LogSettings {
+  LOG_LEVEL: string;
+  LOG_CAPTURE_FILE?: string;
+}
+
 /** pino options shared by the apps and scripts: JSON lines, redaction by configuration. */
-export function pinoOptions(app: string, level = process.env.LOG_LEVEL ?? 'info'): LoggerOptions {
+export function pinoOptions(app: string, level = 'info'): LoggerOptions {
   return {
     level,
     base: { app, pid: process.pid },
@@ -32,8 +38,7 @@ let capture: { path: string; file: DestinationStream; stdout: DestinationStream 
  * that file, synchronously so that a process killed mid-run loses nothing: the security suite scans
  * it for numbers, codes and note text. Without it: stdout at the configured level, as ever.
  */
-function withCapture(options: LoggerOptions): { options: LoggerOptions; stream?: DestinationStream } {
-  const path = process.env.LOG_CAPTURE_FILE;
+function withCapture(options: LoggerOptions, path: string | undefined): { options: LoggerOptions; stream?: DestinationStream } {
   if (!path) return { options };
   if (capture?.path !== path) capture = { path, file: pino.destination({ dest: path, append: true, sync: true, mkdir: true }), stdout: capture?.stdout ?? pino.destination(1) };
   const level = String(options.level ?? 'info');
@@ -43,14 +48,18 @@ function withCapture(options: LoggerOptions): { options: LoggerOptions; stream?:
   return { options: { ...options, level: pino.levels.labels[lowest] }, stream: pino.multistream(streams) };
 }
 
-export function createLogger(app: string): Logger {
-  const { options, stream } = withCapture(pinoOptions(app));
+/** The running app's settings, for loggers made outside Nest (e.g. Redis connection warnings); set by loggerModuleParams. */
+let appSettings: LogSettings = { LOG_LEVEL: 'info' };
+
+export function createLogger(app: string, env: LogSettings = appSettings): Logger {
+  const { options, stream } = withCapture(pinoOptions(app, env.LOG_LEVEL), env.LOG_CAPTURE_FILE);
   return stream ? pino(options, stream) : pino(options);
 }
 
 /** nestjs-pino parameters: request ids (taken from X-Request-Id or made), no bodies, no query strings. */
-export function loggerModuleParams(app: string): Params {
-  const { options, stream } = withCapture(pinoOptions(app));
+export function loggerModuleParams(app: string, env: LogSettings): Params {
+  appSettings = env;
+  const { options, stream } = withCapture(pinoOptions(app, env.LOG_LEVEL), env.LOG_CAPTURE_FILE);
   const http = {
     ...options,
     genReqId: (req: IncomingMessage, res: ServerResponse) => {

@@ -1,4 +1,3 @@
-export * from './contact-seal';
 export * from './verification';
 export * from './privacy-records';
 export * from './privacy-jobs';

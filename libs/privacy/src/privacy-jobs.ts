@@ -1,4 +1,5 @@
 import type { JobsOptions } from 'bullmq';
+import type { Env } from '@hotline/config';
 import { jobId } from '@hotline/jobs';
 
 /**
@@ -42,8 +43,7 @@ export function deleteSmsJobOptions(messageSid: string, delayMs: number): JobsOp
   return { ...retried(6, 30_000), jobId: privacyJobId.deleteSms(messageSid), delay: delayMs };
 }
 
-/** How long after sending the fallback deletion of an SMS at Twilio runs (env `SMS_DELETE_AFTER_SECONDS`). */
-export function smsDeleteDelayMs(env: object): number {
-  const raw = String((env as Record<string, unknown>).SMS_DELETE_AFTER_SECONDS ?? '');
-  return (/^\d{1,6}$/.test(raw) ? Number(raw) : 300) * 1000;
+/** How long after sending the fallback deletion of an SMS at Twilio runs (env `SMS_DELETE_AFTER_SECONDS`, validated by Env). */
+export function smsDeleteDelayMs(env: Pick<Env, 'SMS_DELETE_AFTER_SECONDS'>): number {
+  return env.SMS_DELETE_AFTER_SECONDS * 1000;
 }

@@ -15,18 +15,18 @@ export const FINAL_SMS_STATUSES = new Set(['delivered', 'undelivered', 'failed',
 
 export type SmsPurpose = 'code' | 'closing';
 
-/** Remembers a sent message's SID so that it is deleted at Twilio later. */
-export async function recordSentSms(db: DataSource | EntityManager, sms: { sid: string; purpose: SmsPurpose; pseudonym: string | null; at?: Date }): Promise<void> {
+/** Remembers a sent message's SID (sent `at`, by the caller's clock) so that it is deleted at Twilio later. */
+export async function recordSentSms(db: DataSource | EntityManager, sms: { sid: string; purpose: SmsPurpose; pseudonym: string | null; at: Date }): Promise<void> {
   await db.query('INSERT INTO sms_messages (message_sid, purpose, caller_pseudonym, sent_at) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE message_sid = message_sid', [
     sms.sid,
     sms.purpose,
     sms.pseudonym,
-    sms.at ?? new Date(),
+    sms.at,
   ]);
 }
 
 /** Marks a message deleted at Twilio; false when it is unknown or was marked already. */
-export async function markSmsDeleted(db: DataSource | EntityManager, sid: string, at = new Date()): Promise<boolean> {
+export async function markSmsDeleted(db: DataSource | EntityManager, sid: string, at: Date): Promise<boolean> {
   const res = await db.query('UPDATE sms_messages SET deleted_at = ? WHERE message_sid = ? AND deleted_at IS NULL', [at, sid]);
   return Number(res?.affectedRows ?? 0) > 0;
 }

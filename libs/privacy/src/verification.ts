@@ -1,5 +1,6 @@
 import { createHmac, randomInt, randomUUID, timingSafeEqual } from 'crypto';
 import { DataSource } from 'typeorm';
+import { Clock, systemClock } from '@hotline/clock';
 
 export const CODE_TTL_MS = 10 * 60 * 1000;
 export const MAX_ATTEMPTS = 3;
@@ -18,7 +19,7 @@ export type VerifyResult = 'ok' | 'wrong' | 'expired' | 'locked' | 'no_code';
 export class PrivacyVerification {
   private readonly key: Buffer;
 
-  constructor(private readonly ds: DataSource, pseudonymKey: Buffer, private readonly now: () => Date = () => new Date()) {
+  constructor(private readonly ds: DataSource, pseudonymKey: Buffer, private readonly clock: Clock = systemClock) {
     this.key = createHmac('sha256', pseudonymKey).update('hotline:privacy-code-key').digest();
   }
 
@@ -27,7 +28,7 @@ export class PrivacyVerification {
   }
 
   async blockedUntil(pseudonym: string): Promise<Date | null> {
-    const rows = await this.ds.query('SELECT blocked_until FROM privacy_blocks WHERE caller_pseudonym = ? AND blocked_until > ?', [pseudonym, this.now()]);
+    const rows = await this.ds.query('SELECT blocked_until FROM privacy_blocks WHERE caller_pseudonym = ? AND blocked_until > ?', [pseudonym, this.clock.now()]);
     return rows.length ? new Date(rows[0].blocked_until) : null;
   }
 
@@ -35,7 +36,7 @@ export class PrivacyVerification {
   async issue(pseudonym: string): Promise<IssueResult> {
     const blocked = await this.blockedUntil(pseudonym);
     if (blocked) return { ok: false, blockedUntil: blocked };
-    const now = this.now();
+    const now = this.clock.now();
     const hourAgo = new Date(now.getTime() - BLOCK_MS);
     const [recent] = await this.ds.query('SELECT COUNT(*) AS n, MIN(created_at) AS first FROM privacy_codes WHERE caller_pseudonym = ? AND created_at > ?', [pseudonym, hourAgo]);
     if (Number(recent.n) >= MAX_CODES_PER_HOUR) return { ok: false, blockedUntil: new Date(new Date(recent.first).getTime() + BLOCK_MS) };
@@ -55,7 +56,7 @@ export class PrivacyVerification {
 
   async verify(pseudonym: string, entered: string): Promise<{ result: VerifyResult; attemptsLeft: number }> {
     return this.ds.transaction(async (m) => {
-      const now = this.now();
+      const now = this.clock.now();
       const rows = await m.query('SELECT id, code_hash, expires_at, attempts FROM privacy_codes WHERE caller_pseudonym = ? AND used_at IS NULL ORDER BY created_at DESC LIMIT 1 FOR UPDATE', [pseudonym]);
       if (!rows.length) return { result: 'no_code' as const, attemptsLeft: 0 };
       const row = rows[0];

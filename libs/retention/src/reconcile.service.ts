@@ -1,7 +1,8 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditService } from '@hotline/audit';
+import { Clock, systemClock } from '@hotline/clock';
 import { KeystoreService } from '@hotline/crypto';
 import { KEYSTORE } from '@hotline/persistence';
 import { TwilioService } from '@hotline/twilio';
@@ -30,6 +31,8 @@ const STRAY_TABLES = ['notes', 'risk_assessments', 'consents', 'escalations', 'r
 @Injectable()
 export class ReconcileService {
   private readonly logger = new Logger(ReconcileService.name);
+  /** Property-injected (the system clock unless the app was given one), so tests move time instead of sleeping. */
+  @Inject(Clock) private readonly clock: Clock = systemClock;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -39,7 +42,7 @@ export class ReconcileService {
     private readonly audit: AuditService,
   ) {}
 
-  async run(now = new Date(), pageSize = 500, orphanKeyMinAgeMs = ORPHAN_KEY_MIN_AGE_MS): Promise<ReconcileResult> {
+  async run(now = this.clock.now(), pageSize = 500, orphanKeyMinAgeMs = ORPHAN_KEY_MIN_AGE_MS): Promise<ReconcileResult> {
     const orphanKeysDestroyed = await this.orphanKeys(now, pageSize, orphanKeyMinAgeMs);
     const strayRowsDeleted = await this.strayRows(pageSize);
     const heldWithoutKey = await this.heldWithoutKey();

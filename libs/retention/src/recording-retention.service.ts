@@ -1,7 +1,8 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditService } from '@hotline/audit';
+import { Clock, systemClock } from '@hotline/clock';
 import { TwilioService } from '@hotline/twilio';
 import { expiredRecordingsOfLiveCalls } from './expired';
 import { retentionMetrics } from './metrics';
@@ -13,6 +14,8 @@ import { retentionMetrics } from './metrics';
 @Injectable()
 export class RecordingRetentionService {
   private readonly logger = new Logger(RecordingRetentionService.name);
+  /** Property-injected (the system clock unless the app was given one), so tests move time instead of sleeping. */
+  @Inject(Clock) private readonly clock: Clock = systemClock;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -32,7 +35,7 @@ export class RecordingRetentionService {
         if (held) continue;
         const outcome = await this.twilio.deleteRecording(rec.recordingSid);
         await this.db.transaction(async (m) => {
-          const res = await m.query('UPDATE recordings SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL', [new Date(), rec.id]);
+          const res = await m.query('UPDATE recordings SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL', [this.clock.now(), rec.id]);
           if (res.affectedRows) {
             await this.audit.append(
               { actorId: null, actorRole: 'system', action: 'recording.deleted', targetType: 'call', targetId: rec.callId, detail: { recordingId: rec.id, reason: 'retention', twilio: outcome } },

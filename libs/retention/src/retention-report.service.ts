@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { Clock, systemClock } from '@hotline/clock';
 import { POLICY_NAMES, RetentionConfig, durationMs } from '@hotline/config';
 import { countExpiredCalls, countExpiredRecordings } from './expired';
 import { RETENTION_CONFIG } from './retention.config';
@@ -45,9 +46,12 @@ const DAY_MS = 24 * 3600 * 1000;
 /** The self-test of retention: proves that nothing older than its policy remains. */
 @Injectable()
 export class RetentionReportService {
+  /** Property-injected (the system clock unless the app was given one), so tests move time instead of sleeping. */
+  @Inject(Clock) private readonly clock: Clock = systemClock;
+
   constructor(@InjectDataSource() private readonly db: DataSource, @Inject(RETENTION_CONFIG) private readonly cfg: RetentionConfig) {}
 
-  async report(now = new Date()): Promise<RetentionReport> {
+  async report(now = this.clock.now()): Promise<RetentionReport> {
     const scanMs = durationMs(this.cfg.scanEvery);
     const lateBefore = new Date(now.getTime() - scanMs);
     const groups: { policy: string; calls: number; held: number }[] = await this.db.query(

@@ -4,7 +4,6 @@ import { TwilioModule } from '@hotline/twilio';
 import { ReconcileService } from './reconcile.service';
 import { RecordingRetentionService } from './recording-retention.service';
 import { RetentionReportService } from './retention-report.service';
-import { retentionConfigProvider, RETENTION_CONFIG } from './retention.config';
 import { SecureDeleteService } from './secure-delete.service';
 
 /**
@@ -13,14 +12,14 @@ import { SecureDeleteService } from './secure-delete.service';
  */
 @Module({
   imports: [CryptoModule, TwilioModule],
-  providers: [retentionConfigProvider, SecureDeleteService, RecordingRetentionService, ReconcileService, RetentionReportService],
-  exports: [RETENTION_CONFIG, SecureDeleteService, RecordingRetentionService, ReconcileService, RetentionReportService],
+  providers: [SecureDeleteService, RecordingRetentionService, ReconcileService, RetentionReportService],
+  exports: [SecureDeleteService, RecordingRetentionService, ReconcileService, RetentionReportService],
 })
 export class RetentionModule {}
 
 /** The report alone (records' `GET /retention/report`, the CLI): reads the records database only. */
 @Module({
-  providers: [retentionConfigProvider, RetentionReportService],
-  exports: [RETENTION_CONFIG, RetentionReportService],
+  providers: [RetentionReportService],
+  exports: [RetentionReportService],
 })
 export class RetentionReportModule {}

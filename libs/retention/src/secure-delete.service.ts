@@ -1,8 +1,9 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'crypto';
 import { DataSource } from 'typeorm';
 import { AuditService } from '@hotline/audit';
+import { Clock, systemClock } from '@hotline/clock';
 import { KeystoreService } from '@hotline/crypto';
 import { DeletionStep, KEYSTORE } from '@hotline/persistence';
 import { TwilioService } from '@hotline/twilio';
@@ -59,6 +60,8 @@ const AUDIT_ACTOR = { actorId: null, actorRole: 'system' };
 @Injectable()
 export class SecureDeleteService {
   private readonly logger = new Logger(SecureDeleteService.name);
+  /** Property-injected (the system clock unless the app was given one), so tests move time instead of sleeping. */
+  @Inject(Clock) private readonly clock: Clock = systemClock;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -95,7 +98,7 @@ export class SecureDeleteService {
    *     whole call or none of it. The key is destroyed before the row deletions are committed,
    *     because it is what destroys every other copy (binlog, backups); see `finish`.
    */
-  async destroyMany(requests: SecureDeleteRequest[], now = new Date()): Promise<SecureDeleteOutcome[]> {
+  async destroyMany(requests: SecureDeleteRequest[], now = this.clock.now()): Promise<SecureDeleteOutcome[]> {
     const unique = [...new Map(requests.map((r) => [r.callId, r])).values()];
     const results = new Map<string, SecureDeleteOutcome>();
     const steps = new Map<string, DeletionStep[]>(unique.map((r) => [r.callId, []]));

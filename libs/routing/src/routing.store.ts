@@ -1,5 +1,6 @@
 import { randomUUID } from 'crypto';
 import type Redis from 'ioredis';
+import { Clock, systemClock } from '@hotline/clock';
 import type { OperatorStatus, QueueStats } from '@hotline/contract';
 import { RoutingScript, RoutingScriptSource, routingKeys, routingScripts } from './routing.scripts';
 
@@ -20,6 +21,8 @@ export interface RoutingOptions {
   nodeTtlMs?: number;
   serviceLevelMs: number;
   timeZone: string;
+  /** Where `now` comes from when a caller gives none (tests move it instead of sleeping). */
+  clock?: Clock;
 }
 
 export interface QueuedCall {
@@ -108,7 +111,7 @@ export class RoutingStore {
   private readonly scripts: Record<RoutingScript, RoutingScriptSource>;
 
   constructor(private readonly redis: Redis, options: RoutingOptions) {
-    this.o = { prefix: DEFAULT_ROUTING_PREFIX, connectTimeoutMs: 15_000, declineSkipMs: options.offerTimeoutMs, nodeId: randomUUID(), nodeTtlMs: 6000, ...options };
+    this.o = { prefix: DEFAULT_ROUTING_PREFIX, connectTimeoutMs: 15_000, declineSkipMs: options.offerTimeoutMs, nodeId: randomUUID(), nodeTtlMs: 6000, clock: systemClock, ...options };
     this.prefix = this.o.prefix;
     this.nodeId = this.o.nodeId;
     this.changedChannel = this.prefix + 'changed';
@@ -139,35 +142,35 @@ export class RoutingStore {
    * Puts a call in the queue and matches at once, returning the offers made (to be sent). A call
    * already known (queued, on a call or ended) is left as it is.
    */
-  async enqueue(c: QueuedCall, now = Date.now()): Promise<{ state: 'queued' | CallState['state']; offers: Offer[] }> {
+  async enqueue(c: QueuedCall, now = this.o.clock.nowMs()): Promise<{ state: 'queued' | CallState['state']; offers: Offer[] }> {
     const [state, ...flat]: string[] = await this.run('enqueue', c.callId, c.callSid, c.pseudonym ?? '', c.recordingConsent ? 1 : 0, c.enqueuedAt, now, this.o.offerTimeoutMs);
     return { state: state as 'queued' | CallState['state'], offers: offersOf(flat) };
   }
 
   /** Offers waiting calls to available operators, oldest call to longest-idle operator. */
-  async match(now = Date.now(), max = 50): Promise<Offer[]> {
+  async match(now = this.o.clock.nowMs(), max = 50): Promise<Offer[]> {
     return offersOf(await this.run<string[]>('match', now, this.o.offerTimeoutMs, max));
   }
 
-  async accept(callId: string, operatorId: string, now = Date.now()): Promise<AcceptResult> {
+  async accept(callId: string, operatorId: string, now = this.o.clock.nowMs()): Promise<AcceptResult> {
     const r: string[] = await this.run('accept', callId, operatorId, now, this.o.connectTimeoutMs);
     if (r[0] !== 'ok') return { ok: false, error: r[0] as any };
     return { ok: true, call: { callSid: r[1], recordingConsent: r[2] === '1', pseudonym: r[3] || null, enqueuedAt: Number(r[4]) } };
   }
 
   /** Twilio connected the caller: the operator is on the call. false when the call ended meanwhile. */
-  async connected(callId: string, operatorId: string, now = Date.now()): Promise<boolean> {
+  async connected(callId: string, operatorId: string, now = this.o.clock.nowMs()): Promise<boolean> {
     const r: string[] = await this.run('connected', callId, operatorId, now, this.o.serviceLevelMs, this.day(now));
     return r[0] === 'ok';
   }
 
   /** The operator's browser never answered the connect: back to the front of the queue, operator away. */
-  async requeueMissed(callId: string, operatorId: string, now = Date.now()): Promise<'requeued' | 'ignored'> {
+  async requeueMissed(callId: string, operatorId: string, now = this.o.clock.nowMs()): Promise<'requeued' | 'ignored'> {
     return this.run('requeueMissed', callId, operatorId, now);
   }
 
   /** Twilio refused the connect: the call goes back to the queue, or is closed when Twilio says it is gone. */
-  async connectFailed(callId: string, operatorId: string, callGone: boolean, now = Date.now()): Promise<'requeued' | 'closed' | string> {
+  async connectFailed(callId: string, operatorId: string, callGone: boolean, now = this.o.clock.nowMs()): Promise<'requeued' | 'closed' | string> {
     return this.run('connectFailed', callId, operatorId, now, callGone ? 1 : 0, this.day(now));
   }
 
@@ -175,12 +178,12 @@ export class RoutingStore {
    * The call goes back to the front of the queue; the decliner stays available but behind every
    * other free operator (idle since now), and is passed over for this call for `declineSkipMs`.
    */
-  async decline(callId: string, operatorId: string, now = Date.now()): Promise<boolean> {
+  async decline(callId: string, operatorId: string, now = this.o.clock.nowMs()): Promise<boolean> {
     return (await this.run<string>('decline', callId, operatorId, now, this.o.declineSkipMs)) === 'ok';
   }
 
   /** Dead nodes' sockets, lapsed offers (operator set away), stale connects, and operators whose grace period ended. */
-  async sweep(now = Date.now(), max = 100): Promise<SweepEvent[]> {
+  async sweep(now = this.o.clock.nowMs(), max = 100): Promise<SweepEvent[]> {
     const flat: string[] = await this.run('sweep', now, max, this.nodeId, this.o.graceMs);
     const out: SweepEvent[] = [];
     for (let i = 0; i < flat.length; i += 3) {
@@ -199,27 +202,27 @@ export class RoutingStore {
    * This node is alive. After a lapse (Redis away, a stall) in which another node gave it up for
    * dead, its sockets are counted again. Returns offers revoked because the counts went down.
    */
-  async heartbeat(now = Date.now()): Promise<{ operatorId: string; callId: string }[]> {
+  async heartbeat(now = this.o.clock.nowMs()): Promise<{ operatorId: string; callId: string }[]> {
     if (this.left) return [];
     const counts = [...this.sockets].flatMap(([op, n]) => [op, n]);
     return pairsOf(await this.run<string[]>('heartbeat', this.nodeId, this.o.nodeTtlMs, now, this.o.graceMs, ...counts));
   }
 
   /** This node shuts down: its sockets no longer count (operators get the grace period to reconnect elsewhere). */
-  async leave(now = Date.now()): Promise<{ operatorId: string; callId: string }[]> {
+  async leave(now = this.o.clock.nowMs()): Promise<{ operatorId: string; callId: string }[]> {
     this.left = true;
     return pairsOf(await this.run<string[]>('leave', this.nodeId, now, this.o.graceMs));
   }
 
   /** A Twilio status callback. `terminal` statuses end the call (abandoned if it was still waiting). */
-  async callStatus(callSid: string, sequence: number | null, terminal: boolean, now = Date.now()): Promise<CallStatusResult> {
+  async callStatus(callSid: string, sequence: number | null, terminal: boolean, now = this.o.clock.nowMs()): Promise<CallStatusResult> {
     const r: string[] = await this.run('callStatus', callSid, sequence ?? -1, terminal ? 1 : 0, now, this.day(now));
     if (r[0] === 'abandoned' || r[0] === 'completed') return { outcome: r[0], callId: r[1], operatorId: r[2] || null };
     return { outcome: r[0] as 'duplicate' | 'noted' | 'unknown', callId: r[1] };
   }
 
   /** A socket of this operator connected to this node. Pair every call with one `operatorDisconnected`. */
-  async operatorConnected(operatorId: string, name: string, now = Date.now()): Promise<{ status: OperatorStatus; callId: string | null; reason: string | null }> {
+  async operatorConnected(operatorId: string, name: string, now = this.o.clock.nowMs()): Promise<{ status: OperatorStatus; callId: string | null; reason: string | null }> {
     // Counted here before Redis hears of it, so that a heartbeat sent later includes it whatever happens to this command.
     this.sockets.set(operatorId, (this.sockets.get(operatorId) ?? 0) + 1);
     const r: (string | number)[] = await this.run('operatorConnected', operatorId, name, now, this.nodeId);
@@ -228,7 +231,7 @@ export class RoutingStore {
   }
 
   /** Returns the call whose offer was revoked because the operator's last socket went away. */
-  async operatorDisconnected(operatorId: string, now = Date.now()): Promise<{ revokedCallId: string | null; stillConnected: boolean }> {
+  async operatorDisconnected(operatorId: string, now = this.o.clock.nowMs()): Promise<{ revokedCallId: string | null; stillConnected: boolean }> {
     const n = (this.sockets.get(operatorId) ?? 0) - 1;
     if (n > 0) this.sockets.set(operatorId, n);
     else this.sockets.delete(operatorId);
@@ -236,12 +239,12 @@ export class RoutingStore {
     return { revokedCallId: r[0] === 'revoked' ? r[1] : null, stillConnected: r[0] === 'still_connected' };
   }
 
-  async setStatus(operatorId: string, status: 'available' | 'away', now = Date.now()): Promise<{ ok: boolean; status: OperatorStatus; revokedCallId: string | null }> {
+  async setStatus(operatorId: string, status: 'available' | 'away', now = this.o.clock.nowMs()): Promise<{ ok: boolean; status: OperatorStatus; revokedCallId: string | null }> {
     const r: string[] = await this.run('setStatus', operatorId, status, now);
     return { ok: r[0] === 'ok', status: r[1] as OperatorStatus, revokedCallId: r[2] || null };
   }
 
-  async wrapUpDone(operatorId: string, callId: string, now = Date.now()): Promise<'ok' | 'call_in_progress' | 'not_in_wrap_up'> {
+  async wrapUpDone(operatorId: string, callId: string, now = this.o.clock.nowMs()): Promise<'ok' | 'call_in_progress' | 'not_in_wrap_up'> {
     return this.run('wrapUpDone', operatorId, callId, now);
   }
 
@@ -271,7 +274,7 @@ export class RoutingStore {
   }
 
   /** The wallboard, computed from Redis alone so every node reports the same. */
-  async stats(now = Date.now()): Promise<QueueStats> {
+  async stats(now = this.o.clock.nowMs()): Promise<QueueStats> {
     const P = this.prefix;
     const snap = await this.redis.multi().zrange(P + 'live', 0, 199, 'WITHSCORES').zcard(P + 'live').smembers(P + 'ops').hgetall(P + 'stats:' + this.day(now)).exec();
     if (!snap) throw new Error('stats snapshot aborted');

@@ -1,3 +1,5 @@
-export * from './twilio-client';
+export { createTwilioClient, isTwilioNotFound, RebasingRequestClient } from './twilio-client';
+export type { Twilio, TwilioSettings } from './twilio-client';
+export * from './twiml';
 export * from './twilio.service';
 export * from './twilio.module';

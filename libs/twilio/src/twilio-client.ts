@@ -2,6 +2,9 @@ import twilio from 'twilio';
 
 type Twilio = ReturnType<typeof twilio>;
 
+/** The `twilio` package itself, for this library's own modules only (not exported from the index). */
+export const twilioLibrary = twilio;
+
 /**
  * Sends every REST request to `apiUrl` instead of Twilio's own hosts, keeping the path:
  * `https://api.twilio.com/2010-04-01/Accounts/AC.../Calls/CA....json` becomes

@@ -1,10 +1,19 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ENV, Env } from '@hotline/config';
-import { Twilio, createTwilioClient, isTwilioNotFound } from './twilio-client';
+import { Twilio, createTwilioClient, isTwilioNotFound, twilioLibrary } from './twilio-client';
+
+/** Raised when a Twilio setting this operation needs is missing (the message names it). */
+export class TwilioNotConfiguredError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TwilioNotConfiguredError';
+  }
+}
 
 /**
- * The Twilio port: the few REST operations Hotline uses, behind one class. Tests and the demo
- * change the address (TWILIO_API_URL), never the class.
+ * The Twilio port: the only code that talks to Twilio. It checks webhook signatures, issues voice
+ * tokens, and makes the few REST calls Hotline uses. Tests and the demo change the address
+ * (TWILIO_API_URL), never the class.
  */
 @Injectable()
 export class TwilioService {
@@ -12,7 +21,7 @@ export class TwilioService {
 
   constructor(@Inject(ENV) private readonly env: Env) {}
 
-  get rest(): Twilio {
+  private rest(): Twilio {
     if (!this.client) {
       if (!this.env.TWILIO_ACCOUNT_SID || !this.env.TWILIO_AUTH_TOKEN) throw new Error('TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are required for Twilio REST calls');
       this.client = createTwilioClient({ accountSid: this.env.TWILIO_ACCOUNT_SID, authToken: this.env.TWILIO_AUTH_TOKEN, apiUrl: this.env.TWILIO_API_URL });
@@ -20,10 +29,33 @@ export class TwilioService {
     return this.client;
   }
 
+  /**
+   * True when `signature` (the X-Twilio-Signature header) is Twilio's for this URL and these POST
+   * parameters. Without TWILIO_AUTH_TOKEN nothing is valid.
+   */
+  validateRequest(signature: string | undefined, url: string, params: Record<string, unknown>): boolean {
+    const token = this.env.TWILIO_AUTH_TOKEN;
+    return !!(token && signature && twilioLibrary.validateRequest(token, signature, url, params));
+  }
+
+  /**
+   * A Twilio Voice access token for a browser leg (`<Client>identity</Client>`), valid `ttlSeconds`.
+   * Throws TwilioNotConfiguredError when the API key or the TwiML app is not configured.
+   */
+  voiceToken(identity: string, ttlSeconds: number): string {
+    const { TWILIO_ACCOUNT_SID: account, TWILIO_API_KEY_SID: keySid, TWILIO_API_KEY_SECRET: keySecret, TWILIO_TWIML_APP_SID: appSid } = this.env;
+    if (!account || !keySid || !keySecret || !appSid) {
+      throw new TwilioNotConfiguredError('browser calling is not configured: set TWILIO_API_KEY_SID, TWILIO_API_KEY_SECRET and TWILIO_TWIML_APP_SID');
+    }
+    const token = new twilioLibrary.jwt.AccessToken(account, keySid, keySecret, { identity, ttl: ttlSeconds });
+    token.addGrant(new twilioLibrary.jwt.AccessToken.VoiceGrant({ outgoingApplicationSid: appSid, incomingAllow: true }));
+    return token.toJwt();
+  }
+
   /** Deletes a recording at Twilio; an already-deleted one counts as done. */
   async deleteRecording(recordingSid: string): Promise<'deleted' | 'already_gone'> {
     try {
-      await this.rest.recordings(recordingSid).remove();
+      await this.rest().recordings(recordingSid).remove();
       return 'deleted';
     } catch (e) {
       if (isTwilioNotFound(e)) return 'already_gone';
@@ -34,7 +66,7 @@ export class TwilioService {
   /** Deletes a message (its body and the numbers) at Twilio; an already-deleted one counts as done. */
   async deleteMessage(messageSid: string): Promise<'deleted' | 'already_gone'> {
     try {
-      await this.rest.messages(messageSid).remove();
+      await this.rest().messages(messageSid).remove();
       return 'deleted';
     } catch (e) {
       if (isTwilioNotFound(e)) return 'already_gone';
@@ -44,12 +76,12 @@ export class TwilioService {
 
   async sendSms(to: string, body: string, statusCallback?: string): Promise<{ sid: string; status: string }> {
     if (!this.env.TWILIO_SMS_FROM) throw new Error('TWILIO_SMS_FROM is required to send SMS');
-    const m = await this.rest.messages.create({ to, from: this.env.TWILIO_SMS_FROM, body, ...(statusCallback ? { statusCallback } : {}) });
+    const m = await this.rest().messages.create({ to, from: this.env.TWILIO_SMS_FROM, body, ...(statusCallback ? { statusCallback } : {}) });
     return { sid: m.sid, status: m.status };
   }
 
   /** Tells Twilio what a live call should do next (e.g. `<Dial><Client>` to connect an operator). */
   async updateCall(callSid: string, twiml: string): Promise<void> {
-    await this.rest.calls(callSid).update({ twiml });
+    await this.rest().calls(callSid).update({ twiml });
   }
 }

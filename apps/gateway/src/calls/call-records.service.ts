@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Job, Queue, Worker } from 'bullmq';
-import { ENV, Env, RetentionConfig, loadRetentionConfig } from '@hotline/config';
+import { ENV, Env, RETENTION_CONFIG, RetentionConfig } from '@hotline/config';
 import { BULL_PREFIX, JobName, QueueName } from '@hotline/jobs';
 import { counter, redisOptionsFromUrl, withTimeout } from '@hotline/observability';
 import { RecordsDb } from '../records-db';
@@ -26,12 +26,10 @@ export function recordsBackoff(attemptsMade: number): number {
 @Injectable()
 export class CallRecordsService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(CallRecordsService.name);
-  readonly retention: RetentionConfig;
   private readonly queue: Queue;
   private worker?: Worker;
 
-  constructor(@Inject(ENV) private readonly env: Env, private readonly db: RecordsDb) {
-    this.retention = loadRetentionConfig(env.RETENTION_CONFIG);
+  constructor(@Inject(ENV) private readonly env: Env, private readonly db: RecordsDb, @Inject(RETENTION_CONFIG) readonly retention: RetentionConfig) {
     // No offline queue: while Redis is away, add() fails at once instead of hanging a webhook.
     this.queue = new Queue(QueueName.CallRecords, { connection: { ...redisOptionsFromUrl(env.REDIS_URL), enableOfflineQueue: false, maxRetriesPerRequest: 1 }, prefix: BULL_PREFIX });
     this.queue.on('error', (e) => this.logger.warn(`call-records queue: ${e.message}`));

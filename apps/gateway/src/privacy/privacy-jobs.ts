@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { Queue } from 'bullmq';
+import { Clock } from '@hotline/clock';
 import { ENV, Env } from '@hotline/config';
 import { BULL_PREFIX, JobName, QueueName } from '@hotline/jobs';
 import { redisOptionsFromUrl, withTimeout } from '@hotline/observability';
@@ -19,7 +20,7 @@ export class PrivacyJobs implements OnApplicationShutdown {
   private readonly queues: Record<PrivacyQueue, Queue>;
   private readonly smsDelayMs: number;
 
-  constructor(@Inject(ENV) env: Env) {
+  constructor(@Inject(ENV) env: Env, private readonly clock: Clock) {
     // No offline queue: while Redis is away, add() fails at once instead of hanging a webhook.
     const connection = { ...redisOptionsFromUrl(env.REDIS_URL), enableOfflineQueue: false, maxRetriesPerRequest: 1 };
     const make = (name: QueueName) => {
@@ -32,7 +33,7 @@ export class PrivacyJobs implements OnApplicationShutdown {
   }
 
   async deletionRequest(requestId: string, executeAfter: Date): Promise<boolean> {
-    return this.add(QueueName.DeletionRequests, JobName.DeletionRequest, { requestId }, deletionRequestJobOptions(requestId, executeAfter));
+    return this.add(QueueName.DeletionRequests, JobName.DeletionRequest, { requestId }, deletionRequestJobOptions(requestId, executeAfter, this.clock.nowMs()));
   }
 
   /** Removes the delayed job of a cancelled request (a job already running finds it cancelled and stops). */

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
-import { ENV, Env, loadWording } from '@hotline/config';
-import { PseudonymModule } from '@hotline/crypto';
+import { ENV, Env, WORDING, Wording } from '@hotline/config';
+import { PseudonymModule } from '@hotline/crypto/pseudonym';
 import { TwilioModule } from '@hotline/twilio';
 import { PrivacyJobs } from './privacy-jobs';
 import { PrivacyLineService } from './privacy-line.service';
@@ -17,7 +17,7 @@ import { SmsStatusService } from './sms-status.service';
   imports: [PseudonymModule, TwilioModule],
   controllers: [PrivacyController, SmsStatusController],
   providers: [
-    { provide: PrivacyTwiml, inject: [ENV], useFactory: (env: Env) => new PrivacyTwiml(env.PUBLIC_URL, loadWording()) },
+    { provide: PrivacyTwiml, inject: [ENV, WORDING], useFactory: (env: Env, wording: Wording) => new PrivacyTwiml(env.PUBLIC_URL, wording) },
     PrivacySessions,
     PrivacyJobs,
     PrivacyLineService,

@@ -2,12 +2,13 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { AuditInput, AuditService } from '@hotline/audit';
-import { ENV, Env, durationMs, loadRetentionConfig } from '@hotline/config';
-import { PseudonymService, normaliseE164 } from '@hotline/crypto';
+import { Clock } from '@hotline/clock';
+import { ENV, Env, RETENTION_CONFIG, RetentionConfig, durationMs, pseudonymKey } from '@hotline/config';
+import { CONTACT_PUBLIC_KEY_REDIS_KEY, sealContact } from '@hotline/crypto/contact-seal';
+import { PseudonymService, normaliseE164 } from '@hotline/crypto/pseudonym';
 import { REDIS, counter, withTimeout } from '@hotline/observability';
 import {
   AuditAppend,
-  CONTACT_PUBLIC_KEY_REDIS_KEY,
   PrivacyVerification,
   SMS_STATUS_PATH,
   callerSummary,
@@ -16,7 +17,6 @@ import {
   openDeletionRequest,
   recordSentSms,
   requestDeletion,
-  sealContact,
   withdrawRecordingConsent,
 } from '@hotline/privacy';
 import { TwilioService } from '@hotline/twilio';
@@ -67,8 +67,10 @@ export class PrivacyLineService {
     private readonly sessions: PrivacySessions,
     private readonly jobs: PrivacyJobs,
     private readonly twiml: PrivacyTwiml,
+    @Inject(RETENTION_CONFIG) retention: RetentionConfig,
+    private readonly clock: Clock,
   ) {
-    this.graceMs = durationMs(loadRetentionConfig(env.RETENTION_CONFIG).deletionGrace);
+    this.graceMs = durationMs(retention.deletionGrace);
     this.statusCallback = env.PUBLIC_URL.replace(/\/$/, '') + SMS_STATUS_PATH;
   }
 
@@ -166,7 +168,7 @@ export class PrivacyLineService {
       const summary = await callerSummary(ds, session.pseudonym);
       const publicKey = await withTimeout(this.redis.get(CONTACT_PUBLIC_KEY_REDIS_KEY), 2000).catch(() => null);
       const number = normaliseE164(str(params.From));
-      const now = new Date();
+      const now = this.clock.now();
       const req = await requestDeletion(ds, {
         pseudonym: session.pseudonym,
         executeAfter: new Date(now.getTime() + this.graceMs),
@@ -203,14 +205,14 @@ export class PrivacyLineService {
       }
       case 'withdraw': {
         await this.sessions.end(callSid);
-        const r = await withdrawRecordingConsent(ds, session.pseudonym, new Date(), this.appender(ds), via);
+        const r = await withdrawRecordingConsent(ds, session.pseudonym, this.clock.now(), this.appender(ds), via);
         await this.jobs.deleteRecordings(r.callsWithRecordings);
         steps.inc({ step: 'consent_withdrawn' });
         return this.twiml.end('consentWithdrawn', 'goodbye');
       }
       case 'cancel': {
         await this.sessions.end(callSid);
-        const id = await cancelPendingDeletion(ds, session.pseudonym, new Date(), this.appender(ds), via);
+        const id = await cancelPendingDeletion(ds, session.pseudonym, this.clock.now(), this.appender(ds), via);
         if (!id) return this.twiml.end('nothingToCancel', 'goodbye');
         await this.jobs.cancelDeletionRequest(id);
         steps.inc({ step: 'deletion_cancelled' });
@@ -242,7 +244,7 @@ export class PrivacyLineService {
       await this.audit(ds, { action: 'privacy.code_not_sent', targetType: 'privacy_call', targetId: callSid, detail: { intent: session.intent } });
       return this.twiml.end('smsFailed');
     }
-    await recordSentSms(ds, { sid, purpose: 'code', pseudonym: session.pseudonym });
+    await recordSentSms(ds, { sid, purpose: 'code', pseudonym: session.pseudonym, at: this.clock.now() });
     await this.jobs.deleteSmsLater(sid);
     steps.inc({ step: 'code_sent' });
     await this.audit(ds, { action: 'privacy.code_sent', targetType: 'privacy_call', targetId: callSid, detail: { intent: session.intent, messageSid: sid } });
@@ -258,7 +260,7 @@ export class PrivacyLineService {
   }
 
   private verification(ds: DataSource): PrivacyVerification {
-    return new PrivacyVerification(ds, Buffer.from(this.env.PSEUDONYM_KEY!, 'base64'));
+    return new PrivacyVerification(ds, pseudonymKey(this.env), this.clock);
   }
 
   private db(): Promise<DataSource> {

@@ -1,7 +1,5 @@
-import twilio from 'twilio';
 import { Wording } from '@hotline/config';
-
-const { VoiceResponse } = twilio.twiml;
+import { VoiceResponse } from '@hotline/twilio';
 
 export const PRIVACY_CHOICE_PATH = '/twilio/voice/privacy/choice';
 export const PRIVACY_CODE_PATH = '/twilio/voice/privacy/code';
@@ -50,7 +48,7 @@ export class PrivacyTwiml {
     return t.replace(/\{(\w+)\}/g, (_, k: string) => String(vars[k] ?? ''));
   }
 
-  private say(r: { say: InstanceType<typeof VoiceResponse>['say'] }, s: Say): void {
+  private say(r: { say: VoiceResponse['say'] }, s: Say): void {
     r.say({ voice: this.w.voice as any, language: this.w.language as any }, typeof s === 'string' ? this.text(s) : this.text(s.key, s.vars));
   }
 

@@ -1,7 +1,7 @@
 import { Body, Controller, Header, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import twilio from 'twilio';
 import { Public } from '@hotline/auth';
+import { MessagingResponse } from '@hotline/twilio';
 import { PrivacyLineService, TwilioParams } from './privacy-line.service';
 import { SmsStatusService } from './sms-status.service';
 
@@ -63,6 +63,6 @@ export class SmsStatusController {
   @Header('Content-Type', 'text/xml')
   async status(@Body() body: TwilioParams): Promise<string> {
     await this.sms.status(body ?? {});
-    return new twilio.twiml.MessagingResponse().toString();
+    return new MessagingResponse().toString();
   }
 }

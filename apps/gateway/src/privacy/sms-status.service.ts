@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AuditService } from '@hotline/audit';
+import { Clock } from '@hotline/clock';
 import { counter, withTimeout } from '@hotline/observability';
 import { FINAL_SMS_STATUSES, markSmsDeleted, smsKnown } from '@hotline/privacy';
 import { TwilioService } from '@hotline/twilio';
@@ -18,7 +19,7 @@ const deleted = counter('hotline_sms_deleted_total', 'SMS deleted at Twilio afte
 export class SmsStatusService {
   private readonly logger = new Logger(SmsStatusService.name);
 
-  constructor(private readonly records: RecordsDb, private readonly twilio: TwilioService) {}
+  constructor(private readonly records: RecordsDb, private readonly twilio: TwilioService, private readonly clock: Clock) {}
 
   async status(params: TwilioParams): Promise<void> {
     const sid = typeof params.MessageSid === 'string' ? params.MessageSid : '';
@@ -30,7 +31,7 @@ export class SmsStatusService {
       if (!known || known.deleted) return;
       const outcome = await this.twilio.deleteMessage(sid);
       await ds.transaction(async (m) => {
-        if (await markSmsDeleted(m, sid)) {
+        if (await markSmsDeleted(m, sid, this.clock.now())) {
           await new AuditService(ds).append({ actorRole: 'system', action: 'sms.deleted', targetType: 'sms', targetId: sid, detail: { status, twilio: outcome, via: 'status_callback' } }, m);
         }
       });

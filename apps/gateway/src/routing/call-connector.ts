@@ -1,9 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { AckReply, CallerHint, RiskLevel } from '@hotline/contract';
-import { shortPseudonym } from '@hotline/crypto';
+import { shortPseudonym } from '@hotline/crypto/pseudonym';
 import { counter, withTimeout } from '@hotline/observability';
 import { recordingOptedOut } from '@hotline/privacy';
 import { RoutingStore } from '@hotline/routing';
+import { Clock } from '@hotline/clock';
 import { TwilioService, isTwilioNotFound } from '@hotline/twilio';
 import { CallRecordsService } from '../calls/call-records.service';
 import { LiveEvents } from '../live/live-events';
@@ -27,6 +28,7 @@ export class CallConnector {
     private readonly twiml: CallTwiml,
     private readonly records: CallRecordsService,
     private readonly db: RecordsDb,
+    private readonly clock: Clock,
   ) {}
 
   async accept(operatorId: string, callId: string): Promise<AckReply> {
@@ -43,11 +45,11 @@ export class CallConnector {
       this.logger.warn(`connect of call ${callId} failed at Twilio (${gone ? 'call gone' : `status ${(e as { status?: number }).status ?? 'none'}`}); ${outcome}`);
       this.live.revoked(operatorId, callId, 'connect_failed');
       await this.live.sendStatus(operatorId);
-      if (outcome === 'closed') await this.records.event({ kind: 'ended', callId, callSid, outcome: 'abandoned', at: new Date().toISOString(), sequence: null });
+      if (outcome === 'closed') await this.records.event({ kind: 'ended', callId, callSid, outcome: 'abandoned', at: this.clock.now().toISOString(), sequence: null });
       this.engine.kick();
       return { ok: false, error: 'connect_failed' };
     }
-    const at = new Date();
+    const at = this.clock.now();
     if (!(await this.store.connected(callId, operatorId, at.getTime()))) {
       // The caller hung up while Twilio was connecting; the status callback has told the operator.
       connects.inc({ outcome: 'caller_gone' });

@@ -1,11 +1,11 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type Redis from 'ioredis';
+import { Clock } from '@hotline/clock';
 import { ENV, Env } from '@hotline/config';
 import { alertsChannel } from '@hotline/events';
 import { counter, createRedis } from '@hotline/observability';
 import { RoutingStore } from '@hotline/routing';
 import { LiveEvents } from '../live/live-events';
-import { gatewaySettings } from './routing.providers';
 
 const offersMade = counter('hotline_offers_total', 'Offers made to operators');
 const offersLapsed = counter('hotline_offers_lapsed_total', 'Offers revoked because the operator did not answer in time');
@@ -31,7 +31,7 @@ export class RoutingEngine implements OnApplicationBootstrap, BeforeApplicationS
   private ticks = 0;
   private lastBeat = 0;
 
-  constructor(@Inject(ENV) private readonly env: Env, private readonly store: RoutingStore, private readonly live: LiveEvents) {}
+  constructor(@Inject(ENV) private readonly env: Env, private readonly store: RoutingStore, private readonly live: LiveEvents, private readonly clock: Clock) {}
 
   async onApplicationBootstrap(): Promise<void> {
     // Beat before the first socket connects, so no other node takes this one for dead meanwhile.
@@ -47,7 +47,7 @@ export class RoutingEngine implements OnApplicationBootstrap, BeforeApplicationS
     });
     // ioredis re-subscribes by itself after a reconnect; re-match then, in case changes were missed.
     this.sub.on('ready', () => this.kick());
-    this.timer = setInterval(() => void this.tick(), gatewaySettings(this.env).sweepMs);
+    this.timer = setInterval(() => void this.tick(), this.env.ROUTING_SWEEP_MS);
     this.timer.unref();
   }
 
@@ -84,7 +84,7 @@ export class RoutingEngine implements OnApplicationBootstrap, BeforeApplicationS
     try {
       do {
         this.again = false;
-        const now = Date.now();
+        const now = this.clock.nowMs();
         const offers = await this.store.match(now);
         for (const o of offers) this.live.offered(o, now);
         offersMade.inc(offers.length);

@@ -1,24 +1,11 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit, Provider } from '@nestjs/common';
 import type Redis from 'ioredis';
+import { Clock } from '@hotline/clock';
 import { ENV, Env } from '@hotline/config';
 import { createRedis } from '@hotline/observability';
 import { RoutingStore } from '@hotline/routing';
 
 export const ROUTING_REDIS = Symbol('ROUTING_REDIS');
-
-/** Extra gateway settings read from the environment (with defaults), beyond the validated Env. */
-export function gatewaySettings(env: Env) {
-  const extra = env as unknown as Record<string, unknown>;
-  const int = (k: string, d: number) => (/^\d+$/.test(String(extra[k] ?? '')) ? Number(extra[k]) : d);
-  return {
-    /** How long an operator whose console dropped keeps their state. */
-    graceMs: int('OPERATOR_GRACE_SECONDS', 30) * 1000,
-    /** How often every node sweeps expired offers and re-matches. */
-    sweepMs: int('ROUTING_SWEEP_MS', 250),
-    /** Longest pause the wait music makes before Twilio asks the wait URL again (re-registering the call). */
-    waitPauseSeconds: int('WAIT_PAUSE_SECONDS', 15),
-  };
-}
 
 /**
  * Routing's own Redis connection. No offline queue and one retry: when Redis is away a webhook
@@ -58,13 +45,14 @@ export const routingProviders: Provider[] = [
   RoutingRedisLifecycle,
   {
     provide: RoutingStore,
-    inject: [ROUTING_REDIS, ENV],
-    useFactory: (redis: Redis, env: Env) =>
+    inject: [ROUTING_REDIS, ENV, Clock],
+    useFactory: (redis: Redis, env: Env, clock: Clock) =>
       new RoutingStore(redis, {
         offerTimeoutMs: env.OFFER_TIMEOUT_SECONDS * 1000,
-        graceMs: gatewaySettings(env).graceMs,
+        graceMs: env.OPERATOR_GRACE_SECONDS * 1000,
         serviceLevelMs: env.SERVICE_LEVEL_SECONDS * 1000,
         timeZone: env.TIME_ZONE,
+        clock,
       }),
   },
 ];

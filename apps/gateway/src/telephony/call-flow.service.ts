@@ -1,13 +1,13 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'crypto';
-import { ENV, Env, loadWording } from '@hotline/config';
-import { PseudonymService } from '@hotline/crypto';
+import { Clock } from '@hotline/clock';
+import { ENV, Env } from '@hotline/config';
+import { PseudonymService } from '@hotline/crypto/pseudonym';
 import { counter, withTimeout } from '@hotline/observability';
 import { RoutingStore } from '@hotline/routing';
 import { CallRecordsService } from '../calls/call-records.service';
 import { LiveEvents } from '../live/live-events';
 import { RoutingEngine } from '../routing/routing.engine';
-import { gatewaySettings } from '../routing/routing.providers';
 import { CallTwiml } from './twiml';
 
 const REDIS_MS = 1000;
@@ -43,32 +43,33 @@ export class CallFlowService {
     private readonly engine: RoutingEngine,
     private readonly live: LiveEvents,
     private readonly records: CallRecordsService,
+    private readonly clock: Clock,
   ) {
-    this.waitPause = gatewaySettings(env).waitPauseSeconds;
+    this.waitPause = env.WAIT_PAUSE_SECONDS;
   }
 
   /** A call to the hotline: the notice and the consent menu. The call's id is chosen here. */
   incoming(_params: TwilioParams): string {
     intake.inc({ step: 'incoming' });
-    return this.twiml.menu(randomUUID(), Date.now());
+    return this.twiml.menu(randomUUID(), this.clock.nowMs());
   }
 
   /** The menu's answer: 1 consents to recording, 2 or silence declines, 9 goes to the privacy line. */
   async consent(query: TwilioParams, params: TwilioParams): Promise<string> {
     const callId = UUID.test(str(query.c)) ? str(query.c) : randomUUID();
-    const startedAt = /^\d{10,14}$/.test(str(query.t)) ? Number(str(query.t)) : Date.now();
+    const startedAt = /^\d{10,14}$/.test(str(query.t)) ? Number(str(query.t)) : this.clock.nowMs();
     const digits = str(params.Digits);
     if (digits === '9') return this.twiml.toPrivacyLine();
     if (digits && digits !== '1' && digits !== '2' && !str(query.n)) return this.twiml.menu(callId, startedAt, false, 1);
     const consent = digits === '1';
     const callSid = str(params.CallSid);
-    if (!CALL_SID.test(callSid)) return this.twiml.enqueue(callId, consent, Date.now());
+    if (!CALL_SID.test(callSid)) return this.twiml.enqueue(callId, consent, this.clock.nowMs());
     const pseudonym = this.pseudonyms.of(str(params.From));
-    const enqueuedAt = Date.now();
+    const enqueuedAt = this.clock.nowMs();
     intake.inc({ step: consent ? 'consented' : 'declined' });
     // Routing first: the offer goes out before the records write spends any time.
     await this.register(callId, callSid, pseudonym, consent, enqueuedAt);
-    await this.records.open({ callId, callSid, callerPseudonym: pseudonym, recordingConsent: consent, wordingVersion: loadWording().version, startedAt: new Date(startedAt).toISOString() });
+    await this.records.open({ callId, callSid, callerPseudonym: pseudonym, recordingConsent: consent, wordingVersion: this.twiml.wordingVersion, startedAt: new Date(startedAt).toISOString() });
     return this.twiml.enqueue(callId, consent, enqueuedAt);
   }
 
@@ -80,7 +81,7 @@ export class CallFlowService {
     const callId = str(query.c);
     const callSid = str(params.CallSid);
     if (UUID.test(callId) && CALL_SID.test(callSid)) {
-      const enqueuedAt = /^\d{10,14}$/.test(str(query.q)) ? Number(str(query.q)) : Date.now();
+      const enqueuedAt = /^\d{10,14}$/.test(str(query.q)) ? Number(str(query.q)) : this.clock.nowMs();
       await this.register(callId, callSid, this.pseudonyms.of(str(params.From)), str(query.r) === '1', enqueuedAt);
     }
     return this.twiml.wait(this.waitPause);
@@ -88,7 +89,7 @@ export class CallFlowService {
 
   private async register(callId: string, callSid: string, pseudonym: string | null, consent: boolean, enqueuedAt: number): Promise<void> {
     try {
-      const now = Date.now();
+      const now = this.clock.nowMs();
       const { state, offers } = await withTimeout(this.store.enqueue({ callId, callSid, pseudonym, recordingConsent: consent, enqueuedAt }, now), REDIS_MS);
       for (const o of offers) this.live.offered(o, now);
       if (state === 'queued') intake.inc({ step: 'queued' });
@@ -118,7 +119,7 @@ export class CallFlowService {
     } catch (e) {
       this.logger.warn(`call ${callId} re-queued at Twilio only (Redis: ${(e as Error).message.slice(0, 80)})`);
     }
-    return this.twiml.requeue(callId, call?.recordingConsent ?? false, call?.enqueuedAt ?? Date.now());
+    return this.twiml.requeue(callId, call?.recordingConsent ?? false, call?.enqueuedAt ?? this.clock.nowMs());
   }
 
   /** Call status callbacks: idempotent on CallSid + SequenceNumber, late ones ignored. */
@@ -129,7 +130,7 @@ export class CallFlowService {
     const terminal = TERMINAL.has(status);
     const seqRaw = str(params.SequenceNumber);
     const sequence = /^\d{1,9}$/.test(seqRaw) ? Number(seqRaw) : null;
-    const at = new Date().toISOString();
+    const at = this.clock.now().toISOString();
     let result;
     try {
       result = await withTimeout(this.store.callStatus(callSid, sequence, terminal), REDIS_MS);
@@ -159,6 +160,6 @@ export class CallFlowService {
     const recordingSid = str(params.RecordingSid);
     if (!CALL_SID.test(callSid) || !/^RE[0-9a-fA-F]{32}$/.test(recordingSid)) return;
     const callId = await withTimeout(this.store.callIdForSid(callSid), REDIS_MS).catch(() => null);
-    await this.records.event({ kind: 'recording', callId, callSid, recordingSid, status: str(params.RecordingStatus) || 'completed', at: new Date().toISOString() });
+    await this.records.event({ kind: 'recording', callId, callSid, recordingSid, status: str(params.RecordingStatus) || 'completed', at: this.clock.now().toISOString() });
   }
 }

@@ -1,7 +1,5 @@
-import twilio from 'twilio';
 import { Wording } from '@hotline/config';
-
-const { VoiceResponse } = twilio.twiml;
+import { VoiceResponse } from '@hotline/twilio';
 
 export const HOTLINE_QUEUE = 'hotline';
 export const CONSENT_PATH = '/twilio/voice/consent';
@@ -28,12 +26,17 @@ export class CallTwiml {
     this.menuParts = this.buildMenu(CallTwiml.MARK, true).split(CallTwiml.MARK);
   }
 
+  /** The version of the words the caller hears (stored with their consent). */
+  get wordingVersion(): string {
+    return this.w.version;
+  }
+
   url(path: string, query: Record<string, string | number> = {}): string {
     const q = new URLSearchParams(Object.fromEntries(Object.entries(query).map(([k, v]) => [k, String(v)]))).toString();
     return this.base + path + (q ? `?${q}` : '');
   }
 
-  private say(r: { say: InstanceType<typeof VoiceResponse>['say'] }, text: string): void {
+  private say(r: { say: VoiceResponse['say'] }, text: string): void {
     r.say({ voice: this.w.voice as any, language: this.w.language as any }, text);
   }
 

@@ -1,6 +1,7 @@
 import { Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
 import { createHash, randomBytes } from 'crypto';
 import type Redis from 'ioredis';
+import { Clock } from '@hotline/clock';
 import { REDIS, withTimeout } from '@hotline/observability';
 
 /**
@@ -32,35 +33,63 @@ export type Gate =
 const SCOPES: Scope[] = ['account', 'address'];
 
 /*
+ * Time is the caller's (the injected clock, ARGV `now` in ms), not Redis's, so that tests move it
+ * instead of waiting out a lock. A block or a lock is `<until ms>:<token>` and holds while `until`
+ * is ahead of `now`; failures are `<count>:<window end ms>`. Their Redis TTLs only clean up.
+ * A value in any other form (none is written) counts as nothing.
+ */
+const TIMED = `
+local now = tonumber(ARGV[#ARGV])
+local function left(key)
+  local v = redis.call('GET', key)
+  local untilMs = v and tonumber(string.match(v, '^(%d+):'))
+  if not untilMs or untilMs <= now then return 0 end
+  return untilMs - now
+end
+local function hold(key, tag, ms)
+  redis.call('SET', key, string.format('%d:%s', now + ms, tag), 'PX', ms)
+end
+local function failures(key)
+  local v = redis.call('GET', key)
+  local n, untilMs
+  if v then n, untilMs = string.match(v, '^(%d+):(%d+)$') end
+  n, untilMs = tonumber(n) or 0, tonumber(untilMs) or 0
+  if untilMs <= now then return 0, 0 end
+  return n, untilMs
+end
+`;
+
+/*
  * One attempt, both scopes, in one step, so that parallel attempts cannot all pass the check
  * before any of them is counted. KEYS: fails, block, lock of the account, then of the address.
  * A lock stops the attempt uncounted; a block (throttle) counts it and may turn into a lock;
  * otherwise the attempt is counted before its password is checked, and the block or lock its
  * failure would bring is set already, tagged with its token, so that the attempts arriving while
  * it is being checked wait as if it had failed. Success takes the tagged ones back.
+ * ARGV: token window firstDelay maxDelay, the account's then the address's limits, now.
  */
-const RESERVE = `
+const RESERVE = `${TIMED}
 local token, window, firstDelay, maxDelay = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local limits = { { tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]) }, { tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10]) } }
 for i = 1, 2 do
-  local ttl = redis.call('PTTL', KEYS[3 * i])
+  local ttl = left(KEYS[3 * i])
   if ttl > 0 then return { 'locked', i, ttl, 0 } end
 end
 local blocked, blockTtl = 0, 0
 for i = 1, 2 do
-  local ttl = redis.call('PTTL', KEYS[3 * i - 1])
+  local ttl = left(KEYS[3 * i - 1])
   if ttl > 0 then blocked, blockTtl = i, ttl; break end
 end
 local counts = {}
 for i = 1, 2 do
-  counts[i] = redis.call('INCR', KEYS[3 * i - 2])
-  redis.call('EXPIRE', KEYS[3 * i - 2], window)
+  counts[i] = failures(KEYS[3 * i - 2]) + 1
+  redis.call('SET', KEYS[3 * i - 2], string.format('%d:%d', counts[i], now + window * 1000), 'PX', window * 1000)
 end
 if blocked > 0 then
   local locked = 0
   for i = 1, 2 do
     if counts[i] >= limits[i][2] then
-      redis.call('SET', KEYS[3 * i], '1', 'EX', limits[i][3])
+      hold(KEYS[3 * i], '1', limits[i][3] * 1000)
       redis.call('DEL', KEYS[3 * i - 2], KEYS[3 * i - 1])
       if locked == 0 then locked = i end
     end
@@ -71,19 +100,25 @@ end
 for i = 1, 2 do
   local n, throttleAfter, lockAfter = counts[i], limits[i][1], limits[i][2]
   if n >= lockAfter then
-    redis.call('SET', KEYS[3 * i], token, 'EX', limits[i][3])
+    hold(KEYS[3 * i], token, limits[i][3] * 1000)
   elseif n >= throttleAfter then
-    redis.call('SET', KEYS[3 * i - 1], token, 'EX', math.floor(math.min(firstDelay * 2 ^ (n - throttleAfter), maxDelay)))
+    hold(KEYS[3 * i - 1], token, 1000 * math.floor(math.min(firstDelay * 2 ^ (n - throttleAfter), maxDelay)))
   end
 end
 return { 'open', counts[1], counts[2] }
 `;
 
-/** KEYS: fails, block, lock of the address. An address's count is not reset by one good password, only this attempt's part of it. */
-const RELEASE = `
-if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
-if redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('DEL', KEYS[3]) end
-if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then redis.call('DECR', KEYS[1]) end
+/**
+ * KEYS: fails, block, lock of the address; ARGV: token, now. An address's count is not reset by
+ * one good password, only this attempt's part of it.
+ */
+const RELEASE = `${TIMED}
+for k = 2, 3 do
+  local v = redis.call('GET', KEYS[k])
+  if v and string.match(v, '^%d+:(.*)$') == ARGV[1] then redis.call('DEL', KEYS[k]) end
+end
+local n, untilMs = failures(KEYS[1])
+if n > 0 then redis.call('SET', KEYS[1], string.format('%d:%d', n - 1, untilMs), 'KEEPTTL') end
 return 1
 `;
 
@@ -91,14 +126,14 @@ return 1
 const PREFIX = '{hotline:login}';
 
 /**
- * Failure counters, delays and locks in Redis (with TTLs, so they clean themselves up). Accounts
+ * Failure counters, delays and locks in Redis, timed by the injected clock (with TTLs, so they clean themselves up). Accounts
  * are keyed by a hash of the username as typed, known or not, so that an unknown username is
  * throttled exactly like a real one (the answer must not tell whether an account exists). A
  * known account's lock is also written to `staff.locked_until` by the login service.
  */
 @Injectable()
 export class LoginThrottle {
-  constructor(@Inject(REDIS) private readonly redis: Redis) {}
+  constructor(@Inject(REDIS) private readonly redis: Redis, private readonly clock: Clock) {}
 
   /**
    * Without its counters sign-in cannot be throttled, so it is refused (503) rather than left open
@@ -136,6 +171,7 @@ export class LoginThrottle {
       addr.throttleAfter,
       addr.lockAfter,
       addr.lockSeconds,
+      this.clock.nowMs(),
     )) as [string, number, number, number?];
     if (reply[0] === 'open') return { state: 'open', attempt: { username, address, token, counts: { account: reply[1], address: reply[2] } } };
     return { state: reply[0] as 'throttled' | 'locked', scope: SCOPES[reply[1] - 1], retryAfterSeconds: Math.ceil(reply[2] / 1000), lockedNow: reply[3] === 1 };
@@ -155,7 +191,7 @@ export class LoginThrottle {
 
   private async succeededNow(attempt: Attempt): Promise<void> {
     await this.redis.del(...this.keys('account', attempt.username));
-    await this.redis.eval(RELEASE, 3, ...this.keys('address', attempt.address), attempt.token);
+    await this.redis.eval(RELEASE, 3, ...this.keys('address', attempt.address), attempt.token, this.clock.nowMs());
   }
 
   /** fails, block, lock */

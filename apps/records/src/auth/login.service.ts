@@ -2,6 +2,7 @@ import { HttpException, HttpStatus, Injectable, UnauthorizedException } from '@n
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditService } from '@hotline/audit';
+import { Clock } from '@hotline/clock';
 import { StaffService, TokenService, dummyPasswordHash, verifyPassword } from '@hotline/auth';
 import { counter } from '@hotline/observability';
 import type { Role } from '@hotline/contract';
@@ -28,6 +29,7 @@ export class LoginService {
     private readonly tokens: TokenService,
     private readonly throttle: LoginThrottle,
     private readonly audit: AuditService,
+    private readonly clock: Clock,
   ) {}
 
   async login(username: string, password: string, address: string): Promise<LoginResult> {
@@ -35,10 +37,10 @@ export class LoginService {
     const actor = account ? { actorId: account.id, actorRole: account.role, targetType: 'staff', targetId: account.id } : {};
     const known = account ? { username: account.username } : {};
 
-    const lockedUntil = account?.lockedUntil && account.lockedUntil > new Date() ? account.lockedUntil : null;
+    const lockedUntil = account?.lockedUntil && account.lockedUntil > this.clock.now() ? account.lockedUntil : null;
     if (lockedUntil) {
       await this.audit.append({ ...actor, action: 'auth.login_failed', detail: { ...known, reason: 'locked', scope: 'account' } });
-      throw refusal('locked', 'account', Math.ceil((lockedUntil.getTime() - Date.now()) / 1000));
+      throw refusal('locked', 'account', Math.ceil((lockedUntil.getTime() - this.clock.nowMs()) / 1000));
     }
     // Counted before the password is checked, so parallel guesses cannot outrun the limit.
     const gate = await this.throttle.reserve(username, address);
@@ -74,7 +76,7 @@ export class LoginService {
   /** An account's lock is kept on the staff row too, so it outlives a Redis restart. */
   private async lockAccount(scope: Scope, staffId: string | undefined, seconds: number): Promise<void> {
     if (scope !== 'account' || !staffId) return;
-    await this.ds.query('UPDATE staff SET locked_until = ?, failed_logins = 0 WHERE id = ?', [new Date(Date.now() + seconds * 1000), staffId]);
+    await this.ds.query('UPDATE staff SET locked_until = ?, failed_logins = 0 WHERE id = ?', [new Date(this.clock.nowMs() + seconds * 1000), staffId]);
   }
 }
 

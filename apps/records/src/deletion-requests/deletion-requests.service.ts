@@ -4,10 +4,9 @@ import type Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { AuditService } from '@hotline/audit';
 import { Principal } from '@hotline/auth';
-import { ENV, Env } from '@hotline/config';
-import { shortPseudonym } from '@hotline/crypto';
+import { ENV, Env, masterKeys } from '@hotline/config';
+import { CONTACT_PUBLIC_KEY_REDIS_KEY, contactPublicKeyPem, shortPseudonym } from '@hotline/crypto';
 import { REDIS } from '@hotline/observability';
-import { CONTACT_PUBLIC_KEY_REDIS_KEY, contactPublicKeyPem } from '@hotline/privacy';
 import { DeletionRequestDto, DeletionRequestPageDto } from './dto';
 
 /** Never contact_enc, never the full pseudonym. */
@@ -58,7 +57,7 @@ export class DeletionRequestsService implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     if (!this.env.MASTER_KEY) return;
     await this.redis
-      .set(CONTACT_PUBLIC_KEY_REDIS_KEY, contactPublicKeyPem(Buffer.from(this.env.MASTER_KEY, 'base64')))
+      .set(CONTACT_PUBLIC_KEY_REDIS_KEY, contactPublicKeyPem(masterKeys(this.env).current))
       .catch((e) => this.logger.warn({ msg: 'contact key not published', error: (e as Error).name }));
   }
 

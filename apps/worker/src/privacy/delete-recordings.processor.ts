@@ -1,7 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditService } from '@hotline/audit';
+import { Clock, systemClock } from '@hotline/clock';
 import { TwilioService } from '@hotline/twilio';
 
 /**
@@ -12,6 +13,9 @@ import { TwilioService } from '@hotline/twilio';
  */
 @Injectable()
 export class DeleteRecordingsProcessor {
+  /** Property-injected (the system clock unless the app was given one), so tests move time instead of sleeping. */
+  @Inject(Clock) private readonly clock: Clock = systemClock;
+
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly twilio: TwilioService,
@@ -39,7 +43,7 @@ export class DeleteRecordingsProcessor {
       try {
         const outcome = await this.twilio.deleteRecording(rec.recording_sid);
         await this.db.transaction(async (m) => {
-          const res = await m.query('UPDATE recordings SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL', [new Date(), rec.id]);
+          const res = await m.query('UPDATE recordings SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL', [this.clock.now(), rec.id]);
           if (res.affectedRows) {
             await this.audit.append(
               { actorId: null, actorRole: 'system', action: 'recording.deleted', targetType: 'call', targetId: rec.call_id, detail: { recordingId: rec.id, reason: 'consent_withdrawn', twilio: outcome } },

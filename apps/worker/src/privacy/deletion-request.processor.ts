@@ -2,8 +2,10 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditService } from '@hotline/audit';
-import { ENV, Env, RetentionConfig } from '@hotline/config';
-import { CLOSING_SMS, IN_PROGRESS, SMS_STATUS_PATH, openContact, recordSentSms } from '@hotline/privacy';
+import { Clock, systemClock } from '@hotline/clock';
+import { ENV, Env, RetentionConfig, masterKeys } from '@hotline/config';
+import { openContact } from '@hotline/crypto';
+import { CLOSING_SMS, IN_PROGRESS, SMS_STATUS_PATH, recordSentSms } from '@hotline/privacy';
 import { RETENTION_CONFIG, SecureDeleteService } from '@hotline/retention';
 import { TwilioService } from '@hotline/twilio';
 import { PrivacyQueues } from './privacy.queues';
@@ -38,6 +40,8 @@ const AUDIT = { actorId: null, actorRole: 'system', targetType: 'deletion_reques
 @Injectable()
 export class DeletionRequestProcessor {
   private readonly logger = new Logger(DeletionRequestProcessor.name);
+  /** Property-injected (the system clock unless the app was given one), so tests move time instead of sleeping. */
+  @Inject(Clock) private readonly clock: Clock = systemClock;
   private readonly masterKeys: Buffer[];
   private readonly statusCallback: string;
 
@@ -50,14 +54,12 @@ export class DeletionRequestProcessor {
     private readonly audit: AuditService,
     private readonly queues: PrivacyQueues,
   ) {
-    this.masterKeys = [env.MASTER_KEY, ...(env.MASTER_KEY_OLD ?? '').split(',')]
-      .map((k) => (k ?? '').trim())
-      .filter(Boolean)
-      .map((k) => Buffer.from(k, 'base64'));
+    const keys = masterKeys(env);
+    this.masterKeys = [keys.current, ...keys.old];
     this.statusCallback = env.PUBLIC_URL.replace(/\/$/, '') + SMS_STATUS_PATH;
   }
 
-  async process(requestId: string, now = new Date()): Promise<DeletionRequestOutcome> {
+  async process(requestId: string, now = this.clock.now()): Promise<DeletionRequestOutcome> {
     const req = await this.read(requestId);
     if (!req) return { outcome: 'not_found' };
     if (req.status === 'cancelled') return { outcome: 'cancelled' };
@@ -124,7 +126,7 @@ export class DeletionRequestProcessor {
         deleted + held,
         deleted,
         held,
-        new Date(),
+        this.clock.now(),
         req.id,
       ]);
       await this.audit.append({ ...AUDIT, action: 'deletion_request.completed', targetId: req.id, detail: { callsDeleted: deleted, callsHeld: held, rowsRemoved: removed } }, m);
@@ -163,7 +165,7 @@ export class DeletionRequestProcessor {
       throw e;
     }
     await this.db.transaction(async (m) => {
-      await recordSentSms(m, { sid, purpose: 'closing', pseudonym: null });
+      await recordSentSms(m, { sid, purpose: 'closing', pseudonym: null, at: this.clock.now() });
       await m.query('UPDATE deletion_requests SET contact_enc = NULL WHERE id = ?', [id]);
       await this.audit.append({ ...AUDIT, action: 'deletion_request.closing_sms_sent', targetId: id, detail: { messageSid: sid } }, m);
     });

@@ -2,9 +2,11 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type Redis from 'ioredis';
 import { DataSource } from 'typeorm';
-import { ENV, Env } from '@hotline/config';
+import { Clock, systemClock } from '@hotline/clock';
+import { ENV, Env, masterKeys } from '@hotline/config';
+import { CONTACT_PUBLIC_KEY_REDIS_KEY, contactPublicKeyPem } from '@hotline/crypto';
 import { REDIS } from '@hotline/observability';
-import { CONTACT_PUBLIC_KEY_REDIS_KEY, IN_PROGRESS, contactPublicKeyPem } from '@hotline/privacy';
+import { IN_PROGRESS } from '@hotline/privacy';
 import { PrivacyQueues } from './privacy.queues';
 
 const PAGE = 500;
@@ -19,6 +21,8 @@ const PAGE = 500;
 @Injectable()
 export class PrivacyReconciler {
   private readonly logger = new Logger(PrivacyReconciler.name);
+  /** Property-injected (the system clock unless the app was given one), so tests move time instead of sleeping. */
+  @Inject(Clock) private readonly clock: Clock = systemClock;
 
   constructor(
     @Inject(ENV) private readonly env: Env,
@@ -28,10 +32,10 @@ export class PrivacyReconciler {
   ) {}
 
   async publishContactKey(): Promise<void> {
-    await this.redis.set(CONTACT_PUBLIC_KEY_REDIS_KEY, contactPublicKeyPem(Buffer.from(this.env.MASTER_KEY!, 'base64')));
+    await this.redis.set(CONTACT_PUBLIC_KEY_REDIS_KEY, contactPublicKeyPem(masterKeys(this.env).current));
   }
 
-  async run(now = new Date()): Promise<{ requests: number; recordings: number; sms: number }> {
+  async run(now = this.clock.now()): Promise<{ requests: number; recordings: number; sms: number }> {
     await this.publishContactKey();
     const requests: { id: string; execute_after: Date }[] = await this.db.query(
       `SELECT id, execute_after FROM deletion_requests

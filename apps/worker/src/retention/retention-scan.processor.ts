@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { Clock, systemClock } from '@hotline/clock';
 import { RetentionConfig, durationMs } from '@hotline/config';
 import { ExpiredCursor, RETENTION_CONFIG, RecordingRetentionService, countExpiredCalls, expiredCallsPage, retentionMetrics } from '@hotline/retention';
 import { RetentionQueue } from './retention.queue';
@@ -19,6 +20,8 @@ export interface ScanResult {
 @Injectable()
 export class RetentionScanProcessor {
   private readonly logger = new Logger(RetentionScanProcessor.name);
+  /** Property-injected (the system clock unless the app was given one), so tests move time instead of sleeping. */
+  @Inject(Clock) private readonly clock: Clock = systemClock;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -27,7 +30,7 @@ export class RetentionScanProcessor {
     private readonly recordings: RecordingRetentionService,
   ) {}
 
-  async process(now = new Date()): Promise<ScanResult> {
+  async process(now = this.clock.now()): Promise<ScanResult> {
     const stop = retentionMetrics.scanDuration().startTimer();
     try {
       let queued = 0;

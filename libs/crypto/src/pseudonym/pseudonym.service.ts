@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ENV, Env } from '@hotline/config';
+import { ENV, Env, pseudonymKey } from '@hotline/config';
 import { callerPseudonym, normaliseE164 } from './pseudonym';
 
 /** Turns a phone number into its keyed pseudonym at the edge; the number goes no further. */
@@ -7,8 +7,7 @@ import { callerPseudonym, normaliseE164 } from './pseudonym';
 export class PseudonymService {
   private readonly key: Buffer;
   constructor(@Inject(ENV) env: Env) {
-    if (!env.PSEUDONYM_KEY) throw new Error('PSEUDONYM_KEY is required');
-    this.key = Buffer.from(env.PSEUDONYM_KEY, 'base64');
+    this.key = pseudonymKey(env);
   }
 
   /** null for a withheld or malformed number. */
