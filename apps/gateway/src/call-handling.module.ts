@@ -1,9 +1,11 @@
 import { MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
 import { TokenModule } from '@hotline/auth';
 import { ENV, Env, loadWording } from '@hotline/config';
+import { CallRecordJobs } from '@hotline/jobs';
 import { PseudonymModule } from '@hotline/crypto';
 import { TwilioModule } from '@hotline/twilio';
 import { CallRecordsService } from './calls/call-records.service';
+import { CallRecordsWorker } from './calls/call-records.worker';
 import { LiveEvents } from './live/live-events';
 import { OperatorGateway } from './live/operator.gateway';
 import { OperatorNames } from './live/operator-names';
@@ -30,7 +32,9 @@ import { VoiceTokenController } from './voice/voice-token.controller';
   providers: [
     ...routingProviders,
     { provide: CallTwiml, inject: [ENV], useFactory: (env: Env) => new CallTwiml(env.PUBLIC_URL, loadWording()) },
+    CallRecordJobs,
     CallRecordsService,
+    CallRecordsWorker,
     LiveEvents,
     RoutingEngine,
     CallConnector,

@@ -8,6 +8,7 @@ import { Env, HotlineConfigModule } from '@hotline/config';
 import { KEYSTORE, PersistenceModule } from '@hotline/persistence';
 import { AuditModule } from '@hotline/audit';
 import { CryptoModule } from '@hotline/crypto';
+import { JobsModule } from '@hotline/jobs';
 import { RetentionWorkerModule } from './retention/retention-worker.module';
 import { PrivacyWorkerModule } from './privacy/privacy-worker.module';
 import { GlobalExceptionFilter, HEALTH_PROBES, HealthController, HealthService, MetricsModule, REDIS, RedisModule, loggerModuleParams, mysqlProbe, redisProbe } from '@hotline/observability';
@@ -23,6 +24,7 @@ export class WorkerModule {
         LoggerModule.forRoot(loggerModuleParams('worker')),
         PersistenceModule.forRoot(),
         RedisModule.forRoot(),
+        JobsModule.forRoot('wait'),
         MetricsModule,
         AuditModule,
         CryptoModule,

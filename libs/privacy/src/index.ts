@@ -1,5 +1,4 @@
 export * from './contact-seal';
 export * from './verification';
 export * from './privacy-records';
-export * from './privacy-jobs';
 export * from './sms';

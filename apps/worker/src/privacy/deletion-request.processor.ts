@@ -3,10 +3,10 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditService } from '@hotline/audit';
 import { ENV, Env, RetentionConfig } from '@hotline/config';
+import { PrivacyJobs } from '@hotline/jobs';
 import { CLOSING_SMS, IN_PROGRESS, SMS_STATUS_PATH, openContact, recordSentSms } from '@hotline/privacy';
 import { RETENTION_CONFIG, SecureDeleteService } from '@hotline/retention';
 import { TwilioService } from '@hotline/twilio';
-import { PrivacyQueues } from './privacy.queues';
 
 export type DeletionRequestOutcome =
   | { outcome: 'not_found' | 'cancelled' | 'nothing_to_do' }
@@ -48,7 +48,7 @@ export class DeletionRequestProcessor {
     private readonly secureDelete: SecureDeleteService,
     private readonly twilio: TwilioService,
     private readonly audit: AuditService,
-    private readonly queues: PrivacyQueues,
+    private readonly queues: PrivacyJobs,
   ) {
     this.masterKeys = [env.MASTER_KEY, ...(env.MASTER_KEY_OLD ?? '').split(',')]
       .map((k) => (k ?? '').trim())

@@ -3,9 +3,9 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { ENV, Env } from '@hotline/config';
+import { PrivacyJobs } from '@hotline/jobs';
 import { REDIS } from '@hotline/observability';
 import { CONTACT_PUBLIC_KEY_REDIS_KEY, IN_PROGRESS, contactPublicKeyPem } from '@hotline/privacy';
-import { PrivacyQueues } from './privacy.queues';
 
 const PAGE = 500;
 
@@ -24,7 +24,7 @@ export class PrivacyReconciler {
     @Inject(ENV) private readonly env: Env,
     @Inject(REDIS) private readonly redis: Redis,
     @InjectDataSource() private readonly db: DataSource,
-    private readonly queues: PrivacyQueues,
+    private readonly queues: PrivacyJobs,
   ) {}
 
   async publishContactKey(): Promise<void> {

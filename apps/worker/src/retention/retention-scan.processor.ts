@@ -2,8 +2,8 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { RetentionConfig, durationMs } from '@hotline/config';
+import { RetentionJobs } from '@hotline/jobs';
 import { ExpiredCursor, RETENTION_CONFIG, RecordingRetentionService, countExpiredCalls, expiredCallsPage, retentionMetrics } from '@hotline/retention';
-import { RetentionQueue } from './retention.queue';
 
 export interface ScanResult {
   queued: number;
@@ -23,7 +23,7 @@ export class RetentionScanProcessor {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     @Inject(RETENTION_CONFIG) private readonly cfg: RetentionConfig,
-    private readonly queue: RetentionQueue,
+    private readonly queue: RetentionJobs,
     private readonly recordings: RecordingRetentionService,
   ) {}
 
