@@ -1,4 +1,4 @@
-import { jobId } from './job-id';
+import { jobId, schedulerId } from './job-id';
 
 // These ids are in Redis and deduplicate work: a change would queue again what is already queued.
 describe('jobId', () => {
@@ -10,6 +10,7 @@ describe('jobId', () => {
     expect(jobId.deleteRecordings(callId)).toBe(`delete-recordings.${callId}`);
     expect(jobId.deleteSms('SM123')).toBe('delete-sms.SM123');
     expect(jobId.openCall(callId)).toBe(`open-call-${callId}`);
+    expect(Object.values(schedulerId)).toEqual(['retention-scan', 'retention-reconcile']);
   });
 
   it('names a call event by call (or CallSid before the call is known), kind, and operator or recording', () => {

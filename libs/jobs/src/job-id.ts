@@ -30,3 +30,9 @@ export const jobId = {
   callEvent: (e: CallEventRef) =>
     bullSafe([`call-event-${e.kind}`, e.callId || e.callSid, e.kind === 'connected' ? e.operatorId : e.kind === 'recording' ? e.recordingSid : ''].filter(Boolean).join('_')),
 };
+
+/** Fixed ids: every worker upserts the same schedulers, so restarts and extra nodes never multiply them. */
+export const schedulerId = {
+  retentionScan: 'retention-scan',
+  retentionReconcile: 'retention-reconcile',
+} as const;

@@ -1,15 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { JobsOptions, Queue } from 'bullmq';
 import { JobProducer } from '../job-producer';
-import { jobId } from '../job-id';
+import { jobId, schedulerId } from '../job-id';
 import { JobName, QueueName, SecureDeleteJobData } from '../jobs';
 import { JobsRedis } from '../jobs-redis';
 
-/** Fixed ids: every worker upserts the same schedulers, so restarts and extra nodes never multiply them. */
-export const SCAN_SCHEDULER_ID = 'retention-scan';
-export const RECONCILE_SCHEDULER_ID = 'retention-reconcile';
-
-export const SECURE_DELETE_ATTEMPTS = 4;
+const SECURE_DELETE_ATTEMPTS = 4;
 
 function secureDeleteJobOptions(callId: string): JobsOptions & { jobId: string } {
   return {
@@ -54,8 +50,8 @@ export class RetentionJobs extends JobProducer {
   /** Creates the schedulers that are missing (all of them on a fresh or flushed Redis), or all of them when forced. */
   async ensureSchedulers(everyMs: number, force = false): Promise<void> {
     for (const [id, name] of [
-      [SCAN_SCHEDULER_ID, JobName.RetentionScan],
-      [RECONCILE_SCHEDULER_ID, JobName.Reconcile],
+      [schedulerId.retentionScan, JobName.RetentionScan],
+      [schedulerId.retentionReconcile, JobName.Reconcile],
     ] as const) {
       if (!force && (await this.queue.getJobScheduler(id))) continue;
       await this.queue.upsertJobScheduler(id, { every: everyMs }, { name, data: {}, opts: { attempts: 1, removeOnComplete: true, removeOnFail: true } });
