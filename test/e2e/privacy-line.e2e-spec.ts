@@ -12,9 +12,8 @@ import { PrivacyReconciler } from '../../apps/worker/src/privacy/privacy-reconci
 import { PrivacyWorker } from '../../apps/worker/src/privacy/privacy.worker';
 import { Env } from '@hotline/config';
 import { CONTACT_PUBLIC_KEY_REDIS_KEY, callerPseudonym } from '@hotline/crypto';
-import { BULL_PREFIX, QueueName } from '@hotline/jobs';
+import { BULL_PREFIX, QueueName, jobId } from '@hotline/jobs';
 import { redisOptionsFromUrl } from '@hotline/observability';
-import { privacyJobId } from '@hotline/privacy';
 import { RoutingStore } from '@hotline/routing';
 import { Queue } from 'bullmq';
 import { dumpAllText, openTestDataSources } from '../support/db';
@@ -422,7 +421,7 @@ describe('the privacy line', () => {
       await first.press('1');
       const [req] = await requestsOf(from);
       expect(req.status).toBe('pending');
-      expect(await deletionQueue.getJobState(privacyJobId.deletionRequest(req.id))).toMatch(/delayed|waiting/);
+      expect(await deletionQueue.getJobState(jobId.deletionRequest(req.id))).toMatch(/delayed|waiting/);
 
       const second = await verified(from, '1');
       expect(second.ended).toBe(true);
@@ -434,7 +433,7 @@ describe('the privacy line', () => {
       expect(cancel.says).toContain('Your deletion request is cancelled. Nothing will be deleted.');
       const [after] = await requestsOf(from);
       expect(after).toMatchObject({ id: req.id, status: 'cancelled', cancelled_at: expect.any(Date), contact_enc: null });
-      expect(await deletionQueue.getJob(privacyJobId.deletionRequest(req.id))).toBeUndefined();
+      expect(await deletionQueue.getJob(jobId.deletionRequest(req.id))).toBeUndefined();
     } finally {
       deletions.resume();
     }

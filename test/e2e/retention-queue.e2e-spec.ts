@@ -1,21 +1,18 @@
 import { randomUUID } from 'crypto';
-import { loadRetentionConfig } from '@hotline/config';
-import { RetentionQueue, bullJobId } from '../../apps/worker/src/retention/retention.queue';
-import { JobName, jobId } from '@hotline/jobs';
+import { JobName, JobsRedis, RetentionJobs, jobId } from '@hotline/jobs';
 import { envFor } from '../support/env-for';
-import { shortRetentionFile } from './retention-support';
 
 // No worker runs here: the jobs stay queued, so what the queue holds is what two scans left.
 describe('the retention scan queues each expired call once', () => {
-  let queue: RetentionQueue;
+  let queue: RetentionJobs;
   const callIds = Array.from({ length: 5 }, () => randomUUID());
 
   beforeAll(() => {
-    queue = new RetentionQueue(envFor(), loadRetentionConfig(shortRetentionFile()));
+    queue = new RetentionJobs(new JobsRedis(envFor().REDIS_URL, 'wait'));
   });
 
   afterAll(async () => {
-    for (const id of callIds) await queue.queue.remove(bullJobId(jobId.secureDelete(id))).catch(() => undefined);
+    for (const id of callIds) await queue.queue.remove(jobId.secureDelete(id)).catch(() => undefined);
     await queue.close();
   });
 
@@ -28,7 +25,7 @@ describe('the retention scan queues each expired call once', () => {
     const waiting = await queue.queue.getJobs(['waiting', 'prioritized', 'delayed'], 0, -1);
     const ours = waiting.filter((j) => j.name === JobName.SecureDelete && callIds.includes(j.data.callId));
     expect(ours.map((j) => j.data.callId).sort()).toEqual([...callIds].sort());
-    expect(ours.map((j) => j.id).sort()).toEqual(callIds.map((id) => bullJobId(jobId.secureDelete(id))).sort());
+    expect(ours.map((j) => j.id).sort()).toEqual(callIds.map((id) => jobId.secureDelete(id)).sort());
     // The job carries the call's id and the reason only: nothing about the caller.
     expect(Object.keys(ours[0].data).sort()).toEqual(['callId', 'reason']);
   });

@@ -2,8 +2,10 @@ import { MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/c
 import { TokenModule } from '@hotline/auth';
 import { ENV, Env, WORDING, Wording } from '@hotline/config';
 import { PseudonymModule } from '@hotline/crypto/pseudonym';
+import { CallRecordJobs } from '@hotline/jobs';
 import { TwilioModule } from '@hotline/twilio';
 import { CallRecordsService } from './calls/call-records.service';
+import { CallRecordsWorker } from './calls/call-records.worker';
 import { LiveEvents } from './live/live-events';
 import { SocketSessions } from './live/socket-auth';
 import { OperatorGateway } from './live/operator.gateway';
@@ -31,7 +33,9 @@ import { VoiceTokenController } from './voice/voice-token.controller';
   providers: [
     ...routingProviders,
     { provide: CallTwiml, inject: [ENV, WORDING], useFactory: (env: Env, wording: Wording) => new CallTwiml(env.PUBLIC_URL, wording) },
+    CallRecordJobs,
     CallRecordsService,
+    CallRecordsWorker,
     LiveEvents,
     RoutingEngine,
     CallConnector,

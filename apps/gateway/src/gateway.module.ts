@@ -3,6 +3,7 @@ import { APP_FILTER } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import type Redis from 'ioredis';
 import { Env, HotlineConfigModule, HotlineConfigOptions } from '@hotline/config';
+import { JobsModule } from '@hotline/jobs';
 import { GlobalExceptionFilter, HEALTH_PROBES, HealthController, HealthService, MetricsModule, REDIS, RedisModule, loggerModuleParams, redisProbe, HealthProbe } from '@hotline/observability';
 import { RecordsDb, RecordsDbModule } from './records-db';
 import { CallHandlingModule } from './call-handling.module';
@@ -23,7 +24,7 @@ export class GatewayModule {
   static forRoot(env: Env, options: HotlineConfigOptions = {}): DynamicModule {
     return {
       module: GatewayModule,
-      imports: [HotlineConfigModule.forRoot(env, options), LoggerModule.forRoot(gatewayLoggerParams(env)), RedisModule.forRoot(), MetricsModule, RecordsDbModule, CallHandlingModule, ConsoleModule],
+      imports: [HotlineConfigModule.forRoot(env, options), LoggerModule.forRoot(gatewayLoggerParams(env)), RedisModule.forRoot(), JobsModule.forRoot('fail-fast'), MetricsModule, RecordsDbModule, CallHandlingModule, ConsoleModule],
       controllers: [HealthController],
       providers: [
         HealthService,

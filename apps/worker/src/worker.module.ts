@@ -8,6 +8,7 @@ import { Env, HotlineConfigModule, HotlineConfigOptions } from '@hotline/config'
 import { KEYSTORE, PersistenceModule } from '@hotline/persistence';
 import { AuditModule } from '@hotline/audit';
 import { CryptoModule } from '@hotline/crypto';
+import { JobsModule } from '@hotline/jobs';
 import { RetentionWorkerModule } from './retention/retention-worker.module';
 import { PrivacyWorkerModule } from './privacy/privacy-worker.module';
 import { AuditCheckpointModule } from './audit/audit-checkpointer';
@@ -24,6 +25,7 @@ export class WorkerModule {
         LoggerModule.forRoot(loggerModuleParams('worker', env)),
         PersistenceModule.forRoot(),
         RedisModule.forRoot(),
+        JobsModule.forRoot('wait'),
         MetricsModule,
         AuditModule,
         CryptoModule,

@@ -36,15 +36,29 @@ export const JOBS_TO_QUEUE: Record<JobName, QueueName> = {
   [JobName.DeleteRecordings]: QueueName.Twilio,
 };
 
-/**
- * Deterministic job ids: adding the same work twice is a no-op (BullMQ `add` dedupes by jobId).
- * Dot-separated: BullMQ 5 refuses custom ids containing ':'.
- */
-export const jobId = {
-  secureDelete: (callId: string) => `secure-delete.${callId}`,
-  deletionRequest: (requestId: string) => `deletion-request.${requestId}`,
-  openCall: (callId: string) => `open-call.${callId}`,
-};
-
 /** BullMQ key prefix, so a shared Redis can host other things too. */
 export const BULL_PREFIX = 'hl-bull';
+
+/**
+ * Why a call is destroyed: the reasons `SecureDeleteService` (@hotline/retention) knows. Spelled
+ * here because the payload is defined here; the processor's type check keeps the two in step.
+ */
+export type SecureDeleteReason = 'retention' | 'caller_request';
+
+export interface SecureDeleteJobData {
+  callId: string;
+  reason: SecureDeleteReason;
+  deletionRequestId?: string | null;
+}
+
+export interface DeletionRequestJobData {
+  requestId: string;
+}
+
+export interface DeleteRecordingsJobData {
+  callIds: string[];
+}
+
+export interface DeleteSmsJobData {
+  messageSid: string;
+}

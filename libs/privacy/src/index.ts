@@ -1,4 +1,3 @@
 export * from './verification';
 export * from './privacy-records';
-export * from './privacy-jobs';
 export * from './sms';

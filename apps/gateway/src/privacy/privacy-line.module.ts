@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { ENV, Env, WORDING, Wording } from '@hotline/config';
 import { PseudonymModule } from '@hotline/crypto/pseudonym';
 import { TwilioModule } from '@hotline/twilio';
-import { PrivacyJobs } from './privacy-jobs';
+import { PrivacyJobs } from '@hotline/jobs';
 import { PrivacyLineService } from './privacy-line.service';
 import { PrivacySessions } from './privacy-session';
 import { PrivacyTwiml } from './privacy-twiml';

@@ -21,7 +21,7 @@ import {
 } from '@hotline/privacy';
 import { TwilioService } from '@hotline/twilio';
 import { RecordsDb } from '../records-db';
-import { PrivacyJobs } from './privacy-jobs';
+import { PrivacyJobs } from '@hotline/jobs';
 import { PrivacyIntent, PrivacySession, PrivacySessions } from './privacy-session';
 import { PrivacyTwiml, spokenDuration } from './privacy-twiml';
 
@@ -245,7 +245,7 @@ export class PrivacyLineService {
       return this.twiml.end('smsFailed');
     }
     await recordSentSms(ds, { sid, purpose: 'code', pseudonym: session.pseudonym, at: this.clock.now() });
-    await this.jobs.deleteSmsLater(sid);
+    await this.jobs.deleteSms(sid);
     steps.inc({ step: 'code_sent' });
     await this.audit(ds, { action: 'privacy.code_sent', targetType: 'privacy_call', targetId: callSid, detail: { intent: session.intent, messageSid: sid } });
     return this.twiml.askCode([]);

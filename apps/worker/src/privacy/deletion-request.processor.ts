@@ -5,10 +5,10 @@ import { AuditService } from '@hotline/audit';
 import { Clock, systemClock } from '@hotline/clock';
 import { ENV, Env, RetentionConfig, masterKeys } from '@hotline/config';
 import { openContact } from '@hotline/crypto';
+import { PrivacyJobs } from '@hotline/jobs';
 import { CLOSING_SMS, IN_PROGRESS, SMS_STATUS_PATH, recordSentSms } from '@hotline/privacy';
 import { RETENTION_CONFIG, SecureDeleteService } from '@hotline/retention';
 import { TwilioService } from '@hotline/twilio';
-import { PrivacyQueues } from './privacy.queues';
 
 export type DeletionRequestOutcome =
   | { outcome: 'not_found' | 'cancelled' | 'nothing_to_do' }
@@ -52,7 +52,7 @@ export class DeletionRequestProcessor {
     private readonly secureDelete: SecureDeleteService,
     private readonly twilio: TwilioService,
     private readonly audit: AuditService,
-    private readonly queues: PrivacyQueues,
+    private readonly queues: PrivacyJobs,
   ) {
     const keys = masterKeys(env);
     this.masterKeys = [keys.current, ...keys.old];

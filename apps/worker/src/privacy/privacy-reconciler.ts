@@ -5,9 +5,9 @@ import { DataSource } from 'typeorm';
 import { Clock, systemClock } from '@hotline/clock';
 import { ENV, Env, masterKeys } from '@hotline/config';
 import { CONTACT_PUBLIC_KEY_REDIS_KEY, contactPublicKeyPem } from '@hotline/crypto';
+import { PrivacyJobs } from '@hotline/jobs';
 import { REDIS } from '@hotline/observability';
 import { IN_PROGRESS } from '@hotline/privacy';
-import { PrivacyQueues } from './privacy.queues';
 
 const PAGE = 500;
 
@@ -28,7 +28,7 @@ export class PrivacyReconciler {
     @Inject(ENV) private readonly env: Env,
     @Inject(REDIS) private readonly redis: Redis,
     @InjectDataSource() private readonly db: DataSource,
-    private readonly queues: PrivacyQueues,
+    private readonly queues: PrivacyJobs,
   ) {}
 
   async publishContactKey(): Promise<void> {

@@ -3,8 +3,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Clock, systemClock } from '@hotline/clock';
 import { RetentionConfig, durationMs } from '@hotline/config';
+import { RetentionJobs } from '@hotline/jobs';
 import { ExpiredCursor, RETENTION_CONFIG, RecordingRetentionService, countExpiredCalls, expiredCallsPage, retentionMetrics } from '@hotline/retention';
-import { RetentionQueue } from './retention.queue';
 
 export interface ScanResult {
   queued: number;
@@ -26,7 +26,7 @@ export class RetentionScanProcessor {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     @Inject(RETENTION_CONFIG) private readonly cfg: RetentionConfig,
-    private readonly queue: RetentionQueue,
+    private readonly queue: RetentionJobs,
     private readonly recordings: RecordingRetentionService,
   ) {}
 

@@ -1,15 +1,15 @@
 import { Module } from '@nestjs/common';
+import { RetentionJobs } from '@hotline/jobs';
 import { RetentionModule } from '@hotline/retention';
 import { ReconcileProcessor } from './reconcile.processor';
 import { RetentionScanProcessor } from './retention-scan.processor';
-import { RetentionQueue } from './retention.queue';
 import { RetentionWorker } from './retention.worker';
 import { SecureDeleteBatcher } from './secure-delete.batcher';
 import { SecureDeleteProcessor } from './secure-delete.processor';
 
 @Module({
   imports: [RetentionModule],
-  providers: [RetentionQueue, SecureDeleteBatcher, RetentionScanProcessor, SecureDeleteProcessor, ReconcileProcessor, RetentionWorker],
-  exports: [RetentionQueue],
+  providers: [RetentionJobs, SecureDeleteBatcher, RetentionScanProcessor, SecureDeleteProcessor, ReconcileProcessor, RetentionWorker],
+  exports: [RetentionJobs],
 })
 export class RetentionWorkerModule {}

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import { SecureDeleteJobData } from '@hotline/jobs';
 import { SecureDeleteOutcome } from '@hotline/retention';
-import { SecureDeleteJobData } from './retention.queue';
 import { SecureDeleteBatcher } from './secure-delete.batcher';
 
 /** One call: a failure throws, so BullMQ retries it with backoff. A held call is skipped, not failed. */

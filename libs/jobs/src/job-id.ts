@@ -1,0 +1,38 @@
+/**
+ * The call event a `call-event` job carries, as far as its job id needs it (the payload itself
+ * is the gateway's `CallEventPayload`).
+ */
+export interface CallEventRef {
+  kind: string;
+  callId?: string | null;
+  callSid?: string;
+  operatorId?: string;
+  recordingSid?: string;
+}
+
+/** BullMQ refuses a custom id with one ':' ("Custom Id cannot contain :"); every id goes through this. */
+const bullSafe = (id: string): string => id.replace(/:/g, '.');
+
+/**
+ * Every deterministic job id, in one place. Adding the same work twice is then a no-op: BullMQ's
+ * `add` (and `addBulk`) returns the existing job for a known id, so a call, a request or a
+ * message is never queued twice while its job is waiting, delayed or running. These are the ids
+ * already in Redis and relied on by deduplication: change one and a job queued before the change
+ * is queued a second time.
+ */
+export const jobId = {
+  secureDelete: (callId: string) => bullSafe(`secure-delete.${callId}`),
+  deletionRequest: (requestId: string) => bullSafe(`deletion-request.${requestId}`),
+  deleteRecordings: (callId: string) => bullSafe(`delete-recordings.${callId}`),
+  deleteSms: (messageSid: string) => bullSafe(`delete-sms.${messageSid}`),
+  openCall: (callId: string) => bullSafe(`open-call-${callId}`),
+  /** One per call and kind of event (and operator, or recording, where a call has several). */
+  callEvent: (e: CallEventRef) =>
+    bullSafe([`call-event-${e.kind}`, e.callId || e.callSid, e.kind === 'connected' ? e.operatorId : e.kind === 'recording' ? e.recordingSid : ''].filter(Boolean).join('_')),
+};
+
+/** Fixed ids: every worker upserts the same schedulers, so restarts and extra nodes never multiply them. */
+export const schedulerId = {
+  retentionScan: 'retention-scan',
+  retentionReconcile: 'retention-reconcile',
+} as const;
