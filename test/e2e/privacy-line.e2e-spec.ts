@@ -5,7 +5,6 @@ import { join } from 'path';
 import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { createGatewayApp } from '../../apps/gateway/src/bootstrap';
-import { createRecordsApp } from '../../apps/records/src/bootstrap';
 import { createWorkerApp } from '../../apps/worker/src/bootstrap';
 import { DeletionRequestProcessor } from '../../apps/worker/src/privacy/deletion-request.processor';
 import { PrivacyReconciler } from '../../apps/worker/src/privacy/privacy-reconciler';
@@ -24,6 +23,7 @@ import { findLeaks, logCaptureFile, registerSecret } from '../support/log-captur
 import { TEST_SECRETS } from '../support/test-config';
 import { TwilioPeer, randomSid } from '../support/twilio-peer';
 import { ConsoleClient, TwilioWebhooks, baseUrlOf, callStatus, connectConsole, eventually, placeCall, staff, testNumber, twimlAttr } from '../support/webhooks';
+import { startRecordsApp } from '../support/records-app';
 
 const PUBLIC_URL = 'https://hotline.example.test';
 const ACCOUNT = TEST_SECRETS.TWILIO_ACCOUNT_SID;
@@ -166,9 +166,7 @@ describe('the privacy line', () => {
     // The worker publishes the key the gateway seals numbers to: it starts first, as in production.
     worker = await createWorkerApp(envFor({ ...common, SMS_DELETE_AFTER_SECONDS: '1' }));
     await worker.init();
-    records = await createRecordsApp(envFor(common));
-    await records.init();
-    f = new Factory(records);
+    ({ app: records, f } = await startRecordsApp(common));
     officer = await f.staff('records_officer');
     gateway = await createGatewayApp(gatewayEnv);
     await gateway.listen(0, '127.0.0.1');

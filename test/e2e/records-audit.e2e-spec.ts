@@ -1,12 +1,10 @@
-import { INestApplication } from '@nestjs/common';
 import { execFile } from 'child_process';
 import { join } from 'path';
 import { promisify } from 'util';
 import { AuditService } from '@hotline/audit';
-import { createRecordsApp } from '../../apps/records/src/bootstrap';
-import { envFor } from '../support/env-for';
-import { Factory, TestStaff, bearer } from '../support/factories';
+import { TestStaff, bearer } from '../support/factories';
 import { TEST_SECRETS, testEnvVars } from '../support/test-config';
+import { startRecordsApp, withRecordsApp } from '../support/records-app';
 
 const run = promisify(execFile);
 const ROOT = join(__dirname, '..', '..');
@@ -27,20 +25,16 @@ async function cli(args: string[], env: Record<string, string> = {}): Promise<{ 
 }
 
 describe('the audit trail', () => {
-  let app: INestApplication;
-  let f: Factory;
+  const records = withRecordsApp();
+  const { f } = records;
   let op: TestStaff;
   let auditor: TestStaff;
 
   beforeAll(async () => {
-    app = await createRecordsApp(envFor());
-    await app.init();
-    f = new Factory(app);
     [op, auditor] = await Promise.all([f.staff('operator'), f.staff('auditor')]);
     const callId = await f.call({ operator: op });
     for (const text of ['one', 'two', 'three']) await f.http().post(`/calls/${callId}/notes`).set(bearer(op)).send({ text }).expect(201);
   });
-  afterAll(() => app.close());
 
   const verify = async () => {
     const res = await f.http().get('/audit/verify').set(bearer(auditor));
@@ -130,7 +124,7 @@ describe('the audit trail', () => {
   });
 
   it('appends a batch as consecutive entries in order, amid single appends, and a batch rolled back leaves nothing', async () => {
-    const audit = app.get(AuditService);
+    const audit = records.app.get(AuditService);
     const batch = (tag: string, n: number) => Array.from({ length: n }, (_, i) => ({ action: 'test.batch', targetType: 'test', targetId: `${tag}-${i}`, detail: { i } }));
     const callId = await f.call({ operator: op });
     const [seqsA, seqsB, notes] = await Promise.all([
@@ -189,10 +183,9 @@ describe('the audit trail', () => {
         expect(rotated.out).toMatch(/re-wrapped [1-9]\d* data key\(s\).*; 0 remain/);
         expect(await f.db.query('SELECT id, body_enc FROM notes ORDER BY id')).toEqual(notesBefore);
         // An app holding only the new master key reads the note.
-        const next = await createRecordsApp(envFor({ MASTER_KEY: NEW_KEY }));
-        await next.init();
+        const next = await startRecordsApp({ MASTER_KEY: NEW_KEY });
         try {
-          const read = await new Factory(next).http().get(`/calls/${callId}`).set(bearer(op));
+          const read = await next.f.http().get(`/calls/${callId}`).set(bearer(op));
           expect(read.body.notes[0].text).toBe('survives rotation');
         } finally {
           await next.close();

@@ -1,8 +1,6 @@
-import { INestApplication } from '@nestjs/common';
-import { createRecordsApp } from '../../apps/records/src/bootstrap';
 import { entryHash } from '@hotline/audit';
-import { envFor } from '../support/env-for';
-import { Factory, TestStaff, bearer } from '../support/factories';
+import { TestStaff, bearer } from '../support/factories';
+import { withRecordsApp } from '../support/records-app';
 
 /**
  * Someone with SQL access tampers with the audit trail: `GET /audit/verify` must name the first bad
@@ -14,14 +12,10 @@ import { Factory, TestStaff, bearer } from '../support/factories';
 const COLUMNS = ['seq', 'at', 'actor_id', 'actor_role', 'action', 'target_type', 'target_id', 'pseudonym', 'detail', 'prev_hash', 'hash'];
 
 describe('audit tampering', () => {
-  let app: INestApplication;
-  let f: Factory;
+  const { f } = withRecordsApp();
   let auditor: TestStaff;
 
   beforeAll(async () => {
-    app = await createRecordsApp(envFor());
-    await app.init();
-    f = new Factory(app);
     auditor = await f.staff('auditor');
     // Some history to tamper with: sign-ins, a call read, a note.
     const op = await f.staff('operator');
@@ -30,7 +24,6 @@ describe('audit tampering', () => {
     await f.http().get(`/calls/${callId}`).set(bearer(op)).expect(200);
     for (let i = 0; i < 3; i++) await f.http().post('/auth/login').set('X-Forwarded-For', '198.18.0.1').send({ username: op.username, password: op.password }).expect(200);
   });
-  afterAll(() => app?.close());
 
   const verify = async () => (await f.http().get('/audit/verify').set(bearer(auditor)).expect(200)).body;
   const head = async (): Promise<number> => Number((await f.db.query('SELECT seq FROM audit_head WHERE id = 1'))[0].seq);

@@ -6,13 +6,13 @@ import { Env } from '@hotline/config';
 import type { Role } from '@hotline/persistence';
 import { RoutingStore } from '@hotline/routing';
 import { createGatewayApp } from '../../apps/gateway/src/bootstrap';
-import { createRecordsApp } from '../../apps/records/src/bootstrap';
 import { envFor } from '../support/env-for';
 import { Factory, bearer } from '../support/factories';
 import { TEST_SECRETS } from '../support/test-config';
 import { TwilioPeer } from '../support/twilio-peer';
 import { ConsoleClient, TwilioWebhooks, baseUrlOf, callStatus, connectConsole, placeCall, staff } from '../support/webhooks';
 import { routeTable } from './support/routes';
+import { startRecordsApp } from '../support/records-app';
 
 /**
  * The gateway's side of function- and object-level authorisation: every HTTP route has a rule,
@@ -78,8 +78,7 @@ describe('gateway access: HTTP routes and console sockets', () => {
 
   beforeAll(async () => {
     peer = await new TwilioPeer(TEST_SECRETS.TWILIO_ACCOUNT_SID, TEST_SECRETS.TWILIO_AUTH_TOKEN).start();
-    records = await createRecordsApp(envFor());
-    await records.listen(0, '127.0.0.1');
+    ({ app: records } = await startRecordsApp({}, { listen: true }));
     env = envFor({ TWILIO_API_URL: peer.url, PUBLIC_URL, RECORDS_URL: baseUrlOf(records), OFFER_TIMEOUT_SECONDS: '20' });
     redis = new Redis(env.REDIS_URL);
     await new RoutingStore(redis, { offerTimeoutMs: 20000, graceMs: 1000, serviceLevelMs: 30000, timeZone: 'UTC' }).clear();
