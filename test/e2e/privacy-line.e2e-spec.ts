@@ -4,7 +4,6 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
-import { createGatewayApp } from '../../apps/gateway/src/bootstrap';
 import { createWorkerApp } from '../../apps/worker/src/bootstrap';
 import { DeletionRequestProcessor } from '../../apps/worker/src/privacy/deletion-request.processor';
 import { PrivacyReconciler } from '../../apps/worker/src/privacy/privacy-reconciler';
@@ -14,7 +13,6 @@ import { callerPseudonym } from '@hotline/crypto';
 import { BULL_PREFIX, QueueName } from '@hotline/jobs';
 import { redisOptionsFromUrl } from '@hotline/observability';
 import { CONTACT_PUBLIC_KEY_REDIS_KEY, privacyJobId } from '@hotline/privacy';
-import { RoutingStore } from '@hotline/routing';
 import { Queue } from 'bullmq';
 import { dumpAllText, openTestDataSources } from '../support/db';
 import { envFor } from '../support/env-for';
@@ -24,6 +22,7 @@ import { TEST_SECRETS } from '../support/test-config';
 import { TwilioPeer, randomSid } from '../support/twilio-peer';
 import { ConsoleClient, TwilioWebhooks, baseUrlOf, callStatus, connectConsole, eventually, placeCall, staff, testNumber, twimlAttr } from '../support/webhooks';
 import { startRecordsApp } from '../support/records-app';
+import { clearRouting, startGatewayApp } from '../support/gateway-app';
 
 const PUBLIC_URL = 'https://hotline.example.test';
 const ACCOUNT = TEST_SECRETS.TWILIO_ACCOUNT_SID;
@@ -162,15 +161,13 @@ describe('the privacy line', () => {
     gatewayEnv = envFor(common);
     ({ db, keys, close: closeDb } = await openTestDataSources());
     redis = new Redis(gatewayEnv.REDIS_URL);
-    await new RoutingStore(redis, { offerTimeoutMs: 5000, graceMs: 1000, serviceLevelMs: 30000, timeZone: 'UTC' }).clear();
+    await clearRouting(redis);
     // The worker publishes the key the gateway seals numbers to: it starts first, as in production.
     worker = await createWorkerApp(envFor({ ...common, SMS_DELETE_AFTER_SECONDS: '1' }));
     await worker.init();
     ({ app: records, f } = await startRecordsApp(common));
     officer = await f.staff('records_officer');
-    gateway = await createGatewayApp(gatewayEnv);
-    await gateway.listen(0, '127.0.0.1');
-    hooks = TwilioWebhooks.for(gateway, gatewayEnv);
+    ({ app: gateway, hooks } = await startGatewayApp(gatewayEnv));
     deletionQueue = new Queue(QueueName.DeletionRequests, { connection: redisOptionsFromUrl(gatewayEnv.REDIS_URL), prefix: BULL_PREFIX });
   });
 

@@ -4,10 +4,10 @@ import { AuditService } from '@hotline/audit';
 import { AppProcess, startAppProcess } from '../support/app-process';
 import { openTestDataSources } from '../support/db';
 import { Factory, TestStaff, bearer } from '../support/factories';
-import { TEST_SECRETS } from '../support/test-config';
 import { TwilioPeer } from '../support/twilio-peer';
 import { CallFactory, SeededCall, countRows, dropRetentionQueue, shortRetentionFile, slowTwilio, waitFor } from '../e2e/retention-support';
 import { startRecordsApp } from '../support/records-app';
+import { startTwilioPeer } from '../support/gateway-app';
 
 /**
  * The worker is killed with SIGKILL twice in the middle of purging expired calls, and started
@@ -34,7 +34,7 @@ describe('worker killed with SIGKILL mid-purge', () => {
 
   beforeAll(async () => {
     await dropRetentionQueue();
-    peer = await new TwilioPeer(TEST_SECRETS.TWILIO_ACCOUNT_SID, TEST_SECRETS.TWILIO_AUTH_TOKEN).start();
+    peer = await startTwilioPeer();
     slow = await slowTwilio(peer.url, 15);
     ({ db, keys, close: closeDb } = await openTestDataSources());
     calls = new CallFactory(db, keys);

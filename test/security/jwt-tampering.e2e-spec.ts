@@ -1,11 +1,11 @@
 import { INestApplication } from '@nestjs/common';
 import { createHmac, randomUUID } from 'crypto';
-import { createGatewayApp } from '../../apps/gateway/src/bootstrap';
 import { envFor } from '../support/env-for';
 import { Factory, TestStaff, bearer } from '../support/factories';
 import { TEST_SECRETS } from '../support/test-config';
-import { baseUrlOf, connectConsole } from '../support/webhooks';
+import { connectConsole } from '../support/webhooks';
 import { startRecordsApp } from '../support/records-app';
+import { startGatewayApp } from '../support/gateway-app';
 
 /**
  * Forged and tampered access tokens: every one is a 401 on records and a connect_error on both
@@ -30,9 +30,7 @@ describe('JWT tampering', () => {
   beforeAll(async () => {
     ({ app: records, f } = await startRecordsApp());
     admin = await f.staff('admin');
-    gateway = await createGatewayApp(envFor());
-    await gateway.listen(0, '127.0.0.1');
-    base = baseUrlOf(gateway);
+    ({ app: gateway, base } = await startGatewayApp(envFor()));
   });
   afterAll(async () => {
     await gateway?.close();

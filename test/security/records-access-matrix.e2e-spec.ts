@@ -1,4 +1,4 @@
-import { Controller, Get, INestApplication, Module } from '@nestjs/common';
+import { Controller, Get, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { randomBytes, randomUUID } from 'crypto';
