@@ -3,10 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -d node_modules ]; then
-  echo "[demo] installing dependencies (npm ci)"
-  npm ci --no-audit --no-fund
-fi
+bash scripts/ensure-deps.sh
 
 if ! bash scripts/ensure-services.sh; then
   cat >&2 <<MSG

@@ -2,8 +2,8 @@ import { INestApplication } from '@nestjs/common';
 import { AddressInfo, createServer } from 'net';
 import request from 'supertest';
 import { createGatewayApp } from '../../apps/gateway/src/bootstrap';
-import { createRecordsApp } from '../../apps/records/src/bootstrap';
 import { envFor } from '../support/env-for';
+import { startRecordsApp } from '../support/records-app';
 
 /** The console page and its `/api` pass-through to records, without a browser. */
 describe('the console page and its records pass-through', () => {
@@ -12,9 +12,9 @@ describe('the console page and its records pass-through', () => {
   let orphan: INestApplication;
 
   beforeAll(async () => {
-    records = await createRecordsApp(envFor());
-    await records.listen(0, '127.0.0.1');
-    const recordsUrl = `http://127.0.0.1:${(records.getHttpServer().address() as AddressInfo).port}`;
+    const started = await startRecordsApp({}, { listen: true });
+    records = started.app;
+    const recordsUrl = started.url;
     gateway = await createGatewayApp(envFor({ RECORDS_URL: recordsUrl }));
     await gateway.init();
     // A gateway whose records service is not there (a port nothing listens on).

@@ -1,18 +1,16 @@
 import { INestApplication } from '@nestjs/common';
 import Redis from 'ioredis';
 import { mkdirSync } from 'fs';
-import { AddressInfo } from 'net';
 import { join } from 'path';
 import { Browser, BrowserContext, Locator, Page, chromium } from 'playwright-core';
 import { StaffService } from '@hotline/auth';
-import { RoutingStore } from '@hotline/routing';
-import { createGatewayApp } from '../../apps/gateway/src/bootstrap';
-import { createRecordsApp } from '../../apps/records/src/bootstrap';
 import { createWorkerApp } from '../../apps/worker/src/bootstrap';
 import { CallerSimulator, SimCall } from '../support/caller-simulator';
 import { envFor } from '../support/env-for';
 import { TEST_SECRETS } from '../support/test-config';
 import { TwilioPeer } from '../support/twilio-peer';
+import { startRecordsApp } from '../support/records-app';
+import { clearRouting, startGatewayApp, startTwilioPeer } from '../support/gateway-app';
 
 /**
  * The console as its users meet it: Debian's chromium, the three apps, the local Twilio peer and
@@ -47,15 +45,13 @@ describe('the console in a browser', () => {
     // The wallboard's figures are today's, in Redis: start from none, whatever suites ran before in this run.
     const env = envFor();
     const redis = new Redis(env.REDIS_URL);
-    await new RoutingStore(redis, { offerTimeoutMs: 20000, graceMs: 1000, serviceLevelMs: 30000, timeZone: env.TIME_ZONE }).clear();
+    await clearRouting(redis);
     await redis.quit();
-    peer = await new TwilioPeer(TEST_SECRETS.TWILIO_ACCOUNT_SID, TEST_SECRETS.TWILIO_AUTH_TOKEN).start();
-    records = await createRecordsApp(envFor());
-    await records.listen(0, '127.0.0.1');
-    const recordsUrl = `http://127.0.0.1:${(records.getHttpServer().address() as AddressInfo).port}`;
-    gateway = await createGatewayApp(envFor({ RECORDS_URL: recordsUrl, TWILIO_API_URL: peer.url, PUBLIC_URL }));
-    await gateway.listen(0, '127.0.0.1');
-    gatewayUrl = `http://127.0.0.1:${(gateway.getHttpServer().address() as AddressInfo).port}`;
+    peer = await startTwilioPeer();
+    const started = await startRecordsApp({}, { listen: true });
+    records = started.app;
+    const recordsUrl = started.url;
+    ({ app: gateway, base: gatewayUrl } = await startGatewayApp(envFor({ RECORDS_URL: recordsUrl, TWILIO_API_URL: peer.url, PUBLIC_URL })));
     worker = await createWorkerApp(envFor());
     await worker.listen(0, '127.0.0.1');
 

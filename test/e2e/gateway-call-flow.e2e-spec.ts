@@ -1,15 +1,15 @@
 import { INestApplication } from '@nestjs/common';
 import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
-import { createGatewayApp } from '../../apps/gateway/src/bootstrap';
 import { Env } from '@hotline/config';
 import { alertsChannel } from '@hotline/events';
-import { DEFAULT_ROUTING_PREFIX, RoutingStore } from '@hotline/routing';
+import { DEFAULT_ROUTING_PREFIX } from '@hotline/routing';
 import { dumpAllText, openTestDataSources } from '../support/db';
 import { envFor } from '../support/env-for';
 import { TEST_SECRETS } from '../support/test-config';
 import { TwilioPeer, randomSid, signTwilioRequest } from '../support/twilio-peer';
-import { ConsoleClient, TwilioWebhooks, baseUrlOf, callStatus, connectConsole, eventually, placeCall, staff, twimlAttr, twimlText } from '../support/webhooks';
+import { ConsoleClient, TwilioWebhooks, callStatus, connectConsole, eventually, placeCall, staff, twimlAttr, twimlText } from '../support/webhooks';
+import { clearRouting, connectOperator, startGatewayApp, startTwilioPeer } from '../support/gateway-app';
 
 const PUBLIC_URL = 'https://hotline.example.test';
 
@@ -24,19 +24,14 @@ describe('gateway call flow', () => {
   let redis: Redis;
   const clients: ConsoleClient[] = [];
 
-  async function operator(available = true) {
-    const op = staff(env, 'operator');
-    const client = await connectConsole(base, '/operator', op.token);
-    clients.push(client);
-    await client.next('status', () => true);
-    if (available) expect(await client.emit('status:set', { status: 'available' })).toEqual({ ok: true, status: 'available' });
-    return { op, client };
+  function operator(available = true) {
+    return connectOperator(base, env, { available, track: clients });
   }
 
   const callRow = (callId: string) => db.query('SELECT * FROM calls WHERE id = ?', [callId]).then((r: any[]) => r[0]);
 
   beforeAll(async () => {
-    peer = await new TwilioPeer(TEST_SECRETS.TWILIO_ACCOUNT_SID, TEST_SECRETS.TWILIO_AUTH_TOKEN).start();
+    peer = await startTwilioPeer();
     env = envFor({
       TWILIO_API_URL: peer.url,
       PUBLIC_URL,
@@ -46,11 +41,8 @@ describe('gateway call flow', () => {
       TWILIO_TWIML_APP_SID: 'AP' + 'b'.repeat(32),
     });
     redis = new Redis(env.REDIS_URL);
-    await new RoutingStore(redis, { offerTimeoutMs: 2000, graceMs: 1000, serviceLevelMs: 30000, timeZone: 'UTC' }).clear();
-    app = await createGatewayApp(env);
-    await app.listen(0, '127.0.0.1');
-    base = baseUrlOf(app);
-    hooks = TwilioWebhooks.for(app, env);
+    await clearRouting(redis);
+    ({ app, base, hooks } = await startGatewayApp(env));
     ({ db, close: closeDb } = await openTestDataSources());
   });
 

@@ -1,15 +1,15 @@
 import { INestApplication } from '@nestjs/common';
 import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
-import { createGatewayApp } from '../../apps/gateway/src/bootstrap';
 import { Env } from '@hotline/config';
-import { DEFAULT_ROUTING_PREFIX, RoutingStore } from '@hotline/routing';
+import { DEFAULT_ROUTING_PREFIX } from '@hotline/routing';
 import { openTestDataSources } from '../support/db';
 import { envFor } from '../support/env-for';
 import { TcpProxy } from '../support/tcp-proxy';
-import { TEST_DATABASE_URL, TEST_REDIS_URL, TEST_SECRETS } from '../support/test-config';
+import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../support/test-config';
 import { TwilioPeer } from '../support/twilio-peer';
-import { ConsoleClient, TwilioWebhooks, baseUrlOf, callStatus, connectConsole, eventually, placeCall, staff, twimlAttr } from '../support/webhooks';
+import { ConsoleClient, TwilioWebhooks, callStatus, eventually, placeCall, twimlAttr } from '../support/webhooks';
+import { clearRouting, connectOperator, startGatewayApp, startTwilioPeer } from '../support/gateway-app';
 
 /** Fail open for the caller: with MySQL or Redis cut off, a caller still hears the notice and reaches the queue. */
 describe('gateway with a dependency away', () => {
@@ -25,29 +25,23 @@ describe('gateway with a dependency away', () => {
 
   async function gateway(overrides: Record<string, string>): Promise<{ app: INestApplication; env: Env; hooks: TwilioWebhooks; base: string }> {
     const env = envFor({ TWILIO_API_URL: peer.url, OFFER_TIMEOUT_SECONDS: '5', ...overrides });
-    const app = await createGatewayApp(env);
-    apps.push(app);
-    await app.listen(0, '127.0.0.1');
-    return { app, env, hooks: TwilioWebhooks.for(app, env), base: baseUrlOf(app) };
+    const gateway = await startGatewayApp(env);
+    apps.push(gateway.app);
+    return gateway;
   }
 
-  async function availableOperator(env: Env, base: string) {
-    const op = staff(env, 'operator');
-    const client = await connectConsole(base, '/operator', op.token);
-    clients.push(client);
-    await client.next('status');
-    expect(await client.emit('status:set', { status: 'available' })).toEqual({ ok: true, status: 'available' });
-    return { op, client };
+  function availableOperator(env: Env, base: string) {
+    return connectOperator(base, env, { track: clients });
   }
 
   beforeAll(async () => {
-    peer = await new TwilioPeer(TEST_SECRETS.TWILIO_ACCOUNT_SID, TEST_SECRETS.TWILIO_AUTH_TOKEN).start();
+    peer = await startTwilioPeer();
     ({ db, close: closeDb } = await openTestDataSources());
     redis = new Redis(TEST_REDIS_URL);
   });
 
   beforeEach(async () => {
-    await new RoutingStore(redis, { offerTimeoutMs: 5000, graceMs: 1000, serviceLevelMs: 30000, timeZone: 'UTC' }).clear();
+    await clearRouting(redis);
   });
 
   afterEach(async () => {

@@ -1,13 +1,12 @@
 import { INestApplication } from '@nestjs/common';
 import Redis from 'ioredis';
-import { createGatewayApp } from '../../apps/gateway/src/bootstrap';
 import { Env } from '@hotline/config';
 import { alertsChannel } from '@hotline/events';
-import { RoutingStore } from '@hotline/routing';
 import { envFor } from '../support/env-for';
-import { TEST_REDIS_URL, TEST_SECRETS } from '../support/test-config';
+import { TEST_REDIS_URL } from '../support/test-config';
 import { TwilioPeer } from '../support/twilio-peer';
-import { ConsoleClient, TwilioWebhooks, baseUrlOf, callStatus, connectConsole, placeCall, staff } from '../support/webhooks';
+import { ConsoleClient, TwilioWebhooks, callStatus, connectConsole, placeCall, staff } from '../support/webhooks';
+import { clearRouting, connectOperator, startGatewayApp, startTwilioPeer } from '../support/gateway-app';
 
 /** Two gateway processes on one Redis behave as one. */
 describe('two gateway nodes', () => {
@@ -18,27 +17,20 @@ describe('two gateway nodes', () => {
   const clients: ConsoleClient[] = [];
 
   async function node() {
-    const app = await createGatewayApp(env);
-    await app.listen(0, '127.0.0.1');
-    const n = { app, hooks: TwilioWebhooks.for(app, env), base: baseUrlOf(app) };
+    const n = await startGatewayApp(env);
     nodes.push(n);
     return n;
   }
 
-  async function operatorOn(base: string) {
-    const op = staff(env, 'operator');
-    const client = await connectConsole(base, '/operator', op.token);
-    clients.push(client);
-    await client.next('status');
-    expect(await client.emit('status:set', { status: 'available' })).toEqual({ ok: true, status: 'available' });
-    return { op, client };
+  function operatorOn(base: string) {
+    return connectOperator(base, env, { track: clients });
   }
 
   beforeAll(async () => {
-    peer = await new TwilioPeer(TEST_SECRETS.TWILIO_ACCOUNT_SID, TEST_SECRETS.TWILIO_AUTH_TOKEN).start();
+    peer = await startTwilioPeer();
     env = envFor({ TWILIO_API_URL: peer.url, OFFER_TIMEOUT_SECONDS: '2' });
     redis = new Redis(TEST_REDIS_URL);
-    await new RoutingStore(redis, { offerTimeoutMs: 2000, graceMs: 1000, serviceLevelMs: 30000, timeZone: 'UTC' }).clear();
+    await clearRouting(redis);
   });
 
   afterAll(async () => {

@@ -1,15 +1,14 @@
 import { INestApplication } from '@nestjs/common';
 import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
-import { createGatewayApp } from '../../apps/gateway/src/bootstrap';
 import { Env } from '@hotline/config';
-import { DEFAULT_ROUTING_PREFIX, RoutingStore } from '@hotline/routing';
+import { DEFAULT_ROUTING_PREFIX } from '@hotline/routing';
 import { openTestDataSources } from '../support/db';
 import { FakeClock } from '../support/fake-clock';
 import { envFor } from '../support/env-for';
-import { TEST_SECRETS } from '../support/test-config';
 import { TwilioPeer } from '../support/twilio-peer';
-import { ConsoleClient, TwilioWebhooks, baseUrlOf, callStatus, connectConsole, eventually, placeCall, staff, twimlAttr } from '../support/webhooks';
+import { ConsoleClient, TwilioWebhooks, callStatus, connectConsole, eventually, placeCall, twimlAttr } from '../support/webhooks';
+import { clearRouting, connectOperator, startGatewayApp, startTwilioPeer } from '../support/gateway-app';
 
 /** One atomic read of who holds what, straight from the routing keys. */
 const SNAPSHOT = `
@@ -39,30 +38,22 @@ describe('gateway routing under races', () => {
   /** Runs with real time; a test moves it on instead of waiting for an offer to lapse. */
   const clock = new FakeClock();
 
-  async function operator(available = true) {
-    const op = staff(env, 'operator');
-    const client = await connectConsole(base, '/operator', op.token);
-    clients.push(client);
-    await client.next('status');
-    if (available) expect(await client.emit('status:set', { status: 'available' })).toEqual({ ok: true, status: 'available' });
-    return { op, client };
+  function operator(available = true) {
+    return connectOperator(base, env, { available, track: clients });
   }
 
   const callRow = (callId: string) => db.query('SELECT * FROM calls WHERE id = ?', [callId]).then((r: any[]) => r[0]);
 
   beforeAll(async () => {
-    peer = await new TwilioPeer(TEST_SECRETS.TWILIO_ACCOUNT_SID, TEST_SECRETS.TWILIO_AUTH_TOKEN).start();
+    peer = await startTwilioPeer();
     env = envFor({ TWILIO_API_URL: peer.url, OFFER_TIMEOUT_SECONDS: '2', OPERATOR_GRACE_SECONDS: '30' });
     redis = new Redis(env.REDIS_URL);
-    app = await createGatewayApp(env, { clock });
-    await app.listen(0, '127.0.0.1');
-    base = baseUrlOf(app);
-    hooks = TwilioWebhooks.for(app, env);
+    ({ app, base, hooks } = await startGatewayApp(env, { clock }));
     ({ db, close: closeDb } = await openTestDataSources());
   });
 
   beforeEach(async () => {
-    await new RoutingStore(redis, { offerTimeoutMs: 2000, graceMs: 1000, serviceLevelMs: 30000, timeZone: 'UTC' }).clear();
+    await clearRouting(redis);
   });
 
   afterEach(async () => {

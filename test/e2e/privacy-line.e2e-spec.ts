@@ -4,8 +4,6 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
-import { createGatewayApp } from '../../apps/gateway/src/bootstrap';
-import { createRecordsApp } from '../../apps/records/src/bootstrap';
 import { createWorkerApp } from '../../apps/worker/src/bootstrap';
 import { DeletionRequestProcessor } from '../../apps/worker/src/privacy/deletion-request.processor';
 import { PrivacyReconciler } from '../../apps/worker/src/privacy/privacy-reconciler';
@@ -23,6 +21,8 @@ import { findLeaks, logCaptureFile, registerSecret } from '../support/log-captur
 import { TEST_SECRETS } from '../support/test-config';
 import { TwilioPeer, randomSid } from '../support/twilio-peer';
 import { ConsoleClient, TwilioWebhooks, baseUrlOf, callStatus, connectConsole, eventually, placeCall, staff, testNumber, twimlAttr } from '../support/webhooks';
+import { startRecordsApp } from '../support/records-app';
+import { clearRouting, startGatewayApp } from '../support/gateway-app';
 
 const PUBLIC_URL = 'https://hotline.example.test';
 const ACCOUNT = TEST_SECRETS.TWILIO_ACCOUNT_SID;
@@ -161,17 +161,13 @@ describe('the privacy line', () => {
     gatewayEnv = envFor(common);
     ({ db, keys, close: closeDb } = await openTestDataSources());
     redis = new Redis(gatewayEnv.REDIS_URL);
-    await new RoutingStore(redis, { offerTimeoutMs: 5000, graceMs: 1000, serviceLevelMs: 30000, timeZone: 'UTC' }).clear();
+    await clearRouting(redis);
     // The worker publishes the key the gateway seals numbers to: it starts first, as in production.
     worker = await createWorkerApp(envFor({ ...common, SMS_DELETE_AFTER_SECONDS: '1' }));
     await worker.init();
-    records = await createRecordsApp(envFor(common));
-    await records.init();
-    f = new Factory(records);
+    ({ app: records, f } = await startRecordsApp(common));
     officer = await f.staff('records_officer');
-    gateway = await createGatewayApp(gatewayEnv);
-    await gateway.listen(0, '127.0.0.1');
-    hooks = TwilioWebhooks.for(gateway, gatewayEnv);
+    ({ app: gateway, hooks } = await startGatewayApp(gatewayEnv));
     deletionQueue = new Queue(QueueName.DeletionRequests, { connection: redisOptionsFromUrl(gatewayEnv.REDIS_URL), prefix: BULL_PREFIX });
   });
 

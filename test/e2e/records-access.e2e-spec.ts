@@ -1,24 +1,18 @@
-import { INestApplication } from '@nestjs/common';
-import { createRecordsApp } from '../../apps/records/src/bootstrap';
-import { envFor } from '../support/env-for';
-import { Factory, TestStaff, bearer } from '../support/factories';
+import { TestStaff, bearer } from '../support/factories';
+import { withRecordsApp } from '../support/records-app';
 
 /**
  * Need to know, endpoint by endpoint: who gets what. Operator A handled the call; operator B did
  * not. Every refusal must leave the database as it was.
  */
 describe('records role matrix', () => {
-  let app: INestApplication;
-  let f: Factory;
+  const { f } = withRecordsApp();
   let opA: TestStaff, opB: TestStaff, sup: TestStaff, officer: TestStaff, auditor: TestStaff, admin: TestStaff;
   let callA: string;
   let escalationId: string;
   const NOBODY = { token: '' };
 
   beforeAll(async () => {
-    app = await createRecordsApp(envFor());
-    await app.init();
-    f = new Factory(app);
     [opA, opB, sup, officer, auditor, admin] = await Promise.all([
       f.staff('operator'),
       f.staff('operator'),
@@ -31,7 +25,6 @@ describe('records role matrix', () => {
     await f.http().post(`/calls/${callA}/notes`).set(bearer(opA)).send({ text: 'only for need to know' }).expect(201);
     escalationId = (await f.http().post(`/calls/${callA}/escalations`).set(bearer(opA)).send({ disclosedTo: 'Ambulance', legalBasis: 'Vital interests', fieldsDisclosed: ['caller_location'] }).expect(201)).body.id;
   });
-  afterAll(() => app.close());
 
   const send = (who: { token: string }, method: 'get' | 'post' | 'put' | 'delete', path: string, body?: object) => {
     let r = f.http()[method](path);

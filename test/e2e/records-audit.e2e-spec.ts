@@ -1,14 +1,12 @@
-import { INestApplication } from '@nestjs/common';
 import { execFile } from 'child_process';
 import { mkdtempSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { AuditService } from '@hotline/audit';
-import { createRecordsApp } from '../../apps/records/src/bootstrap';
-import { envFor } from '../support/env-for';
-import { Factory, TestStaff, bearer } from '../support/factories';
+import { TestStaff, bearer } from '../support/factories';
 import { cli as runCli } from '../support/cli';
 import { TEST_SECRETS, testEnvVars } from '../support/test-config';
+import { startRecordsApp, withRecordsApp } from '../support/records-app';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -18,20 +16,16 @@ const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, {
 const NO_CHECKPOINTS = { files: 0, coveredToSeq: 0, problems: [] };
 
 describe('the audit trail', () => {
-  let app: INestApplication;
-  let f: Factory;
+  const records = withRecordsApp({ AUDIT_CHECKPOINT_DIR: checkpointDir });
+  const { f } = records;
   let op: TestStaff;
   let auditor: TestStaff;
 
   beforeAll(async () => {
-    app = await createRecordsApp(envFor({ AUDIT_CHECKPOINT_DIR: checkpointDir }));
-    await app.init();
-    f = new Factory(app);
     [op, auditor] = await Promise.all([f.staff('operator'), f.staff('auditor')]);
     const callId = await f.call({ operator: op });
     for (const text of ['one', 'two', 'three']) await f.http().post(`/calls/${callId}/notes`).set(bearer(op)).send({ text }).expect(201);
   });
-  afterAll(() => app.close());
 
   const verify = async () => {
     const res = await f.http().get('/audit/verify').set(bearer(auditor));
@@ -121,7 +115,7 @@ describe('the audit trail', () => {
   });
 
   it('appends a batch as consecutive entries in order, amid single appends, and a batch rolled back leaves nothing', async () => {
-    const audit = app.get(AuditService);
+    const audit = records.app.get(AuditService);
     const batch = (tag: string, n: number) => Array.from({ length: n }, (_, i) => ({ action: 'test.batch', targetType: 'test', targetId: `${tag}-${i}`, detail: { i } }));
     const callId = await f.call({ operator: op });
     const [seqsA, seqsB, notes] = await Promise.all([
@@ -180,10 +174,9 @@ describe('the audit trail', () => {
         expect(rotated.out).toMatch(/re-wrapped [1-9]\d* data key\(s\).*; 0 remain/);
         expect(await f.db.query('SELECT id, body_enc FROM notes ORDER BY id')).toEqual(notesBefore);
         // An app holding only the new master key reads the note.
-        const next = await createRecordsApp(envFor({ MASTER_KEY: NEW_KEY }));
-        await next.init();
+        const next = await startRecordsApp({ MASTER_KEY: NEW_KEY });
         try {
-          const read = await new Factory(next).http().get(`/calls/${callId}`).set(bearer(op));
+          const read = await next.f.http().get(`/calls/${callId}`).set(bearer(op));
           expect(read.body.notes[0].text).toBe('survives rotation');
         } finally {
           await next.close();

@@ -1,28 +1,20 @@
-import { INestApplication } from '@nestjs/common';
-import { createRecordsApp } from '../../apps/records/src/bootstrap';
 import { LOGIN_LIMITS } from '../../apps/records/src/auth/login-throttle';
-import { envFor } from '../support/env-for';
 import { FakeClock } from '../support/fake-clock';
-import { Factory, TestStaff, bearer } from '../support/factories';
+import { TestStaff, bearer } from '../support/factories';
+import { startRecordsApp, withRecordsApp } from '../support/records-app';
 
 let addressSeq = 0;
 /** A client address of its own for each test (records trusts X-Forwarded-For from loopback only, as behind the gateway). */
 const freshAddress = () => `198.51.100.${++addressSeq}`;
 
 describe('staff sign-in', () => {
-  let app: INestApplication;
-  let f: Factory;
-  let admin: TestStaff;
   /** Runs with real time; a test moves it on rather than wait out a lock. */
   const clock = new FakeClock();
-
+  const { f } = withRecordsApp({}, { clock });
+  let admin: TestStaff;
   beforeAll(async () => {
-    app = await createRecordsApp(envFor(), { clock });
-    await app.init();
-    f = new Factory(app);
     admin = await f.staff('admin');
   });
-  afterAll(() => app.close());
 
   const login = (username: string, password: string, address: string) => f.http().post('/auth/login').set('X-Forwarded-For', address).send({ username, password });
 
@@ -209,32 +201,28 @@ describe('staff sign-in', () => {
 
 describe('BOOTSTRAP_ADMIN', () => {
   it('creates that admin at start when no staff account exists, and only then', async () => {
-    const first = await createRecordsApp(envFor());
-    await first.init();
-    const db = new Factory(first).db;
+    const first = await startRecordsApp();
+    const db = first.f.db;
     const saved: any[] = await db.query('SELECT * FROM staff');
     await db.query('DELETE FROM staff');
     await first.close();
     const username = `root-${Date.now()}`;
     try {
-      const app = await createRecordsApp(envFor({ BOOTSTRAP_ADMIN: `${username}:first admin passphrase` }));
-      await app.init();
-      const f = new Factory(app);
+      const app = await startRecordsApp({ BOOTSTRAP_ADMIN: `${username}:first admin passphrase` });
+      const { f } = app;
       const res = await f.http().post('/auth/login').set('X-Forwarded-For', '203.0.113.9').send({ username, password: 'first admin passphrase' });
       expect(res.status).toBe(200);
       expect(res.body.user.role).toBe('admin');
       await app.close();
 
       // Staff exist now: a second start with another BOOTSTRAP_ADMIN creates nobody.
-      const again = await createRecordsApp(envFor({ BOOTSTRAP_ADMIN: `other-${username}:another passphrase` }));
-      await again.init();
-      expect(await new Factory(again).count('staff')).toBe(1);
+      const again = await startRecordsApp({ BOOTSTRAP_ADMIN: `other-${username}:another passphrase` });
+      expect(await again.f.count('staff')).toBe(1);
       await again.close();
     } finally {
-      const restore = await createRecordsApp(envFor());
-      await restore.init();
+      const restore = await startRecordsApp();
       try {
-        const rdb = new Factory(restore).db;
+        const rdb = restore.f.db;
         for (const row of saved) {
           const cols = Object.keys(row);
           await rdb.query(`INSERT IGNORE INTO staff (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`, cols.map((c) => row[c]));

@@ -1,28 +1,22 @@
-import { INestApplication } from '@nestjs/common';
 import Redis from 'ioredis';
 import { noteField } from '@hotline/calls';
 import { ContentCipher, DataKeyDestroyedError, KeystoreService, PseudonymService } from '@hotline/crypto';
 import { alertsChannel } from '@hotline/events';
-import { createRecordsApp } from '../../apps/records/src/bootstrap';
-import { envFor } from '../support/env-for';
 import { dumpAllText, openTestDataSources } from '../support/db';
-import { Factory, TestStaff, bearer } from '../support/factories';
+import { TestStaff, bearer } from '../support/factories';
 import { TEST_REDIS_URL } from '../support/test-config';
+import { withRecordsApp } from '../support/records-app';
 
 describe('call content in the records app', () => {
-  let app: INestApplication;
-  let f: Factory;
+  const records = withRecordsApp();
+  const { f } = records;
   let op: TestStaff;
   let sup: TestStaff;
 
   beforeAll(async () => {
-    app = await createRecordsApp(envFor());
-    await app.init();
-    f = new Factory(app);
     op = await f.staff('operator');
     sup = await f.staff('supervisor');
   });
-  afterAll(() => app.close());
 
   it('stores a note encrypted and gives it back to the operator who handled the call', async () => {
     const callId = await f.call({ operator: op });
@@ -94,11 +88,11 @@ describe('call content in the records app', () => {
     const note = await f.http().post(`/calls/${callId}/notes`).set(bearer(op)).send({ text: 'shred me' }).expect(201);
     await f.http().post(`/calls/${callId}/escalations`).set(bearer(op)).send({ disclosedTo: 'Ambulance control', legalBasis: 'Vital interests', fieldsDisclosed: ['caller_location'] }).expect(201);
     const [copy] = await f.db.query('SELECT body_enc FROM notes WHERE call_id = ?', [callId]);
-    const cipher = app.get(ContentCipher, { strict: false });
+    const cipher = records.app.get(ContentCipher, { strict: false });
     await expect(cipher.decrypt(callId, noteField(note.body.id), copy.body_enc)).resolves.toBe('shred me');
 
     // What secure deletion does first, under the call's row lock; here as if it stopped right after.
-    await app.get(KeystoreService, { strict: false }).destroy(callId);
+    await records.app.get(KeystoreService, { strict: false }).destroy(callId);
 
     // Every copy of the ciphertext (this row, a backup, a binlog) is now noise.
     await expect(cipher.decrypt(callId, noteField(note.body.id), copy.body_enc)).rejects.toBeInstanceOf(DataKeyDestroyedError);
@@ -113,7 +107,7 @@ describe('call content in the records app', () => {
     const late = await f.http().post(`/calls/${callId}/notes`).set(bearer(op)).send({ text: 'too late' });
     expect(late.status).toBe(410);
     expect(await f.count('notes', 'call_id = ?', [callId])).toBe(1);
-    expect(await app.get(KeystoreService, { strict: false }).exists(callId)).toBe(false);
+    expect(await records.app.get(KeystoreService, { strict: false }).exists(callId)).toBe(false);
   });
 
   it('answers 410 with the deletion certificate once a call is destroyed, never content', async () => {
@@ -121,7 +115,7 @@ describe('call content in the records app', () => {
     await f.http().post(`/calls/${callId}/notes`).set(bearer(op)).send({ text: 'soon gone' }).expect(201);
     await f.http().get(`/calls/${callId}`).set(bearer(op)).expect(200);
     // What secure deletion leaves behind (the worker's job does the same, in one transaction).
-    await app.get(KeystoreService, { strict: false }).destroy(callId);
+    await records.app.get(KeystoreService, { strict: false }).destroy(callId);
     await f.db.query('DELETE FROM notes WHERE call_id = ?', [callId]);
     await f.db.query('DELETE FROM calls WHERE id = ?', [callId]);
     await f.db.query(
@@ -294,7 +288,7 @@ describe('call content in the records app', () => {
 
   it('leaves no note text and no phone number in clear in any table of either database', async () => {
     const number = '+447700900461';
-    const pseudonym = app.get(PseudonymService, { strict: false }).of(number);
+    const pseudonym = records.app.get(PseudonymService, { strict: false }).of(number);
     const callId = await f.call({ operator: op, callerPseudonym: pseudonym });
     const noteText = `Caller (${number}) described the bridge on Canal Street as the place — marker ${Date.now()}`;
     await f.http().post(`/calls/${callId}/notes`).set(bearer(op)).send({ text: noteText }).expect(201);

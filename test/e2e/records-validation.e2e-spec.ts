@@ -1,26 +1,19 @@
-import { INestApplication } from '@nestjs/common';
-import { createRecordsApp } from '../../apps/records/src/bootstrap';
-import { envFor } from '../support/env-for';
-import { Factory, TestStaff, bearer } from '../support/factories';
+import { TestStaff, bearer } from '../support/factories';
+import { withRecordsApp } from '../support/records-app';
 
 describe('bad input to the records app', () => {
-  let app: INestApplication;
-  let f: Factory;
+  const { f } = withRecordsApp();
   let op: TestStaff;
   let officer: TestStaff;
   let sup: TestStaff;
   let callId: string;
 
   beforeAll(async () => {
-    app = await createRecordsApp(envFor());
-    await app.init();
-    f = new Factory(app);
     op = await f.staff('operator');
     officer = await f.staff('records_officer');
     sup = await f.staff('supervisor');
     callId = await f.call({ operator: op });
   });
-  afterAll(() => app.close());
 
   const tables = ['notes', 'risk_assessments', 'escalations', 'legal_holds', 'audit_log', 'staff', 'calls'];
   const counts = async () => Object.fromEntries(await Promise.all(tables.map(async (t) => [t, await f.count(t)])));

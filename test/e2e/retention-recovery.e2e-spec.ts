@@ -10,9 +10,10 @@ import { redisOptionsFromUrl } from '@hotline/observability';
 import { createWorkerApp } from '../../apps/worker/src/bootstrap';
 import { openTestDataSources } from '../support/db';
 import { envFor } from '../support/env-for';
-import { TEST_REDIS_URL, TEST_SECRETS, testEnvVars } from '../support/test-config';
+import { TEST_REDIS_URL, testEnvVars } from '../support/test-config';
 import { TwilioPeer } from '../support/twilio-peer';
 import { CallFactory, SeededCall, countRows, dropRetentionQueue, readCall, shortRetentionFile, slowTwilio, waitFor } from './retention-support';
+import { startTwilioPeer } from '../support/gateway-app';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -82,7 +83,7 @@ describe('retention recovers from crashes and from a lost Redis', () => {
 
   beforeAll(async () => {
     await dropRetentionQueue();
-    peer = await new TwilioPeer(TEST_SECRETS.TWILIO_ACCOUNT_SID, TEST_SECRETS.TWILIO_AUTH_TOKEN).start();
+    peer = await startTwilioPeer();
     slow = await slowTwilio(peer.url, 15);
     ({ db, keys, close: closeDb } = await openTestDataSources());
     calls = new CallFactory(db, keys);

@@ -6,13 +6,13 @@ import { AuditService } from '@hotline/audit';
 import { TokenService } from '@hotline/auth';
 import { registry } from '@hotline/observability';
 import { ReconcileService, SecureDeleteService } from '@hotline/retention';
-import { createRecordsApp } from '../../apps/records/src/bootstrap';
 import { createWorkerApp } from '../../apps/worker/src/bootstrap';
 import { openTestDataSources } from '../support/db';
 import { envFor } from '../support/env-for';
-import { TEST_SECRETS } from '../support/test-config';
 import { TwilioPeer } from '../support/twilio-peer';
 import { CallFactory, countRows, dropRetentionQueue, readCall, shortRetentionFile, tablesMentioning, waitFor } from './retention-support';
+import { startRecordsApp } from '../support/records-app';
+import { startTwilioPeer } from '../support/gateway-app';
 
 async function certificateOf(db: DataSource, callId: string): Promise<any | undefined> {
   const [row] = await db.query('SELECT * FROM deletion_certificates WHERE call_id = ?', [callId]);
@@ -32,13 +32,12 @@ describe('retention and secure deletion', () => {
 
   beforeAll(async () => {
     await dropRetentionQueue();
-    peer = await new TwilioPeer(TEST_SECRETS.TWILIO_ACCOUNT_SID, TEST_SECRETS.TWILIO_AUTH_TOKEN).start();
+    peer = await startTwilioPeer();
     ({ db, keys, close: closeDb } = await openTestDataSources());
     calls = new CallFactory(db, keys);
     worker = await createWorkerApp(envFor({ RETENTION_CONFIG: retentionFile, TWILIO_API_URL: peer.url }));
     await worker.init();
-    records = await createRecordsApp(envFor({ RETENTION_CONFIG: retentionFile }));
-    await records.init();
+    ({ app: records } = await startRecordsApp({ RETENTION_CONFIG: retentionFile }));
   });
 
   afterAll(async () => {

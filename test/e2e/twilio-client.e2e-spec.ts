@@ -1,10 +1,11 @@
 import { createTwilioClient, isTwilioNotFound } from '@hotline/twilio';
 import { TEST_SECRETS } from '../support/test-config';
 import { TwilioPeer, randomSid } from '../support/twilio-peer';
+import { startTwilioPeer } from '../support/gateway-app';
 
 describe('Twilio REST client with TWILIO_API_URL', () => {
   let peer: TwilioPeer;
-  beforeAll(async () => (peer = await new TwilioPeer(TEST_SECRETS.TWILIO_ACCOUNT_SID, TEST_SECRETS.TWILIO_AUTH_TOKEN).start()));
+  beforeAll(async () => (peer = await startTwilioPeer()));
   afterAll(() => peer.stop());
 
   it('reaches the local peer for call updates, recording deletion and messages', async () => {

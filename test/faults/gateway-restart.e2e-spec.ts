@@ -1,12 +1,12 @@
 import Redis from 'ioredis';
 import { io } from 'socket.io-client';
 import { Env } from '@hotline/config';
-import { RoutingStore } from '@hotline/routing';
 import { AppProcess, freePort, startAppProcess, waitForHttp } from '../support/app-process';
 import { envFor } from '../support/env-for';
 import { TEST_SECRETS } from '../support/test-config';
 import { TwilioPeer } from '../support/twilio-peer';
 import { ConsoleClient, SimulatedCall, TwilioWebhooks, callStatus, eventually, placeCall, staff } from '../support/webhooks';
+import { clearRouting, startTwilioPeer, testRoutingStore } from '../support/gateway-app';
 
 /**
  * The gateway process goes down with operators connected (killed, or stopped for a deploy) and
@@ -59,13 +59,13 @@ describe('gateway restarted with operators connected', () => {
   }
 
   beforeAll(async () => {
-    peer = await new TwilioPeer(TEST_SECRETS.TWILIO_ACCOUNT_SID, TEST_SECRETS.TWILIO_AUTH_TOKEN).start();
+    peer = await startTwilioPeer();
     port = await freePort();
     base = `http://127.0.0.1:${port}`;
     env = envFor({ PUBLIC_URL });
     hooks = new TwilioWebhooks(base, PUBLIC_URL, TEST_SECRETS.TWILIO_AUTH_TOKEN);
     redis = new Redis(env.REDIS_URL);
-    await new RoutingStore(redis, { offerTimeoutMs: 20000, graceMs: 1000, serviceLevelMs: 30000, timeZone: 'UTC' }).clear();
+    await clearRouting(redis);
     await startGateway();
   }, 90_000);
 
@@ -73,7 +73,7 @@ describe('gateway restarted with operators connected', () => {
   beforeEach(async () => {
     while (consoles.length) consoles.pop()!.client.close();
     await new Promise((r) => setTimeout(r, 200));
-    await new RoutingStore(redis, { offerTimeoutMs: 20000, graceMs: 1000, serviceLevelMs: 30000, timeZone: 'UTC' }).clear();
+    await clearRouting(redis);
   });
 
   afterAll(async () => {
@@ -130,7 +130,7 @@ describe('gateway restarted with operators connected', () => {
 
   // A crashed node never runs its disconnect handlers, so its sockets stay counted in Redis.
   it('does not count a killed gateway’s connections: an operator who closes their console after the restart is not offered calls', async () => {
-    const store = new RoutingStore(redis, { offerTimeoutMs: 20000, graceMs: 1000, serviceLevelMs: 30000, timeZone: 'UTC' });
+    const store = testRoutingStore(redis);
     const leaving = await connect();
     expect(await leaving.client.emit('status:set', { status: 'available' })).toMatchObject({ ok: true });
     leaving.mark = leaving.client.events.length;

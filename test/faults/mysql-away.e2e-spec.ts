@@ -3,14 +3,13 @@ import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { AuditService } from '@hotline/audit';
 import { Env } from '@hotline/config';
-import { RoutingStore } from '@hotline/routing';
-import { createGatewayApp } from '../../apps/gateway/src/bootstrap';
 import { openTestDataSources } from '../support/db';
 import { envFor } from '../support/env-for';
 import { TcpProxy } from '../support/tcp-proxy';
-import { TEST_DATABASE_URL, TEST_SECRETS } from '../support/test-config';
+import { TEST_DATABASE_URL } from '../support/test-config';
 import { TwilioPeer } from '../support/twilio-peer';
-import { ConsoleClient, TwilioWebhooks, baseUrlOf, callStatus, connectConsole, eventually, placeCall, staff } from '../support/webhooks';
+import { ConsoleClient, TwilioWebhooks, baseUrlOf, callStatus, eventually, placeCall } from '../support/webhooks';
+import { clearRouting, connectOperator, startGatewayApp, startTwilioPeer } from '../support/gateway-app';
 
 /**
  * MySQL goes away while calls are coming in and being answered (a TCP proxy between the gateway
@@ -34,14 +33,12 @@ describe('MySQL away mid-call', () => {
   const callRow = async (callId: string) => (await db.query('SELECT * FROM calls WHERE id = ?', [callId]))[0];
 
   beforeAll(async () => {
-    peer = await new TwilioPeer(TEST_SECRETS.TWILIO_ACCOUNT_SID, TEST_SECRETS.TWILIO_AUTH_TOKEN).start();
+    peer = await startTwilioPeer();
     proxy = await TcpProxy.forUrl(TEST_DATABASE_URL);
     env = envFor({ DATABASE_URL: proxy.rewrite(TEST_DATABASE_URL), TWILIO_API_URL: peer.url, PUBLIC_URL, OFFER_TIMEOUT_SECONDS: '20' });
     redis = new Redis(env.REDIS_URL);
-    await new RoutingStore(redis, { offerTimeoutMs: 20000, graceMs: 1000, serviceLevelMs: 30000, timeZone: 'UTC' }).clear();
-    app = await createGatewayApp(env);
-    await app.listen(0, '127.0.0.1');
-    hooks = TwilioWebhooks.for(app, env);
+    await clearRouting(redis);
+    ({ app, hooks } = await startGatewayApp(env));
     ({ db, close: closeDb } = await openTestDataSources());
   });
 
@@ -56,11 +53,7 @@ describe('MySQL away mid-call', () => {
   });
 
   it('queues, offers and connects callers while MySQL is away, and has every call on record once it is back', async () => {
-    const op = staff(env, 'operator');
-    const client = await connectConsole(baseUrlOf(app), '/operator', op.token);
-    clients.push(client);
-    await client.next('status');
-    expect(await client.emit('status:set', { status: 'available' })).toEqual({ ok: true, status: 'available' });
+    const { op, client } = await connectOperator(baseUrlOf(app), env, { track: clients });
 
     // The first caller is opened while MySQL is there; MySQL goes while they wait.
     const first = await placeCall(hooks, { digits: '1' });

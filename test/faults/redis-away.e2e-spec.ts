@@ -3,13 +3,13 @@ import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { Env } from '@hotline/config';
 import { RoutingStore } from '@hotline/routing';
-import { createGatewayApp } from '../../apps/gateway/src/bootstrap';
 import { openTestDataSources } from '../support/db';
 import { envFor } from '../support/env-for';
 import { TcpProxy } from '../support/tcp-proxy';
-import { TEST_REDIS_URL, TEST_SECRETS } from '../support/test-config';
+import { TEST_REDIS_URL } from '../support/test-config';
 import { TwilioPeer } from '../support/twilio-peer';
-import { ConsoleClient, SimulatedCall, TwilioWebhooks, baseUrlOf, callStatus, connectConsole, eventually, placeCall, staff } from '../support/webhooks';
+import { ConsoleClient, SimulatedCall, TwilioWebhooks, baseUrlOf, callStatus, eventually, placeCall } from '../support/webhooks';
+import { connectOperator, startGatewayApp, startTwilioPeer, testRoutingStore } from '../support/gateway-app';
 
 /**
  * Redis goes away (a TCP proxy between the gateway and Redis is cut): callers still hear the
@@ -32,15 +32,13 @@ describe('Redis away', () => {
   const clients: ConsoleClient[] = [];
 
   beforeAll(async () => {
-    peer = await new TwilioPeer(TEST_SECRETS.TWILIO_ACCOUNT_SID, TEST_SECRETS.TWILIO_AUTH_TOKEN).start();
+    peer = await startTwilioPeer();
     proxy = await TcpProxy.forUrl(TEST_REDIS_URL);
     env = envFor({ REDIS_URL: proxy.rewrite(TEST_REDIS_URL), TWILIO_API_URL: peer.url, PUBLIC_URL, OFFER_TIMEOUT_SECONDS: '20' });
     direct = new Redis(TEST_REDIS_URL);
-    store = new RoutingStore(direct, { offerTimeoutMs: 20000, graceMs: 1000, serviceLevelMs: 30000, timeZone: 'UTC' });
+    store = testRoutingStore(direct);
     await store.clear();
-    app = await createGatewayApp(env);
-    await app.listen(0, '127.0.0.1');
-    hooks = TwilioWebhooks.for(app, env);
+    ({ app, hooks } = await startGatewayApp(env));
     ({ db, close: closeDb } = await openTestDataSources());
   });
 
@@ -66,11 +64,7 @@ describe('Redis away', () => {
   }
 
   it('enqueues callers by TwiML while Redis is away, and offers them once it is back; a caller who hung up meanwhile is not offered', async () => {
-    const op = staff(env, 'operator');
-    const client = await connectConsole(baseUrlOf(app), '/operator', op.token);
-    clients.push(client);
-    await client.next('status');
-    expect(await client.emit('status:set', { status: 'available' })).toEqual({ ok: true, status: 'available' });
+    const { client } = await connectOperator(baseUrlOf(app), env, { track: clients });
 
     proxy.cut();
     const waiting = await placeCall(hooks, { digits: '1' });

@@ -1,14 +1,13 @@
 import { INestApplication } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AuditService } from '@hotline/audit';
-import { createRecordsApp } from '../../apps/records/src/bootstrap';
 import { AppProcess, startAppProcess } from '../support/app-process';
 import { openTestDataSources } from '../support/db';
-import { envFor } from '../support/env-for';
 import { Factory, TestStaff, bearer } from '../support/factories';
-import { TEST_SECRETS } from '../support/test-config';
 import { TwilioPeer } from '../support/twilio-peer';
 import { CallFactory, SeededCall, countRows, dropRetentionQueue, shortRetentionFile, slowTwilio, waitFor } from '../e2e/retention-support';
+import { startRecordsApp } from '../support/records-app';
+import { startTwilioPeer } from '../support/gateway-app';
 
 /**
  * The worker is killed with SIGKILL twice in the middle of purging expired calls, and started
@@ -35,13 +34,11 @@ describe('worker killed with SIGKILL mid-purge', () => {
 
   beforeAll(async () => {
     await dropRetentionQueue();
-    peer = await new TwilioPeer(TEST_SECRETS.TWILIO_ACCOUNT_SID, TEST_SECRETS.TWILIO_AUTH_TOKEN).start();
+    peer = await startTwilioPeer();
     slow = await slowTwilio(peer.url, 15);
     ({ db, keys, close: closeDb } = await openTestDataSources());
     calls = new CallFactory(db, keys);
-    records = await createRecordsApp(envFor());
-    await records.init();
-    f = new Factory(records);
+    ({ app: records, f } = await startRecordsApp());
     supervisor = await f.staff('supervisor');
   });
 

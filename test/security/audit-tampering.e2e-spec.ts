@@ -1,12 +1,10 @@
-import { INestApplication } from '@nestjs/common';
-import { createRecordsApp } from '../../apps/records/src/bootstrap';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { AuditService, GENESIS_HASH, entryHash } from '@hotline/audit';
 import { cli } from '../support/cli';
-import { envFor } from '../support/env-for';
-import { Factory, TestStaff, bearer } from '../support/factories';
+import { TestStaff, bearer } from '../support/factories';
+import { withRecordsApp } from '../support/records-app';
 
 /**
  * Someone with SQL access tampers with the audit trail: `GET /audit/verify` must name the first bad
@@ -18,17 +16,14 @@ import { Factory, TestStaff, bearer } from '../support/factories';
 const COLUMNS = ['seq', 'at', 'actor_id', 'actor_role', 'action', 'target_type', 'target_id', 'pseudonym', 'detail', 'prev_hash', 'hash'];
 
 describe('audit tampering', () => {
-  let app: INestApplication;
-  let f: Factory;
-  let auditor: TestStaff;
-
   // This suite's own checkpoint directory: what other suites' workers signed does not change its verdicts.
   const checkpointDir = mkdtempSync(join(tmpdir(), 'hotline-audit-checkpoints-'));
+  const records = withRecordsApp({ AUDIT_CHECKPOINT_DIR: checkpointDir });
+  const { f } = records;
+  let auditor: TestStaff;
+
 
   beforeAll(async () => {
-    app = await createRecordsApp(envFor({ AUDIT_CHECKPOINT_DIR: checkpointDir }));
-    await app.init();
-    f = new Factory(app);
     auditor = await f.staff('auditor');
     // Some history to tamper with: sign-ins, a call read, a note.
     const op = await f.staff('operator');
@@ -37,7 +32,6 @@ describe('audit tampering', () => {
     await f.http().get(`/calls/${callId}`).set(bearer(op)).expect(200);
     for (let i = 0; i < 3; i++) await f.http().post('/auth/login').set('X-Forwarded-For', '198.18.0.1').send({ username: op.username, password: op.password }).expect(200);
   });
-  afterAll(() => app?.close());
 
   const verify = async () => (await f.http().get('/audit/verify').set(bearer(auditor)).expect(200)).body;
   const head = async (): Promise<number> => Number((await f.db.query('SELECT seq FROM audit_head WHERE id = 1'))[0].seq);
@@ -92,7 +86,7 @@ describe('audit tampering', () => {
   });
 
   describe('signed checkpoints outside MySQL', () => {
-    const audit = () => app.get(AuditService);
+    const audit = () => records.app.get(AuditService);
 
     /** Rewrites entries from k to the head as a forger with full SQL rights would: content changed, every hash and the head recomputed. */
     async function rewriteWholeChainFrom(k: number): Promise<void> {

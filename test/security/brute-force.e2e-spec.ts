@@ -1,9 +1,6 @@
-import { INestApplication } from '@nestjs/common';
 import { randomBytes } from 'crypto';
-import { createRecordsApp } from '../../apps/records/src/bootstrap';
 import { LOGIN_LIMITS } from '../../apps/records/src/auth/login-throttle';
-import { envFor } from '../support/env-for';
-import { Factory } from '../support/factories';
+import { withRecordsApp } from '../support/records-app';
 
 /**
  * Password guessing in parallel. The sequential behaviour (429, then 423, per account and per
@@ -17,15 +14,7 @@ let addressSeq = 0;
 const freshAddress = () => `192.0.2.${++addressSeq}`;
 
 describe('brute force under parallel attempts', () => {
-  let app: INestApplication;
-  let f: Factory;
-
-  beforeAll(async () => {
-    app = await createRecordsApp(envFor());
-    await app.init();
-    f = new Factory(app);
-  });
-  afterAll(() => app?.close());
+  const { f } = withRecordsApp();
 
   const login = (username: string, password: string, address: string) => f.http().post('/auth/login').set('X-Forwarded-For', address).send({ username, password });
 

@@ -4,15 +4,13 @@ import Redis from 'ioredis';
 import { io } from 'socket.io-client';
 import { Env } from '@hotline/config';
 import type { Role } from '@hotline/contract';
-import { RoutingStore } from '@hotline/routing';
-import { createGatewayApp } from '../../apps/gateway/src/bootstrap';
-import { createRecordsApp } from '../../apps/records/src/bootstrap';
 import { envFor } from '../support/env-for';
 import { Factory, bearer } from '../support/factories';
-import { TEST_SECRETS } from '../support/test-config';
 import { TwilioPeer } from '../support/twilio-peer';
 import { ConsoleClient, TwilioWebhooks, baseUrlOf, callStatus, connectConsole, placeCall, staff } from '../support/webhooks';
 import { routeTable } from './support/routes';
+import { startRecordsApp } from '../support/records-app';
+import { clearRouting, startGatewayApp, startTwilioPeer, testRoutingStore } from '../support/gateway-app';
 
 /**
  * The gateway's side of function- and object-level authorisation: every HTTP route has a rule,
@@ -77,16 +75,12 @@ describe('gateway access: HTTP routes and console sockets', () => {
   }
 
   beforeAll(async () => {
-    peer = await new TwilioPeer(TEST_SECRETS.TWILIO_ACCOUNT_SID, TEST_SECRETS.TWILIO_AUTH_TOKEN).start();
-    records = await createRecordsApp(envFor());
-    await records.listen(0, '127.0.0.1');
+    peer = await startTwilioPeer();
+    ({ app: records } = await startRecordsApp({}, { listen: true }));
     env = envFor({ TWILIO_API_URL: peer.url, PUBLIC_URL, RECORDS_URL: baseUrlOf(records), OFFER_TIMEOUT_SECONDS: '20' });
     redis = new Redis(env.REDIS_URL);
-    await new RoutingStore(redis, { offerTimeoutMs: 20000, graceMs: 1000, serviceLevelMs: 30000, timeZone: 'UTC' }).clear();
-    gateway = await createGatewayApp(env);
-    await gateway.listen(0, '127.0.0.1');
-    base = baseUrlOf(gateway);
-    hooks = TwilioWebhooks.for(gateway, env);
+    await clearRouting(redis);
+    ({ app: gateway, base, hooks } = await startGatewayApp(env));
   });
 
   afterEach(() => {
@@ -162,7 +156,7 @@ describe('gateway access: HTTP routes and console sockets', () => {
       const sup = await connectConsole(base, '/supervisor', staff(env, 'supervisor').token);
       clients.push(sup);
       await sup.next('queue:stats');
-      const store = new RoutingStore(redis, { offerTimeoutMs: 20000, graceMs: 1000, serviceLevelMs: 30000, timeZone: 'UTC' });
+      const store = testRoutingStore(redis);
       const before = await store.stats();
       for (const [event, payload] of OPERATOR_EVENTS) {
         await expect(sup.emit(event, payload(randomUUID()), 300)).rejects.toThrow();

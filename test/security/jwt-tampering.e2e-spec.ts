@@ -1,12 +1,12 @@
 import { INestApplication } from '@nestjs/common';
 import { KeyObject, createHmac, createPrivateKey, generateKeyPairSync, randomUUID, sign } from 'crypto';
 import { tokenKeyId } from '@hotline/auth';
-import { createGatewayApp } from '../../apps/gateway/src/bootstrap';
-import { createRecordsApp } from '../../apps/records/src/bootstrap';
 import { envFor } from '../support/env-for';
 import { Factory, TestStaff, bearer } from '../support/factories';
 import { TEST_SECRETS } from '../support/test-config';
-import { baseUrlOf, connectConsole } from '../support/webhooks';
+import { connectConsole } from '../support/webhooks';
+import { startRecordsApp } from '../support/records-app';
+import { startGatewayApp } from '../support/gateway-app';
 
 /**
  * Forged and tampered access tokens: every one is a 401 on records and a connect_error on both
@@ -38,13 +38,9 @@ describe('JWT tampering', () => {
   const now = () => Math.floor(Date.now() / 1000);
 
   beforeAll(async () => {
-    records = await createRecordsApp(envFor());
-    await records.init();
-    f = new Factory(records);
+    ({ app: records, f } = await startRecordsApp());
     admin = await f.staff('admin');
-    gateway = await createGatewayApp(envFor());
-    await gateway.listen(0, '127.0.0.1');
-    base = baseUrlOf(gateway);
+    ({ app: gateway, base } = await startGatewayApp(envFor()));
   });
   afterAll(async () => {
     await gateway?.close();

@@ -2,14 +2,13 @@ import { INestApplication } from '@nestjs/common';
 import { randomBytes } from 'crypto';
 import { readFileSync, readdirSync, statSync } from 'fs';
 import { join } from 'path';
-import { createGatewayApp } from '../../apps/gateway/src/bootstrap';
-import { createRecordsApp } from '../../apps/records/src/bootstrap';
 import { envFor } from '../support/env-for';
 import { Factory, bearer } from '../support/factories';
 import { findLeaks, logCaptureFile, noteLiteralsIn, readLogCapture, registerSecret, registeredSecrets } from '../support/log-capture';
-import { TEST_SECRETS } from '../support/test-config';
 import { TwilioPeer } from '../support/twilio-peer';
 import { TwilioWebhooks, placeCall, testNumber } from '../support/webhooks';
+import { startRecordsApp } from '../support/records-app';
+import { startGatewayApp, startTwilioPeer } from '../support/gateway-app';
 
 /**
  * Runs last (see log-scan-last.sequencer.js): every app's log lines of the whole run are in the
@@ -49,12 +48,9 @@ describe('log capture over the whole run', () => {
     let f: Factory;
 
     beforeAll(async () => {
-      peer = await new TwilioPeer(TEST_SECRETS.TWILIO_ACCOUNT_SID, TEST_SECRETS.TWILIO_AUTH_TOKEN).start();
-      records = await createRecordsApp(envFor());
-      await records.init();
-      f = new Factory(records);
-      gateway = await createGatewayApp(envFor({ TWILIO_API_URL: peer.url, PUBLIC_URL: 'https://hotline.example.test' }));
-      await gateway.listen(0, '127.0.0.1');
+      peer = await startTwilioPeer();
+      ({ app: records, f } = await startRecordsApp());
+      ({ app: gateway } = await startGatewayApp(envFor({ TWILIO_API_URL: peer.url, PUBLIC_URL: 'https://hotline.example.test' })));
     });
     afterAll(async () => {
       await gateway?.close();

@@ -1,4 +1,4 @@
-import { Controller, Get, INestApplication, Module } from '@nestjs/common';
+import { Controller, Get, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { randomBytes, randomUUID } from 'crypto';
@@ -7,11 +7,11 @@ import { DataSource } from 'typeorm';
 import { AccessGuard, TokenModule } from '@hotline/auth';
 import { HotlineConfigModule } from '@hotline/config';
 import { ROLES } from '@hotline/contract';
-import { createRecordsApp } from '../../apps/records/src/bootstrap';
 import { envFor } from '../support/env-for';
 import { Factory, TestStaff, bearer } from '../support/factories';
 import { fromOpenApiPath, routeTable } from './support/routes';
 import { recordsFingerprint } from './support/state';
+import { withRecordsApp } from '../support/records-app';
 
 /**
  * OWASP API1 (broken object level authorisation) and API5 (function level authorisation) over the
@@ -132,16 +132,13 @@ function expected(row: Row, actor: Actor, isPublic: boolean): number {
 }
 
 describe('records access matrix (OWASP API1, API5)', () => {
-  let app: INestApplication;
-  let f: Factory;
+  const records = withRecordsApp();
+  const { f } = records;
   let db: DataSource;
   let ctx: Ctx;
   let served: Map<string, ReturnType<typeof routeTable>[number]>;
 
   beforeAll(async () => {
-    app = await createRecordsApp(envFor());
-    await app.init();
-    f = new Factory(app);
     db = f.db;
     const staff = {
       owner: await f.staff('operator'),
@@ -153,9 +150,8 @@ describe('records access matrix (OWASP API1, API5)', () => {
       admin: await f.staff('admin'),
     };
     ctx = { f, staff, call: () => f.call({ operator: staff.owner }) };
-    served = new Map(routeTable(app).map((r) => [r.key, r]));
+    served = new Map(routeTable(records.app).map((r) => [r.key, r]));
   });
-  afterAll(() => app?.close());
 
   function send(actor: Actor, method: string, p: Prepared) {
     let req = (f.http() as any)[method.toLowerCase()](p.path).set('X-Forwarded-For', `203.0.113.${(ACTORS.indexOf(actor) % 250) + 1}`);

@@ -1,12 +1,10 @@
-import { INestApplication } from '@nestjs/common';
 import fc from 'fast-check';
 import { randomUUID } from 'crypto';
-import { createRecordsApp } from '../../apps/records/src/bootstrap';
-import { envFor } from '../support/env-for';
-import { Factory, TestStaff, bearer } from '../support/factories';
+import { TestStaff, bearer } from '../support/factories';
 import { Doc, hostileBody, idSegment, oddText, pct, rawBody } from './support/fuzz';
 import { fromOpenApiPath, routeTable } from './support/routes';
 import { recordsFingerprint } from './support/state';
+import { withRecordsApp } from '../support/records-app';
 
 /**
  * Property-based fuzzing of every records operation in the OpenAPI document: hostile bodies built
@@ -21,8 +19,8 @@ const SEED = Number(process.env.FUZZ_SEED ?? 7001);
 const SKIP = new Set(['GET /health', 'GET /metrics']);
 
 describe('records fuzzing from the OpenAPI document', () => {
-  let app: INestApplication;
-  let f: Factory;
+  const records = withRecordsApp();
+  const { f } = records;
   let doc: Doc;
   let owner: TestStaff;
   const byRole: Record<string, TestStaff> = {};
@@ -31,9 +29,6 @@ describe('records fuzzing from the OpenAPI document', () => {
   let roles: Map<string, string[]>;
 
   beforeAll(async () => {
-    app = await createRecordsApp(envFor());
-    await app.init();
-    f = new Factory(app);
     doc = (await f.http().get('/docs/json').expect(200)).body;
     owner = await f.staff('operator');
     for (const role of ['supervisor', 'records_officer', 'auditor', 'admin'] as const) byRole[role] = await f.staff(role);
@@ -41,9 +36,8 @@ describe('records fuzzing from the OpenAPI document', () => {
     for (let i = 0; i < 3; i++) callIds.push(await f.call({ operator: owner }));
     const e = await f.http().post(`/calls/${callIds[0]}/escalations`).set(bearer(owner)).send({ disclosedTo: 'Police', legalBasis: 'Vital interests', fieldsDisclosed: ['call_time'] }).expect(201);
     escalationIds.push(e.body.id);
-    roles = new Map(routeTable(app).map((r) => [r.key, (r.roles ?? []) as string[]]));
+    roles = new Map(routeTable(records.app).map((r) => [r.key, (r.roles ?? []) as string[]]));
   });
-  afterAll(() => app?.close());
 
   const operations = () =>
     Object.entries(doc.paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ key: `${method.toUpperCase()} ${fromOpenApiPath(path)}`, method, path, op })));

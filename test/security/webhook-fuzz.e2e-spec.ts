@@ -4,15 +4,14 @@ import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { Env } from '@hotline/config';
 import { RoutingStore } from '@hotline/routing';
-import { createGatewayApp } from '../../apps/gateway/src/bootstrap';
 import { openTestDataSources } from '../support/db';
 import { envFor } from '../support/env-for';
 import { TEST_SECRETS } from '../support/test-config';
 import { TwilioPeer, randomSid, signTwilioRequest } from '../support/twilio-peer';
-import { baseUrlOf } from '../support/webhooks';
 import { oddText, pct } from './support/fuzz';
 import { routeTable } from './support/routes';
 import { recordsFingerprint } from './support/state';
+import { startGatewayApp, startTwilioPeer, testRoutingStore } from '../support/gateway-app';
 
 /**
  * Every `/twilio/*` path the gateway serves (read from its route table), fuzzed as the internet
@@ -45,14 +44,12 @@ describe('Twilio webhook fuzzing', () => {
   let store: RoutingStore;
 
   beforeAll(async () => {
-    peer = await new TwilioPeer(TEST_SECRETS.TWILIO_ACCOUNT_SID, TEST_SECRETS.TWILIO_AUTH_TOKEN).start();
+    peer = await startTwilioPeer();
     env = envFor({ TWILIO_API_URL: peer.url, PUBLIC_URL });
     redis = new Redis(env.REDIS_URL);
-    store = new RoutingStore(redis, { offerTimeoutMs: 20000, graceMs: 1000, serviceLevelMs: 30000, timeZone: 'UTC' });
+    store = testRoutingStore(redis);
     await store.clear();
-    app = await createGatewayApp(env);
-    await app.listen(0, '127.0.0.1');
-    base = baseUrlOf(app);
+    ({ app, base } = await startGatewayApp(env));
     ({ db, close: closeDb } = await openTestDataSources());
     paths = [...new Set(routeTable(app).filter((r) => r.path.startsWith('/twilio/')).map((r) => r.path))];
   });

@@ -25,18 +25,33 @@ export interface TestStaff {
  * gateway does on accept.
  */
 export class Factory {
-  readonly db: DataSource;
-  private readonly staffService: StaffService;
-  private readonly tokens: TokenService;
-  private readonly audit: AuditService;
-  private readonly retention: RetentionConfig;
+  private readonly appOf: () => INestApplication;
 
-  constructor(readonly app: INestApplication) {
-    this.db = app.get(getDataSourceToken());
-    this.staffService = app.get(StaffService, { strict: false });
-    this.tokens = app.get(TokenService, { strict: false });
-    this.audit = app.get(AuditService, { strict: false });
-    this.retention = app.get(CALLS_RETENTION, { strict: false });
+  /**
+   * `app` may be given as a function, for a factory made before its app starts (withRecordsApp):
+   * the app is looked up at each use, from the first test hook on.
+   */
+  constructor(app: INestApplication | (() => INestApplication)) {
+    this.appOf = typeof app === 'function' ? app : () => app;
+  }
+
+  get app(): INestApplication {
+    return this.appOf();
+  }
+  get db(): DataSource {
+    return this.app.get(getDataSourceToken());
+  }
+  private get staffService(): StaffService {
+    return this.app.get(StaffService, { strict: false });
+  }
+  private get tokens(): TokenService {
+    return this.app.get(TokenService, { strict: false });
+  }
+  private get audit(): AuditService {
+    return this.app.get(AuditService, { strict: false });
+  }
+  private get retention(): RetentionConfig {
+    return this.app.get(CALLS_RETENTION, { strict: false });
   }
 
   http() {

@@ -25,9 +25,8 @@ export class TcpProxy {
   private constructor(private readonly server: Server, readonly targetHost: string, readonly targetPort: number) {}
 
   static async start(targetHost: string, targetPort: number): Promise<TcpProxy> {
-    let proxy!: TcpProxy;
     const server = createServer((client) => proxy.onConnection(client));
-    proxy = new TcpProxy(server, targetHost, targetPort);
+    const proxy = new TcpProxy(server, targetHost, targetPort);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', () => resolve());

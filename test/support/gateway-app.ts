@@ -1,0 +1,58 @@
+import { INestApplication } from '@nestjs/common';
+import Redis from 'ioredis';
+import { createGatewayApp } from '../../apps/gateway/src/bootstrap';
+import type { Env, HotlineConfigOptions } from '@hotline/config';
+import { RoutingStore } from '@hotline/routing';
+import { TEST_SECRETS } from './test-config';
+import { TwilioPeer } from './twilio-peer';
+import { ConsoleClient, Staff, TwilioWebhooks, baseUrlOf, connectConsole, staff } from './webhooks';
+
+/** A gateway under test, listening on a free loopback port. */
+export interface GatewayTestApp {
+  app: INestApplication;
+  env: Env;
+  /** `http://127.0.0.1:<port>` */
+  base: string;
+  /** Webhooks to it as Twilio signs them for `env`. */
+  hooks: TwilioWebhooks;
+}
+
+/** Creates a gateway with `env` and listens on a free loopback port. The caller closes `app`. */
+export async function startGatewayApp(env: Env, options: HotlineConfigOptions = {}): Promise<GatewayTestApp> {
+  const app = await createGatewayApp(env, options);
+  await app.listen(0, '127.0.0.1');
+  return { app, env, base: baseUrlOf(app), hooks: TwilioWebhooks.for(app, env) };
+}
+
+/** Twilio's side (REST API and signed callbacks) for the apps under test, with the test account. */
+export function startTwilioPeer(): Promise<TwilioPeer> {
+  return new TwilioPeer(TEST_SECRETS.TWILIO_ACCOUNT_SID, TEST_SECRETS.TWILIO_AUTH_TOKEN).start();
+}
+
+/** A routing store on `redis` with the test options (20 s offers), for tests that look at or reset routing state. */
+export function testRoutingStore(redis: Redis): RoutingStore {
+  return new RoutingStore(redis, { offerTimeoutMs: 20000, graceMs: 1000, serviceLevelMs: 30000, timeZone: 'UTC' });
+}
+
+/** Deletes every live routing key (a clean slate for the next test). */
+export function clearRouting(redis: Redis): Promise<void> {
+  return testRoutingStore(redis).clear();
+}
+
+/**
+ * An operator signed in on a console as the browser does, once the gateway has told them their
+ * status; then made available, unless `available: false`. The client is added to `track` (for the
+ * test's teardown to close) as soon as it is connected.
+ */
+export async function connectOperator(
+  base: string,
+  env: Env,
+  opts: { available?: boolean; track?: ConsoleClient[] } = {},
+): Promise<{ op: Staff; client: ConsoleClient }> {
+  const op = staff(env, 'operator');
+  const client = await connectConsole(base, '/operator', op.token);
+  opts.track?.push(client);
+  await client.next('status');
+  if (opts.available ?? true) expect(await client.emit('status:set', { status: 'available' })).toEqual({ ok: true, status: 'available' });
+  return { op, client };
+}
