@@ -1,10 +1,11 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Job, Queue, Worker } from 'bullmq';
+import { DataSource } from 'typeorm';
+import { CallEventPayload, CallLifecycle, CallRowMissing, OpenCallPayload } from '@hotline/calls';
 import { ENV, Env, RetentionConfig, loadRetentionConfig } from '@hotline/config';
 import { BULL_PREFIX, JobName, QueueName } from '@hotline/jobs';
 import { counter, redisOptionsFromUrl, withTimeout } from '@hotline/observability';
 import { RecordsDb } from '../records-db';
-import { CallEventPayload, CallRowMissing, OpenCallPayload, writeCallEvent, writeOpenCall } from './call-records';
 
 const DIRECT_WRITE_MS = 1500;
 const QUEUE_ADD_MS = 2000;
@@ -59,16 +60,21 @@ export class CallRecordsService implements OnApplicationBootstrap, OnApplication
   /** Opens the call in MySQL (idempotent on CallSid), or queues the write. */
   async open(p: OpenCallPayload): Promise<'written' | 'queued' | 'lost'> {
     // Not jobId.openCall: BullMQ 5 refuses a custom id with one ':' ("Custom Id cannot contain :").
-    return this.write(JobName.OpenCall, `open-call-${p.callId}`, p, (ds) => writeOpenCall(ds, this.retention, p));
+    return this.write(JobName.OpenCall, `open-call-${p.callId}`, p, (ds) => this.lifecycle(ds).open(p));
   }
 
   async event(e: CallEventPayload): Promise<'written' | 'queued' | 'lost'> {
     const ref = 'callId' in e && e.callId ? e.callId : (e as { callSid: string }).callSid;
     const id = [`call-event-${e.kind}`, ref, e.kind === 'connected' ? e.operatorId : e.kind === 'recording' ? e.recordingSid : ''].filter(Boolean).join('_');
-    return this.write(JobName.CallEvent, id, e, (ds) => writeCallEvent(ds, this.retention, e));
+    return this.write(JobName.CallEvent, id, e, (ds) => this.lifecycle(ds).apply(e));
   }
 
-  private async write(name: JobName, id: string, data: unknown, direct: (ds: import('typeorm').DataSource) => Promise<void>): Promise<'written' | 'queued' | 'lost'> {
+  /** libs/calls writes the record, over the data source as RecordsDb has it connected now. */
+  private lifecycle(ds: DataSource): CallLifecycle {
+    return new CallLifecycle(ds, this.retention);
+  }
+
+  private async write(name: JobName, id: string, data: unknown, direct: (ds: DataSource) => Promise<void>): Promise<'written' | 'queued' | 'lost'> {
     try {
       await withTimeout(
         this.db.get().then((ds) => direct(ds)),
@@ -101,8 +107,8 @@ export class CallRecordsService implements OnApplicationBootstrap, OnApplication
 
   private async process(job: Job): Promise<void> {
     const ds = await this.db.get();
-    if (job.name === JobName.OpenCall) await writeOpenCall(ds, this.retention, job.data as OpenCallPayload);
-    else if (job.name === JobName.CallEvent) await writeCallEvent(ds, this.retention, job.data as CallEventPayload);
+    if (job.name === JobName.OpenCall) await this.lifecycle(ds).open(job.data as OpenCallPayload);
+    else if (job.name === JobName.CallEvent) await this.lifecycle(ds).apply(job.data as CallEventPayload);
     else throw new Error(`unknown job ${job.name}`);
     if (job.attemptsMade > 0) this.logger.log(`job ${job.name} ${job.id} written after ${job.attemptsMade} retries`);
   }

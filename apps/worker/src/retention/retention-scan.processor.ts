@@ -1,8 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { CallRetention, ExpiredCursor } from '@hotline/calls';
 import { RetentionConfig, durationMs } from '@hotline/config';
-import { ExpiredCursor, RETENTION_CONFIG, RecordingRetentionService, countExpiredCalls, expiredCallsPage, retentionMetrics } from '@hotline/retention';
+import { RETENTION_CONFIG, RecordingRetentionService, retentionMetrics } from '@hotline/retention';
 import { RetentionQueue } from './retention.queue';
 
 export interface ScanResult {
@@ -21,7 +20,7 @@ export class RetentionScanProcessor {
   private readonly logger = new Logger(RetentionScanProcessor.name);
 
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly calls: CallRetention,
     @Inject(RETENTION_CONFIG) private readonly cfg: RetentionConfig,
     private readonly queue: RetentionQueue,
     private readonly recordings: RecordingRetentionService,
@@ -33,7 +32,7 @@ export class RetentionScanProcessor {
       let queued = 0;
       let cursor: ExpiredCursor | undefined;
       do {
-        const page = await expiredCallsPage(this.db, now, this.cfg.batchSize, cursor);
+        const page = await this.calls.expiredPage(now, this.cfg.batchSize, cursor);
         await this.queue.addSecureDeletes(page.ids.map((callId) => ({ callId, reason: 'retention' as const })));
         queued += page.ids.length;
         cursor = page.next;
@@ -48,9 +47,9 @@ export class RetentionScanProcessor {
         if (r.failed || r.deleted < this.cfg.batchSize) break;
       }
 
-      const overdue = await countExpiredCalls(this.db, new Date(now.getTime() - durationMs(this.cfg.scanEvery)));
+      const overdue = await this.calls.countExpired(new Date(now.getTime() - durationMs(this.cfg.scanEvery)));
       retentionMetrics.overdue().set(overdue);
-      retentionMetrics.expired().set(await countExpiredCalls(this.db, now));
+      retentionMetrics.expired().set(await this.calls.countExpired(now));
       if (overdue) this.logger.warn({ msg: 'expired calls still present a scan interval after their deadline', calls: overdue });
       return { queued, recordingsDeleted, recordingsFailed };
     } finally {
