@@ -171,10 +171,7 @@ export class SecureDeleteService {
       // The call rows, the calls' range of the hold index (no hold can be inserted for them until
       // this transaction ends), and their recordings still at Twilio: a recording that arrived
       // after step 2 (a late status callback) must not lose its row before Twilio loses it.
-      const { calls: lockedById, held, recordingAtTwilio } = await this.calls.lock(
-        batch.map((r) => r.callId),
-        m,
-      );
+      const { calls: lockedById, held, recordingAtTwilio } = await this.calls.lock(batch.map((r) => r.callId), m);
       const go: { req: SecureDeleteRequest; row: DestructionCandidate }[] = [];
       for (const req of batch) {
         const row = lockedById.get(req.callId);
@@ -195,33 +192,27 @@ export class SecureDeleteService {
       const counts = await this.calls.deleteRows(goIds, m);
       const at = new Date();
       const summary = Object.entries(counts).map(([t, n]) => `${t}=${n}`).join(' ');
-      const certificates = go.map(({ req, row }) => {
+      const certificates = go.map(({ req, row }): NewCertificate => {
         const s = mine.get(req.callId)!;
         s.push({ step: 'data_key', outcome: keyPresent.has(req.callId) ? 'done' : 'already_done', at: at.toISOString() });
         s.push({ step: 'rows', outcome: 'done', at: at.toISOString(), detail: go.length === 1 ? summary : `batch of ${go.length}: ${summary}` });
-        return { id: randomUUID(), req, row, steps: s };
+        return {
+          id: randomUUID(),
+          callId: req.callId,
+          reason: req.reason,
+          retentionPolicy: row.retentionPolicy,
+          retentionDeadline: row.retentionDeadline,
+          deletionRequestId: req.deletionRequestId ?? null,
+          steps: s,
+        };
       });
-      await this.calls.writeCertificates(
-        certificates.map(
-          (c): NewCertificate => ({
-            id: c.id,
-            callId: c.req.callId,
-            reason: c.req.reason,
-            retentionPolicy: c.row.retentionPolicy,
-            retentionDeadline: c.row.retentionDeadline,
-            deletionRequestId: c.req.deletionRequestId ?? null,
-            steps: c.steps,
-          }),
-        ),
-        at,
-        m,
-      );
+      await this.calls.writeCertificates(certificates, at, m);
       const entries = certificates.map((c) => ({
         ...AUDIT_ACTOR,
         action: 'call.destroyed',
         targetType: 'call',
-        targetId: c.req.callId,
-        detail: { reason: c.req.reason, retentionPolicy: c.row.retentionPolicy, certificateId: c.id, ...(c.req.deletionRequestId ? { deletionRequestId: c.req.deletionRequestId } : {}) },
+        targetId: c.callId,
+        detail: { reason: c.reason, retentionPolicy: c.retentionPolicy, certificateId: c.id, ...(c.deletionRequestId ? { deletionRequestId: c.deletionRequestId } : {}) },
       }));
       // The key goes just before the commit, so it is gone for good before the row deletions are
       // (the commit below): if the keystore fails, nothing is deleted; if this process dies
@@ -234,7 +225,7 @@ export class SecureDeleteService {
       // Last, because it locks the head of the audit chain, which every writer of the trail waits
       // for: held from here to the commit only, batches running side by side queue on it briefly.
       await this.audit.appendMany(entries, m);
-      for (const c of certificates) done.push({ callId: c.req.callId, outcome: 'destroyed', certificateId: c.id });
+      for (const c of certificates) done.push({ callId: c.callId, outcome: 'destroyed', certificateId: c.id });
     }, 'REPEATABLE READ');
     for (const o of done) {
       results.set(o.callId, o);
