@@ -25,7 +25,7 @@ export class PrivacyReconciler {
     @Inject(ENV) private readonly env: Env,
     @Inject(REDIS) private readonly redis: Redis,
     @InjectDataSource() private readonly db: DataSource,
-    private readonly recordingsOf: CallRecordings,
+    private readonly callRecordings: CallRecordings,
     private readonly queues: PrivacyQueues,
   ) {}
 
@@ -43,7 +43,7 @@ export class PrivacyReconciler {
     );
     for (const r of requests) await this.queues.deletionRequest(r.id, new Date(r.execute_after));
 
-    const recordings = await this.recordingsOf.callsOwingWithdrawnDeletion(PAGE);
+    const recordings = await this.callRecordings.callsOwingWithdrawnDeletion(PAGE);
     for (const callId of recordings) await this.queues.deleteRecordings(callId);
 
     const sms: { message_sid: string }[] = await this.db.query(`SELECT message_sid FROM sms_messages WHERE deleted_at IS NULL AND sent_at < ? LIMIT ${PAGE}`, [
