@@ -8,8 +8,8 @@ const common = {
   testEnvironment: 'node',
   transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] },
   moduleFileExtensions: ['ts', 'js', 'json'],
-  // `@hotline/crypto/<entry>` (e.g. `/pseudonym`) is a narrower entry point of libs/crypto; it must come first.
-  moduleNameMapper: { '^@hotline/crypto/(.*)$': '<rootDir>/libs/crypto/src/$1', '^@hotline/(.*)$': '<rootDir>/libs/$1/src' },
+  // `@hotline/<lib>/<entry>` (e.g. `crypto/pseudonym`, `calls/records`) is a narrower entry point of a lib; it must come first.
+  moduleNameMapper: { '^@hotline/([^/]+)/(.+)$': '<rootDir>/libs/$1/src/$2', '^@hotline/(.*)$': '<rootDir>/libs/$1/src' },
   setupFiles: ['<rootDir>/test/support/env.ts'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
 };

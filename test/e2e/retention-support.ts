@@ -165,7 +165,7 @@ export async function tablesMentioning(ds: DataSource, id: string): Promise<stri
 }
 
 /**
- * Reads a call the way the records read path must (see `callDestructionState`): in one
+ * Reads a call the way the records read path must (see `CallsService.read`): in one
  * transaction that first locks the call row in share mode. Returns what a reader would be shown.
  */
 export async function readCall(

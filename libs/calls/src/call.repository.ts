@@ -54,7 +54,8 @@ export abstract class CallRepository {
   /** The call's content, decrypted by the mapper. Call with the row locked (lockShared). */
   abstract readContent(call: CallSummary, tx: CallTx): Promise<CallDetail>;
 
-  abstract certificate(callId: string): Promise<DeletionCertificate | null>;
+  /** The deletion certificate of a destroyed call, or null. */
+  abstract certificate(callId: string, tx?: CallTx): Promise<DeletionCertificate | null>;
 
   /** One note, decrypted by the mapper (null if there is no such note). */
   abstract note(noteId: string, tx?: CallTx): Promise<CallNote | null>;
@@ -77,7 +78,7 @@ export abstract class CallRepository {
 
   abstract cosignEscalation(callId: string, escalationId: string, supervisorId: string, tx: CallTx): Promise<{ outcome: 'cosigned'; at: Date } | { outcome: 'already_cosigned' | 'not_found' }>;
 
-  /** A hold in force, or null. */
+  /** The hold in force on the call (see LegalHolds), or null. */
   abstract holdInForce(callId: string, tx?: CallTx): Promise<{ id: string; placedAt: Date } | null>;
 
   abstract placeHold(callId: string, reason: string, placedBy: string, tx: CallTx): Promise<{ id: string; placedAt: Date }>;

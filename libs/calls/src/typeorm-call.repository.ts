@@ -3,11 +3,12 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'crypto';
 import { DataSource } from 'typeorm';
 import { PolicyName, RetentionConfig } from '@hotline/config';
-import { DataKeyDestroyedError, KeystoreService } from '@hotline/crypto';
+import { DataKeyDestroyedError, DataKeyStore } from '@hotline/crypto';
 import type { RiskLevel } from '@hotline/contract';
 import { CallDetail, CallNote, CallPage, CallSummary, DeletionCertificate, EscalationDetails, EscalationMeta } from './call.model';
 import { CallMapper, CallRow, EscalationRow, NoteRow } from './call.mapper';
 import { CallRepository, CallTx, ContentKeyGoneError, InvalidCursorError, NewNote } from './call.repository';
+import { LegalHolds } from './legal-holds';
 import { retentionAfterAssessment } from './retention-policy';
 
 export const CALLS_RETENTION = Symbol('CALLS_RETENTION');
@@ -20,7 +21,8 @@ export class TypeOrmCallRepository extends CallRepository {
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
     private readonly mapper: CallMapper,
-    private readonly keystore: KeystoreService,
+    private readonly keys: DataKeyStore,
+    private readonly holds: LegalHolds,
     @Inject(CALLS_RETENTION) private readonly retention: RetentionConfig,
   ) {
     super();
@@ -92,8 +94,8 @@ export class TypeOrmCallRepository extends CallRepository {
     };
   }
 
-  async certificate(callId: string): Promise<DeletionCertificate | null> {
-    const [row] = await this.ds.query(
+  async certificate(callId: string, tx?: CallTx): Promise<DeletionCertificate | null> {
+    const [row] = await (tx ?? this.ds).query(
       'SELECT id, call_id, reason, retention_policy, retention_deadline, deletion_request_id, steps, destroyed_at FROM deletion_certificates WHERE call_id = ?',
       [callId],
     );
@@ -165,24 +167,16 @@ export class TypeOrmCallRepository extends CallRepository {
     return { outcome: exists.length ? ('already_cosigned' as const) : ('not_found' as const) };
   }
 
-  async holdInForce(callId: string, tx?: CallTx): Promise<{ id: string; placedAt: Date } | null> {
-    const [row] = await (tx ?? this.ds).query('SELECT id, placed_at FROM legal_holds WHERE call_id = ? AND lifted_at IS NULL ORDER BY placed_at LIMIT 1', [callId]);
-    return row ? { id: row.id, placedAt: new Date(row.placed_at) } : null;
+  holdInForce(callId: string, tx?: CallTx): Promise<{ id: string; placedAt: Date } | null> {
+    return this.holds.inForce(callId, tx);
   }
 
-  async placeHold(callId: string, reason: string, placedBy: string, tx: CallTx): Promise<{ id: string; placedAt: Date }> {
-    const id = randomUUID();
-    const placedAt = new Date();
-    await tx.query('INSERT INTO legal_holds (id, call_id, reason, placed_by, placed_at) VALUES (?, ?, ?, ?, ?)', [id, callId, reason, placedBy, placedAt]);
-    return { id, placedAt };
+  placeHold(callId: string, reason: string, placedBy: string, tx: CallTx): Promise<{ id: string; placedAt: Date }> {
+    return this.holds.place(callId, reason, placedBy, tx);
   }
 
-  async liftHold(callId: string, liftedBy: string, tx: CallTx): Promise<{ id: string; liftedAt: Date } | null> {
-    const hold = await this.holdInForce(callId, tx);
-    if (!hold) return null;
-    const liftedAt = new Date();
-    await tx.query('UPDATE legal_holds SET lifted_by = ?, lifted_at = ? WHERE call_id = ? AND lifted_at IS NULL', [liftedBy, liftedAt, callId]);
-    return { id: hold.id, liftedAt };
+  liftHold(callId: string, liftedBy: string, tx: CallTx): Promise<{ id: string; liftedAt: Date } | null> {
+    return this.holds.lift(callId, liftedBy, tx);
   }
 
   async contentKeyDestroyed(callId: string, tx?: CallTx): Promise<boolean> {
@@ -194,13 +188,13 @@ export class TypeOrmCallRepository extends CallRepository {
     // No key. Creating one is right for a call's first content; but if content exists, its key was
     // destroyed (secure deletion under way) and a fresh key would bring the call back to life.
     if (await this.hasContent(callId)) throw new ContentKeyGoneError(callId);
-    await this.keystore.getOrCreate(callId);
+    await this.keys.getOrCreate(callId);
   }
 
-  /** From the keystore's short cache when it can (a key destroyed by another process is seen within its CACHE_MS). */
+  /** From the key store's short cache when it can (a key destroyed by another process is seen within its CACHE_MS). */
   private async hasKey(callId: string): Promise<boolean> {
     try {
-      await this.keystore.get(callId);
+      await this.keys.unwrap(callId);
       return true;
     } catch (e) {
       if (e instanceof DataKeyDestroyedError) return false;

@@ -1,9 +1,10 @@
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomBytes } from 'crypto';
 import { DataSource } from 'typeorm';
 import { ENV, Env, masterKeys } from '@hotline/config';
 import { KEYSTORE } from '@hotline/persistence';
+import { DataKeyEntry, DataKeyStore } from './data-key-store';
 import { masterKeyId, unwrapDataKey, wrapDataKey } from './envelope';
 
 export class DataKeyDestroyedError extends Error {
@@ -27,18 +28,19 @@ interface MasterKey {
 }
 
 /**
- * The keystore port: per-call data keys, wrapped by the master key, in their own database.
- * Unwrapped keys are cached briefly in memory (CACHE_MS) to keep reads fast; destroying a key
- * here also evicts it, and other processes' caches expire within CACHE_MS.
+ * The keystore (DataKeyStore): per-call data keys, wrapped by the master key, in their own
+ * database. Unwrapped keys are cached briefly in memory (CACHE_MS) to keep reads fast; destroying
+ * a key here also evicts it, and other processes' caches expire within CACHE_MS.
  */
 @Injectable()
-export class KeystoreService {
+export class KeystoreService extends DataKeyStore {
   static CACHE_MS = 5_000;
   private readonly current: MasterKey;
   private readonly byId = new Map<string, MasterKey>();
   private readonly cache = new Map<string, { key: Buffer; until: number }>();
 
   constructor(@InjectDataSource(KEYSTORE) private readonly ds: DataSource, @Inject(ENV) env: Env) {
+    super();
     const { current, old } = masterKeys(env);
     [current, ...old].forEach((key, i) => {
       const mk = { id: masterKeyId(key), key };
@@ -71,7 +73,7 @@ export class KeystoreService {
   }
 
   /** The call's data key; throws DataKeyDestroyedError when it is gone. */
-  async get(callId: string): Promise<Buffer> {
+  async unwrap(callId: string): Promise<Buffer> {
     callId = canonicalId(callId);
     const key = this.fromCache(callId) ?? (await this.load(callId));
     if (!key) throw new DataKeyDestroyedError(callId);
@@ -90,6 +92,25 @@ export class KeystoreService {
     this.cache.delete(callId);
     const res = await this.ds.query('DELETE FROM data_keys WHERE call_id = ?', [callId]);
     return res.affectedRows > 0 ? 'destroyed' : 'already_gone';
+  }
+
+  async destroyMany(callIds: string[]): Promise<number> {
+    if (!callIds.length) return 0;
+    const ids = callIds.map(canonicalId);
+    for (const id of ids) this.cache.delete(id);
+    const res = await this.ds.query('DELETE FROM data_keys WHERE call_id IN (?)', [ids]);
+    return Number(res.affectedRows ?? 0);
+  }
+
+  async existing(callIds: string[]): Promise<Set<string>> {
+    if (!callIds.length) return new Set();
+    const rows: { call_id: string }[] = await this.ds.query('SELECT call_id FROM data_keys WHERE call_id IN (?)', [callIds.map(canonicalId)]);
+    return new Set(rows.map((r) => r.call_id));
+  }
+
+  async list(afterCallId: string, limit: number): Promise<DataKeyEntry[]> {
+    const rows: { call_id: string; created_at: Date }[] = await this.ds.query('SELECT call_id, created_at FROM data_keys WHERE call_id > ? ORDER BY call_id LIMIT ?', [afterCallId, limit]);
+    return rows.map((r) => ({ callId: r.call_id, createdAt: new Date(r.created_at) }));
   }
 
   /** Re-wraps every data key not under the current master key. Content is not touched. */
@@ -115,11 +136,6 @@ export class KeystoreService {
     }
     const [{ n }] = await this.ds.query('SELECT COUNT(*) AS n FROM data_keys WHERE master_key_id <> ?', [this.current.id]);
     return { rewrapped, remaining: Number(n) };
-  }
-
-  evict(callId: string): void {
-    callId = canonicalId(callId);
-    this.cache.delete(callId);
   }
 
   private fromCache(callId: string): Buffer | undefined {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import type { AuditInput } from '@hotline/audit';
+import { CallerRecords } from '@hotline/calls';
 
 /** Appends an audit entry inside the given transaction (AuditService.append, or an equivalent). */
 export type AuditAppend = (input: AuditInput, m: EntityManager) => Promise<unknown>;
@@ -21,13 +22,7 @@ export interface CallerSummary {
 
 /** What the privacy line tells a verified caller before they confirm: counts only. */
 export async function callerSummary(ds: DataSource, pseudonym: string): Promise<CallerSummary> {
-  const [row] = await ds.query(
-    `SELECT COUNT(*) AS total,
-            COALESCE(SUM(EXISTS (SELECT 1 FROM legal_holds h WHERE h.call_id = c.id AND h.lifted_at IS NULL)), 0) AS held
-       FROM calls c WHERE c.caller_pseudonym = ?`,
-    [pseudonym],
-  );
-  return { total: Number(row.total), held: Number(row.held) };
+  return new CallerRecords(ds).counts(pseudonym);
 }
 
 export interface DeletionRequestResult {
@@ -111,20 +106,13 @@ export async function withdrawRecordingConsent(
   audit?: AuditAppend,
   via?: Record<string, unknown>,
 ): Promise<{ withdrawn: number; callsWithRecordings: string[] }> {
+  const callers = new CallerRecords(ds);
   return ds.transaction(async (m) => {
-    const res = await m.query(
-      "UPDATE consents SET withdrawn_at = ? WHERE caller_pseudonym = ? AND kind = 'recording' AND granted = 1 AND withdrawn_at IS NULL",
-      [now, pseudonym],
-    );
+    const result = await callers.withdrawRecordingConsent(pseudonym, now, m);
     await m.query(
       'INSERT INTO caller_preferences (caller_pseudonym, recording_opt_out_at, updated_at) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE recording_opt_out_at = COALESCE(recording_opt_out_at, VALUES(recording_opt_out_at)), updated_at = VALUES(updated_at)',
       [pseudonym, now, now],
     );
-    const calls = await m.query(
-      'SELECT DISTINCT r.call_id AS id FROM recordings r JOIN calls c ON c.id = r.call_id WHERE c.caller_pseudonym = ? AND r.deleted_at IS NULL',
-      [pseudonym],
-    );
-    const result = { withdrawn: Number(res.affectedRows ?? 0), callsWithRecordings: calls.map((r: any) => r.id as string) };
     await audit?.({ actorRole: 'caller', action: 'consent.withdrawn', targetType: 'consent', targetId: null, detail: { ...via, kind: 'recording', consents: result.withdrawn, callsWithRecordings: result.callsWithRecordings } }, m);
     return result;
   });

@@ -1,7 +1,5 @@
 export * from './retention.config';
 export * from './metrics';
-export * from './call-state';
-export * from './expired';
 export * from './secure-delete.service';
 export * from './recording-retention.service';
 export * from './reconcile.service';

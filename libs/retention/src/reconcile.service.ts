@@ -1,10 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { AuditService } from '@hotline/audit';
+import { CallDestructionSteps, LegalHolds, STRAY_ROW_TABLES } from '@hotline/calls';
 import { Clock, systemClock } from '@hotline/clock';
-import { KeystoreService } from '@hotline/crypto';
-import { KEYSTORE } from '@hotline/persistence';
+import { DataKeyStore } from '@hotline/crypto';
 import { TwilioService } from '@hotline/twilio';
 import { retentionMetrics } from './metrics';
 
@@ -20,8 +18,6 @@ export interface ReconcileResult {
 /** A data key younger than this may belong to a call whose row is still on its way (the gateway replays openings). */
 export const ORPHAN_KEY_MIN_AGE_MS = 60 * 60 * 1000;
 
-const STRAY_TABLES = ['notes', 'risk_assessments', 'consents', 'escalations', 'recordings'] as const;
-
 /**
  * Finds and finishes anything left half-way between the two databases and Twilio. The other
  * half-way state, a call row whose key is already gone (a destruction interrupted between key
@@ -35,9 +31,9 @@ export class ReconcileService {
   @Inject(Clock) private readonly clock: Clock = systemClock;
 
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
-    @InjectDataSource(KEYSTORE) private readonly keys: DataSource,
-    private readonly keystore: KeystoreService,
+    private readonly calls: CallDestructionSteps,
+    private readonly holds: LegalHolds,
+    private readonly keys: DataKeyStore,
     private readonly twilio: TwilioService,
     private readonly audit: AuditService,
   ) {}
@@ -60,22 +56,21 @@ export class ReconcileService {
     let after = '';
     let destroyed = 0;
     for (;;) {
-      const page: { call_id: string; created_at: Date }[] = await this.keys.query('SELECT call_id, created_at FROM data_keys WHERE call_id > ? ORDER BY call_id LIMIT ?', [after, pageSize]);
+      const page = await this.keys.list(after, pageSize);
       if (!page.length) break;
-      after = page[page.length - 1].call_id;
-      const ids = page.map((k) => k.call_id);
-      const present = new Set((await this.db.query('SELECT id FROM calls WHERE id IN (?)', [ids])).map((r: { id: string }) => r.id));
-      const certified = new Set((await this.db.query('SELECT call_id FROM deletion_certificates WHERE call_id IN (?)', [ids])).map((r: { call_id: string }) => r.call_id));
+      after = page[page.length - 1].callId;
+      const ids = page.map((k) => k.callId);
+      const present = await this.calls.present(ids);
+      const certified = await this.calls.certificateIds(ids);
       for (const k of page) {
-        if (present.has(k.call_id)) continue;
-        if (!certified.has(k.call_id) && new Date(k.created_at) > cutoff) continue;
+        if (present.has(k.callId)) continue;
+        if (!certified.has(k.callId) && k.createdAt > cutoff) continue;
         // Re-checked under the call's id right before: a row that appeared since the page was read keeps its key.
-        const [again] = await this.db.query('SELECT 1 AS present FROM calls WHERE id = ?', [k.call_id]);
-        if (again) continue;
-        if ((await this.keystore.destroy(k.call_id)) === 'destroyed') {
+        if (await this.calls.isPresent(k.callId)) continue;
+        if ((await this.keys.destroy(k.callId)) === 'destroyed') {
           destroyed++;
           retentionMetrics.reconciled().inc({ kind: 'orphan_key' });
-          await this.audit.append({ actorId: null, actorRole: 'system', action: 'retention.orphan_key_destroyed', targetType: 'call', targetId: k.call_id, detail: { certified: certified.has(k.call_id) } });
+          await this.audit.append({ actorId: null, actorRole: 'system', action: 'retention.orphan_key_destroyed', targetType: 'call', targetId: k.callId, detail: { certified: certified.has(k.callId) } });
         }
       }
       if (page.length < pageSize) break;
@@ -86,41 +81,32 @@ export class ReconcileService {
   /** Rows of a destroyed call (certificate, no call row) that arrived after it went. */
   private async strayRows(pageSize: number): Promise<number> {
     let deleted = 0;
-    for (const table of STRAY_TABLES) {
+    for (const table of STRAY_ROW_TABLES) {
       for (;;) {
-        const rows: { call_id: string }[] = await this.db.query(
-          `SELECT DISTINCT t.call_id FROM ${table} t JOIN deletion_certificates d ON d.call_id = t.call_id
-            WHERE NOT EXISTS (SELECT 1 FROM calls c WHERE c.id = t.call_id) LIMIT ?`,
-          [pageSize],
-        );
-        if (!rows.length) break;
+        const callIds = await this.calls.strayCallIds(table, pageSize);
+        if (!callIds.length) break;
         const before = deleted;
-        for (const { call_id: callId } of rows) {
+        for (const callId of callIds) {
           if (table === 'recordings') {
-            const recs: { id: string; recording_sid: string }[] = await this.db.query('SELECT id, recording_sid FROM recordings WHERE call_id = ? AND deleted_at IS NULL', [callId]);
-            for (const r of recs) await this.twilio.deleteRecording(r.recording_sid);
+            for (const sid of await this.calls.recordingSidsAtTwilio(callId)) await this.twilio.deleteRecording(sid);
           }
-          await this.db.transaction(async (m) => {
-            const res = await m.query(`DELETE FROM ${table} WHERE call_id = ? AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.id = ?)`, [callId, callId]);
-            if (!res.affectedRows) return;
-            deleted += res.affectedRows;
-            retentionMetrics.reconciled().inc({ kind: 'stray_rows' }, res.affectedRows);
-            await this.audit.append({ actorId: null, actorRole: 'system', action: 'retention.stray_rows_deleted', targetType: 'call', targetId: callId, detail: { table, rows: res.affectedRows } }, m);
+          await this.calls.transaction(async (m) => {
+            const rows = await this.calls.deleteStrayRows(table, callId, m);
+            if (!rows) return;
+            deleted += rows;
+            retentionMetrics.reconciled().inc({ kind: 'stray_rows' }, rows);
+            await this.audit.append({ actorId: null, actorRole: 'system', action: 'retention.stray_rows_deleted', targetType: 'call', targetId: callId, detail: { table, rows } }, m);
           });
         }
-        if (rows.length < pageSize || deleted === before) break;
+        if (callIds.length < pageSize || deleted === before) break;
       }
     }
     return deleted;
   }
 
   private async heldWithoutKey(): Promise<number> {
-    const held: { call_id: string }[] = await this.db.query(
-      `SELECT DISTINCT h.call_id FROM legal_holds h
-        WHERE h.lifted_at IS NULL AND (EXISTS (SELECT 1 FROM notes n WHERE n.call_id = h.call_id) OR EXISTS (SELECT 1 FROM escalations e WHERE e.call_id = h.call_id))`,
-    );
     let n = 0;
-    for (const { call_id } of held) if (!(await this.keystore.exists(call_id))) n++;
+    for (const callId of await this.holds.heldCallsWithContent()) if (!(await this.keys.exists(callId))) n++;
     return n;
   }
 }

@@ -2,9 +2,9 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditService } from '@hotline/audit';
+import { CallRecordings, LegalHolds } from '@hotline/calls';
 import { Clock, systemClock } from '@hotline/clock';
 import { TwilioService } from '@hotline/twilio';
-import { expiredRecordingsOfLiveCalls } from './expired';
 import { retentionMetrics } from './metrics';
 
 /**
@@ -19,24 +19,24 @@ export class RecordingRetentionService {
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
+    private readonly recordings: CallRecordings,
+    private readonly holds: LegalHolds,
     private readonly twilio: TwilioService,
     private readonly audit: AuditService,
   ) {}
 
   /** Deletes up to `limit` expired recordings; a failure is left for the next scan. */
   async deleteExpired(now: Date, limit: number): Promise<{ deleted: number; failed: number }> {
-    const due = await expiredRecordingsOfLiveCalls(this.db, now, limit);
+    const due = await this.recordings.expiredOfLiveCalls(now, limit);
     let deleted = 0;
     let failed = 0;
     for (const rec of due) {
       try {
         // Re-checked just before Twilio: a hold placed since the page was read keeps the recording.
-        const [held] = await this.db.query('SELECT 1 AS held FROM legal_holds WHERE call_id = ? AND lifted_at IS NULL LIMIT 1', [rec.callId]);
-        if (held) continue;
+        if (await this.holds.isHeld(rec.callId)) continue;
         const outcome = await this.twilio.deleteRecording(rec.recordingSid);
         await this.db.transaction(async (m) => {
-          const res = await m.query('UPDATE recordings SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL', [this.clock.now(), rec.id]);
-          if (res.affectedRows) {
+          if (await this.recordings.markDeleted(rec.id, m, this.clock.now())) {
             await this.audit.append(
               { actorId: null, actorRole: 'system', action: 'recording.deleted', targetType: 'call', targetId: rec.callId, detail: { recordingId: rec.id, reason: 'retention', twilio: outcome } },
               m,

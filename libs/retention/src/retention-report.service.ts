@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { CallRecordings, CallRetention, LegalHolds } from '@hotline/calls';
 import { Clock, systemClock } from '@hotline/clock';
 import { POLICY_NAMES, RetentionConfig, durationMs } from '@hotline/config';
-import { countExpiredCalls, countExpiredRecordings } from './expired';
 import { RETENTION_CONFIG } from './retention.config';
 
 export interface PolicyReport {
@@ -49,27 +49,24 @@ export class RetentionReportService {
   /** Property-injected (the system clock unless the app was given one), so tests move time instead of sleeping. */
   @Inject(Clock) private readonly clock: Clock = systemClock;
 
-  constructor(@InjectDataSource() private readonly db: DataSource, @Inject(RETENTION_CONFIG) private readonly cfg: RetentionConfig) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly calls: CallRetention,
+    private readonly recordings: CallRecordings,
+    private readonly holds: LegalHolds,
+    @Inject(RETENTION_CONFIG) private readonly cfg: RetentionConfig,
+  ) {}
 
   async report(now = this.clock.now()): Promise<RetentionReport> {
     const scanMs = durationMs(this.cfg.scanEvery);
     const lateBefore = new Date(now.getTime() - scanMs);
-    const groups: { policy: string; calls: number; held: number }[] = await this.db.query(
-      `SELECT c.retention_policy AS policy, COUNT(*) AS calls,
-              SUM(EXISTS (SELECT 1 FROM legal_holds h WHERE h.call_id = c.id AND h.lifted_at IS NULL)) AS held
-         FROM calls c GROUP BY c.retention_policy`,
-    );
+    const groups = await this.calls.countByPolicy();
     const names = [...new Set([...POLICY_NAMES, ...groups.map((g) => g.policy)])];
     const policies: PolicyReport[] = [];
     for (const policy of names) {
       const g = groups.find((x) => x.policy === policy);
       const duration = (this.cfg.policies as Record<string, { source: string } | undefined>)[policy];
-      const [oldest] = await this.db.query(
-        `SELECT c.started_at, c.retention_deadline FROM calls c
-          WHERE c.retention_policy = ? AND NOT EXISTS (SELECT 1 FROM legal_holds h WHERE h.call_id = c.id AND h.lifted_at IS NULL)
-          ORDER BY c.started_at LIMIT 1`,
-        [policy],
-      );
+      const oldest = await this.calls.oldestUnheld(policy);
       policies.push({
         policy,
         duration: duration?.source ?? null,
@@ -77,19 +74,19 @@ export class RetentionReportService {
         held: Number(g?.held ?? 0),
         oldestUnheld: oldest
           ? {
-              startedAt: new Date(oldest.started_at).toISOString(),
-              ageSeconds: Math.floor((now.getTime() - new Date(oldest.started_at).getTime()) / 1000),
+              startedAt: oldest.startedAt.toISOString(),
+              ageSeconds: Math.floor((now.getTime() - oldest.startedAt.getTime()) / 1000),
               policySeconds: duration ? Math.floor(durationMs(duration as any) / 1000) : null,
-              deadline: new Date(oldest.retention_deadline).toISOString(),
-              withinPolicy: new Date(oldest.retention_deadline) > lateBefore,
+              deadline: oldest.retentionDeadline.toISOString(),
+              withinPolicy: oldest.retentionDeadline > lateBefore,
             }
           : null,
       });
     }
-    const overdue = await countExpiredCalls(this.db, lateBefore);
-    const awaitingDeletion = (await countExpiredCalls(this.db, now)) - overdue;
-    const overdueRecordings = await countExpiredRecordings(this.db, lateBefore);
-    const [holds] = await this.db.query('SELECT COUNT(*) AS holds, COUNT(DISTINCT call_id) AS calls FROM legal_holds WHERE lifted_at IS NULL');
+    const overdue = await this.calls.countExpired(lateBefore);
+    const awaitingDeletion = (await this.calls.countExpired(now)) - overdue;
+    const overdueRecordings = await this.recordings.countExpired(lateBefore);
+    const holdsInForce = await this.holds.countInForce();
     const dayAgo = new Date(now.getTime() - DAY_MS);
     const weekAgo = new Date(now.getTime() - 7 * DAY_MS);
     const byReason: { reason: string; week: number; day: number }[] = await this.db.query(
@@ -104,7 +101,7 @@ export class RetentionReportService {
       overdue,
       awaitingDeletion,
       overdueRecordings,
-      holdsInForce: { holds: Number(holds.holds), calls: Number(holds.calls) },
+      holdsInForce,
       deletions: {
         lastDay: byReason.reduce((n, r) => n + Number(r.day), 0),
         lastWeek: byReason.reduce((n, r) => n + Number(r.week), 0),

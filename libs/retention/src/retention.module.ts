@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { CallRecordsModule } from '@hotline/calls';
 import { CryptoModule } from '@hotline/crypto';
 import { TwilioModule } from '@hotline/twilio';
 import { ReconcileService } from './reconcile.service';
@@ -8,17 +9,19 @@ import { SecureDeleteService } from './secure-delete.service';
 
 /**
  * Retention and secure deletion, for the worker (and whoever destroys calls on request).
- * Needs PersistenceModule (both connections) and AuditModule from the app.
+ * Needs PersistenceModule (both connections) and AuditModule from the app. Exports the call
+ * record's stores (CallRecordsModule) that the worker's processors use.
  */
 @Module({
-  imports: [CryptoModule, TwilioModule],
+  imports: [CryptoModule, TwilioModule, CallRecordsModule],
   providers: [SecureDeleteService, RecordingRetentionService, ReconcileService, RetentionReportService],
-  exports: [SecureDeleteService, RecordingRetentionService, ReconcileService, RetentionReportService],
+  exports: [SecureDeleteService, RecordingRetentionService, ReconcileService, RetentionReportService, CallRecordsModule],
 })
 export class RetentionModule {}
 
 /** The report alone (records' `GET /retention/report`, the CLI): reads the records database only. */
 @Module({
+  imports: [CallRecordsModule],
   providers: [RetentionReportService],
   exports: [RetentionReportService],
 })

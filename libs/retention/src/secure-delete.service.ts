@@ -1,11 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'crypto';
-import { DataSource } from 'typeorm';
 import { AuditService } from '@hotline/audit';
+import { CallDestructionSteps, DestructionCandidate, NewCertificate } from '@hotline/calls';
 import { Clock, systemClock } from '@hotline/clock';
-import { KeystoreService } from '@hotline/crypto';
-import { DeletionStep, KEYSTORE } from '@hotline/persistence';
+import { DataKeyStore } from '@hotline/crypto';
+import type { DeletionStep } from '@hotline/persistence';
 import { TwilioService } from '@hotline/twilio';
 import { retentionMetrics } from './metrics';
 
@@ -37,15 +36,6 @@ export class RecordingArrivedError extends Error {
   }
 }
 
-/** Rows that belong to a call, deleted with it. Legal holds go too, but only lifted ones. */
-const CHILD_TABLES = ['notes', 'risk_assessments', 'consents', 'recordings', 'escalations'] as const;
-
-interface CallRow {
-  id: string;
-  retention_policy: string;
-  retention_deadline: Date;
-}
-
 const AUDIT_ACTOR = { actorId: null, actorRole: 'system' };
 
 /**
@@ -64,9 +54,8 @@ export class SecureDeleteService {
   @Inject(Clock) private readonly clock: Clock = systemClock;
 
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
-    @InjectDataSource(KEYSTORE) private readonly keys: DataSource,
-    private readonly keystore: KeystoreService,
+    private readonly calls: CallDestructionSteps,
+    private readonly keys: DataKeyStore,
     private readonly twilio: TwilioService,
     private readonly audit: AuditService,
   ) {}
@@ -107,19 +96,13 @@ export class SecureDeleteService {
 
     // 1. First look: present, held, expired.
     const ids = unique.map((r) => r.callId);
-    const rows: (CallRow & { held: number })[] = await this.db.query(
-      `SELECT c.id, c.retention_policy, c.retention_deadline,
-              EXISTS (SELECT 1 FROM legal_holds h WHERE h.call_id = c.id AND h.lifted_at IS NULL) AS held
-         FROM calls c WHERE c.id IN (?)`,
-      [ids],
-    );
-    const byId = new Map(rows.map((r) => [r.id, r]));
+    const byId = await this.calls.firstLook(ids);
     let eligible: SecureDeleteRequest[] = [];
     for (const r of unique) {
       const row = byId.get(r.callId);
       if (!row) continue;
-      if (Number(row.held)) results.set(r.callId, { callId: r.callId, outcome: 'held' });
-      else if (r.reason === 'retention' && new Date(row.retention_deadline) > now) results.set(r.callId, { callId: r.callId, outcome: 'not_expired' });
+      if (row.held) results.set(r.callId, { callId: r.callId, outcome: 'held' });
+      else if (r.reason === 'retention' && new Date(row.retentionDeadline) > now) results.set(r.callId, { callId: r.callId, outcome: 'not_expired' });
       else {
         step(r.callId, 'hold_check', 'done');
         eligible.push(r);
@@ -151,8 +134,7 @@ export class SecureDeleteService {
     // Absent rows: destroyed before (a repeated job) or never here.
     const unresolved = unique.filter((r) => !results.has(r.callId)).map((r) => r.callId);
     if (unresolved.length) {
-      const certs: { id: string; call_id: string }[] = await this.db.query('SELECT id, call_id FROM deletion_certificates WHERE call_id IN (?)', [unresolved]);
-      const certOf = new Map(certs.map((c) => [c.call_id, c.id]));
+      const certOf = await this.calls.certificateIds(unresolved);
       for (const callId of unresolved) {
         const certificateId = certOf.get(callId);
         results.set(callId, certificateId ? { callId, outcome: 'already_destroyed', certificateId } : { callId, outcome: 'not_found' });
@@ -167,85 +149,73 @@ export class SecureDeleteService {
     results: Map<string, SecureDeleteOutcome>,
     step: (callId: string, name: string, outcome: DeletionStep['outcome'], detail?: string) => void,
   ): Promise<SecureDeleteRequest[]> {
-    const recordings: { id: string; call_id: string; recording_sid: string; deleted_at: Date | null }[] = await this.db.query(
-      'SELECT id, call_id, recording_sid, deleted_at FROM recordings WHERE call_id IN (?) ORDER BY created_at',
-      [eligible.map((r) => r.callId)],
-    );
+    const recordings = await this.calls.recordingsOf(eligible.map((r) => r.callId));
     const failed = new Map<string, Error>();
     const deletedIds: string[] = [];
     await forEachLimited(recordings, 32, async (rec) => {
-      if (rec.deleted_at) return step(rec.call_id, 'recording_at_twilio', 'already_done', rec.recording_sid);
+      if (rec.deletedAt) return step(rec.callId, 'recording_at_twilio', 'already_done', rec.recordingSid);
       try {
-        const outcome = await this.twilio.deleteRecording(rec.recording_sid);
+        const outcome = await this.twilio.deleteRecording(rec.recordingSid);
         deletedIds.push(rec.id);
-        step(rec.call_id, 'recording_at_twilio', outcome === 'deleted' ? 'done' : 'already_done', rec.recording_sid);
+        step(rec.callId, 'recording_at_twilio', outcome === 'deleted' ? 'done' : 'already_done', rec.recordingSid);
       } catch (e) {
-        failed.set(rec.call_id, e as Error);
+        failed.set(rec.callId, e as Error);
       }
     });
     // Remembered at once, so a held call (or a retry) knows its recording is gone at Twilio.
-    if (deletedIds.length) await this.db.query('UPDATE recordings SET deleted_at = ? WHERE id IN (?) AND deleted_at IS NULL', [new Date(), deletedIds]);
+    await this.calls.markRecordingsDeleted(deletedIds);
     for (const [callId, error] of failed) results.set(callId, { callId, outcome: 'failed', error });
     return eligible.filter((r) => !failed.has(r.callId));
   }
 
   private async finish(batch: SecureDeleteRequest[], steps: Map<string, DeletionStep[]>, results: Map<string, SecureDeleteOutcome>, now: Date): Promise<void> {
     const done: SecureDeleteOutcome[] = [];
-    await this.db.transaction('REPEATABLE READ', async (m) => {
-      const ids = batch.map((r) => r.callId);
-      // Locks, in id order so that two batches cannot deadlock on each other.
-      const locked: CallRow[] = await m.query('SELECT id, retention_policy, retention_deadline FROM calls WHERE id IN (?) ORDER BY id FOR UPDATE', [ids]);
-      // A locking read of the hold index range: it also locks the gaps, so no hold can be inserted
-      // for these calls until this transaction ends.
-      const heldRows: { call_id: string }[] = await m.query('SELECT call_id FROM legal_holds WHERE call_id IN (?) AND lifted_at IS NULL FOR UPDATE', [ids]);
-      const held = new Set(heldRows.map((h) => h.call_id));
-      // A recording that arrived after step 2 (a late status callback) is still at Twilio: its row
-      // must not go before it does. Locked likewise, so none can arrive until this commits.
-      const liveRows: { call_id: string }[] = await m.query('SELECT call_id FROM recordings WHERE call_id IN (?) AND deleted_at IS NULL FOR UPDATE', [ids]);
-      const liveRecording = new Set(liveRows.map((r) => r.call_id));
-      const lockedById = new Map(locked.map((c) => [c.id, c]));
-      const go: { req: SecureDeleteRequest; row: CallRow }[] = [];
+    await this.calls.transaction(async (m) => {
+      // The call rows, the calls' range of the hold index (no hold can be inserted for them until
+      // this transaction ends), and their recordings still at Twilio: a recording that arrived
+      // after step 2 (a late status callback) must not lose its row before Twilio loses it.
+      const { calls: lockedById, held, recordingAtTwilio } = await this.calls.lock(batch.map((r) => r.callId), m);
+      const go: { req: SecureDeleteRequest; row: DestructionCandidate }[] = [];
       for (const req of batch) {
         const row = lockedById.get(req.callId);
         if (!row) continue; // deleted meanwhile: resolved as already_destroyed by the caller
         if (held.has(req.callId)) done.push({ callId: req.callId, outcome: 'held' });
-        else if (req.reason === 'retention' && new Date(row.retention_deadline) > now) done.push({ callId: req.callId, outcome: 'not_expired' });
-        else if (liveRecording.has(req.callId)) done.push({ callId: req.callId, outcome: 'failed', error: new RecordingArrivedError(req.callId) });
+        else if (req.reason === 'retention' && new Date(row.retentionDeadline) > now) done.push({ callId: req.callId, outcome: 'not_expired' });
+        else if (recordingAtTwilio.has(req.callId)) done.push({ callId: req.callId, outcome: 'failed', error: new RecordingArrivedError(req.callId) });
         else go.push({ req, row });
       }
       if (!go.length) return;
       const goIds = go.map((g) => g.req.callId);
       // Steps of this attempt only: a rolled-back attempt must not leave its steps in the next one's certificate.
       const mine = new Map(goIds.map((id) => [id, [...steps.get(id)!, { step: 'hold_recheck', outcome: 'done' as const, at: new Date().toISOString() }]]));
-      const keyPresent = new Set((await this.keys.query('SELECT call_id FROM data_keys WHERE call_id IN (?)', [goIds])).map((r: { call_id: string }) => r.call_id));
+      const keyPresent = await this.keys.existing(goIds);
 
-      const counts: Record<string, number> = {};
-      for (const t of CHILD_TABLES) counts[t] = (await m.query(`DELETE FROM ${t} WHERE call_id IN (?)`, [goIds])).affectedRows;
-      counts.legal_holds = (await m.query('DELETE FROM legal_holds WHERE call_id IN (?) AND lifted_at IS NOT NULL', [goIds])).affectedRows;
-      const deleted = await m.query(
-        'DELETE FROM calls WHERE id IN (?) AND NOT EXISTS (SELECT 1 FROM legal_holds h WHERE h.call_id = calls.id AND h.lifted_at IS NULL)',
-        [goIds],
-      );
-      // Cannot happen while the locks above hold; if it ever does, nothing of this batch commits.
-      if (deleted.affectedRows !== goIds.length) throw new Error(`hold predicate kept ${goIds.length - deleted.affectedRows} call(s): rolled back`);
+      // The call's DELETE carries the hold predicate too: if it ever keeps a call (it cannot while
+      // the locks above hold), this throws and nothing of this batch commits.
+      const counts = await this.calls.deleteRows(goIds, m);
       const at = new Date();
       const summary = Object.entries(counts).map(([t, n]) => `${t}=${n}`).join(' ');
-      const certificates = go.map(({ req, row }) => {
+      const certificates = go.map(({ req, row }): NewCertificate => {
         const s = mine.get(req.callId)!;
         s.push({ step: 'data_key', outcome: keyPresent.has(req.callId) ? 'done' : 'already_done', at: at.toISOString() });
         s.push({ step: 'rows', outcome: 'done', at: at.toISOString(), detail: go.length === 1 ? summary : `batch of ${go.length}: ${summary}` });
-        return { id: randomUUID(), req, row, steps: s };
+        return {
+          id: randomUUID(),
+          callId: req.callId,
+          reason: req.reason,
+          retentionPolicy: row.retentionPolicy,
+          retentionDeadline: row.retentionDeadline,
+          deletionRequestId: req.deletionRequestId ?? null,
+          steps: s,
+        };
       });
-      await m.query(
-        `INSERT INTO deletion_certificates (id, call_id, reason, retention_policy, retention_deadline, deletion_request_id, steps, destroyed_at) VALUES ${certificates.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
-        certificates.flatMap((c) => [c.id, c.req.callId, c.req.reason, c.row.retention_policy, c.row.retention_deadline, c.req.deletionRequestId ?? null, JSON.stringify(c.steps), at]),
-      );
+      await this.calls.writeCertificates(certificates, at, m);
       const entries = certificates.map((c) => ({
         ...AUDIT_ACTOR,
         action: 'call.destroyed',
         targetType: 'call',
-        targetId: c.req.callId,
-        detail: { reason: c.req.reason, retentionPolicy: c.row.retention_policy, certificateId: c.id, ...(c.req.deletionRequestId ? { deletionRequestId: c.req.deletionRequestId } : {}) },
+        targetId: c.callId,
+        detail: { reason: c.reason, retentionPolicy: c.retentionPolicy, certificateId: c.id, ...(c.deletionRequestId ? { deletionRequestId: c.deletionRequestId } : {}) },
       }));
       // The key goes just before the commit, so it is gone for good before the row deletions are
       // (the commit below): if the keystore fails, nothing is deleted; if this process dies
@@ -258,22 +228,18 @@ export class SecureDeleteService {
       // Last, because it locks the head of the audit chain, which every writer of the trail waits
       // for: held from here to the commit only, batches running side by side queue on it briefly.
       await this.audit.appendMany(entries, m);
-      for (const c of certificates) done.push({ callId: c.req.callId, outcome: 'destroyed', certificateId: c.id });
-    });
+      for (const c of certificates) done.push({ callId: c.callId, outcome: 'destroyed', certificateId: c.id });
+    }, 'REPEATABLE READ');
     for (const o of done) {
       results.set(o.callId, o);
       if (o.outcome === 'destroyed') retentionMetrics.deletions().inc({ reason: batch.find((r) => r.callId === o.callId)!.reason });
     }
   }
 
-  /** The keystore port's destroy; for many keys, one statement and one commit. Idempotent. */
+  /** The key store's destroy; for many keys, one statement and one commit. Idempotent. */
   private async destroyKeys(callIds: string[]): Promise<void> {
-    if (callIds.length === 1) {
-      await this.keystore.destroy(callIds[0]);
-      return;
-    }
-    for (const id of callIds) this.keystore.evict(id);
-    await this.keys.query('DELETE FROM data_keys WHERE call_id IN (?)', [callIds]);
+    if (callIds.length === 1) await this.keys.destroy(callIds[0]);
+    else await this.keys.destroyMany(callIds);
   }
 }
 

@@ -3,8 +3,9 @@ import { Job } from 'bullmq';
 import { RETENTION_CONFIG, RetentionConfig } from '@hotline/config';
 import { CallRecordJobs, JobName, jobId } from '@hotline/jobs';
 import { counter, withTimeout } from '@hotline/observability';
+import { DataSource } from 'typeorm';
+import { CallEventPayload, CallLifecycle, CallRowMissing, OpenCallPayload } from '@hotline/calls/records';
 import { RecordsDb } from '../records-db';
-import { CallEventPayload, CallRowMissing, OpenCallPayload, writeCallEvent, writeOpenCall } from './call-records';
 
 const DIRECT_WRITE_MS = 1500;
 
@@ -27,14 +28,19 @@ export class CallRecordsService {
 
   /** Opens the call in MySQL (idempotent on CallSid), or queues the write. */
   async open(p: OpenCallPayload): Promise<'written' | 'queued' | 'lost'> {
-    return this.write(JobName.OpenCall, jobId.openCall(p.callId), () => this.jobs.openCall(p), (ds) => writeOpenCall(ds, this.retention, p));
+    return this.write(JobName.OpenCall, jobId.openCall(p.callId), () => this.jobs.openCall(p), (ds) => this.lifecycle(ds).open(p));
   }
 
   async event(e: CallEventPayload): Promise<'written' | 'queued' | 'lost'> {
-    return this.write(JobName.CallEvent, jobId.callEvent(e), () => this.jobs.callEvent(e), (ds) => writeCallEvent(ds, this.retention, e));
+    return this.write(JobName.CallEvent, jobId.callEvent(e), () => this.jobs.callEvent(e), (ds) => this.lifecycle(ds).apply(e));
   }
 
-  private async write(name: JobName, id: string, queue: () => Promise<boolean>, direct: (ds: import('typeorm').DataSource) => Promise<void>): Promise<'written' | 'queued' | 'lost'> {
+  /** libs/calls writes the record, over the data source as RecordsDb has it connected now. */
+  private lifecycle(ds: DataSource): CallLifecycle {
+    return new CallLifecycle(ds, this.retention);
+  }
+
+  private async write(name: JobName, id: string, queue: () => Promise<boolean>, direct: (ds: DataSource) => Promise<void>): Promise<'written' | 'queued' | 'lost'> {
     try {
       await withTimeout(
         this.db.get().then((ds) => direct(ds)),
@@ -57,8 +63,8 @@ export class CallRecordsService {
   /** Replays a queued write (CallRecordsWorker); a throw is retried with backoff. */
   async process(job: Job): Promise<void> {
     const ds = await this.db.get();
-    if (job.name === JobName.OpenCall) await writeOpenCall(ds, this.retention, job.data as OpenCallPayload);
-    else if (job.name === JobName.CallEvent) await writeCallEvent(ds, this.retention, job.data as CallEventPayload);
+    if (job.name === JobName.OpenCall) await this.lifecycle(ds).open(job.data as OpenCallPayload);
+    else if (job.name === JobName.CallEvent) await this.lifecycle(ds).apply(job.data as CallEventPayload);
     else throw new Error(`unknown job ${job.name}`);
     if (job.attemptsMade > 0) this.logger.log(`job ${job.name} ${job.id} written after ${job.attemptsMade} retries`);
   }

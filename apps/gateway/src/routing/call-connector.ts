@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { AckReply, CallerHint, RiskLevel } from '@hotline/contract';
 import { shortPseudonym } from '@hotline/crypto/pseudonym';
+import { CallerRecords } from '@hotline/calls/records';
 import { counter, withTimeout } from '@hotline/observability';
 import { recordingOptedOut } from '@hotline/privacy';
 import { RoutingStore } from '@hotline/routing';
@@ -81,10 +82,8 @@ export class CallConnector {
     try {
       return await withTimeout(
         (async () => {
-          const ds = await this.db.get();
-          const [count] = await ds.query('SELECT COUNT(*) AS n FROM calls WHERE caller_pseudonym = ? AND id <> ?', [pseudonym, callId]);
-          const [last] = await ds.query('SELECT risk_level FROM calls WHERE caller_pseudonym = ? AND id <> ? ORDER BY started_at DESC LIMIT 1', [pseudonym, callId]);
-          return { pseudonym: shortPseudonym(pseudonym), earlierCalls: Number(count?.n ?? 0), lastRiskLevel: (last?.risk_level as RiskLevel) ?? null };
+          const history = await new CallerRecords(await this.db.get()).history(pseudonym, callId);
+          return { pseudonym: shortPseudonym(pseudonym), ...history };
         })(),
         LOOKUP_MS,
       );

@@ -45,8 +45,8 @@ export class CallsService {
     return this.calls.transaction(async (tx) => {
       // Locked in share mode: secure deletion waits for this read, so it sees the whole call or none.
       const call = await this.calls.lockShared(callId, tx);
-      if (!call) throw await this.missing(user, callId);
-      if (await this.calls.contentKeyDestroyed(callId, tx)) throw await this.shredded(user, call);
+      if (!call) throw await this.missing(user, callId, tx);
+      if (await this.calls.contentKeyDestroyed(callId, tx)) throw await this.shredded(user, call, tx);
       this.mayRead(user, call);
       // Supervisors see every call's metadata (GET /calls), so asking for the reason here reveals nothing.
       const reason = user.role === 'supervisor' ? breakGlassReason(reasonHeader) : null;
@@ -129,7 +129,7 @@ export class CallsService {
   async cosign(user: Principal, callId: string, escalationId: string) {
     return this.calls.transaction(async (tx) => {
       const call = await this.calls.lockShared(callId, tx);
-      if (!call) throw await this.missing(user, callId);
+      if (!call) throw await this.missing(user, callId, tx);
       const r = await this.calls.cosignEscalation(callId, escalationId, user.id, tx);
       if (r.outcome !== 'cosigned') {
         throw r.outcome === 'not_found' ? new NotFoundException({ message: 'no such escalation on this call', fields: ['id'] }) : new ConflictException('this escalation is co-signed already');
@@ -143,7 +143,7 @@ export class CallsService {
     return this.calls.transaction(async (tx) => {
       // The call row first, then the holds: the same order as secure deletion, so they cannot deadlock.
       const call = await this.calls.lockExclusive(callId, tx);
-      if (!call) throw await this.missing(user, callId);
+      if (!call) throw await this.missing(user, callId, tx);
       if (await this.calls.holdInForce(callId, tx)) throw new ConflictException('a legal hold is in force on this call already');
       const hold = await this.calls.placeHold(callId, reason.trim(), user.id, tx);
       await this.audit.append({ actorId: user.id, actorRole: user.role, action: 'legal_hold.placed', targetType: 'call', targetId: callId, detail: { holdId: hold.id } }, tx);
@@ -154,7 +154,7 @@ export class CallsService {
   async liftHold(user: Principal, callId: string): Promise<void> {
     await this.calls.transaction(async (tx) => {
       const call = await this.calls.lockExclusive(callId, tx);
-      if (!call) throw await this.missing(user, callId);
+      if (!call) throw await this.missing(user, callId, tx);
       const lifted = await this.calls.liftHold(callId, user.id, tx);
       if (!lifted) throw new NotFoundException('no legal hold is in force on this call');
       await this.audit.append({ actorId: user.id, actorRole: user.role, action: 'legal_hold.lifted', targetType: 'call', targetId: callId, detail: { holdId: lifted.id } }, tx);
@@ -164,7 +164,7 @@ export class CallsService {
   /** The call, if `user` is the operator who handled it; otherwise the error they are owed. */
   private async handledBy(user: Principal, callId: string, tx?: CallTx, lock?: 'shared' | 'exclusive'): Promise<CallSummary> {
     const call = tx ? await (lock === 'exclusive' ? this.calls.lockExclusive(callId, tx) : this.calls.lockShared(callId, tx)) : await this.calls.findSummary(callId);
-    if (!call) throw await this.missing(user, callId);
+    if (!call) throw await this.missing(user, callId, tx);
     if (call.operatorId !== user.id) throw new NotFoundException(NOT_FOUND);
     return call;
   }
@@ -183,24 +183,28 @@ export class CallsService {
     }
   }
 
-  /** No call row: 410 with the certificate for those who may know of the destroyed call, else 404. */
-  private async missing(user: Principal, callId: string): Promise<HttpException> {
-    const certificate = await this.calls.certificate(callId);
-    if (certificate && (await this.mayKnowOfDestroyed(user, callId))) return gone(certificate);
+  /**
+   * No call row: 410 with the certificate for those who may know of the destroyed call, else 404.
+   * Inside a transaction, pass its `tx`: every query while it is open goes through it (a query on
+   * another pooled connection while this one is held can wedge the pool under load).
+   */
+  private async missing(user: Principal, callId: string, tx?: CallTx): Promise<HttpException> {
+    const certificate = await this.calls.certificate(callId, tx);
+    if (certificate && (await this.mayKnowOfDestroyed(user, callId, tx))) return gone(certificate);
     return new NotFoundException(NOT_FOUND);
   }
 
   /** Rows present, key gone: destroyed in effect (the deletion will finish); 410, never a partial call. */
-  private async shredded(user: Principal, call: CallSummary): Promise<HttpException> {
+  private async shredded(user: Principal, call: CallSummary, tx: CallTx): Promise<HttpException> {
     if (user.role === 'operator' && call.operatorId !== user.id) return new NotFoundException(NOT_FOUND);
-    return gone(await this.calls.certificate(call.callId), 'this call is being destroyed; its deletion certificate will follow');
+    return gone(await this.calls.certificate(call.callId, tx), 'this call is being destroyed; its deletion certificate will follow');
   }
 
-  private async mayKnowOfDestroyed(user: Principal, callId: string): Promise<boolean> {
+  private async mayKnowOfDestroyed(user: Principal, callId: string, tx?: CallTx): Promise<boolean> {
     if (user.role === 'supervisor' || user.role === 'records_officer' || user.role === 'auditor') return true;
     if (user.role !== 'operator') return false;
     // The call row (and its operator_id) is gone; the audit trail still says who acted on it.
-    const rows = await this.ds.query("SELECT 1 FROM audit_log WHERE target_type = 'call' AND target_id = ? AND actor_id = ? LIMIT 1", [callId, user.id]);
+    const rows = await (tx ?? this.ds).query("SELECT 1 FROM audit_log WHERE target_type = 'call' AND target_id = ? AND actor_id = ? LIMIT 1", [callId, user.id]);
     return rows.length > 0;
   }
 }

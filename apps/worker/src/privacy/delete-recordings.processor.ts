@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditService } from '@hotline/audit';
 import { Clock, systemClock } from '@hotline/clock';
+import { CallRecordings } from '@hotline/calls';
 import { TwilioService } from '@hotline/twilio';
 
 /**
@@ -18,35 +19,28 @@ export class DeleteRecordingsProcessor {
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
+    private readonly recordings: CallRecordings,
     private readonly twilio: TwilioService,
     private readonly audit: AuditService,
   ) {}
 
   async process(callIds: string[]): Promise<{ deleted: number; held: number }> {
     if (!callIds.length) return { deleted: 0, held: 0 };
-    const recordings: { id: string; call_id: string; recording_sid: string; held: number }[] = await this.db.query(
-      `SELECT r.id, r.call_id, r.recording_sid,
-              EXISTS (SELECT 1 FROM legal_holds h WHERE h.call_id = r.call_id AND h.lifted_at IS NULL) AS held
-         FROM recordings r
-        WHERE r.call_id IN (?) AND r.deleted_at IS NULL
-          AND EXISTS (SELECT 1 FROM consents c WHERE c.call_id = r.call_id AND c.kind = 'recording' AND c.withdrawn_at IS NOT NULL)`,
-      [callIds],
-    );
+    const recordings = await this.recordings.withdrawnConsentOf(callIds);
     let deleted = 0;
     let held = 0;
     let failure: Error | undefined;
     for (const rec of recordings) {
-      if (Number(rec.held)) {
+      if (rec.held) {
         held++;
         continue;
       }
       try {
-        const outcome = await this.twilio.deleteRecording(rec.recording_sid);
+        const outcome = await this.twilio.deleteRecording(rec.recordingSid);
         await this.db.transaction(async (m) => {
-          const res = await m.query('UPDATE recordings SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL', [this.clock.now(), rec.id]);
-          if (res.affectedRows) {
+          if (await this.recordings.markDeleted(rec.id, m, this.clock.now())) {
             await this.audit.append(
-              { actorId: null, actorRole: 'system', action: 'recording.deleted', targetType: 'call', targetId: rec.call_id, detail: { recordingId: rec.id, reason: 'consent_withdrawn', twilio: outcome } },
+              { actorId: null, actorRole: 'system', action: 'recording.deleted', targetType: 'call', targetId: rec.callId, detail: { recordingId: rec.id, reason: 'consent_withdrawn', twilio: outcome } },
               m,
             );
           }

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditService } from '@hotline/audit';
+import { CallerRecords } from '@hotline/calls';
 import { Clock, systemClock } from '@hotline/clock';
 import { ENV, Env, RetentionConfig, masterKeys } from '@hotline/config';
 import { openContact } from '@hotline/crypto';
@@ -48,6 +49,7 @@ export class DeletionRequestProcessor {
   constructor(
     @Inject(ENV) env: Env,
     @InjectDataSource() private readonly db: DataSource,
+    private readonly callers: CallerRecords,
     @Inject(RETENTION_CONFIG) private readonly cfg: RetentionConfig,
     private readonly secureDelete: SecureDeleteService,
     private readonly twilio: TwilioService,
@@ -101,7 +103,7 @@ export class DeletionRequestProcessor {
   }
 
   private async carryOut(req: RequestRow): Promise<{ deleted: number; held: number }> {
-    const callIds: string[] = (await this.db.query('SELECT id FROM calls WHERE caller_pseudonym = ? ORDER BY id', [req.caller_pseudonym])).map((r: { id: string }) => r.id);
+    const callIds = await this.callers.callIds(req.caller_pseudonym);
     let held = 0;
     const failures: Error[] = [];
     for (let i = 0; i < callIds.length; i += this.cfg.batchSize) {

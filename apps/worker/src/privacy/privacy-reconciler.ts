@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type Redis from 'ioredis';
 import { DataSource } from 'typeorm';
+import { CallRecordings } from '@hotline/calls';
 import { Clock, systemClock } from '@hotline/clock';
 import { ENV, Env, masterKeys } from '@hotline/config';
 import { CONTACT_PUBLIC_KEY_REDIS_KEY, contactPublicKeyPem } from '@hotline/crypto';
@@ -28,6 +29,7 @@ export class PrivacyReconciler {
     @Inject(ENV) private readonly env: Env,
     @Inject(REDIS) private readonly redis: Redis,
     @InjectDataSource() private readonly db: DataSource,
+    private readonly callRecordings: CallRecordings,
     private readonly queues: PrivacyJobs,
   ) {}
 
@@ -45,14 +47,8 @@ export class PrivacyReconciler {
     );
     for (const r of requests) await this.queues.deletionRequest(r.id, new Date(r.execute_after));
 
-    const recordings: { call_id: string }[] = await this.db.query(
-      `SELECT DISTINCT r.call_id FROM recordings r
-         JOIN consents c ON c.call_id = r.call_id AND c.kind = 'recording' AND c.withdrawn_at IS NOT NULL
-        WHERE r.deleted_at IS NULL
-          AND NOT EXISTS (SELECT 1 FROM legal_holds h WHERE h.call_id = r.call_id AND h.lifted_at IS NULL)
-        LIMIT ${PAGE}`,
-    );
-    for (const r of recordings) await this.queues.deleteRecordings(r.call_id);
+    const recordings = await this.callRecordings.callsOwingWithdrawnDeletion(PAGE);
+    for (const callId of recordings) await this.queues.deleteRecordings(callId);
 
     const sms: { message_sid: string }[] = await this.db.query(`SELECT message_sid FROM sms_messages WHERE deleted_at IS NULL AND sent_at < ? LIMIT ${PAGE}`, [
       new Date(now.getTime() - this.queues.smsDelayMs),

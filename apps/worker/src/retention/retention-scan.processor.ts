@@ -1,10 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { CallRetention, ExpiredCursor } from '@hotline/calls';
 import { Clock, systemClock } from '@hotline/clock';
 import { RetentionConfig, durationMs } from '@hotline/config';
 import { RetentionJobs } from '@hotline/jobs';
-import { ExpiredCursor, RETENTION_CONFIG, RecordingRetentionService, countExpiredCalls, expiredCallsPage, retentionMetrics } from '@hotline/retention';
+import { RETENTION_CONFIG, RecordingRetentionService, retentionMetrics } from '@hotline/retention';
 
 export interface ScanResult {
   queued: number;
@@ -24,7 +23,7 @@ export class RetentionScanProcessor {
   @Inject(Clock) private readonly clock: Clock = systemClock;
 
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly calls: CallRetention,
     @Inject(RETENTION_CONFIG) private readonly cfg: RetentionConfig,
     private readonly queue: RetentionJobs,
     private readonly recordings: RecordingRetentionService,
@@ -36,7 +35,7 @@ export class RetentionScanProcessor {
       let queued = 0;
       let cursor: ExpiredCursor | undefined;
       do {
-        const page = await expiredCallsPage(this.db, now, this.cfg.batchSize, cursor);
+        const page = await this.calls.expiredPage(now, this.cfg.batchSize, cursor);
         await this.queue.addSecureDeletes(page.ids.map((callId) => ({ callId, reason: 'retention' as const })));
         queued += page.ids.length;
         cursor = page.next;
@@ -51,9 +50,9 @@ export class RetentionScanProcessor {
         if (r.failed || r.deleted < this.cfg.batchSize) break;
       }
 
-      const overdue = await countExpiredCalls(this.db, new Date(now.getTime() - durationMs(this.cfg.scanEvery)));
+      const overdue = await this.calls.countExpired(new Date(now.getTime() - durationMs(this.cfg.scanEvery)));
       retentionMetrics.overdue().set(overdue);
-      retentionMetrics.expired().set(await countExpiredCalls(this.db, now));
+      retentionMetrics.expired().set(await this.calls.countExpired(now));
       if (overdue) this.logger.warn({ msg: 'expired calls still present a scan interval after their deadline', calls: overdue });
       return { queued, recordingsDeleted, recordingsFailed };
     } finally {

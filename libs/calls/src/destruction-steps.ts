@@ -1,0 +1,164 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import type { IsolationLevel } from 'typeorm/driver/types/IsolationLevel';
+import type { DeletionStep } from '@hotline/persistence';
+import { HOLD_IN_FORCE, heldCall } from './legal-holds';
+
+/** Rows that belong to a call, deleted with it (legal holds go too, but only lifted ones). */
+export const CALL_CHILD_TABLES = ['notes', 'risk_assessments', 'consents', 'recordings', 'escalations'] as const;
+export type CallChildTable = (typeof CALL_CHILD_TABLES)[number];
+
+/** Where rows written for a call after its destruction (e.g. a late recording callback) are looked for. */
+export const STRAY_ROW_TABLES: readonly CallChildTable[] = ['notes', 'risk_assessments', 'consents', 'escalations', 'recordings'];
+
+export interface DestructionCandidate {
+  callId: string;
+  retentionPolicy: string;
+  retentionDeadline: Date;
+}
+
+export interface RecordingToDelete {
+  id: string;
+  callId: string;
+  recordingSid: string;
+  deletedAt: Date | null;
+}
+
+export interface NewCertificate {
+  id: string;
+  callId: string;
+  reason: string;
+  retentionPolicy: string;
+  retentionDeadline: Date;
+  deletionRequestId: string | null;
+  steps: DeletionStep[];
+}
+
+/**
+ * The row steps of a call's destruction, for secure deletion and the reconciler (libs/retention):
+ * what they read, lock and delete in the records database. The order of the steps, the keystore
+ * and Twilio stay with secure deletion; this knows the tables.
+ */
+@Injectable()
+export class CallDestructionSteps {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  /** Runs `work` in one transaction of the records database (at `isolation` when given). */
+  transaction<T>(work: (tx: EntityManager) => Promise<T>, isolation?: IsolationLevel): Promise<T> {
+    return isolation ? this.db.transaction(isolation, work) : this.db.transaction(work);
+  }
+
+  /** The first look, without locks: the calls present, each with whether a hold is in force. */
+  async firstLook(callIds: string[]): Promise<Map<string, DestructionCandidate & { held: boolean }>> {
+    const rows: { id: string; retention_policy: string; retention_deadline: Date; held: number }[] = await this.db.query(
+      `SELECT c.id, c.retention_policy, c.retention_deadline, ${heldCall('c.id')} AS held FROM calls c WHERE c.id IN (?)`,
+      [callIds],
+    );
+    return new Map(rows.map((r) => [r.id, { ...candidate(r), held: Boolean(Number(r.held)) }]));
+  }
+
+  /** Every recording row of these calls, deleted at Twilio or not, oldest first. */
+  async recordingsOf(callIds: string[]): Promise<RecordingToDelete[]> {
+    const rows: { id: string; call_id: string; recording_sid: string; deleted_at: Date | null }[] = await this.db.query(
+      'SELECT id, call_id, recording_sid, deleted_at FROM recordings WHERE call_id IN (?) ORDER BY created_at',
+      [callIds],
+    );
+    return rows.map((r) => ({ id: r.id, callId: r.call_id, recordingSid: r.recording_sid, deletedAt: r.deleted_at }));
+  }
+
+  /** Remembers that these recordings are gone at Twilio. */
+  async markRecordingsDeleted(recordingIds: string[]): Promise<void> {
+    if (recordingIds.length) await this.db.query('UPDATE recordings SET deleted_at = ? WHERE id IN (?) AND deleted_at IS NULL', [new Date(), recordingIds]);
+  }
+
+  /**
+   * Locks, in id order (two batches cannot deadlock on each other), the call rows, the calls'
+   * range of the legal-hold index (a locking read locks the gaps too: no hold can be inserted for
+   * these calls until `tx` ends) and their recordings still at Twilio (none can arrive meanwhile).
+   */
+  async lock(
+    callIds: string[],
+    tx: EntityManager,
+  ): Promise<{ calls: Map<string, DestructionCandidate>; held: Set<string>; recordingAtTwilio: Set<string> }> {
+    const locked: { id: string; retention_policy: string; retention_deadline: Date }[] = await tx.query(
+      'SELECT id, retention_policy, retention_deadline FROM calls WHERE id IN (?) ORDER BY id FOR UPDATE',
+      [callIds],
+    );
+    const heldRows: { call_id: string }[] = await tx.query(`SELECT call_id FROM legal_holds WHERE call_id IN (?) AND ${HOLD_IN_FORCE} FOR UPDATE`, [callIds]);
+    const liveRows: { call_id: string }[] = await tx.query('SELECT call_id FROM recordings WHERE call_id IN (?) AND deleted_at IS NULL FOR UPDATE', [callIds]);
+    return {
+      calls: new Map(locked.map((r) => [r.id, candidate(r)])),
+      held: new Set(heldRows.map((h) => h.call_id)),
+      recordingAtTwilio: new Set(liveRows.map((r) => r.call_id)),
+    };
+  }
+
+  /**
+   * Deletes the calls' rows (children, lifted holds, then the calls, whose DELETE carries the hold
+   * predicate too) and returns the rows deleted per table. Throws, so that nothing of `tx`
+   * commits, if the hold predicate kept any call (it cannot while `lock`'s locks hold).
+   */
+  async deleteRows(callIds: string[], tx: EntityManager): Promise<Record<string, number>> {
+    const counts: Record<string, number> = {};
+    for (const t of CALL_CHILD_TABLES) counts[t] = (await tx.query(`DELETE FROM ${t} WHERE call_id IN (?)`, [callIds])).affectedRows;
+    counts.legal_holds = (await tx.query(`DELETE FROM legal_holds WHERE call_id IN (?) AND NOT (${HOLD_IN_FORCE})`, [callIds])).affectedRows;
+    const deleted = await tx.query(`DELETE FROM calls WHERE id IN (?) AND NOT ${heldCall('calls.id')}`, [callIds]);
+    if (deleted.affectedRows !== callIds.length) throw new Error(`hold predicate kept ${callIds.length - deleted.affectedRows} call(s): rolled back`);
+    return counts;
+  }
+
+  /** The content-free certificates of destroyed calls, in `tx`. */
+  async writeCertificates(certificates: NewCertificate[], destroyedAt: Date, tx: EntityManager): Promise<void> {
+    if (!certificates.length) return;
+    await tx.query(
+      `INSERT INTO deletion_certificates (id, call_id, reason, retention_policy, retention_deadline, deletion_request_id, steps, destroyed_at) VALUES ${certificates.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+      certificates.flatMap((c) => [c.id, c.callId, c.reason, c.retentionPolicy, c.retentionDeadline, c.deletionRequestId, JSON.stringify(c.steps), destroyedAt]),
+    );
+  }
+
+  /** The certificate of each of these calls that has one, by call id. */
+  async certificateIds(callIds: string[]): Promise<Map<string, string>> {
+    if (!callIds.length) return new Map();
+    const rows: { id: string; call_id: string }[] = await this.db.query('SELECT id, call_id FROM deletion_certificates WHERE call_id IN (?)', [callIds]);
+    return new Map(rows.map((c) => [c.call_id, c.id]));
+  }
+
+  /** Of these call ids, those with a call row. */
+  async present(callIds: string[]): Promise<Set<string>> {
+    if (!callIds.length) return new Set();
+    const rows: { id: string }[] = await this.db.query('SELECT id FROM calls WHERE id IN (?)', [callIds]);
+    return new Set(rows.map((r) => r.id));
+  }
+
+  async isPresent(callId: string): Promise<boolean> {
+    const rows = await this.db.query('SELECT 1 AS present FROM calls WHERE id = ?', [callId]);
+    return rows.length > 0;
+  }
+
+  /** Calls destroyed (certificate, no call row) that still have rows in `table`, up to `limit`. */
+  async strayCallIds(table: CallChildTable, limit: number): Promise<string[]> {
+    const rows: { call_id: string }[] = await this.db.query(
+      `SELECT DISTINCT t.call_id FROM ${table} t JOIN deletion_certificates d ON d.call_id = t.call_id
+        WHERE NOT EXISTS (SELECT 1 FROM calls c WHERE c.id = t.call_id) LIMIT ?`,
+      [limit],
+    );
+    return rows.map((r) => r.call_id);
+  }
+
+  /** SIDs of the call's recordings not yet deleted at Twilio. */
+  async recordingSidsAtTwilio(callId: string): Promise<string[]> {
+    const rows: { recording_sid: string }[] = await this.db.query('SELECT id, recording_sid FROM recordings WHERE call_id = ? AND deleted_at IS NULL', [callId]);
+    return rows.map((r) => r.recording_sid);
+  }
+
+  /** Deletes the call's rows in `table`, in `tx`, if its call row is (still) gone; the rows deleted. */
+  async deleteStrayRows(table: CallChildTable, callId: string, tx: EntityManager): Promise<number> {
+    const res = await tx.query(`DELETE FROM ${table} WHERE call_id = ? AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.id = ?)`, [callId, callId]);
+    return Number(res.affectedRows ?? 0);
+  }
+}
+
+function candidate(r: { id: string; retention_policy: string; retention_deadline: Date }): DestructionCandidate {
+  return { callId: r.id, retentionPolicy: r.retention_policy, retentionDeadline: r.retention_deadline };
+}
