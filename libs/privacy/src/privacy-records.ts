@@ -1,7 +1,7 @@
 import { randomUUID } from 'crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import type { AuditInput } from '@hotline/audit';
-import { CallerRecords } from '@hotline/calls';
+import { CallerRecords } from '@hotline/calls/records';
 
 /** Appends an audit entry inside the given transaction (AuditService.append, or an equivalent). */
 export type AuditAppend = (input: AuditInput, m: EntityManager) => Promise<unknown>;
