@@ -6,6 +6,7 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { AccessGuard, TokenModule } from '@hotline/auth';
 import { HotlineConfigModule } from '@hotline/config';
+import { RedisModule } from '@hotline/observability';
 import { ROLES } from '@hotline/contract';
 import { envFor } from '../support/env-for';
 import { Factory, TestStaff, bearer } from '../support/factories';
@@ -32,14 +33,27 @@ interface Ctx {
 interface Prepared {
   path: string;
   body?: object;
+  /** A token to send instead of the actor's own (a route that ends the session it is called with). */
+  token?: string;
 }
 interface Row {
   /** Expected status by actor; `anonymous` defaults to 401 unless the route is public. */
   expect: Partial<Record<Actor, number>>;
   /** Status for actors not named. */
   otherwise: number;
-  prepare(ctx: Ctx): Promise<Prepared>;
+  prepare(ctx: Ctx, actor: Actor): Promise<Prepared>;
 }
+
+/** The role each kind of caller has. */
+const ROLE_OF: Record<Exclude<Actor, 'anonymous'>, Role> = {
+  owner: 'operator',
+  otherOperator: 'operator',
+  supervisorWithReason: 'supervisor',
+  supervisor: 'supervisor',
+  records_officer: 'records_officer',
+  auditor: 'auditor',
+  admin: 'admin',
+};
 
 const reasonHeader = 'Caller safety review, shift lead request';
 
@@ -53,6 +67,17 @@ const ACCESS: Record<string, Row> = {
     },
   },
   'GET /auth/me': { expect: { anonymous: 401 }, otherwise: 200, prepare: async () => ({ path: '/auth/me' }) },
+  // Signing out ends the session it is called with: each caller signs out a fresh session of their role.
+  'POST /auth/logout': {
+    expect: { anonymous: 401 },
+    otherwise: 204,
+    prepare: async ({ f }, actor) => ({ path: '/auth/logout', token: actor === 'anonymous' ? undefined : (await f.staff(ROLE_OF[actor])).token }),
+  },
+  'PATCH /users/:id': {
+    expect: { admin: 200 },
+    otherwise: 403,
+    prepare: async ({ f }) => ({ path: `/users/${(await f.staff('operator')).id}`, body: { displayName: 'Renamed by matrix' } }),
+  },
   'POST /users': {
     expect: { admin: 201 },
     otherwise: 403,
@@ -155,7 +180,8 @@ describe('records access matrix (OWASP API1, API5)', () => {
 
   function send(actor: Actor, method: string, p: Prepared) {
     let req = (f.http() as any)[method.toLowerCase()](p.path).set('X-Forwarded-For', `203.0.113.${(ACTORS.indexOf(actor) % 250) + 1}`);
-    if (actor !== 'anonymous') req = req.set(bearer(ctx.staff[actor]));
+    if (p.token) req = req.set('Authorization', `Bearer ${p.token}`);
+    else if (actor !== 'anonymous') req = req.set(bearer(ctx.staff[actor]));
     if (actor === 'supervisorWithReason') req = req.set('X-Access-Reason', reasonHeader);
     return p.body ? req.send(p.body) : req;
   }
@@ -184,7 +210,7 @@ describe('records access matrix (OWASP API1, API5)', () => {
       }
     }
     const env = envFor();
-    @Module({ imports: [HotlineConfigModule.forRoot(env), TokenModule], controllers: [BareController], providers: [{ provide: APP_GUARD, useClass: AccessGuard }] })
+    @Module({ imports: [HotlineConfigModule.forRoot(env), RedisModule.forRoot(), TokenModule], controllers: [BareController], providers: [{ provide: APP_GUARD, useClass: AccessGuard }] })
     class BareModule {}
     const bare = (await Test.createTestingModule({ imports: [BareModule] }).compile()).createNestApplication({ logger: false });
     await bare.init();
@@ -206,7 +232,7 @@ describe('records access matrix (OWASP API1, API5)', () => {
       const row = ACCESS[key];
       const wrong: string[] = [];
       for (const actor of ACTORS) {
-        const prepared = await row.prepare(ctx);
+        const prepared = await row.prepare(ctx, actor);
         const before = await recordsFingerprint(db);
         const res = await send(actor, route.method, prepared);
         const want = expected(row, actor, route.public);

@@ -93,7 +93,7 @@ export function hostileBody(doc: Doc, schema: Schema | undefined): fc.Arbitrary<
     { arbitrary: fc.tuple(base, field, wrongType).map(([b, k, v]) => ({ ...b, [k]: v })), weight: 3 },
     { arbitrary: fc.tuple(base, field, oddText).map(([b, k, v]) => ({ ...b, [k]: v })), weight: 3 },
     { arbitrary: fc.tuple(base, field, fc.constantFrom(17 * 1024, 70 * 1024)).map(([b, k, n]) => ({ ...b, [k]: 'é'.repeat(n / 2) })), weight: 1 },
-    { arbitrary: fc.tuple(base, fc.constantFrom('role', 'operatorId', 'isAdmin', 'id', 'callId', 'createdAt', '__proto__', 'constructor'), fc.jsonValue()).map(([b, k, v]) => JSON.parse(JSON.stringify({ ...b }).replace(/^\{/, `{${JSON.stringify(k)}:${JSON.stringify(v ?? null)}${Object.keys(b).length ? ',' : ''}`))), weight: 2 },
+    { arbitrary: fc.tuple(base, fc.constantFrom('role', 'operatorId', 'isAdmin', 'id', 'callId', 'createdAt', '__proto__', 'constructor'), fc.jsonValue()).map(([b, k, v]) => JSON.parse(JSON.stringify({ ...b }).replace(/^\{/, () => `{${JSON.stringify(k)}:${JSON.stringify(v ?? null)}${Object.keys(b).length ? ',' : ''}`))), weight: 2 },
     { arbitrary: fc.tuple(base, field).map(([b, k]) => Object.fromEntries(Object.entries(b).filter(([x]) => x !== k))), weight: 1 },
     { arbitrary: fc.oneof(fc.jsonValue(), wrongType), weight: 1 },
   );
