@@ -53,7 +53,7 @@ async function bareFloor(): Promise<number[]> {
     return latencies;
   } finally {
     for (const s of sockets) s.disconnect();
-    server.close();
+    void server.close();
   }
 }
 

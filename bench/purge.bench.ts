@@ -153,7 +153,7 @@ const bench: Bench = async () => {
   const file = join(dir, 'retention.yaml');
   writeFileSync(file, 'scanEvery: PT1H\npolicies:\n  default: PT1S\n  high: PT1S\n  imminent: PT1S\nrecordings: PT1S\ndeletionGrace: PT1S\nbatchSize: 200\nconcurrency: 400\n');
   const rows: BenchRow[] = [];
-  let floor = 0;
+  let floor: number;
   try {
     // The floor first, on a quiet database: measured after the secure purge it would pay for InnoDB's
     // purge of the history that the secure purge left behind.

@@ -146,6 +146,7 @@ async function main(): Promise<void> {
 
   say('starting records, gateway and worker');
   const group = new AppGroup({ env: base, pretty: true }).start();
+  // eslint-disable-next-line prefer-const -- the shutdown handler below reads it before it is assigned
   let sim: CallerSimulator | undefined;
   superviseUntilExit(
     group,

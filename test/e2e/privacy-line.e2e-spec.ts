@@ -12,7 +12,6 @@ import { Env } from '@hotline/config';
 import { CONTACT_PUBLIC_KEY_REDIS_KEY, callerPseudonym } from '@hotline/crypto';
 import { BULL_PREFIX, QueueName, jobId } from '@hotline/jobs';
 import { redisOptionsFromUrl } from '@hotline/observability';
-import { RoutingStore } from '@hotline/routing';
 import { Queue } from 'bullmq';
 import { dumpAllText, openTestDataSources } from '../support/db';
 import { envFor } from '../support/env-for';

@@ -7,7 +7,7 @@ import { DataSource } from 'typeorm';
 import { AccessGuard, TokenModule } from '@hotline/auth';
 import { HotlineConfigModule } from '@hotline/config';
 import { RedisModule } from '@hotline/observability';
-import { ROLES } from '@hotline/contract';
+import { ROLES, type Role } from '@hotline/contract';
 import { envFor } from '../support/env-for';
 import { Factory, TestStaff, bearer } from '../support/factories';
 import { fromOpenApiPath, routeTable } from './support/routes';

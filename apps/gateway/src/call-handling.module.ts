@@ -13,7 +13,6 @@ import { OperatorNames } from './live/operator-names';
 import { SupervisorGateway } from './live/supervisor.gateway';
 // The privacy line (issue 6) lives in its own module; the signature middleware below covers its paths too.
 import { PrivacyLineModule } from './privacy/privacy-line.module';
-import { RecordsDb } from './records-db';
 import { CallConnector } from './routing/call-connector';
 import { RoutingEngine } from './routing/routing.engine';
 import { routingProviders } from './routing/routing.providers';

@@ -53,7 +53,7 @@ describe('wording file', () => {
   });
 
   it('names every missing or empty text', () => {
-    const broken = shipped().replace(/^notice:.*\n(  .*\n)*/m, '').replace(/^  codeWrong:.*\n/m, '');
+    const broken = shipped().replace(/^notice:.*\n( {2}.*\n)*/m, '').replace(/^ {2}codeWrong:.*\n/m, '');
     expect(() => parseWording(broken, 'WORDING_FILE (test)')).toThrow(/WORDING_FILE \(test\) is invalid[\s\S]*notice: is required[\s\S]*privacy\.codeWrong: is required/);
   });
 

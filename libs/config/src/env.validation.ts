@@ -1,4 +1,3 @@
-import { plainToInstance } from 'class-transformer';
 import {
   IsBase64,
   IsIn,
@@ -10,7 +9,6 @@ import {
   Max,
   Min,
   MinLength,
-  validateSync,
 } from 'class-validator';
 
 /**

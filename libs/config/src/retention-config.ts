@@ -23,7 +23,7 @@ export function parseRetentionConfig(text: string, origin = 'retention config'):
   try {
     doc = parse(text);
   } catch (e) {
-    throw new Error(`${origin}: not valid YAML (${(e as Error).message})`);
+    throw new Error(`${origin}: not valid YAML (${(e as Error).message})`, { cause: e });
   }
   const problems: string[] = [];
   const dur = (path: string, v: unknown): IsoDuration => {
@@ -70,7 +70,7 @@ export function loadRetentionConfig(path: string): RetentionConfig {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new Error(`RETENTION_CONFIG: cannot read ${path} (${(e as NodeJS.ErrnoException).code})`);
+    throw new Error(`RETENTION_CONFIG: cannot read ${path} (${(e as NodeJS.ErrnoException).code})`, { cause: e });
   }
   return parseRetentionConfig(text, `RETENTION_CONFIG (${path})`);
 }

@@ -52,7 +52,7 @@ export function parseWording(text: string, origin = 'wording file'): Wording {
   try {
     doc = parse(text);
   } catch (e) {
-    throw new Error(`${origin}: not valid YAML (${(e as Error).message})`);
+    throw new Error(`${origin}: not valid YAML (${(e as Error).message})`, { cause: e });
   }
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new Error(`${origin}: expected a mapping with ${TOP_LEVEL.join(', ')} and privacy`);
   const problems: string[] = [];
@@ -84,7 +84,7 @@ export function loadWording(path: string): Wording {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new Error(`WORDING_FILE: cannot read ${path} (${(e as NodeJS.ErrnoException).code})`);
+    throw new Error(`WORDING_FILE: cannot read ${path} (${(e as NodeJS.ErrnoException).code})`, { cause: e });
   }
   const w = parseWording(text, `WORDING_FILE (${path})`);
   loaded.set(path, w);

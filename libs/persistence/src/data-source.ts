@@ -32,12 +32,13 @@ export const RECORD_ENTITIES = [
 export const KEYSTORE_ENTITIES = [DataKeyEntity];
 
 /** Migration classes found in a folder (works from sources via ts-node and from a build). */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- TypeORM's own type for migration classes
 function migrationsIn(folder: string): Function[] {
   const dir = join(__dirname, 'migrations', folder);
   return readdirSync(dir)
     .filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith('.d.ts') && !f.endsWith('.map'))
     .sort()
-    .flatMap((f) => Object.values(require(join(dir, f))) as Function[]);
+    .flatMap((f) => Object.values(require(join(dir, f))) as (new () => unknown)[]);
 }
 
 const common = {

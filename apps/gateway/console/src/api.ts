@@ -32,7 +32,7 @@ export async function api<T>(method: string, path: string, opts: RequestOptions 
     throw new ApiError(0, 'The server could not be reached. Check the connection and try again.');
   }
   const text = await res.text();
-  let data: any = null;
+  let data: any;
   try {
     data = text ? JSON.parse(text) : null;
   } catch {

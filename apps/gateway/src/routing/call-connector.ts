@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import type { AckReply, CallerHint, RiskLevel } from '@hotline/contract';
+import type { AckReply, CallerHint } from '@hotline/contract';
 import { shortPseudonym } from '@hotline/crypto/pseudonym';
 import { CallerRecords } from '@hotline/calls/records';
 import { counter, withTimeout } from '@hotline/observability';
