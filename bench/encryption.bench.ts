@@ -37,7 +37,14 @@ export default (async (): Promise<BenchRow[]> => {
     const callIds: string[] = [];
     for (let i = 0; i < CALLS; i++) {
       const callId = randomUUID();
-      await openCall(ds, retention, { callId, callSid: 'CA' + randomBytes(16).toString('hex'), callerPseudonym: null, recordingConsent: false, wordingVersion: 'bench', startedAt: new Date() });
+      await openCall(ds, retention, {
+        callId,
+        callSid: 'CA' + randomBytes(16).toString('hex'),
+        callerPseudonym: null,
+        recordingConsent: false,
+        wordingVersion: 'bench',
+        startedAt: new Date(),
+      });
       await ds.query("UPDATE calls SET operator_id = ?, status = 'connected' WHERE id = ?", [author, callId]);
       await repo.ensureContentKey(callId);
       callIds.push(callId);
@@ -56,10 +63,18 @@ export default (async (): Promise<BenchRow[]> => {
       const callId = callIds[i % CALLS];
       const id = randomUUID();
       await ds.transaction(async (tx) => {
-        await tx.query('SELECT id, status, started_at, answered_at, ended_at, risk_level, operator_id, retention_policy, retention_deadline, recording_consent, wrapup_category FROM calls WHERE id = ? LOCK IN SHARE MODE', [callId]);
-        await tx.query('INSERT INTO bench_plain_notes (id, call_id, author_id, amends_note_id, body, created_at) VALUES (?, ?, ?, ?, ?, ?)', [id, callId, author, null, Buffer.from(text, 'utf8'), new Date()]);
+        await tx.query(
+          'SELECT id, status, started_at, answered_at, ended_at, risk_level, operator_id, retention_policy, retention_deadline, recording_consent, wrapup_category FROM calls WHERE id = ? LOCK IN SHARE MODE',
+          [callId],
+        );
+        await tx.query(
+          'INSERT INTO bench_plain_notes (id, call_id, author_id, amends_note_id, body, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+          [id, callId, author, null, Buffer.from(text, 'utf8'), new Date()],
+        );
       });
-      const [row] = await ds.query('SELECT id, call_id, author_id, amends_note_id, body, created_at FROM bench_plain_notes WHERE id = ?', [id]);
+      const [row] = await ds.query('SELECT id, call_id, author_id, amends_note_id, body, created_at FROM bench_plain_notes WHERE id = ?', [
+        id,
+      ]);
       if (Buffer.from(row.body).toString('utf8') !== text) throw new Error('plaintext round trip failed');
     };
 

@@ -15,7 +15,16 @@ import { createGatewayApp } from '../apps/gateway/src/bootstrap';
 import { envFor } from '../test/support/env-for';
 import { TEST_SECRETS } from '../test/support/test-config';
 import { TwilioPeer, randomSid } from '../test/support/twilio-peer';
-import { ConsoleClient, TwilioWebhooks, baseUrlOf, callStatus, connectConsole, staff, testNumber, twimlAttr } from '../test/support/webhooks';
+import {
+  ConsoleClient,
+  TwilioWebhooks,
+  baseUrlOf,
+  callStatus,
+  connectConsole,
+  staff,
+  testNumber,
+  twimlAttr,
+} from '../test/support/webhooks';
 import { Bench, BenchRow } from './types';
 
 const SUPERVISORS = 100;
@@ -85,7 +94,10 @@ const bench: Bench = async () => {
     const latencies: number[] = [];
     const change = async (waiting: number, act: () => Promise<unknown>) => {
       const all = new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`only ${expect?.seen.size} of ${SUPERVISORS} wallboards saw waiting=${waiting} within 5 s`)), 5000);
+        const timer = setTimeout(
+          () => reject(new Error(`only ${expect?.seen.size} of ${SUPERVISORS} wallboards saw waiting=${waiting} within 5 s`)),
+          5000,
+        );
         expect = { waiting, t0: performance.now(), seen: new Set(), latencies, done: () => (clearTimeout(timer), resolve()) };
       });
       await act();

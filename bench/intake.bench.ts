@@ -29,18 +29,40 @@ interface Signed {
 
 function requests(n: number): Signed[] {
   return Array.from({ length: n }, () => {
-    const params = { AccountSid: TEST_SECRETS.TWILIO_ACCOUNT_SID, CallSid: randomSid('CA'), From: testNumber(), To: '+15550000000', CallStatus: 'ringing', Direction: 'inbound' };
-    return { body: new URLSearchParams(params).toString(), signature: signTwilioRequest(TEST_SECRETS.TWILIO_AUTH_TOKEN, PUBLIC_URL + PATH, params) };
+    const params = {
+      AccountSid: TEST_SECRETS.TWILIO_ACCOUNT_SID,
+      CallSid: randomSid('CA'),
+      From: testNumber(),
+      To: '+15550000000',
+      CallStatus: 'ringing',
+      Direction: 'inbound',
+    };
+    return {
+      body: new URLSearchParams(params).toString(),
+      signature: signTwilioRequest(TEST_SECRETS.TWILIO_AUTH_TOKEN, PUBLIC_URL + PATH, params),
+    };
   });
 }
 
 function post(agent: Agent, url: string, r: Signed): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url + PATH, { method: 'POST', agent, headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(r.body), 'x-twilio-signature': r.signature } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
-    });
+    const req = request(
+      url + PATH,
+      {
+        method: 'POST',
+        agent,
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          'content-length': Buffer.byteLength(r.body),
+          'x-twilio-signature': r.signature,
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
+      },
+    );
     req.on('error', reject);
     req.end(r.body);
   });
@@ -95,7 +117,10 @@ if (process.env.HOTLINE_INTAKE_LOADGEN === '1') {
 }
 
 function loadGenerator(): { run(url: string, n: number): Promise<Run>; stop(): void } {
-  const child: ChildProcess = fork(__filename, [], { execArgv: ['-r', require.resolve('../scripts/register.js')], env: { ...process.env, HOTLINE_INTAKE_LOADGEN: '1' } });
+  const child: ChildProcess = fork(__filename, [], {
+    execArgv: ['-r', require.resolve('../scripts/register.js')],
+    env: { ...process.env, HOTLINE_INTAKE_LOADGEN: '1' },
+  });
   return {
     run: (url, n) =>
       new Promise((resolve, reject) => {
@@ -107,13 +132,19 @@ function loadGenerator(): { run(url: string, n: number): Promise<Run>; stop(): v
 }
 
 function bareServer(): Promise<Server> {
-  const fixed = '<?xml version="1.0" encoding="UTF-8"?><Response><Say>notice</Say><Gather numDigits="1"><Say>menu</Say></Gather></Response>';
+  const fixed =
+    '<?xml version="1.0" encoding="UTF-8"?><Response><Say>notice</Say><Gather numDigits="1"><Say>menu</Say></Gather></Response>';
   const server = createServer((req: IncomingMessage, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
       const params = Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString()));
-      const ok = twilio.validateRequest(TEST_SECRETS.TWILIO_AUTH_TOKEN, String(req.headers['x-twilio-signature'] ?? ''), PUBLIC_URL + req.url, params);
+      const ok = twilio.validateRequest(
+        TEST_SECRETS.TWILIO_AUTH_TOKEN,
+        String(req.headers['x-twilio-signature'] ?? ''),
+        PUBLIC_URL + req.url,
+        params,
+      );
       res.statusCode = ok ? 200 : 403;
       res.setHeader('Content-Type', 'text/xml');
       res.end(ok ? fixed : 'Forbidden');

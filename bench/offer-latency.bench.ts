@@ -11,7 +11,17 @@ import { RoutingStore } from '@hotline/routing';
 import { envFor } from '../test/support/env-for';
 import { TEST_SECRETS } from '../test/support/test-config';
 import { TwilioPeer, randomSid } from '../test/support/twilio-peer';
-import { ConsoleClient, TwilioWebhooks, baseUrlOf, callStatus, connectConsole, eventually, staff, testNumber, twimlAttr } from '../test/support/webhooks';
+import {
+  ConsoleClient,
+  TwilioWebhooks,
+  baseUrlOf,
+  callStatus,
+  connectConsole,
+  eventually,
+  staff,
+  testNumber,
+  twimlAttr,
+} from '../test/support/webhooks';
 import { Bench, BenchRow } from './types';
 
 const OPERATORS = 100;

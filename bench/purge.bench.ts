@@ -49,7 +49,13 @@ async function seed(db: DataSource, keys: DataSource, n: number): Promise<string
       calls.push(id, 'CA' + randomBytes(16).toString('hex'), randomBytes(32).toString('hex'), op, started, deadline, started);
       for (let k = 0; k < 2; k++) {
         const noteId = randomUUID();
-        notes.push(noteId, id, op, seal(key, Buffer.from(`note ${k}: the caller talked about their week, at some length.`), associatedData(id, `note:${noteId}`)), started);
+        notes.push(
+          noteId,
+          id,
+          op,
+          seal(key, Buffer.from(`note ${k}: the caller talked about their week, at some length.`), associatedData(id, `note:${noteId}`)),
+          started,
+        );
       }
       const recordingSid = 'RE' + randomBytes(16).toString('hex');
       recordingOf.set(id, recordingSid);
@@ -63,10 +69,22 @@ async function seed(db: DataSource, keys: DataSource, n: number): Promise<string
       `INSERT INTO calls (id, call_sid, caller_pseudonym, operator_id, status, started_at, risk_level, retention_policy, retention_deadline, recording_consent, created_at) VALUES ${rows(1, "(?, ?, ?, ?, 'completed', ?, 'low', 'default', ?, 1, ?)")}`,
       calls,
     );
-    await db.query(`INSERT INTO notes (id, call_id, author_id, amends_note_id, body_enc, created_at) VALUES ${rows(2, '(?, ?, ?, NULL, ?, ?)')}`, notes);
-    await db.query(`INSERT INTO recordings (id, call_id, recording_sid, status, retention_deadline, created_at) VALUES ${rows(1, "(?, ?, ?, 'completed', ?, ?)")}`, recs);
-    await db.query(`INSERT INTO consents (id, call_id, caller_pseudonym, kind, granted, wording_version, decided_at) VALUES ${rows(1, "(?, ?, NULL, 'recording', 1, 'v1', ?)")}`, consents);
-    await db.query(`INSERT INTO risk_assessments (id, call_id, assessed_by, risk_level, created_at) VALUES ${rows(1, "(?, ?, ?, 'low', ?)")}`, risks);
+    await db.query(
+      `INSERT INTO notes (id, call_id, author_id, amends_note_id, body_enc, created_at) VALUES ${rows(2, '(?, ?, ?, NULL, ?, ?)')}`,
+      notes,
+    );
+    await db.query(
+      `INSERT INTO recordings (id, call_id, recording_sid, status, retention_deadline, created_at) VALUES ${rows(1, "(?, ?, ?, 'completed', ?, ?)")}`,
+      recs,
+    );
+    await db.query(
+      `INSERT INTO consents (id, call_id, caller_pseudonym, kind, granted, wording_version, decided_at) VALUES ${rows(1, "(?, ?, NULL, 'recording', 1, 'v1', ?)")}`,
+      consents,
+    );
+    await db.query(
+      `INSERT INTO risk_assessments (id, call_id, assessed_by, risk_level, created_at) VALUES ${rows(1, "(?, ?, ?, 'low', ?)")}`,
+      risks,
+    );
   }
   return ids;
 }
@@ -80,7 +98,10 @@ async function innodbQuiet(db: DataSource): Promise<void> {
   const until = Date.now() + 60_000;
   while (Date.now() < until) {
     // Needs the PROCESS privilege; without it, only the dirty pages are waited for.
-    const status: string = await db.query('SHOW ENGINE INNODB STATUS').then((r: { Status: string }[]) => r[0].Status, () => '');
+    const status: string = await db.query('SHOW ENGINE INNODB STATUS').then(
+      (r: { Status: string }[]) => r[0].Status,
+      () => '',
+    );
     const history = Number(/History list length (\d+)/.exec(status)?.[1] ?? 0);
     const pages: { Variable_name: string; Value: string }[] = await db.query("SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_pages_%'");
     const get = (name: string) => Number(pages.find((r) => r.Variable_name === `Innodb_buffer_pool_pages_${name}`)?.Value ?? 0);
@@ -91,7 +112,8 @@ async function innodbQuiet(db: DataSource): Promise<void> {
 
 async function remaining(db: DataSource, ids: string[]): Promise<number> {
   let n = 0;
-  for (let i = 0; i < ids.length; i += 5000) n += Number((await db.query('SELECT COUNT(*) AS n FROM calls WHERE id IN (?)', [ids.slice(i, i + 5000)]))[0].n);
+  for (let i = 0; i < ids.length; i += 5000)
+    n += Number((await db.query('SELECT COUNT(*) AS n FROM calls WHERE id IN (?)', [ids.slice(i, i + 5000)]))[0].n);
   return n;
 }
 
@@ -102,7 +124,8 @@ async function plainDelete(db: DataSource, keys: DataSource, ids: string[]): Pro
     const batch = ids.slice(i, i + 200);
     await keys.query('DELETE FROM data_keys WHERE call_id IN (?)', [batch]);
     await db.transaction(async (m) => {
-      for (const t of ['notes', 'risk_assessments', 'consents', 'recordings', 'escalations', 'legal_holds']) await m.query(`DELETE FROM ${t} WHERE call_id IN (?)`, [batch]);
+      for (const t of ['notes', 'risk_assessments', 'consents', 'recordings', 'escalations', 'legal_holds'])
+        await m.query(`DELETE FROM ${t} WHERE call_id IN (?)`, [batch]);
       await m.query('DELETE FROM calls WHERE id IN (?)', [batch]);
     });
   }
@@ -118,7 +141,11 @@ async function startTwilioPeer(): Promise<{ url: string; deletedRecordings(): Pr
     const peer = new TwilioPeer(process.env.TWILIO_ACCOUNT_SID, process.env.TWILIO_AUTH_TOKEN);
     peer.start().then(() => process.stdout.write(peer.url + '\\n'));
     process.stdin.on('data', () => process.stdout.write(JSON.stringify(peer.deletedRecordings) + '\\n'));`;
-  const child = spawn(process.execPath, ['-r', './scripts/register.js', '-e', code], { cwd: ROOT, env: { ...process.env, ...TEST_SECRETS }, stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['-r', './scripts/register.js', '-e', code], {
+    cwd: ROOT,
+    env: { ...process.env, ...TEST_SECRETS },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const lines: string[] = [];
   let waiting: ((line: string) => void) | undefined;
   let buf = '';
@@ -151,7 +178,10 @@ const bench: Bench = async () => {
   const peer = await startTwilioPeer();
   const dir = mkdtempSync(join(tmpdir(), 'hotline-purge-'));
   const file = join(dir, 'retention.yaml');
-  writeFileSync(file, 'scanEvery: PT1H\npolicies:\n  default: PT1S\n  high: PT1S\n  imminent: PT1S\nrecordings: PT1S\ndeletionGrace: PT1S\nbatchSize: 200\nconcurrency: 400\n');
+  writeFileSync(
+    file,
+    'scanEvery: PT1H\npolicies:\n  default: PT1S\n  high: PT1S\n  imminent: PT1S\nrecordings: PT1S\ndeletionGrace: PT1S\nbatchSize: 200\nconcurrency: 400\n',
+  );
   const rows: BenchRow[] = [];
   let floor: number;
   try {
@@ -183,13 +213,17 @@ const bench: Bench = async () => {
       const deleted = new Set(await peer.deletedRecordings());
       const missed = ids.filter((id) => !deleted.has(recordingOf.get(id)!));
       if (missed.length) {
-        const certs: { call_id: string; steps: string }[] = await db.query('SELECT call_id, steps FROM deletion_certificates WHERE call_id IN (?)', [missed.slice(0, 5)]);
-        throw new Error(`the Twilio peer never saw ${missed.length} of ${CALLS} recordings deleted; certificates: ${certs.map((c) => `${c.call_id} ${typeof c.steps === 'string' ? c.steps : JSON.stringify(c.steps)}`).join('; ')}`);
+        const certs: { call_id: string; steps: string }[] = await db.query(
+          'SELECT call_id, steps FROM deletion_certificates WHERE call_id IN (?)',
+          [missed.slice(0, 5)],
+        );
+        throw new Error(
+          `the Twilio peer never saw ${missed.length} of ${CALLS} recordings deleted; certificates: ${certs.map((c) => `${c.call_id} ${typeof c.steps === 'string' ? c.steps : JSON.stringify(c.steps)}`).join('; ')}`,
+        );
       }
     } finally {
       await worker.close();
     }
-
 
     rows.push({
       name: `secure purge of ${CALLS.toLocaleString('en')} expired calls (Twilio, key, rows, certificate, audit)`,
@@ -199,7 +233,8 @@ const bench: Bench = async () => {
       ratio: secure / floor,
       target: '>= 1000 calls/s',
       pass: secure >= 1000,
-      notes: 'scan + one BullMQ job per call (concurrency 400, destroyed together in transactions of up to 200, as config/retention.yaml ships; Twilio peer in its own process)',
+      notes:
+        'scan + one BullMQ job per call (concurrency 400, destroyed together in transactions of up to 200, as config/retention.yaml ships; Twilio peer in its own process)',
     });
   } finally {
     peer.stop();

@@ -42,7 +42,10 @@ async function main() {
   }
 
   const only = process.argv.slice(2);
-  const files = readdirSync(__dirname).filter((f) => f.endsWith('.bench.ts')).filter((f) => !only.length || only.some((o) => f.includes(o))).sort();
+  const files = readdirSync(__dirname)
+    .filter((f) => f.endsWith('.bench.ts'))
+    .filter((f) => !only.length || only.some((o) => f.includes(o)))
+    .sort();
   const results: { bench: string; rows: BenchRow[]; error?: string }[] = [];
   for (const f of files) {
     process.stderr.write(`bench ${f} ...\n`);
@@ -56,12 +59,22 @@ async function main() {
       maxBuffer: 64 * 2 ** 20,
     });
     // The result is the last line that starts {"bench": (an app logging at info may write after it).
-    const last = child.stdout?.toString().trim().split('\n').reverse().find((l) => l.startsWith('{"bench":')) ?? '';
+    const last =
+      child.stdout
+        ?.toString()
+        .trim()
+        .split('\n')
+        .reverse()
+        .find((l) => l.startsWith('{"bench":')) ?? '';
     let result: { bench: string; rows: BenchRow[]; error?: string };
     try {
       result = JSON.parse(last);
     } catch {
-      result = { bench: f, rows: [], error: `the benchmark process ended (status ${child.status}, signal ${child.signal}) without a result` };
+      result = {
+        bench: f,
+        rows: [],
+        error: `the benchmark process ended (status ${child.status}, signal ${child.signal}) without a result`,
+      };
     }
     results.push(result);
     if (result.error) process.stderr.write(`bench ${f} failed: ${result.error.split('\n')[0]}\n`);
@@ -77,7 +90,9 @@ async function main() {
     date: new Date().toISOString(),
   };
   const table = render(results);
-  process.stdout.write(`\nMachine: ${machine.cpus}, ${machine.memoryGiB} GiB, Node ${machine.node}, MariaDB ${machine.mysql}, Redis ${machine.redis}\n\n${table}\n`);
+  process.stdout.write(
+    `\nMachine: ${machine.cpus}, ${machine.memoryGiB} GiB, Node ${machine.node}, MariaDB ${machine.mysql}, Redis ${machine.redis}\n\n${table}\n`,
+  );
   mkdirSync(join(__dirname, 'results'), { recursive: true });
   writeFileSync(join(__dirname, 'results', 'latest.json'), JSON.stringify({ machine, results }, null, 2) + '\n');
   const failed = results.some((r) => r.error);
@@ -116,7 +131,8 @@ export function render(results: { bench: string; rows: BenchRow[]; error?: strin
   return [row(lines[0]), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...lines.slice(1).map(row)].join('\n');
 }
 
-if (require.main === module) main().catch((e) => {
-  process.stderr.write(`${e.stack ?? e}\n`);
-  process.exit(1);
-});
+if (require.main === module)
+  main().catch((e) => {
+    process.stderr.write(`${e.stack ?? e}\n`);
+    process.exit(1);
+  });

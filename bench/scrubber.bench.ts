@@ -92,7 +92,10 @@ const bench: Bench = async () => {
   const { createGatewayApp } = await import('../apps/gateway/src/bootstrap');
   const app = await createGatewayApp(envFor({ LOG_LEVEL: 'info', PUBLIC_URL: 'https://hotline.example.test' }));
   await app.listen(0, '127.0.0.1');
-  const child = fork(__filename, [], { execArgv: ['-r', require.resolve('../scripts/register.js')], env: { ...process.env, HOTLINE_SCRUB_LOADGEN: '1' } });
+  const child = fork(__filename, [], {
+    execArgv: ['-r', require.resolve('../scripts/register.js')],
+    env: { ...process.env, HOTLINE_SCRUB_LOADGEN: '1' },
+  });
   try {
     const base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
     const result: { ok: boolean; latencies?: number[]; hostileSent?: number; error?: string } = await new Promise((resolve) => {

@@ -3,4 +3,7 @@
 const path = require('path');
 const root = path.join(__dirname, '..');
 require('ts-node').register({ transpileOnly: true, project: path.join(root, 'tsconfig.json') });
-require('tsconfig-paths').register({ baseUrl: root, paths: { '@hotline/crypto/*': ['libs/crypto/src/*'], '@hotline/calls/*': ['libs/calls/src/*'], '@hotline/*': ['libs/*/src'] } });
+require('tsconfig-paths').register({
+  baseUrl: root,
+  paths: { '@hotline/crypto/*': ['libs/crypto/src/*'], '@hotline/calls/*': ['libs/calls/src/*'], '@hotline/*': ['libs/*/src'] },
+});

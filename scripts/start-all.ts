@@ -14,7 +14,11 @@ const ROOT = join(__dirname, '..');
 const COLOURS: Record<AppName, string> = { records: '\x1b[35m', gateway: '\x1b[36m', worker: '\x1b[33m' };
 const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO ', 40: 'WARN ', 50: 'ERROR', 60: 'FATAL' };
 
-const MUST_NOT_HOLD: Record<AppName, string[]> = { gateway: GATEWAY_MUST_NOT_HOLD, records: RECORDS_MUST_NOT_HOLD, worker: WORKER_MUST_NOT_HOLD };
+const MUST_NOT_HOLD: Record<AppName, string[]> = {
+  gateway: GATEWAY_MUST_NOT_HOLD,
+  records: RECORDS_MUST_NOT_HOLD,
+  worker: WORKER_MUST_NOT_HOLD,
+};
 
 /** One app's environment: everything given, less the other apps' secrets (least privilege, as in docker/compose.yml). */
 export function envOfApp(name: AppName, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
@@ -62,7 +66,9 @@ export class AppGroup {
       });
       this.children.set(name, child);
       for (const stream of [child.stdout!, child.stderr!]) {
-        createInterface({ input: stream }).on('line', (line) => this.write(this.prefix(name) + (this.options.pretty ? prettyLine(line) : line)));
+        createInterface({ input: stream }).on('line', (line) =>
+          this.write(this.prefix(name) + (this.options.pretty ? prettyLine(line) : line)),
+        );
       }
       child.on('exit', (code, signal) => {
         this.children.delete(name);
@@ -118,7 +124,11 @@ export function prettyLine(line: string): string {
 }
 
 /** Runs the group until a signal or a death; shared by `npm start` and `npm run demo`. */
-export function superviseUntilExit(group: AppGroup, cleanup: () => Promise<void> = async () => undefined, say = (m: string) => process.stderr.write(m + '\n')): void {
+export function superviseUntilExit(
+  group: AppGroup,
+  cleanup: () => Promise<void> = async () => undefined,
+  say = (m: string) => process.stderr.write(m + '\n'),
+): void {
   let shuttingDown = false;
   const shutdown = async (why: string, code: number, signal: NodeJS.Signals = 'SIGTERM') => {
     if (shuttingDown) return;

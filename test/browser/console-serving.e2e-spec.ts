@@ -47,7 +47,9 @@ describe('the console page and its records pass-through', () => {
   });
 
   it('passes sign-in and call requests through to records, with their status', async () => {
-    const login = await request(gateway.getHttpServer()).post('/api/auth/login').send({ username: 'nobody-here', password: 'not-the-password' });
+    const login = await request(gateway.getHttpServer())
+      .post('/api/auth/login')
+      .send({ username: 'nobody-here', password: 'not-the-password' });
     expect(login.status).toBe(401);
     expect(login.body.message).toEqual(expect.any(String));
     const calls = await request(gateway.getHttpServer()).get('/api/calls');
@@ -64,7 +66,10 @@ describe('the console page and its records pass-through', () => {
   });
 
   it('refuses a body that is not JSON and answers 502 when records is away', async () => {
-    const text = await request(gateway.getHttpServer()).post('/api/auth/login').set('Content-Type', 'text/plain').send('username=a&password=b');
+    const text = await request(gateway.getHttpServer())
+      .post('/api/auth/login')
+      .set('Content-Type', 'text/plain')
+      .send('username=a&password=b');
     expect(text.status).toBe(415);
     const away = await request(orphan.getHttpServer()).post('/api/auth/login').send({ username: 'a', password: 'b' });
     expect(away.status).toBe(502);

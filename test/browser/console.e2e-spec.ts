@@ -59,7 +59,15 @@ describe('the console in a browser', () => {
     await staff.create({ ...operator, role: 'operator' }, { system: 'browser-test' });
     await staff.create({ ...supervisor, role: 'supervisor' }, { system: 'browser-test' });
 
-    sim = new CallerSimulator({ gatewayUrl, publicUrl: PUBLIC_URL, accountSid: TEST_SECRETS.TWILIO_ACCOUNT_SID, authToken: TEST_SECRETS.TWILIO_AUTH_TOKEN, peer, hangUpProbability: 0, waitPollSeconds: 2 });
+    sim = new CallerSimulator({
+      gatewayUrl,
+      publicUrl: PUBLIC_URL,
+      accountSid: TEST_SECRETS.TWILIO_ACCOUNT_SID,
+      authToken: TEST_SECRETS.TWILIO_AUTH_TOKEN,
+      peer,
+      hangUpProbability: 0,
+      waitPollSeconds: 2,
+    });
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
     const open = async () => {
       const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
@@ -149,7 +157,9 @@ describe('the console in a browser', () => {
     await page.getByText('the original stays on record', { exact: false }).waitFor();
     await page.getByLabel('Note').fill('Correction: the caller is with a neighbour, not alone.');
     await page.getByRole('button', { name: 'Add note' }).click();
-    await note('Correction: the caller is with a neighbour').getByText(/Amends the note of/).waitFor();
+    await note('Correction: the caller is with a neighbour')
+      .getByText(/Amends the note of/)
+      .waitFor();
     expect(await note('Caller is frightened and alone tonight').count()).toBe(1);
   });
 
@@ -219,7 +229,10 @@ describe('the console in a browser', () => {
     await page.getByText('No call right now', { exact: false }).waitFor();
     expect(await page.getByRole('switch', { name: 'Available' }).getAttribute('aria-checked')).toBe('true');
     const history = page.getByRole('region', { name: 'My calls' });
-    await history.getByRole('button', { name: /View the call/ }).first().waitFor();
+    await history
+      .getByRole('button', { name: /View the call/ })
+      .first()
+      .waitFor();
   });
 });
 
@@ -228,7 +241,10 @@ describe('the console in a browser', () => {
  * show alerts that another run on the same Redis server published (never in CI, which runs alone).
  */
 function escalationAlert(page: Page, raisedBy: string): Locator {
-  return page.getByRole('alert').filter({ hasText: 'Imminent risk' }).filter({ hasText: `Raised by ${raisedBy}` });
+  return page
+    .getByRole('alert')
+    .filter({ hasText: 'Imminent risk' })
+    .filter({ hasText: `Raised by ${raisedBy}` });
 }
 
 /** A wallboard figure, found by its label. */

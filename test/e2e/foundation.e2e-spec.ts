@@ -45,12 +45,28 @@ describe('migrations', () => {
   it('created every table in the records database and only data keys in the keystore', async () => {
     const { db, keys, close } = await openTestDataSources();
     try {
-      const tables = (await db.query('SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE()')).map((r: any) => r.t).sort();
-      for (const t of ['staff', 'calls', 'notes', 'risk_assessments', 'consents', 'legal_holds', 'deletion_certificates', 'audit_log', 'escalations', 'recordings', 'deletion_requests']) {
+      const tables = (await db.query('SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE()'))
+        .map((r: any) => r.t)
+        .sort();
+      for (const t of [
+        'staff',
+        'calls',
+        'notes',
+        'risk_assessments',
+        'consents',
+        'legal_holds',
+        'deletion_certificates',
+        'audit_log',
+        'escalations',
+        'recordings',
+        'deletion_requests',
+      ]) {
         expect(tables).toContain(t);
       }
       expect(tables).not.toContain('data_keys');
-      const keyTables = (await keys.query('SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE()')).map((r: any) => r.t).sort();
+      const keyTables = (await keys.query('SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE()'))
+        .map((r: any) => r.t)
+        .sort();
       expect(keyTables).toEqual(['data_keys', 'migrations']);
     } finally {
       await close();

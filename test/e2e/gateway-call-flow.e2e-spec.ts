@@ -8,7 +8,17 @@ import { dumpAllText, openTestDataSources } from '../support/db';
 import { envFor } from '../support/env-for';
 import { TEST_SECRETS } from '../support/test-config';
 import { TwilioPeer, randomSid, signTwilioRequest } from '../support/twilio-peer';
-import { ConsoleClient, TwilioWebhooks, callStatus, connectConsole, eventually, placeCall, staff, twimlAttr, twimlText } from '../support/webhooks';
+import {
+  ConsoleClient,
+  TwilioWebhooks,
+  callStatus,
+  connectConsole,
+  eventually,
+  placeCall,
+  staff,
+  twimlAttr,
+  twimlText,
+} from '../support/webhooks';
 import { clearRouting, connectOperator, startGatewayApp, startTwilioPeer } from '../support/gateway-app';
 
 const PUBLIC_URL = 'https://hotline.example.test';
@@ -71,7 +81,9 @@ describe('gateway call flow', () => {
     const opened = await eventually(() => callRow(call.callId));
     expect(opened).toMatchObject({ call_sid: call.callSid, status: 'queued', recording_consent: 1, operator_id: null });
     expect(opened.caller_pseudonym).toMatch(/^[0-9a-f]{64}$/);
-    const [consent] = await db.query("SELECT granted, wording_version FROM consents WHERE call_id = ? AND kind = 'recording'", [call.callId]);
+    const [consent] = await db.query("SELECT granted, wording_version FROM consents WHERE call_id = ? AND kind = 'recording'", [
+      call.callId,
+    ]);
     expect(consent).toMatchObject({ granted: 1, wording_version: expect.any(String) });
 
     expect(await client.emit('call:accept', { callId: call.callId })).toEqual({ ok: true });
@@ -119,7 +131,11 @@ describe('gateway call flow', () => {
     const incoming = await hooks.post('/twilio/voice/incoming', { CallSid: randomSid('CA'), From: '+15550001234' });
     expect(incoming.status).toBe(200);
     expect(incoming.text).toContain('confidential');
-    const nine = await hooks.post(twimlAttr(incoming.text, 'Gather', 'action')!, { CallSid: randomSid('CA'), From: '+15550001234', Digits: '9' });
+    const nine = await hooks.post(twimlAttr(incoming.text, 'Gather', 'action')!, {
+      CallSid: randomSid('CA'),
+      From: '+15550001234',
+      Digits: '9',
+    });
     expect(twimlText(nine.text, 'Redirect')).toBe(`${PUBLIC_URL}/twilio/voice/privacy`);
     const privacy = await hooks.post('/twilio/voice/privacy', { CallSid: randomSid('CA'), From: '+15550001234' });
     expect(privacy.status).toBe(200);
@@ -160,10 +176,16 @@ describe('gateway call flow', () => {
     await client.next('call:connected', (p) => p.callId === call.callId);
 
     const recordingSid = randomSid('RE');
-    expect((await hooks.post('/twilio/recording/status', { CallSid: call.callSid, RecordingSid: recordingSid, RecordingStatus: 'completed' })).status).toBe(200);
+    expect(
+      (await hooks.post('/twilio/recording/status', { CallSid: call.callSid, RecordingSid: recordingSid, RecordingStatus: 'completed' }))
+        .status,
+    ).toBe(200);
     await hooks.post('/twilio/recording/status', { CallSid: call.callSid, RecordingSid: recordingSid, RecordingStatus: 'completed' });
     const recordings = await eventually(async () => {
-      const rows = await db.query('SELECT r.call_id, r.retention_deadline, c.retention_deadline AS call_deadline FROM recordings r JOIN calls c ON c.id = r.call_id WHERE r.recording_sid = ?', [recordingSid]);
+      const rows = await db.query(
+        'SELECT r.call_id, r.retention_deadline, c.retention_deadline AS call_deadline FROM recordings r JOIN calls c ON c.id = r.call_id WHERE r.recording_sid = ?',
+        [recordingSid],
+      );
       return rows.length ? rows : null;
     });
     expect(recordings).toHaveLength(1);
@@ -177,7 +199,9 @@ describe('gateway call flow', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(client.of('call:ended').filter((p) => p.callId === call.callId)).toHaveLength(1);
     expect((await callRow(call.callId)).last_sequence).toBe(6);
-    expect(await db.query("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'call.ended' AND target_id = ?", [call.callId])).toEqual([{ n: 1 }]);
+    expect(await db.query("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'call.ended' AND target_id = ?", [call.callId])).toEqual([
+      { n: 1 },
+    ]);
   });
 
   it('refuses console sockets without a valid token or with the wrong role', async () => {
@@ -224,6 +248,9 @@ describe('gateway call flow', () => {
     const body: any = await res.json();
     expect(body.identity).toBe(`op-${op.id}`);
     const claims = JSON.parse(Buffer.from(body.token.split('.')[1], 'base64url').toString());
-    expect(claims.grants).toMatchObject({ identity: `op-${op.id}`, voice: { incoming: { allow: true }, outgoing: { application_sid: env.TWILIO_TWIML_APP_SID } } });
+    expect(claims.grants).toMatchObject({
+      identity: `op-${op.id}`,
+      voice: { incoming: { allow: true }, outgoing: { application_sid: env.TWILIO_TWIML_APP_SID } },
+    });
   });
 });

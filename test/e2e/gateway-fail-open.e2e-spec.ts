@@ -23,7 +23,9 @@ describe('gateway with a dependency away', () => {
 
   const callRow = (callId: string) => db.query('SELECT * FROM calls WHERE id = ?', [callId]).then((r: any[]) => r[0]);
 
-  async function gateway(overrides: Record<string, string>): Promise<{ app: INestApplication; env: Env; hooks: TwilioWebhooks; base: string }> {
+  async function gateway(
+    overrides: Record<string, string>,
+  ): Promise<{ app: INestApplication; env: Env; hooks: TwilioWebhooks; base: string }> {
     const env = envFor({ TWILIO_API_URL: peer.url, OFFER_TIMEOUT_SECONDS: '5', ...overrides });
     const gateway = await startGatewayApp(env);
     apps.push(gateway.app);
@@ -81,13 +83,19 @@ describe('gateway with a dependency away', () => {
 
     mysql.restore();
     // The queued writes are retried each on its own backoff, so they land in any order.
-    const row = await eventually(async () => {
-      const r = await callRow(call.callId);
-      return r?.ended_at && r.operator_id ? r : null;
-    }, 20000, 200);
+    const row = await eventually(
+      async () => {
+        const r = await callRow(call.callId);
+        return r?.ended_at && r.operator_id ? r : null;
+      },
+      20000,
+      200,
+    );
     expect(row).toMatchObject({ call_sid: call.callSid, operator_id: op.id, status: 'completed', recording_consent: 1, last_sequence: 4 });
     expect(row.answered_at).toBeInstanceOf(Date);
-    expect(await db.query("SELECT granted FROM consents WHERE call_id = ? AND kind = 'recording'", [call.callId])).toEqual([{ granted: 1 }]);
+    expect(await db.query("SELECT granted FROM consents WHERE call_id = ? AND kind = 'recording'", [call.callId])).toEqual([
+      { granted: 1 },
+    ]);
   }, 40000);
 
   it('enqueues the caller at Twilio while Redis is away, and offers the call once Redis is back', async () => {
@@ -108,10 +116,14 @@ describe('gateway with a dependency away', () => {
 
     proxy.restore();
     // Twilio keeps asking the wait URL while the caller waits; that re-registers the call.
-    await eventually(async () => {
-      await hooks.post(call.waitUrl, { CallSid: call.callSid, From: call.from, QueuePosition: '1' });
-      return client.of('call:offered').some((p) => p.callId === call.callId);
-    }, 20000, 500);
+    await eventually(
+      async () => {
+        await hooks.post(call.waitUrl, { CallSid: call.callSid, From: call.from, QueuePosition: '1' });
+        return client.of('call:offered').some((p) => p.callId === call.callId);
+      },
+      20000,
+      500,
+    );
     expect(await client.emit('call:accept', { callId: call.callId })).toEqual({ ok: true });
     expect(peer.callUpdates.filter((u) => u.callSid === call.callSid)).toHaveLength(1);
     await eventually(async () => (await callRow(call.callId))?.status === 'connected');

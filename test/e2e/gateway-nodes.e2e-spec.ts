@@ -83,7 +83,10 @@ describe('two gateway nodes', () => {
     await c.app.close();
     nodes.splice(nodes.indexOf(c), 1);
     const next = await operatorOn(b.base);
-    expect(await slow.client.next('call:offer_revoked', (p) => p.callId === call.callId)).toEqual({ callId: call.callId, reason: 'timeout' });
+    expect(await slow.client.next('call:offer_revoked', (p) => p.callId === call.callId)).toEqual({
+      callId: call.callId,
+      reason: 'timeout',
+    });
     await next.client.next('call:offered', (p) => p.callId === call.callId);
     expect(await next.client.emit('call:accept', { callId: call.callId })).toEqual({ ok: true });
     await callStatus(b.hooks, call, 'completed', 2);

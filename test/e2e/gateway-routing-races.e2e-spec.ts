@@ -79,7 +79,12 @@ describe('gateway routing under races', () => {
       ...others.map((o) => o.client.emit('call:accept', { callId: call.callId })),
     ]);
     expect(acks.filter((a) => a.ok)).toEqual([{ ok: true }]);
-    expect(acks.filter((a) => !a.ok).map((a) => a.error).sort()).toEqual([...Array(25).fill('already_accepted'), ...Array(24).fill('taken_elsewhere')].sort());
+    expect(
+      acks
+        .filter((a) => !a.ok)
+        .map((a) => a.error)
+        .sort(),
+    ).toEqual([...Array(25).fill('already_accepted'), ...Array(24).fill('taken_elsewhere')].sort());
     expect(peer.callUpdates.filter((u) => u.callSid === call.callSid)).toHaveLength(1);
     await eventually(async () => (await callRow(call.callId))?.operator_id === op.id);
     await callStatus(hooks, call, 'completed', 2);
@@ -175,10 +180,17 @@ describe('gateway routing under races', () => {
     expect(new Set(updates.map((u) => u.callSid)).size).toBe(200);
     expect(updates).toHaveLength(200);
     // Every call is on record, with the operator who answered it.
-    await eventually(async () => {
-      const rows: { id: string; operator_id: string; status: string }[] = await db.query(`SELECT id, operator_id, status FROM calls WHERE id IN (${[...callsById.keys()].map(() => '?').join(',')})`, [...callsById.keys()]);
-      return rows.length === 200 && rows.every((r) => r.operator_id === connectedBy.get(r.id) && r.status === 'completed');
-    }, 15000, 200);
+    await eventually(
+      async () => {
+        const rows: { id: string; operator_id: string; status: string }[] = await db.query(
+          `SELECT id, operator_id, status FROM calls WHERE id IN (${[...callsById.keys()].map(() => '?').join(',')})`,
+          [...callsById.keys()],
+        );
+        return rows.length === 200 && rows.every((r) => r.operator_id === connectedBy.get(r.id) && r.status === 'completed');
+      },
+      15000,
+      200,
+    );
   }, 60000);
 
   it('revokes an offer that lapses, sets that operator away saying why, and offers the call to the next', async () => {
@@ -188,7 +200,10 @@ describe('gateway routing under races', () => {
     await slow.client.next('call:offered', (p) => p.callId === call.callId);
     // The offer lasts OFFER_TIMEOUT_SECONDS (2 s): move time past it rather than wait.
     clock.advance(2000);
-    expect(await slow.client.next('call:offer_revoked', (p) => p.callId === call.callId, { timeoutMs: 1500 })).toEqual({ callId: call.callId, reason: 'timeout' });
+    expect(await slow.client.next('call:offer_revoked', (p) => p.callId === call.callId, { timeoutMs: 1500 })).toEqual({
+      callId: call.callId,
+      reason: 'timeout',
+    });
     expect(await slow.client.next('status', (p) => p.reason === 'timeout')).toEqual({ status: 'away', reason: 'timeout' });
     await next.client.next('call:offered', (p) => p.callId === call.callId);
     expect(await slow.client.emit('call:accept', { callId: call.callId })).toEqual({ ok: false, error: 'taken_elsewhere' });
@@ -201,7 +216,10 @@ describe('gateway routing under races', () => {
     const call = await placeCall(hooks);
     await client.next('call:offered', (p) => p.callId === call.callId);
     await callStatus(hooks, call, 'completed', 3);
-    expect(await client.next('call:offer_revoked', (p) => p.callId === call.callId)).toEqual({ callId: call.callId, reason: 'caller_hung_up' });
+    expect(await client.next('call:offer_revoked', (p) => p.callId === call.callId)).toEqual({
+      callId: call.callId,
+      reason: 'caller_hung_up',
+    });
     await eventually(async () => client.of('status').at(-1).status === 'available');
     expect(await client.emit('call:accept', { callId: call.callId })).toEqual({ ok: false, error: 'caller_hung_up' });
     await eventually(async () => (await callRow(call.callId))?.status === 'abandoned');
@@ -225,7 +243,10 @@ describe('gateway routing under races', () => {
     } finally {
       peer.failAll = undefined;
     }
-    expect(await client.next('call:offer_revoked', (p) => p.callId === call.callId)).toEqual({ callId: call.callId, reason: 'connect_failed' });
+    expect(await client.next('call:offer_revoked', (p) => p.callId === call.callId)).toEqual({
+      callId: call.callId,
+      reason: 'connect_failed',
+    });
     // Back in the queue: offered again, and this time Twilio connects it.
     await eventually(async () => client.of('call:offered').filter((p) => p.callId === call.callId).length === 2);
     expect(await client.emit('call:accept', { callId: call.callId })).toEqual({ ok: true });
@@ -272,7 +293,10 @@ describe('gateway routing under races', () => {
     const call = await placeCall(hooks);
     await first.client.next('call:offered', (p) => p.callId === call.callId);
     expect(await first.client.emit('call:decline', { callId: call.callId })).toEqual({ ok: true });
-    expect(await first.client.next('call:offer_revoked', (p) => p.callId === call.callId)).toEqual({ callId: call.callId, reason: 'declined' });
+    expect(await first.client.next('call:offer_revoked', (p) => p.callId === call.callId)).toEqual({
+      callId: call.callId,
+      reason: 'declined',
+    });
     await second.client.next('call:offered', (p) => p.callId === call.callId);
     expect(await redis.hget(DEFAULT_ROUTING_PREFIX + 'op:' + first.op.id, 'status')).toBe('available');
     // The next call goes to the decliner, now the only one free.

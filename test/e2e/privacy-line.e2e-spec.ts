@@ -19,7 +19,18 @@ import { Factory, TestStaff, bearer } from '../support/factories';
 import { findLeaks, logCaptureFile, registerSecret } from '../support/log-capture';
 import { TEST_SECRETS } from '../support/test-config';
 import { TwilioPeer, randomSid } from '../support/twilio-peer';
-import { ConsoleClient, TwilioWebhooks, baseUrlOf, callStatus, connectConsole, eventually, placeCall, staff, testNumber, twimlAttr } from '../support/webhooks';
+import {
+  ConsoleClient,
+  TwilioWebhooks,
+  baseUrlOf,
+  callStatus,
+  connectConsole,
+  eventually,
+  placeCall,
+  staff,
+  testNumber,
+  twimlAttr,
+} from '../support/webhooks';
 import { startRecordsApp } from '../support/records-app';
 import { clearRouting, startGatewayApp } from '../support/gateway-app';
 
@@ -30,13 +41,32 @@ const PSEUDONYM_KEY = Buffer.from(TEST_SECRETS.PSEUDONYM_KEY, 'base64');
 /** Long retention (nothing expires during the test), and a one-second grace before a deletion is carried out. */
 function retentionFile(): string {
   const file = join(mkdtempSync(join(tmpdir(), 'hotline-privacy-')), 'retention.yaml');
-  writeFileSync(file, ['scanEvery: PT1H', 'policies:', '  default: P90D', '  high: P1Y', '  imminent: P7Y', 'recordings: P30D', 'deletionGrace: PT1S', ''].join('\n'));
+  writeFileSync(
+    file,
+    [
+      'scanEvery: PT1H',
+      'policies:',
+      '  default: P90D',
+      '  high: P1Y',
+      '  imminent: P7Y',
+      'recordings: P30D',
+      'deletionGrace: PT1S',
+      '',
+    ].join('\n'),
+  );
   return file;
 }
 
 /** Every `<Say>` of a TwiML reply, in order. */
 function said(twiml: string): string {
-  return [...twiml.matchAll(/<Say\b[^>]*>([^<]*)<\/Say>/g)].map((m) => m[1].replace(/&apos;/g, "'").replace(/&quot;/g, '"').replace(/&amp;/g, '&')).join(' ');
+  return [...twiml.matchAll(/<Say\b[^>]*>([^<]*)<\/Say>/g)]
+    .map((m) =>
+      m[1]
+        .replace(/&apos;/g, "'")
+        .replace(/&quot;/g, '"')
+        .replace(/&amp;/g, '&'),
+    )
+    .join(' ');
 }
 
 /** One call to the privacy line, played as Twilio would: the same CallSid and From on every step. */
@@ -44,10 +74,21 @@ class PrivacyCall {
   readonly callSid = randomSid('CA');
   twiml = '';
 
-  constructor(private readonly hooks: TwilioWebhooks, readonly from: string) {}
+  constructor(
+    private readonly hooks: TwilioWebhooks,
+    readonly from: string,
+  ) {}
 
   private params(extra: Record<string, string> = {}): Record<string, string> {
-    return { AccountSid: ACCOUNT, CallSid: this.callSid, From: this.from, To: '+15550002222', CallStatus: 'in-progress', Direction: 'inbound', ...extra };
+    return {
+      AccountSid: ACCOUNT,
+      CallSid: this.callSid,
+      From: this.from,
+      To: '+15550002222',
+      CallStatus: 'in-progress',
+      Direction: 'inbound',
+      ...extra,
+    };
   }
 
   async answer(path = '/twilio/voice/privacy'): Promise<string> {
@@ -118,7 +159,12 @@ describe('the privacy line', () => {
     const call = await placeCall(hooks, { from, digits: opts.consent === false ? '2' : '1' });
     await eventually(async () => (await db.query('SELECT 1 FROM calls WHERE id = ?', [call.callId])).length > 0);
     if (opts.recording) {
-      await hooks.post('/twilio/recording/status', { AccountSid: ACCOUNT, CallSid: call.callSid, RecordingSid: randomSid('RE'), RecordingStatus: 'completed' });
+      await hooks.post('/twilio/recording/status', {
+        AccountSid: ACCOUNT,
+        CallSid: call.callSid,
+        RecordingSid: randomSid('RE'),
+        RecordingStatus: 'completed',
+      });
       await eventually(async () => (await db.query('SELECT 1 FROM recordings WHERE call_id = ?', [call.callId])).length > 0);
     }
     await callStatus(hooks, call, 'completed', 9);
@@ -139,8 +185,12 @@ describe('the privacy line', () => {
     return c;
   }
 
-  const requestsOf = (from: string) => db.query('SELECT * FROM deletion_requests WHERE caller_pseudonym = ? ORDER BY requested_at', [pseudonymOf(from)]);
-  const callsOf = (from: string) => db.query('SELECT id FROM calls WHERE caller_pseudonym = ?', [pseudonymOf(from)]).then((r: { id: string }[]) => r.map((x) => x.id).sort());
+  const requestsOf = (from: string) =>
+    db.query('SELECT * FROM deletion_requests WHERE caller_pseudonym = ? ORDER BY requested_at', [pseudonymOf(from)]);
+  const callsOf = (from: string) =>
+    db
+      .query('SELECT id FROM calls WHERE caller_pseudonym = ?', [pseudonymOf(from)])
+      .then((r: { id: string }[]) => r.map((x) => x.id).sort());
   const finished = (id: string) =>
     eventually(async () => {
       const [r] = await db.query('SELECT * FROM deletion_requests WHERE id = ?', [id]);
@@ -183,7 +233,13 @@ describe('the privacy line', () => {
 
   it('answers only Twilio: unsigned or forged requests to its steps and to the SMS status callback get 403', async () => {
     const params = { AccountSid: ACCOUNT, CallSid: randomSid('CA'), From: testNumber(), Digits: '1' };
-    for (const path of ['/twilio/voice/privacy', '/twilio/voice/privacy/choice', '/twilio/voice/privacy/code', '/twilio/voice/privacy/confirm', '/twilio/sms/status']) {
+    for (const path of [
+      '/twilio/voice/privacy',
+      '/twilio/voice/privacy/choice',
+      '/twilio/voice/privacy/code',
+      '/twilio/voice/privacy/confirm',
+      '/twilio/sms/status',
+    ]) {
       expect(await hooks.post(path, params, { signature: null })).toEqual({ status: 403, text: 'Forbidden' });
       expect(await hooks.post(path, params, { signature: 'forged' })).toEqual({ status: 403, text: 'Forbidden' });
     }
@@ -198,7 +254,9 @@ describe('the privacy line', () => {
     const redirect = nine.text.match(/<Redirect[^>]*>([^<]+)<\/Redirect>/)![1];
     expect(redirect).toBe(`${PUBLIC_URL}/twilio/voice/privacy`);
     await c.answer(redirect.slice(PUBLIC_URL.length));
-    expect(c.says).toBe('Privacy line. To delete your records, press 1. To withdraw your consent to recording, press 2. To cancel a deletion you asked for, press 3.');
+    expect(c.says).toBe(
+      'Privacy line. To delete your records, press 1. To withdraw your consent to recording, press 2. To cancel a deletion you asked for, press 3.',
+    );
     await c.press('');
     expect(c.says).toContain('To delete your records, press 1');
     await c.press('');
@@ -228,7 +286,9 @@ describe('the privacy line', () => {
     const [myRecording] = await db.query('SELECT recording_sid FROM recordings WHERE call_id = ?', [mine[0]]);
 
     const c = await verified(from, '1');
-    expect(c.says).toBe('Records of your calls that will be deleted: 2. Records that must be kept for legal reasons: 0. To confirm the deletion, press 1. To stop, press any other key.');
+    expect(c.says).toBe(
+      'Records of your calls that will be deleted: 2. Records that must be kept for legal reasons: 0. To confirm the deletion, press 1. To stop, press any other key.',
+    );
     // Nothing happens before the caller confirms.
     expect(await requestsOf(from)).toHaveLength(0);
     await c.press('1');
@@ -236,35 +296,65 @@ describe('the privacy line', () => {
     expect(c.says).toContain('Your records will be deleted in 1 second');
 
     const [req] = await requestsOf(from);
-    expect(req).toMatchObject({ status: expect.stringMatching(/^(pending|in_progress|done)$/), verified_by: 'sms_code', calls_total: 2, calls_held: 0 });
+    expect(req).toMatchObject({
+      status: expect.stringMatching(/^(pending|in_progress|done)$/),
+      verified_by: 'sms_code',
+      calls_total: 2,
+      calls_held: 0,
+    });
     expect(req.execute_after.getTime() - req.requested_at.getTime()).toBe(1000);
     const done = await finished(req.id);
     expect(done).toMatchObject({ status: 'done', calls_deleted: 2, calls_held: 0, completed_at: expect.any(Date), contact_enc: null });
 
     expect(await callsOf(from)).toEqual([]);
-    const certs = await db.query('SELECT call_id, reason FROM deletion_certificates WHERE deletion_request_id = ? ORDER BY call_id', [req.id]);
+    const certs = await db.query('SELECT call_id, reason FROM deletion_certificates WHERE deletion_request_id = ? ORDER BY call_id', [
+      req.id,
+    ]);
     expect(certs).toEqual([...mine].sort().map((call_id) => ({ call_id, reason: 'caller_request' })));
     expect(peer.deletedRecordings).toContain(myRecording.recording_sid);
     // The caller's other data goes too: codes, SMS records (deleted at Twilio first), preferences.
     for (const t of ['privacy_codes', 'privacy_blocks', 'caller_preferences', 'sms_messages', 'consents']) {
       expect([t, (await db.query(`SELECT COUNT(*) AS n FROM ${t} WHERE caller_pseudonym = ?`, [pseudonymOf(from)]))[0].n]).toEqual([t, 0]);
     }
-    expect(peer.messagesTo(from).filter((m) => m.body.startsWith('Your code is')).every((m) => m.deleted)).toBe(true);
+    expect(
+      peer
+        .messagesTo(from)
+        .filter((m) => m.body.startsWith('Your code is'))
+        .every((m) => m.deleted),
+    ).toBe(true);
 
     // The closing SMS, with no content, then deleted at Twilio by the delayed job.
     const closing = await eventually(async () => peer.messagesTo(from).find((m) => m.body === 'Your request has been carried out.'));
     await eventually(async () => closing.deleted);
-    expect(peer.messagesTo(from).map((m) => m.body).filter((b) => !b.startsWith('Your code is'))).toEqual(['Your request has been carried out.']);
+    expect(
+      peer
+        .messagesTo(from)
+        .map((m) => m.body)
+        .filter((b) => !b.startsWith('Your code is')),
+    ).toEqual(['Your request has been carried out.']);
 
     // Someone else's calls are untouched.
     expect(await callsOf(other)).toEqual([theirs]);
-    expect(peer.deletedRecordings).not.toContain((await db.query('SELECT recording_sid FROM recordings WHERE call_id = ?', [theirs]))[0].recording_sid);
-
-    const actions = (await db.query("SELECT action FROM audit_log WHERE target_id = ? OR target_id = ? OR JSON_UNQUOTE(JSON_EXTRACT(detail, '$.deletionRequestId')) = ? ORDER BY seq", [req.id, c.callSid, req.id])).map(
-      (r: { action: string }) => r.action,
+    expect(peer.deletedRecordings).not.toContain(
+      (await db.query('SELECT recording_sid FROM recordings WHERE call_id = ?', [theirs]))[0].recording_sid,
     );
+
+    const actions = (
+      await db.query(
+        "SELECT action FROM audit_log WHERE target_id = ? OR target_id = ? OR JSON_UNQUOTE(JSON_EXTRACT(detail, '$.deletionRequestId')) = ? ORDER BY seq",
+        [req.id, c.callSid, req.id],
+      )
+    ).map((r: { action: string }) => r.action);
     expect(actions).toEqual(
-      expect.arrayContaining(['privacy.code_sent', 'privacy.verified', 'deletion_request.created', 'deletion_request.started', 'call.destroyed', 'deletion_request.completed', 'deletion_request.closing_sms_sent']),
+      expect.arrayContaining([
+        'privacy.code_sent',
+        'privacy.verified',
+        'deletion_request.created',
+        'deletion_request.started',
+        'call.destroyed',
+        'deletion_request.completed',
+        'deletion_request.closing_sms_sent',
+      ]),
     );
 
     // Records officers see the request and its outcome: a short caller prefix, never the number, pseudonym or sealed contact.
@@ -307,15 +397,23 @@ describe('the privacy line', () => {
     const done = await finished(req.id);
     expect(done).toMatchObject({ status: 'partly_held', calls_total: 2, calls_deleted: 1, calls_held: 1 });
     expect(await callsOf(from)).toEqual([held]);
-    expect((await db.query('SELECT call_id FROM deletion_certificates WHERE deletion_request_id = ?', [req.id])).map((r: any) => r.call_id)).toEqual([free]);
-    expect((await f.http().get(`/deletion-requests/${req.id}`).set(bearer(officer)).expect(200)).body).toMatchObject({ status: 'partly_held', callsHeld: 1, callsDeleted: 1 });
+    expect(
+      (await db.query('SELECT call_id FROM deletion_certificates WHERE deletion_request_id = ?', [req.id])).map((r: any) => r.call_id),
+    ).toEqual([free]);
+    expect((await f.http().get(`/deletion-requests/${req.id}`).set(bearer(officer)).expect(200)).body).toMatchObject({
+      status: 'partly_held',
+      callsHeld: 1,
+      callsDeleted: 1,
+    });
 
     // Safe to run twice: again when done, and again as if a run had died before closing the request.
     const processor = worker.get(DeletionRequestProcessor);
     expect(await processor.process(req.id)).toEqual({ outcome: 'nothing_to_do' });
     await db.query("UPDATE deletion_requests SET status = 'in_progress', completed_at = NULL WHERE id = ?", [req.id]);
     expect(await processor.process(req.id)).toEqual({ outcome: 'partly_held', deleted: 1, held: 1, closingSms: 'none' });
-    expect(await requestsOf(from)).toEqual([expect.objectContaining({ status: 'partly_held', calls_deleted: 1, calls_held: 1, completed_at: expect.any(Date) })]);
+    expect(await requestsOf(from)).toEqual([
+      expect.objectContaining({ status: 'partly_held', calls_deleted: 1, calls_held: 1, completed_at: expect.any(Date) }),
+    ]);
     expect(await callsOf(from)).toEqual([held]);
   });
 
@@ -331,7 +429,12 @@ describe('the privacy line', () => {
     expect(said(confirm.text)).toContain('The privacy line cannot take requests at the moment');
     // The right code, but posted for this call by another number.
     const code = codesSent(from).at(-1)!;
-    const other = await hooks.post(twimlAttr(c.twiml, 'Gather', 'action')!, { AccountSid: ACCOUNT, CallSid: c.callSid, From: caller(), Digits: code });
+    const other = await hooks.post(twimlAttr(c.twiml, 'Gather', 'action')!, {
+      AccountSid: ACCOUNT,
+      CallSid: c.callSid,
+      From: caller(),
+      Digits: code,
+    });
     expect(said(other.text)).toContain('The privacy line cannot take requests at the moment');
     expect(await requestsOf(from)).toHaveLength(0);
     expect(await callsOf(from)).toEqual([kept]);
@@ -348,7 +451,12 @@ describe('the privacy line', () => {
       expect(req.contact_enc).toBeNull();
       expect(await finished(req.id)).toMatchObject({ status: 'done', calls_deleted: 1 });
       expect(await callsOf(from)).toEqual([]);
-      expect(peer.messagesTo(from).map((m) => m.body).filter((b) => !b.startsWith('Your code is'))).toEqual([]);
+      expect(
+        peer
+          .messagesTo(from)
+          .map((m) => m.body)
+          .filter((b) => !b.startsWith('Your code is')),
+      ).toEqual([]);
     } finally {
       await worker.get(PrivacyReconciler).publishContactKey();
     }
@@ -383,7 +491,9 @@ describe('the privacy line', () => {
     expect(again.ended).toBe(true);
     expect(again.says).toContain('We cannot send a code to this number at the moment');
     expect(peer.messagesTo(from)).toHaveLength(sent);
-    const actions = (await db.query('SELECT action FROM audit_log WHERE target_id IN (?, ?) ORDER BY seq', [c.callSid, again.callSid])).map((r: any) => r.action);
+    const actions = (await db.query('SELECT action FROM audit_log WHERE target_id IN (?, ?) ORDER BY seq', [c.callSid, again.callSid])).map(
+      (r: any) => r.action,
+    );
     expect(actions).toEqual(['privacy.code_sent', 'privacy.code_wrong', 'privacy.code_wrong', 'privacy.locked', 'privacy.code_refused']);
   });
 
@@ -394,7 +504,10 @@ describe('the privacy line', () => {
     await c.press('3');
     const old = codeSentTo(from);
     // Ten minutes pass.
-    await db.query('UPDATE privacy_codes SET expires_at = ? WHERE caller_pseudonym = ? AND used_at IS NULL', [new Date(Date.now() - 1000), pseudonymOf(from)]);
+    await db.query('UPDATE privacy_codes SET expires_at = ? WHERE caller_pseudonym = ? AND used_at IS NULL', [
+      new Date(Date.now() - 1000),
+      pseudonymOf(from),
+    ]);
     await c.press(old);
     expect(c.says).toBe('That code is no longer valid. To get a new code, press 1. Otherwise, please hang up.');
     await c.press('1');
@@ -475,7 +588,15 @@ describe('the privacy line', () => {
     await c.press('3');
     codeSentTo(from);
     const sms = peer.messagesTo(from).at(-1)!;
-    const status = (sid: string, s: string) => hooks.post('/twilio/sms/status', { AccountSid: ACCOUNT, MessageSid: sid, MessageStatus: s, SmsStatus: s, To: from, From: TEST_SECRETS.TWILIO_SMS_FROM });
+    const status = (sid: string, s: string) =>
+      hooks.post('/twilio/sms/status', {
+        AccountSid: ACCOUNT,
+        MessageSid: sid,
+        MessageStatus: s,
+        SmsStatus: s,
+        To: from,
+        From: TEST_SECRETS.TWILIO_SMS_FROM,
+      });
     expect((await status(sms.sid, 'sent')).status).toBe(200);
     expect(sms.deleted).toBe(false);
     expect((await status(sms.sid, 'delivered')).status).toBe(200);
@@ -519,7 +640,12 @@ describe('the privacy line', () => {
     expect(logs).toContain('deletion request carried out');
     expect(logs).toMatch(/"app":"gateway"/);
     // ...and none of them carries a number or a code.
-    expect(findLeaks(logs, numbers.map((value) => ({ kind: 'number', value })))).toEqual([]);
+    expect(
+      findLeaks(
+        logs,
+        numbers.map((value) => ({ kind: 'number', value })),
+      ),
+    ).toEqual([]);
     for (const code of codes) expect(logs).not.toMatch(standalone(code));
     expect(logs).not.toContain('Your code is');
   });

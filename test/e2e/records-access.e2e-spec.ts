@@ -23,7 +23,14 @@ describe('records role matrix', () => {
     ]);
     callA = await f.call({ operator: opA });
     await f.http().post(`/calls/${callA}/notes`).set(bearer(opA)).send({ text: 'only for need to know' }).expect(201);
-    escalationId = (await f.http().post(`/calls/${callA}/escalations`).set(bearer(opA)).send({ disclosedTo: 'Ambulance', legalBasis: 'Vital interests', fieldsDisclosed: ['caller_location'] }).expect(201)).body.id;
+    escalationId = (
+      await f
+        .http()
+        .post(`/calls/${callA}/escalations`)
+        .set(bearer(opA))
+        .send({ disclosedTo: 'Ambulance', legalBasis: 'Vital interests', fieldsDisclosed: ['caller_location'] })
+        .expect(201)
+    ).body.id;
   });
 
   const send = (who: { token: string }, method: 'get' | 'post' | 'put' | 'delete', path: string, body?: object) => {
@@ -39,7 +46,12 @@ describe('records role matrix', () => {
   const writes: Case[] = [
     ['POST notes', 'post', () => `/calls/${callA}/notes`, { text: 'intruder note' }],
     ['PUT assessment', 'put', () => `/calls/${callA}/assessment`, { riskLevel: 'low' }],
-    ['POST escalations', 'post', () => `/calls/${callA}/escalations`, { disclosedTo: 'x', legalBasis: 'y', fieldsDisclosed: ['call_time'] }],
+    [
+      'POST escalations',
+      'post',
+      () => `/calls/${callA}/escalations`,
+      { disclosedTo: 'x', legalBasis: 'y', fieldsDisclosed: ['call_time'] },
+    ],
     ['POST legal-hold', 'post', () => `/calls/${callA}/legal-hold`, { reason: 'intruder hold' }],
     ['DELETE legal-hold', 'delete', () => `/calls/${callA}/legal-hold`],
     ['POST cosign', 'post', () => `/calls/${callA}/escalations/${escalationId}/cosign`, {}],
@@ -104,7 +116,13 @@ describe('records role matrix', () => {
     expect(mine.status).toBe(200);
     expect(mine.body.items.map((c: any) => c.callId)).toEqual([newer, older]);
     expect(mine.body.nextCursor).toBeNull();
-    expect(mine.body.items[0]).toMatchObject({ callId: newer, startedAt: expect.any(String), riskLevel: 'none', status: 'connected', waitSeconds: 12 });
+    expect(mine.body.items[0]).toMatchObject({
+      callId: newer,
+      startedAt: expect.any(String),
+      riskLevel: 'none',
+      status: 'connected',
+      waitSeconds: 12,
+    });
     expect(mine.body.items[0]).not.toHaveProperty('notes');
 
     const page1 = await f.http().get('/calls?limit=1').set(bearer(opB));
@@ -116,7 +134,10 @@ describe('records role matrix', () => {
     const all: any[] = [];
     for (let cursor: string | null = '', pages = 0; cursor !== null; pages++) {
       expect(pages).toBeLessThan(1000);
-      const page: { status: number; body: any } = await f.http().get(`/calls?limit=100${cursor ? `&cursor=${cursor}` : ''}`).set(bearer(sup));
+      const page: { status: number; body: any } = await f
+        .http()
+        .get(`/calls?limit=100${cursor ? `&cursor=${cursor}` : ''}`)
+        .set(bearer(sup));
       expect(page.status).toBe(200);
       expect(JSON.stringify(page.body)).not.toContain('need to know');
       all.push(...page.body.items);
@@ -147,7 +168,10 @@ describe('records role matrix', () => {
       const res = await f.http().get(`/calls/${callA}`).set(bearer(sup)).set('X-Access-Reason', reason);
       expect(res.status).toBe(200);
       expect(res.body.notes[0].text).toBe('only for need to know');
-      const [entry] = await f.db.query("SELECT actor_id, actor_role, target_id, detail FROM audit_log WHERE action = 'call.break_glass' AND actor_id = ? ORDER BY seq DESC LIMIT 1", [sup.id]);
+      const [entry] = await f.db.query(
+        "SELECT actor_id, actor_role, target_id, detail FROM audit_log WHERE action = 'call.break_glass' AND actor_id = ? ORDER BY seq DESC LIMIT 1",
+        [sup.id],
+      );
       const detail = typeof entry.detail === 'string' ? JSON.parse(entry.detail) : entry.detail;
       expect({ ...entry, detail }).toEqual({ actor_id: sup.id, actor_role: 'supervisor', target_id: callA, detail: { reason } });
     });
@@ -155,7 +179,10 @@ describe('records role matrix', () => {
     it('decodes a percent-encoded reason (non-Latin-1 text sent by the console)', async () => {
       const reason = 'Überprüfung — Eskalation';
       await f.http().get(`/calls/${callA}`).set(bearer(sup)).set('X-Access-Reason', encodeURIComponent(reason)).expect(200);
-      const [entry] = await f.db.query("SELECT detail FROM audit_log WHERE action = 'call.break_glass' AND actor_id = ? ORDER BY seq DESC LIMIT 1", [sup.id]);
+      const [entry] = await f.db.query(
+        "SELECT detail FROM audit_log WHERE action = 'call.break_glass' AND actor_id = ? ORDER BY seq DESC LIMIT 1",
+        [sup.id],
+      );
       expect((typeof entry.detail === 'string' ? JSON.parse(entry.detail) : entry.detail).reason).toBe(reason);
     });
   });
@@ -176,7 +203,10 @@ describe('records role matrix', () => {
         if (publicPaths.has(path)) continue;
         const concrete = path.replace(/\{[^}]+\}/g, uuid);
         const res = await (f.http() as any)[method](concrete).send({});
-        expect({ route: `${method.toUpperCase()} ${path}`, status: res.status }).toEqual({ route: `${method.toUpperCase()} ${path}`, status: 401 });
+        expect({ route: `${method.toUpperCase()} ${path}`, status: res.status }).toEqual({
+          route: `${method.toUpperCase()} ${path}`,
+          status: 401,
+        });
         checked++;
       }
     }

@@ -36,7 +36,10 @@ describe('the audit trail', () => {
   const row = async (seq: number) => (await f.db.query('SELECT * FROM audit_log WHERE seq = ?', [seq]))[0];
   const restore = async (r: any) => {
     const cols = Object.keys(r);
-    await f.db.query(`REPLACE INTO audit_log (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`, cols.map((c) => (c === 'detail' && r[c] !== null && typeof r[c] !== 'string' ? JSON.stringify(r[c]) : r[c])));
+    await f.db.query(
+      `REPLACE INTO audit_log (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`,
+      cols.map((c) => (c === 'detail' && r[c] !== null && typeof r[c] !== 'string' ? JSON.stringify(r[c]) : r[c])),
+    );
   };
   /** A seq in the middle of the chain, with entries after it. */
   const middle = async () => Math.max(2, Math.floor((await entryCount()) / 2));
@@ -102,7 +105,13 @@ describe('the audit trail', () => {
     const callId = await f.call({ operator: op });
     const before = await entryCount();
     const results = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => f.http().post(`/calls/${callId}/notes`).set(bearer(op)).send({ text: `parallel note ${i}` })),
+      Array.from({ length: 50 }, (_, i) =>
+        f
+          .http()
+          .post(`/calls/${callId}/notes`)
+          .set(bearer(op))
+          .send({ text: `parallel note ${i}` }),
+      ),
     );
     expect(results.map((r) => r.status)).toEqual(Array(50).fill(201));
     expect(await f.count('notes', 'call_id = ?', [callId])).toBe(50);
@@ -116,17 +125,31 @@ describe('the audit trail', () => {
 
   it('appends a batch as consecutive entries in order, amid single appends, and a batch rolled back leaves nothing', async () => {
     const audit = records.app.get(AuditService);
-    const batch = (tag: string, n: number) => Array.from({ length: n }, (_, i) => ({ action: 'test.batch', targetType: 'test', targetId: `${tag}-${i}`, detail: { i } }));
+    const batch = (tag: string, n: number) =>
+      Array.from({ length: n }, (_, i) => ({ action: 'test.batch', targetType: 'test', targetId: `${tag}-${i}`, detail: { i } }));
     const callId = await f.call({ operator: op });
     const [seqsA, seqsB, notes] = await Promise.all([
       audit.appendMany(batch('a', 25)),
       f.db.transaction((m) => audit.appendMany(batch('b', 25), m)),
-      Promise.all(Array.from({ length: 10 }, (_, i) => f.http().post(`/calls/${callId}/notes`).set(bearer(op)).send({ text: `amid batch ${i}` }))),
+      Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          f
+            .http()
+            .post(`/calls/${callId}/notes`)
+            .set(bearer(op))
+            .send({ text: `amid batch ${i}` }),
+        ),
+      ),
     ]);
     expect(notes.map((r) => r.status)).toEqual(Array(10).fill(201));
-    for (const [tag, seqs] of [['a', seqsA], ['b', seqsB]] as const) {
+    for (const [tag, seqs] of [
+      ['a', seqsA],
+      ['b', seqsB],
+    ] as const) {
       expect(seqs).toEqual(Array.from({ length: 25 }, (_, i) => seqs[0] + i));
-      const rows = await f.db.query("SELECT seq, target_id FROM audit_log WHERE action = 'test.batch' AND target_id LIKE ? ORDER BY seq", [`${tag}-%`]);
+      const rows = await f.db.query("SELECT seq, target_id FROM audit_log WHERE action = 'test.batch' AND target_id LIKE ? ORDER BY seq", [
+        `${tag}-%`,
+      ]);
       expect(rows.map((r: any) => [Number(r.seq), r.target_id])).toEqual(seqs.map((s, i) => [s, `${tag}-${i}`]));
     }
     expect(await audit.appendMany([])).toEqual([]);
@@ -190,16 +213,24 @@ describe('the audit trail', () => {
 
     it('users:create reads the password from standard input and the account can sign in', async () => {
       const username = `cli-made-${Date.now()}`;
-      const child = execFile(process.execPath, ['-r', './scripts/register.js', 'apps/cli/src/main.ts', 'users:create', username, '--role', 'supervisor', '--name', 'Made By CLI'], {
-        cwd: ROOT,
-        env: { ...process.env, ...testEnvVars(), LOG_LEVEL: 'warn' },
-      });
+      const child = execFile(
+        process.execPath,
+        ['-r', './scripts/register.js', 'apps/cli/src/main.ts', 'users:create', username, '--role', 'supervisor', '--name', 'Made By CLI'],
+        {
+          cwd: ROOT,
+          env: { ...process.env, ...testEnvVars(), LOG_LEVEL: 'warn' },
+        },
+      );
       let out = '';
       child.stdout!.on('data', (c) => (out += c));
       child.stdin!.end('a long cli passphrase\n');
       const code = await new Promise<number>((r) => child.on('close', (c) => r(c ?? -1)));
       expect({ code, out }).toEqual({ code: 0, out: expect.stringContaining(`created supervisor ${username}`) });
-      const login = await f.http().post('/auth/login').set('X-Forwarded-For', '192.0.2.77').send({ username, password: 'a long cli passphrase' });
+      const login = await f
+        .http()
+        .post('/auth/login')
+        .set('X-Forwarded-For', '192.0.2.77')
+        .send({ username, password: 'a long cli passphrase' });
       expect(login.status).toBe(200);
       expect(login.body.user.role).toBe('supervisor');
     });

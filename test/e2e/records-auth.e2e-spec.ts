@@ -16,14 +16,18 @@ describe('staff sign-in', () => {
     admin = await f.staff('admin');
   });
 
-  const login = (username: string, password: string, address: string) => f.http().post('/auth/login').set('X-Forwarded-For', address).send({ username, password });
+  const login = (username: string, password: string, address: string) =>
+    f.http().post('/auth/login').set('X-Forwarded-For', address).send({ username, password });
 
   it('signs in with the right password and says the same thing for an unknown user and a wrong password', async () => {
     const op = await f.staff('operator');
     const ip = freshAddress();
     const ok = await login(op.username, op.password, ip);
     expect(ok.status).toBe(200);
-    expect(ok.body).toEqual({ accessToken: expect.any(String), user: { id: op.id, username: op.username, role: 'operator', displayName: op.displayName } });
+    expect(ok.body).toEqual({
+      accessToken: expect.any(String),
+      user: { id: op.id, username: op.username, role: 'operator', displayName: op.displayName },
+    });
     const me = await f.http().get('/auth/me').set('Authorization', `Bearer ${ok.body.accessToken}`);
     expect(me.status).toBe(200);
     expect(me.body).toMatchObject({ id: op.id, username: op.username, role: 'operator' });
@@ -43,7 +47,10 @@ describe('staff sign-in', () => {
     const ip = freshAddress();
     await login(op.username, 'definitely-wrong-pw', ip).expect(401);
     await login(op.username, op.password, ip).expect(200);
-    const rows = await f.db.query("SELECT action, actor_id, actor_role, detail FROM audit_log WHERE target_type = 'staff' AND target_id = ? AND action LIKE 'auth.%' ORDER BY seq", [op.id]);
+    const rows = await f.db.query(
+      "SELECT action, actor_id, actor_role, detail FROM audit_log WHERE target_type = 'staff' AND target_id = ? AND action LIKE 'auth.%' ORDER BY seq",
+      [op.id],
+    );
     expect(rows.map((r: any) => [r.action, r.actor_id, r.actor_role])).toEqual([
       ['auth.login_failed', op.id, 'operator'],
       ['auth.login', op.id, 'operator'],
@@ -163,10 +170,16 @@ describe('staff sign-in', () => {
       expect(res.status).toBe(201);
       expect(res.body).toEqual({ id: expect.any(String), username: body.username, role: 'operator', displayName: 'New Operator' });
       expect((await login(body.username, body.password, freshAddress())).status).toBe(200);
-      const dup = await f.http().post('/users').set(bearer(admin)).send({ ...body, username: body.username.toUpperCase() });
+      const dup = await f
+        .http()
+        .post('/users')
+        .set(bearer(admin))
+        .send({ ...body, username: body.username.toUpperCase() });
       expect(dup.status).toBe(409);
       expect(dup.body.fields).toEqual(['username']);
-      const [entry] = await f.db.query("SELECT actor_id, detail FROM audit_log WHERE action = 'staff.created' AND target_id = ?", [res.body.id]);
+      const [entry] = await f.db.query("SELECT actor_id, detail FROM audit_log WHERE action = 'staff.created' AND target_id = ?", [
+        res.body.id,
+      ]);
       expect(entry.actor_id).toBe(admin.id);
       expect(JSON.stringify(entry.detail)).not.toContain('New Operator');
       expect(JSON.stringify(entry.detail)).not.toContain(body.password);
@@ -191,7 +204,11 @@ describe('staff sign-in', () => {
     it('only admins create accounts', async () => {
       for (const role of ['operator', 'supervisor', 'records_officer', 'auditor'] as const) {
         const who = await f.staff(role);
-        const res = await f.http().post('/users').set(bearer(who)).send({ username: `x-${role}`, password: 'long enough passphrase', role: 'admin', displayName: 'X' });
+        const res = await f
+          .http()
+          .post('/users')
+          .set(bearer(who))
+          .send({ username: `x-${role}`, password: 'long enough passphrase', role: 'admin', displayName: 'X' });
         expect(res.status).toBe(403);
       }
       expect((await f.http().post('/users').send({})).status).toBe(401);
@@ -210,7 +227,11 @@ describe('BOOTSTRAP_ADMIN', () => {
     try {
       const app = await startRecordsApp({ BOOTSTRAP_ADMIN: `${username}:first admin passphrase` });
       const { f } = app;
-      const res = await f.http().post('/auth/login').set('X-Forwarded-For', '203.0.113.9').send({ username, password: 'first admin passphrase' });
+      const res = await f
+        .http()
+        .post('/auth/login')
+        .set('X-Forwarded-For', '203.0.113.9')
+        .send({ username, password: 'first admin passphrase' });
       expect(res.status).toBe(200);
       expect(res.body.user.role).toBe('admin');
       await app.close();
@@ -225,7 +246,10 @@ describe('BOOTSTRAP_ADMIN', () => {
         const rdb = restore.f.db;
         for (const row of saved) {
           const cols = Object.keys(row);
-          await rdb.query(`INSERT IGNORE INTO staff (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`, cols.map((c) => row[c]));
+          await rdb.query(
+            `INSERT IGNORE INTO staff (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`,
+            cols.map((c) => row[c]),
+          );
         }
       } finally {
         await restore.close();

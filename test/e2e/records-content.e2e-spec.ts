@@ -37,7 +37,11 @@ describe('call content in the records app', () => {
   it('keeps notes append-only: an amendment points at the note it corrects and both remain', async () => {
     const callId = await f.call({ operator: op });
     const first = await f.http().post(`/calls/${callId}/notes`).set(bearer(op)).send({ text: 'Caller is 17.' });
-    const amend = await f.http().post(`/calls/${callId}/notes`).set(bearer(op)).send({ text: 'Correction: caller is 19.', amendsNoteId: first.body.id });
+    const amend = await f
+      .http()
+      .post(`/calls/${callId}/notes`)
+      .set(bearer(op))
+      .send({ text: 'Correction: caller is 19.', amendsNoteId: first.body.id });
     expect(amend.status).toBe(201);
     const read = await f.http().get(`/calls/${callId}`).set(bearer(op));
     expect(read.body.notes.map((n: any) => [n.text, n.amendsNoteId])).toEqual([
@@ -65,7 +69,11 @@ describe('call content in the records app', () => {
     const nb = await f.http().post(`/calls/${b}/notes`).set(bearer(op)).send({ text: 'note of call b' });
     const na2 = await f.http().post(`/calls/${a}/notes`).set(bearer(op)).send({ text: 'second note of call a' });
     // Another call (same field kind), and another note of the same call (another field).
-    await f.db.query('UPDATE notes SET body_enc = (SELECT body_enc FROM (SELECT body_enc FROM notes WHERE id = ?) x) WHERE id IN (?, ?)', [na.body.id, nb.body.id, na2.body.id]);
+    await f.db.query('UPDATE notes SET body_enc = (SELECT body_enc FROM (SELECT body_enc FROM notes WHERE id = ?) x) WHERE id IN (?, ?)', [
+      na.body.id,
+      nb.body.id,
+      na2.body.id,
+    ]);
 
     for (const [callId, noteId] of [
       [b, nb.body.id],
@@ -86,7 +94,12 @@ describe('call content in the records app', () => {
   it('leaves every copy unreadable once the call’s key is destroyed (crypto-shredding), and shows no part of the call', async () => {
     const callId = await f.call({ operator: op });
     const note = await f.http().post(`/calls/${callId}/notes`).set(bearer(op)).send({ text: 'shred me' }).expect(201);
-    await f.http().post(`/calls/${callId}/escalations`).set(bearer(op)).send({ disclosedTo: 'Ambulance control', legalBasis: 'Vital interests', fieldsDisclosed: ['caller_location'] }).expect(201);
+    await f
+      .http()
+      .post(`/calls/${callId}/escalations`)
+      .set(bearer(op))
+      .send({ disclosedTo: 'Ambulance control', legalBasis: 'Vital interests', fieldsDisclosed: ['caller_location'] })
+      .expect(201);
     const [copy] = await f.db.query('SELECT body_enc FROM notes WHERE call_id = ?', [callId]);
     const cipher = records.app.get(ContentCipher, { strict: false });
     await expect(cipher.decrypt(callId, noteField(note.body.id), copy.body_enc)).resolves.toBe('shred me');
@@ -102,7 +115,14 @@ describe('call content in the records app', () => {
       expect(read.body).toMatchObject({ statusCode: 410, certificate: null });
       expect(JSON.stringify(read.body)).not.toContain('shred me');
     }
-    expect((await f.http().get(`/calls/${callId}`).set(bearer(await f.staff('operator')))).status).toBe(404);
+    expect(
+      (
+        await f
+          .http()
+          .get(`/calls/${callId}`)
+          .set(bearer(await f.staff('operator')))
+      ).status,
+    ).toBe(404);
     // No new key is made for a call whose content exists: nothing more can be written to it.
     const late = await f.http().post(`/calls/${callId}/notes`).set(bearer(op)).send({ text: 'too late' });
     expect(late.status).toBe(410);
@@ -129,7 +149,11 @@ describe('call content in the records app', () => {
     for (const who of [op, sup, auditor, officer]) {
       const res = await f.http().get(`/calls/${callId}`).set(bearer(who));
       expect(res.status).toBe(410);
-      expect(res.body).toMatchObject({ statusCode: 410, certificate: { callId, reason: 'retention', retentionPolicy: 'default' }, correlationId: expect.any(String) });
+      expect(res.body).toMatchObject({
+        statusCode: 410,
+        certificate: { callId, reason: 'retention', retentionPolicy: 'default' },
+        correlationId: expect.any(String),
+      });
       expect(JSON.stringify(res.body)).not.toContain('soon gone');
     }
     // An operator who never acted on it learns nothing: the 404 of a call that never existed.
@@ -206,7 +230,13 @@ describe('call content in the records app', () => {
 
       const read = await f.http().get(`/calls/${callId}`).set(bearer(op));
       expect(read.body.escalations).toEqual([
-        expect.objectContaining({ id: escalationId, ...body, emergencyContactConfirmedAt: '2025-05-01T21:14:00.000Z', cosignedBy: null, cosignedAt: null }),
+        expect.objectContaining({
+          id: escalationId,
+          ...body,
+          emergencyContactConfirmedAt: '2025-05-01T21:14:00.000Z',
+          cosignedBy: null,
+          cosignedAt: null,
+        }),
       ]);
 
       // The supervisor sees the escalation's id without break-glass, and co-signs it once.
@@ -219,18 +249,32 @@ describe('call content in the records app', () => {
       expect(cosign.body).toMatchObject({ id: escalationId, cosignedBy: sup.id });
       const again = await f.http().post(`/calls/${callId}/escalations/${escalationId}/cosign`).set(bearer(sup)).send({});
       expect(again.status).toBe(409);
-      const wrongCall = await f.http().post(`/calls/${await f.call({ operator: op })}/escalations/${escalationId}/cosign`).set(bearer(sup)).send({});
+      const wrongCall = await f
+        .http()
+        .post(`/calls/${await f.call({ operator: op })}/escalations/${escalationId}/cosign`)
+        .set(bearer(sup))
+        .send({});
       expect(wrongCall.status).toBe(404);
     });
 
     it('offers only the fixed list of disclosable fields', async () => {
       const callId = await f.call({ operator: op });
-      const res = await f.http().post(`/calls/${callId}/escalations`).set(bearer(op)).send({ disclosedTo: 'Police', legalBasis: 'x', fieldsDisclosed: ['caller_location', 'full_notes'] });
+      const res = await f
+        .http()
+        .post(`/calls/${callId}/escalations`)
+        .set(bearer(op))
+        .send({ disclosedTo: 'Police', legalBasis: 'x', fieldsDisclosed: ['caller_location', 'full_notes'] });
       expect(res.status).toBe(400);
       expect(res.body.fields).toContain('fieldsDisclosed');
       expect(await f.count('escalations', 'call_id = ?', [callId])).toBe(0);
       const docs = await f.http().get('/docs/json');
-      expect(docs.body.components.schemas.EscalationDto.properties.fieldsDisclosed.items.enum).toEqual(['caller_location', 'caller_name', 'phone_number', 'risk_summary', 'call_time']);
+      expect(docs.body.components.schemas.EscalationDto.properties.fieldsDisclosed.items.enum).toEqual([
+        'caller_location',
+        'caller_name',
+        'phone_number',
+        'risk_summary',
+        'call_time',
+      ]);
     });
 
     // MariaDB's collation matches ids whatever their case; what is written must still be one id per call.
@@ -239,12 +283,32 @@ describe('call content in the records app', () => {
       const UP = callId.toUpperCase();
       const officer = await f.staff('records_officer');
       const note = await f.http().post(`/calls/${UP}/notes`).set(bearer(op)).send({ text: 'Written with the id in capitals' }).expect(201);
-      const amendment = await f.http().post(`/calls/${UP}/notes`).set(bearer(op)).send({ text: 'Corrected', amendsNoteId: note.body.id.toUpperCase() }).expect(201);
-      expect((await f.http().put(`/calls/${UP}/assessment`).set(bearer(op)).send({ riskLevel: 'imminent' }).expect(200)).body.callId).toBe(callId);
-      const escalation = await f.http().post(`/calls/${UP}/escalations`).set(bearer(op)).send({ disclosedTo: 'Police', legalBasis: 'Vital interests', fieldsDisclosed: ['call_time'] }).expect(201);
-      const cosign = await f.http().post(`/calls/${UP}/escalations/${escalation.body.id.toUpperCase()}/cosign`).set(bearer(sup)).send({}).expect(201);
+      const amendment = await f
+        .http()
+        .post(`/calls/${UP}/notes`)
+        .set(bearer(op))
+        .send({ text: 'Corrected', amendsNoteId: note.body.id.toUpperCase() })
+        .expect(201);
+      expect((await f.http().put(`/calls/${UP}/assessment`).set(bearer(op)).send({ riskLevel: 'imminent' }).expect(200)).body.callId).toBe(
+        callId,
+      );
+      const escalation = await f
+        .http()
+        .post(`/calls/${UP}/escalations`)
+        .set(bearer(op))
+        .send({ disclosedTo: 'Police', legalBasis: 'Vital interests', fieldsDisclosed: ['call_time'] })
+        .expect(201);
+      const cosign = await f
+        .http()
+        .post(`/calls/${UP}/escalations/${escalation.body.id.toUpperCase()}/cosign`)
+        .set(bearer(sup))
+        .send({})
+        .expect(201);
       expect(cosign.body.id).toBe(escalation.body.id);
-      expect((await f.http().post(`/calls/${UP}/legal-hold`).set(bearer(officer)).send({ reason: 'Preservation order' }).expect(201)).body.callId).toBe(callId);
+      expect(
+        (await f.http().post(`/calls/${UP}/legal-hold`).set(bearer(officer)).send({ reason: 'Preservation order' }).expect(201)).body
+          .callId,
+      ).toBe(callId);
       await f.http().delete(`/calls/${UP}/legal-hold`).set(bearer(officer)).expect(204);
 
       const read = await f.http().get(`/calls/${UP}`).set(bearer(op)).expect(200);
@@ -255,9 +319,18 @@ describe('call content in the records app', () => {
       ]);
 
       // BINARY compares bytes: the collation would call an upper-case copy equal.
-      const columns: [string, string][] = [['notes', 'call_id'], ['risk_assessments', 'call_id'], ['escalations', 'call_id'], ['legal_holds', 'call_id'], ['audit_log', 'target_id']];
+      const columns: [string, string][] = [
+        ['notes', 'call_id'],
+        ['risk_assessments', 'call_id'],
+        ['escalations', 'call_id'],
+        ['legal_holds', 'call_id'],
+        ['audit_log', 'target_id'],
+      ];
       for (const [table, column] of columns) {
-        const [row] = await f.db.query(`SELECT COUNT(*) AS n, COALESCE(SUM(BINARY ${column} = ?), 0) AS exact FROM ${table} WHERE ${column} = ?`, [callId, callId]);
+        const [row] = await f.db.query(
+          `SELECT COUNT(*) AS n, COALESCE(SUM(BINARY ${column} = ?), 0) AS exact FROM ${table} WHERE ${column} = ?`,
+          [callId, callId],
+        );
         expect({ table, n: Number(row.n) > 0, exact: Number(row.exact) }).toEqual({ table, n: true, exact: Number(row.n) });
       }
       expect(await f.count('notes', 'BINARY amends_note_id = ?', [note.body.id])).toBe(1);
@@ -271,18 +344,27 @@ describe('call content in the records app', () => {
     it('a records officer places one hold at a time and lifts it; both are audited', async () => {
       const officer = await f.staff('records_officer');
       const callId = await f.call({ operator: op });
-      const placed = await f.http().post(`/calls/${callId}/legal-hold`).set(bearer(officer)).send({ reason: 'Preservation order 2025/114' });
+      const placed = await f
+        .http()
+        .post(`/calls/${callId}/legal-hold`)
+        .set(bearer(officer))
+        .send({ reason: 'Preservation order 2025/114' });
       expect(placed.status).toBe(201);
       expect(placed.body).toMatchObject({ id: expect.any(String), callId, placedAt: expect.any(String) });
       expect((await f.http().post(`/calls/${callId}/legal-hold`).set(bearer(officer)).send({ reason: 'again' })).status).toBe(409);
       expect((await f.http().get(`/calls/${callId}`).set(bearer(op))).body.legalHold).toEqual({ placedAt: placed.body.placedAt });
       expect((await f.http().delete(`/calls/${callId}/legal-hold`).set(bearer(officer))).status).toBe(204);
       expect((await f.http().delete(`/calls/${callId}/legal-hold`).set(bearer(officer))).status).toBe(404);
-      const actions = (await f.db.query('SELECT action, detail FROM audit_log WHERE target_id = ? ORDER BY seq', [callId])).map((r: any) => r.action);
+      const actions = (await f.db.query('SELECT action, detail FROM audit_log WHERE target_id = ? ORDER BY seq', [callId])).map(
+        (r: any) => r.action,
+      );
       expect(actions).toEqual(expect.arrayContaining(['legal_hold.placed', 'legal_hold.lifted']));
       const audit = JSON.stringify(await f.db.query('SELECT detail FROM audit_log WHERE target_id = ?', [callId]));
       expect(audit).not.toContain('Preservation order');
-      expect((await f.http().post(`/calls/${'00000000-0000-4000-8000-000000000000'}/legal-hold`).set(bearer(officer)).send({ reason: 'x' })).status).toBe(404);
+      expect(
+        (await f.http().post(`/calls/${'00000000-0000-4000-8000-000000000000'}/legal-hold`).set(bearer(officer)).send({ reason: 'x' }))
+          .status,
+      ).toBe(404);
     });
   });
 
@@ -292,10 +374,16 @@ describe('call content in the records app', () => {
     const callId = await f.call({ operator: op, callerPseudonym: pseudonym });
     const noteText = `Caller (${number}) described the bridge on Canal Street as the place — marker ${Date.now()}`;
     await f.http().post(`/calls/${callId}/notes`).set(bearer(op)).send({ text: noteText }).expect(201);
-    await f.http()
+    await f
+      .http()
       .post(`/calls/${callId}/escalations`)
       .set(bearer(op))
-      .send({ disclosedTo: 'Police control room', legalBasis: 'Vital interests', fieldsDisclosed: ['phone_number', 'caller_location'], notes: `Gave ${number} and Canal Street bridge` })
+      .send({
+        disclosedTo: 'Police control room',
+        legalBasis: 'Vital interests',
+        fieldsDisclosed: ['phone_number', 'caller_location'],
+        notes: `Gave ${number} and Canal Street bridge`,
+      })
       .expect(201);
     await f.http().put(`/calls/${callId}/assessment`).set(bearer(op)).send({ riskLevel: 'imminent' }).expect(200);
     await f.http().get(`/calls/${callId}`).set(bearer(sup)).set('X-Access-Reason', 'Reviewing the imminent-risk escalation').expect(200);

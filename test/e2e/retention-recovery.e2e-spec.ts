@@ -12,13 +12,25 @@ import { openTestDataSources } from '../support/db';
 import { envFor } from '../support/env-for';
 import { TEST_REDIS_URL, testEnvVars } from '../support/test-config';
 import { TwilioPeer } from '../support/twilio-peer';
-import { CallFactory, SeededCall, countRows, dropRetentionQueue, readCall, shortRetentionFile, slowTwilio, waitFor } from './retention-support';
+import {
+  CallFactory,
+  SeededCall,
+  countRows,
+  dropRetentionQueue,
+  readCall,
+  shortRetentionFile,
+  slowTwilio,
+  waitFor,
+} from './retention-support';
 import { startTwilioPeer } from '../support/gateway-app';
 
 const ROOT = join(__dirname, '..', '..');
 
 function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['-r', './scripts/register.js', 'apps/cli/src/main.ts', ...args], { cwd: ROOT, env: { ...process.env, ...testEnvVars(), LOG_LEVEL: 'warn', ...env } });
+  const child = spawn(process.execPath, ['-r', './scripts/register.js', 'apps/cli/src/main.ts', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...testEnvVars(), LOG_LEVEL: 'warn', ...env },
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
@@ -42,13 +54,21 @@ function startWorkerProcess(env: Record<string, string>): { child: ChildProcess;
 async function seedMany(calls: CallFactory, n: number, hold = false): Promise<SeededCall[]> {
   const out: SeededCall[] = [];
   for (let i = 0; i < n; i += 20) {
-    out.push(...(await Promise.all(Array.from({ length: Math.min(20, n - i) }, () => calls.seed({ deadlineInMs: -1000, notes: 2, recording: true, hold })))));
+    out.push(
+      ...(await Promise.all(
+        Array.from({ length: Math.min(20, n - i) }, () => calls.seed({ deadlineInMs: -1000, notes: 2, recording: true, hold })),
+      )),
+    );
   }
   return out;
 }
 
 /** Reads the calls over and over, as the records read path would, and remembers anything not whole and not destroyed. */
-function startReader(db: DataSource, keys: DataSource, seeded: SeededCall[]): { stop(): Promise<{ reads: number; gone: number; bad: string[] }> } {
+function startReader(
+  db: DataSource,
+  keys: DataSource,
+  seeded: SeededCall[],
+): { stop(): Promise<{ reads: number; gone: number; bad: string[] }> } {
   let running = true;
   let reads = 0;
   let gone = 0;
@@ -60,7 +80,8 @@ function startReader(db: DataSource, keys: DataSource, seeded: SeededCall[]): { 
       reads++;
       if (seen.kind === 'gone') gone++;
       else if (seen.kind === 'half') bad.push(`${call.callId}: ${seen.why}`);
-      else if (JSON.stringify(seen.notes) !== JSON.stringify(call.noteTexts)) bad.push(`${call.callId}: ${seen.notes.length} of ${call.noteTexts.length} notes`);
+      else if (JSON.stringify(seen.notes) !== JSON.stringify(call.noteTexts))
+        bad.push(`${call.callId}: ${seen.notes.length} of ${call.noteTexts.length} notes`);
     }
   })();
   return {
@@ -100,7 +121,10 @@ describe('retention recovers from crashes and from a lost Redis', () => {
     const gone = expired.map((c) => c.callId);
     expect(await countRows(db, 'SELECT COUNT(*) FROM deletion_certificates WHERE call_id IN (?)', [gone])).toBe(gone.length);
     for (const t of ['calls', 'notes', 'recordings', 'consents', 'risk_assessments', 'legal_holds']) {
-      expect([t, await countRows(db, `SELECT COUNT(*) FROM ${t} WHERE ${t === 'calls' ? 'id' : 'call_id'} IN (?)`, [gone])]).toEqual([t, 0]);
+      expect([t, await countRows(db, `SELECT COUNT(*) FROM ${t} WHERE ${t === 'calls' ? 'id' : 'call_id'} IN (?)`, [gone])]).toEqual([
+        t,
+        0,
+      ]);
     }
     expect(await countRows(keys, 'SELECT COUNT(*) FROM data_keys WHERE call_id IN (?)', [gone])).toBe(0);
     for (const c of expired) expect(peer.deletedRecordings).toContain(c.recordingSid);
@@ -136,7 +160,13 @@ describe('retention recovers from crashes and from a lost Redis', () => {
 
     const first = startWorkerProcess(env);
     try {
-      await waitFor('the first deletions', async () => (await countRows(db, 'SELECT COUNT(*) FROM deletion_certificates WHERE call_id IN (?)', [expired.map((c) => c.callId)])) >= 20, 20_000, 20);
+      await waitFor(
+        'the first deletions',
+        async () =>
+          (await countRows(db, 'SELECT COUNT(*) FROM deletion_certificates WHERE call_id IN (?)', [expired.map((c) => c.callId)])) >= 20,
+        20_000,
+        20,
+      );
     } finally {
       first.child.kill('SIGKILL');
     }
@@ -146,7 +176,12 @@ describe('retention recovers from crashes and from a lost Redis', () => {
 
     const second = startWorkerProcess(env);
     try {
-      await waitFor('every expired call destroyed', async () => (await countRows(db, 'SELECT COUNT(*) FROM calls WHERE id IN (?)', [expired.map((c) => c.callId)])) === 0, 25_000, 200);
+      await waitFor(
+        'every expired call destroyed',
+        async () => (await countRows(db, 'SELECT COUNT(*) FROM calls WHERE id IN (?)', [expired.map((c) => c.callId)])) === 0,
+        25_000,
+        200,
+      );
     } finally {
       second.child.kill('SIGTERM');
       await second.exited;
@@ -158,7 +193,11 @@ describe('retention recovers from crashes and from a lost Redis', () => {
     await expectAllDestroyed(expired, held);
     const audit = new AuditService(db);
     expect((await audit.verify()).ok).toBe(true);
-    expect(await countRows(db, "SELECT COUNT(*) FROM audit_log WHERE action = 'call.destroyed' AND target_id IN (?)", [expired.map((c) => c.callId)])).toBe(expired.length);
+    expect(
+      await countRows(db, "SELECT COUNT(*) FROM audit_log WHERE action = 'call.destroyed' AND target_id IN (?)", [
+        expired.map((c) => c.callId),
+      ]),
+    ).toBe(expired.length);
 
     // Two starts, still one scheduler of each kind.
     const q = new Queue(QueueName.Retention, { connection: redisOptionsFromUrl(TEST_REDIS_URL), prefix: BULL_PREFIX });
@@ -174,10 +213,21 @@ describe('retention recovers from crashes and from a lost Redis', () => {
     try {
       worker = await createWorkerApp(envFor({ RETENTION_CONFIG: retentionFile, TWILIO_API_URL: slow.url }));
       await worker.init();
-      await waitFor('the first deletions', async () => (await countRows(db, 'SELECT COUNT(*) FROM deletion_certificates WHERE call_id IN (?)', [expired.map((c) => c.callId)])) >= 10, 20_000, 20);
+      await waitFor(
+        'the first deletions',
+        async () =>
+          (await countRows(db, 'SELECT COUNT(*) FROM deletion_certificates WHERE call_id IN (?)', [expired.map((c) => c.callId)])) >= 10,
+        20_000,
+        20,
+      );
       await redis.flushdb(); // this run's own Redis database only
       expect(await countRows(db, 'SELECT COUNT(*) FROM calls WHERE id IN (?)', [expired.map((c) => c.callId)])).toBeGreaterThan(0);
-      await waitFor('every expired call destroyed', async () => (await countRows(db, 'SELECT COUNT(*) FROM calls WHERE id IN (?)', [expired.map((c) => c.callId)])) === 0, 25_000, 200);
+      await waitFor(
+        'every expired call destroyed',
+        async () => (await countRows(db, 'SELECT COUNT(*) FROM calls WHERE id IN (?)', [expired.map((c) => c.callId)])) === 0,
+        25_000,
+        200,
+      );
     } finally {
       await worker?.close();
       redis.disconnect();

@@ -64,7 +64,13 @@ describe('retention and secure deletion', () => {
 
     expect(cert).toMatchObject({ reason: 'retention', retention_policy: 'default', deletion_request_id: null });
     const steps = typeof cert.steps === 'string' ? JSON.parse(cert.steps) : cert.steps;
-    expect(steps.map((s: any) => `${s.step}:${s.outcome}`)).toEqual(['hold_check:done', 'recording_at_twilio:done', 'hold_recheck:done', 'data_key:done', 'rows:done']);
+    expect(steps.map((s: any) => `${s.step}:${s.outcome}`)).toEqual([
+      'hold_check:done',
+      'recording_at_twilio:done',
+      'hold_recheck:done',
+      'data_key:done',
+      'rows:done',
+    ]);
     const certText = JSON.stringify(cert);
     expect(certText).not.toContain(call.pseudonym);
     for (const t of call.noteTexts) expect(certText).not.toContain(t);
@@ -102,7 +108,13 @@ describe('retention and secure deletion', () => {
     try {
       // A hold being placed (not yet committed) when the deletion starts: the first check cannot see it.
       await holder.startTransaction();
-      await holder.query('INSERT INTO legal_holds (id, call_id, reason, placed_by, placed_at) VALUES (?, ?, ?, ?, ?)', [randomUUID(), call.callId, 'subpoena', randomUUID(), new Date()]);
+      await holder.query('INSERT INTO legal_holds (id, call_id, reason, placed_by, placed_at) VALUES (?, ?, ?, ?, ?)', [
+        randomUUID(),
+        call.callId,
+        'subpoena',
+        randomUUID(),
+        new Date(),
+      ]);
       const pending = service.destroy({ callId: call.callId, reason: 'caller_request' });
       // The deletion goes past Twilio and then waits on the hold's lock, before touching the key.
       await waitFor('the hold re-check to wait for the hold', async () => {
@@ -136,16 +148,15 @@ describe('retention and secure deletion', () => {
       pending = service.destroy({ callId: call.callId, reason: 'caller_request' });
       await waitFor('the deletion to wait for the reader', async () => {
         const threads: { Info: string | null }[] = await db.query('SHOW FULL PROCESSLIST');
-        return threads.some((t) => t.Info?.includes('FROM calls WHERE id IN') && t.Info.includes('FOR UPDATE') && t.Info.includes(call.callId));
+        return threads.some(
+          (t) => t.Info?.includes('FROM calls WHERE id IN') && t.Info.includes('FOR UPDATE') && t.Info.includes(call.callId),
+        );
       });
       // Meanwhile Twilio's late recording callback lands.
-      await db.query("INSERT INTO recordings (id, call_id, recording_sid, status, retention_deadline, created_at) VALUES (?, ?, ?, 'completed', ?, ?)", [
-        randomUUID(),
-        call.callId,
-        'RE' + randomUUID().replace(/-/g, ''),
-        new Date(Date.now() + 3_600_000),
-        new Date(),
-      ]);
+      await db.query(
+        "INSERT INTO recordings (id, call_id, recording_sid, status, retention_deadline, created_at) VALUES (?, ?, ?, 'completed', ?, ?)",
+        [randomUUID(), call.callId, 'RE' + randomUUID().replace(/-/g, ''), new Date(Date.now() + 3_600_000), new Date()],
+      );
       expect(await countRows(keys, 'SELECT COUNT(*) FROM data_keys WHERE call_id = ?', [call.callId])).toBe(1);
       await reader.commitTransaction();
       expect(await pending).toMatchObject({ callId: call.callId, outcome: 'failed', error: { name: 'RecordingArrivedError' } });
@@ -161,7 +172,10 @@ describe('retention and secure deletion', () => {
 
   it('does not destroy a call whose deadline moved later while its job waited', async () => {
     const call = await calls.seed({ deadlineInMs: 3_600_000, notes: 1 });
-    expect(await worker.get(SecureDeleteService).destroy({ callId: call.callId, reason: 'retention' })).toEqual({ callId: call.callId, outcome: 'not_expired' });
+    expect(await worker.get(SecureDeleteService).destroy({ callId: call.callId, reason: 'retention' })).toEqual({
+      callId: call.callId,
+      outcome: 'not_expired',
+    });
     expect((await readCall(db, keys, call.callId)).kind).toBe('whole');
   });
 
@@ -190,7 +204,11 @@ describe('retention and secure deletion', () => {
 
   it('deletes a recording at Twilio when its own deadline passes, and keeps the call', async () => {
     const call = await calls.seed({ deadlineInMs: 3_600_000, notes: 1, recording: true, recordingDeadlineInMs: -1000 });
-    await waitFor('the recording deleted', async () => (await countRows(db, 'SELECT COUNT(*) FROM recordings WHERE call_id = ? AND deleted_at IS NOT NULL', [call.callId])) === 1);
+    await waitFor(
+      'the recording deleted',
+      async () =>
+        (await countRows(db, 'SELECT COUNT(*) FROM recordings WHERE call_id = ? AND deleted_at IS NOT NULL', [call.callId])) === 1,
+    );
     expect(peer.deletedRecordings).toContain(call.recordingSid);
     expect(await readCall(db, keys, call.callId)).toEqual({ kind: 'whole', notes: call.noteTexts });
     expect(await db.query("SELECT 1 FROM audit_log WHERE action = 'recording.deleted' AND target_id = ?", [call.callId])).toHaveLength(1);
@@ -200,15 +218,23 @@ describe('retention and secure deletion', () => {
     const call = await calls.seed({ deadlineInMs: -1000, notes: 1, recording: true });
     peer.failAll = 503;
     try {
-      await waitFor('the final failure', async () => (await countRows(db, "SELECT COUNT(*) FROM audit_log WHERE action = 'call.destroy_failed' AND target_id = ?", [call.callId])) > 0);
+      await waitFor(
+        'the final failure',
+        async () =>
+          (await countRows(db, "SELECT COUNT(*) FROM audit_log WHERE action = 'call.destroy_failed' AND target_id = ?", [call.callId])) > 0,
+      );
       expect(await readCall(db, keys, call.callId)).toEqual({ kind: 'whole', notes: call.noteTexts });
-      const failures = await countRows(db, "SELECT COUNT(*) FROM audit_log WHERE action = 'call.destroy_failed' AND target_id = ?", [call.callId]);
+      const failures = await countRows(db, "SELECT COUNT(*) FROM audit_log WHERE action = 'call.destroy_failed' AND target_id = ?", [
+        call.callId,
+      ]);
       const attempts = peer.requests.filter((r) => r.path.endsWith(`/Recordings/${call.recordingSid}.json`)).length;
       expect(attempts).toBeGreaterThanOrEqual(4 * failures);
       const [entry] = await db.query("SELECT detail FROM audit_log WHERE action = 'call.destroy_failed' AND target_id = ?", [call.callId]);
       const detail = typeof entry.detail === 'string' ? JSON.parse(entry.detail) : entry.detail;
       expect(detail).toMatchObject({ job: 'secure-delete', attempts: 4 });
-      expect(await registry.getSingleMetricAsString('hotline_secure_delete_failures_total')).toMatch(/hotline_secure_delete_failures_total(\{[^}]*\})? [1-9]/);
+      expect(await registry.getSingleMetricAsString('hotline_secure_delete_failures_total')).toMatch(
+        /hotline_secure_delete_failures_total(\{[^}]*\})? [1-9]/,
+      );
     } finally {
       peer.failAll = undefined;
     }
@@ -226,14 +252,19 @@ describe('retention and secure deletion', () => {
     const gone = await calls.seed({ deadlineInMs: 3_600_000, notes: 1 });
     await worker.get(SecureDeleteService).destroy({ callId: gone.callId, reason: 'caller_request' });
     await calls.keystore.getOrCreate(gone.callId); // a key re-created after destruction
-    await db.query("INSERT INTO notes (id, call_id, author_id, body_enc, created_at) VALUES (?, ?, ?, 'x', ?)", [randomUUID(), gone.callId, randomUUID(), new Date()]);
+    await db.query("INSERT INTO notes (id, call_id, author_id, body_enc, created_at) VALUES (?, ?, ?, 'x', ?)", [
+      randomUUID(),
+      gone.callId,
+      randomUUID(),
+      new Date(),
+    ]);
     const live = await calls.seed({ deadlineInMs: 3_600_000, notes: 1 });
 
     // (The scheduled reconciliation may get there first; either way this is the state after one run.)
     await reconcile.run();
-    expect(await keys.query('SELECT call_id FROM data_keys WHERE call_id IN (?)', [[orphanOld, orphanYoung, gone.callId, live.callId]])).toEqual(
-      expect.arrayContaining([{ call_id: orphanYoung }, { call_id: live.callId }]),
-    );
+    expect(
+      await keys.query('SELECT call_id FROM data_keys WHERE call_id IN (?)', [[orphanOld, orphanYoung, gone.callId, live.callId]]),
+    ).toEqual(expect.arrayContaining([{ call_id: orphanYoung }, { call_id: live.callId }]));
     expect(await countRows(keys, 'SELECT COUNT(*) FROM data_keys WHERE call_id IN (?)', [[orphanOld, gone.callId]])).toBe(0);
     expect(await tablesMentioning(db, gone.callId)).toEqual(['audit_log', 'deletion_certificates']);
     expect(await readCall(db, keys, live.callId)).toEqual({ kind: 'whole', notes: live.noteTexts });
@@ -261,7 +292,12 @@ describe('retention and secure deletion', () => {
   it('exposes its metrics on the worker: deletions, failures, scan duration, overdue', async () => {
     const res = await request(worker.getHttpServer()).get('/metrics');
     expect(res.status).toBe(200);
-    for (const name of ['hotline_secure_deletions_total', 'hotline_secure_delete_failures_total', 'hotline_retention_scan_duration_seconds_count', 'hotline_retention_overdue_calls']) {
+    for (const name of [
+      'hotline_secure_deletions_total',
+      'hotline_secure_delete_failures_total',
+      'hotline_retention_scan_duration_seconds_count',
+      'hotline_retention_overdue_calls',
+    ]) {
       expect(res.text).toContain(name);
     }
   });

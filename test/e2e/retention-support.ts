@@ -86,13 +86,16 @@ export class CallFactory {
        VALUES (?, ?, ?, ?, 'completed', ?, 'low', ?, ?, 1, ?)`,
         [callId, randomSid('CA'), pseudonym, operator, started, o.policy ?? 'default', deadline, started],
       );
-      await m.query(`INSERT INTO consents (id, call_id, caller_pseudonym, kind, granted, wording_version, decided_at) VALUES (?, ?, ?, 'recording', 1, 'v1', ?)`, [
+      await m.query(
+        `INSERT INTO consents (id, call_id, caller_pseudonym, kind, granted, wording_version, decided_at) VALUES (?, ?, ?, 'recording', 1, 'v1', ?)`,
+        [randomUUID(), callId, pseudonym, started],
+      );
+      await m.query(`INSERT INTO risk_assessments (id, call_id, assessed_by, risk_level, created_at) VALUES (?, ?, ?, 'low', ?)`, [
         randomUUID(),
         callId,
-        pseudonym,
+        operator,
         started,
       ]);
-      await m.query(`INSERT INTO risk_assessments (id, call_id, assessed_by, risk_level, created_at) VALUES (?, ?, ?, 'low', ?)`, [randomUUID(), callId, operator, started]);
       for (let i = 0; i < (o.notes ?? 0); i++) {
         const id = randomUUID();
         const text = `note ${i} of ${callId}: caller spoke about ${randomUUID()}`;
@@ -106,23 +109,17 @@ export class CallFactory {
         ]);
       }
       if (o.escalation) {
-        await m.query(`INSERT INTO escalations (id, call_id, operator_id, risk_level, details_enc, created_at) VALUES (?, ?, ?, 'imminent', ?, ?)`, [
-          randomUUID(),
-          callId,
-          operator,
-          await this.cipher.encrypt(callId, 'escalation', '{"disclosedTo":"ambulance"}'),
-          started,
-        ]);
+        await m.query(
+          `INSERT INTO escalations (id, call_id, operator_id, risk_level, details_enc, created_at) VALUES (?, ?, ?, 'imminent', ?, ?)`,
+          [randomUUID(), callId, operator, await this.cipher.encrypt(callId, 'escalation', '{"disclosedTo":"ambulance"}'), started],
+        );
       }
       if (o.recording) {
         recordingSid = randomSid('RE');
-        await m.query(`INSERT INTO recordings (id, call_id, recording_sid, status, retention_deadline, created_at) VALUES (?, ?, ?, 'completed', ?, ?)`, [
-          randomUUID(),
-          callId,
-          recordingSid,
-          new Date(now + (o.recordingDeadlineInMs ?? o.deadlineInMs)),
-          started,
-        ]);
+        await m.query(
+          `INSERT INTO recordings (id, call_id, recording_sid, status, retention_deadline, created_at) VALUES (?, ?, ?, 'completed', ?, ?)`,
+          [randomUUID(), callId, recordingSid, new Date(now + (o.recordingDeadlineInMs ?? o.deadlineInMs)), started],
+        );
       }
       if (o.liftedHold) await this.placeHold(callId, true, m);
       if (o.hold) await this.placeHold(callId, false, m);
@@ -132,19 +129,18 @@ export class CallFactory {
 
   async placeHold(callId: string, lifted = false, m: DataSource | EntityManager = this.db): Promise<void> {
     const at = new Date();
-    await m.query('INSERT INTO legal_holds (id, call_id, reason, placed_by, placed_at, lifted_by, lifted_at) VALUES (?, ?, ?, ?, ?, ?, ?)', [
-      randomUUID(),
-      callId,
-      'litigation',
-      randomUUID(),
-      at,
-      lifted ? randomUUID() : null,
-      lifted ? at : null,
-    ]);
+    await m.query(
+      'INSERT INTO legal_holds (id, call_id, reason, placed_by, placed_at, lifted_by, lifted_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      [randomUUID(), callId, 'litigation', randomUUID(), at, lifted ? randomUUID() : null, lifted ? at : null],
+    );
   }
 
   async liftHolds(callId: string): Promise<void> {
-    await this.db.query('UPDATE legal_holds SET lifted_at = ?, lifted_by = ? WHERE call_id = ? AND lifted_at IS NULL', [new Date(), randomUUID(), callId]);
+    await this.db.query('UPDATE legal_holds SET lifted_at = ?, lifted_by = ? WHERE call_id = ? AND lifted_at IS NULL', [
+      new Date(),
+      randomUUID(),
+      callId,
+    ]);
   }
 }
 
@@ -153,7 +149,10 @@ export async function tablesMentioning(ds: DataSource, id: string): Promise<stri
   const tables: { t: string }[] = await ds.query('SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE()');
   const found: string[] = [];
   for (const { t } of tables) {
-    const cols: { c: string }[] = await ds.query('SELECT column_name AS c FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?', [t]);
+    const cols: { c: string }[] = await ds.query(
+      'SELECT column_name AS c FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?',
+      [t],
+    );
     const where = cols.map((c) => `CAST(\`${c.c}\` AS CHAR CHARACTER SET utf8mb4) LIKE ?`).join(' OR ');
     const [row] = await ds.query(
       `SELECT COUNT(*) AS n FROM \`${t}\` WHERE ${where}`,
@@ -179,7 +178,10 @@ export async function readCall(
       const [cert] = await m.query('SELECT id FROM deletion_certificates WHERE call_id = ?', [callId]);
       return cert ? { kind: 'gone', certified: true } : { kind: 'half', why: 'no call row and no certificate' };
     }
-    const notes: { id: string; body_enc: Buffer }[] = await m.query('SELECT id, body_enc FROM notes WHERE call_id = ? ORDER BY created_at', [callId]);
+    const notes: { id: string; body_enc: Buffer }[] = await m.query(
+      'SELECT id, body_enc FROM notes WHERE call_id = ? ORDER BY created_at',
+      [callId],
+    );
     const [key] = await keys.query('SELECT wrapped_key FROM data_keys WHERE call_id = ?', [callId]);
     if (!key) return notes.length ? { kind: 'gone', certified: false } : { kind: 'whole', notes: [] };
     const dataKey = unwrapDataKey(Buffer.from(TEST_SECRETS.MASTER_KEY, 'base64'), Buffer.from(key.wrapped_key), callId);
@@ -197,7 +199,12 @@ export async function readCall(
   });
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false | null>, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false | null>,
+  timeoutMs = 20_000,
+  everyMs = 100,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();

@@ -9,7 +9,11 @@ describe('Twilio REST client with TWILIO_API_URL', () => {
   afterAll(() => peer.stop());
 
   it('reaches the local peer for call updates, recording deletion and messages', async () => {
-    const client = createTwilioClient({ accountSid: TEST_SECRETS.TWILIO_ACCOUNT_SID, authToken: TEST_SECRETS.TWILIO_AUTH_TOKEN, apiUrl: peer.url });
+    const client = createTwilioClient({
+      accountSid: TEST_SECRETS.TWILIO_ACCOUNT_SID,
+      authToken: TEST_SECRETS.TWILIO_AUTH_TOKEN,
+      apiUrl: peer.url,
+    });
     const callSid = randomSid('CA');
     await client.calls(callSid).update({ twiml: '<Response><Dial><Client>op</Client></Dial></Response>' });
     expect(peer.callUpdates).toEqual([{ callSid, params: { Twiml: '<Response><Dial><Client>op</Client></Dial></Response>' } }]);
@@ -17,7 +21,10 @@ describe('Twilio REST client with TWILIO_API_URL', () => {
     const rec = randomSid('RE');
     await client.recordings(rec).remove();
     expect(peer.deletedRecordings).toContain(rec);
-    const again = await client.recordings(rec).remove().catch((e) => e);
+    const again = await client
+      .recordings(rec)
+      .remove()
+      .catch((e) => e);
     expect(isTwilioNotFound(again)).toBe(true);
 
     const msg = await client.messages.create({ to: '+15550009999', from: '+15550001111', body: 'Your code is 123456' });
@@ -27,7 +34,11 @@ describe('Twilio REST client with TWILIO_API_URL', () => {
   });
 
   it('refuses wrong credentials like Twilio does', async () => {
-    const client = createTwilioClient({ accountSid: TEST_SECRETS.TWILIO_ACCOUNT_SID, authToken: 'wrong-token-0123456789', apiUrl: peer.url });
+    const client = createTwilioClient({
+      accountSid: TEST_SECRETS.TWILIO_ACCOUNT_SID,
+      authToken: 'wrong-token-0123456789',
+      apiUrl: peer.url,
+    });
     await expect(client.calls(randomSid('CA')).update({ twiml: '<Response/>' })).rejects.toMatchObject({ status: 401 });
   });
 });

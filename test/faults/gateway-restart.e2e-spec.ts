@@ -34,14 +34,26 @@ describe('gateway restarted with operators connected', () => {
   const consoles: Console[] = [];
 
   async function startGateway(): Promise<void> {
-    gateway = startAppProcess('gateway', { GATEWAY_PORT: String(port), PUBLIC_URL, TWILIO_API_URL: peer.url, OFFER_TIMEOUT_SECONDS: '20', OPERATOR_GRACE_SECONDS: '60' });
+    gateway = startAppProcess('gateway', {
+      GATEWAY_PORT: String(port),
+      PUBLIC_URL,
+      TWILIO_API_URL: peer.url,
+      OFFER_TIMEOUT_SECONDS: '20',
+      OPERATOR_GRACE_SECONDS: '60',
+    });
     await waitForHttp(`${base}/health`, gateway, 60_000);
   }
 
   /** A console as the browser runs it: websocket, and reconnecting by itself. */
   async function connect(): Promise<Console> {
     const op = staff(env, 'operator');
-    const socket = io(`${base}/operator`, { auth: { token: op.token }, transports: ['websocket'], reconnectionDelay: 200, reconnectionDelayMax: 1000, forceNew: true });
+    const socket = io(`${base}/operator`, {
+      auth: { token: op.token },
+      transports: ['websocket'],
+      reconnectionDelay: 200,
+      reconnectionDelayMax: 1000,
+      forceNew: true,
+    });
     const c: Console = { id: op.id, client: new ConsoleClient(socket), mark: 0 };
     consoles.push(c);
     await c.client.next('status');
@@ -86,47 +98,53 @@ describe('gateway restarted with operators connected', () => {
   it.each([
     ['killed (SIGKILL)', 'SIGKILL'],
     ['stopped for a deploy (SIGTERM)', 'SIGTERM'],
-  ] as const)('brings every console back to its state after the gateway is %s', async (_, signal) => {
-    const [onCall, wrapUp, available] = [await connect(), await connect(), await connect()];
-    // One at a time available, so that each call goes to the operator meant to have it.
-    expect(await onCall.client.emit('status:set', { status: 'available' })).toMatchObject({ ok: true });
-    const talking = await offerTo(onCall);
-    expect(await onCall.client.emit('call:accept', { callId: talking.callId })).toEqual({ ok: true });
-    await since(onCall, 'call:connected', (p) => p.callId === talking.callId);
+  ] as const)(
+    'brings every console back to its state after the gateway is %s',
+    async (_, signal) => {
+      const [onCall, wrapUp, available] = [await connect(), await connect(), await connect()];
+      // One at a time available, so that each call goes to the operator meant to have it.
+      expect(await onCall.client.emit('status:set', { status: 'available' })).toMatchObject({ ok: true });
+      const talking = await offerTo(onCall);
+      expect(await onCall.client.emit('call:accept', { callId: talking.callId })).toEqual({ ok: true });
+      await since(onCall, 'call:connected', (p) => p.callId === talking.callId);
 
-    expect(await wrapUp.client.emit('status:set', { status: 'available' })).toMatchObject({ ok: true });
-    const ended = await offerTo(wrapUp);
-    expect(await wrapUp.client.emit('call:accept', { callId: ended.callId })).toEqual({ ok: true });
-    await since(wrapUp, 'call:connected', (p) => p.callId === ended.callId);
-    await callStatus(hooks, ended, 'completed', 4);
-    await since(wrapUp, 'call:ended', (p) => p.callId === ended.callId);
+      expect(await wrapUp.client.emit('status:set', { status: 'available' })).toMatchObject({ ok: true });
+      const ended = await offerTo(wrapUp);
+      expect(await wrapUp.client.emit('call:accept', { callId: ended.callId })).toEqual({ ok: true });
+      await since(wrapUp, 'call:connected', (p) => p.callId === ended.callId);
+      await callStatus(hooks, ended, 'completed', 4);
+      await since(wrapUp, 'call:ended', (p) => p.callId === ended.callId);
 
-    expect(await available.client.emit('status:set', { status: 'available' })).toMatchObject({ ok: true });
+      expect(await available.client.emit('status:set', { status: 'available' })).toMatchObject({ ok: true });
 
-    for (const c of consoles) c.mark = c.client.events.length;
-    await gateway!.stop(signal);
-    await eventually(async () => consoles.every((c) => !c.client.socket.connected), 10_000);
-    await startGateway();
+      for (const c of consoles) c.mark = c.client.events.length;
+      await gateway!.stop(signal);
+      await eventually(async () => consoles.every((c) => !c.client.socket.connected), 10_000);
+      await startGateway();
 
-    // Each console reconnects by itself and is told where it stands.
-    await eventually(async () => consoles.every((c) => c.client.socket.connected), 30_000, 100);
-    expect(await since(available, 'status')).toEqual({ status: 'available' });
-    expect(await since(onCall, 'status')).toEqual({ status: 'on_call' });
-    expect(await since(onCall, 'call:connected')).toMatchObject({ callId: talking.callId });
-    expect(await since(wrapUp, 'status')).toEqual({ status: 'wrap_up' });
-    expect(await since(wrapUp, 'call:ended')).toEqual({ callId: ended.callId });
+      // Each console reconnects by itself and is told where it stands.
+      await eventually(async () => consoles.every((c) => c.client.socket.connected), 30_000, 100);
+      expect(await since(available, 'status')).toEqual({ status: 'available' });
+      expect(await since(onCall, 'status')).toEqual({ status: 'on_call' });
+      expect(await since(onCall, 'call:connected')).toMatchObject({ callId: talking.callId });
+      expect(await since(wrapUp, 'status')).toEqual({ status: 'wrap_up' });
+      expect(await since(wrapUp, 'call:ended')).toEqual({ callId: ended.callId });
 
-    // And they carry on from there: wrap-up done, the call in progress ends, the next call is offered.
-    expect(await wrapUp.client.emit('wrapup:done', { callId: ended.callId })).toEqual({ ok: true });
-    await callStatus(hooks, talking, 'completed', 7);
-    await since(onCall, 'call:ended', (p) => p.callId === talking.callId);
-    const next = await placeCall(hooks, { digits: '2' });
-    const offeredTo = await eventually(async () => consoles.find((c) => c.client.events.slice(c.mark).some((e) => e.event === 'call:offered' && e.payload.callId === next.callId)));
-    expect([available.id, wrapUp.id]).toContain(offeredTo.id);
-    expect(await offeredTo.client.emit('call:accept', { callId: next.callId })).toEqual({ ok: true });
-    await callStatus(hooks, next, 'completed', 5);
-    await since(offeredTo, 'call:ended', (p) => p.callId === next.callId);
-  }, 120_000);
+      // And they carry on from there: wrap-up done, the call in progress ends, the next call is offered.
+      expect(await wrapUp.client.emit('wrapup:done', { callId: ended.callId })).toEqual({ ok: true });
+      await callStatus(hooks, talking, 'completed', 7);
+      await since(onCall, 'call:ended', (p) => p.callId === talking.callId);
+      const next = await placeCall(hooks, { digits: '2' });
+      const offeredTo = await eventually(async () =>
+        consoles.find((c) => c.client.events.slice(c.mark).some((e) => e.event === 'call:offered' && e.payload.callId === next.callId)),
+      );
+      expect([available.id, wrapUp.id]).toContain(offeredTo.id);
+      expect(await offeredTo.client.emit('call:accept', { callId: next.callId })).toEqual({ ok: true });
+      await callStatus(hooks, next, 'completed', 5);
+      await since(offeredTo, 'call:ended', (p) => p.callId === next.callId);
+    },
+    120_000,
+  );
 
   // A crashed node never runs its disconnect handlers, so its sockets stay counted in Redis.
   it('does not count a killed gateway’s connections: an operator who closes their console after the restart is not offered calls', async () => {
@@ -145,7 +163,9 @@ describe('gateway restarted with operators connected', () => {
     expect(await staying.client.emit('status:set', { status: 'available' })).toMatchObject({ ok: true });
     const call = await placeCall(hooks, { digits: '2' });
     const offer = await since(staying, 'call:offered', (p) => p.callId === call.callId, 10_000).catch(async () => {
-      throw new Error(`the call was not offered to the operator who is there; the one who left is ${JSON.stringify(await store.operator(leaving.id))} in routing`);
+      throw new Error(
+        `the call was not offered to the operator who is there; the one who left is ${JSON.stringify(await store.operator(leaving.id))} in routing`,
+      );
     });
     expect(offer).toMatchObject({ callId: call.callId });
     expect(await store.operator(leaving.id)).toMatchObject({ connections: 0 });

@@ -95,10 +95,14 @@ describe('MySQL away mid-call', () => {
     expect(recorded[0]).toMatchObject({ call_sid: first.callSid, operator_id: op.id, status: 'completed', recording_consent: 1 });
     expect(recorded[1]).toMatchObject({ call_sid: second.callSid, operator_id: op.id, status: 'completed', recording_consent: 0 });
     expect(recorded[1].caller_pseudonym).toMatch(/^[0-9a-f]{64}$/);
-    const [consent] = await db.query("SELECT granted, wording_version FROM consents WHERE call_id = ? AND kind = 'recording'", [second.callId]);
+    const [consent] = await db.query("SELECT granted, wording_version FROM consents WHERE call_id = ? AND kind = 'recording'", [
+      second.callId,
+    ]);
     expect(consent).toMatchObject({ granted: 0, wording_version: expect.any(String) });
     // Replayed writes are written once each, and the audit chain stays whole.
-    expect(await db.query("SELECT action, COUNT(*) AS n FROM audit_log WHERE target_id = ? GROUP BY action HAVING n > 1", [second.callId])).toEqual([]);
+    expect(
+      await db.query('SELECT action, COUNT(*) AS n FROM audit_log WHERE target_id = ? GROUP BY action HAVING n > 1', [second.callId]),
+    ).toEqual([]);
     expect((await new AuditService(db).verify()).ok).toBe(true);
   }, 90_000);
 });

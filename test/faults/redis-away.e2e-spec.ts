@@ -74,7 +74,9 @@ describe('Redis away', () => {
       expect(c.waitUrl).toContain('/twilio/voice/wait');
     }
     // MySQL is up: both calls are opened there even though routing could not take them.
-    await eventually(async () => (await db.query('SELECT COUNT(*) AS n FROM calls WHERE id IN (?, ?)', [waiting.callId, gone.callId]))[0].n == 2);
+    await eventually(
+      async () => (await db.query('SELECT COUNT(*) AS n FROM calls WHERE id IN (?, ?)', [waiting.callId, gone.callId]))[0].n == 2,
+    );
     // One caller gives up before Redis returns (Twilio's status callback for a call still in its queue).
     expect((await callStatus(hooks, gone, 'completed', 3)).status).toBe(200);
     expect(client.of('call:offered')).toEqual([]);
@@ -97,7 +99,11 @@ describe('Redis away', () => {
     expect(client.of('call:offered').map((p) => p.callId)).not.toContain(gone.callId);
     const goneState = await store.call(gone.callId);
     expect(goneState === null || goneState.state !== 'waiting').toBe(true);
-    const row = await eventually(async () => (await db.query('SELECT status, ended_at FROM calls WHERE id = ?', [gone.callId]))[0]?.ended_at && (await db.query('SELECT status FROM calls WHERE id = ?', [gone.callId]))[0]);
+    const row = await eventually(
+      async () =>
+        (await db.query('SELECT status, ended_at FROM calls WHERE id = ?', [gone.callId]))[0]?.ended_at &&
+        (await db.query('SELECT status FROM calls WHERE id = ?', [gone.callId]))[0],
+    );
     expect(row.status).toBe('abandoned');
 
     await callStatus(hooks, waiting, 'completed', 6);

@@ -24,30 +24,34 @@ describe.each(['cut', 'blackhole'] as const)('SIGTERM while MySQL and Redis are 
     await redis.close();
   });
 
-  it.each(['gateway', 'records', 'worker'] as const)('the %s exits within 10 s', async (app) => {
-    const port = await freePort();
-    const p = startAppProcess(app, {
-      [PORT_VARIABLE[app]]: String(port),
-      DATABASE_URL: mysql.rewrite(TEST_DATABASE_URL),
-      KEYSTORE_URL: mysql.rewrite(TEST_KEYSTORE_URL),
-      REDIS_URL: redis.rewrite(TEST_REDIS_URL),
-      PUBLIC_URL: 'https://hotline.example.test',
-    });
-    try {
-      await waitForHttp(`http://127.0.0.1:${port}/health`, p, 60_000);
-      if (fault === 'cut') {
-        mysql.cut();
-        redis.cut();
-      } else {
-        mysql.blackhole();
-        redis.blackhole();
+  it.each(['gateway', 'records', 'worker'] as const)(
+    'the %s exits within 10 s',
+    async (app) => {
+      const port = await freePort();
+      const p = startAppProcess(app, {
+        [PORT_VARIABLE[app]]: String(port),
+        DATABASE_URL: mysql.rewrite(TEST_DATABASE_URL),
+        KEYSTORE_URL: mysql.rewrite(TEST_KEYSTORE_URL),
+        REDIS_URL: redis.rewrite(TEST_REDIS_URL),
+        PUBLIC_URL: 'https://hotline.example.test',
+      });
+      try {
+        await waitForHttp(`http://127.0.0.1:${port}/health`, p, 60_000);
+        if (fault === 'cut') {
+          mysql.cut();
+          redis.cut();
+        } else {
+          mysql.blackhole();
+          redis.blackhole();
+        }
+        await new Promise((r) => setTimeout(r, 1000));
+        p.child.kill('SIGTERM');
+        const exited = await Promise.race([p.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), WITHIN_MS))]);
+        expect({ app, fault, exited }).toEqual({ app, fault, exited: true });
+      } finally {
+        await p.stop('SIGKILL');
       }
-      await new Promise((r) => setTimeout(r, 1000));
-      p.child.kill('SIGTERM');
-      const exited = await Promise.race([p.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), WITHIN_MS))]);
-      expect({ app, fault, exited }).toEqual({ app, fault, exited: true });
-    } finally {
-      await p.stop('SIGKILL');
-    }
-  }, 90_000);
+    },
+    90_000,
+  );
 });

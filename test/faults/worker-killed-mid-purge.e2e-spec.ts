@@ -81,7 +81,8 @@ describe('worker killed with SIGKILL mid-purge', () => {
     };
   }
 
-  const destroyed = (expired: SeededCall[]) => countRows(db, 'SELECT COUNT(*) FROM deletion_certificates WHERE call_id IN (?)', [expired.map((c) => c.callId)]);
+  const destroyed = (expired: SeededCall[]) =>
+    countRows(db, 'SELECT COUNT(*) FROM deletion_certificates WHERE call_id IN (?)', [expired.map((c) => c.callId)]);
   const worker = () => {
     const w = startAppProcess('worker', { RETENTION_CONFIG: retentionFile, TWILIO_API_URL: slow.url });
     workers.push(w);
@@ -91,7 +92,12 @@ describe('worker killed with SIGKILL mid-purge', () => {
   it('finishes every deletion after two crashes; readers only ever see whole calls or certificates; holds are kept', async () => {
     const seed = async (n: number, hold: boolean) => {
       const out: SeededCall[] = [];
-      for (let i = 0; i < n; i += 20) out.push(...(await Promise.all(Array.from({ length: Math.min(20, n - i) }, () => calls.seed({ deadlineInMs: -1000, notes: 2, recording: true, hold })))));
+      for (let i = 0; i < n; i += 20)
+        out.push(
+          ...(await Promise.all(
+            Array.from({ length: Math.min(20, n - i) }, () => calls.seed({ deadlineInMs: -1000, notes: 2, recording: true, hold })),
+          )),
+        );
       return out;
     };
     const held = await seed(4, true);
@@ -109,7 +115,12 @@ describe('worker killed with SIGKILL mid-purge', () => {
     }
     const last = worker();
     try {
-      await waitFor('every expired call destroyed', async () => (await countRows(db, 'SELECT COUNT(*) FROM calls WHERE id IN (?)', [expired.map((c) => c.callId)])) === 0, 40_000, 200);
+      await waitFor(
+        'every expired call destroyed',
+        async () => (await countRows(db, 'SELECT COUNT(*) FROM calls WHERE id IN (?)', [expired.map((c) => c.callId)])) === 0,
+        40_000,
+        200,
+      );
     } finally {
       await last.stop('SIGTERM');
     }
@@ -119,16 +130,23 @@ describe('worker killed with SIGKILL mid-purge', () => {
     expect(seen.whole).toBeGreaterThan(0);
 
     // Destroyed exactly once each, everywhere; held calls whole and their recordings kept at Twilio.
-    expect(await countRows(db, 'SELECT COUNT(*) FROM deletion_certificates WHERE call_id IN (?)', [expired.map((c) => c.callId)])).toBe(expired.length);
+    expect(await countRows(db, 'SELECT COUNT(*) FROM deletion_certificates WHERE call_id IN (?)', [expired.map((c) => c.callId)])).toBe(
+      expired.length,
+    );
     expect(await countRows(keys, 'SELECT COUNT(*) FROM data_keys WHERE call_id IN (?)', [expired.map((c) => c.callId)])).toBe(0);
-    for (const t of ['notes', 'recordings', 'consents', 'risk_assessments']) expect([t, await countRows(db, `SELECT COUNT(*) FROM ${t} WHERE call_id IN (?)`, [expired.map((c) => c.callId)])]).toEqual([t, 0]);
+    for (const t of ['notes', 'recordings', 'consents', 'risk_assessments'])
+      expect([t, await countRows(db, `SELECT COUNT(*) FROM ${t} WHERE call_id IN (?)`, [expired.map((c) => c.callId)])]).toEqual([t, 0]);
     for (const c of expired) expect(peer.deletedRecordings).toContain(c.recordingSid);
     for (const c of held) {
       expect(await look(c)).toBe('whole');
       expect(peer.deletedRecordings).not.toContain(c.recordingSid);
     }
     for (const c of expired.slice(0, 5)) expect(await look(c)).toBe('gone');
-    expect(await countRows(db, "SELECT COUNT(*) FROM audit_log WHERE action = 'call.destroyed' AND target_id IN (?)", [expired.map((c) => c.callId)])).toBe(expired.length);
+    expect(
+      await countRows(db, "SELECT COUNT(*) FROM audit_log WHERE action = 'call.destroyed' AND target_id IN (?)", [
+        expired.map((c) => c.callId),
+      ]),
+    ).toBe(expired.length);
     expect((await new AuditService(db).verify()).ok).toBe(true);
   }, 120_000);
 });

@@ -22,7 +22,6 @@ describe('audit tampering', () => {
   const { f } = records;
   let auditor: TestStaff;
 
-
   beforeAll(async () => {
     auditor = await f.staff('auditor');
     // Some history to tamper with: sign-ins, a call read, a note.
@@ -30,17 +29,26 @@ describe('audit tampering', () => {
     const callId = await f.call({ operator: op });
     await f.http().post(`/calls/${callId}/notes`).set(bearer(op)).send({ text: 'Audit tampering fixture note' }).expect(201);
     await f.http().get(`/calls/${callId}`).set(bearer(op)).expect(200);
-    for (let i = 0; i < 3; i++) await f.http().post('/auth/login').set('X-Forwarded-For', '198.18.0.1').send({ username: op.username, password: op.password }).expect(200);
+    for (let i = 0; i < 3; i++)
+      await f
+        .http()
+        .post('/auth/login')
+        .set('X-Forwarded-For', '198.18.0.1')
+        .send({ username: op.username, password: op.password })
+        .expect(200);
   });
 
   const verify = async () => (await f.http().get('/audit/verify').set(bearer(auditor)).expect(200)).body;
   const head = async (): Promise<number> => Number((await f.db.query('SELECT seq FROM audit_head WHERE id = 1'))[0].seq);
-  const rows = (from: number, to: number): Promise<Record<string, unknown>[]> => f.db.query(`SELECT ${COLUMNS.join(', ')} FROM audit_log WHERE seq BETWEEN ? AND ? ORDER BY seq`, [from, to]);
+  const rows = (from: number, to: number): Promise<Record<string, unknown>[]> =>
+    f.db.query(`SELECT ${COLUMNS.join(', ')} FROM audit_log WHERE seq BETWEEN ? AND ? ORDER BY seq`, [from, to]);
 
   async function putBack(saved: Record<string, unknown>[]): Promise<void> {
     for (const r of saved) {
       await f.db.query('DELETE FROM audit_log WHERE seq = ?', [r.seq]);
-      const values = COLUMNS.map((c) => (c === 'detail' && r.detail !== null && typeof r.detail === 'object' ? JSON.stringify(r.detail) : r[c]));
+      const values = COLUMNS.map((c) =>
+        c === 'detail' && r.detail !== null && typeof r.detail === 'object' ? JSON.stringify(r.detail) : r[c],
+      );
       await f.db.query(`INSERT INTO audit_log (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`, values);
     }
   }
@@ -71,7 +79,9 @@ describe('audit tampering', () => {
   it('names an entry whose detail was rewritten with SQL’s JSON functions', async () => {
     const [{ seq }] = await f.db.query("SELECT MAX(seq) AS seq FROM audit_log WHERE action = 'call.read'");
     const k = Number(seq);
-    const result = await tampered(k, k, () => f.db.query(`UPDATE audit_log SET detail = JSON_SET(detail, '$.notes', 0) WHERE seq = ?`, [k]));
+    const result = await tampered(k, k, () =>
+      f.db.query(`UPDATE audit_log SET detail = JSON_SET(detail, '$.notes', 0) WHERE seq = ?`, [k]),
+    );
     expect(result).toMatchObject({ ok: false, entries: k - 1, firstBadEntry: { seq: k, problem: expect.stringMatching(/edited/) } });
   });
 
@@ -79,8 +89,22 @@ describe('audit tampering', () => {
     const k = (await head()) - 4;
     const result = await tampered(k, k, async () => {
       const [r] = await rows(k, k);
-      const forged = { seq: k, at: r.at as Date, actorId: 'someone-else', actorRole: r.actor_role as string, action: r.action as string, targetType: r.target_type as string, targetId: r.target_id as string, pseudonym: r.pseudonym as string, detail: r.detail as Record<string, unknown> };
-      await f.db.query('UPDATE audit_log SET actor_id = ?, hash = ? WHERE seq = ?', ['someone-else', entryHash(r.prev_hash as string, forged), k]);
+      const forged = {
+        seq: k,
+        at: r.at as Date,
+        actorId: 'someone-else',
+        actorRole: r.actor_role as string,
+        action: r.action as string,
+        targetType: r.target_type as string,
+        targetId: r.target_id as string,
+        pseudonym: r.pseudonym as string,
+        detail: r.detail as Record<string, unknown>,
+      };
+      await f.db.query('UPDATE audit_log SET actor_id = ?, hash = ? WHERE seq = ?', [
+        'someone-else',
+        entryHash(r.prev_hash as string, forged),
+        k,
+      ]);
     });
     expect(result).toMatchObject({ ok: false, firstBadEntry: { seq: k + 1, problem: expect.stringMatching(/does not follow/) } });
   });
@@ -95,7 +119,17 @@ describe('audit tampering', () => {
       let prev = k === 1 ? GENESIS_HASH : ((await rows(k - 1, k - 1))[0].hash as string);
       for (const r of all) {
         const actorId = Number(r.seq) === k ? 'someone-else' : (r.actor_id as string);
-        const hash = entryHash(prev, { seq: Number(r.seq), at: r.at as Date, actorId, actorRole: r.actor_role as string, action: r.action as string, targetType: r.target_type as string, targetId: r.target_id as string, pseudonym: r.pseudonym as string, detail: r.detail as Record<string, unknown> });
+        const hash = entryHash(prev, {
+          seq: Number(r.seq),
+          at: r.at as Date,
+          actorId,
+          actorRole: r.actor_role as string,
+          action: r.action as string,
+          targetType: r.target_type as string,
+          targetId: r.target_id as string,
+          pseudonym: r.pseudonym as string,
+          detail: r.detail as Record<string, unknown>,
+        });
         await f.db.query('UPDATE audit_log SET actor_id = ?, prev_hash = ?, hash = ? WHERE seq = ?', [actorId, prev, hash, r.seq]);
         prev = hash;
       }
@@ -153,7 +187,9 @@ describe('audit tampering', () => {
     });
 
     it('does not believe a checkpoint file forged or edited without the key', async () => {
-      const name = readdirSync(checkpointDir).filter((n) => n.endsWith('.json')).sort()[0];
+      const name = readdirSync(checkpointDir)
+        .filter((n) => n.endsWith('.json'))
+        .sort()[0];
       const path = join(checkpointDir, name);
       const original = readFileSync(path, 'utf8');
       const c = JSON.parse(original);

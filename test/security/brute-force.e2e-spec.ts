@@ -16,7 +16,8 @@ const freshAddress = () => `192.0.2.${++addressSeq}`;
 describe('brute force under parallel attempts', () => {
   const { f } = withRecordsApp();
 
-  const login = (username: string, password: string, address: string) => f.http().post('/auth/login').set('X-Forwarded-For', address).send({ username, password });
+  const login = (username: string, password: string, address: string) =>
+    f.http().post('/auth/login').set('X-Forwarded-For', address).send({ username, password });
 
   const auditHead = async (): Promise<number> => Number((await f.db.query('SELECT COALESCE(MAX(seq), 0) AS s FROM audit_log'))[0].s);
 
@@ -48,7 +49,9 @@ describe('brute force under parallel attempts', () => {
 
   it('does not let the right password in when it arrives in a burst after the limit is spent', async () => {
     const op = await f.staff('operator');
-    const wrong = Array.from({ length: 3 * LOGIN_LIMITS.account.lockAfter }, (_, i) => login(op.username, `wrong-${i}`, freshAddress()).then((r) => r.status));
+    const wrong = Array.from({ length: 3 * LOGIN_LIMITS.account.lockAfter }, (_, i) =>
+      login(op.username, `wrong-${i}`, freshAddress()).then((r) => r.status),
+    );
     // Sent once every wrong guess is on its way, as an attacker's last guess would be.
     await new Promise((r) => setTimeout(r, 30));
     const right = await login(op.username, op.password, freshAddress());
@@ -61,7 +64,9 @@ describe('brute force under parallel attempts', () => {
     const address = freshAddress();
     const prefix = `spray-${randomBytes(4).toString('hex')}`;
     const real = await Promise.all(Array.from({ length: 5 }, () => f.staff('operator')));
-    const usernames = Array.from({ length: 2 * LOGIN_LIMITS.address.lockAfter }, (_, i) => (i < real.length ? real[i].username : `${prefix}-${i}`));
+    const usernames = Array.from({ length: 2 * LOGIN_LIMITS.address.lockAfter }, (_, i) =>
+      i < real.length ? real[i].username : `${prefix}-${i}`,
+    );
     const since = await auditHead();
     const answers = await Promise.all(usernames.map((u, i) => login(u, `sprayed-password-${i}`, address)));
     expect(answers.every((r) => [401, 423, 429].includes(r.status))).toBe(true);

@@ -19,7 +19,10 @@ import { clearRouting, startGatewayApp, startTwilioPeer, testRoutingStore } from
  */
 type Who = Role | 'no token' | 'garbage token';
 const EVERYONE: Who[] = ['no token', 'garbage token', 'operator', 'supervisor', 'records_officer', 'auditor', 'admin'];
-const ADMITTED: Record<'/operator' | '/supervisor', Who[]> = { '/operator': ['operator', 'supervisor'], '/supervisor': ['supervisor', 'admin'] };
+const ADMITTED: Record<'/operator' | '/supervisor', Who[]> = {
+  '/operator': ['operator', 'supervisor'],
+  '/supervisor': ['supervisor', 'admin'],
+};
 const OPERATOR_EVENTS: [string, (callId: string) => object][] = [
   ['status:set', () => ({ status: 'available' })],
   ['call:accept', (callId) => ({ callId })],
@@ -51,9 +54,17 @@ describe('gateway access: HTTP routes and console sockets', () => {
   const token = (who: Who) => (who === 'no token' ? undefined : who === 'garbage token' ? 'not.a.token' : staff(env, who).token);
 
   /** A raw connection attempt: whether it was admitted, and every event it received meanwhile. */
-  async function attempt(namespace: '/operator' | '/supervisor', who: Who): Promise<{ admitted: boolean; error?: string; events: string[] }> {
+  async function attempt(
+    namespace: '/operator' | '/supervisor',
+    who: Who,
+  ): Promise<{ admitted: boolean; error?: string; events: string[] }> {
     const t = token(who);
-    const socket = io(base + namespace, { auth: t === undefined ? {} : { token: t }, transports: ['websocket'], reconnection: false, forceNew: true });
+    const socket = io(base + namespace, {
+      auth: t === undefined ? {} : { token: t },
+      transports: ['websocket'],
+      reconnection: false,
+      forceNew: true,
+    });
     const events: string[] = [];
     socket.onAny((e) => events.push(e));
     const outcome = await new Promise<{ admitted: boolean; error?: string }>((resolve) => {
@@ -110,7 +121,9 @@ describe('gateway access: HTTP routes and console sockets', () => {
       for (const r of guarded) {
         const url = base + r.path.replace(/:[A-Za-z]+/g, randomUUID());
         expect([r.key, (await fetch(url, { method: r.method })).status]).toEqual([r.key, 401]);
-        for (const role of (['operator', 'supervisor', 'records_officer', 'auditor', 'admin'] as Role[]).filter((x) => !r.roles!.includes(x))) {
+        for (const role of (['operator', 'supervisor', 'records_officer', 'auditor', 'admin'] as Role[]).filter(
+          (x) => !r.roles!.includes(x),
+        )) {
           const status = (await fetch(url, { method: r.method, headers: { authorization: `Bearer ${staff(env, role).token}` } })).status;
           expect([r.key, role, status]).toEqual([r.key, role, 403]);
         }
@@ -118,7 +131,16 @@ describe('gateway access: HTTP routes and console sockets', () => {
     });
 
     it('passes to records only what the console uses, and records still enforces ownership behind it', async () => {
-      for (const p of ['/api/users', '/api/docs', '/api/docs/json', '/api/audit/verify', '/api/metrics', '/api/calls/..%2F..%2Fusers', '/api/calls/../users', '/api/%2e%2e/users']) {
+      for (const p of [
+        '/api/users',
+        '/api/docs',
+        '/api/docs/json',
+        '/api/audit/verify',
+        '/api/metrics',
+        '/api/calls/..%2F..%2Fusers',
+        '/api/calls/../users',
+        '/api/%2e%2e/users',
+      ]) {
         expect([p, (await fetch(base + p, { method: p === '/api/users' ? 'POST' : 'GET' })).status]).toEqual([p, 404]);
       }
       const f = new Factory(records);
@@ -127,9 +149,16 @@ describe('gateway access: HTTP routes and console sockets', () => {
       const callId = await f.call({ operator: owner });
       expect((await fetch(`${base}/api/calls/${callId}`, { headers: bearer(other) })).status).toBe(404);
       expect((await fetch(`${base}/api/calls/${callId}`)).status).toBe(401);
-      const note = await fetch(`${base}/api/calls/${callId}/notes`, { method: 'POST', headers: { ...bearer(other), 'content-type': 'application/json' }, body: JSON.stringify({ text: 'Written through the proxy by someone else' }) });
+      const note = await fetch(`${base}/api/calls/${callId}/notes`, {
+        method: 'POST',
+        headers: { ...bearer(other), 'content-type': 'application/json' },
+        body: JSON.stringify({ text: 'Written through the proxy by someone else' }),
+      });
       expect(note.status).toBe(404);
-      expect((await fetch(`${base}/api/calls/${callId}`, { headers: bearer(owner) }).then((r) => r.json() as Promise<{ notes: unknown[] }>)).notes).toEqual([]);
+      expect(
+        (await fetch(`${base}/api/calls/${callId}`, { headers: bearer(owner) }).then((r) => r.json() as Promise<{ notes: unknown[] }>))
+          .notes,
+      ).toEqual([]);
     });
   });
 
@@ -185,12 +214,23 @@ describe('gateway access: HTTP routes and console sockets', () => {
 
       // B heard nothing of A's call, and no operator socket hears the wallboard.
       expect(b.client.events.filter((e) => JSON.stringify(e.payload ?? {}).includes(call.callId))).toEqual([]);
-      expect([...a.client.events, ...b.client.events].map((e) => e.event).filter((e) => e === 'queue:stats' || e === 'alert:escalation')).toEqual([]);
+      expect(
+        [...a.client.events, ...b.client.events].map((e) => e.event).filter((e) => e === 'queue:stats' || e === 'alert:escalation'),
+      ).toEqual([]);
     });
 
     it('refuses malformed payloads on every /operator event with a clear error, changing nothing', async () => {
       const a = await operator(false);
-      const bad = [null, 'x', 42, [], { callId: 'not-a-uuid' }, { callId: { $ne: null } }, { status: 'on_call' }, { callId: randomUUID(), category: 'x'.repeat(500) }];
+      const bad = [
+        null,
+        'x',
+        42,
+        [],
+        { callId: 'not-a-uuid' },
+        { callId: { $ne: null } },
+        { status: 'on_call' },
+        { callId: randomUUID(), category: 'x'.repeat(500) },
+      ];
       for (const [event] of OPERATOR_EVENTS) {
         for (const payload of bad) {
           const ack = await a.client.emit(event, payload);

@@ -56,8 +56,14 @@ describe('JWT tampering', () => {
     const es256 = { alg: 'ES256', typ: 'JWT', kid: KID };
     return [
       ['signed with another P-256 key under records’ key id', jwt(es256, { ...claims, role: as }, OTHER_KEY)],
-      ['signed with another P-256 key under its own key id', jwt({ ...es256, kid: tokenKeyId(OTHER_KEY) }, { ...claims, role: as }, OTHER_KEY)],
-      ['HS256 with the public key as the HMAC secret (algorithm confusion)', jwt({ alg: 'HS256', typ: 'JWT', kid: KID }, { ...claims, role: as }, TEST_SECRETS.TOKEN_PUBLIC_KEY)],
+      [
+        'signed with another P-256 key under its own key id',
+        jwt({ ...es256, kid: tokenKeyId(OTHER_KEY) }, { ...claims, role: as }, OTHER_KEY),
+      ],
+      [
+        'HS256 with the public key as the HMAC secret (algorithm confusion)',
+        jwt({ alg: 'HS256', typ: 'JWT', kid: KID }, { ...claims, role: as }, TEST_SECRETS.TOKEN_PUBLIC_KEY),
+      ],
       ['HS256 with the retired shared secret', jwt({ alg: 'HS256', typ: 'JWT' }, { ...claims, role: as }, RETIRED_SHARED_SECRET)],
       ['no key id', jwt({ alg: 'ES256', typ: 'JWT' }, { ...claims, role: as })],
       ['alg none', jwt({ alg: 'none', typ: 'JWT' }, { ...claims, role: as }, null)],
@@ -74,7 +80,10 @@ describe('JWT tampering', () => {
       ['no subject', jwt(es256, { ...claims, sub: undefined })],
       ['signature stripped', `${h}.${p}.`],
       ['two parts only', `${h}.${p}`],
-      ['header with a key URL to fetch', jwt({ alg: 'ES256', typ: 'JWT', jku: 'http://127.0.0.1:1/keys', kid: '../../dev/null' }, { ...claims, role: as }, OTHER_KEY)],
+      [
+        'header with a key URL to fetch',
+        jwt({ alg: 'ES256', typ: 'JWT', jku: 'http://127.0.0.1:1/keys', kid: '../../dev/null' }, { ...claims, role: as }, OTHER_KEY),
+      ],
       ['oversized', `${h}.${b64({ ...claims, pad: 'x'.repeat(6000) })}.${s}`],
       ['not a JWT', 'hello'],
     ];
@@ -107,7 +116,10 @@ describe('JWT tampering', () => {
 
   it('refuses a token sent any other way than "Authorization: Bearer"', async () => {
     for (const header of [admin.token, `Basic ${admin.token}`, `Token ${admin.token}`, `Bearer`, `Bearer  `, `Bearer ${admin.token}x`]) {
-      expect([header.slice(0, 12), (await f.http().get('/auth/me').set('Authorization', header)).status]).toEqual([header.slice(0, 12), 401]);
+      expect([header.slice(0, 12), (await f.http().get('/auth/me').set('Authorization', header)).status]).toEqual([
+        header.slice(0, 12),
+        401,
+      ]);
     }
     expect((await f.http().get(`/auth/me?access_token=${admin.token}`)).status).toBe(401);
   });
@@ -125,7 +137,10 @@ describe('JWT tampering', () => {
   });
 
   it('answers a valid signature for a staff member that does not exist with 401 on /auth/me', async () => {
-    const ghost = jwt({ alg: 'ES256', typ: 'JWT', kid: KID }, { sub: randomUUID(), username: 'ghost', role: 'admin', iss: 'hotline', iat: now(), exp: now() + 600 });
+    const ghost = jwt(
+      { alg: 'ES256', typ: 'JWT', kid: KID },
+      { sub: randomUUID(), username: 'ghost', role: 'admin', iss: 'hotline', iat: now(), exp: now() + 600 },
+    );
     expect((await f.http().get('/auth/me').set('Authorization', `Bearer ${ghost}`)).status).toBe(401);
   });
 });

@@ -30,7 +30,13 @@ const appLines = (text: string, app: string) => text.split('\n').filter((l) => l
 describe('log capture over the whole run', () => {
   it('finds a number, a code and a known note in a line, so that a clean scan means something', () => {
     const leaks = findLeaks(
-      ['{"msg":"caller +447700900123 rang"}', '{"msg":"POST /x","body":"From=%2B15555550134"}', '{"msg":"sent","detail":"code is 482913"}', '{"note":"she said \\"leave me\\" twice"}', '{"msg":"fine","callId":"1b4e28ba-2fa1-11d2-883f-0016d3cca427","time":1763800000000}'].join('\n'),
+      [
+        '{"msg":"caller +447700900123 rang"}',
+        '{"msg":"POST /x","body":"From=%2B15555550134"}',
+        '{"msg":"sent","detail":"code is 482913"}',
+        '{"note":"she said \\"leave me\\" twice"}',
+        '{"msg":"fine","callId":"1b4e28ba-2fa1-11d2-883f-0016d3cca427","time":1763800000000}',
+      ].join('\n'),
       [{ kind: 'note', value: 'she said "leave me" twice' }],
     );
     expect(leaks.map((l) => [l.kind, l.line])).toEqual([
@@ -75,8 +81,19 @@ describe('log capture over the whole run', () => {
       registerSecret('note', note);
       const requestId = `scan-${randomBytes(8).toString('hex')}`;
       await f.http().post(`/calls/${callId}/notes`).set(bearer(op)).set('X-Request-Id', requestId).send({ text: note }).expect(201);
-      await f.http().post(`/calls/${callId}/notes`).set(bearer(op)).set('X-Request-Id', requestId).send({ text: note, extra: from }).expect(400);
-      await f.http().post('/auth/login').set('X-Request-Id', requestId).send({ username: from, password: note.slice(0, 40) }).expect(401);
+      await f
+        .http()
+        .post(`/calls/${callId}/notes`)
+        .set(bearer(op))
+        .set('X-Request-Id', requestId)
+        .send({ text: note, extra: from })
+        .expect(400);
+      await f
+        .http()
+        .post('/auth/login')
+        .set('X-Request-Id', requestId)
+        .send({ username: from, password: note.slice(0, 40) })
+        .expect(401);
 
       const after = readLogCapture();
       const mine = after.slice(before.length);
@@ -89,7 +106,11 @@ describe('log capture over the whole run', () => {
 
   it('finds no number, code or note text in any line any app logged during the run', () => {
     const text = readLogCapture();
-    const secrets = [...registeredSecrets(), ...noteLiteralsIn(testSources()).map((value) => ({ kind: 'note', value })), { kind: 'note', value: 'caller spoke about' }];
+    const secrets = [
+      ...registeredSecrets(),
+      ...noteLiteralsIn(testSources()).map((value) => ({ kind: 'note', value })),
+      { kind: 'note', value: 'caller spoke about' },
+    ];
     const leaks = findLeaks(text, secrets);
     const lines = text.split('\n');
     const report = leaks.slice(0, 20).map((l) => `${l.kind} "${l.match}" in: ${lines[l.line - 1].slice(0, 300)}`);

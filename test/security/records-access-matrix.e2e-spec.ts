@@ -22,7 +22,16 @@ import { withRecordsApp } from '../support/records-app';
  * Every refused request must leave the records database exactly as it was.
  */
 type Actor = 'owner' | 'otherOperator' | 'supervisorWithReason' | 'supervisor' | 'records_officer' | 'auditor' | 'admin' | 'anonymous';
-const ACTORS: Actor[] = ['owner', 'otherOperator', 'supervisorWithReason', 'supervisor', 'records_officer', 'auditor', 'admin', 'anonymous'];
+const ACTORS: Actor[] = [
+  'owner',
+  'otherOperator',
+  'supervisorWithReason',
+  'supervisor',
+  'records_officer',
+  'auditor',
+  'admin',
+  'anonymous',
+];
 
 interface Ctx {
   f: Factory;
@@ -71,7 +80,10 @@ const ACCESS: Record<string, Row> = {
   'POST /auth/logout': {
     expect: { anonymous: 401 },
     otherwise: 204,
-    prepare: async ({ f }, actor) => ({ path: '/auth/logout', token: actor === 'anonymous' ? undefined : (await f.staff(ROLE_OF[actor])).token }),
+    prepare: async ({ f }, actor) => ({
+      path: '/auth/logout',
+      token: actor === 'anonymous' ? undefined : (await f.staff(ROLE_OF[actor])).token,
+    }),
   },
   'PATCH /users/:id': {
     expect: { admin: 200 },
@@ -81,7 +93,15 @@ const ACCESS: Record<string, Row> = {
   'POST /users': {
     expect: { admin: 201 },
     otherwise: 403,
-    prepare: async () => ({ path: '/users', body: { username: `made-${randomBytes(4).toString('hex')}`, password: 'a-long-enough-password', role: 'operator', displayName: 'Made by matrix' } }),
+    prepare: async () => ({
+      path: '/users',
+      body: {
+        username: `made-${randomBytes(4).toString('hex')}`,
+        password: 'a-long-enough-password',
+        role: 'operator',
+        displayName: 'Made by matrix',
+      },
+    }),
   },
   'GET /calls': {
     expect: { owner: 200, otherOperator: 200, supervisorWithReason: 200, supervisor: 200 },
@@ -135,14 +155,27 @@ const ACCESS: Record<string, Row> = {
     otherwise: 403,
     async prepare(c) {
       const callId = await c.call();
-      await c.f.http().post(`/calls/${callId}/legal-hold`).set(bearer(c.staff.records_officer)).send({ reason: 'Preservation order' }).expect(201);
+      await c.f
+        .http()
+        .post(`/calls/${callId}/legal-hold`)
+        .set(bearer(c.staff.records_officer))
+        .send({ reason: 'Preservation order' })
+        .expect(201);
       return { path: `/calls/${callId}/legal-hold` };
     },
   },
-  'GET /retention/report': { expect: { records_officer: 200, auditor: 200 }, otherwise: 403, prepare: async () => ({ path: '/retention/report' }) },
+  'GET /retention/report': {
+    expect: { records_officer: 200, auditor: 200 },
+    otherwise: 403,
+    prepare: async () => ({ path: '/retention/report' }),
+  },
   'GET /audit/verify': { expect: { auditor: 200 }, otherwise: 403, prepare: async () => ({ path: '/audit/verify' }) },
   'GET /deletion-requests': { expect: { records_officer: 200 }, otherwise: 403, prepare: async () => ({ path: '/deletion-requests' }) },
-  'GET /deletion-requests/:id': { expect: { records_officer: 404 }, otherwise: 403, prepare: async () => ({ path: `/deletion-requests/${randomUUID()}` }) },
+  'GET /deletion-requests/:id': {
+    expect: { records_officer: 404 },
+    otherwise: 403,
+    prepare: async () => ({ path: `/deletion-requests/${randomUUID()}` }),
+  },
   'GET /health': { expect: {}, otherwise: 200, prepare: async () => ({ path: '/health' }) },
   'GET /metrics': { expect: {}, otherwise: 200, prepare: async () => ({ path: '/metrics' }) },
 };
@@ -150,7 +183,11 @@ const ACCESS: Record<string, Row> = {
 /** Routes of the contract (DESIGN.md) that another issue is still building: tested once served. */
 const CONTRACT_ROUTES_PENDING = ['GET /deletion-requests', 'GET /deletion-requests/:id'];
 
-const escalationBody = { disclosedTo: 'Ambulance service, control room', legalBasis: 'Vital interests', fieldsDisclosed: ['caller_location'] };
+const escalationBody = {
+  disclosedTo: 'Ambulance service, control room',
+  legalBasis: 'Vital interests',
+  fieldsDisclosed: ['caller_location'],
+};
 
 function expected(row: Row, actor: Actor, isPublic: boolean): number {
   return row.expect[actor] ?? (actor === 'anonymous' && !isPublic ? 401 : row.otherwise);
@@ -187,7 +224,9 @@ describe('records access matrix (OWASP API1, API5)', () => {
   }
 
   it('gives every served route an access rule: @Public, or @Roles naming real roles', () => {
-    const bare = [...served.values()].filter((r) => !r.public && !(r.roles && r.roles.length && r.roles.every((x) => (ROLES as readonly string[]).includes(x))));
+    const bare = [...served.values()].filter(
+      (r) => !r.public && !(r.roles && r.roles.length && r.roles.every((x) => (ROLES as readonly string[]).includes(x))),
+    );
     expect(bare.map((r) => `${r.key} (${r.controller}.${r.handler})`)).toEqual([]);
   });
 
@@ -197,7 +236,9 @@ describe('records access matrix (OWASP API1, API5)', () => {
 
   it('documents every served API route in the OpenAPI page, and nothing that is not served', async () => {
     const doc = (await f.http().get('/docs/json').expect(200)).body;
-    const documented = Object.entries(doc.paths as Record<string, object>).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${fromOpenApiPath(p)}`));
+    const documented = Object.entries(doc.paths as Record<string, object>).flatMap(([p, ops]) =>
+      Object.keys(ops).map((m) => `${m.toUpperCase()} ${fromOpenApiPath(p)}`),
+    );
     expect(documented.filter((k) => !served.has(k))).toEqual([]);
   });
 
@@ -210,13 +251,25 @@ describe('records access matrix (OWASP API1, API5)', () => {
       }
     }
     const env = envFor();
-    @Module({ imports: [HotlineConfigModule.forRoot(env), RedisModule.forRoot(), TokenModule], controllers: [BareController], providers: [{ provide: APP_GUARD, useClass: AccessGuard }] })
+    @Module({
+      imports: [HotlineConfigModule.forRoot(env), RedisModule.forRoot(), TokenModule],
+      controllers: [BareController],
+      providers: [{ provide: APP_GUARD, useClass: AccessGuard }],
+    })
     class BareModule {}
     const bare = (await Test.createTestingModule({ imports: [BareModule] }).compile()).createNestApplication({ logger: false });
     await bare.init();
     try {
       expect((await request(bare.getHttpServer()).get('/bare')).status).toBe(401);
-      for (const role of ROLES) expect([role, (await request(bare.getHttpServer()).get('/bare').set(bearer(await f.staff(role)))).status]).toEqual([role, 403]);
+      for (const role of ROLES)
+        expect([
+          role,
+          (
+            await request(bare.getHttpServer())
+              .get('/bare')
+              .set(bearer(await f.staff(role)))
+          ).status,
+        ]).toEqual([role, 403]);
     } finally {
       await bare.close();
     }
@@ -239,10 +292,12 @@ describe('records access matrix (OWASP API1, API5)', () => {
         if (res.status !== want) wrong.push(`${actor}: ${res.status} (expected ${want}) ${JSON.stringify(res.body).slice(0, 160)}`);
         if (res.status >= 400 && key !== 'POST /auth/login') {
           const after = await recordsFingerprint(db);
-          if (JSON.stringify(after) !== JSON.stringify(before)) wrong.push(`${actor}: refused with ${res.status} but wrote ${diff(before, after)}`);
+          if (JSON.stringify(after) !== JSON.stringify(before))
+            wrong.push(`${actor}: refused with ${res.status} but wrote ${diff(before, after)}`);
         }
         if (res.status >= 400 && res.headers['content-type']?.includes('json')) {
-          if (!res.body.correlationId || /\bat .+\.(ts|js):\d+/.test(res.text)) wrong.push(`${actor}: error without correlation id, or with a stack trace`);
+          if (!res.body.correlationId || /\bat .+\.(ts|js):\d+/.test(res.text))
+            wrong.push(`${actor}: error without correlation id, or with a stack trace`);
         }
       }
       expect(wrong).toEqual([]);
@@ -283,7 +338,12 @@ describe('records access matrix (OWASP API1, API5)', () => {
         const out: string[] = [];
         let cursor: string | null = null;
         do {
-          const res: request.Response = await f.http().get('/calls').query(cursor ? { limit: 100, cursor } : { limit: 100 }).set(bearer(s)).expect(200);
+          const res: request.Response = await f
+            .http()
+            .get('/calls')
+            .query(cursor ? { limit: 100, cursor } : { limit: 100 })
+            .set(bearer(s))
+            .expect(200);
           out.push(...res.body.items.map((i: { callId: string }) => i.callId));
           cursor = res.body.nextCursor;
         } while (cursor);
@@ -302,7 +362,9 @@ describe('records access matrix (OWASP API1, API5)', () => {
       await send('supervisor', 'GET', { path: `/calls/${callId}` }).expect(403);
       expect(await recordsFingerprint(db)).toEqual(head);
       await send('supervisorWithReason', 'GET', { path: `/calls/${callId}` }).expect(200);
-      const [entry] = await db.query("SELECT actor_id, action, detail FROM audit_log WHERE target_id = ? AND action = 'call.break_glass'", [callId]);
+      const [entry] = await db.query("SELECT actor_id, action, detail FROM audit_log WHERE target_id = ? AND action = 'call.break_glass'", [
+        callId,
+      ]);
       expect(entry.actor_id).toBe(ctx.staff.supervisorWithReason.id);
       expect(JSON.stringify(entry.detail)).toContain(reasonHeader);
     });

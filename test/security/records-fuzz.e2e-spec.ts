@@ -34,13 +34,20 @@ describe('records fuzzing from the OpenAPI document', () => {
     for (const role of ['supervisor', 'records_officer', 'auditor', 'admin'] as const) byRole[role] = await f.staff(role);
     byRole.operator = owner;
     for (let i = 0; i < 3; i++) callIds.push(await f.call({ operator: owner }));
-    const e = await f.http().post(`/calls/${callIds[0]}/escalations`).set(bearer(owner)).send({ disclosedTo: 'Police', legalBasis: 'Vital interests', fieldsDisclosed: ['call_time'] }).expect(201);
+    const e = await f
+      .http()
+      .post(`/calls/${callIds[0]}/escalations`)
+      .set(bearer(owner))
+      .send({ disclosedTo: 'Police', legalBasis: 'Vital interests', fieldsDisclosed: ['call_time'] })
+      .expect(201);
     escalationIds.push(e.body.id);
     roles = new Map(routeTable(records.app).map((r) => [r.key, (r.roles ?? []) as string[]]));
   });
 
   const operations = () =>
-    Object.entries(doc.paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ key: `${method.toUpperCase()} ${fromOpenApiPath(path)}`, method, path, op })));
+    Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.entries(ops).map(([method, op]) => ({ key: `${method.toUpperCase()} ${fromOpenApiPath(path)}`, method, path, op })),
+    );
 
   /** Who calls it: the role that may (an operator is the call's own operator), so requests get past the guard. */
   const actorFor = (key: string): TestStaff | undefined => {
@@ -49,10 +56,16 @@ describe('records fuzzing from the OpenAPI document', () => {
     return allowed.includes('operator') ? owner : byRole[allowed[0]];
   };
 
-  async function check(key: string, res: { status: number; text: string; body: any; headers: Record<string, string> }, before: Record<string, unknown>, mayChangeOn4xx: boolean): Promise<void> {
+  async function check(
+    key: string,
+    res: { status: number; text: string; body: any; headers: Record<string, string> },
+    before: Record<string, unknown>,
+    mayChangeOn4xx: boolean,
+  ): Promise<void> {
     if (res.status >= 500) throw new Error(`${key} answered ${res.status}: ${res.text.slice(0, 300)}`);
     if (res.status >= 400) {
-      if (!String(res.headers['content-type']).includes('json') || typeof res.body?.correlationId !== 'string') throw new Error(`${key} ${res.status} without the error shape: ${res.text.slice(0, 200)}`);
+      if (!String(res.headers['content-type']).includes('json') || typeof res.body?.correlationId !== 'string')
+        throw new Error(`${key} ${res.status} without the error shape: ${res.text.slice(0, 200)}`);
       if (/\bat [^\n]+\.(ts|js):\d+/.test(res.text)) throw new Error(`${key} ${res.status} leaks a stack trace`);
       if (!mayChangeOn4xx) {
         const after = await recordsFingerprint(f.db);
@@ -64,7 +77,15 @@ describe('records fuzzing from the OpenAPI document', () => {
   it('covers every operation of the document', () => {
     const keys = operations().map((o) => o.key);
     expect(keys.length).toBeGreaterThanOrEqual(12);
-    expect(keys).toEqual(expect.arrayContaining(['POST /calls/:callId/notes', 'PUT /calls/:callId/assessment', 'POST /calls/:callId/escalations', 'POST /users', 'POST /auth/login']));
+    expect(keys).toEqual(
+      expect.arrayContaining([
+        'POST /calls/:callId/notes',
+        'PUT /calls/:callId/assessment',
+        'POST /calls/:callId/escalations',
+        'POST /users',
+        'POST /auth/login',
+      ]),
+    );
   });
 
   it('never answers a hostile body or path with a 5xx, and a refusal changes nothing', async () => {
@@ -80,13 +101,43 @@ describe('records fuzzing from the OpenAPI document', () => {
         let i = 0;
         return key.split(' ')[1].replace(/:[A-Za-z]+/g, () => ids[i++]);
       });
-      const bodyArb = schema ? fc.oneof({ arbitrary: hostileBody(doc, schema).map((b) => ({ json: b })), weight: 4 }, { arbitrary: rawBody.map((r) => ({ raw: r })), weight: 1 }) : fc.constant({} as { json?: unknown; raw?: undefined });
-      const queryArb = key === 'GET /calls' ? fc.record({ limit: fc.oneof(fc.integer({ min: -5, max: 200 }).map(String), fc.constantFrom('abc', '1e2', '0x10', '', '1.5', ' 5', 'NaN', 'Infinity')), cursor: fc.oneof(fc.string({ maxLength: 80 }), fc.string({ maxLength: 60 }).map((s) => Buffer.from(`${s}|${randomUUID()}`).toString('base64url')), fc.date({ noInvalidDate: false }).map((d) => Buffer.from(`${isNaN(+d) ? '9999-99-99T99:99:99.999Z' : d.toISOString()}|${randomUUID()}`).toString('base64url'))) }, { requiredKeys: [] }) : fc.constant({});
+      const bodyArb = schema
+        ? fc.oneof(
+            { arbitrary: hostileBody(doc, schema).map((b) => ({ json: b })), weight: 4 },
+            { arbitrary: rawBody.map((r) => ({ raw: r })), weight: 1 },
+          )
+        : fc.constant({} as { json?: unknown; raw?: undefined });
+      const queryArb =
+        key === 'GET /calls'
+          ? fc.record(
+              {
+                limit: fc.oneof(
+                  fc.integer({ min: -5, max: 200 }).map(String),
+                  fc.constantFrom('abc', '1e2', '0x10', '', '1.5', ' 5', 'NaN', 'Infinity'),
+                ),
+                cursor: fc.oneof(
+                  fc.string({ maxLength: 80 }),
+                  fc.string({ maxLength: 60 }).map((s) => Buffer.from(`${s}|${randomUUID()}`).toString('base64url')),
+                  fc
+                    .date({ noInvalidDate: false })
+                    .map((d) =>
+                      Buffer.from(`${isNaN(+d) ? '9999-99-99T99:99:99.999Z' : d.toISOString()}|${randomUUID()}`).toString('base64url'),
+                    ),
+                ),
+              },
+              { requiredKeys: [] },
+            )
+          : fc.constant({});
 
       await fc.assert(
         fc.asyncProperty(pathArb, bodyArb, queryArb, fc.boolean(), async (path, body, query, asStranger) => {
           // Signing out ends the session it is sent with: it gets a session of its own each time.
-          const who = key === 'POST /auth/logout' ? await f.staff('operator') : asStranger ? byRole[['supervisor', 'records_officer', 'auditor', 'admin', 'operator'][path.length % 5]] : actor;
+          const who =
+            key === 'POST /auth/logout'
+              ? await f.staff('operator')
+              : asStranger
+                ? byRole[['supervisor', 'records_officer', 'auditor', 'admin', 'operator'][path.length % 5]]
+                : actor;
           const before = await recordsFingerprint(f.db);
           let req = (f.http() as any)[method](path).query(query);
           if (who) req = req.set(bearer(who));
@@ -95,8 +146,7 @@ describe('records fuzzing from the OpenAPI document', () => {
             req = req.set('Content-Type', body.raw.type);
             if (body.raw.encoding) req = req.set('Content-Encoding', body.raw.encoding);
             req = req.send(body.raw.body);
-          }
-          else if ('json' in body) req = req.set('Content-Type', 'application/json').send(JSON.stringify(body.json));
+          } else if ('json' in body) req = req.set('Content-Type', 'application/json').send(JSON.stringify(body.json));
           const res = await req;
           await check(key, res, before, mayChange);
         }),
@@ -109,11 +159,23 @@ describe('records fuzzing from the OpenAPI document', () => {
   // to case, but the call's data key is bound to the id exactly as first written.
   it('treats a call id in upper case as the same call: no 5xx, and the call stays writable', async () => {
     const fresh = await f.call({ operator: owner });
-    const viaUpper = await f.http().post(`/calls/${fresh.toUpperCase()}/notes`).set(bearer(owner)).send({ text: 'First note, sent with the id in capitals' });
+    const viaUpper = await f
+      .http()
+      .post(`/calls/${fresh.toUpperCase()}/notes`)
+      .set(bearer(owner))
+      .send({ text: 'First note, sent with the id in capitals' });
     expect(viaUpper.status).toBeLessThan(500);
-    const viaLower = await f.http().post(`/calls/${fresh}/notes`).set(bearer(owner)).send({ text: 'Second note, sent with the id as listed' });
+    const viaLower = await f
+      .http()
+      .post(`/calls/${fresh}/notes`)
+      .set(bearer(owner))
+      .send({ text: 'Second note, sent with the id as listed' });
     expect(viaLower.status).toBe(201);
-    const escalation = await f.http().post(`/calls/${fresh.toUpperCase()}/escalations`).set(bearer(owner)).send({ disclosedTo: 'Police', legalBasis: 'Vital interests', fieldsDisclosed: ['call_time'] });
+    const escalation = await f
+      .http()
+      .post(`/calls/${fresh.toUpperCase()}/escalations`)
+      .set(bearer(owner))
+      .send({ disclosedTo: 'Police', legalBasis: 'Vital interests', fieldsDisclosed: ['call_time'] });
     expect(escalation.status).toBeLessThan(500);
     const read = await f.http().get(`/calls/${fresh}`).set(bearer(owner)).expect(200);
     expect(read.body.notes.filter((n: { unavailable?: boolean }) => n.unavailable)).toEqual([]);

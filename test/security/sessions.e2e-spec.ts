@@ -34,7 +34,9 @@ describe('sessions', () => {
     clients.push(...opened);
     return opened.map((c) => ({
       client: c,
-      closed: new Promise<{ reason: string; at: number }>((resolve) => c.socket.once('disconnect', (reason) => resolve({ reason, at: Date.now() }))),
+      closed: new Promise<{ reason: string; at: number }>((resolve) =>
+        c.socket.once('disconnect', (reason) => resolve({ reason, at: Date.now() })),
+      ),
     }));
   }
 
@@ -57,9 +59,17 @@ describe('sessions', () => {
     expect((await f.http().get('/calls?limit=1').set(bearer(sup))).status).toBe(401);
     await expect(connectConsole(gateways[0].base, '/supervisor', sup.token)).rejects.toThrow(/session has ended/);
     // Signing in is refused while inactive; reactivated, a fresh sign-in works (the old token stays dead).
-    expect((await f.http().post('/auth/login').set('X-Forwarded-For', '198.51.100.201').send({ username: sup.username, password: sup.password })).status).toBe(401);
+    expect(
+      (await f.http().post('/auth/login').set('X-Forwarded-For', '198.51.100.201').send({ username: sup.username, password: sup.password }))
+        .status,
+    ).toBe(401);
     expect((await patch(sup.id, { active: true })).body).toMatchObject({ active: true, sessionsEnded: false });
-    const again = await f.http().post('/auth/login').set('X-Forwarded-For', '198.51.100.201').send({ username: sup.username, password: sup.password }).expect(200);
+    const again = await f
+      .http()
+      .post('/auth/login')
+      .set('X-Forwarded-For', '198.51.100.201')
+      .send({ username: sup.username, password: sup.password })
+      .expect(200);
     await f.http().get('/auth/me').set('Authorization', `Bearer ${again.body.accessToken}`).expect(200);
     expect((await f.http().get('/auth/me').set(bearer(sup))).status).toBe(401);
   });
@@ -77,7 +87,12 @@ describe('sessions', () => {
 
   it('signing out ends that session only, everywhere; the member’s other sessions go on', async () => {
     const op = await f.staff('operator');
-    const other = await f.http().post('/auth/login').set('X-Forwarded-For', '198.51.100.202').send({ username: op.username, password: op.password }).expect(200);
+    const other = await f
+      .http()
+      .post('/auth/login')
+      .set('X-Forwarded-For', '198.51.100.202')
+      .send({ username: op.username, password: op.password })
+      .expect(200);
     const consoles = await consolesOf(op, '/operator');
     const elsewhere = await connectConsole(gateways[1].base, '/operator', other.body.accessToken);
     clients.push(elsewhere);
@@ -99,12 +114,16 @@ describe('sessions', () => {
     // A token that expires two seconds from now, signed with records' key as records would.
     const token = (shortLived as any).signWithTtl
       ? ''
-      : (await import('jsonwebtoken')).sign({ sub: op.id, username: op.username, role: op.role, sid: 'expiring-session', iatMs: Date.now() }, (shortLived as any).signingKey.key, {
-          algorithm: 'ES256',
-          keyid: (shortLived as any).signingKey.kid,
-          expiresIn: 2,
-          issuer: 'hotline',
-        });
+      : (await import('jsonwebtoken')).sign(
+          { sub: op.id, username: op.username, role: op.role, sid: 'expiring-session', iatMs: Date.now() },
+          (shortLived as any).signingKey.key,
+          {
+            algorithm: 'ES256',
+            keyid: (shortLived as any).signingKey.kid,
+            expiresIn: 2,
+            issuer: 'hotline',
+          },
+        );
     const client = await connectConsole(gateways[0].base, '/operator', token);
     clients.push(client);
     const closed = await new Promise<string>((resolve) => client.socket.once('disconnect', resolve));

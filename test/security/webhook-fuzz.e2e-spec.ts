@@ -23,7 +23,26 @@ import { startGatewayApp, startTwilioPeer, testRoutingStore } from '../support/g
 const RUNS = Number(process.env.FUZZ_RUNS ?? 40);
 const SEED = Number(process.env.FUZZ_SEED ?? 9001);
 const PUBLIC_URL = 'https://hotline.example.test';
-const TWILIO_KEYS = ['CallSid', 'AccountSid', 'From', 'To', 'Caller', 'Called', 'CallStatus', 'Direction', 'Digits', 'SequenceNumber', 'RecordingSid', 'RecordingStatus', 'RecordingUrl', 'QueueResult', 'QueueTime', 'MessageSid', 'MessageStatus', 'SpeechResult'];
+const TWILIO_KEYS = [
+  'CallSid',
+  'AccountSid',
+  'From',
+  'To',
+  'Caller',
+  'Called',
+  'CallStatus',
+  'Direction',
+  'Digits',
+  'SequenceNumber',
+  'RecordingSid',
+  'RecordingStatus',
+  'RecordingUrl',
+  'QueueResult',
+  'QueueTime',
+  'MessageSid',
+  'MessageStatus',
+  'SpeechResult',
+];
 const INJECTED = '<Injected/>';
 
 interface Sent {
@@ -51,7 +70,13 @@ describe('Twilio webhook fuzzing', () => {
     await store.clear();
     ({ app, base } = await startGatewayApp(env));
     ({ db, close: closeDb } = await openTestDataSources());
-    paths = [...new Set(routeTable(app).filter((r) => r.path.startsWith('/twilio/')).map((r) => r.path))];
+    paths = [
+      ...new Set(
+        routeTable(app)
+          .filter((r) => r.path.startsWith('/twilio/'))
+          .map((r) => r.path),
+      ),
+    ];
   });
 
   afterAll(async () => {
@@ -72,7 +97,13 @@ describe('Twilio webhook fuzzing', () => {
     } while (cursor !== '0');
     return n;
   }
-  const state = async () => JSON.stringify({ routing: await routingKeys(), records: await recordsFingerprint(db), sms: peer.messages.length, updates: peer.callUpdates.length });
+  const state = async () =>
+    JSON.stringify({
+      routing: await routingKeys(),
+      records: await recordsFingerprint(db),
+      sms: peer.messages.length,
+      updates: peer.callUpdates.length,
+    });
 
   async function post(pathAndQuery: string, body: string | Buffer, headers: Record<string, string>): Promise<Sent> {
     const res = await fetch(base + pathAndQuery, { method: 'POST', headers, body });
@@ -82,41 +113,109 @@ describe('Twilio webhook fuzzing', () => {
   const paramValue = fc.oneof(
     { arbitrary: fc.string({ maxLength: 30 }), weight: 3 },
     { arbitrary: oddText, weight: 2 },
-    { arbitrary: fc.constantFrom(randomSid('CA'), randomSid('RE'), '+15555550134', 'anonymous', '', '1', '9', '#', '-1', '99999999999999999999', 'completed', 'in-progress', INJECTED, `"]]><Dial>+15555550000</Dial>`), weight: 2 },
+    {
+      arbitrary: fc.constantFrom(
+        randomSid('CA'),
+        randomSid('RE'),
+        '+15555550134',
+        'anonymous',
+        '',
+        '1',
+        '9',
+        '#',
+        '-1',
+        '99999999999999999999',
+        'completed',
+        'in-progress',
+        INJECTED,
+        `"]]><Dial>+15555550000</Dial>`,
+      ),
+      weight: 2,
+    },
     { arbitrary: fc.nat(2000).map((n) => 'x'.repeat(n)), weight: 1 },
   );
-  const params = fc.dictionary(fc.oneof(fc.constantFrom(...TWILIO_KEYS), fc.string({ minLength: 1, maxLength: 12 })), paramValue, { maxKeys: 8 });
+  const params = fc.dictionary(fc.oneof(fc.constantFrom(...TWILIO_KEYS), fc.string({ minLength: 1, maxLength: 12 })), paramValue, {
+    maxKeys: 8,
+  });
   const query = fc.oneof(
     fc.constant(''),
-    fc.dictionary(fc.constantFrom('c', 't', 'q', 'r', 'n', 's', 'step'), fc.oneof(fc.string({ maxLength: 40 }), fc.uuid(), fc.constantFrom('1', '0', '9999999999999', '-1', INJECTED))).map((q) => {
-      const s = Object.entries(q).map(([k, v]) => `${k}=${pct(v)}`).join('&');
-      return s ? `?${s}` : '';
-    }),
+    fc
+      .dictionary(
+        fc.constantFrom('c', 't', 'q', 'r', 'n', 's', 'step'),
+        fc.oneof(fc.string({ maxLength: 40 }), fc.uuid(), fc.constantFrom('1', '0', '9999999999999', '-1', INJECTED)),
+      )
+      .map((q) => {
+        const s = Object.entries(q)
+          .map(([k, v]) => `${k}=${pct(v)}`)
+          .join('&');
+        return s ? `?${s}` : '';
+      }),
   );
 
   /** A body as the internet might send one: form, JSON, too big, too many fields, undecodable. */
   const body = fc.oneof(
-    { arbitrary: params.map((p) => ({ type: 'application/x-www-form-urlencoded', body: new URLSearchParams(p).toString() as string | Buffer, extra: {} as Record<string, string>, params: p })), weight: 6 },
-    { arbitrary: params.map((p) => ({ type: 'application/json', body: JSON.stringify(p) as string | Buffer, extra: {}, params: p })), weight: 1 },
-    { arbitrary: fc.constantFrom(40_000, 200_000).map((n) => ({ type: 'application/x-www-form-urlencoded', body: `From=%2B15555550134&Body=${'A'.repeat(n)}` as string | Buffer, extra: {}, params: null })), weight: 1 },
-    { arbitrary: fc.constant({ type: 'application/x-www-form-urlencoded', body: Array.from({ length: 1500 }, (_, i) => `p${i}=${i}`).join('&') as string | Buffer, extra: {}, params: null }), weight: 1 },
-    { arbitrary: fc.constantFrom('%ZZ=%E0%A4%A', 'From=%', '&&&==&', 'a=%00%ff%fe', '\u0000\u0001', 'From=+15555550134&From=+15555550135').map((b) => ({ type: 'application/x-www-form-urlencoded', body: b as string | Buffer, extra: {}, params: null })), weight: 2 },
-    { arbitrary: fc.uint8Array({ minLength: 1, maxLength: 200 }).map((b) => ({ type: 'application/x-www-form-urlencoded', body: Buffer.from(b) as string | Buffer, extra: {}, params: null })), weight: 1 },
     {
-      arbitrary: fc.constantFrom(
-        { type: 'application/x-www-form-urlencoded; charset=utf-16', extra: {} },
-        { type: 'application/x-www-form-urlencoded', extra: { 'content-encoding': 'gzip' } },
-        { type: 'application/x-www-form-urlencoded', extra: { 'content-encoding': 'br' } },
-        { type: 'text/xml', extra: {} },
-        { type: 'multipart/form-data; boundary=zzz', extra: {} },
-        { type: 'application/json', extra: {} },
-      ).map((t) => ({ ...t, body: 'CallSid=CA123&From=%2B15555550134' as string | Buffer, params: null })),
+      arbitrary: params.map((p) => ({
+        type: 'application/x-www-form-urlencoded',
+        body: new URLSearchParams(p).toString() as string | Buffer,
+        extra: {} as Record<string, string>,
+        params: p,
+      })),
+      weight: 6,
+    },
+    {
+      arbitrary: params.map((p) => ({ type: 'application/json', body: JSON.stringify(p) as string | Buffer, extra: {}, params: p })),
+      weight: 1,
+    },
+    {
+      arbitrary: fc.constantFrom(40_000, 200_000).map((n) => ({
+        type: 'application/x-www-form-urlencoded',
+        body: `From=%2B15555550134&Body=${'A'.repeat(n)}` as string | Buffer,
+        extra: {},
+        params: null,
+      })),
+      weight: 1,
+    },
+    {
+      arbitrary: fc.constant({
+        type: 'application/x-www-form-urlencoded',
+        body: Array.from({ length: 1500 }, (_, i) => `p${i}=${i}`).join('&') as string | Buffer,
+        extra: {},
+        params: null,
+      }),
+      weight: 1,
+    },
+    {
+      arbitrary: fc
+        .constantFrom('%ZZ=%E0%A4%A', 'From=%', '&&&==&', 'a=%00%ff%fe', '\u0000\u0001', 'From=+15555550134&From=+15555550135')
+        .map((b) => ({ type: 'application/x-www-form-urlencoded', body: b as string | Buffer, extra: {}, params: null })),
+      weight: 2,
+    },
+    {
+      arbitrary: fc
+        .uint8Array({ minLength: 1, maxLength: 200 })
+        .map((b) => ({ type: 'application/x-www-form-urlencoded', body: Buffer.from(b) as string | Buffer, extra: {}, params: null })),
+      weight: 1,
+    },
+    {
+      arbitrary: fc
+        .constantFrom(
+          { type: 'application/x-www-form-urlencoded; charset=utf-16', extra: {} },
+          { type: 'application/x-www-form-urlencoded', extra: { 'content-encoding': 'gzip' } },
+          { type: 'application/x-www-form-urlencoded', extra: { 'content-encoding': 'br' } },
+          { type: 'text/xml', extra: {} },
+          { type: 'multipart/form-data; boundary=zzz', extra: {} },
+          { type: 'application/json', extra: {} },
+        )
+        .map((t) => ({ ...t, body: 'CallSid=CA123&From=%2B15555550134' as string | Buffer, params: null })),
       weight: 1,
     },
   );
 
   it('serves the contract’s webhook paths (and fuzzes whatever else is under /twilio)', () => {
-    expect(paths).toEqual(expect.arrayContaining(['/twilio/voice/incoming', '/twilio/voice/privacy', '/twilio/voice/status', '/twilio/recording/status']));
+    expect(paths).toEqual(
+      expect.arrayContaining(['/twilio/voice/incoming', '/twilio/voice/privacy', '/twilio/voice/status', '/twilio/recording/status']),
+    );
   });
 
   // Found by the fuzzer: body-parser's error for a body that does not decompress carries a 4xx
@@ -124,7 +223,10 @@ describe('Twilio webhook fuzzing', () => {
   it('answers a body that claims a compression it does not have with a 4xx, on every path', async () => {
     for (const path of paths) {
       for (const encoding of ['gzip', 'deflate', 'br']) {
-        const res = await post(path, 'CallSid=CA123&From=%2B15555550134', { 'content-type': 'application/x-www-form-urlencoded', 'content-encoding': encoding });
+        const res = await post(path, 'CallSid=CA123&From=%2B15555550134', {
+          'content-type': 'application/x-www-form-urlencoded',
+          'content-encoding': encoding,
+        });
         expect([path, encoding, res.status >= 400 && res.status < 500]).toEqual([path, encoding, true]);
       }
     }
@@ -160,7 +262,8 @@ describe('Twilio webhook fuzzing', () => {
                       : sig;
         if (signature !== null) headers['x-twilio-signature'] = signature;
         const res = await post(path + q, b.body, headers);
-        if (![400, 403, 413, 415].includes(res.status)) throw new Error(`${path}${q} without a valid signature answered ${res.status}: ${res.text.slice(0, 200)}`);
+        if (![400, 403, 413, 415].includes(res.status))
+          throw new Error(`${path}${q} without a valid signature answered ${res.status}: ${res.text.slice(0, 200)}`);
         if (res.status === 403 && res.text !== 'Forbidden') throw new Error(`403 says more than Forbidden: ${res.text.slice(0, 200)}`);
         const after = await state();
         if (after !== before) throw new Error(`${path} refused with ${res.status} but something changed: ${before} → ${after}`);
@@ -172,13 +275,18 @@ describe('Twilio webhook fuzzing', () => {
   it('answers validly signed but odd requests with a 4xx or well-formed TwiML that carries none of the markup it was sent; never a 5xx', async () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...paths), query, params, async (path, q, p) => {
-        const headers = { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signTwilioRequest(TEST_SECRETS.TWILIO_AUTH_TOKEN, PUBLIC_URL + path + q, p) };
+        const headers = {
+          'content-type': 'application/x-www-form-urlencoded',
+          'x-twilio-signature': signTwilioRequest(TEST_SECRETS.TWILIO_AUTH_TOKEN, PUBLIC_URL + path + q, p),
+        };
         const res = await post(path + q, new URLSearchParams(p).toString(), headers);
         if (res.status >= 500) throw new Error(`${path}${q} signed, answered ${res.status}: ${res.text.slice(0, 300)}`);
         if (res.status === 200) {
           if (!/xml/.test(res.type)) throw new Error(`${path} answered 200 with ${res.type}`);
-          if (!/^<\?xml[^>]*\?>\s*<Response(\/>|>[\s\S]*<\/Response>)\s*$/.test(res.text)) throw new Error(`${path} answered TwiML that is not one <Response>: ${res.text.slice(0, 300)}`);
-          if (res.text.includes(INJECTED) || res.text.includes('<Dial>+1555555')) throw new Error(`${path} put sent markup into its TwiML: ${res.text.slice(0, 300)}`);
+          if (!/^<\?xml[^>]*\?>\s*<Response(\/>|>[\s\S]*<\/Response>)\s*$/.test(res.text))
+            throw new Error(`${path} answered TwiML that is not one <Response>: ${res.text.slice(0, 300)}`);
+          if (res.text.includes(INJECTED) || res.text.includes('<Dial>+1555555'))
+            throw new Error(`${path} put sent markup into its TwiML: ${res.text.slice(0, 300)}`);
         } else if (res.status < 400) {
           throw new Error(`${path} answered ${res.status}`);
         }

@@ -59,8 +59,10 @@ export async function waitForHttp(url: string, p?: AppProcess, timeoutMs = 30_00
       await fetch(url, { signal: AbortSignal.timeout(1000) });
       return;
     } catch {
-      if (p && (p.child.exitCode !== null || p.child.signalCode !== null)) throw new Error(`the process exited before answering: ${p.output().slice(-2000)}`);
-      if (Date.now() > until) throw new Error(`nothing answered at ${url} within ${timeoutMs} ms${p ? `: ${p.output().slice(-2000)}` : ''}`);
+      if (p && (p.child.exitCode !== null || p.child.signalCode !== null))
+        throw new Error(`the process exited before answering: ${p.output().slice(-2000)}`);
+      if (Date.now() > until)
+        throw new Error(`nothing answered at ${url} within ${timeoutMs} ms${p ? `: ${p.output().slice(-2000)}` : ''}`);
       await new Promise((r) => setTimeout(r, 200));
     }
   }

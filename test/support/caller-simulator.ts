@@ -84,7 +84,16 @@ interface Live {
   polling: boolean;
 }
 
-const FICTIONAL_CALLERS = ['+447700900123', '+447700900456', '+447700900789', '+447700900321', '+15555550134', '+15555550178', '+15555550112', '+447700900654'];
+const FICTIONAL_CALLERS = [
+  '+447700900123',
+  '+447700900456',
+  '+447700900789',
+  '+447700900321',
+  '+15555550134',
+  '+15555550178',
+  '+15555550112',
+  '+447700900654',
+];
 const MAX_WEBHOOKS_PER_CALL = 400;
 const MAX_REMEMBERED_CALLS = 500;
 const REQUEST_TIMEOUT_MS = 5000;
@@ -114,7 +123,8 @@ export class CallerSimulator {
       callerPool: FICTIONAL_CALLERS,
       ...options,
     };
-    if (!isLoopback(new URL(options.gatewayUrl).hostname)) throw new Error('the caller simulator only talks to a gateway on this machine (gatewayUrl must be loopback)');
+    if (!isLoopback(new URL(options.gatewayUrl).hostname))
+      throw new Error('the caller simulator only talks to a gateway on this machine (gatewayUrl must be loopback)');
     this.public = new URL(options.publicUrl);
     this.previousOnCallUpdate = options.peer.onCallUpdate;
     options.peer.onCallUpdate = (sid, params) => {
@@ -179,7 +189,11 @@ export class CallerSimulator {
     if (!l) return;
     if (l.call.state === 'queued' && l.enqueue?.action) {
       const queueTime = Math.round((Date.now() - (l.call.queuedAt ?? Date.now())) / 1000);
-      await this.webhook(sid, l.enqueue.action, l.enqueue.actionMethod, { CallStatus: 'completed', QueueResult: 'hangup', QueueTime: String(queueTime) });
+      await this.webhook(sid, l.enqueue.action, l.enqueue.actionMethod, {
+        CallStatus: 'completed',
+        QueueResult: 'hangup',
+        QueueTime: String(queueTime),
+      });
     }
     if (l.call.state === 'connected') await this.finishDial(l);
     await this.complete(sid);
@@ -230,7 +244,11 @@ export class CallerSimulator {
           if (digits) l.call.pressed.push(digits);
           this.say(`${who(l.call)} ${digits ? `presses ${digits}` : 'says nothing'}`);
           const action = this.resolve(verb.attrs.action ?? documentUrl, documentUrl);
-          const next = await this.webhook(sid, action, verb.attrs.method ?? 'POST', { CallStatus: 'in-progress', Digits: digits, FinishedOnKey: '' });
+          const next = await this.webhook(sid, action, verb.attrs.method ?? 'POST', {
+            CallStatus: 'in-progress',
+            Digits: digits,
+            FinishedOnKey: '',
+          });
           if (next) await this.run(sid, next.twiml, action);
           return;
         }
@@ -253,7 +271,10 @@ export class CallerSimulator {
           // Only meaningful in wait-URL TwiML: the caller leaves the queue and the Enqueue action decides.
           l.polling = false;
           if (l.enqueue?.action) {
-            const next = await this.webhook(sid, l.enqueue.action, l.enqueue.actionMethod, { CallStatus: 'in-progress', QueueResult: 'leave' });
+            const next = await this.webhook(sid, l.enqueue.action, l.enqueue.actionMethod, {
+              CallStatus: 'in-progress',
+              QueueResult: 'leave',
+            });
             if (next) await this.run(sid, next.twiml, l.enqueue.action);
             return;
           }
@@ -364,7 +385,13 @@ export class CallerSimulator {
     if (!d) return;
     l.dial = undefined;
     const duration = String(Math.round((Date.now() - (l.call.connectedAt ?? Date.now())) / 1000));
-    if (d.action) await this.webhook(l.call.sid, d.action, d.actionMethod, { CallStatus: 'completed', DialCallStatus: 'completed', DialCallDuration: duration, DialCallSid: randomSid('CA') });
+    if (d.action)
+      await this.webhook(l.call.sid, d.action, d.actionMethod, {
+        CallStatus: 'completed',
+        DialCallStatus: 'completed',
+        DialCallDuration: duration,
+        DialCallSid: randomSid('CA'),
+      });
     if (d.record && d.recordingCallback) {
       const recordingSid = randomSid('RE');
       await this.webhook(l.call.sid, d.recordingCallback, d.recordingMethod, {
@@ -420,7 +447,12 @@ export class CallerSimulator {
     return { twiml: res.body };
   }
 
-  private async post(l: Live, url: string, method: string, extra: Record<string, string>): Promise<{ status: number; body: string } | null> {
+  private async post(
+    l: Live,
+    url: string,
+    method: string,
+    extra: Record<string, string>,
+  ): Promise<{ status: number; body: string } | null> {
     if (++l.webhooks > MAX_WEBHOOKS_PER_CALL) {
       if (l.call.state !== 'completed') void this.complete(l.call.sid);
       return null;
@@ -449,7 +481,11 @@ export class CallerSimulator {
     try {
       const res = await fetch(new URL(publicTarget.pathname + publicTarget.search, this.opts.gatewayUrl), {
         method: get ? 'GET' : 'POST',
-        headers: { 'X-Twilio-Signature': signature, ...(get ? {} : { 'Content-Type': 'application/x-www-form-urlencoded' }), 'User-Agent': 'TwilioProxy/1.1' },
+        headers: {
+          'X-Twilio-Signature': signature,
+          ...(get ? {} : { 'Content-Type': 'application/x-www-form-urlencoded' }),
+          'User-Agent': 'TwilioProxy/1.1',
+        },
         body: get ? undefined : new URLSearchParams(params).toString(),
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
@@ -540,6 +576,8 @@ export function parseXml(xml: string): XmlNode {
 
 function decode(s: string): string {
   return s.replace(/&(lt|gt|quot|apos|amp|#\d+|#x[0-9a-f]+);/gi, (_, e: string) =>
-    e[0] === '#' ? String.fromCodePoint(e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10)) : ({ lt: '<', gt: '>', quot: '"', apos: "'", amp: '&' } as Record<string, string>)[e.toLowerCase()],
+    e[0] === '#'
+      ? String.fromCodePoint(e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10))
+      : ({ lt: '<', gt: '>', quot: '"', apos: "'", amp: '&' } as Record<string, string>)[e.toLowerCase()],
   );
 }

@@ -67,13 +67,22 @@ export class Factory {
   }
 
   /** Opens a call (metadata only, default policy) and, when `operator` is given, assigns it as answered by them. */
-  async call(opts: { operator?: { id: string }; startedAt?: Date; callerPseudonym?: string | null; status?: CallStatus } = {}): Promise<string> {
+  async call(
+    opts: { operator?: { id: string }; startedAt?: Date; callerPseudonym?: string | null; status?: CallStatus } = {},
+  ): Promise<string> {
     const callId = randomUUID();
     const startedAt = opts.startedAt ?? new Date();
     await openCall(
       this.db,
       this.retention,
-      { callId, callSid: 'CA' + randomBytes(16).toString('hex'), callerPseudonym: opts.callerPseudonym ?? null, recordingConsent: false, wordingVersion: 'test', startedAt },
+      {
+        callId,
+        callSid: 'CA' + randomBytes(16).toString('hex'),
+        callerPseudonym: opts.callerPseudonym ?? null,
+        recordingConsent: false,
+        wordingVersion: 'test',
+        startedAt,
+      },
       (m, entry) => this.audit.append(entry, m),
     );
     if (opts.operator) {

@@ -22,7 +22,11 @@ export class TcpProxy {
   accepted = 0;
   refused = 0;
 
-  private constructor(private readonly server: Server, readonly targetHost: string, readonly targetPort: number) {}
+  private constructor(
+    private readonly server: Server,
+    readonly targetHost: string,
+    readonly targetPort: number,
+  ) {}
 
   static async start(targetHost: string, targetPort: number): Promise<TcpProxy> {
     const server = createServer((client) => proxy.onConnection(client));

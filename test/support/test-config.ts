@@ -16,8 +16,10 @@ export const TEST_REDIS_URL = `${REDIS}/${TEST_REDIS_DB}`;
 /** Fixed test secrets: random-looking, never used outside tests. */
 export const TEST_SECRETS = {
   /** Staff tokens: records signs with the private key, every app verifies with the public one (ES256). */
-  TOKEN_PRIVATE_KEY: '-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgTVPr8cgYQTrwAM9d\nBlsk5yDAvej6rYt1AoYFIVOyxm+hRANCAASaBU/zFg46crg8at8gdhBW/sfmGXCX\nbsTxMN19F+4H9c+37q4u/iHEHqBvuRsPRQ49DTF7zSqBZf//kVPa4ACq\n-----END PRIVATE KEY-----\n',
-  TOKEN_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEmgVP8xYOOnK4PGrfIHYQVv7H5hlw\nl27E8TDdfRfuB/XPt+6uLv4hxB6gb7kbD0UOPQ0xe80qgWX//5FT2uAAqg==\n-----END PUBLIC KEY-----\n',
+  TOKEN_PRIVATE_KEY:
+    '-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgTVPr8cgYQTrwAM9d\nBlsk5yDAvej6rYt1AoYFIVOyxm+hRANCAASaBU/zFg46crg8at8gdhBW/sfmGXCX\nbsTxMN19F+4H9c+37q4u/iHEHqBvuRsPRQ49DTF7zSqBZf//kVPa4ACq\n-----END PRIVATE KEY-----\n',
+  TOKEN_PUBLIC_KEY:
+    '-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEmgVP8xYOOnK4PGrfIHYQVv7H5hlw\nl27E8TDdfRfuB/XPt+6uLv4hxB6gb7kbD0UOPQ0xe80qgWX//5FT2uAAqg==\n-----END PUBLIC KEY-----\n',
   MASTER_KEY: Buffer.alloc(32, 7).toString('base64'),
   PSEUDONYM_KEY: Buffer.alloc(32, 9).toString('base64'),
   TWILIO_ACCOUNT_SID: 'AC' + '0123456789abcdef'.repeat(2),
@@ -26,8 +28,10 @@ export const TEST_SECRETS = {
 };
 
 /** Signs and verifies this run's audit checkpoints (Ed25519; a fixed test key, used nowhere else). */
-export const TEST_AUDIT_CHECKPOINT_KEY = '-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIMhhEbD9Pi6QSFSsbF6h3R0Pokmc2ED30y0pEiCqeDpM\n-----END PRIVATE KEY-----\n';
-export const TEST_AUDIT_CHECKPOINT_PUBLIC_KEY = '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA+T8gdFlcfIuLFmQj/Xz6jEG25klMNz+OBmYkQ66MqmQ=\n-----END PUBLIC KEY-----\n';
+export const TEST_AUDIT_CHECKPOINT_KEY =
+  '-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIMhhEbD9Pi6QSFSsbF6h3R0Pokmc2ED30y0pEiCqeDpM\n-----END PRIVATE KEY-----\n';
+export const TEST_AUDIT_CHECKPOINT_PUBLIC_KEY =
+  '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA+T8gdFlcfIuLFmQj/Xz6jEG25klMNz+OBmYkQ66MqmQ=\n-----END PUBLIC KEY-----\n';
 /** This run's checkpoint directory (emptied by globalSetup with the databases). */
 export const TEST_AUDIT_CHECKPOINT_DIR = `${require('os').tmpdir()}/hotline-audit-checkpoints-${TEST_ID}`;
 

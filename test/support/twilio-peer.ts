@@ -42,7 +42,10 @@ export class TwilioPeer {
   onCallUpdate?: (callSid: string, params: Record<string, string>) => void;
   private server?: Server;
 
-  constructor(readonly accountSid: string, readonly authToken: string) {}
+  constructor(
+    readonly accountSid: string,
+    readonly authToken: string,
+  ) {}
 
   get url(): string {
     const a = this.server?.address() as AddressInfo;
@@ -78,7 +81,8 @@ export class TwilioPeer {
     if (!m || m[1] !== this.accountSid) return this.json(res, 404, { code: 20404, message: 'not found', status: 404 });
     const [, account, resource, sid] = m;
     if (resource === 'Calls' && sid && req.method === 'POST') {
-      if (this.goneCalls.has(sid)) return this.json(res, 404, { code: 20404, message: `The requested resource ${url.pathname} was not found`, status: 404 });
+      if (this.goneCalls.has(sid))
+        return this.json(res, 404, { code: 20404, message: `The requested resource ${url.pathname} was not found`, status: 404 });
       this.callUpdates.push({ callSid: sid, params });
       setImmediate(() => this.onCallUpdate?.(sid, params));
       return this.json(res, 200, { sid, account_sid: account, status: 'in-progress' });
@@ -91,7 +95,13 @@ export class TwilioPeer {
       return void res.end();
     }
     if (resource === 'Messages' && !sid && req.method === 'POST') {
-      const msg: PeerMessage = { sid: 'SM' + randomBytes(16).toString('hex'), to: params.To, from: params.From, body: params.Body, deleted: false };
+      const msg: PeerMessage = {
+        sid: 'SM' + randomBytes(16).toString('hex'),
+        to: params.To,
+        from: params.From,
+        body: params.Body,
+        deleted: false,
+      };
       this.messages.push(msg);
       return this.json(res, 201, { sid: msg.sid, account_sid: account, to: msg.to, from: msg.from, body: msg.body, status: 'queued' });
     }

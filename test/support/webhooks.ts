@@ -26,7 +26,11 @@ export interface WebhookReply {
 export class TwilioWebhooks {
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
-  constructor(readonly baseUrl: string, readonly publicUrl: string, readonly authToken: string) {}
+  constructor(
+    readonly baseUrl: string,
+    readonly publicUrl: string,
+    readonly authToken: string,
+  ) {}
 
   static for(app: INestApplication, env: Env): TwilioWebhooks {
     return new TwilioWebhooks(baseUrlOf(app), env.PUBLIC_URL, env.TWILIO_AUTH_TOKEN!);
@@ -36,7 +40,8 @@ export class TwilioWebhooks {
   async post(pathOrUrl: string, params: Record<string, string>, opts: { signature?: string | null } = {}): Promise<WebhookReply> {
     const path = pathOrUrl.startsWith(this.publicUrl) ? pathOrUrl.slice(this.publicUrl.replace(/\/$/, '').length) : pathOrUrl;
     const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
-    const signature = opts.signature === undefined ? signTwilioRequest(this.authToken, this.publicUrl.replace(/\/$/, '') + path, params) : opts.signature;
+    const signature =
+      opts.signature === undefined ? signTwilioRequest(this.authToken, this.publicUrl.replace(/\/$/, '') + path, params) : opts.signature;
     if (signature !== null) headers['x-twilio-signature'] = signature;
     const body = new URLSearchParams(params).toString();
     headers['content-length'] = String(Buffer.byteLength(body));
@@ -71,7 +76,12 @@ export function twimlText(twiml: string, element: string): string | null {
 }
 
 function decodeXml(s: string): string {
-  return s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+  return s
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&amp;/g, '&');
 }
 
 export interface SimulatedCall {
@@ -93,10 +103,20 @@ export function testNumber(): string {
  * Walks a call through the flow as Twilio would: incoming, then the menu answer. `digits`: '1'
  * consents, '2' declines, '' is silence.
  */
-export async function placeCall(hooks: TwilioWebhooks, opts: { digits?: string; from?: string; callSid?: string } = {}): Promise<SimulatedCall> {
+export async function placeCall(
+  hooks: TwilioWebhooks,
+  opts: { digits?: string; from?: string; callSid?: string } = {},
+): Promise<SimulatedCall> {
   const callSid = opts.callSid ?? randomSid('CA');
   const from = opts.from ?? testNumber();
-  const base = { AccountSid: 'AC' + '0123456789abcdef'.repeat(2), CallSid: callSid, From: from, To: '+15550000000', CallStatus: 'ringing', Direction: 'inbound' };
+  const base = {
+    AccountSid: 'AC' + '0123456789abcdef'.repeat(2),
+    CallSid: callSid,
+    From: from,
+    To: '+15550000000',
+    CallStatus: 'ringing',
+    Direction: 'inbound',
+  };
   const incoming = await hooks.post('/twilio/voice/incoming', base);
   if (incoming.status !== 200) throw new Error(`incoming answered ${incoming.status}`);
   const action = twimlAttr(incoming.text, 'Gather', 'action');
@@ -110,8 +130,19 @@ export async function placeCall(hooks: TwilioWebhooks, opts: { digits?: string; 
 }
 
 /** A status callback for a call (SequenceNumber as Twilio numbers them). */
-export function callStatus(hooks: TwilioWebhooks, call: { callSid: string; from: string }, status: string, sequence: number): Promise<WebhookReply> {
-  return hooks.post('/twilio/voice/status', { CallSid: call.callSid, From: call.from, CallStatus: status, SequenceNumber: String(sequence), AccountSid: 'AC' + '0123456789abcdef'.repeat(2) });
+export function callStatus(
+  hooks: TwilioWebhooks,
+  call: { callSid: string; from: string },
+  status: string,
+  sequence: number,
+): Promise<WebhookReply> {
+  return hooks.post('/twilio/voice/status', {
+    CallSid: call.callSid,
+    From: call.from,
+    CallStatus: status,
+    SequenceNumber: String(sequence),
+    AccountSid: 'AC' + '0123456789abcdef'.repeat(2),
+  });
 }
 
 export interface Staff {
@@ -150,7 +181,10 @@ export class ConsoleClient {
       if (hit) return Promise.resolve(hit.payload);
     }
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ${event} within ${opts.timeoutMs ?? 10000} ms; got ${JSON.stringify(this.events.slice(-8))}`)), opts.timeoutMs ?? 10000);
+      const timer = setTimeout(
+        () => reject(new Error(`no ${event} within ${opts.timeoutMs ?? 10000} ms; got ${JSON.stringify(this.events.slice(-8))}`)),
+        opts.timeoutMs ?? 10000,
+      );
       this.waiters.push({ match: (e, p) => e === event && where(p), resolve: (p) => (clearTimeout(timer), resolve(p)) });
     });
   }
@@ -170,7 +204,12 @@ export class ConsoleClient {
 
 /** Connects to a console namespace as the browser does (websocket only, `auth: { token }`). */
 export function connectConsole(baseUrl: string, namespace: ConsoleNamespace, token: string | undefined): Promise<ConsoleClient> {
-  const socket = io(baseUrl + namespace, { auth: token === undefined ? {} : { token }, transports: ['websocket'], reconnection: false, forceNew: true });
+  const socket = io(baseUrl + namespace, {
+    auth: token === undefined ? {} : { token },
+    transports: ['websocket'],
+    reconnection: false,
+    forceNew: true,
+  });
   const client = new ConsoleClient(socket);
   return new Promise((resolve, reject) => {
     socket.once('connect', () => resolve(client));

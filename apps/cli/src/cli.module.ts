@@ -14,13 +14,7 @@ export class CliModule {
   static forRoot(env: Env): DynamicModule {
     return {
       module: CliModule,
-      imports: [
-        HotlineConfigModule.forRoot(env),
-        PersistenceModule.forRoot(),
-        AuditModule,
-        StaffModule,
-        RetentionReportCommandModule,
-      ],
+      imports: [HotlineConfigModule.forRoot(env), PersistenceModule.forRoot(), AuditModule, StaffModule, RetentionReportCommandModule],
       providers: [AuditVerifyCommand, KeysRotateCommand, UsersCreateCommand],
     };
   }

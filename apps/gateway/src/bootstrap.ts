@@ -8,7 +8,10 @@ import { RedisIoAdapter } from './live/redis-io.adapter';
 
 export async function createGatewayApp(env: Env, options: HotlineConfigOptions = {}): Promise<INestApplication> {
   startDefaultMetrics('gateway');
-  const app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRoot(env, options), { bufferLogs: true, bodyParser: false });
+  const app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRoot(env, options), {
+    bufferLogs: true,
+    bodyParser: false,
+  });
   app.useBodyParser('urlencoded', { limit: '32kb', extended: false });
   // As records' own limit: the console's /api pass-through carries notes of up to 16 KB of text.
   app.useBodyParser('json', { limit: '64kb' });

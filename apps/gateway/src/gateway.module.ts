@@ -4,7 +4,18 @@ import { LoggerModule } from 'nestjs-pino';
 import type Redis from 'ioredis';
 import { Env, HotlineConfigModule, HotlineConfigOptions } from '@hotline/config';
 import { JobsModule } from '@hotline/jobs';
-import { GlobalExceptionFilter, HEALTH_PROBES, HealthController, HealthService, MetricsModule, REDIS, RedisModule, loggerModuleParams, redisProbe, HealthProbe } from '@hotline/observability';
+import {
+  GlobalExceptionFilter,
+  HEALTH_PROBES,
+  HealthController,
+  HealthService,
+  MetricsModule,
+  REDIS,
+  RedisModule,
+  loggerModuleParams,
+  redisProbe,
+  HealthProbe,
+} from '@hotline/observability';
 import { RecordsDb, RecordsDbModule } from './records-db';
 import { CallHandlingModule } from './call-handling.module';
 import { ConsoleModule } from './console/console.module';
@@ -24,7 +35,16 @@ export class GatewayModule {
   static forRoot(env: Env, options: HotlineConfigOptions = {}): DynamicModule {
     return {
       module: GatewayModule,
-      imports: [HotlineConfigModule.forRoot(env, options), LoggerModule.forRoot(gatewayLoggerParams(env)), RedisModule.forRoot(), JobsModule.forRoot('fail-fast'), MetricsModule, RecordsDbModule, CallHandlingModule, ConsoleModule],
+      imports: [
+        HotlineConfigModule.forRoot(env, options),
+        LoggerModule.forRoot(gatewayLoggerParams(env)),
+        RedisModule.forRoot(),
+        JobsModule.forRoot('fail-fast'),
+        MetricsModule,
+        RecordsDbModule,
+        CallHandlingModule,
+        ConsoleModule,
+      ],
       controllers: [HealthController],
       providers: [
         HealthService,

@@ -23,7 +23,10 @@ export class RecordsDb implements OnApplicationShutdown {
   async get(): Promise<DataSource> {
     if (this.ds?.isInitialized) return this.ds;
     this.connecting ??= (async () => {
-      const ds = new DataSource({ ...recordsDataSourceOptions(this.env.DATABASE_URL), extra: { connectionLimit: 10, connectTimeout: 2000 } } as any);
+      const ds = new DataSource({
+        ...recordsDataSourceOptions(this.env.DATABASE_URL),
+        extra: { connectionLimit: 10, connectTimeout: 2000 },
+      } as any);
       try {
         await ds.initialize();
         this.ds = ds;

@@ -15,7 +15,10 @@ export const BODY_LIMIT = '64kb';
 /** Builds the records app (used by main.ts and by the end-to-end tests alike). */
 export async function createRecordsApp(env: Env, options: HotlineConfigOptions = {}): Promise<INestApplication> {
   startDefaultMetrics('records');
-  const app = await NestFactory.create<NestExpressApplication>(RecordsModule.forRoot(env, options), { bufferLogs: true, bodyParser: false });
+  const app = await NestFactory.create<NestExpressApplication>(RecordsModule.forRoot(env, options), {
+    bufferLogs: true,
+    bodyParser: false,
+  });
   // Only known proxies' X-Forwarded-For is believed (records: the gateway's); a client's own claim changes nothing.
   app.set('trust proxy', trustProxySetting(env.TRUSTED_PROXIES));
   // Before the body parser, so that an unreadable body still gets a request id and secure headers.
@@ -24,7 +27,9 @@ export async function createRecordsApp(env: Env, options: HotlineConfigOptions =
   app.useGlobalPipes(strictValidationPipe());
   const doc = new DocumentBuilder()
     .setTitle('Hotline records')
-    .setDescription('The system of record: staff, calls, notes, assessments, escalations, holds, deletion, audit. Content is returned only to those with a need to know.')
+    .setDescription(
+      'The system of record: staff, calls, notes, assessments, escalations, holds, deletion, audit. Content is returned only to those with a need to know.',
+    )
     .setVersion('1')
     .addBearerAuth()
     .build();
@@ -46,8 +51,15 @@ function jsonBody(limit: string) {
   return (req: Request, res: Response, next: NextFunction) =>
     parse(req, res, (err?: any) => {
       if (!err) return next();
-      if (err.type === 'entity.too.large') return next(new PayloadTooLargeException({ message: `body is larger than the ${limit} allowed`, fields: ['body'] }));
-      if (err.type === 'encoding.unsupported' || err.type === 'charset.unsupported') return next(new UnsupportedMediaTypeException({ message: 'body encoding is not supported', fields: ['body'] }));
-      next(new BadRequestException({ message: err.type === 'entity.parse.failed' ? 'body is not valid JSON' : 'body could not be read', fields: ['body'] }));
+      if (err.type === 'entity.too.large')
+        return next(new PayloadTooLargeException({ message: `body is larger than the ${limit} allowed`, fields: ['body'] }));
+      if (err.type === 'encoding.unsupported' || err.type === 'charset.unsupported')
+        return next(new UnsupportedMediaTypeException({ message: 'body encoding is not supported', fields: ['body'] }));
+      next(
+        new BadRequestException({
+          message: err.type === 'entity.parse.failed' ? 'body is not valid JSON' : 'body could not be read',
+          fields: ['body'],
+        }),
+      );
     });
 }

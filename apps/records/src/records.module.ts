@@ -14,7 +14,18 @@ import { DeletionRequestsModule } from './deletion-requests/deletion-requests.mo
 import { RecordsAuthModule } from './auth/auth.module';
 import { RecordsCallsModule } from './calls/calls.module';
 import { RecordsAuditModule } from './audit/audit.controller';
-import { GlobalExceptionFilter, HEALTH_PROBES, HealthController, HealthService, MetricsModule, REDIS, RedisModule, loggerModuleParams, mysqlProbe, redisProbe } from '@hotline/observability';
+import {
+  GlobalExceptionFilter,
+  HEALTH_PROBES,
+  HealthController,
+  HealthService,
+  MetricsModule,
+  REDIS,
+  RedisModule,
+  loggerModuleParams,
+  mysqlProbe,
+  redisProbe,
+} from '@hotline/observability';
 
 /** The system of record: staff and sign-in, calls and their content, holds, audit. */
 @Module({})
@@ -43,7 +54,11 @@ export class RecordsModule {
         {
           provide: HEALTH_PROBES,
           inject: [getDataSourceToken(), getDataSourceToken(KEYSTORE), REDIS],
-          useFactory: (db: DataSource, keys: DataSource, redis: Redis) => [mysqlProbe('mysql', () => db), mysqlProbe('keystore', () => keys), redisProbe(redis)],
+          useFactory: (db: DataSource, keys: DataSource, redis: Redis) => [
+            mysqlProbe('mysql', () => db),
+            mysqlProbe('keystore', () => keys),
+            redisProbe(redis),
+          ],
         },
         { provide: APP_GUARD, useClass: AccessGuard },
         { provide: APP_FILTER, useClass: GlobalExceptionFilter },

@@ -12,7 +12,18 @@ import { JobsModule } from '@hotline/jobs';
 import { RetentionWorkerModule } from './retention/retention-worker.module';
 import { PrivacyWorkerModule } from './privacy/privacy-worker.module';
 import { AuditCheckpointModule } from './audit/audit-checkpointer';
-import { GlobalExceptionFilter, HEALTH_PROBES, HealthController, HealthService, MetricsModule, REDIS, RedisModule, loggerModuleParams, mysqlProbe, redisProbe } from '@hotline/observability';
+import {
+  GlobalExceptionFilter,
+  HEALTH_PROBES,
+  HealthController,
+  HealthService,
+  MetricsModule,
+  REDIS,
+  RedisModule,
+  loggerModuleParams,
+  mysqlProbe,
+  redisProbe,
+} from '@hotline/observability';
 
 /** BullMQ processors: retention scans, secure deletion, deletion requests, outbound SMS. */
 @Module({})
@@ -39,7 +50,11 @@ export class WorkerModule {
         {
           provide: HEALTH_PROBES,
           inject: [getDataSourceToken(), getDataSourceToken(KEYSTORE), REDIS],
-          useFactory: (db: DataSource, keys: DataSource, redis: Redis) => [mysqlProbe('mysql', () => db), mysqlProbe('keystore', () => keys), redisProbe(redis)],
+          useFactory: (db: DataSource, keys: DataSource, redis: Redis) => [
+            mysqlProbe('mysql', () => db),
+            mysqlProbe('keystore', () => keys),
+            redisProbe(redis),
+          ],
         },
         { provide: APP_FILTER, useClass: GlobalExceptionFilter },
       ],

@@ -48,7 +48,8 @@ export function keyIdOf(key: KeyObject): string {
 
 const FILE = /^checkpoint-(\d{12})\.json$/;
 const fileName = (toSeq: number) => `checkpoint-${String(toSeq).padStart(12, '0')}.json`;
-const signedBody = (c: Omit<AuditCheckpoint, 'signature' | 'keyId'>) => Buffer.from(canonicalJson({ fromSeq: c.fromSeq, toSeq: c.toSeq, hashes: c.hashes, at: c.at }));
+const signedBody = (c: Omit<AuditCheckpoint, 'signature' | 'keyId'>) =>
+  Buffer.from(canonicalJson({ fromSeq: c.fromSeq, toSeq: c.toSeq, hashes: c.hashes, at: c.at }));
 
 export class CheckpointStore {
   constructor(
@@ -74,7 +75,11 @@ export class CheckpointStore {
   write(fromSeq: number, hashes: string[], at = new Date()): AuditCheckpoint {
     if (!this.keys.signing) throw new Error('no AUDIT_CHECKPOINT_KEY: this process cannot sign checkpoints');
     const body = { fromSeq, toSeq: fromSeq + hashes.length, hashes, at: at.toISOString() };
-    const checkpoint: AuditCheckpoint = { ...body, keyId: keyIdOf(this.keys.signing), signature: sign(null, signedBody(body), this.keys.signing).toString('base64') };
+    const checkpoint: AuditCheckpoint = {
+      ...body,
+      keyId: keyIdOf(this.keys.signing),
+      signature: sign(null, signedBody(body), this.keys.signing).toString('base64'),
+    };
     mkdirSync(this.dir, { recursive: true });
     const path = join(this.dir, fileName(checkpoint.toSeq));
     writeFileSync(`${path}.tmp`, JSON.stringify(checkpoint) + '\n', { mode: 0o640 });
@@ -100,7 +105,9 @@ export class CheckpointStore {
       const valid =
         Array.isArray(c.hashes) &&
         c.toSeq === c.fromSeq + c.hashes.length &&
-        this.keys.verifying.some((k) => keyIdOf(k) === c.keyId && verify(null, signedBody(c), k, Buffer.from(String(c.signature), 'base64')));
+        this.keys.verifying.some(
+          (k) => keyIdOf(k) === c.keyId && verify(null, signedBody(c), k, Buffer.from(String(c.signature), 'base64')),
+        );
       if (valid) checkpoints.push(c);
       else problems.push(`${f} has no valid signature`);
     }

@@ -20,7 +20,9 @@ export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value instanceof Date) return JSON.stringify(value.toISOString());
   if (typeof value === 'object') {
-    const keys = Object.keys(value as object).filter((k) => (value as any)[k] !== undefined).sort();
+    const keys = Object.keys(value as object)
+      .filter((k) => (value as any)[k] !== undefined)
+      .sort();
     return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as any)[k])}`).join(',')}}`;
   }
   return JSON.stringify(value);

@@ -10,7 +10,8 @@ import { AUDIT_CHECKPOINTS, AuditService } from './audit.service';
     {
       provide: AUDIT_CHECKPOINTS,
       inject: [ENV],
-      useFactory: (env: Env) => new CheckpointStore(env.AUDIT_CHECKPOINT_DIR, checkpointKeys(env.AUDIT_CHECKPOINT_KEY, env.AUDIT_CHECKPOINT_PUBLIC_KEY)),
+      useFactory: (env: Env) =>
+        new CheckpointStore(env.AUDIT_CHECKPOINT_DIR, checkpointKeys(env.AUDIT_CHECKPOINT_KEY, env.AUDIT_CHECKPOINT_PUBLIC_KEY)),
     },
   ],
   exports: [AuditService, AUDIT_CHECKPOINTS],

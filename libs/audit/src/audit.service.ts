@@ -82,7 +82,19 @@ export class AuditService {
         detail: input.detail ?? null,
       };
       const hash = entryHash(prevHash, record);
-      rows.push([seq, record.at, record.actorId, record.actorRole, record.action, record.targetType, record.targetId, record.pseudonym, record.detail ? JSON.stringify(record.detail) : null, prevHash, hash]);
+      rows.push([
+        seq,
+        record.at,
+        record.actorId,
+        record.actorRole,
+        record.action,
+        record.targetType,
+        record.targetId,
+        record.pseudonym,
+        record.detail ? JSON.stringify(record.detail) : null,
+        prevHash,
+        hash,
+      ]);
       prevHash = hash;
     }
     for (let i = 0; i < rows.length; i += INSERT_ROWS) {
@@ -111,7 +123,12 @@ export class AuditService {
     const headSeq = Number(head?.seq ?? 0);
     let from = store.latestSeq();
     let covered = 0;
-    let lastHash: string | undefined = from ? store.readAll().checkpoints.find((c) => c.toSeq === from)?.hashes.at(-1) : GENESIS_HASH;
+    let lastHash: string | undefined = from
+      ? store
+          .readAll()
+          .checkpoints.find((c) => c.toSeq === from)
+          ?.hashes.at(-1)
+      : GENESIS_HASH;
     while (from < headSeq) {
       const rows: { seq: string | number; hash: string; prev_hash: string }[] = await this.ds.query(
         'SELECT seq, hash, prev_hash FROM audit_log WHERE seq > ? AND seq <= ? ORDER BY seq',
@@ -122,7 +139,10 @@ export class AuditService {
         this.logger.error({ msg: 'audit chain does not follow its last signed checkpoint; not signing', checkpointSeq: from });
         throw new Error(`audit entry ${from + 1} does not follow the signed checkpoint at ${from}: run audit:verify`);
       }
-      store.write(from, rows.map((r) => r.hash));
+      store.write(
+        from,
+        rows.map((r) => r.hash),
+      );
       from = Number(rows[rows.length - 1].seq);
       lastHash = rows[rows.length - 1].hash;
       covered += rows.length;
@@ -136,12 +156,18 @@ export class AuditService {
     const checkpointed = new Map<number, { hash: string; at: string }>();
     for (const c of signed?.checkpoints ?? []) c.hashes.forEach((hash, i) => checkpointed.set(c.fromSeq + i + 1, { hash, at: c.at }));
     const coveredToSeq = Math.max(0, ...(signed?.checkpoints ?? []).map((c) => c.toSeq));
-    const report = signed ? { files: signed.checkpoints.length + signed.problems.length, coveredToSeq, problems: signed.problems } : undefined;
+    const report = signed
+      ? { files: signed.checkpoints.length + signed.problems.length, coveredToSeq, problems: signed.problems }
+      : undefined;
     const chain = await this.verifyChain(pageSize, checkpointed, coveredToSeq);
     return report ? { ...chain, ok: chain.ok && !report.problems.length, checkpoints: report } : chain;
   }
 
-  private async verifyChain(pageSize: number, checkpointed: Map<number, { hash: string; at: string }>, coveredToSeq: number): Promise<AuditVerification> {
+  private async verifyChain(
+    pageSize: number,
+    checkpointed: Map<number, { hash: string; at: string }>,
+    coveredToSeq: number,
+  ): Promise<AuditVerification> {
     let prevHash = GENESIS_HASH;
     let expectedSeq = 1;
     let entries = 0;
@@ -152,8 +178,18 @@ export class AuditService {
       );
       for (const row of rows) {
         const seq = Number(row.seq);
-        if (seq !== expectedSeq) return { ok: false, entries, firstBadEntry: { seq: expectedSeq, problem: `entry ${expectedSeq} is missing (next found is ${seq})` } };
-        if (row.prev_hash !== prevHash) return { ok: false, entries, firstBadEntry: { seq, problem: 'does not follow the entry before it (deleted, inserted or reordered)' } };
+        if (seq !== expectedSeq)
+          return {
+            ok: false,
+            entries,
+            firstBadEntry: { seq: expectedSeq, problem: `entry ${expectedSeq} is missing (next found is ${seq})` },
+          };
+        if (row.prev_hash !== prevHash)
+          return {
+            ok: false,
+            entries,
+            firstBadEntry: { seq, problem: 'does not follow the entry before it (deleted, inserted or reordered)' },
+          };
         const detail = row.detail == null ? null : typeof row.detail === 'string' ? JSON.parse(row.detail) : row.detail;
         const recomputed = entryHash(prevHash, {
           seq,
@@ -166,10 +202,18 @@ export class AuditService {
           pseudonym: row.pseudonym,
           detail,
         });
-        if (recomputed !== row.hash) return { ok: false, entries, firstBadEntry: { seq, problem: 'content does not match its hash (edited)' } };
+        if (recomputed !== row.hash)
+          return { ok: false, entries, firstBadEntry: { seq, problem: 'content does not match its hash (edited)' } };
         const expected = checkpointed.get(seq);
         if (expected && expected.hash !== row.hash) {
-          return { ok: false, entries, firstBadEntry: { seq, problem: `differs from the signed checkpoint of ${expected.at} (the chain was rewritten from here on, hashes recomputed)` } };
+          return {
+            ok: false,
+            entries,
+            firstBadEntry: {
+              seq,
+              problem: `differs from the signed checkpoint of ${expected.at} (the chain was rewritten from here on, hashes recomputed)`,
+            },
+          };
         }
         prevHash = row.hash;
         expectedSeq = seq + 1;
@@ -178,11 +222,25 @@ export class AuditService {
       if (rows.length < pageSize) break;
     }
     if (coveredToSeq > entries) {
-      return { ok: false, entries, firstBadEntry: { seq: entries + 1, problem: `the signed checkpoints cover ${coveredToSeq} entries but ${entries} remain (entries deleted at the end)` } };
+      return {
+        ok: false,
+        entries,
+        firstBadEntry: {
+          seq: entries + 1,
+          problem: `the signed checkpoints cover ${coveredToSeq} entries but ${entries} remain (entries deleted at the end)`,
+        },
+      };
     }
     const [head] = await this.ds.query('SELECT seq, hash FROM audit_head WHERE id = 1');
     if (head && Number(head.seq) !== entries) {
-      return { ok: false, entries, firstBadEntry: { seq: entries + 1, problem: `the chain should hold ${head.seq} entries but ${entries} remain (entries deleted at the end)` } };
+      return {
+        ok: false,
+        entries,
+        firstBadEntry: {
+          seq: entries + 1,
+          problem: `the chain should hold ${head.seq} entries but ${entries} remain (entries deleted at the end)`,
+        },
+      };
     }
     if (head && entries > 0 && head.hash !== prevHash) {
       return { ok: false, entries, firstBadEntry: { seq: entries, problem: 'the last entry does not match the chain head' } };

@@ -58,11 +58,15 @@ export class SelfLockoutError extends Error {
  */
 @Injectable()
 export class StaffService {
-  constructor(@InjectDataSource() private readonly ds: DataSource, private readonly audit: AuditService) {}
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    private readonly audit: AuditService,
+  ) {}
 
   async create(input: NewStaff, actor: StaffActor, manager?: EntityManager): Promise<StaffAccount> {
     if (!USERNAME_PATTERN.test(input.username)) throw new Error('username must be 3 to 64 letters, digits, dots, dashes or underscores');
-    if (input.password.length < MIN_PASSWORD_LENGTH || input.password.length > MAX_PASSWORD_LENGTH) throw new Error(`password must be ${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters`);
+    if (input.password.length < MIN_PASSWORD_LENGTH || input.password.length > MAX_PASSWORD_LENGTH)
+      throw new Error(`password must be ${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters`);
     if (!ROLES.includes(input.role)) throw new Error(`role must be one of ${ROLES.join(', ')}`);
     const displayName = input.displayName.trim();
     if (!displayName || displayName.length > 128) throw new Error('displayName must be 1 to 128 characters');
@@ -100,7 +104,11 @@ export class StaffService {
    * changed (never the name itself). Returns the account as it is now, or null when there is none.
    * An admin cannot deactivate themselves or take away their own admin role (someone must remain).
    */
-  async update(id: string, change: StaffChange, actor: Principal): Promise<{ account: StaffAccount; changed: (keyof StaffChange)[] } | null> {
+  async update(
+    id: string,
+    change: StaffChange,
+    actor: Principal,
+  ): Promise<{ account: StaffAccount; changed: (keyof StaffChange)[] } | null> {
     if (id === actor.id && (change.active === false || (change.role !== undefined && change.role !== 'admin'))) {
       throw new SelfLockoutError();
     }
@@ -116,7 +124,12 @@ export class StaffService {
       };
       const changed = (['active', 'role', 'displayName'] as const).filter((k) => after[k] !== before[k]);
       if (!changed.length) return { account: before, changed };
-      await m.query('UPDATE staff SET active = ?, role = ?, display_name = ? WHERE id = ?', [after.active ? 1 : 0, after.role, after.displayName, id]);
+      await m.query('UPDATE staff SET active = ?, role = ?, display_name = ? WHERE id = ?', [
+        after.active ? 1 : 0,
+        after.role,
+        after.displayName,
+        id,
+      ]);
       await this.audit.append(
         {
           actorId: actor.id,
@@ -124,7 +137,11 @@ export class StaffService {
           action: 'staff.updated',
           targetType: 'staff',
           targetId: id,
-          detail: { changed, ...(changed.includes('active') ? { active: after.active } : {}), ...(changed.includes('role') ? { role: after.role, previousRole: before.role } : {}) },
+          detail: {
+            changed,
+            ...(changed.includes('active') ? { active: after.active } : {}),
+            ...(changed.includes('role') ? { role: after.role, previousRole: before.role } : {}),
+          },
         },
         m,
       );
@@ -138,8 +155,13 @@ export class StaffService {
   }
 
   async credentials(username: string): Promise<StaffCredentials | null> {
-    const [row] = await this.ds.query('SELECT id, username, role, display_name, active, password_hash, locked_until FROM staff WHERE username = ?', [username]);
-    return row ? { ...toAccount(row), passwordHash: row.password_hash, lockedUntil: row.locked_until ? new Date(row.locked_until) : null } : null;
+    const [row] = await this.ds.query(
+      'SELECT id, username, role, display_name, active, password_hash, locked_until FROM staff WHERE username = ?',
+      [username],
+    );
+    return row
+      ? { ...toAccount(row), passwordHash: row.password_hash, lockedUntil: row.locked_until ? new Date(row.locked_until) : null }
+      : null;
   }
 
   async count(): Promise<number> {

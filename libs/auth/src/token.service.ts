@@ -36,7 +36,8 @@ export class TokenService {
     const [privatePem] = pemBlocks(env.TOKEN_PRIVATE_KEY, 'PRIVATE');
     if (privatePem) {
       const key = createPrivateKey(privatePem);
-      if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') throw new Error('TOKEN_PRIVATE_KEY must be a P-256 (ES256) private key');
+      if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1')
+        throw new Error('TOKEN_PRIVATE_KEY must be a P-256 (ES256) private key');
       this.signingKey = { key, kid: tokenKeyId(key) };
     }
     for (const pem of pemBlocks(env.TOKEN_PUBLIC_KEY, 'PUBLIC')) {
@@ -51,13 +52,27 @@ export class TokenService {
   sign(p: Principal, sid = newSessionId()): string {
     if (!this.signingKey) throw new Error('this app holds no TOKEN_PRIVATE_KEY: only records signs staff tokens');
     const claims: AccessTokenClaims = { sub: p.id, username: p.username, role: p.role, sid, iatMs: Date.now() };
-    return sign(claims, this.signingKey.key, { algorithm: TOKEN_ALGORITHM, keyid: this.signingKey.kid, expiresIn: this.env.SESSION_TTL_SECONDS, issuer: 'hotline' });
+    return sign(claims, this.signingKey.key, {
+      algorithm: TOKEN_ALGORITHM,
+      keyid: this.signingKey.kid,
+      expiresIn: this.env.SESSION_TTL_SECONDS,
+      issuer: 'hotline',
+    });
   }
 
   /** The principal, or null for a missing, forged, expired or malformed token, or one signed by a key not published. */
   verify(token: unknown): Principal | null {
     const claims = this.claims(token);
-    return claims ? { id: claims.sub, username: claims.username, role: claims.role, sid: claims.sid, iatMs: typeof claims.iatMs === 'number' ? claims.iatMs : (claims.iat ?? 0) * 1000, exp: claims.exp } : null;
+    return claims
+      ? {
+          id: claims.sub,
+          username: claims.username,
+          role: claims.role,
+          sid: claims.sid,
+          iatMs: typeof claims.iatMs === 'number' ? claims.iatMs : (claims.iat ?? 0) * 1000,
+          exp: claims.exp,
+        }
+      : null;
   }
 
   /** The verified claims (with `exp`), or null. */
@@ -68,7 +83,13 @@ export class TokenService {
       const key = header?.alg === TOKEN_ALGORITHM && typeof header.kid === 'string' ? this.verifyingKeys.get(header.kid) : undefined;
       if (!key) return null;
       const c = verify(token, key, { algorithms: [TOKEN_ALGORITHM], issuer: 'hotline' }) as AccessTokenClaims & { exp: number };
-      if (typeof c.sub !== 'string' || typeof c.exp !== 'number' || typeof c.sid !== 'string' || !(ROLES as readonly string[]).includes(c.role)) return null;
+      if (
+        typeof c.sub !== 'string' ||
+        typeof c.exp !== 'number' ||
+        typeof c.sid !== 'string' ||
+        !(ROLES as readonly string[]).includes(c.role)
+      )
+        return null;
       return c;
     } catch {
       return null;

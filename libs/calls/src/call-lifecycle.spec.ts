@@ -13,28 +13,48 @@ function fakeDb(answer: (sql: string) => unknown) {
   return { db: db as any, asked };
 }
 
-const retention = parseRetentionConfig('scanEvery: PT1H\npolicies: { default: P90D, high: P1Y, imminent: P7Y }\nrecordings: P30D\ndeletionGrace: P1D\n');
+const retention = parseRetentionConfig(
+  'scanEvery: PT1H\npolicies: { default: P90D, high: P1Y, imminent: P7Y }\nrecordings: P30D\ndeletionGrace: P1D\n',
+);
 const noAudit = { append: async () => 1 } as any;
 
 describe('CallLifecycle', () => {
   it('throws CallRowMissing for an event whose call row is not there yet (the gateway queues it and retries)', async () => {
     const { db } = fakeDb(() => []);
     const life = new CallLifecycle(db, retention, noAudit);
-    await expect(life.apply({ kind: 'connected', callId: 'c1', operatorId: 'o1', at: new Date().toISOString() })).rejects.toBeInstanceOf(CallRowMissing);
-    await expect(life.apply({ kind: 'wrapup', callId: 'c1', operatorId: 'o1', category: null })).rejects.toBeInstanceOf(CallRowMissing);
-    await expect(life.apply({ kind: 'recording', callId: null, callSid: 'CA1', recordingSid: 'RE1', status: 'completed', at: new Date().toISOString() })).rejects.toBeInstanceOf(
+    await expect(life.apply({ kind: 'connected', callId: 'c1', operatorId: 'o1', at: new Date().toISOString() })).rejects.toBeInstanceOf(
       CallRowMissing,
     );
+    await expect(life.apply({ kind: 'wrapup', callId: 'c1', operatorId: 'o1', category: null })).rejects.toBeInstanceOf(CallRowMissing);
+    await expect(
+      life.apply({
+        kind: 'recording',
+        callId: null,
+        callSid: 'CA1',
+        recordingSid: 'RE1',
+        status: 'completed',
+        at: new Date().toISOString(),
+      }),
+    ).rejects.toBeInstanceOf(CallRowMissing);
   });
 
   it('has nothing to end for a call known only by its SID that was never opened', async () => {
     const { db, asked } = fakeDb(() => []);
-    await new CallLifecycle(db, retention, noAudit).apply({ kind: 'ended', callId: null, callSid: 'CA1', outcome: 'abandoned', at: new Date().toISOString(), sequence: 3 });
+    await new CallLifecycle(db, retention, noAudit).apply({
+      kind: 'ended',
+      callId: null,
+      callSid: 'CA1',
+      outcome: 'abandoned',
+      at: new Date().toISOString(),
+      sequence: 3,
+    });
     expect(asked).toHaveLength(1);
   });
 
   it('does not write an answer twice for the same operator', async () => {
-    const { db, asked } = fakeDb((sql) => (sql.startsWith('SELECT') ? [{ operator_id: 'o1', answered_at: new Date() }] : { affectedRows: 1 }));
+    const { db, asked } = fakeDb((sql) =>
+      sql.startsWith('SELECT') ? [{ operator_id: 'o1', answered_at: new Date() }] : { affectedRows: 1 },
+    );
     await new CallLifecycle(db, retention, noAudit).answered('c1', 'o1', new Date());
     expect(asked.filter((q) => q.startsWith('UPDATE'))).toEqual([]);
   });

@@ -40,7 +40,9 @@ export class CallLifecycle {
 
   /** Opens the call (idempotent on CallSid and on the call id; never re-opens a destroyed call). */
   async open(p: OpenCallPayload): Promise<void> {
-    await openCall(this.db, this.retention, { ...p, startedAt: new Date(p.startedAt) }, (m, e) => this.audit.append({ ...e, actorRole: 'system' }, m));
+    await openCall(this.db, this.retention, { ...p, startedAt: new Date(p.startedAt) }, (m, e) =>
+      this.audit.append({ ...e, actorRole: 'system' }, m),
+    );
   }
 
   async apply(e: CallEventPayload): Promise<void> {
@@ -59,15 +61,20 @@ export class CallLifecycle {
   /** The operator answered: operator_id is what gives them need-to-know access to the call's record. */
   async answered(callId: string, operatorId: string, at: Date): Promise<void> {
     await this.db.transaction(async (m) => {
-      const rows: { operator_id: string | null; answered_at: Date | null }[] = await m.query('SELECT operator_id, answered_at FROM calls WHERE id = ? FOR UPDATE', [callId]);
+      const rows: { operator_id: string | null; answered_at: Date | null }[] = await m.query(
+        'SELECT operator_id, answered_at FROM calls WHERE id = ? FOR UPDATE',
+        [callId],
+      );
       if (!rows.length) throw new CallRowMissing(callId);
       if (rows[0].operator_id === operatorId && rows[0].answered_at) return;
-      await m.query(`UPDATE calls SET operator_id = ?, answered_at = COALESCE(answered_at, ?), status = IF(ended_at IS NULL, 'connected', 'completed') WHERE id = ?`, [
-        operatorId,
-        at,
-        callId,
-      ]);
-      await this.audit.append({ actorId: operatorId, actorRole: 'operator', action: 'call.answered', targetType: 'call', targetId: callId, detail: {} }, m);
+      await m.query(
+        `UPDATE calls SET operator_id = ?, answered_at = COALESCE(answered_at, ?), status = IF(ended_at IS NULL, 'connected', 'completed') WHERE id = ?`,
+        [operatorId, at, callId],
+      );
+      await this.audit.append(
+        { actorId: operatorId, actorRole: 'operator', action: 'call.answered', targetType: 'call', targetId: callId, detail: {} },
+        m,
+      );
     });
   }
 
@@ -76,10 +83,17 @@ export class CallLifecycle {
    * is the status callback's, kept as the highest seen. A call known only by its SID that has no
    * row (the caller hung up during the menu, before any call was opened) has nothing to end.
    */
-  async ended(ref: { callId: string | null; callSid: string }, outcome: 'completed' | 'abandoned', at: Date, sequence: number | null): Promise<void> {
+  async ended(
+    ref: { callId: string | null; callSid: string },
+    outcome: 'completed' | 'abandoned',
+    at: Date,
+    sequence: number | null,
+  ): Promise<void> {
     await this.db.transaction(async (m) => {
       const rows: { id: string; ended_at: Date | null }[] = await m.query(
-        ref.callId ? 'SELECT id, ended_at FROM calls WHERE id = ? FOR UPDATE' : 'SELECT id, ended_at FROM calls WHERE call_sid = ? FOR UPDATE',
+        ref.callId
+          ? 'SELECT id, ended_at FROM calls WHERE id = ? FOR UPDATE'
+          : 'SELECT id, ended_at FROM calls WHERE call_sid = ? FOR UPDATE',
         [ref.callId ?? ref.callSid],
       );
       if (!rows.length) {
@@ -89,14 +103,21 @@ export class CallLifecycle {
       const id = rows[0].id;
       if (sequence != null) await m.query('UPDATE calls SET last_sequence = GREATEST(last_sequence, ?) WHERE id = ?', [sequence, id]);
       if (rows[0].ended_at) return;
-      await m.query(`UPDATE calls SET ended_at = ?, status = IF(? = 'completed' OR answered_at IS NOT NULL, 'completed', 'abandoned') WHERE id = ?`, [at, outcome, id]);
+      await m.query(
+        `UPDATE calls SET ended_at = ?, status = IF(? = 'completed' OR answered_at IS NOT NULL, 'completed', 'abandoned') WHERE id = ?`,
+        [at, outcome, id],
+      );
       await this.audit.append({ actorRole: 'system', action: 'call.ended', targetType: 'call', targetId: id, detail: { outcome } }, m);
     });
   }
 
   /** The operator's wrap-up category; only the operator who handled the call sets it. */
   async wrappedUp(callId: string, operatorId: string, category: string | null): Promise<void> {
-    const res = await this.db.query('UPDATE calls SET wrapup_category = ? WHERE id = ? AND operator_id = ?', [category, callId, operatorId]);
+    const res = await this.db.query('UPDATE calls SET wrapup_category = ? WHERE id = ? AND operator_id = ?', [
+      category,
+      callId,
+      operatorId,
+    ]);
     if (!Number(res?.affectedRows ?? 0)) {
       const rows: unknown[] = await this.db.query('SELECT 1 FROM calls WHERE id = ?', [callId]);
       if (!rows.length) throw new CallRowMissing(callId);
@@ -107,18 +128,36 @@ export class CallLifecycle {
   async recordingLinked(ref: { callId: string | null; callSid: string }, recordingSid: string, status: string, at: Date): Promise<void> {
     await this.db.transaction(async (m) => {
       const rows: { id: string; retention_deadline: Date }[] = await m.query(
-        ref.callId ? 'SELECT id, retention_deadline FROM calls WHERE id = ?' : 'SELECT id, retention_deadline FROM calls WHERE call_sid = ?',
+        ref.callId
+          ? 'SELECT id, retention_deadline FROM calls WHERE id = ?'
+          : 'SELECT id, retention_deadline FROM calls WHERE call_sid = ?',
         [ref.callId ?? ref.callSid],
       );
       if (!rows.length) throw new CallRowMissing(ref.callId ?? ref.callSid);
       const res = await m.query(
         `INSERT INTO recordings (id, call_id, recording_sid, status, retention_deadline, created_at) VALUES (?, ?, ?, ?, ?, ?)
          ON DUPLICATE KEY UPDATE status = VALUES(status)`,
-        [randomUUID(), rows[0].id, recordingSid, status.slice(0, 16), recordingDeadline(this.retention, new Date(rows[0].retention_deadline), at), at],
+        [
+          randomUUID(),
+          rows[0].id,
+          recordingSid,
+          status.slice(0, 16),
+          recordingDeadline(this.retention, new Date(rows[0].retention_deadline), at),
+          at,
+        ],
       );
       // affectedRows is 1 for a new row: audit the link once, not on every later status.
       if (Number(res?.affectedRows ?? 0) === 1) {
-        await this.audit.append({ actorRole: 'system', action: 'recording.linked', targetType: 'call', targetId: rows[0].id, detail: { recordingSid } } satisfies AuditInput, m);
+        await this.audit.append(
+          {
+            actorRole: 'system',
+            action: 'recording.linked',
+            targetType: 'call',
+            targetId: rows[0].id,
+            detail: { recordingSid },
+          } satisfies AuditInput,
+          m,
+        );
       }
     });
   }

@@ -27,7 +27,10 @@ export class CallRetention {
             ORDER BY c.retention_deadline, c.id LIMIT ?`,
           [now, cursor.deadline, cursor.deadline, cursor.id, limit],
         )
-      : await this.db.query(`SELECT c.id, c.retention_deadline FROM calls c WHERE c.retention_deadline <= ? AND ${UNHELD} ORDER BY c.retention_deadline, c.id LIMIT ?`, [now, limit]);
+      : await this.db.query(
+          `SELECT c.id, c.retention_deadline FROM calls c WHERE c.retention_deadline <= ? AND ${UNHELD} ORDER BY c.retention_deadline, c.id LIMIT ?`,
+          [now, limit],
+        );
     const last = rows[rows.length - 1];
     return { ids: rows.map((r) => r.id), next: rows.length === limit ? { deadline: last.retention_deadline, id: last.id } : undefined };
   }
@@ -48,7 +51,10 @@ export class CallRetention {
 
   /** The oldest call under this policy that no hold keeps, or null. */
   async oldestUnheld(policy: string): Promise<{ startedAt: Date; retentionDeadline: Date } | null> {
-    const [row] = await this.db.query(`SELECT c.started_at, c.retention_deadline FROM calls c WHERE c.retention_policy = ? AND ${UNHELD} ORDER BY c.started_at LIMIT 1`, [policy]);
+    const [row] = await this.db.query(
+      `SELECT c.started_at, c.retention_deadline FROM calls c WHERE c.retention_policy = ? AND ${UNHELD} ORDER BY c.started_at LIMIT 1`,
+      [policy],
+    );
     return row ? { startedAt: new Date(row.started_at), retentionDeadline: new Date(row.retention_deadline) } : null;
   }
 }

@@ -42,7 +42,10 @@ export interface EscalationRow {
 export const noteField = (noteId: string) => `note:${noteId}`;
 export const escalationField = (escalationId: string) => `escalation:${escalationId}`;
 
-const unreadable = () => counter('hotline_content_unavailable_total', 'Content that could not be decrypted (key destroyed, or ciphertext moved or tampered)', ['reason']);
+const unreadable = () =>
+  counter('hotline_content_unavailable_total', 'Content that could not be decrypted (key destroyed, or ciphertext moved or tampered)', [
+    'reason',
+  ]);
 
 /**
  * Rows to domain objects. This is the ONE place where ciphertext becomes plaintext (and where
@@ -104,7 +107,16 @@ export class CallMapper {
   async escalation(r: EscalationRow & { details_enc: Buffer }): Promise<CallEscalation> {
     const meta = this.escalationMeta(r);
     const json = await this.open(r.call_id, escalationField(r.id), r.details_enc, 'escalation', r.id);
-    if (json === null) return { ...meta, disclosedTo: null, legalBasis: null, fieldsDisclosed: null, emergencyContactConfirmedAt: null, notes: null, unavailable: true };
+    if (json === null)
+      return {
+        ...meta,
+        disclosedTo: null,
+        legalBasis: null,
+        fieldsDisclosed: null,
+        emergencyContactConfirmedAt: null,
+        notes: null,
+        unavailable: true,
+      };
     const d = JSON.parse(json) as EscalationDetails;
     return {
       ...meta,
@@ -144,7 +156,10 @@ export class CallMapper {
       }
       if (e instanceof DecryptionError) {
         unreadable().inc({ reason: 'integrity' });
-        this.logger.error({ callId, [`${kind}Id`]: id }, `${kind} ciphertext failed authentication: moved, tampered or under the wrong key`);
+        this.logger.error(
+          { callId, [`${kind}Id`]: id },
+          `${kind} ciphertext failed authentication: moved, tampered or under the wrong key`,
+        );
         return null;
       }
       throw e;

@@ -72,11 +72,21 @@ export abstract class CallRepository {
     tx: CallTx,
   ): Promise<{ id: string; riskLevel: RiskLevel; retentionPolicy: PolicyName; retentionDeadline: Date; at: Date }>;
 
-  abstract addEscalation(call: CallSummary, operatorId: string, details: EscalationDetails, tx: CallTx): Promise<{ id: string; createdAt: Date }>;
+  abstract addEscalation(
+    call: CallSummary,
+    operatorId: string,
+    details: EscalationDetails,
+    tx: CallTx,
+  ): Promise<{ id: string; createdAt: Date }>;
 
   abstract escalations(callId: string): Promise<EscalationMeta[]>;
 
-  abstract cosignEscalation(callId: string, escalationId: string, supervisorId: string, tx: CallTx): Promise<{ outcome: 'cosigned'; at: Date } | { outcome: 'already_cosigned' | 'not_found' }>;
+  abstract cosignEscalation(
+    callId: string,
+    escalationId: string,
+    supervisorId: string,
+    tx: CallTx,
+  ): Promise<{ outcome: 'cosigned'; at: Date } | { outcome: 'already_cosigned' | 'not_found' }>;
 
   /** The hold in force on the call (see LegalHolds), or null. */
   abstract holdInForce(callId: string, tx?: CallTx): Promise<{ id: string; placedAt: Date } | null>;

@@ -69,7 +69,8 @@ export class CallDestructionSteps {
 
   /** Remembers that these recordings are gone at Twilio. */
   async markRecordingsDeleted(recordingIds: string[]): Promise<void> {
-    if (recordingIds.length) await this.db.query('UPDATE recordings SET deleted_at = ? WHERE id IN (?) AND deleted_at IS NULL', [new Date(), recordingIds]);
+    if (recordingIds.length)
+      await this.db.query('UPDATE recordings SET deleted_at = ? WHERE id IN (?) AND deleted_at IS NULL', [new Date(), recordingIds]);
   }
 
   /**
@@ -85,8 +86,14 @@ export class CallDestructionSteps {
       'SELECT id, retention_policy, retention_deadline FROM calls WHERE id IN (?) ORDER BY id FOR UPDATE',
       [callIds],
     );
-    const heldRows: { call_id: string }[] = await tx.query(`SELECT call_id FROM legal_holds WHERE call_id IN (?) AND ${HOLD_IN_FORCE} FOR UPDATE`, [callIds]);
-    const liveRows: { call_id: string }[] = await tx.query('SELECT call_id FROM recordings WHERE call_id IN (?) AND deleted_at IS NULL FOR UPDATE', [callIds]);
+    const heldRows: { call_id: string }[] = await tx.query(
+      `SELECT call_id FROM legal_holds WHERE call_id IN (?) AND ${HOLD_IN_FORCE} FOR UPDATE`,
+      [callIds],
+    );
+    const liveRows: { call_id: string }[] = await tx.query(
+      'SELECT call_id FROM recordings WHERE call_id IN (?) AND deleted_at IS NULL FOR UPDATE',
+      [callIds],
+    );
     return {
       calls: new Map(locked.map((r) => [r.id, candidate(r)])),
       held: new Set(heldRows.map((h) => h.call_id)),
@@ -102,9 +109,12 @@ export class CallDestructionSteps {
   async deleteRows(callIds: string[], tx: EntityManager): Promise<Record<string, number>> {
     const counts: Record<string, number> = {};
     for (const t of CALL_CHILD_TABLES) counts[t] = (await tx.query(`DELETE FROM ${t} WHERE call_id IN (?)`, [callIds])).affectedRows;
-    counts.legal_holds = (await tx.query(`DELETE FROM legal_holds WHERE call_id IN (?) AND NOT (${HOLD_IN_FORCE})`, [callIds])).affectedRows;
+    counts.legal_holds = (
+      await tx.query(`DELETE FROM legal_holds WHERE call_id IN (?) AND NOT (${HOLD_IN_FORCE})`, [callIds])
+    ).affectedRows;
     const deleted = await tx.query(`DELETE FROM calls WHERE id IN (?) AND NOT ${heldCall('calls.id')}`, [callIds]);
-    if (deleted.affectedRows !== callIds.length) throw new Error(`hold predicate kept ${callIds.length - deleted.affectedRows} call(s): rolled back`);
+    if (deleted.affectedRows !== callIds.length)
+      throw new Error(`hold predicate kept ${callIds.length - deleted.affectedRows} call(s): rolled back`);
     return counts;
   }
 
@@ -113,14 +123,26 @@ export class CallDestructionSteps {
     if (!certificates.length) return;
     await tx.query(
       `INSERT INTO deletion_certificates (id, call_id, reason, retention_policy, retention_deadline, deletion_request_id, steps, destroyed_at) VALUES ${certificates.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
-      certificates.flatMap((c) => [c.id, c.callId, c.reason, c.retentionPolicy, c.retentionDeadline, c.deletionRequestId, JSON.stringify(c.steps), destroyedAt]),
+      certificates.flatMap((c) => [
+        c.id,
+        c.callId,
+        c.reason,
+        c.retentionPolicy,
+        c.retentionDeadline,
+        c.deletionRequestId,
+        JSON.stringify(c.steps),
+        destroyedAt,
+      ]),
     );
   }
 
   /** The certificate of each of these calls that has one, by call id. */
   async certificateIds(callIds: string[]): Promise<Map<string, string>> {
     if (!callIds.length) return new Map();
-    const rows: { id: string; call_id: string }[] = await this.db.query('SELECT id, call_id FROM deletion_certificates WHERE call_id IN (?)', [callIds]);
+    const rows: { id: string; call_id: string }[] = await this.db.query(
+      'SELECT id, call_id FROM deletion_certificates WHERE call_id IN (?)',
+      [callIds],
+    );
     return new Map(rows.map((c) => [c.call_id, c.id]));
   }
 
@@ -148,13 +170,19 @@ export class CallDestructionSteps {
 
   /** SIDs of the call's recordings not yet deleted at Twilio. */
   async recordingSidsAtTwilio(callId: string): Promise<string[]> {
-    const rows: { recording_sid: string }[] = await this.db.query('SELECT id, recording_sid FROM recordings WHERE call_id = ? AND deleted_at IS NULL', [callId]);
+    const rows: { recording_sid: string }[] = await this.db.query(
+      'SELECT id, recording_sid FROM recordings WHERE call_id = ? AND deleted_at IS NULL',
+      [callId],
+    );
     return rows.map((r) => r.recording_sid);
   }
 
   /** Deletes the call's rows in `table`, in `tx`, if its call row is (still) gone; the rows deleted. */
   async deleteStrayRows(table: CallChildTable, callId: string, tx: EntityManager): Promise<number> {
-    const res = await tx.query(`DELETE FROM ${table} WHERE call_id = ? AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.id = ?)`, [callId, callId]);
+    const res = await tx.query(`DELETE FROM ${table} WHERE call_id = ? AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.id = ?)`, [
+      callId,
+      callId,
+    ]);
     return Number(res.affectedRows ?? 0);
   }
 }

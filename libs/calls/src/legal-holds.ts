@@ -30,7 +30,10 @@ export class LegalHolds {
 
   /** The hold in force on the call (the oldest, if ever more than one), or null. */
   async inForce(callId: string, tx?: EntityManager): Promise<{ id: string; placedAt: Date } | null> {
-    const [row] = await (tx ?? this.db).query(`SELECT id, placed_at FROM legal_holds WHERE call_id = ? AND ${HOLD_IN_FORCE} ORDER BY placed_at LIMIT 1`, [callId]);
+    const [row] = await (tx ?? this.db).query(
+      `SELECT id, placed_at FROM legal_holds WHERE call_id = ? AND ${HOLD_IN_FORCE} ORDER BY placed_at LIMIT 1`,
+      [callId],
+    );
     return row ? { id: row.id, placedAt: new Date(row.placed_at) } : null;
   }
 
@@ -43,7 +46,13 @@ export class LegalHolds {
   async place(callId: string, reason: string, placedBy: string, tx: EntityManager): Promise<{ id: string; placedAt: Date }> {
     const id = randomUUID();
     const placedAt = new Date();
-    await tx.query('INSERT INTO legal_holds (id, call_id, reason, placed_by, placed_at) VALUES (?, ?, ?, ?, ?)', [id, callId, reason, placedBy, placedAt]);
+    await tx.query('INSERT INTO legal_holds (id, call_id, reason, placed_by, placed_at) VALUES (?, ?, ?, ?, ?)', [
+      id,
+      callId,
+      reason,
+      placedBy,
+      placedAt,
+    ]);
     return { id, placedAt };
   }
 
@@ -52,7 +61,11 @@ export class LegalHolds {
     const hold = await this.inForce(callId, tx);
     if (!hold) return null;
     const liftedAt = new Date();
-    await tx.query(`UPDATE legal_holds SET lifted_by = ?, lifted_at = ? WHERE call_id = ? AND ${HOLD_IN_FORCE}`, [liftedBy, liftedAt, callId]);
+    await tx.query(`UPDATE legal_holds SET lifted_by = ?, lifted_at = ? WHERE call_id = ? AND ${HOLD_IN_FORCE}`, [
+      liftedBy,
+      liftedAt,
+      callId,
+    ]);
     return { id: hold.id, liftedAt };
   }
 

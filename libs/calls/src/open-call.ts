@@ -27,10 +27,16 @@ export async function openCall(
   ds: DataSource,
   retention: RetentionConfig,
   input: OpenCallInput,
-  audit?: (m: EntityManager, entry: { action: string; targetType: string; targetId: string; pseudonym: string | null; detail: Record<string, unknown> }) => Promise<unknown>,
+  audit?: (
+    m: EntityManager,
+    entry: { action: string; targetType: string; targetId: string; pseudonym: string | null; detail: Record<string, unknown> },
+  ) => Promise<unknown>,
 ): Promise<OpenCallResult> {
   return ds.transaction(async (m) => {
-    const existing: { id: string }[] = await m.query('SELECT id FROM calls WHERE call_sid = ? OR id = ? LIMIT 1', [input.callSid, input.callId]);
+    const existing: { id: string }[] = await m.query('SELECT id FROM calls WHERE call_sid = ? OR id = ? LIMIT 1', [
+      input.callSid,
+      input.callId,
+    ]);
     if (existing.length) return { callId: existing[0].id, created: false };
     // A call destroyed already (e.g. replay after deletion) must not come back.
     const destroyed: unknown[] = await m.query('SELECT 1 FROM deletion_certificates WHERE call_id = ?', [input.callId]);
@@ -39,7 +45,15 @@ export async function openCall(
     await m.query(
       `INSERT INTO calls (id, call_sid, caller_pseudonym, operator_id, status, started_at, risk_level, retention_policy, retention_deadline, recording_consent, created_at)
        VALUES (?, ?, ?, NULL, 'queued', ?, 'none', 'default', ?, ?, ?)`,
-      [input.callId, input.callSid, input.callerPseudonym, input.startedAt, retentionDeadline(retention, 'default', input.startedAt), input.recordingConsent ? 1 : 0, now],
+      [
+        input.callId,
+        input.callSid,
+        input.callerPseudonym,
+        input.startedAt,
+        retentionDeadline(retention, 'default', input.startedAt),
+        input.recordingConsent ? 1 : 0,
+        now,
+      ],
     );
     await m.query(
       `INSERT INTO consents (id, call_id, caller_pseudonym, kind, granted, wording_version, decided_at) VALUES (?, ?, ?, 'recording', ?, ?, ?)`,

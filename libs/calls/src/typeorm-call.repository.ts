@@ -13,7 +13,8 @@ import { retentionAfterAssessment } from './retention-policy';
 
 export const CALLS_RETENTION = Symbol('CALLS_RETENTION');
 
-const CALL_COLUMNS = 'id, status, started_at, answered_at, ended_at, risk_level, operator_id, retention_policy, retention_deadline, recording_consent, wrapup_category';
+const CALL_COLUMNS =
+  'id, status, started_at, answered_at, ended_at, risk_level, operator_id, retention_policy, retention_deadline, recording_consent, wrapup_category';
 const RETRYABLE = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
 
 @Injectable()
@@ -77,9 +78,16 @@ export class TypeOrmCallRepository extends CallRepository {
 
   async readContent(call: CallSummary, tx: CallTx): Promise<CallDetail> {
     const [noteRows, assessments, escalationRows, hold] = await Promise.all([
-      tx.query('SELECT id, call_id, author_id, amends_note_id, body_enc, created_at FROM notes WHERE call_id = ? ORDER BY created_at, id', [call.callId]) as Promise<NoteRow[]>,
-      tx.query('SELECT risk_level, assessed_by, created_at FROM risk_assessments WHERE call_id = ? ORDER BY created_at, id', [call.callId]) as Promise<any[]>,
-      tx.query('SELECT id, call_id, operator_id, risk_level, details_enc, created_at, cosigned_by, cosigned_at FROM escalations WHERE call_id = ? ORDER BY created_at, id', [call.callId]) as Promise<(EscalationRow & { details_enc: Buffer })[]>,
+      tx.query('SELECT id, call_id, author_id, amends_note_id, body_enc, created_at FROM notes WHERE call_id = ? ORDER BY created_at, id', [
+        call.callId,
+      ]) as Promise<NoteRow[]>,
+      tx.query('SELECT risk_level, assessed_by, created_at FROM risk_assessments WHERE call_id = ? ORDER BY created_at, id', [
+        call.callId,
+      ]) as Promise<any[]>,
+      tx.query(
+        'SELECT id, call_id, operator_id, risk_level, details_enc, created_at, cosigned_by, cosigned_at FROM escalations WHERE call_id = ? ORDER BY created_at, id',
+        [call.callId],
+      ) as Promise<(EscalationRow & { details_enc: Buffer })[]>,
       this.holdInForce(call.callId, tx),
     ]);
     return {
@@ -103,7 +111,10 @@ export class TypeOrmCallRepository extends CallRepository {
   }
 
   async note(noteId: string, tx?: CallTx): Promise<CallNote | null> {
-    const [row]: NoteRow[] = await (tx ?? this.ds).query('SELECT id, call_id, author_id, amends_note_id, body_enc, created_at FROM notes WHERE id = ?', [noteId]);
+    const [row]: NoteRow[] = await (tx ?? this.ds).query(
+      'SELECT id, call_id, author_id, amends_note_id, body_enc, created_at FROM notes WHERE id = ?',
+      [noteId],
+    );
     return row ? this.mapper.note(row) : null;
   }
 
@@ -130,13 +141,33 @@ export class TypeOrmCallRepository extends CallRepository {
   async addAssessment(call: CallSummary, level: RiskLevel, assessedBy: string, tx: CallTx) {
     const id = randomUUID();
     const at = new Date();
-    const next = retentionAfterAssessment(this.retention, { policy: call.retentionPolicy, deadline: call.retentionDeadline, startedAt: call.startedAt }, level);
-    await tx.query('INSERT INTO risk_assessments (id, call_id, assessed_by, risk_level, created_at) VALUES (?, ?, ?, ?, ?)', [id, call.callId, assessedBy, level, at]);
-    await tx.query('UPDATE calls SET risk_level = ?, retention_policy = ?, retention_deadline = ? WHERE id = ?', [level, next.policy, next.deadline, call.callId]);
+    const next = retentionAfterAssessment(
+      this.retention,
+      { policy: call.retentionPolicy, deadline: call.retentionDeadline, startedAt: call.startedAt },
+      level,
+    );
+    await tx.query('INSERT INTO risk_assessments (id, call_id, assessed_by, risk_level, created_at) VALUES (?, ?, ?, ?, ?)', [
+      id,
+      call.callId,
+      assessedBy,
+      level,
+      at,
+    ]);
+    await tx.query('UPDATE calls SET risk_level = ?, retention_policy = ?, retention_deadline = ? WHERE id = ?', [
+      level,
+      next.policy,
+      next.deadline,
+      call.callId,
+    ]);
     return { id, riskLevel: level, retentionPolicy: next.policy as PolicyName, retentionDeadline: next.deadline, at };
   }
 
-  async addEscalation(call: CallSummary, operatorId: string, details: EscalationDetails, tx: CallTx): Promise<{ id: string; createdAt: Date }> {
+  async addEscalation(
+    call: CallSummary,
+    operatorId: string,
+    details: EscalationDetails,
+    tx: CallTx,
+  ): Promise<{ id: string; createdAt: Date }> {
     const id = randomUUID();
     const createdAt = new Date();
     const sealed = await this.mapper.sealEscalation(call.callId, id, details);
@@ -161,7 +192,10 @@ export class TypeOrmCallRepository extends CallRepository {
 
   async cosignEscalation(callId: string, escalationId: string, supervisorId: string, tx: CallTx) {
     const at = new Date();
-    const res = await tx.query('UPDATE escalations SET cosigned_by = ?, cosigned_at = ? WHERE id = ? AND call_id = ? AND cosigned_by IS NULL', [supervisorId, at, escalationId, callId]);
+    const res = await tx.query(
+      'UPDATE escalations SET cosigned_by = ?, cosigned_at = ? WHERE id = ? AND call_id = ? AND cosigned_by IS NULL',
+      [supervisorId, at, escalationId, callId],
+    );
     if (res.affectedRows === 1) return { outcome: 'cosigned' as const, at };
     const exists = await tx.query('SELECT 1 FROM escalations WHERE id = ? AND call_id = ?', [escalationId, callId]);
     return { outcome: exists.length ? ('already_cosigned' as const) : ('not_found' as const) };

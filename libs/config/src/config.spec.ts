@@ -39,7 +39,9 @@ describe('retention config', () => {
   });
 
   it('rejects a file with a bad or missing duration, naming it', () => {
-    expect(() => parseRetentionConfig('scanEvery: PT1H\npolicies:\n  default: P90D\n  high: soon\nrecordings: P30D\ndeletionGrace: P1D\n')).toThrow(/policies.high[\s\S]*policies.imminent/);
+    expect(() =>
+      parseRetentionConfig('scanEvery: PT1H\npolicies:\n  default: P90D\n  high: soon\nrecordings: P30D\ndeletionGrace: P1D\n'),
+    ).toThrow(/policies.high[\s\S]*policies.imminent/);
   });
 });
 
@@ -53,8 +55,12 @@ describe('wording file', () => {
   });
 
   it('names every missing or empty text', () => {
-    const broken = shipped().replace(/^notice:.*\n( {2}.*\n)*/m, '').replace(/^ {2}codeWrong:.*\n/m, '');
-    expect(() => parseWording(broken, 'WORDING_FILE (test)')).toThrow(/WORDING_FILE \(test\) is invalid[\s\S]*notice: is required[\s\S]*privacy\.codeWrong: is required/);
+    const broken = shipped()
+      .replace(/^notice:.*\n( {2}.*\n)*/m, '')
+      .replace(/^ {2}codeWrong:.*\n/m, '');
+    expect(() => parseWording(broken, 'WORDING_FILE (test)')).toThrow(
+      /WORDING_FILE \(test\) is invalid[\s\S]*notice: is required[\s\S]*privacy\.codeWrong: is required/,
+    );
   });
 
   it('says when the file is not YAML or cannot be read', () => {
@@ -75,6 +81,8 @@ describe('master keys', () => {
   });
 
   it('refuses a malformed old key at start', () => {
-    expect(() => loadEnv([], { MASTER_KEY: key(1), MASTER_KEY_OLD: Buffer.alloc(8).toString('base64') })).toThrow(/MASTER_KEY_OLD must be base64 keys of exactly 32 bytes/);
+    expect(() => loadEnv([], { MASTER_KEY: key(1), MASTER_KEY_OLD: Buffer.alloc(8).toString('base64') })).toThrow(
+      /MASTER_KEY_OLD must be base64 keys of exactly 32 bytes/,
+    );
   });
 });

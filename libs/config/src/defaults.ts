@@ -31,14 +31,25 @@ export const DEFAULTS: Record<string, string> = {
 /** Express's `trust proxy` value for TRUSTED_PROXIES (`none`: believe no forwarded address). */
 export function trustProxySetting(trustedProxies: string): false | string[] {
   if (trustedProxies.trim() === 'none') return false;
-  return trustedProxies.split(',').map((p) => p.trim()).filter(Boolean);
+  return trustedProxies
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
 }
 
 /**
  * What each app must not be given (least privilege; the README's trust model). The gateway faces the
  * internet: it holds no key that decrypts content or signs tokens, and cannot reach the keystore.
  */
-export const GATEWAY_MUST_NOT_HOLD = ['MASTER_KEY', 'MASTER_KEY_OLD', 'KEYSTORE_URL', 'BOOTSTRAP_ADMIN', 'TOKEN_PRIVATE_KEY', 'AUDIT_CHECKPOINT_KEY', 'JWT_SECRET'];
+export const GATEWAY_MUST_NOT_HOLD = [
+  'MASTER_KEY',
+  'MASTER_KEY_OLD',
+  'KEYSTORE_URL',
+  'BOOTSTRAP_ADMIN',
+  'TOKEN_PRIVATE_KEY',
+  'AUDIT_CHECKPOINT_KEY',
+  'JWT_SECRET',
+];
 /** Records signs tokens and reads content; the checkpoint key that watches its audit writes is not its own. */
 export const RECORDS_MUST_NOT_HOLD = ['AUDIT_CHECKPOINT_KEY', 'JWT_SECRET'];
 /** The worker destroys content and signs audit checkpoints; it serves no staff, so it signs no tokens. */

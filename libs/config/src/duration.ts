@@ -30,5 +30,5 @@ export function addDuration(from: Date, d: IsoDuration): Date {
 
 /** Approximate length in milliseconds, for schedules (a month is 30 days, a year 365). */
 export function durationMs(d: IsoDuration): number {
-  return ((((((d.years * 365 + d.months * 30 + d.weeks * 7 + d.days) * 24 + d.hours) * 60) + d.minutes) * 60) + d.seconds) * 1000;
+  return ((((d.years * 365 + d.months * 30 + d.weeks * 7 + d.days) * 24 + d.hours) * 60 + d.minutes) * 60 + d.seconds) * 1000;
 }

@@ -1,15 +1,4 @@
-import {
-  IsBase64,
-  IsIn,
-  IsInt,
-  IsOptional,
-  IsString,
-  IsUrl,
-  Matches,
-  Max,
-  Min,
-  MinLength,
-} from 'class-validator';
+import { IsBase64, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength } from 'class-validator';
 
 /**
  * Every variable the apps read, with its rule. Defaults live in `defaults.ts`;
@@ -25,13 +14,19 @@ export class EnvironmentVariables {
   @Matches(/^rediss?:\/\/[^\s]+$/, { message: 'REDIS_URL must be a redis:// URL' })
   REDIS_URL: string;
 
-  @IsInt() @Min(0) @Max(65535)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
   GATEWAY_PORT: number;
 
-  @IsInt() @Min(0) @Max(65535)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
   RECORDS_PORT: number;
 
-  @IsInt() @Min(0) @Max(65535)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
   WORKER_PORT: number;
 
   @IsUrl({ require_tld: false, require_protocol: true }, { message: 'PUBLIC_URL must be an absolute http(s) URL' })
@@ -40,53 +35,74 @@ export class EnvironmentVariables {
   @IsUrl({ require_tld: false, require_protocol: true }, { message: 'RECORDS_URL must be an absolute http(s) URL' })
   RECORDS_URL: string;
 
-  @IsOptional() @Matches(/^AC[0-9a-fA-F]{32}$/, { message: 'TWILIO_ACCOUNT_SID must look like AC followed by 32 hex digits' })
+  @IsOptional()
+  @Matches(/^AC[0-9a-fA-F]{32}$/, { message: 'TWILIO_ACCOUNT_SID must look like AC followed by 32 hex digits' })
   TWILIO_ACCOUNT_SID?: string;
 
-  @IsOptional() @IsString() @MinLength(16, { message: 'TWILIO_AUTH_TOKEN is too short' })
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'TWILIO_AUTH_TOKEN is too short' })
   TWILIO_AUTH_TOKEN?: string;
 
-  @IsOptional() @IsUrl({ require_tld: false, require_protocol: true }, { message: 'TWILIO_API_URL must be an absolute http(s) URL' })
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true }, { message: 'TWILIO_API_URL must be an absolute http(s) URL' })
   TWILIO_API_URL?: string;
 
-  @IsOptional() @Matches(/^\+[1-9]\d{6,14}$/, { message: 'TWILIO_SMS_FROM must be an E.164 number' })
+  @IsOptional()
+  @Matches(/^\+[1-9]\d{6,14}$/, { message: 'TWILIO_SMS_FROM must be an E.164 number' })
   TWILIO_SMS_FROM?: string;
 
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   TWILIO_API_KEY_SID?: string;
 
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   TWILIO_API_KEY_SECRET?: string;
 
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   TWILIO_TWIML_APP_SID?: string;
 
   /** PEM P-256 private key that signs staff tokens (ES256): records only. */
-  @IsOptional() @IsString() @Matches(/BEGIN PRIVATE KEY/, { message: 'TOKEN_PRIVATE_KEY must be a PEM private key (P-256)' })
+  @IsOptional()
+  @IsString()
+  @Matches(/BEGIN PRIVATE KEY/, { message: 'TOKEN_PRIVATE_KEY must be a PEM private key (P-256)' })
   TOKEN_PRIVATE_KEY?: string;
 
   /** PEM public key(s) that verify staff tokens, every app; several concatenated during rotation (tokens carry `kid`). */
-  @IsOptional() @IsString() @Matches(/BEGIN PUBLIC KEY/, { message: 'TOKEN_PUBLIC_KEY must be PEM public key(s)' })
+  @IsOptional()
+  @IsString()
+  @Matches(/BEGIN PUBLIC KEY/, { message: 'TOKEN_PUBLIC_KEY must be PEM public key(s)' })
   TOKEN_PUBLIC_KEY?: string;
 
   /** Retired (staff tokens are ES256 now); an app given it warns. */
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   JWT_SECRET?: string;
 
-  @IsOptional() @IsBase64({}, { message: 'MASTER_KEY must be base64 of 32 bytes' })
+  @IsOptional()
+  @IsBase64({}, { message: 'MASTER_KEY must be base64 of 32 bytes' })
   MASTER_KEY?: string;
 
   /** Earlier master keys, comma-separated base64, kept only while `keys:rotate` re-wraps data keys. */
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   MASTER_KEY_OLD?: string;
 
-  @IsOptional() @IsBase64({}, { message: 'PSEUDONYM_KEY must be base64' })
+  @IsOptional()
+  @IsBase64({}, { message: 'PSEUDONYM_KEY must be base64' })
   PSEUDONYM_KEY?: string;
 
-  @IsOptional() @Matches(/^[a-zA-Z0-9_.-]{3,64}:.{12,}$/, { message: 'BOOTSTRAP_ADMIN must be username:password with a password of 12 characters or more' })
+  @IsOptional()
+  @Matches(/^[a-zA-Z0-9_.-]{3,64}:.{12,}$/, {
+    message: 'BOOTSTRAP_ADMIN must be username:password with a password of 12 characters or more',
+  })
   BOOTSTRAP_ADMIN?: string;
 
-  @IsInt() @Min(1) @Max(600)
+  @IsInt()
+  @Min(1)
+  @Max(600)
   OFFER_TIMEOUT_SECONDS: number;
 
   @IsString()
@@ -99,36 +115,50 @@ export class EnvironmentVariables {
   @IsString()
   TIME_ZONE: string;
 
-  @IsInt() @Min(1) @Max(600)
+  @IsInt()
+  @Min(1)
+  @Max(600)
   SERVICE_LEVEL_SECONDS: number;
 
-  @IsInt() @Min(60) @Max(86400)
+  @IsInt()
+  @Min(60)
+  @Max(86400)
   SESSION_TTL_SECONDS: number;
 
   /** How long an operator whose console dropped keeps their state (and the call they are on). */
-  @IsInt() @Min(0) @Max(3600)
+  @IsInt()
+  @Min(0)
+  @Max(3600)
   OPERATOR_GRACE_SECONDS: number;
 
   /** Longest pause in the wait loop before Twilio asks the wait URL again (which re-registers a call Redis lost). */
-  @IsInt() @Min(1) @Max(120)
+  @IsInt()
+  @Min(1)
+  @Max(120)
   WAIT_PAUSE_SECONDS: number;
 
   /** How often each gateway node sweeps expired offers and re-matches waiting calls. */
-  @IsInt() @Min(20) @Max(10000)
+  @IsInt()
+  @Min(20)
+  @Max(10000)
   ROUTING_SWEEP_MS: number;
 
   /** Fallback: delete an SMS at Twilio this long after sending, if no final status callback came. */
-  @IsInt() @Min(1) @Max(86400)
+  @IsInt()
+  @Min(1)
+  @Max(86400)
   SMS_DELETE_AFTER_SECONDS: number;
 
   @IsIn(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
   LOG_LEVEL: string;
 
   /** Every log line from debug up is also appended here (the test suite sets it and scans the file). */
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   LOG_CAPTURE_FILE?: string;
 
-  @IsOptional() @IsIn(['0', '1', 'true', 'false'])
+  @IsOptional()
+  @IsIn(['0', '1', 'true', 'false'])
   HOTLINE_DEMO?: string;
 
   /**
@@ -146,15 +176,21 @@ export class EnvironmentVariables {
   AUDIT_CHECKPOINT_DIR: string;
 
   /** PEM Ed25519 private key that signs audit checkpoints (the worker only; the database never sees it). */
-  @IsOptional() @IsString() @Matches(/BEGIN PRIVATE KEY/, { message: 'AUDIT_CHECKPOINT_KEY must be a PEM private key (Ed25519)' })
+  @IsOptional()
+  @IsString()
+  @Matches(/BEGIN PRIVATE KEY/, { message: 'AUDIT_CHECKPOINT_KEY must be a PEM private key (Ed25519)' })
   AUDIT_CHECKPOINT_KEY?: string;
 
   /** PEM public key(s) that verify audit checkpoints (records and the CLI); several during rotation. */
-  @IsOptional() @IsString() @Matches(/BEGIN PUBLIC KEY/, { message: 'AUDIT_CHECKPOINT_PUBLIC_KEY must be PEM public key(s)' })
+  @IsOptional()
+  @IsString()
+  @Matches(/BEGIN PUBLIC KEY/, { message: 'AUDIT_CHECKPOINT_PUBLIC_KEY must be PEM public key(s)' })
   AUDIT_CHECKPOINT_PUBLIC_KEY?: string;
 
   /** How often the worker checkpoints the audit chain's new entries. */
-  @IsInt() @Min(5) @Max(86400)
+  @IsInt()
+  @Min(5)
+  @Max(86400)
   AUDIT_CHECKPOINT_INTERVAL_SECONDS: number;
 }
 

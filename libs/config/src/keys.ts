@@ -15,7 +15,8 @@ export function masterKeyProblems(env: KeyEnv): string[] {
   const problems: string[] = [];
   if (env.MASTER_KEY && Buffer.from(env.MASTER_KEY, 'base64').length !== 32) problems.push('MASTER_KEY must be base64 of exactly 32 bytes');
   const old = oldKeyTexts(env);
-  if (old.some((k) => Buffer.from(k, 'base64').length !== 32)) problems.push('MASTER_KEY_OLD must be base64 keys of exactly 32 bytes, comma-separated');
+  if (old.some((k) => Buffer.from(k, 'base64').length !== 32))
+    problems.push('MASTER_KEY_OLD must be base64 keys of exactly 32 bytes, comma-separated');
   return problems;
 }
 

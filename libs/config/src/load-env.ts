@@ -4,7 +4,19 @@ import { DEFAULTS } from './defaults';
 import { ConfigurationError, EnvironmentVariables, Secret } from './env.validation';
 import { masterKeyProblems } from './keys';
 
-const INTEGER_KEYS = ['GATEWAY_PORT', 'RECORDS_PORT', 'WORKER_PORT', 'OFFER_TIMEOUT_SECONDS', 'SERVICE_LEVEL_SECONDS', 'SESSION_TTL_SECONDS', 'OPERATOR_GRACE_SECONDS', 'WAIT_PAUSE_SECONDS', 'ROUTING_SWEEP_MS', 'SMS_DELETE_AFTER_SECONDS', 'AUDIT_CHECKPOINT_INTERVAL_SECONDS'];
+const INTEGER_KEYS = [
+  'GATEWAY_PORT',
+  'RECORDS_PORT',
+  'WORKER_PORT',
+  'OFFER_TIMEOUT_SECONDS',
+  'SERVICE_LEVEL_SECONDS',
+  'SESSION_TTL_SECONDS',
+  'OPERATOR_GRACE_SECONDS',
+  'WAIT_PAUSE_SECONDS',
+  'ROUTING_SWEEP_MS',
+  'SMS_DELETE_AFTER_SECONDS',
+  'AUDIT_CHECKPOINT_INTERVAL_SECONDS',
+];
 
 /**
  * Validates the environment (with the contract's defaults) and returns it typed.
@@ -22,13 +34,18 @@ export function loadEnv(required: Secret[] = [], source: NodeJS.ProcessEnv = pro
   const problems: string[] = [];
   for (const error of validateSync(env, { whitelist: false, forbidUnknownValues: false })) {
     const messages = Object.values(error.constraints ?? {});
-    problems.push(messages.length ? messages.map((m) => (m.includes(error.property) ? m : `${error.property}: ${m}`)).join('; ') : `${error.property} is invalid`);
+    problems.push(
+      messages.length
+        ? messages.map((m) => (m.includes(error.property) ? m : `${error.property}: ${m}`)).join('; ')
+        : `${error.property} is invalid`,
+    );
   }
   for (const key of required) {
     if (!env[key]) problems.push(`${key} is required (demo mode generates it; see README "Running for real")`);
   }
   problems.push(...masterKeyProblems(env));
-  if (env.PSEUDONYM_KEY && Buffer.from(env.PSEUDONYM_KEY, 'base64').length < 32) problems.push('PSEUDONYM_KEY must be base64 of at least 32 bytes');
+  if (env.PSEUDONYM_KEY && Buffer.from(env.PSEUDONYM_KEY, 'base64').length < 32)
+    problems.push('PSEUDONYM_KEY must be base64 of at least 32 bytes');
   if (problems.length) throw new ConfigurationError(problems);
   return env;
 }
@@ -38,11 +55,19 @@ export function loadEnv(required: Secret[] = [], source: NodeJS.ProcessEnv = pro
  * what this app must not hold (another app's secrets): given one, it starts and warns naming it, so
  * that a deployment which hands every app every secret is told so.
  */
-export function loadEnvOrExit(app: string, required: Secret[], unneeded: string[] = [], source: NodeJS.ProcessEnv = process.env): EnvironmentVariables {
+export function loadEnvOrExit(
+  app: string,
+  required: Secret[],
+  unneeded: string[] = [],
+  source: NodeJS.ProcessEnv = process.env,
+): EnvironmentVariables {
   try {
     const env = loadEnv(required, source);
     const given = unneeded.filter((k) => source[k]);
-    if (given.length) process.stderr.write(`[${app}] warning: given ${given.join(', ')}, which the ${app} does not need; remove ${given.length > 1 ? 'them' : 'it'} from its environment (least privilege)\n`);
+    if (given.length)
+      process.stderr.write(
+        `[${app}] warning: given ${given.join(', ')}, which the ${app} does not need; remove ${given.length > 1 ? 'them' : 'it'} from its environment (least privilege)\n`,
+      );
     return env;
   } catch (e) {
     if (e instanceof ConfigurationError) {

@@ -31,7 +31,9 @@ export function parseRetentionConfig(text: string, origin = 'retention config'):
       if (typeof v !== 'string') throw new Error(`missing`);
       return parseDuration(v);
     } catch (e) {
-      problems.push(`${path}: ${(e as Error).message === 'missing' ? 'is required (an ISO 8601 duration such as P90D)' : (e as Error).message}`);
+      problems.push(
+        `${path}: ${(e as Error).message === 'missing' ? 'is required (an ISO 8601 duration such as P90D)' : (e as Error).message}`,
+      );
       return parseDuration('PT0S');
     }
   };
@@ -41,7 +43,8 @@ export function parseRetentionConfig(text: string, origin = 'retention config'):
   const scanEvery = dur('scanEvery', doc.scanEvery);
   const policies = {} as Record<PolicyName, IsoDuration>;
   for (const p of POLICY_NAMES) policies[p] = dur(`policies.${p}`, doc.policies?.[p]);
-  for (const k of Object.keys(doc.policies ?? {})) if (!POLICY_NAMES.includes(k as PolicyName)) problems.push(`policies.${k}: unknown policy (use ${POLICY_NAMES.join(', ')})`);
+  for (const k of Object.keys(doc.policies ?? {}))
+    if (!POLICY_NAMES.includes(k as PolicyName)) problems.push(`policies.${k}: unknown policy (use ${POLICY_NAMES.join(', ')})`);
   const recordings = dur('recordings', doc.recordings);
   const deletionGrace = dur('deletionGrace', doc.deletionGrace);
   const batchSize = doc.batchSize === undefined ? 200 : Number(doc.batchSize);

@@ -54,7 +54,8 @@ export function parseWording(text: string, origin = 'wording file'): Wording {
   } catch (e) {
     throw new Error(`${origin}: not valid YAML (${(e as Error).message})`, { cause: e });
   }
-  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new Error(`${origin}: expected a mapping with ${TOP_LEVEL.join(', ')} and privacy`);
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc))
+    throw new Error(`${origin}: expected a mapping with ${TOP_LEVEL.join(', ')} and privacy`);
   const problems: string[] = [];
   const text_ = (v: unknown) => (typeof v === 'number' ? String(v) : v);
   for (const k of TOP_LEVEL) {

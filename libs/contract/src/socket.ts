@@ -38,7 +38,9 @@ interface ClientMessage {
 }
 
 /** socket.io's event map for client-to-server events, from their declarations. */
-export type ClientEvents<M extends { [E in keyof M]: ClientMessage }> = { [E in keyof M]: (payload: M[E]['payload'], ack: Ack<M[E]['ack']>) => void };
+export type ClientEvents<M extends { [E in keyof M]: ClientMessage }> = {
+  [E in keyof M]: (payload: M[E]['payload'], ack: Ack<M[E]['ack']>) => void;
+};
 /** socket.io's event map for server-to-client events, from their payloads. */
 export type ServerEvents<M> = { [E in keyof M]: (payload: M[E]) => void };
 

@@ -1,4 +1,14 @@
-import { createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, KeyObject, randomBytes } from 'crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  hkdfSync,
+  KeyObject,
+  randomBytes,
+} from 'crypto';
 
 /**
  * Sealing a caller's number for the one message we owe them later (the closing SMS of a deletion
@@ -41,7 +51,10 @@ export function openContact(masterKey: Buffer, sealed: Buffer, context: string):
   const iv = sealed.subarray(44, 56);
   const tag = sealed.subarray(56, 72);
   const body = sealed.subarray(72);
-  const shared = diffieHellman({ privateKey: contactPrivateKey(masterKey), publicKey: createPublicKey({ key: ephDer, format: 'der', type: 'spki' }) });
+  const shared = diffieHellman({
+    privateKey: contactPrivateKey(masterKey),
+    publicKey: createPublicKey({ key: ephDer, format: 'der', type: 'spki' }),
+  });
   const d = createDecipheriv('aes-256-gcm', aeadKey(shared, ephDer), iv);
   d.setAAD(Buffer.from(`hotline:contact:${context}`));
   d.setAuthTag(tag);

@@ -39,7 +39,10 @@ export class KeystoreService extends DataKeyStore {
   private readonly byId = new Map<string, MasterKey>();
   private readonly cache = new Map<string, { key: Buffer; until: number }>();
 
-  constructor(@InjectDataSource(KEYSTORE) private readonly ds: DataSource, @Inject(ENV) env: Env) {
+  constructor(
+    @InjectDataSource(KEYSTORE) private readonly ds: DataSource,
+    @Inject(ENV) env: Env,
+  ) {
     super();
     const { current, old } = masterKeys(env);
     [current, ...old].forEach((key, i) => {
@@ -104,12 +107,17 @@ export class KeystoreService extends DataKeyStore {
 
   async existing(callIds: string[]): Promise<Set<string>> {
     if (!callIds.length) return new Set();
-    const rows: { call_id: string }[] = await this.ds.query('SELECT call_id FROM data_keys WHERE call_id IN (?)', [callIds.map(canonicalId)]);
+    const rows: { call_id: string }[] = await this.ds.query('SELECT call_id FROM data_keys WHERE call_id IN (?)', [
+      callIds.map(canonicalId),
+    ]);
     return new Set(rows.map((r) => r.call_id));
   }
 
   async list(afterCallId: string, limit: number): Promise<DataKeyEntry[]> {
-    const rows: { call_id: string; created_at: Date }[] = await this.ds.query('SELECT call_id, created_at FROM data_keys WHERE call_id > ? ORDER BY call_id LIMIT ?', [afterCallId, limit]);
+    const rows: { call_id: string; created_at: Date }[] = await this.ds.query(
+      'SELECT call_id, created_at FROM data_keys WHERE call_id > ? ORDER BY call_id LIMIT ?',
+      [afterCallId, limit],
+    );
     return rows.map((r) => ({ callId: r.call_id, createdAt: new Date(r.created_at) }));
   }
 
@@ -155,7 +163,10 @@ export class KeystoreService extends DataKeyStore {
     );
     if (!rows.length) return undefined;
     const mk = this.byId.get(rows[0].master_key_id);
-    if (!mk) throw new Error(`data key of call ${callId} is wrapped by master key ${rows[0].master_key_id}, which is not configured (MASTER_KEY / MASTER_KEY_OLD)`);
+    if (!mk)
+      throw new Error(
+        `data key of call ${callId} is wrapped by master key ${rows[0].master_key_id}, which is not configured (MASTER_KEY / MASTER_KEY_OLD)`,
+      );
     const key = unwrapDataKey(mk.key, Buffer.from(rows[0].wrapped_key), callId);
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(callId, { key, until: Date.now() + KeystoreService.CACHE_MS });

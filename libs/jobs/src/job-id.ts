@@ -28,7 +28,11 @@ export const jobId = {
   openCall: (callId: string) => bullSafe(`open-call-${callId}`),
   /** One per call and kind of event (and operator, or recording, where a call has several). */
   callEvent: (e: CallEventRef) =>
-    bullSafe([`call-event-${e.kind}`, e.callId || e.callSid, e.kind === 'connected' ? e.operatorId : e.kind === 'recording' ? e.recordingSid : ''].filter(Boolean).join('_')),
+    bullSafe(
+      [`call-event-${e.kind}`, e.callId || e.callSid, e.kind === 'connected' ? e.operatorId : e.kind === 'recording' ? e.recordingSid : '']
+        .filter(Boolean)
+        .join('_'),
+    ),
 };
 
 /** Fixed ids: every worker upserts the same schedulers, so restarts and extra nodes never multiply them. */

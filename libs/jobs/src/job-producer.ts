@@ -32,7 +32,9 @@ export abstract class JobProducer implements OnApplicationShutdown {
 
   /** Adds one job; `false` when an app that fails fast could not (see `attempt`). */
   protected add(queue: Queue, job: JobToAdd): Promise<boolean> {
-    return this.attempt('job not queued', { queue: queue.name, job: job.name, jobId: job.opts.jobId }, () => queue.add(job.name, job.data, job.opts));
+    return this.attempt('job not queued', { queue: queue.name, job: job.name, jobId: job.opts.jobId }, () =>
+      queue.add(job.name, job.data, job.opts),
+    );
   }
 
   /** Adds many jobs in one round trip to Redis. */

@@ -22,7 +22,14 @@ class TestWorker extends QueueWorker {
   }
 }
 
-const job = (over: Partial<Job> = {}): Partial<Job> => ({ name: JobName.DeleteSms, id: 'delete-sms.SM1', data: { messageSid: 'SM1' }, attemptsMade: 0, opts: { attempts: 2 }, ...over });
+const job = (over: Partial<Job> = {}): Partial<Job> => ({
+  name: JobName.DeleteSms,
+  id: 'delete-sms.SM1',
+  data: { messageSid: 'SM1' },
+  attemptsMade: 0,
+  opts: { attempts: 2 },
+  ...over,
+});
 
 async function metric(name: string, labels: Record<string, string>): Promise<number> {
   const m = await registry.getSingleMetric(name)?.get();
@@ -51,6 +58,8 @@ describe(QueueWorker.name, () => {
   });
 
   it('fails a job name it has no handler for', async () => {
-    await expect(new TestWorker(async () => undefined).runJob(job({ name: JobName.SendSms, opts: {} }))).rejects.toThrow('unknown job send-sms on the sms queue');
+    await expect(new TestWorker(async () => undefined).runJob(job({ name: JobName.SendSms, opts: {} }))).rejects.toThrow(
+      'unknown job send-sms on the sms queue',
+    );
   });
 });

@@ -43,7 +43,11 @@ export abstract class QueueWorker implements OnModuleDestroy {
   }
 
   protected start(queue: QueueName, options: QueueWorkerOptions): Worker {
-    const worker = new Worker(queue, (job) => this.run(queue, job), { ...options, connection: this.jobsRedis.forWorker(), prefix: BULL_PREFIX });
+    const worker = new Worker(queue, (job) => this.run(queue, job), {
+      ...options,
+      connection: this.jobsRedis.forWorker(),
+      prefix: BULL_PREFIX,
+    });
     // Redis going away is reported here (the worker reconnects by itself); a job's own failure is not.
     worker.on('error', (e) => this.logger.warn({ msg: 'worker error', queue, error: e.name, detail: e.message.slice(0, 200) }));
     this.workers.set(queue, worker);
@@ -79,7 +83,14 @@ export abstract class QueueWorker implements OnModuleDestroy {
     const last = attempt >= attempts;
     jobMetrics.failed().inc({ queue, job: job.name, last: String(last) });
     // Fields, not interpolation: the log scrubber would take the digits of ids and codes for a phone number.
-    const fields = { ...this.jobFields(job), attempt, attempts, error: e.name, errorCode: (e as { code?: unknown }).code, errorStatus: (e as { status?: unknown }).status };
+    const fields = {
+      ...this.jobFields(job),
+      attempt,
+      attempts,
+      error: e.name,
+      errorCode: (e as { code?: unknown }).code,
+      errorStatus: (e as { status?: unknown }).status,
+    };
     if (!last) {
       this.logger.warn({ msg: 'job attempt failed; retrying', ...fields });
       return;
@@ -96,5 +107,7 @@ export abstract class QueueWorker implements OnModuleDestroy {
 /** Outcomes and counts of a result: numbers and strings, never an object (content). */
 function countsOf(result: unknown): Record<string, unknown> {
   if (!result || typeof result !== 'object') return {};
-  return Object.fromEntries(Object.entries(result as Record<string, unknown>).filter(([, v]) => typeof v === 'number' || typeof v === 'string'));
+  return Object.fromEntries(
+    Object.entries(result as Record<string, unknown>).filter(([, v]) => typeof v === 'number' || typeof v === 'string'),
+  );
 }

@@ -18,7 +18,13 @@ export class GlobalExceptionFilter implements ExceptionFilter {
     const correlationId = String(req.id ?? res.getHeader('X-Request-Id') ?? randomUUID());
     const body = toBody(exception);
     if (body.statusCode >= 500 && !(exception instanceof HttpException)) {
-      this.logger.error({ correlationId, err: { name: (exception as Error)?.name, message: (exception as Error)?.message, stack: (exception as Error)?.stack } }, 'unhandled error');
+      this.logger.error(
+        {
+          correlationId,
+          err: { name: (exception as Error)?.name, message: (exception as Error)?.message, stack: (exception as Error)?.stack },
+        },
+        'unhandled error',
+      );
     } else if (body.statusCode >= 500) {
       // A deliberate 5xx (e.g. 503: a dependency away, a feature not configured) is an answer, not a crash.
       this.logger.warn({ correlationId, statusCode: body.statusCode, path: req.path }, body.message);
@@ -43,10 +49,14 @@ function toBody(exception: unknown): ErrorBody {
   const e = exception as any;
   // body-parser errors (they carry `type` and `status`)
   if (e && typeof e === 'object' && typeof e.type === 'string' && typeof e.status === 'number') {
-    if (e.type === 'entity.parse.failed') return { statusCode: 400, error: 'Bad Request', message: 'body is not valid JSON', fields: ['body'] };
-    if (e.type === 'entity.too.large') return { statusCode: 413, error: 'Payload Too Large', message: `body is larger than the ${e.limit} bytes allowed`, fields: ['body'] };
-    if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') return { statusCode: 415, error: 'Unsupported Media Type', message: 'body encoding is not supported', fields: ['body'] };
-    if (e.status >= 400 && e.status < 500) return { statusCode: e.status, error: 'Bad Request', message: 'body could not be read', fields: ['body'] };
+    if (e.type === 'entity.parse.failed')
+      return { statusCode: 400, error: 'Bad Request', message: 'body is not valid JSON', fields: ['body'] };
+    if (e.type === 'entity.too.large')
+      return { statusCode: 413, error: 'Payload Too Large', message: `body is larger than the ${e.limit} bytes allowed`, fields: ['body'] };
+    if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported')
+      return { statusCode: 415, error: 'Unsupported Media Type', message: 'body encoding is not supported', fields: ['body'] };
+    if (e.status >= 400 && e.status < 500)
+      return { statusCode: e.status, error: 'Bad Request', message: 'body could not be read', fields: ['body'] };
   }
   // Other http-errors from the body reader (e.g. a body that claims gzip and is not) and raw zlib errors.
   if (e && typeof e === 'object' && !(exception instanceof HttpException)) {
@@ -54,12 +64,21 @@ function toBody(exception: unknown): ErrorBody {
     if (status !== undefined && status >= 400 && status < 500 && e.expose !== false) {
       return { statusCode: status, error: 'Bad Request', message: 'body could not be read', fields: ['body'] };
     }
-    if (typeof e.code === 'string' && /^Z_/.test(e.code)) return { statusCode: 400, error: 'Bad Request', message: 'body encoding is corrupt', fields: ['body'] };
+    if (typeof e.code === 'string' && /^Z_/.test(e.code))
+      return { statusCode: 400, error: 'Bad Request', message: 'body encoding is corrupt', fields: ['body'] };
   }
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
     const response = exception.getResponse() as any;
-    const base: ErrorBody = { statusCode: status, error: HttpStatus[status]?.replace(/_/g, ' ').toLowerCase().replace(/\b\w/g, (c: string) => c.toUpperCase()) ?? 'Error', message: exception.message };
+    const base: ErrorBody = {
+      statusCode: status,
+      error:
+        HttpStatus[status]
+          ?.replace(/_/g, ' ')
+          .toLowerCase()
+          .replace(/\b\w/g, (c: string) => c.toUpperCase()) ?? 'Error',
+      message: exception.message,
+    };
     if (typeof response === 'string') return { ...base, message: response };
     if (response && typeof response === 'object') {
       const { statusCode: _s, message, error, ...rest } = response;

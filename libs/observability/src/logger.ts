@@ -40,7 +40,12 @@ let capture: { path: string; file: DestinationStream; stdout: DestinationStream 
  */
 function withCapture(options: LoggerOptions, path: string | undefined): { options: LoggerOptions; stream?: DestinationStream } {
   if (!path) return { options };
-  if (capture?.path !== path) capture = { path, file: pino.destination({ dest: path, append: true, sync: true, mkdir: true }), stdout: capture?.stdout ?? pino.destination(1) };
+  if (capture?.path !== path)
+    capture = {
+      path,
+      file: pino.destination({ dest: path, append: true, sync: true, mkdir: true }),
+      stdout: capture?.stdout ?? pino.destination(1),
+    };
   const level = String(options.level ?? 'info');
   const streams: pino.StreamEntry[] = [{ level: 'debug', stream: capture.file }];
   if (level !== 'silent') streams.push({ level: level as pino.Level, stream: capture.stdout });

@@ -6,14 +6,29 @@ import { scrubString } from './redaction';
 
 function capture(): { logger: pino.Logger; lines: () => string } {
   const chunks: string[] = [];
-  const sink = new Writable({ write(c, _e, cb) { chunks.push(c.toString()); cb(); } });
+  const sink = new Writable({
+    write(c, _e, cb) {
+      chunks.push(c.toString());
+      cb();
+    },
+  });
   return { logger: pino(pinoOptions('test', 'info'), sink), lines: () => chunks.join('') };
 }
 
 describe('log redaction', () => {
   it('removes numbers, note text, codes, tokens and names by configuration', () => {
     const { logger, lines } = capture();
-    logger.info({ From: '+447700900123', text: 'I feel unsafe at home', code: '123456', token: 'eyJhbGciOi', displayName: 'Alex Doe', callId: '8b0d6c2e-8f0e-4a8e-9d7b-3b1a2f0e4c11' }, 'incoming');
+    logger.info(
+      {
+        From: '+447700900123',
+        text: 'I feel unsafe at home',
+        code: '123456',
+        token: 'eyJhbGciOi',
+        displayName: 'Alex Doe',
+        callId: '8b0d6c2e-8f0e-4a8e-9d7b-3b1a2f0e4c11',
+      },
+      'incoming',
+    );
     logger.info({ nested: { To: '+15551234567', note: 'secret words', password: 'hunter2hunter2' } }, 'nested');
     const out = lines();
     for (const leaked of ['447700900123', 'unsafe at home', '123456', 'eyJhbGciOi', 'Alex Doe', '15551234567', 'secret words', 'hunter2']) {

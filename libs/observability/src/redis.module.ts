@@ -20,7 +20,10 @@ export class RedisModule {
   static forRoot(): DynamicModule {
     return {
       module: RedisModule,
-      providers: [{ provide: REDIS, inject: [ENV], useFactory: (env: Env) => createRedis(env.REDIS_URL, { connectionName: 'hotline' }) }, RedisCloser],
+      providers: [
+        { provide: REDIS, inject: [ENV], useFactory: (env: Env) => createRedis(env.REDIS_URL, { connectionName: 'hotline' }) },
+        RedisCloser,
+      ],
       exports: [REDIS],
     };
   }

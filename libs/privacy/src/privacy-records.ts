@@ -32,8 +32,14 @@ export interface DeletionRequestResult {
 }
 
 /** The caller's request that is still to be carried out (pending or running), if any. */
-export async function openDeletionRequest(ds: DataSource | EntityManager, pseudonym: string): Promise<{ id: string; status: string; executeAfter: Date } | null> {
-  const rows = await ds.query('SELECT id, status, execute_after FROM deletion_requests WHERE caller_pseudonym = ? AND status IN (?) ORDER BY requested_at DESC LIMIT 1', [pseudonym, OPEN_STATUSES]);
+export async function openDeletionRequest(
+  ds: DataSource | EntityManager,
+  pseudonym: string,
+): Promise<{ id: string; status: string; executeAfter: Date } | null> {
+  const rows = await ds.query(
+    'SELECT id, status, execute_after FROM deletion_requests WHERE caller_pseudonym = ? AND status IN (?) ORDER BY requested_at DESC LIMIT 1',
+    [pseudonym, OPEN_STATUSES],
+  );
   return rows.length ? { id: rows[0].id, status: rows[0].status, executeAfter: new Date(rows[0].execute_after) } : null;
 }
 
@@ -57,9 +63,21 @@ export async function requestDeletion(
   },
 ): Promise<DeletionRequestResult> {
   return ds.transaction(async (m) => {
-    const open = await m.query('SELECT id, execute_after FROM deletion_requests WHERE caller_pseudonym = ? AND status IN (?) FOR UPDATE', [input.pseudonym, OPEN_STATUSES]);
+    const open = await m.query('SELECT id, execute_after FROM deletion_requests WHERE caller_pseudonym = ? AND status IN (?) FOR UPDATE', [
+      input.pseudonym,
+      OPEN_STATUSES,
+    ]);
     if (open.length) {
-      await input.audit?.({ actorRole: 'caller', action: 'deletion_request.repeated', targetType: 'deletion_request', targetId: open[0].id, detail: { ...input.via } }, m);
+      await input.audit?.(
+        {
+          actorRole: 'caller',
+          action: 'deletion_request.repeated',
+          targetType: 'deletion_request',
+          targetId: open[0].id,
+          detail: { ...input.via },
+        },
+        m,
+      );
       return { id: open[0].id, created: false, executeAfter: new Date(open[0].execute_after) };
     }
     const id = randomUUID();
@@ -75,7 +93,14 @@ export async function requestDeletion(
         action: 'deletion_request.created',
         targetType: 'deletion_request',
         targetId: id,
-        detail: { ...input.via, verifiedBy: 'sms_code', calls: input.summary.total, held: input.summary.held, executeAfter: input.executeAfter.toISOString(), closingSms: !!contactEnc },
+        detail: {
+          ...input.via,
+          verifiedBy: 'sms_code',
+          calls: input.summary.total,
+          held: input.summary.held,
+          executeAfter: input.executeAfter.toISOString(),
+          closingSms: !!contactEnc,
+        },
       },
       m,
     );
@@ -84,12 +109,32 @@ export async function requestDeletion(
 }
 
 /** Cancels the caller's pending request, if any (not one the worker has started), and returns its id. */
-export async function cancelPendingDeletion(ds: DataSource, pseudonym: string, now = new Date(), audit?: AuditAppend, via?: Record<string, unknown>): Promise<string | null> {
+export async function cancelPendingDeletion(
+  ds: DataSource,
+  pseudonym: string,
+  now = new Date(),
+  audit?: AuditAppend,
+  via?: Record<string, unknown>,
+): Promise<string | null> {
   return ds.transaction(async (m) => {
-    const rows = await m.query("SELECT id FROM deletion_requests WHERE caller_pseudonym = ? AND status = 'pending' FOR UPDATE", [pseudonym]);
+    const rows = await m.query("SELECT id FROM deletion_requests WHERE caller_pseudonym = ? AND status = 'pending' FOR UPDATE", [
+      pseudonym,
+    ]);
     if (!rows.length) return null;
-    await m.query("UPDATE deletion_requests SET status = 'cancelled', cancelled_at = ?, contact_enc = NULL WHERE id = ?", [now, rows[0].id]);
-    await audit?.({ actorRole: 'caller', action: 'deletion_request.cancelled', targetType: 'deletion_request', targetId: rows[0].id, detail: { ...via } }, m);
+    await m.query("UPDATE deletion_requests SET status = 'cancelled', cancelled_at = ?, contact_enc = NULL WHERE id = ?", [
+      now,
+      rows[0].id,
+    ]);
+    await audit?.(
+      {
+        actorRole: 'caller',
+        action: 'deletion_request.cancelled',
+        targetType: 'deletion_request',
+        targetId: rows[0].id,
+        detail: { ...via },
+      },
+      m,
+    );
     return rows[0].id as string;
   });
 }
@@ -113,7 +158,16 @@ export async function withdrawRecordingConsent(
       'INSERT INTO caller_preferences (caller_pseudonym, recording_opt_out_at, updated_at) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE recording_opt_out_at = COALESCE(recording_opt_out_at, VALUES(recording_opt_out_at)), updated_at = VALUES(updated_at)',
       [pseudonym, now, now],
     );
-    await audit?.({ actorRole: 'caller', action: 'consent.withdrawn', targetType: 'consent', targetId: null, detail: { ...via, kind: 'recording', consents: result.withdrawn, callsWithRecordings: result.callsWithRecordings } }, m);
+    await audit?.(
+      {
+        actorRole: 'caller',
+        action: 'consent.withdrawn',
+        targetType: 'consent',
+        targetId: null,
+        detail: { ...via, kind: 'recording', consents: result.withdrawn, callsWithRecordings: result.callsWithRecordings },
+      },
+      m,
+    );
     return result;
   });
 }
@@ -121,6 +175,8 @@ export async function withdrawRecordingConsent(
 /** True when this caller withdrew consent to recording: their later calls are not recorded. */
 export async function recordingOptedOut(ds: DataSource, pseudonym: string | null): Promise<boolean> {
   if (!pseudonym) return false;
-  const rows = await ds.query('SELECT 1 FROM caller_preferences WHERE caller_pseudonym = ? AND recording_opt_out_at IS NOT NULL', [pseudonym]);
+  const rows = await ds.query('SELECT 1 FROM caller_preferences WHERE caller_pseudonym = ? AND recording_opt_out_at IS NOT NULL', [
+    pseudonym,
+  ]);
   return rows.length > 0;
 }

@@ -16,13 +16,14 @@ export const FINAL_SMS_STATUSES = new Set(['delivered', 'undelivered', 'failed',
 export type SmsPurpose = 'code' | 'closing';
 
 /** Remembers a sent message's SID (sent `at`, by the caller's clock) so that it is deleted at Twilio later. */
-export async function recordSentSms(db: DataSource | EntityManager, sms: { sid: string; purpose: SmsPurpose; pseudonym: string | null; at: Date }): Promise<void> {
-  await db.query('INSERT INTO sms_messages (message_sid, purpose, caller_pseudonym, sent_at) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE message_sid = message_sid', [
-    sms.sid,
-    sms.purpose,
-    sms.pseudonym,
-    sms.at,
-  ]);
+export async function recordSentSms(
+  db: DataSource | EntityManager,
+  sms: { sid: string; purpose: SmsPurpose; pseudonym: string | null; at: Date },
+): Promise<void> {
+  await db.query(
+    'INSERT INTO sms_messages (message_sid, purpose, caller_pseudonym, sent_at) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE message_sid = message_sid',
+    [sms.sid, sms.purpose, sms.pseudonym, sms.at],
+  );
 }
 
 /** Marks a message deleted at Twilio; false when it is unknown or was marked already. */

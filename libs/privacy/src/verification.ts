@@ -19,7 +19,11 @@ export type VerifyResult = 'ok' | 'wrong' | 'expired' | 'locked' | 'no_code';
 export class PrivacyVerification {
   private readonly key: Buffer;
 
-  constructor(private readonly ds: DataSource, pseudonymKey: Buffer, private readonly clock: Clock = systemClock) {
+  constructor(
+    private readonly ds: DataSource,
+    pseudonymKey: Buffer,
+    private readonly clock: Clock = systemClock,
+  ) {
     this.key = createHmac('sha256', pseudonymKey).update('hotline:privacy-code-key').digest();
   }
 
@@ -28,7 +32,10 @@ export class PrivacyVerification {
   }
 
   async blockedUntil(pseudonym: string): Promise<Date | null> {
-    const rows = await this.ds.query('SELECT blocked_until FROM privacy_blocks WHERE caller_pseudonym = ? AND blocked_until > ?', [pseudonym, this.clock.now()]);
+    const rows = await this.ds.query('SELECT blocked_until FROM privacy_blocks WHERE caller_pseudonym = ? AND blocked_until > ?', [
+      pseudonym,
+      this.clock.now(),
+    ]);
     return rows.length ? new Date(rows[0].blocked_until) : null;
   }
 
@@ -38,18 +45,18 @@ export class PrivacyVerification {
     if (blocked) return { ok: false, blockedUntil: blocked };
     const now = this.clock.now();
     const hourAgo = new Date(now.getTime() - BLOCK_MS);
-    const [recent] = await this.ds.query('SELECT COUNT(*) AS n, MIN(created_at) AS first FROM privacy_codes WHERE caller_pseudonym = ? AND created_at > ?', [pseudonym, hourAgo]);
+    const [recent] = await this.ds.query(
+      'SELECT COUNT(*) AS n, MIN(created_at) AS first FROM privacy_codes WHERE caller_pseudonym = ? AND created_at > ?',
+      [pseudonym, hourAgo],
+    );
     if (Number(recent.n) >= MAX_CODES_PER_HOUR) return { ok: false, blockedUntil: new Date(new Date(recent.first).getTime() + BLOCK_MS) };
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
     await this.ds.transaction(async (m) => {
       await m.query('UPDATE privacy_codes SET used_at = ? WHERE caller_pseudonym = ? AND used_at IS NULL', [now, pseudonym]);
-      await m.query('INSERT INTO privacy_codes (id, caller_pseudonym, code_hash, expires_at, attempts, created_at) VALUES (?, ?, ?, ?, 0, ?)', [
-        randomUUID(),
-        pseudonym,
-        this.hash(pseudonym, code),
-        new Date(now.getTime() + CODE_TTL_MS),
-        now,
-      ]);
+      await m.query(
+        'INSERT INTO privacy_codes (id, caller_pseudonym, code_hash, expires_at, attempts, created_at) VALUES (?, ?, ?, ?, 0, ?)',
+        [randomUUID(), pseudonym, this.hash(pseudonym, code), new Date(now.getTime() + CODE_TTL_MS), now],
+      );
     });
     return { ok: true, code };
   }
@@ -57,14 +64,25 @@ export class PrivacyVerification {
   async verify(pseudonym: string, entered: string): Promise<{ result: VerifyResult; attemptsLeft: number }> {
     return this.ds.transaction(async (m) => {
       const now = this.clock.now();
-      const rows = await m.query('SELECT id, code_hash, expires_at, attempts FROM privacy_codes WHERE caller_pseudonym = ? AND used_at IS NULL ORDER BY created_at DESC LIMIT 1 FOR UPDATE', [pseudonym]);
+      const rows = await m.query(
+        'SELECT id, code_hash, expires_at, attempts FROM privacy_codes WHERE caller_pseudonym = ? AND used_at IS NULL ORDER BY created_at DESC LIMIT 1 FOR UPDATE',
+        [pseudonym],
+      );
       if (!rows.length) return { result: 'no_code' as const, attemptsLeft: 0 };
       const row = rows[0];
       if (new Date(row.expires_at) <= now) {
         await m.query('UPDATE privacy_codes SET used_at = ? WHERE id = ?', [now, row.id]);
         return { result: 'expired' as const, attemptsLeft: 0 };
       }
-      const given = Buffer.from(this.hash(pseudonym, String(entered ?? '').replace(/\D/g, '').slice(0, 12)), 'hex');
+      const given = Buffer.from(
+        this.hash(
+          pseudonym,
+          String(entered ?? '')
+            .replace(/\D/g, '')
+            .slice(0, 12),
+        ),
+        'hex',
+      );
       if (timingSafeEqual(given, Buffer.from(row.code_hash, 'hex'))) {
         await m.query('UPDATE privacy_codes SET used_at = ? WHERE id = ?', [now, row.id]);
         return { result: 'ok' as const, attemptsLeft: MAX_ATTEMPTS - row.attempts };

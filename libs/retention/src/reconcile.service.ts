@@ -42,7 +42,8 @@ export class ReconcileService {
     const orphanKeysDestroyed = await this.orphanKeys(now, pageSize, orphanKeyMinAgeMs);
     const strayRowsDeleted = await this.strayRows(pageSize);
     const heldWithoutKey = await this.heldWithoutKey();
-    if (heldWithoutKey) this.logger.warn({ msg: 'held calls have content but no data key: it was destroyed before the hold', calls: heldWithoutKey });
+    if (heldWithoutKey)
+      this.logger.warn({ msg: 'held calls have content but no data key: it was destroyed before the hold', calls: heldWithoutKey });
     return { orphanKeysDestroyed, strayRowsDeleted, heldWithoutKey };
   }
 
@@ -70,7 +71,14 @@ export class ReconcileService {
         if ((await this.keys.destroy(k.callId)) === 'destroyed') {
           destroyed++;
           retentionMetrics.reconciled().inc({ kind: 'orphan_key' });
-          await this.audit.append({ actorId: null, actorRole: 'system', action: 'retention.orphan_key_destroyed', targetType: 'call', targetId: k.callId, detail: { certified: certified.has(k.callId) } });
+          await this.audit.append({
+            actorId: null,
+            actorRole: 'system',
+            action: 'retention.orphan_key_destroyed',
+            targetType: 'call',
+            targetId: k.callId,
+            detail: { certified: certified.has(k.callId) },
+          });
         }
       }
       if (page.length < pageSize) break;
@@ -95,7 +103,17 @@ export class ReconcileService {
             if (!rows) return;
             deleted += rows;
             retentionMetrics.reconciled().inc({ kind: 'stray_rows' }, rows);
-            await this.audit.append({ actorId: null, actorRole: 'system', action: 'retention.stray_rows_deleted', targetType: 'call', targetId: callId, detail: { table, rows } }, m);
+            await this.audit.append(
+              {
+                actorId: null,
+                actorRole: 'system',
+                action: 'retention.stray_rows_deleted',
+                targetType: 'call',
+                targetId: callId,
+                detail: { table, rows },
+              },
+              m,
+            );
           });
         }
         if (callIds.length < pageSize || deleted === before) break;

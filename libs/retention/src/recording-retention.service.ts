@@ -38,7 +38,14 @@ export class RecordingRetentionService {
         await this.db.transaction(async (m) => {
           if (await this.recordings.markDeleted(rec.id, m, this.clock.now())) {
             await this.audit.append(
-              { actorId: null, actorRole: 'system', action: 'recording.deleted', targetType: 'call', targetId: rec.callId, detail: { recordingId: rec.id, reason: 'retention', twilio: outcome } },
+              {
+                actorId: null,
+                actorRole: 'system',
+                action: 'recording.deleted',
+                targetType: 'call',
+                targetId: rec.callId,
+                detail: { recordingId: rec.id, reason: 'retention', twilio: outcome },
+              },
               m,
             );
           }
@@ -47,7 +54,12 @@ export class RecordingRetentionService {
         retentionMetrics.recordingsDeleted().inc();
       } catch (e) {
         failed++;
-        this.logger.warn({ msg: 'recording not deleted at Twilio; the next scan retries', recordingId: rec.id, callId: rec.callId, error: (e as Error).name });
+        this.logger.warn({
+          msg: 'recording not deleted at Twilio; the next scan retries',
+          recordingId: rec.id,
+          callId: rec.callId,
+          error: (e as Error).name,
+        });
       }
     }
     return { deleted, failed };

@@ -9,11 +9,19 @@ function age(seconds: number): string {
 
 /** The report as a few lines of plain text, for the CLI. */
 export function renderRetentionReport(r: RetentionReport): string {
-  const lines = [`Retention report at ${r.generatedAt} (scan every ${r.scanEvery})`, '', 'policy     duration  calls   held  oldest unheld (age / policy)'];
+  const lines = [
+    `Retention report at ${r.generatedAt} (scan every ${r.scanEvery})`,
+    '',
+    'policy     duration  calls   held  oldest unheld (age / policy)',
+  ];
   for (const p of r.policies) {
     const o = p.oldestUnheld;
-    const oldest = o ? `${age(o.ageSeconds)} / ${o.policySeconds === null ? '?' : age(o.policySeconds)}${o.withinPolicy ? '' : '  OVER POLICY'}` : '-';
-    lines.push(`${p.policy.padEnd(10)} ${(p.duration ?? '?').padEnd(9)} ${String(p.calls).padStart(5)}  ${String(p.held).padStart(5)}  ${oldest}`);
+    const oldest = o
+      ? `${age(o.ageSeconds)} / ${o.policySeconds === null ? '?' : age(o.policySeconds)}${o.withinPolicy ? '' : '  OVER POLICY'}`
+      : '-';
+    lines.push(
+      `${p.policy.padEnd(10)} ${(p.duration ?? '?').padEnd(9)} ${String(p.calls).padStart(5)}  ${String(p.held).padStart(5)}  ${oldest}`,
+    );
   }
   lines.push(
     '',

@@ -93,7 +93,10 @@ export class RetentionReportService {
       'SELECT reason, COUNT(*) AS week, SUM(destroyed_at >= ?) AS day FROM deletion_certificates WHERE destroyed_at >= ? GROUP BY reason',
       [dayAgo, weekAgo],
     );
-    const [failures] = await this.db.query("SELECT COUNT(*) AS week, COALESCE(SUM(at >= ?), 0) AS day FROM audit_log WHERE action = 'call.destroy_failed' AND at >= ?", [dayAgo, weekAgo]);
+    const [failures] = await this.db.query(
+      "SELECT COUNT(*) AS week, COALESCE(SUM(at >= ?), 0) AS day FROM audit_log WHERE action = 'call.destroy_failed' AND at >= ?",
+      [dayAgo, weekAgo],
+    );
     return {
       generatedAt: now.toISOString(),
       scanEvery: this.cfg.scanEvery.source,

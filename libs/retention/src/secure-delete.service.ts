@@ -102,7 +102,8 @@ export class SecureDeleteService {
       const row = byId.get(r.callId);
       if (!row) continue;
       if (row.held) results.set(r.callId, { callId: r.callId, outcome: 'held' });
-      else if (r.reason === 'retention' && new Date(row.retentionDeadline) > now) results.set(r.callId, { callId: r.callId, outcome: 'not_expired' });
+      else if (r.reason === 'retention' && new Date(row.retentionDeadline) > now)
+        results.set(r.callId, { callId: r.callId, outcome: 'not_expired' });
       else {
         step(r.callId, 'hold_check', 'done');
         eligible.push(r);
@@ -119,7 +120,11 @@ export class SecureDeleteService {
       } catch (e) {
         if (eligible.length === 1) results.set(eligible[0].callId, { callId: eligible[0].callId, outcome: 'failed', error: e as Error });
         else {
-          this.logger.warn({ msg: 'batched secure deletion failed; finishing the calls one by one', calls: eligible.length, error: (e as Error).name });
+          this.logger.warn({
+            msg: 'batched secure deletion failed; finishing the calls one by one',
+            calls: eligible.length,
+            error: (e as Error).name,
+          });
           for (const r of eligible) {
             try {
               await this.finish([r], steps, results, now);
@@ -168,37 +173,60 @@ export class SecureDeleteService {
     return eligible.filter((r) => !failed.has(r.callId));
   }
 
-  private async finish(batch: SecureDeleteRequest[], steps: Map<string, DeletionStep[]>, results: Map<string, SecureDeleteOutcome>, now: Date): Promise<void> {
+  private async finish(
+    batch: SecureDeleteRequest[],
+    steps: Map<string, DeletionStep[]>,
+    results: Map<string, SecureDeleteOutcome>,
+    now: Date,
+  ): Promise<void> {
     const done: SecureDeleteOutcome[] = [];
     await this.calls.transaction(async (m) => {
       // The call rows, the calls' range of the hold index (no hold can be inserted for them until
       // this transaction ends), and their recordings still at Twilio: a recording that arrived
       // after step 2 (a late status callback) must not lose its row before Twilio loses it.
-      const { calls: lockedById, held, recordingAtTwilio } = await this.calls.lock(batch.map((r) => r.callId), m);
+      const {
+        calls: lockedById,
+        held,
+        recordingAtTwilio,
+      } = await this.calls.lock(
+        batch.map((r) => r.callId),
+        m,
+      );
       const go: { req: SecureDeleteRequest; row: DestructionCandidate }[] = [];
       for (const req of batch) {
         const row = lockedById.get(req.callId);
         if (!row) continue; // deleted meanwhile: resolved as already_destroyed by the caller
         if (held.has(req.callId)) done.push({ callId: req.callId, outcome: 'held' });
-        else if (req.reason === 'retention' && new Date(row.retentionDeadline) > now) done.push({ callId: req.callId, outcome: 'not_expired' });
-        else if (recordingAtTwilio.has(req.callId)) done.push({ callId: req.callId, outcome: 'failed', error: new RecordingArrivedError(req.callId) });
+        else if (req.reason === 'retention' && new Date(row.retentionDeadline) > now)
+          done.push({ callId: req.callId, outcome: 'not_expired' });
+        else if (recordingAtTwilio.has(req.callId))
+          done.push({ callId: req.callId, outcome: 'failed', error: new RecordingArrivedError(req.callId) });
         else go.push({ req, row });
       }
       if (!go.length) return;
       const goIds = go.map((g) => g.req.callId);
       // Steps of this attempt only: a rolled-back attempt must not leave its steps in the next one's certificate.
-      const mine = new Map(goIds.map((id) => [id, [...steps.get(id)!, { step: 'hold_recheck', outcome: 'done' as const, at: new Date().toISOString() }]]));
+      const mine = new Map(
+        goIds.map((id) => [id, [...steps.get(id)!, { step: 'hold_recheck', outcome: 'done' as const, at: new Date().toISOString() }]]),
+      );
       const keyPresent = await this.keys.existing(goIds);
 
       // The call's DELETE carries the hold predicate too: if it ever keeps a call (it cannot while
       // the locks above hold), this throws and nothing of this batch commits.
       const counts = await this.calls.deleteRows(goIds, m);
       const at = new Date();
-      const summary = Object.entries(counts).map(([t, n]) => `${t}=${n}`).join(' ');
+      const summary = Object.entries(counts)
+        .map(([t, n]) => `${t}=${n}`)
+        .join(' ');
       const certificates = go.map(({ req, row }): NewCertificate => {
         const s = mine.get(req.callId)!;
         s.push({ step: 'data_key', outcome: keyPresent.has(req.callId) ? 'done' : 'already_done', at: at.toISOString() });
-        s.push({ step: 'rows', outcome: 'done', at: at.toISOString(), detail: go.length === 1 ? summary : `batch of ${go.length}: ${summary}` });
+        s.push({
+          step: 'rows',
+          outcome: 'done',
+          at: at.toISOString(),
+          detail: go.length === 1 ? summary : `batch of ${go.length}: ${summary}`,
+        });
         return {
           id: randomUUID(),
           callId: req.callId,
@@ -215,7 +243,12 @@ export class SecureDeleteService {
         action: 'call.destroyed',
         targetType: 'call',
         targetId: c.callId,
-        detail: { reason: c.reason, retentionPolicy: c.retentionPolicy, certificateId: c.id, ...(c.deletionRequestId ? { deletionRequestId: c.deletionRequestId } : {}) },
+        detail: {
+          reason: c.reason,
+          retentionPolicy: c.retentionPolicy,
+          certificateId: c.id,
+          ...(c.deletionRequestId ? { deletionRequestId: c.deletionRequestId } : {}),
+        },
       }));
       // The key goes just before the commit, so it is gone for good before the row deletions are
       // (the commit below): if the keystore fails, nothing is deleted; if this process dies

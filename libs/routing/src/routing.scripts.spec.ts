@@ -3,7 +3,16 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { DEFAULT_ROUTING_PREFIX, RoutingStore } from './routing.store';
-import { ROUTING_LUA_DIR, ROUTING_PRELUDE, ROUTING_SCRIPTS, RoutingScriptSource, checkRoutingPrefix, hashTag, loadRoutingScripts, routingKeys } from './routing.scripts';
+import {
+  ROUTING_LUA_DIR,
+  ROUTING_PRELUDE,
+  ROUTING_SCRIPTS,
+  RoutingScriptSource,
+  checkRoutingPrefix,
+  hashTag,
+  loadRoutingScripts,
+  routingKeys,
+} from './routing.scripts';
 
 /** Redis Cluster's slot of a key: CRC16 (XMODEM) of its hash tag, or of the whole key, mod 16384. */
 function keySlot(key: string): number {
@@ -33,7 +42,10 @@ function preludeFunctions(prelude: string): Map<string, { keys: Set<string>; cal
 }
 
 function usesOf(body: string, fnNames: string[]): { keys: Set<string>; calls: Set<string> } {
-  return { keys: new Set([...body.matchAll(/\bK\.(\w+)/g)].map((m) => m[1])), calls: new Set(fnNames.filter((f) => new RegExp(`\\b${f}\\(`).test(body))) };
+  return {
+    keys: new Set([...body.matchAll(/\bK\.(\w+)/g)].map((m) => m[1])),
+    calls: new Set(fnNames.filter((f) => new RegExp(`\\b${f}\\(`).test(body))),
+  };
 }
 
 /** The keys a script names through K and the key builders it reaches, directly or through the prelude. */
@@ -52,7 +64,13 @@ function reach(script: RoutingScriptSource, fns: ReturnType<typeof preludeFuncti
   return { keys, builders: new Set(RUNTIME_KEY_BUILDERS.filter((b) => seen.has(b))) };
 }
 
-const SAMPLE: Record<string, string> = { callId: '3f1c2a9e-0d55-4a49-9d0b-1b1f7c0e2a11', opId: '9b2e6c1d-7a40-4f1e-8c3b-5d6e7f8a9b0c', callSid: 'CA' + '0'.repeat(32), day: '2026-11-20', node: 'node-1' };
+const SAMPLE: Record<string, string> = {
+  callId: '3f1c2a9e-0d55-4a49-9d0b-1b1f7c0e2a11',
+  opId: '9b2e6c1d-7a40-4f1e-8c3b-5d6e7f8a9b0c',
+  callSid: 'CA' + '0'.repeat(32),
+  day: '2026-11-20',
+  node: 'node-1',
+};
 const sampleArgs = (s: RoutingScriptSource) => s.argv.map((a) => SAMPLE[a] ?? '1');
 
 describe('routing scripts', () => {
@@ -76,7 +94,8 @@ describe('routing scripts', () => {
       expect(new Set(keys.map(hashTag))).toEqual(new Set([hashTag(prefix)]));
       expect(new Set(keys.map(keySlot))).toEqual(new Set([keySlot(prefix + 'waiting')]));
       // What a script builds at run time is prefix + name:id, so it falls in the same slot.
-      for (const k of ['call:', 'op:', 'node:', 'nconns:', 'stats:']) expect(keySlot(`${prefix}${k}anything`)).toBe(keySlot(prefix + 'waiting'));
+      for (const k of ['call:', 'op:', 'node:', 'nconns:', 'stats:'])
+        expect(keySlot(`${prefix}${k}anything`)).toBe(keySlot(prefix + 'waiting'));
     }
   });
 

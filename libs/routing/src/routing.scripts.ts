@@ -44,11 +44,22 @@ export type RoutingScript = (typeof ROUTING_SCRIPTS)[number];
 export const SHARED_ROUTING_KEYS = ['waiting', 'live', 'available', 'offers', 'grace', 'ops', 'nodes'] as const;
 
 /** Keys of one call, operator, CallSid, day or node (P..name..':'..id), and the argument that holds the id. */
-export const KEY_ID_ARG = { call: 'callId', op: 'opId', sid: 'callSid', seq: 'callSid', stats: 'day', node: 'node', nconns: 'node' } as const;
+export const KEY_ID_ARG = {
+  call: 'callId',
+  op: 'opId',
+  sid: 'callSid',
+  seq: 'callSid',
+  stats: 'day',
+  node: 'node',
+  nconns: 'node',
+} as const;
 
 export type RoutingKeyName = (typeof SHARED_ROUTING_KEYS)[number] | keyof typeof KEY_ID_ARG;
 
-export const ROUTING_KEYS: readonly RoutingKeyName[] = [...SHARED_ROUTING_KEYS, ...(Object.keys(KEY_ID_ARG) as (keyof typeof KEY_ID_ARG)[])];
+export const ROUTING_KEYS: readonly RoutingKeyName[] = [
+  ...SHARED_ROUTING_KEYS,
+  ...(Object.keys(KEY_ID_ARG) as (keyof typeof KEY_ID_ARG)[]),
+];
 
 export interface RoutingScriptSource {
   name: RoutingScript;
@@ -76,11 +87,16 @@ export function hashTag(key: string): string | null {
 /** A prefix is safe in key names and holds a hash tag, so that every routing key shares one slot. */
 export function checkRoutingPrefix(prefix: string): void {
   if (!/^[A-Za-z0-9:{}_-]+$/.test(prefix)) throw new Error('routing prefix may hold letters, digits and : { } _ - only');
-  if (hashTag(prefix) === null) throw new Error('routing prefix must hold a hash tag, e.g. hl:{rt}: (one Redis Cluster slot for every routing key)');
+  if (hashTag(prefix) === null)
+    throw new Error('routing prefix must hold a hash tag, e.g. hl:{rt}: (one Redis Cluster slot for every routing key)');
 }
 
 /** The KEYS of one run of a script under a prefix, from its arguments (in the order of its ARGV line). */
-export function routingKeys(script: Pick<RoutingScriptSource, 'name' | 'keys' | 'argv'>, prefix: string, args: readonly (string | number)[]): string[] {
+export function routingKeys(
+  script: Pick<RoutingScriptSource, 'name' | 'keys' | 'argv'>,
+  prefix: string,
+  args: readonly (string | number)[],
+): string[] {
   return script.keys.map((name) => {
     if (!(name in KEY_ID_ARG)) return prefix + name;
     const id = args[script.argv.indexOf(KEY_ID_ARG[name as keyof typeof KEY_ID_ARG])];
@@ -105,10 +121,12 @@ function parse(name: RoutingScript, body: string, prelude: string, file: string)
   const argv = headerLine(body, 'ARGV', file);
   for (const k of keys) {
     if (!ROUTING_KEYS.includes(k)) throw new Error(`${file}: unknown key ${k}`);
-    if (k in KEY_ID_ARG && !argv.includes(KEY_ID_ARG[k as keyof typeof KEY_ID_ARG])) throw new Error(`${file}: key ${k} needs argument ${KEY_ID_ARG[k as keyof typeof KEY_ID_ARG]}`);
+    if (k in KEY_ID_ARG && !argv.includes(KEY_ID_ARG[k as keyof typeof KEY_ID_ARG]))
+      throw new Error(`${file}: key ${k} needs argument ${KEY_ID_ARG[k as keyof typeof KEY_ID_ARG]}`);
   }
   if (new Set(keys).size !== keys.length) throw new Error(`${file}: a key named twice`);
-  if (!keys.some((k) => (SHARED_ROUTING_KEYS as readonly string[]).includes(k))) throw new Error(`${file}: needs one of ${SHARED_ROUTING_KEYS.join(' ')} (the prefix is read from it)`);
+  if (!keys.some((k) => (SHARED_ROUTING_KEYS as readonly string[]).includes(k)))
+    throw new Error(`${file}: needs one of ${SHARED_ROUTING_KEYS.join(' ')} (the prefix is read from it)`);
   const lua = `${prelude}\nbind({${keys.map((k) => `'${k}'`).join(', ')}})\n${body}`;
   return { name, keys, argv, body, lua };
 }

@@ -6,13 +6,25 @@ describe(RoutingStore.name, () => {
   let redis: Redis;
   let store: RoutingStore;
   const t0 = Date.UTC(2026, 10, 20, 12, 0, 0);
-  const call = (n: number, at = t0) => ({ callId: randomUUID(), callSid: 'CA' + String(n).padStart(32, '0'), pseudonym: null, recordingConsent: n % 2 === 0, enqueuedAt: at });
+  const call = (n: number, at = t0) => ({
+    callId: randomUUID(),
+    callSid: 'CA' + String(n).padStart(32, '0'),
+    pseudonym: null,
+    recordingConsent: n % 2 === 0,
+    enqueuedAt: at,
+  });
 
   beforeAll(() => {
     redis = new Redis(process.env.REDIS_URL!);
   });
   beforeEach(async () => {
-    store = new RoutingStore(redis, { prefix: 'hl:{rt-spec}:', offerTimeoutMs: 2000, graceMs: 5000, serviceLevelMs: 30_000, timeZone: 'Europe/Berlin' });
+    store = new RoutingStore(redis, {
+      prefix: 'hl:{rt-spec}:',
+      offerTimeoutMs: 2000,
+      graceMs: 5000,
+      serviceLevelMs: 30_000,
+      timeZone: 'Europe/Berlin',
+    });
     await store.clear();
   });
   afterAll(async () => {
@@ -47,7 +59,9 @@ describe(RoutingStore.name, () => {
     await available('op-b', t0 + 1);
     const [offer] = await store.match(t0 + 2);
     const other = offer.operatorId === 'op-a' ? 'op-b' : 'op-a';
-    const results = await Promise.all([...Array(10)].flatMap(() => [store.accept(c.callId, offer.operatorId, t0 + 3), store.accept(c.callId, other, t0 + 3)]));
+    const results = await Promise.all(
+      [...Array(10)].flatMap(() => [store.accept(c.callId, offer.operatorId, t0 + 3), store.accept(c.callId, other, t0 + 3)]),
+    );
     expect(results.filter((r) => r.ok)).toHaveLength(1);
     expect(await store.connected(c.callId, offer.operatorId, t0 + 4)).toBe(true);
     expect((await store.operator(offer.operatorId))?.status).toBe('on_call');
@@ -108,7 +122,14 @@ describe(RoutingStore.name, () => {
   });
 
   describe('gateway nodes', () => {
-    const opts = { prefix: 'hl:{rt-spec}:', offerTimeoutMs: 2000, graceMs: 5000, serviceLevelMs: 30_000, timeZone: 'Europe/Berlin', nodeTtlMs: 200 };
+    const opts = {
+      prefix: 'hl:{rt-spec}:',
+      offerTimeoutMs: 2000,
+      graceMs: 5000,
+      serviceLevelMs: 30_000,
+      timeZone: 'Europe/Berlin',
+      nodeTtlMs: 200,
+    };
     const lapse = () => new Promise((r) => setTimeout(r, 300));
     let a: RoutingStore;
     let b: RoutingStore;

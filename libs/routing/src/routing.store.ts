@@ -86,7 +86,8 @@ function pairsOf(flat: string[]): { operatorId: string; callId: string }[] {
 
 function offersOf(flat: string[]): Offer[] {
   const offers: Offer[] = [];
-  for (let i = 0; i < flat.length; i += 4) offers.push({ callId: flat[i], operatorId: flat[i + 1], offerExpiresAt: Number(flat[i + 2]), enqueuedAt: Number(flat[i + 3]) });
+  for (let i = 0; i < flat.length; i += 4)
+    offers.push({ callId: flat[i], operatorId: flat[i + 1], offerExpiresAt: Number(flat[i + 2]), enqueuedAt: Number(flat[i + 3]) });
   return offers;
 }
 
@@ -110,8 +111,19 @@ export class RoutingStore {
   private left = false;
   private readonly scripts: Record<RoutingScript, RoutingScriptSource>;
 
-  constructor(private readonly redis: Redis, options: RoutingOptions) {
-    this.o = { prefix: DEFAULT_ROUTING_PREFIX, connectTimeoutMs: 15_000, declineSkipMs: options.offerTimeoutMs, nodeId: randomUUID(), nodeTtlMs: 6000, clock: systemClock, ...options };
+  constructor(
+    private readonly redis: Redis,
+    options: RoutingOptions,
+  ) {
+    this.o = {
+      prefix: DEFAULT_ROUTING_PREFIX,
+      connectTimeoutMs: 15_000,
+      declineSkipMs: options.offerTimeoutMs,
+      nodeId: randomUUID(),
+      nodeTtlMs: 6000,
+      clock: systemClock,
+      ...options,
+    };
     this.prefix = this.o.prefix;
     this.nodeId = this.o.nodeId;
     this.changedChannel = this.prefix + 'changed';
@@ -143,7 +155,16 @@ export class RoutingStore {
    * already known (queued, on a call or ended) is left as it is.
    */
   async enqueue(c: QueuedCall, now = this.o.clock.nowMs()): Promise<{ state: 'queued' | CallState['state']; offers: Offer[] }> {
-    const [state, ...flat]: string[] = await this.run('enqueue', c.callId, c.callSid, c.pseudonym ?? '', c.recordingConsent ? 1 : 0, c.enqueuedAt, now, this.o.offerTimeoutMs);
+    const [state, ...flat]: string[] = await this.run(
+      'enqueue',
+      c.callId,
+      c.callSid,
+      c.pseudonym ?? '',
+      c.recordingConsent ? 1 : 0,
+      c.enqueuedAt,
+      now,
+      this.o.offerTimeoutMs,
+    );
     return { state: state as 'queued' | CallState['state'], offers: offersOf(flat) };
   }
 
@@ -170,7 +191,12 @@ export class RoutingStore {
   }
 
   /** Twilio refused the connect: the call goes back to the queue, or is closed when Twilio says it is gone. */
-  async connectFailed(callId: string, operatorId: string, callGone: boolean, now = this.o.clock.nowMs()): Promise<'requeued' | 'closed' | string> {
+  async connectFailed(
+    callId: string,
+    operatorId: string,
+    callGone: boolean,
+    now = this.o.clock.nowMs(),
+  ): Promise<'requeued' | 'closed' | string> {
     return this.run('connectFailed', callId, operatorId, now, callGone ? 1 : 0, this.day(now));
   }
 
@@ -188,7 +214,11 @@ export class RoutingStore {
     const out: SweepEvent[] = [];
     for (let i = 0; i < flat.length; i += 3) {
       const kind = flat[i] as SweepEvent['kind'];
-      out.push(kind === 'node_gone' ? { kind, callId: '', operatorId: '', nodeId: flat[i + 2] } : { kind, callId: flat[i + 1], operatorId: flat[i + 2] });
+      out.push(
+        kind === 'node_gone'
+          ? { kind, callId: '', operatorId: '', nodeId: flat[i + 2] }
+          : { kind, callId: flat[i + 1], operatorId: flat[i + 2] },
+      );
     }
     return out;
   }
@@ -222,7 +252,11 @@ export class RoutingStore {
   }
 
   /** A socket of this operator connected to this node. Pair every call with one `operatorDisconnected`. */
-  async operatorConnected(operatorId: string, name: string, now = this.o.clock.nowMs()): Promise<{ status: OperatorStatus; callId: string | null; reason: string | null }> {
+  async operatorConnected(
+    operatorId: string,
+    name: string,
+    now = this.o.clock.nowMs(),
+  ): Promise<{ status: OperatorStatus; callId: string | null; reason: string | null }> {
     // Counted here before Redis hears of it, so that a heartbeat sent later includes it whatever happens to this command.
     this.sockets.set(operatorId, (this.sockets.get(operatorId) ?? 0) + 1);
     const r: (string | number)[] = await this.run('operatorConnected', operatorId, name, now, this.nodeId);
@@ -231,7 +265,10 @@ export class RoutingStore {
   }
 
   /** Returns the call whose offer was revoked because the operator's last socket went away. */
-  async operatorDisconnected(operatorId: string, now = this.o.clock.nowMs()): Promise<{ revokedCallId: string | null; stillConnected: boolean }> {
+  async operatorDisconnected(
+    operatorId: string,
+    now = this.o.clock.nowMs(),
+  ): Promise<{ revokedCallId: string | null; stillConnected: boolean }> {
     const n = (this.sockets.get(operatorId) ?? 0) - 1;
     if (n > 0) this.sockets.set(operatorId, n);
     else this.sockets.delete(operatorId);
@@ -239,7 +276,11 @@ export class RoutingStore {
     return { revokedCallId: r[0] === 'revoked' ? r[1] : null, stillConnected: r[0] === 'still_connected' };
   }
 
-  async setStatus(operatorId: string, status: 'available' | 'away', now = this.o.clock.nowMs()): Promise<{ ok: boolean; status: OperatorStatus; revokedCallId: string | null }> {
+  async setStatus(
+    operatorId: string,
+    status: 'available' | 'away',
+    now = this.o.clock.nowMs(),
+  ): Promise<{ ok: boolean; status: OperatorStatus; revokedCallId: string | null }> {
     const r: string[] = await this.run('setStatus', operatorId, status, now);
     return { ok: r[0] === 'ok', status: r[1] as OperatorStatus, revokedCallId: r[2] || null };
   }
@@ -249,13 +290,37 @@ export class RoutingStore {
   }
 
   async operator(operatorId: string): Promise<OperatorState | null> {
-    const [status, since, call, reason, name, conns] = await this.redis.hmget(this.prefix + 'op:' + operatorId, 'status', 'since', 'call', 'reason', 'name', 'conns');
+    const [status, since, call, reason, name, conns] = await this.redis.hmget(
+      this.prefix + 'op:' + operatorId,
+      'status',
+      'since',
+      'call',
+      'reason',
+      'name',
+      'conns',
+    );
     if (!status) return null;
-    return { status: status as OperatorStatus, since: Number(since), callId: call || null, reason: reason || null, name: name || null, connections: Number(conns ?? 0) };
+    return {
+      status: status as OperatorStatus,
+      since: Number(since),
+      callId: call || null,
+      reason: reason || null,
+      name: name || null,
+      connections: Number(conns ?? 0),
+    };
   }
 
   async call(callId: string): Promise<CallState | null> {
-    const [callSid, pseudonym, consent, enqueuedAt, state, op, expiresAt] = await this.redis.hmget(this.prefix + 'call:' + callId, 'callSid', 'pseudonym', 'consent', 'enqueuedAt', 'state', 'op', 'expiresAt');
+    const [callSid, pseudonym, consent, enqueuedAt, state, op, expiresAt] = await this.redis.hmget(
+      this.prefix + 'call:' + callId,
+      'callSid',
+      'pseudonym',
+      'consent',
+      'enqueuedAt',
+      'state',
+      'op',
+      'expiresAt',
+    );
     if (!state) return null;
     return {
       callId,
@@ -276,7 +341,13 @@ export class RoutingStore {
   /** The wallboard, computed from Redis alone so every node reports the same. */
   async stats(now = this.o.clock.nowMs()): Promise<QueueStats> {
     const P = this.prefix;
-    const snap = await this.redis.multi().zrange(P + 'live', 0, 199, 'WITHSCORES').zcard(P + 'live').smembers(P + 'ops').hgetall(P + 'stats:' + this.day(now)).exec();
+    const snap = await this.redis
+      .multi()
+      .zrange(P + 'live', 0, 199, 'WITHSCORES')
+      .zcard(P + 'live')
+      .smembers(P + 'ops')
+      .hgetall(P + 'stats:' + this.day(now))
+      .exec();
     if (!snap) throw new Error('stats snapshot aborted');
     for (const [err] of snap) if (err) throw err;
     const live = snap[0][1] as string[];
@@ -284,7 +355,8 @@ export class RoutingStore {
     const ops = (snap[2][1] as string[]).sort();
     const day = snap[3][1] as Record<string, string>;
     const waitingCalls: NonNullable<QueueStats['waitingCalls']> = [];
-    for (let i = 0; i < live.length; i += 2) waitingCalls.push({ callId: live[i], waitingSeconds: Math.max(0, Math.floor((now - Number(live[i + 1])) / 1000)) });
+    for (let i = 0; i < live.length; i += 2)
+      waitingCalls.push({ callId: live[i], waitingSeconds: Math.max(0, Math.floor((now - Number(live[i + 1])) / 1000)) });
     const pipe = this.redis.pipeline();
     for (const id of ops) pipe.hmget(P + 'op:' + id, 'status', 'since', 'name');
     const rows = ops.length ? ((await pipe.exec()) ?? []) : [];
@@ -300,7 +372,12 @@ export class RoutingStore {
       else if (s === 'on_call') operators.onCall++;
       else if (s === 'wrap_up') operators.wrapUp++;
       else operators.away++;
-      operatorList.push({ id: ops[i], name: name || ops[i].slice(0, 8), status: s, sinceSeconds: Math.max(0, Math.floor((now - Number(since)) / 1000)) });
+      operatorList.push({
+        id: ops[i],
+        name: name || ops[i].slice(0, 8),
+        status: s,
+        sinceSeconds: Math.max(0, Math.floor((now - Number(since)) / 1000)),
+      });
     });
     const answered = Number(day.answered ?? 0);
     const abandoned = Number(day.abandoned ?? 0);

@@ -32,7 +32,11 @@ export interface TwilioSettings {
 }
 
 export function createTwilioClient(s: TwilioSettings): Twilio {
-  return twilio(s.accountSid, s.authToken, s.apiUrl ? { httpClient: new RebasingRequestClient(s.apiUrl) as any, autoRetry: false } : { autoRetry: true, maxRetries: 3 });
+  return twilio(
+    s.accountSid,
+    s.authToken,
+    s.apiUrl ? { httpClient: new RebasingRequestClient(s.apiUrl) as any, autoRetry: false } : { autoRetry: true, maxRetries: 3 },
+  );
 }
 
 /** True for Twilio's "not found" (the resource is already gone), which deletions count as done. */

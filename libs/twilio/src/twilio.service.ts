@@ -23,8 +23,13 @@ export class TwilioService {
 
   private rest(): Twilio {
     if (!this.client) {
-      if (!this.env.TWILIO_ACCOUNT_SID || !this.env.TWILIO_AUTH_TOKEN) throw new Error('TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are required for Twilio REST calls');
-      this.client = createTwilioClient({ accountSid: this.env.TWILIO_ACCOUNT_SID, authToken: this.env.TWILIO_AUTH_TOKEN, apiUrl: this.env.TWILIO_API_URL });
+      if (!this.env.TWILIO_ACCOUNT_SID || !this.env.TWILIO_AUTH_TOKEN)
+        throw new Error('TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are required for Twilio REST calls');
+      this.client = createTwilioClient({
+        accountSid: this.env.TWILIO_ACCOUNT_SID,
+        authToken: this.env.TWILIO_AUTH_TOKEN,
+        apiUrl: this.env.TWILIO_API_URL,
+      });
     }
     return this.client;
   }
@@ -43,9 +48,16 @@ export class TwilioService {
    * Throws TwilioNotConfiguredError when the API key or the TwiML app is not configured.
    */
   voiceToken(identity: string, ttlSeconds: number): string {
-    const { TWILIO_ACCOUNT_SID: account, TWILIO_API_KEY_SID: keySid, TWILIO_API_KEY_SECRET: keySecret, TWILIO_TWIML_APP_SID: appSid } = this.env;
+    const {
+      TWILIO_ACCOUNT_SID: account,
+      TWILIO_API_KEY_SID: keySid,
+      TWILIO_API_KEY_SECRET: keySecret,
+      TWILIO_TWIML_APP_SID: appSid,
+    } = this.env;
     if (!account || !keySid || !keySecret || !appSid) {
-      throw new TwilioNotConfiguredError('browser calling is not configured: set TWILIO_API_KEY_SID, TWILIO_API_KEY_SECRET and TWILIO_TWIML_APP_SID');
+      throw new TwilioNotConfiguredError(
+        'browser calling is not configured: set TWILIO_API_KEY_SID, TWILIO_API_KEY_SECRET and TWILIO_TWIML_APP_SID',
+      );
     }
     const token = new twilioLibrary.jwt.AccessToken(account, keySid, keySecret, { identity, ttl: ttlSeconds });
     token.addGrant(new twilioLibrary.jwt.AccessToken.VoiceGrant({ outgoingApplicationSid: appSid, incomingAllow: true }));
@@ -76,7 +88,12 @@ export class TwilioService {
 
   async sendSms(to: string, body: string, statusCallback?: string): Promise<{ sid: string; status: string }> {
     if (!this.env.TWILIO_SMS_FROM) throw new Error('TWILIO_SMS_FROM is required to send SMS');
-    const m = await this.rest().messages.create({ to, from: this.env.TWILIO_SMS_FROM, body, ...(statusCallback ? { statusCallback } : {}) });
+    const m = await this.rest().messages.create({
+      to,
+      from: this.env.TWILIO_SMS_FROM,
+      body,
+      ...(statusCallback ? { statusCallback } : {}),
+    });
     return { sid: m.sid, status: m.status };
   }
 

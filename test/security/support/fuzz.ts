@@ -26,14 +26,30 @@ export function resolve(doc: Doc, s: Schema | undefined): Schema {
   return resolve(doc, doc.components?.schemas?.[s.$ref.replace('#/components/schemas/', '')]);
 }
 
-const loneSurrogates = fc.string({ unit: fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c)), minLength: 1, maxLength: 8 });
+const loneSurrogates = fc.string({
+  unit: fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c)),
+  minLength: 1,
+  maxLength: 8,
+});
 
 /** Strings a text field should survive: emoji, combining marks, RTL, NUL and control characters, lone surrogates, SQL and template bait. */
 export const oddText: fc.Arbitrary<string> = fc.oneof(
   fc.string({ unit: 'binary', minLength: 1, maxLength: 40 }),
   fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }),
   loneSurrogates,
-  fc.constantFrom('\u0000', 'a\u0000b', '\u202Eevil', 'Z̴̡̢̛a̶l̷g̸o', '👩‍👩‍👧‍👦'.repeat(50), "'; DROP TABLE notes; --", '{{7*7}}${7*7}', '<script>alert(1)</script>', '\r\nX-Injected: 1', ' ', '\t\n'),
+  fc.constantFrom(
+    '\u0000',
+    'a\u0000b',
+    '\u202Eevil',
+    'Z̴̡̢̛a̶l̷g̸o',
+    '👩‍👩‍👧‍👦'.repeat(50),
+    "'; DROP TABLE notes; --",
+    '{{7*7}}${7*7}',
+    '<script>alert(1)</script>',
+    '\r\nX-Injected: 1',
+    ' ',
+    '\t\n',
+  ),
 );
 
 /** Values of the wrong type for any field. */
@@ -52,11 +68,15 @@ export function conforming(doc: Doc, schema: Schema | undefined): fc.Arbitrary<u
   switch (s.type) {
     case 'string': {
       if (s.format === 'uuid') return fc.uuid();
-      if (s.format === 'date-time') return fc.date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((d) => d.toISOString());
+      if (s.format === 'date-time')
+        return fc.date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((d) => d.toISOString());
       if (s.pattern) return fc.stringMatching(new RegExp(s.pattern));
       const minLength = Math.max(1, s.minLength ?? 1);
       const maxLength = Math.max(minLength, Math.min(s.maxLength ?? 60, 60));
-      return fc.oneof(fc.string({ minLength, maxLength }).filter((x) => /\S/.test(x)), fc.string({ unit: 'grapheme', minLength, maxLength }).filter((x) => /\S/.test(x)));
+      return fc.oneof(
+        fc.string({ minLength, maxLength }).filter((x) => /\S/.test(x)),
+        fc.string({ unit: 'grapheme', minLength, maxLength }).filter((x) => /\S/.test(x)),
+      );
     }
     case 'integer':
       return fc.integer({ min: s.minimum ?? -1e6, max: s.maximum ?? 1e6 });
@@ -66,7 +86,11 @@ export function conforming(doc: Doc, schema: Schema | undefined): fc.Arbitrary<u
       return fc.boolean();
     case 'array': {
       const item = conforming(doc, s.items);
-      return fc.uniqueArray(item, { minLength: s.minItems ?? 0, maxLength: Math.min(s.maxItems ?? 4, 4), selector: (v) => JSON.stringify(v) });
+      return fc.uniqueArray(item, {
+        minLength: s.minItems ?? 0,
+        maxLength: Math.min(s.maxItems ?? 4, 4),
+        selector: (v) => JSON.stringify(v),
+      });
     }
     case 'object':
     default: {
@@ -92,8 +116,27 @@ export function hostileBody(doc: Doc, schema: Schema | undefined): fc.Arbitrary<
     { arbitrary: base, weight: 2 },
     { arbitrary: fc.tuple(base, field, wrongType).map(([b, k, v]) => ({ ...b, [k]: v })), weight: 3 },
     { arbitrary: fc.tuple(base, field, oddText).map(([b, k, v]) => ({ ...b, [k]: v })), weight: 3 },
-    { arbitrary: fc.tuple(base, field, fc.constantFrom(17 * 1024, 70 * 1024)).map(([b, k, n]) => ({ ...b, [k]: 'é'.repeat(n / 2) })), weight: 1 },
-    { arbitrary: fc.tuple(base, fc.constantFrom('role', 'operatorId', 'isAdmin', 'id', 'callId', 'createdAt', '__proto__', 'constructor'), fc.jsonValue()).map(([b, k, v]) => JSON.parse(JSON.stringify({ ...b }).replace(/^\{/, () => `{${JSON.stringify(k)}:${JSON.stringify(v ?? null)}${Object.keys(b).length ? ',' : ''}`))), weight: 2 },
+    {
+      arbitrary: fc.tuple(base, field, fc.constantFrom(17 * 1024, 70 * 1024)).map(([b, k, n]) => ({ ...b, [k]: 'é'.repeat(n / 2) })),
+      weight: 1,
+    },
+    {
+      arbitrary: fc
+        .tuple(
+          base,
+          fc.constantFrom('role', 'operatorId', 'isAdmin', 'id', 'callId', 'createdAt', '__proto__', 'constructor'),
+          fc.jsonValue(),
+        )
+        .map(([b, k, v]) =>
+          JSON.parse(
+            JSON.stringify({ ...b }).replace(
+              /^\{/,
+              () => `{${JSON.stringify(k)}:${JSON.stringify(v ?? null)}${Object.keys(b).length ? ',' : ''}`,
+            ),
+          ),
+        ),
+      weight: 2,
+    },
     { arbitrary: fc.tuple(base, field).map(([b, k]) => Object.fromEntries(Object.entries(b).filter(([x]) => x !== k))), weight: 1 },
     { arbitrary: fc.oneof(fc.jsonValue(), wrongType), weight: 1 },
   );
@@ -101,12 +144,37 @@ export function hostileBody(doc: Doc, schema: Schema | undefined): fc.Arbitrary<
 
 /** A raw request body that is not the JSON it claims to be, or not JSON at all. */
 export const rawBody: fc.Arbitrary<{ type: string; body: string | Buffer; encoding?: string }> = fc.oneof(
-  fc.constantFrom('{', '{"text":', '{"text": "a"', 'null', '[]', '"just a string"', '{"a":1}{"b":2}', '{"text":"\\ud800"}', '\u0000', 'text=hi', '{"__proto__":{"role":"admin"},"text":"x"}').map((body) => ({ type: 'application/json', body })),
+  fc
+    .constantFrom(
+      '{',
+      '{"text":',
+      '{"text": "a"',
+      'null',
+      '[]',
+      '"just a string"',
+      '{"a":1}{"b":2}',
+      '{"text":"\\ud800"}',
+      '\u0000',
+      'text=hi',
+      '{"__proto__":{"role":"admin"},"text":"x"}',
+    )
+    .map((body) => ({ type: 'application/json', body })),
   fc.string({ maxLength: 60 }).map((body) => ({ type: 'application/json', body })),
-  fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'application/xml', 'multipart/form-data; boundary=x', 'application/json; charset=latin1', 'application/json; charset=utf-16').map((type) => ({ type, body: '{"text":"hello there"}' })),
+  fc
+    .constantFrom(
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'application/xml',
+      'multipart/form-data; boundary=x',
+      'application/json; charset=latin1',
+      'application/json; charset=utf-16',
+    )
+    .map((type) => ({ type, body: '{"text":"hello there"}' })),
   fc.uint8Array({ minLength: 1, maxLength: 64 }).map((b) => ({ type: 'application/json', body: Buffer.from(b) })),
   fc.constant({ type: 'application/json', body: Buffer.from([0xff, 0xfe, 0x7b, 0x00, 0x7d, 0x00]) }),
-  fc.constantFrom('gzip', 'deflate', 'br', 'x-unknown').map((encoding) => ({ type: 'application/json', body: '{"text":"not compressed at all"}', encoding })),
+  fc
+    .constantFrom('gzip', 'deflate', 'br', 'x-unknown')
+    .map((encoding) => ({ type: 'application/json', body: '{"text":"not compressed at all"}', encoding })),
 );
 
 /** Percent-encoding that survives lone surrogates (they go as the UTF-8 of U+FFFD, as a client would send). */
@@ -125,6 +193,21 @@ export function idSegment(real: string[]): fc.Arbitrary<string> {
     { arbitrary: fc.uuid(), weight: 2 },
     { arbitrary: fc.string({ minLength: 1, maxLength: 40 }).map(pct), weight: 2 },
     { arbitrary: oddText.map(pct), weight: 1 },
-    { arbitrary: fc.constantFrom('..%2F..%2Fusers', '%00', '0'.repeat(300), '1%27%20OR%20%271%27%3D%271', 'null', 'undefined', '-1', '00000000-0000-0000-0000-000000000000', 'ZZZZZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZZZZZZZZZ', real[0].toUpperCase(), ` ${real[0]}`.replace(' ', '%20')), weight: 2 },
+    {
+      arbitrary: fc.constantFrom(
+        '..%2F..%2Fusers',
+        '%00',
+        '0'.repeat(300),
+        '1%27%20OR%20%271%27%3D%271',
+        'null',
+        'undefined',
+        '-1',
+        '00000000-0000-0000-0000-000000000000',
+        'ZZZZZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZZZZZZZZZ',
+        real[0].toUpperCase(),
+        ` ${real[0]}`.replace(' ', '%20'),
+      ),
+      weight: 2,
+    },
   );
 }

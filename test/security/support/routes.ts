@@ -18,7 +18,12 @@ export interface RouteInfo {
   guards: string[];
 }
 
-const join = (...parts: string[]) => '/' + parts.map((p) => p.replace(/^\/+|\/+$/g, '')).filter(Boolean).join('/');
+const join = (...parts: string[]) =>
+  '/' +
+  parts
+    .map((p) => p.replace(/^\/+|\/+$/g, ''))
+    .filter(Boolean)
+    .join('/');
 
 /**
  * Every HTTP route the app serves, read from Nest's own module container (the route table the
@@ -40,7 +45,9 @@ export function routeTable(app: INestApplication): RouteInfo[] {
         const method = RequestMethod[Reflect.getMetadata(METHOD_METADATA, fn) as RequestMethod];
         const roles: Role[] | undefined = Reflect.getMetadata(ROLES_KEY, fn) ?? Reflect.getMetadata(ROLES_KEY, type);
         const isPublic = Boolean(Reflect.getMetadata(PUBLIC_KEY, fn) ?? Reflect.getMetadata(PUBLIC_KEY, type));
-        const guards = [...classGuards, ...((Reflect.getMetadata(GUARDS_METADATA, fn) as unknown[]) ?? [])].map((g) => (typeof g === 'function' ? g.name : (g as object).constructor.name));
+        const guards = [...classGuards, ...((Reflect.getMetadata(GUARDS_METADATA, fn) as unknown[]) ?? [])].map((g) =>
+          typeof g === 'function' ? g.name : (g as object).constructor.name,
+        );
         for (const b of base) {
           for (const p of [].concat(paths as never)) {
             const path = join(b, p);

@@ -6,7 +6,9 @@ import { DataSource } from 'typeorm';
  * co-signed, a call's risk level or retention moved). Equal before and after = nothing written.
  */
 export async function recordsFingerprint(db: DataSource): Promise<Record<string, unknown>> {
-  const tables: { t: string }[] = await db.query('SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY table_name');
+  const tables: { t: string }[] = await db.query(
+    'SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY table_name',
+  );
   const counts = tables.map(({ t }) => `(SELECT COUNT(*) FROM \`${t}\`) AS \`rows:${t}\``);
   const [row] = await db.query(
     `SELECT ${counts.join(', ')},

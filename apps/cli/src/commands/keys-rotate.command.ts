@@ -14,7 +14,11 @@ import { KEYSTORE } from '@hotline/persistence';
  */
 @Command({ name: 'keys:rotate', description: 'Re-wrap data keys under MASTER_KEY (old keys in MASTER_KEY_OLD); prints counts' })
 export class KeysRotateCommand extends CommandRunner {
-  constructor(@InjectDataSource(KEYSTORE) private readonly keys: DataSource, @Inject(ENV) private readonly env: Env, private readonly audit: AuditService) {
+  constructor(
+    @InjectDataSource(KEYSTORE) private readonly keys: DataSource,
+    @Inject(ENV) private readonly env: Env,
+    private readonly audit: AuditService,
+  ) {
     super();
   }
 
@@ -27,8 +31,14 @@ export class KeysRotateCommand extends CommandRunner {
     // Built here rather than injected, so that commands which need no master key run without one.
     const keystore = new KeystoreService(this.keys, this.env);
     const { rewrapped, remaining } = await keystore.rotate();
-    await this.audit.append({ actorRole: 'system', action: 'keys.rotated', detail: { masterKeyId: keystore.currentMasterKeyId, rewrapped, remaining } });
-    process.stdout.write(`re-wrapped ${rewrapped} data key(s) under master key ${keystore.currentMasterKeyId}; ${remaining} remain under other keys\n`);
+    await this.audit.append({
+      actorRole: 'system',
+      action: 'keys.rotated',
+      detail: { masterKeyId: keystore.currentMasterKeyId, rewrapped, remaining },
+    });
+    process.stdout.write(
+      `re-wrapped ${rewrapped} data key(s) under master key ${keystore.currentMasterKeyId}; ${remaining} remain under other keys\n`,
+    );
     if (remaining > 0) {
       process.stdout.write('the remaining keys are wrapped by a master key that is not in MASTER_KEY_OLD: add it and run again\n');
       process.exitCode = 1;

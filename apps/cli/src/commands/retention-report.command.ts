@@ -6,7 +6,10 @@ import { RetentionReportModule, RetentionReportService, renderRetentionReport } 
  * `npm run cli -- retention:report [--json]`: the retention self-test, the same figures as
  * GET /retention/report. Exits 1 when anything older than its policy remains.
  */
-@Command({ name: 'retention:report', description: 'Records by policy, oldest unheld call against its policy, overdue (should be 0), holds, recent deletions and failures' })
+@Command({
+  name: 'retention:report',
+  description: 'Records by policy, oldest unheld call against its policy, overdue (should be 0), holds, recent deletions and failures',
+})
 export class RetentionReportCommand extends CommandRunner {
   constructor(private readonly reports: RetentionReportService) {
     super();

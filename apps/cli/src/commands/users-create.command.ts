@@ -7,7 +7,11 @@ import { ROLES, Role } from '@hotline/contract';
  * read from standard input (typed without echo, or piped), never from the command line where
  * shell history and `ps` would keep it.
  */
-@Command({ name: 'users:create', arguments: '<username>', description: `Create a staff account (roles: ${ROLES.join(', ')}); the password is read from standard input` })
+@Command({
+  name: 'users:create',
+  arguments: '<username>',
+  description: `Create a staff account (roles: ${ROLES.join(', ')}); the password is read from standard input`,
+})
 export class UsersCreateCommand extends CommandRunner {
   constructor(private readonly staff: StaffService) {
     super();
@@ -21,7 +25,10 @@ export class UsersCreateCommand extends CommandRunner {
     }
     const password = await readPassword(`Password for ${username} (${MIN_PASSWORD_LENGTH}+ characters): `);
     try {
-      const a = await this.staff.create({ username, password, role: options.role, displayName: options.name ?? username }, { system: 'cli users:create' });
+      const a = await this.staff.create(
+        { username, password, role: options.role, displayName: options.name ?? username },
+        { system: 'cli users:create' },
+      );
       process.stdout.write(`created ${a.role} ${a.username} (id ${a.id})\n`);
     } catch (e) {
       process.stderr.write(`${e instanceof DuplicateUsernameError ? 'that username is taken' : (e as Error).message}\n`);

@@ -1,7 +1,11 @@
 import type { CallStatus, DisclosableField, RiskLevel, Role } from '@hotline/contract';
 
 export class ApiError extends Error {
-  constructor(readonly status: number, message: string, readonly retryAfterSeconds?: number) {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly retryAfterSeconds?: number,
+  ) {
     super(message);
   }
 }
@@ -97,18 +101,29 @@ export interface CallDetail extends CallSummary {
   escalations?: Escalation[];
 }
 
-export const login = (username: string, password: string) => api<{ accessToken: string; user: User }>('POST', '/auth/login', { body: { username, password } });
+export const login = (username: string, password: string) =>
+  api<{ accessToken: string; user: User }>('POST', '/auth/login', { body: { username, password } });
 /** Ends the session on the server (every app refuses the token from now on). */
 export const logout = (token: string) => api<void>('POST', '/auth/logout', { token });
 export const listCalls = (token: string) => api<{ items: CallSummary[]; nextCursor?: string | null }>('GET', '/calls?limit=20', { token });
-export const getCall = (token: string, callId: string, reason?: string) => api<CallDetail>('GET', `/calls/${encodeURIComponent(callId)}`, { token, reason });
+export const getCall = (token: string, callId: string, reason?: string) =>
+  api<CallDetail>('GET', `/calls/${encodeURIComponent(callId)}`, { token, reason });
 export const addNote = (token: string, callId: string, text: string, amendsNoteId?: string) =>
-  api<{ id: string; createdAt: string }>('POST', `/calls/${encodeURIComponent(callId)}/notes`, { token, body: amendsNoteId ? { text, amendsNoteId } : { text } });
-export const assess = (token: string, callId: string, riskLevel: RiskLevel) => api<unknown>('PUT', `/calls/${encodeURIComponent(callId)}/assessment`, { token, body: { riskLevel } });
-export const escalate = (token: string, callId: string, body: EscalationInput) => api<{ id: string }>('POST', `/calls/${encodeURIComponent(callId)}/escalations`, { token, body });
+  api<{ id: string; createdAt: string }>('POST', `/calls/${encodeURIComponent(callId)}/notes`, {
+    token,
+    body: amendsNoteId ? { text, amendsNoteId } : { text },
+  });
+export const assess = (token: string, callId: string, riskLevel: RiskLevel) =>
+  api<unknown>('PUT', `/calls/${encodeURIComponent(callId)}/assessment`, { token, body: { riskLevel } });
+export const escalate = (token: string, callId: string, body: EscalationInput) =>
+  api<{ id: string }>('POST', `/calls/${encodeURIComponent(callId)}/escalations`, { token, body });
 /** Escalation ids and co-signatures, no content: what a supervisor needs to co-sign without break-glass. */
 export const listEscalations = (token: string, callId: string) =>
-  api<{ id: string; createdAt: string; cosignedAt: string | null; cosignedBy: string | null }[]>('GET', `/calls/${encodeURIComponent(callId)}/escalations`, { token });
+  api<{ id: string; createdAt: string; cosignedAt: string | null; cosignedBy: string | null }[]>(
+    'GET',
+    `/calls/${encodeURIComponent(callId)}/escalations`,
+    { token },
+  );
 export const cosign = (token: string, callId: string, escalationId: string) =>
   api<unknown>('POST', `/calls/${encodeURIComponent(callId)}/escalations/${encodeURIComponent(escalationId)}/cosign`, { token });
 

@@ -32,7 +32,11 @@ export function CallDetailView(props: { detail: CallDetail; onCosign?: (escalati
             <li key={n.id} class={n.amendsNoteId ? 'note amendment' : 'note'}>
               <div class="note-meta">
                 <time dateTime={n.createdAt}>{timeOfDay(n.createdAt)}</time>
-                {n.amendsNoteId && <span class="tag">Amends the note of {byId.get(n.amendsNoteId) ? timeOfDay(byId.get(n.amendsNoteId)!.createdAt) : 'earlier'}</span>}
+                {n.amendsNoteId && (
+                  <span class="tag">
+                    Amends the note of {byId.get(n.amendsNoteId) ? timeOfDay(byId.get(n.amendsNoteId)!.createdAt) : 'earlier'}
+                  </span>
+                )}
               </div>
               <p class="note-text">{n.text ?? <em class="muted">This note can no longer be read.</em>}</p>
             </li>
@@ -59,11 +63,17 @@ export function EscalationList(props: { escalations: Escalation[]; onCosign?: (i
             <p>
               <strong>{e.createdAt ? timeOfDay(e.createdAt) : 'Recorded'}</strong>
               {e.disclosedTo && <> · disclosed to {e.disclosedTo}</>}
-              {e.fieldsDisclosed?.length ? <> · shared: {e.fieldsDisclosed.map((f) => DISCLOSED_FIELD_NAME[f] ?? f.replace(/_/g, ' ')).join(', ')}</> : null}
+              {e.fieldsDisclosed?.length ? (
+                <> · shared: {e.fieldsDisclosed.map((f) => DISCLOSED_FIELD_NAME[f] ?? f.replace(/_/g, ' ')).join(', ')}</>
+              ) : null}
             </p>
             {e.legalBasis && <p class="muted">Basis: {e.legalBasis}</p>}
-            {e.emergencyContactConfirmedAt && <p class="muted">Emergency services confirmed contact at {timeOfDay(e.emergencyContactConfirmedAt)}</p>}
-            <p class={cosigned ? 'success' : 'warning'}>{cosigned ? 'Co-signed by a supervisor' : 'Awaiting a supervisor’s co-signature'}</p>
+            {e.emergencyContactConfirmedAt && (
+              <p class="muted">Emergency services confirmed contact at {timeOfDay(e.emergencyContactConfirmedAt)}</p>
+            )}
+            <p class={cosigned ? 'success' : 'warning'}>
+              {cosigned ? 'Co-signed by a supervisor' : 'Awaiting a supervisor’s co-signature'}
+            </p>
             {!cosigned && props.onCosign && (
               <button type="button" class="button primary" disabled={props.cosigning === e.id} onClick={() => props.onCosign!(e.id)}>
                 Co-sign

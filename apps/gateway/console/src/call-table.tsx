@@ -78,7 +78,13 @@ export function CallTable(props: CallTableProps) {
               <tr key={c.callId}>
                 <td>{dateTime(c.startedAt)}</td>
                 <td>{props.column === 'length' ? callLength(c) : (c.status ?? (c.endedAt ? 'ended' : 'open')).replace(/_/g, ' ')}</td>
-                <td>{c.riskLevel ? <span class={`risk-tag risk-${c.riskLevel}`}>{RISK_LABEL[c.riskLevel]}</span> : <span class="muted">—</span>}</td>
+                <td>
+                  {c.riskLevel ? (
+                    <span class={`risk-tag risk-${c.riskLevel}`}>{RISK_LABEL[c.riskLevel]}</span>
+                  ) : (
+                    <span class="muted">—</span>
+                  )}
+                </td>
                 <td>
                   <button type="button" class="link" aria-label={props.action.label(dateTime(c.startedAt))} onClick={() => open(c.callId)}>
                     {props.action.text}

@@ -52,7 +52,10 @@ function App() {
         <main class="signin">
           <div class="card">
             <h1>Hotline</h1>
-            <p>The console is for operators and supervisors. Your role ({session.user.role.replace('_', ' ')}) works through the records service.</p>
+            <p>
+              The console is for operators and supervisors. Your role ({session.user.role.replace('_', ' ')}) works through the records
+              service.
+            </p>
             <button type="button" class="button" onClick={() => signOut()}>
               Sign out
             </button>
@@ -94,9 +97,25 @@ function SignIn(props: { notice: string | null; onSignedIn: (s: Session) => void
           </p>
         )}
         <label for="username">Username</label>
-        <input id="username" name="username" autocomplete="username" required value={username} onInput={(e) => setUsername(e.currentTarget.value)} autoFocus />
+        <input
+          id="username"
+          name="username"
+          autocomplete="username"
+          required
+          value={username}
+          onInput={(e) => setUsername(e.currentTarget.value)}
+          autoFocus
+        />
         <label for="password">Password</label>
-        <input id="password" name="password" type="password" autocomplete="current-password" required value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
+        <input
+          id="password"
+          name="password"
+          type="password"
+          autocomplete="current-password"
+          required
+          value={password}
+          onInput={(e) => setPassword(e.currentTarget.value)}
+        />
         {error && (
           <p class="error" role="alert">
             {error}

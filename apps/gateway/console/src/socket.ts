@@ -19,7 +19,10 @@ export function useSocket<S extends Record<string, any>, C extends Record<string
   token: string,
   onRefused: (message: string) => void,
 ): { socket: Socket<S, C>; state: ConnectionState } {
-  const socket = useMemo(() => io(namespace, { auth: { token }, transports: ['websocket'], autoConnect: false }) as Socket<S, C>, [namespace, token]);
+  const socket = useMemo(
+    () => io(namespace, { auth: { token }, transports: ['websocket'], autoConnect: false }) as Socket<S, C>,
+    [namespace, token],
+  );
   const [state, setState] = useState<ConnectionState>('connecting');
 
   useEffect(() => {
@@ -59,10 +62,17 @@ export type SocketListeners<S> = { [E in keyof S]?: S[E] } & { connect?: () => v
  * Listens to `socket` with the listeners `make` returns, from mount until `deps` change (then with
  * new ones) or the view goes.
  */
-export function useSocketEvents<S extends Record<string, any>, C extends Record<string, any>>(socket: Socket<S, C>, make: () => SocketListeners<S>, deps: unknown[]): void {
+export function useSocketEvents<S extends Record<string, any>, C extends Record<string, any>>(
+  socket: Socket<S, C>,
+  make: () => SocketListeners<S>,
+  deps: unknown[],
+): void {
   useEffect(() => {
     const listeners = Object.entries(make()).filter((entry): entry is [string, (...args: any[]) => void] => typeof entry[1] === 'function');
-    const untyped = socket as unknown as { on(event: string, f: (...args: any[]) => void): void; off(event: string, f: (...args: any[]) => void): void };
+    const untyped = socket as unknown as {
+      on(event: string, f: (...args: any[]) => void): void;
+      off(event: string, f: (...args: any[]) => void): void;
+    };
     for (const [event, f] of listeners) untyped.on(event, f);
     return () => {
       for (const [event, f] of listeners) untyped.off(event, f);

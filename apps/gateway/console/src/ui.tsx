@@ -81,7 +81,13 @@ export function Select<T extends string>(props: {
   class?: string;
 }) {
   return (
-    <select id={props.id} class={props.class} required={props.required} value={props.value} onChange={(e) => props.onChange(e.currentTarget.value as T)}>
+    <select
+      id={props.id}
+      class={props.class}
+      required={props.required}
+      value={props.value}
+      onChange={(e) => props.onChange(e.currentTarget.value as T)}
+    >
       <option value="" disabled>
         {props.placeholder}
       </option>

@@ -7,7 +7,8 @@ import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
  * and picks up the dial for the call the operator accepted; any other ring is refused. The socket's
  * `call:ended` drives the UI, so the end of the audio needs no handling beyond resetting this status.
  */
-export type AudioState = 'checking' | 'not_configured' | 'connecting' | 'connected' | 'ringing' | 'on_call' | 'reconnecting' | 'unavailable';
+export type AudioState =
+  'checking' | 'not_configured' | 'connecting' | 'connected' | 'ringing' | 'on_call' | 'reconnecting' | 'unavailable';
 
 export interface AudioView {
   state: AudioState;
@@ -36,11 +37,23 @@ async function fetchVoiceToken(sessionToken: string): Promise<TokenResult> {
 
 function reasonOf(e: unknown): string {
   const { code, name } = (e ?? {}) as { code?: unknown; name?: unknown };
-  if (code === 31401 || code === 31402 || name === 'NotAllowedError' || name === 'NotFoundError') return 'no microphone: allow it for this page';
-  if (code === 20101 || code === 20104 || code === 20151 || code === 31201 || code === 31202 || code === 31203 || code === 31204 || code === 31205 || code === 31207) {
+  if (code === 31401 || code === 31402 || name === 'NotAllowedError' || name === 'NotFoundError')
+    return 'no microphone: allow it for this page';
+  if (
+    code === 20101 ||
+    code === 20104 ||
+    code === 20151 ||
+    code === 31201 ||
+    code === 31202 ||
+    code === 31203 ||
+    code === 31204 ||
+    code === 31205 ||
+    code === 31207
+  ) {
     return 'the voice service refused this console’s access';
   }
-  if (code === 31003 || code === 31005 || code === 31009 || code === 53000 || code === 53001 || code === 53405) return 'no connection to the voice service';
+  if (code === 31003 || code === 31005 || code === 31009 || code === 53000 || code === 53001 || code === 53405)
+    return 'no connection to the voice service';
   return 'voice service error';
 }
 
@@ -63,7 +76,10 @@ export class VoiceLeg {
   private expectUntil = 0;
   private accepting?: Promise<boolean>;
 
-  constructor(private readonly sessionToken: string, private readonly publish: (view: AudioView) => void) {}
+  constructor(
+    private readonly sessionToken: string,
+    private readonly publish: (view: AudioView) => void,
+  ) {}
 
   async start(): Promise<void> {
     const first = await fetchVoiceToken(this.sessionToken);

@@ -9,7 +9,10 @@ import { RecordsDb } from '../records-db';
 
 const DIRECT_WRITE_MS = 1500;
 
-const writes = counter('hotline_gateway_record_writes_total', 'Call record writes from the gateway, by path (direct, queued, lost)', ['kind', 'path']);
+const writes = counter('hotline_gateway_record_writes_total', 'Call record writes from the gateway, by path (direct, queued, lost)', [
+  'kind',
+  'path',
+]);
 
 /**
  * The gateway's writes to the records database. Each is tried at once; when MySQL does not answer
@@ -28,11 +31,21 @@ export class CallRecordsService {
 
   /** Opens the call in MySQL (idempotent on CallSid), or queues the write. */
   async open(p: OpenCallPayload): Promise<'written' | 'queued' | 'lost'> {
-    return this.write(JobName.OpenCall, jobId.openCall(p.callId), () => this.jobs.openCall(p), (ds) => this.lifecycle(ds).open(p));
+    return this.write(
+      JobName.OpenCall,
+      jobId.openCall(p.callId),
+      () => this.jobs.openCall(p),
+      (ds) => this.lifecycle(ds).open(p),
+    );
   }
 
   async event(e: CallEventPayload): Promise<'written' | 'queued' | 'lost'> {
-    return this.write(JobName.CallEvent, jobId.callEvent(e), () => this.jobs.callEvent(e), (ds) => this.lifecycle(ds).apply(e));
+    return this.write(
+      JobName.CallEvent,
+      jobId.callEvent(e),
+      () => this.jobs.callEvent(e),
+      (ds) => this.lifecycle(ds).apply(e),
+    );
   }
 
   /** libs/calls writes the record, over the data source as RecordsDb has it connected now. */
@@ -40,7 +53,12 @@ export class CallRecordsService {
     return new CallLifecycle(ds, this.retention);
   }
 
-  private async write(name: JobName, id: string, queue: () => Promise<boolean>, direct: (ds: DataSource) => Promise<void>): Promise<'written' | 'queued' | 'lost'> {
+  private async write(
+    name: JobName,
+    id: string,
+    queue: () => Promise<boolean>,
+    direct: (ds: DataSource) => Promise<void>,
+  ): Promise<'written' | 'queued' | 'lost'> {
     try {
       await withTimeout(
         this.db.get().then((ds) => direct(ds)),
@@ -49,7 +67,8 @@ export class CallRecordsService {
       writes.inc({ kind: name, path: 'direct' });
       return 'written';
     } catch (e) {
-      if (!(e instanceof CallRowMissing)) this.logger.warn(`${name} ${id}: records database did not take the write (${(e as Error).message.slice(0, 120)}); queueing it`);
+      if (!(e instanceof CallRowMissing))
+        this.logger.warn(`${name} ${id}: records database did not take the write (${(e as Error).message.slice(0, 120)}); queueing it`);
     }
     if (await queue().catch(() => false)) {
       writes.inc({ kind: name, path: 'queued' });

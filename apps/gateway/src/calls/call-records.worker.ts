@@ -23,6 +23,9 @@ export class CallRecordsWorker extends QueueWorker implements OnApplicationBoots
   }
 
   onApplicationBootstrap(): void {
-    this.start(QueueName.CallRecords, { concurrency: 4, settings: { backoffStrategy: (attemptsMade: number) => callRecordsBackoff(attemptsMade) } });
+    this.start(QueueName.CallRecords, {
+      concurrency: 4,
+      settings: { backoffStrategy: (attemptsMade: number) => callRecordsBackoff(attemptsMade) },
+    });
   }
 }

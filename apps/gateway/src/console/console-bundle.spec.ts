@@ -5,10 +5,21 @@ import { CONSOLE_DIR, buildConsoleBundle } from './console-bundle';
 describe('the console bundle', () => {
   it('type-checks against the shared contract (esbuild does not check types)', () => {
     const configPath = join(CONSOLE_DIR, 'tsconfig.json');
-    const config = ts.getParsedCommandLineOfConfigFile(configPath, {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => { throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n')); } });
+    const config = ts.getParsedCommandLineOfConfigFile(
+      configPath,
+      {},
+      {
+        ...ts.sys,
+        onUnRecoverableConfigFileDiagnostic: (d) => {
+          throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+        },
+      },
+    );
     const program = ts.createProgram({ rootNames: config!.fileNames, options: config!.options });
     const problems = ts.getPreEmitDiagnostics(program).map((d) => {
-      const where = d.file ? `${d.file.fileName.replace(CONSOLE_DIR, 'console')}:${d.file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1} ` : '';
+      const where = d.file
+        ? `${d.file.fileName.replace(CONSOLE_DIR, 'console')}:${d.file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1} `
+        : '';
       return where + ts.flattenDiagnosticMessageText(d.messageText, '\n');
     });
     expect(problems).toEqual([]);

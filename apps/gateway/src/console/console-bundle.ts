@@ -55,7 +55,11 @@ export async function buildConsoleBundle(): Promise<ConsoleBundle> {
     if (!file) throw new Error(`console bundle has no ${suffix}`);
     return Buffer.from(file.contents);
   };
-  const asset = (body: Buffer, contentType: string): ConsoleAsset => ({ body, contentType, hash: createHash('sha256').update(body).digest('hex').slice(0, 16) });
+  const asset = (body: Buffer, contentType: string): ConsoleAsset => ({
+    body,
+    contentType,
+    hash: createHash('sha256').update(body).digest('hex').slice(0, 16),
+  });
   return {
     'app.js': asset(find('app.js'), 'text/javascript; charset=utf-8'),
     'app.css': asset(find('styles.css'), 'text/css; charset=utf-8'),

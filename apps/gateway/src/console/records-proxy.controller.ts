@@ -1,4 +1,16 @@
-import { All, BadGatewayException, Controller, GatewayTimeoutException, Inject, Logger, NotFoundException, PayloadTooLargeException, Req, Res, UnsupportedMediaTypeException } from '@nestjs/common';
+import {
+  All,
+  BadGatewayException,
+  Controller,
+  GatewayTimeoutException,
+  Inject,
+  Logger,
+  NotFoundException,
+  PayloadTooLargeException,
+  Req,
+  Res,
+  UnsupportedMediaTypeException,
+} from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { ENV, Env } from '@hotline/config';
 import { Public } from '@hotline/auth';
@@ -51,7 +63,9 @@ export class RecordsProxyController {
     try {
       upstream = await fetch(target, { method: req.method, headers, body, redirect: 'manual', signal: AbortSignal.timeout(TIMEOUT_MS) });
     } catch (e) {
-      this.logger.warn(`records did not answer ${req.method} ${path}: ${e?.name === 'TimeoutError' ? 'timeout' : e?.cause?.code ?? e?.cause?.message ?? e?.name}`);
+      this.logger.warn(
+        `records did not answer ${req.method} ${path}: ${e?.name === 'TimeoutError' ? 'timeout' : (e?.cause?.code ?? e?.cause?.message ?? e?.name)}`,
+      );
       if (e?.name === 'TimeoutError') throw new GatewayTimeoutException('the records service did not answer in time; try again');
       throw new BadGatewayException('the records service is not reachable; try again shortly');
     }

@@ -17,8 +17,17 @@ export type SupervisorNamespace = Namespace<SupervisorClientEvents, SupervisorSe
 export const operatorRoom = (operatorId: string) => `operator:${operatorId}`;
 
 /** `call:offered` for an offer ending at `offerExpiresAt` of a call queued since `enqueuedAt` (epoch ms). */
-export function offeredPayload(callId: string, offerExpiresAt: number, enqueuedAt: number, now = Date.now()): OperatorServerMessages['call:offered'] {
-  return { callId, offerExpiresAt: new Date(offerExpiresAt).toISOString(), waitingSeconds: Math.max(0, Math.round((now - enqueuedAt) / 1000)) };
+export function offeredPayload(
+  callId: string,
+  offerExpiresAt: number,
+  enqueuedAt: number,
+  now = Date.now(),
+): OperatorServerMessages['call:offered'] {
+  return {
+    callId,
+    offerExpiresAt: new Date(offerExpiresAt).toISOString(),
+    waitingSeconds: Math.max(0, Math.round((now - enqueuedAt) / 1000)),
+  };
 }
 
 /**
@@ -56,7 +65,12 @@ export class LiveEvents {
   async sendStatus(operatorId: string): Promise<void> {
     try {
       const s = await this.store.operator(operatorId);
-      if (s) this.toOperator(operatorId, 'status', s.reason && s.status === 'away' ? { status: s.status, reason: s.reason } : { status: s.status });
+      if (s)
+        this.toOperator(
+          operatorId,
+          'status',
+          s.reason && s.status === 'away' ? { status: s.status, reason: s.reason } : { status: s.status },
+        );
     } catch (e) {
       // The console asks again on reconnect; routing itself is already right in Redis.
       this.logger.warn(`status for operator ${operatorId} not sent: ${(e as Error).message}`);
@@ -114,8 +128,20 @@ export class LiveEvents {
       return;
     }
     const a = msg?.alert;
-    if (msg?.type !== 'escalation' || !a || typeof a.callId !== 'string' || typeof a.operatorId !== 'string' || typeof a.riskLevel !== 'string') return;
-    this.supervisors?.local.emit('alert:escalation', { callId: a.callId, operatorId: a.operatorId, riskLevel: a.riskLevel, at: typeof a.at === 'string' ? a.at : new Date().toISOString() });
+    if (
+      msg?.type !== 'escalation' ||
+      !a ||
+      typeof a.callId !== 'string' ||
+      typeof a.operatorId !== 'string' ||
+      typeof a.riskLevel !== 'string'
+    )
+      return;
+    this.supervisors?.local.emit('alert:escalation', {
+      callId: a.callId,
+      operatorId: a.operatorId,
+      riskLevel: a.riskLevel,
+      at: typeof a.at === 'string' ? a.at : new Date().toISOString(),
+    });
   }
 
   stop(): void {

@@ -1,7 +1,23 @@
 import { Logger } from '@nestjs/common';
-import { ConnectedSocket, MessageBody, OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
+import {
+  ConnectedSocket,
+  MessageBody,
+  OnGatewayConnection,
+  OnGatewayDisconnect,
+  OnGatewayInit,
+  SubscribeMessage,
+  WebSocketGateway,
+} from '@nestjs/websockets';
 import type { Socket } from 'socket.io';
-import { NAMESPACES, NAMESPACE_ROLES, OperatorAck, OperatorClientEvents, OperatorClientMessages, OperatorServerEvents, OperatorStatus } from '@hotline/contract';
+import {
+  NAMESPACES,
+  NAMESPACE_ROLES,
+  OperatorAck,
+  OperatorClientEvents,
+  OperatorClientMessages,
+  OperatorServerEvents,
+  OperatorStatus,
+} from '@hotline/contract';
 import { RoutingStore } from '@hotline/routing';
 import { CallConnector } from '../routing/call-connector';
 import { RoutingEngine } from '../routing/routing.engine';
@@ -53,7 +69,10 @@ export class OperatorGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     socket.data.ready = (async () => {
       await socket.join(operatorRoom(me.id));
       const state = await this.store.operatorConnected(me.id, await this.names.of(me));
-      socket.emit('status', state.status === 'away' && state.reason ? { status: state.status, reason: state.reason } : { status: state.status });
+      socket.emit(
+        'status',
+        state.status === 'away' && state.reason ? { status: state.status, reason: state.reason } : { status: state.status },
+      );
       if (state.callId) await this.resume(socket, state.status, state.callId);
       if (state.status === 'available') this.engine.kick();
     })().catch((e) => this.logger.warn(`operator ${me.id} not registered: ${(e as Error).message}`));
@@ -133,7 +152,8 @@ export class OperatorGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     const callId = callIdOf(body);
     if (!callId) return { ok: false, error: 'callId must be a call id' };
     const raw = (body as { category?: unknown }).category;
-    if (raw !== undefined && (typeof raw !== 'string' || !CATEGORY.test(raw))) return { ok: false, error: 'category must be up to 64 letters, digits, spaces, - or _' };
+    if (raw !== undefined && (typeof raw !== 'string' || !CATEGORY.test(raw)))
+      return { ok: false, error: 'category must be up to 64 letters, digits, spaces, - or _' };
     await socket.data.ready;
     const me = socket.data.principal.id;
     try {

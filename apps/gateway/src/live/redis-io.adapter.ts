@@ -14,7 +14,10 @@ export class RedisIoAdapter extends IoAdapter {
   private pub?: Redis;
   private sub?: Redis;
 
-  constructor(app: INestApplicationContext, private readonly redisUrl: string) {
+  constructor(
+    app: INestApplicationContext,
+    private readonly redisUrl: string,
+  ) {
     super(app);
   }
 
@@ -22,13 +25,16 @@ export class RedisIoAdapter extends IoAdapter {
     this.pub = createRedis(this.redisUrl, { connectionName: 'hotline-io-pub' });
     this.sub = this.pub.duplicate({ connectionName: 'hotline-io-sub' });
     for (const c of [this.pub, this.sub]) c.on('error', () => undefined);
-    await Promise.all([this.pub, this.sub].map((c) => (c.status === 'ready' ? undefined : new Promise((resolve) => c.once('ready', resolve)))));
+    await Promise.all(
+      [this.pub, this.sub].map((c) => (c.status === 'ready' ? undefined : new Promise((resolve) => c.once('ready', resolve)))),
+    );
   }
 
   createIOServer(port: number, options?: ServerOptions): Server {
     const server: Server = super.createIOServer(port, { ...options, transports: ['websocket'], serveClient: false });
     // The adapter's channels carry the database: pub/sub is shared by every database of a server.
-    if (this.pub && this.sub) server.adapter(createAdapter(this.pub, this.sub, { requestsTimeout: 2000, key: `socket.io-db${this.pub.options.db ?? 0}` }));
+    if (this.pub && this.sub)
+      server.adapter(createAdapter(this.pub, this.sub, { requestsTimeout: 2000, key: `socket.io-db${this.pub.options.db ?? 0}` }));
     // The default namespace serves nothing: nobody connects there, signed in or not.
     server.of('/').use((_socket, next) => next(new Error('forbidden: no console here; the consoles are /operator and /supervisor')));
     return server;

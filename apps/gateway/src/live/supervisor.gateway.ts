@@ -17,7 +17,11 @@ type SupervisorSocket = Socket<SupervisorClientEvents, SupervisorServerEvents, R
 export class SupervisorGateway implements OnGatewayInit, OnGatewayConnection {
   private readonly logger = new Logger(SupervisorGateway.name);
 
-  constructor(private readonly sockets: SocketSessions, private readonly store: RoutingStore, private readonly live: LiveEvents) {}
+  constructor(
+    private readonly sockets: SocketSessions,
+    private readonly store: RoutingStore,
+    private readonly live: LiveEvents,
+  ) {}
 
   afterInit(ns: SupervisorNamespace): void {
     ns.use(this.sockets.auth(NAMESPACE_ROLES[NAMESPACES.supervisor]));

@@ -17,7 +17,11 @@ import { SmsStatusService } from './sms-status.service';
   imports: [PseudonymModule, TwilioModule],
   controllers: [PrivacyController, SmsStatusController],
   providers: [
-    { provide: PrivacyTwiml, inject: [ENV, WORDING], useFactory: (env: Env, wording: Wording) => new PrivacyTwiml(env.PUBLIC_URL, wording) },
+    {
+      provide: PrivacyTwiml,
+      inject: [ENV, WORDING],
+      useFactory: (env: Env, wording: Wording) => new PrivacyTwiml(env.PUBLIC_URL, wording),
+    },
     PrivacySessions,
     PrivacyJobs,
     PrivacyLineService,

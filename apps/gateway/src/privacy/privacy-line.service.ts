@@ -83,7 +83,13 @@ export class PrivacyLineService {
     } catch (e) {
       steps.inc({ step: 'unavailable' });
       const err = e as Error;
-      this.logger.warn({ msg: 'privacy line step failed; the caller is asked to call again', step: name, callSid, error: err.name, ...(err instanceof PrivacyLineStop ? { why: err.message } : {}) });
+      this.logger.warn({
+        msg: 'privacy line step failed; the caller is asked to call again',
+        step: name,
+        callSid,
+        error: err.name,
+        ...(err instanceof PrivacyLineStop ? { why: err.message } : {}),
+      });
       return this.twiml.end('unavailable');
     }
   }
@@ -136,7 +142,12 @@ export class PrivacyLineService {
       steps.inc({ step: `code_${result}` });
       switch (result) {
         case 'ok':
-          await this.audit(ds, { action: 'privacy.verified', targetType: 'privacy_call', targetId: callSid, detail: { intent: session.intent, by: 'sms_code' } });
+          await this.audit(ds, {
+            action: 'privacy.verified',
+            targetType: 'privacy_call',
+            targetId: callSid,
+            detail: { intent: session.intent, by: 'sms_code' },
+          });
           session.verified = true;
           await this.sessions.save(callSid, session);
           return this.act(callSid, session, ds);
@@ -183,7 +194,8 @@ export class PrivacyLineService {
         return this.twiml.end('alreadyRequested', 'goodbye');
       }
       steps.inc({ step: 'deletion_requested' });
-      if (!publicKey) this.logger.warn({ msg: 'no contact key published by the worker: this request gets no closing SMS', requestId: req.id });
+      if (!publicKey)
+        this.logger.warn({ msg: 'no contact key published by the worker: this request gets no closing SMS', requestId: req.id });
       await this.jobs.deletionRequest(req.id, req.executeAfter);
       return this.twiml.end({ key: 'deletionRequested', vars: { grace: spokenDuration(this.graceMs) } }, 'goodbye');
     });
@@ -229,7 +241,12 @@ export class PrivacyLineService {
     const issued = await this.verification(ds).issue(session.pseudonym);
     if (!issued.ok) {
       steps.inc({ step: 'code_refused' });
-      await this.audit(ds, { action: 'privacy.code_refused', targetType: 'privacy_call', targetId: callSid, detail: { blockedUntil: issued.blockedUntil.toISOString() } });
+      await this.audit(ds, {
+        action: 'privacy.code_refused',
+        targetType: 'privacy_call',
+        targetId: callSid,
+        detail: { blockedUntil: issued.blockedUntil.toISOString() },
+      });
       await this.sessions.end(callSid);
       return this.twiml.end('blocked');
     }
@@ -241,13 +258,23 @@ export class PrivacyLineService {
     } catch (e) {
       steps.inc({ step: 'code_not_sent' });
       this.logger.warn({ msg: 'verification SMS not sent', callSid, error: (e as Error).name, status: (e as { status?: number }).status });
-      await this.audit(ds, { action: 'privacy.code_not_sent', targetType: 'privacy_call', targetId: callSid, detail: { intent: session.intent } });
+      await this.audit(ds, {
+        action: 'privacy.code_not_sent',
+        targetType: 'privacy_call',
+        targetId: callSid,
+        detail: { intent: session.intent },
+      });
       return this.twiml.end('smsFailed');
     }
     await recordSentSms(ds, { sid, purpose: 'code', pseudonym: session.pseudonym, at: this.clock.now() });
     await this.jobs.deleteSms(sid);
     steps.inc({ step: 'code_sent' });
-    await this.audit(ds, { action: 'privacy.code_sent', targetType: 'privacy_call', targetId: callSid, detail: { intent: session.intent, messageSid: sid } });
+    await this.audit(ds, {
+      action: 'privacy.code_sent',
+      targetType: 'privacy_call',
+      targetId: callSid,
+      detail: { intent: session.intent, messageSid: sid },
+    });
     return this.twiml.askCode([]);
   }
 

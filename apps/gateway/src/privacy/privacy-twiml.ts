@@ -32,7 +32,10 @@ export function spokenDuration(ms: number): string {
 export class PrivacyTwiml {
   private readonly base: string;
 
-  constructor(publicUrl: string, private readonly w: Wording) {
+  constructor(
+    publicUrl: string,
+    private readonly w: Wording,
+  ) {
     this.base = publicUrl.replace(/\/$/, '');
   }
 
@@ -49,7 +52,10 @@ export class PrivacyTwiml {
   }
 
   private say(r: { say: VoiceResponse['say'] }, s: Say): void {
-    r.say({ voice: this.w.voice as any, language: this.w.language as any }, typeof s === 'string' ? this.text(s) : this.text(s.key, s.vars));
+    r.say(
+      { voice: this.w.voice as any, language: this.w.language as any },
+      typeof s === 'string' ? this.text(s) : this.text(s.key, s.vars),
+    );
   }
 
   /** Says each thing, then asks for `numDigits` keys; no input also goes to `action` (with empty Digits). */

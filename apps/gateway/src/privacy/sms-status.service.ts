@@ -19,7 +19,11 @@ const deleted = counter('hotline_sms_deleted_total', 'SMS deleted at Twilio afte
 export class SmsStatusService {
   private readonly logger = new Logger(SmsStatusService.name);
 
-  constructor(private readonly records: RecordsDb, private readonly twilio: TwilioService, private readonly clock: Clock) {}
+  constructor(
+    private readonly records: RecordsDb,
+    private readonly twilio: TwilioService,
+    private readonly clock: Clock,
+  ) {}
 
   async status(params: TwilioParams): Promise<void> {
     const sid = typeof params.MessageSid === 'string' ? params.MessageSid : '';
@@ -32,12 +36,26 @@ export class SmsStatusService {
       const outcome = await this.twilio.deleteMessage(sid);
       await ds.transaction(async (m) => {
         if (await markSmsDeleted(m, sid, this.clock.now())) {
-          await new AuditService(ds).append({ actorRole: 'system', action: 'sms.deleted', targetType: 'sms', targetId: sid, detail: { status, twilio: outcome, via: 'status_callback' } }, m);
+          await new AuditService(ds).append(
+            {
+              actorRole: 'system',
+              action: 'sms.deleted',
+              targetType: 'sms',
+              targetId: sid,
+              detail: { status, twilio: outcome, via: 'status_callback' },
+            },
+            m,
+          );
         }
       });
       deleted.inc({ via: 'status_callback' });
     } catch (e) {
-      this.logger.warn({ msg: 'SMS not deleted on its status callback; the delayed job will', messageSid: sid, error: (e as Error).name, status: (e as { status?: number }).status });
+      this.logger.warn({
+        msg: 'SMS not deleted on its status callback; the delayed job will',
+        messageSid: sid,
+        error: (e as Error).name,
+        status: (e as { status?: number }).status,
+      });
     }
   }
 }

@@ -43,10 +43,20 @@ export class CallConnector {
       const gone = isTwilioNotFound(e);
       const outcome = await this.store.connectFailed(callId, operatorId, gone);
       connects.inc({ outcome: gone ? 'call_gone' : 'twilio_error' });
-      this.logger.warn(`connect of call ${callId} failed at Twilio (${gone ? 'call gone' : `status ${(e as { status?: number }).status ?? 'none'}`}); ${outcome}`);
+      this.logger.warn(
+        `connect of call ${callId} failed at Twilio (${gone ? 'call gone' : `status ${(e as { status?: number }).status ?? 'none'}`}); ${outcome}`,
+      );
       this.live.revoked(operatorId, callId, 'connect_failed');
       await this.live.sendStatus(operatorId);
-      if (outcome === 'closed') await this.records.event({ kind: 'ended', callId, callSid, outcome: 'abandoned', at: this.clock.now().toISOString(), sequence: null });
+      if (outcome === 'closed')
+        await this.records.event({
+          kind: 'ended',
+          callId,
+          callSid,
+          outcome: 'abandoned',
+          at: this.clock.now().toISOString(),
+          sequence: null,
+        });
       this.engine.kick();
       return { ok: false, error: 'connect_failed' };
     }
@@ -57,7 +67,10 @@ export class CallConnector {
       return { ok: false, error: 'caller_hung_up' };
     }
     connects.inc({ outcome: 'connected' });
-    const [, caller] = await Promise.all([this.records.event({ kind: 'connected', callId, operatorId, at: at.toISOString() }), this.callerHint(pseudonym, callId)]);
+    const [, caller] = await Promise.all([
+      this.records.event({ kind: 'connected', callId, operatorId, at: at.toISOString() }),
+      this.callerHint(pseudonym, callId),
+    ]);
     this.live.toOperator(operatorId, 'status', { status: 'on_call' });
     this.live.toOperator(operatorId, 'call:connected', caller ? { callId, caller } : { callId });
     return { ok: true };

@@ -31,7 +31,12 @@ export class RoutingEngine implements OnApplicationBootstrap, BeforeApplicationS
   private ticks = 0;
   private lastBeat = 0;
 
-  constructor(@Inject(ENV) private readonly env: Env, private readonly store: RoutingStore, private readonly live: LiveEvents, private readonly clock: Clock) {}
+  constructor(
+    @Inject(ENV) private readonly env: Env,
+    private readonly store: RoutingStore,
+    private readonly live: LiveEvents,
+    private readonly clock: Clock,
+  ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     // Beat before the first socket connects, so no other node takes this one for dead meanwhile.

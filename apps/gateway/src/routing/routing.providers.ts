@@ -37,7 +37,12 @@ export const routingProviders: Provider[] = [
     provide: ROUTING_REDIS,
     inject: [ENV],
     useFactory: (env: Env) => {
-      const r = createRedis(env.REDIS_URL, { connectionName: 'hotline-routing', enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 3000 });
+      const r = createRedis(env.REDIS_URL, {
+        connectionName: 'hotline-routing',
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 1,
+        commandTimeout: 3000,
+      });
       r.on('error', () => undefined);
       return r;
     },

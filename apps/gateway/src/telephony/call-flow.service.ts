@@ -69,7 +69,14 @@ export class CallFlowService {
     intake.inc({ step: consent ? 'consented' : 'declined' });
     // Routing first: the offer goes out before the records write spends any time.
     await this.register(callId, callSid, pseudonym, consent, enqueuedAt);
-    await this.records.open({ callId, callSid, callerPseudonym: pseudonym, recordingConsent: consent, wordingVersion: this.twiml.wordingVersion, startedAt: new Date(startedAt).toISOString() });
+    await this.records.open({
+      callId,
+      callSid,
+      callerPseudonym: pseudonym,
+      recordingConsent: consent,
+      wordingVersion: this.twiml.wordingVersion,
+      startedAt: new Date(startedAt).toISOString(),
+    });
     return this.twiml.enqueue(callId, consent, enqueuedAt);
   }
 
@@ -90,11 +97,16 @@ export class CallFlowService {
   private async register(callId: string, callSid: string, pseudonym: string | null, consent: boolean, enqueuedAt: number): Promise<void> {
     try {
       const now = this.clock.nowMs();
-      const { state, offers } = await withTimeout(this.store.enqueue({ callId, callSid, pseudonym, recordingConsent: consent, enqueuedAt }, now), REDIS_MS);
+      const { state, offers } = await withTimeout(
+        this.store.enqueue({ callId, callSid, pseudonym, recordingConsent: consent, enqueuedAt }, now),
+        REDIS_MS,
+      );
       for (const o of offers) this.live.offered(o, now);
       if (state === 'queued') intake.inc({ step: 'queued' });
     } catch (e) {
-      this.logger.warn(`call ${callId} is queued at Twilio only (Redis: ${(e as Error).message.slice(0, 80)}); the wait URL will register it`);
+      this.logger.warn(
+        `call ${callId} is queued at Twilio only (Redis: ${(e as Error).message.slice(0, 80)}); the wait URL will register it`,
+      );
     }
   }
 
@@ -160,6 +172,13 @@ export class CallFlowService {
     const recordingSid = str(params.RecordingSid);
     if (!CALL_SID.test(callSid) || !/^RE[0-9a-fA-F]{32}$/.test(recordingSid)) return;
     const callId = await withTimeout(this.store.callIdForSid(callSid), REDIS_MS).catch(() => null);
-    await this.records.event({ kind: 'recording', callId, callSid, recordingSid, status: str(params.RecordingStatus) || 'completed', at: this.clock.now().toISOString() });
+    await this.records.event({
+      kind: 'recording',
+      callId,
+      callSid,
+      recordingSid,
+      status: str(params.RecordingStatus) || 'completed',
+      at: this.clock.now().toISOString(),
+    });
   }
 }

@@ -16,13 +16,19 @@ export class TwilioSignatureMiddleware implements NestMiddleware {
   private readonly logger = new Logger('TwilioSignature');
   private readonly base: string;
 
-  constructor(@Inject(ENV) env: Env, private readonly twilio: TwilioService) {
+  constructor(
+    @Inject(ENV) env: Env,
+    private readonly twilio: TwilioService,
+  ) {
     this.base = env.PUBLIC_URL.replace(/\/$/, '');
   }
 
   use(req: Request, res: Response, next: NextFunction): void {
     const signature = req.header('x-twilio-signature');
-    const params = req.method === 'POST' && req.body && typeof req.body === 'object' && !Array.isArray(req.body) ? (req.body as Record<string, unknown>) : {};
+    const params =
+      req.method === 'POST' && req.body && typeof req.body === 'object' && !Array.isArray(req.body)
+        ? (req.body as Record<string, unknown>)
+        : {};
     if (this.twilio.validateRequest(signature, this.base + req.originalUrl, params)) return next();
     refused.inc();
     this.logger.warn(`refused ${req.method} ${req.path}: no valid Twilio signature`);

@@ -21,7 +21,10 @@ export class CallTwiml {
   private readonly menuParts: string[];
   private static readonly MARK = 'c=CALLQUERY';
 
-  constructor(publicUrl: string, private readonly w: Wording) {
+  constructor(
+    publicUrl: string,
+    private readonly w: Wording,
+  ) {
     this.base = publicUrl.replace(/\/$/, '');
     this.menuParts = this.buildMenu(CallTwiml.MARK, true).split(CallTwiml.MARK);
   }
@@ -92,7 +95,13 @@ export class CallTwiml {
       action: this.url(DIALLED_PATH, { c: callId, o: operatorId }),
       method: 'POST',
       timeout: 20,
-      ...(record ? { record: 'record-from-answer-dual' as const, recordingStatusCallback: this.url(RECORDING_STATUS_PATH), recordingStatusCallbackMethod: 'POST' as const } : {}),
+      ...(record
+        ? {
+            record: 'record-from-answer-dual' as const,
+            recordingStatusCallback: this.url(RECORDING_STATUS_PATH),
+            recordingStatusCallbackMethod: 'POST' as const,
+          }
+        : {}),
     });
     dial.client(clientIdentity(operatorId));
     return r.toString();

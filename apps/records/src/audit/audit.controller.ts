@@ -19,7 +19,11 @@ class VerificationDto {
   @ApiProperty() ok: boolean;
   @ApiProperty({ description: 'Entries checked good before the first bad one (all of them when ok)' }) entries: number;
   @ApiPropertyOptional({ type: BadEntryDto }) firstBadEntry?: BadEntryDto;
-  @ApiPropertyOptional({ type: CheckpointsDto, description: 'The signed checkpoints kept outside MySQL, when AUDIT_CHECKPOINT_PUBLIC_KEY is set: a rewrite of the whole chain disagrees with them' })
+  @ApiPropertyOptional({
+    type: CheckpointsDto,
+    description:
+      'The signed checkpoints kept outside MySQL, when AUDIT_CHECKPOINT_PUBLIC_KEY is set: a rewrite of the whole chain disagrees with them',
+  })
   checkpoints?: CheckpointsDto;
 }
 
@@ -31,12 +35,21 @@ export class AuditController {
 
   @Get('verify')
   @Roles('auditor')
-  @ApiOperation({ summary: 'Recompute the audit hash chain (auditor)', description: 'Names the first entry that was edited, deleted or reordered, or that disagrees with the signed checkpoints kept outside MySQL (a whole-chain rewrite with recomputed hashes). The check itself is then audited.' })
+  @ApiOperation({
+    summary: 'Recompute the audit hash chain (auditor)',
+    description:
+      'Names the first entry that was edited, deleted or reordered, or that disagrees with the signed checkpoints kept outside MySQL (a whole-chain rewrite with recomputed hashes). The check itself is then audited.',
+  })
   @ApiOkResponse({ type: VerificationDto })
   @ApiErrors([401, 403])
   async verify(@CurrentUser() user: Principal): Promise<AuditVerification> {
     const result = await this.audit.verify();
-    await this.audit.append({ actorId: user.id, actorRole: user.role, action: 'audit.verified', detail: { ok: result.ok, entries: result.entries, ...(result.firstBadEntry ? { firstBadSeq: result.firstBadEntry.seq } : {}) } });
+    await this.audit.append({
+      actorId: user.id,
+      actorRole: user.role,
+      action: 'audit.verified',
+      detail: { ok: result.ok, entries: result.entries, ...(result.firstBadEntry ? { firstBadSeq: result.firstBadEntry.seq } : {}) },
+    });
     return result;
   }
 }

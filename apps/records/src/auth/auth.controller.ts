@@ -48,7 +48,11 @@ export class AuthController {
   @HttpCode(204)
   @Roles(...ROLES)
   @ApiBearerAuth()
-  @ApiOperation({ summary: 'Sign out', description: 'Ends this session on the server: the token is refused from now on by every app, and the consoles it opened are disconnected. Audited.' })
+  @ApiOperation({
+    summary: 'Sign out',
+    description:
+      'Ends this session on the server: the token is refused from now on by every app, and the consoles it opened are disconnected. Audited.',
+  })
   @ApiNoContentResponse({ description: 'Signed out.' })
   @ApiErrors([401])
   async logout(@CurrentUser() user: Principal): Promise<void> {

@@ -7,7 +7,10 @@ import { StaffService } from '@hotline/auth';
 export class BootstrapAdmin implements OnApplicationBootstrap {
   private readonly logger = new Logger(BootstrapAdmin.name);
 
-  constructor(@Inject(ENV) private readonly env: Env, private readonly staff: StaffService) {}
+  constructor(
+    @Inject(ENV) private readonly env: Env,
+    private readonly staff: StaffService,
+  ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     if (!this.env.BOOTSTRAP_ADMIN) return;

@@ -23,7 +23,10 @@ export class UserDto {
 }
 
 export class LoginResponseDto {
-  @ApiProperty({ description: 'ES256 JWT signed by records (verify with TOKEN_PUBLIC_KEY); send as `Authorization: Bearer <accessToken>`. Lasts one shift (SESSION_TTL_SECONDS).' })
+  @ApiProperty({
+    description:
+      'ES256 JWT signed by records (verify with TOKEN_PUBLIC_KEY); send as `Authorization: Bearer <accessToken>`. Lasts one shift (SESSION_TTL_SECONDS).',
+  })
   accessToken: string;
   @ApiProperty({ type: UserDto }) user: UserDto;
 }
@@ -52,12 +55,15 @@ export class CreateUserDto {
 }
 
 export class UpdateUserDto {
-  @ApiPropertyOptional({ description: 'false deactivates the account: its sessions end at once on every app (requests refused, consoles disconnected); true reactivates it' })
+  @ApiPropertyOptional({
+    description:
+      'false deactivates the account: its sessions end at once on every app (requests refused, consoles disconnected); true reactivates it',
+  })
   @IsOptional()
   @IsBoolean({ message: 'active must be true or false' })
   active?: boolean;
 
-  @ApiPropertyOptional({ enum: ROLES, description: 'A new role ends the member\'s sessions (their tokens carry the old one)' })
+  @ApiPropertyOptional({ enum: ROLES, description: "A new role ends the member's sessions (their tokens carry the old one)" })
   @IsOptional()
   @IsIn(ROLES as unknown as string[], { message: `role must be one of ${ROLES.join(', ')}` })
   role?: Role;

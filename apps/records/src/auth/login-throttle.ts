@@ -27,8 +27,7 @@ export interface Attempt {
   counts: Record<Scope, number>;
 }
 export type Gate =
-  | { state: 'open'; attempt: Attempt }
-  | { state: 'throttled' | 'locked'; scope: Scope; retryAfterSeconds: number; lockedNow: boolean };
+  { state: 'open'; attempt: Attempt } | { state: 'throttled' | 'locked'; scope: Scope; retryAfterSeconds: number; lockedNow: boolean };
 
 const SCOPES: Scope[] = ['account', 'address'];
 
@@ -133,7 +132,10 @@ const PREFIX = '{hotline:login}';
  */
 @Injectable()
 export class LoginThrottle {
-  constructor(@Inject(REDIS) private readonly redis: Redis, private readonly clock: Clock) {}
+  constructor(
+    @Inject(REDIS) private readonly redis: Redis,
+    private readonly clock: Clock,
+  ) {}
 
   /**
    * Without its counters sign-in cannot be throttled, so it is refused (503) rather than left open
@@ -173,8 +175,14 @@ export class LoginThrottle {
       addr.lockSeconds,
       this.clock.nowMs(),
     )) as [string, number, number, number?];
-    if (reply[0] === 'open') return { state: 'open', attempt: { username, address, token, counts: { account: reply[1], address: reply[2] } } };
-    return { state: reply[0] as 'throttled' | 'locked', scope: SCOPES[reply[1] - 1], retryAfterSeconds: Math.ceil(reply[2] / 1000), lockedNow: reply[3] === 1 };
+    if (reply[0] === 'open')
+      return { state: 'open', attempt: { username, address, token, counts: { account: reply[1], address: reply[2] } } };
+    return {
+      state: reply[0] as 'throttled' | 'locked',
+      scope: SCOPES[reply[1] - 1],
+      retryAfterSeconds: Math.ceil(reply[2] / 1000),
+      lockedNow: reply[3] === 1,
+    };
   }
 
   private async failedNow(attempt: Attempt): Promise<{ locked?: { scope: Scope; seconds: number } }> {

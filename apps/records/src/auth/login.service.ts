@@ -57,7 +57,11 @@ export class LoginService {
       const { locked } = await this.throttle.failed(gate.attempt);
       if (account) await this.ds.query('UPDATE staff SET failed_logins = failed_logins + 1 WHERE id = ?', [account.id]);
       if (locked) await this.lockAccount(locked.scope, account?.id, locked.seconds);
-      await this.audit.append({ ...actor, action: 'auth.login_failed', detail: { ...known, reason, ...(locked ? { locked: locked.scope } : {}) } });
+      await this.audit.append({
+        ...actor,
+        action: 'auth.login_failed',
+        detail: { ...known, reason, ...(locked ? { locked: locked.scope } : {}) },
+      });
       if (locked) throw refusal('locked', locked.scope, locked.seconds);
       logins().inc({ outcome: 'failed' });
       throw new UnauthorizedException(BAD_CREDENTIALS);
@@ -76,7 +80,10 @@ export class LoginService {
   /** An account's lock is kept on the staff row too, so it outlives a Redis restart. */
   private async lockAccount(scope: Scope, staffId: string | undefined, seconds: number): Promise<void> {
     if (scope !== 'account' || !staffId) return;
-    await this.ds.query('UPDATE staff SET locked_until = ?, failed_logins = 0 WHERE id = ?', [new Date(this.clock.nowMs() + seconds * 1000), staffId]);
+    await this.ds.query('UPDATE staff SET locked_until = ?, failed_logins = 0 WHERE id = ?', [
+      new Date(this.clock.nowMs() + seconds * 1000),
+      staffId,
+    ]);
   }
 }
 
@@ -88,7 +95,10 @@ function refusal(state: 'throttled' | 'locked', scope: Scope, retryAfterSeconds:
     state === 'locked'
       ? { error: 'Locked', message: `sign-in for ${who} is locked after repeated failures; try again in ${minutes(seconds)}` }
       : { error: 'Too Many Requests', message: `too many failed sign-ins for ${who}; wait ${seconds} s before trying again` };
-  return new HttpException({ ...body, retryAfterSeconds: seconds, headers: { 'Retry-After': String(seconds) } }, state === 'locked' ? HttpStatus.LOCKED : HttpStatus.TOO_MANY_REQUESTS);
+  return new HttpException(
+    { ...body, retryAfterSeconds: seconds, headers: { 'Retry-After': String(seconds) } },
+    state === 'locked' ? HttpStatus.LOCKED : HttpStatus.TOO_MANY_REQUESTS,
+  );
 }
 
 function minutes(seconds: number): string {

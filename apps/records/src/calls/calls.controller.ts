@@ -14,7 +14,10 @@ export class CallsController {
 
   @Get()
   @Roles('operator', 'supervisor')
-  @ApiOperation({ summary: 'Calls, newest first, metadata only', description: 'An operator sees the calls they handled; a supervisor sees all. Paged with `limit` (1-100, default 20) and `cursor`.' })
+  @ApiOperation({
+    summary: 'Calls, newest first, metadata only',
+    description: 'An operator sees the calls they handled; a supervisor sees all. Paged with `limit` (1-100, default 20) and `cursor`.',
+  })
   @ApiOkResponse({ type: CallPageDto })
   @ApiErrors([400, 401, 403])
   list(@Query() q: ListCallsQuery, @CurrentUser() user: Principal) {
@@ -31,7 +34,11 @@ export class CallsController {
       'Content that can no longer be decrypted is shown with `text: null, unavailable: true`. Every read is audited.',
   })
   @ApiParam({ name: 'callId', format: 'uuid' })
-  @ApiHeader({ name: 'X-Access-Reason', required: false, description: 'Supervisors: why you need to read this call (1-500 characters). Audited.' })
+  @ApiHeader({
+    name: 'X-Access-Reason',
+    required: false,
+    description: 'Supervisors: why you need to read this call (1-500 characters). Audited.',
+  })
   @ApiOkResponse({ type: CallDetailDto })
   @ApiResponse({ status: 410, type: GoneDto, description: 'Destroyed: the deletion certificate, never content.' })
   @ApiErrors([400, 401, 403, 404], { 403: 'Your role reads no content, or (supervisor) no X-Access-Reason was given.' })
@@ -41,7 +48,11 @@ export class CallsController {
 
   @Post(':callId/notes')
   @Roles('operator')
-  @ApiOperation({ summary: 'Add a note (append-only)', description: 'The operator who handled the call. Encrypted under the call’s key. A correction is a new note with `amendsNoteId`; nothing is edited or deleted. Audited (never the text).' })
+  @ApiOperation({
+    summary: 'Add a note (append-only)',
+    description:
+      'The operator who handled the call. Encrypted under the call’s key. A correction is a new note with `amendsNoteId`; nothing is edited or deleted. Audited (never the text).',
+  })
   @ApiParam({ name: 'callId', format: 'uuid' })
   @ApiCreatedResponse({ type: CreatedDto })
   @ApiResponse({ status: 410, description: 'The call was destroyed or is being destroyed.' })
@@ -55,7 +66,8 @@ export class CallsController {
   @HttpCode(200)
   @ApiOperation({
     summary: 'Assess the risk',
-    description: 'The operator who handled the call. Every assessment is kept. Retention follows the highest level ever assessed and is never shortened. `imminent` alerts supervisors at once.',
+    description:
+      'The operator who handled the call. Every assessment is kept. Retention follows the highest level ever assessed and is never shortened. `imminent` alerts supervisors at once.',
   })
   @ApiParam({ name: 'callId', format: 'uuid' })
   @ApiOkResponse({ type: AssessmentResultDto })

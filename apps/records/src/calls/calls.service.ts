@@ -1,9 +1,29 @@
-import { BadRequestException, ForbiddenException, GoneException, HttpException, HttpStatus, Injectable, NotFoundException, ConflictException } from '@nestjs/common';
+import {
+  BadRequestException,
+  ForbiddenException,
+  GoneException,
+  HttpException,
+  HttpStatus,
+  Injectable,
+  NotFoundException,
+  ConflictException,
+} from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditService } from '@hotline/audit';
 import { Principal } from '@hotline/auth';
-import { CallDetail, CallPage, CallRepository, CallSummary, CallTx, ContentKeyGoneError, DeletionCertificate, EscalationDetails, EscalationMeta, InvalidCursorError } from '@hotline/calls';
+import {
+  CallDetail,
+  CallPage,
+  CallRepository,
+  CallSummary,
+  CallTx,
+  ContentKeyGoneError,
+  DeletionCertificate,
+  EscalationDetails,
+  EscalationMeta,
+  InvalidCursorError,
+} from '@hotline/calls';
 import type { RiskLevel } from '@hotline/contract';
 import { AlertsPublisher } from './alerts.publisher';
 import { AddNoteDto, EscalationDto } from './dto';
@@ -36,7 +56,8 @@ export class CallsService {
     try {
       return await this.calls.list(user.role === 'operator' ? { operatorId: user.id } : {}, { limit, cursor });
     } catch (e) {
-      if (e instanceof InvalidCursorError) throw new BadRequestException({ message: 'cursor is not valid: use nextCursor from a previous page', fields: ['cursor'] });
+      if (e instanceof InvalidCursorError)
+        throw new BadRequestException({ message: 'cursor is not valid: use nextCursor from a previous page', fields: ['cursor'] });
       throw e;
     }
   }
@@ -54,7 +75,14 @@ export class CallsService {
       await this.audit.append(
         reason
           ? { actorId: user.id, actorRole: user.role, action: 'call.break_glass', targetType: 'call', targetId: callId, detail: { reason } }
-          : { actorId: user.id, actorRole: user.role, action: 'call.read', targetType: 'call', targetId: callId, detail: { notes: detail.notes.length, escalations: detail.escalations.length } },
+          : {
+              actorId: user.id,
+              actorRole: user.role,
+              action: 'call.read',
+              targetType: 'call',
+              targetId: callId,
+              detail: { notes: detail.notes.length, escalations: detail.escalations.length },
+            },
         tx,
       );
       return detail;
@@ -71,7 +99,14 @@ export class CallsService {
       if (amends && !(await this.calls.noteBelongsTo(amends, callId, tx))) throw amendsError();
       const note = await this.calls.addNote({ callId, authorId: user.id, text: body.text, amendsNoteId: amends }, tx);
       await this.audit.append(
-        { actorId: user.id, actorRole: user.role, action: amends ? 'note.amended' : 'note.added', targetType: 'call', targetId: callId, detail: { noteId: note.id, ...(amends ? { amendsNoteId: amends } : {}) } },
+        {
+          actorId: user.id,
+          actorRole: user.role,
+          action: amends ? 'note.amended' : 'note.added',
+          targetType: 'call',
+          targetId: callId,
+          detail: { noteId: note.id, ...(amends ? { amendsNoteId: amends } : {}) },
+        },
         tx,
       );
       return note;
@@ -84,12 +119,20 @@ export class CallsService {
       const call = await this.handledBy(user, callId, tx, 'exclusive');
       const r = await this.calls.addAssessment(call, level, user.id, tx);
       await this.audit.append(
-        { actorId: user.id, actorRole: user.role, action: 'call.assessed', targetType: 'call', targetId: callId, detail: { riskLevel: level, retentionPolicy: r.retentionPolicy } },
+        {
+          actorId: user.id,
+          actorRole: user.role,
+          action: 'call.assessed',
+          targetType: 'call',
+          targetId: callId,
+          detail: { riskLevel: level, retentionPolicy: r.retentionPolicy },
+        },
         tx,
       );
       return r;
     });
-    if (level === 'imminent') await this.alerts.escalation({ callId, operatorId: user.id, riskLevel: 'imminent', at: result.at.toISOString() });
+    if (level === 'imminent')
+      await this.alerts.escalation({ callId, operatorId: user.id, riskLevel: 'imminent', at: result.at.toISOString() });
     return { callId, riskLevel: result.riskLevel, retentionPolicy: result.retentionPolicy, retentionDeadline: result.retentionDeadline };
   }
 
@@ -110,12 +153,25 @@ export class CallsService {
       await this.calls.addAssessment(call, 'imminent', user.id, tx);
       // Content-free: which fields and to whom stay in the encrypted record; the trail keeps ids and a count.
       await this.audit.append(
-        { actorId: user.id, actorRole: user.role, action: 'escalation.created', targetType: 'call', targetId: callId, detail: { escalationId: e.id, fieldsDisclosed: details.fieldsDisclosed.length } },
+        {
+          actorId: user.id,
+          actorRole: user.role,
+          action: 'escalation.created',
+          targetType: 'call',
+          targetId: callId,
+          detail: { escalationId: e.id, fieldsDisclosed: details.fieldsDisclosed.length },
+        },
         tx,
       );
       return e;
     });
-    await this.alerts.escalation({ callId, operatorId: user.id, riskLevel: 'imminent', at: created.createdAt.toISOString(), escalationId: created.id });
+    await this.alerts.escalation({
+      callId,
+      operatorId: user.id,
+      riskLevel: 'imminent',
+      at: created.createdAt.toISOString(),
+      escalationId: created.id,
+    });
     return created;
   }
 
@@ -132,9 +188,21 @@ export class CallsService {
       if (!call) throw await this.missing(user, callId, tx);
       const r = await this.calls.cosignEscalation(callId, escalationId, user.id, tx);
       if (r.outcome !== 'cosigned') {
-        throw r.outcome === 'not_found' ? new NotFoundException({ message: 'no such escalation on this call', fields: ['id'] }) : new ConflictException('this escalation is co-signed already');
+        throw r.outcome === 'not_found'
+          ? new NotFoundException({ message: 'no such escalation on this call', fields: ['id'] })
+          : new ConflictException('this escalation is co-signed already');
       }
-      await this.audit.append({ actorId: user.id, actorRole: user.role, action: 'escalation.cosigned', targetType: 'call', targetId: callId, detail: { escalationId } }, tx);
+      await this.audit.append(
+        {
+          actorId: user.id,
+          actorRole: user.role,
+          action: 'escalation.cosigned',
+          targetType: 'call',
+          targetId: callId,
+          detail: { escalationId },
+        },
+        tx,
+      );
       return { id: escalationId, cosignedBy: user.id, cosignedAt: r.at };
     });
   }
@@ -146,7 +214,17 @@ export class CallsService {
       if (!call) throw await this.missing(user, callId, tx);
       if (await this.calls.holdInForce(callId, tx)) throw new ConflictException('a legal hold is in force on this call already');
       const hold = await this.calls.placeHold(callId, reason.trim(), user.id, tx);
-      await this.audit.append({ actorId: user.id, actorRole: user.role, action: 'legal_hold.placed', targetType: 'call', targetId: callId, detail: { holdId: hold.id } }, tx);
+      await this.audit.append(
+        {
+          actorId: user.id,
+          actorRole: user.role,
+          action: 'legal_hold.placed',
+          targetType: 'call',
+          targetId: callId,
+          detail: { holdId: hold.id },
+        },
+        tx,
+      );
       return { id: hold.id, callId, placedAt: hold.placedAt };
     });
   }
@@ -157,13 +235,25 @@ export class CallsService {
       if (!call) throw await this.missing(user, callId, tx);
       const lifted = await this.calls.liftHold(callId, user.id, tx);
       if (!lifted) throw new NotFoundException('no legal hold is in force on this call');
-      await this.audit.append({ actorId: user.id, actorRole: user.role, action: 'legal_hold.lifted', targetType: 'call', targetId: callId, detail: { holdId: lifted.id } }, tx);
+      await this.audit.append(
+        {
+          actorId: user.id,
+          actorRole: user.role,
+          action: 'legal_hold.lifted',
+          targetType: 'call',
+          targetId: callId,
+          detail: { holdId: lifted.id },
+        },
+        tx,
+      );
     });
   }
 
   /** The call, if `user` is the operator who handled it; otherwise the error they are owed. */
   private async handledBy(user: Principal, callId: string, tx?: CallTx, lock?: 'shared' | 'exclusive'): Promise<CallSummary> {
-    const call = tx ? await (lock === 'exclusive' ? this.calls.lockExclusive(callId, tx) : this.calls.lockShared(callId, tx)) : await this.calls.findSummary(callId);
+    const call = tx
+      ? await (lock === 'exclusive' ? this.calls.lockExclusive(callId, tx) : this.calls.lockShared(callId, tx))
+      : await this.calls.findSummary(callId);
     if (!call) throw await this.missing(user, callId, tx);
     if (call.operatorId !== user.id) throw new NotFoundException(NOT_FOUND);
     return call;
@@ -204,12 +294,18 @@ export class CallsService {
     if (user.role === 'supervisor' || user.role === 'records_officer' || user.role === 'auditor') return true;
     if (user.role !== 'operator') return false;
     // The call row (and its operator_id) is gone; the audit trail still says who acted on it.
-    const rows = await (tx ?? this.ds).query("SELECT 1 FROM audit_log WHERE target_type = 'call' AND target_id = ? AND actor_id = ? LIMIT 1", [callId, user.id]);
+    const rows = await (tx ?? this.ds).query(
+      "SELECT 1 FROM audit_log WHERE target_type = 'call' AND target_id = ? AND actor_id = ? LIMIT 1",
+      [callId, user.id],
+    );
     return rows.length > 0;
   }
 }
 
-function gone(certificate: DeletionCertificate | null, message = 'this call was destroyed; its deletion certificate remains'): HttpException {
+function gone(
+  certificate: DeletionCertificate | null,
+  message = 'this call was destroyed; its deletion certificate remains',
+): HttpException {
   return new HttpException({ error: 'Gone', message, certificate }, HttpStatus.GONE);
 }
 
@@ -219,7 +315,7 @@ function amendsError(): BadRequestException {
 
 /** The supervisor's stated reason: required, at most 500 characters; percent-encoded values (non-Latin-1 text) are decoded. */
 function breakGlassReason(header: string | string[] | undefined): string {
-  let raw = (Array.isArray(header) ? header.join(', ') : header ?? '').trim();
+  let raw = (Array.isArray(header) ? header.join(', ') : (header ?? '')).trim();
   if (/%[0-9A-Fa-f]{2}/.test(raw)) {
     try {
       raw = decodeURIComponent(raw).trim();
@@ -227,7 +323,15 @@ function breakGlassReason(header: string | string[] | undefined): string {
       /* not percent-encoding after all: keep it as sent */
     }
   }
-  if (!raw) throw new ForbiddenException({ message: 'a supervisor may read a call only with a stated reason: send it in the X-Access-Reason header (it is audited)', fields: ['X-Access-Reason'] });
-  if (raw.length > MAX_REASON_LENGTH) throw new BadRequestException({ message: `X-Access-Reason must be at most ${MAX_REASON_LENGTH} characters`, fields: ['X-Access-Reason'] });
+  if (!raw)
+    throw new ForbiddenException({
+      message: 'a supervisor may read a call only with a stated reason: send it in the X-Access-Reason header (it is audited)',
+      fields: ['X-Access-Reason'],
+    });
+  if (raw.length > MAX_REASON_LENGTH)
+    throw new BadRequestException({
+      message: `X-Access-Reason must be at most ${MAX_REASON_LENGTH} characters`,
+      fields: ['X-Access-Reason'],
+    });
   return raw;
 }

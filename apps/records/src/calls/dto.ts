@@ -26,7 +26,10 @@ export const MAX_NOTE_BYTES = 16 * 1024;
 
 /** Byte length (UTF-8), not characters: the cap is on what is stored. */
 function MaxBytes(max: number, options?: ValidationOptions) {
-  return ValidateBy({ name: 'maxBytes', validator: { validate: (v) => typeof v === 'string' && Buffer.byteLength(v, 'utf8') <= max } }, options);
+  return ValidateBy(
+    { name: 'maxBytes', validator: { validate: (v) => typeof v === 'string' && Buffer.byteLength(v, 'utf8') <= max } },
+    options,
+  );
 }
 
 const NOT_BLANK = /\S/;
@@ -50,13 +53,19 @@ export class ListCallsQuery {
 }
 
 export class AddNoteDto {
-  @ApiProperty({ description: `The note (1 to ${MAX_NOTE_BYTES} bytes of UTF-8). Stored encrypted; notes are append-only.`, maxLength: MAX_NOTE_BYTES })
+  @ApiProperty({
+    description: `The note (1 to ${MAX_NOTE_BYTES} bytes of UTF-8). Stored encrypted; notes are append-only.`,
+    maxLength: MAX_NOTE_BYTES,
+  })
   @IsString()
   @Matches(NOT_BLANK, { message: 'text must not be empty' })
   @MaxBytes(MAX_NOTE_BYTES, { message: `text must be at most ${MAX_NOTE_BYTES} bytes (16 KB)` })
   text: string;
 
-  @ApiPropertyOptional({ format: 'uuid', description: 'The note of the same call that this one corrects (an amendment; the original is kept).' })
+  @ApiPropertyOptional({
+    format: 'uuid',
+    description: 'The note of the same call that this one corrects (an amendment; the original is kept).',
+  })
   @IsOptional()
   @IsUUID('all', { message: 'amendsNoteId must be a UUID' })
   @Transform(({ value }) => (typeof value === 'string' ? value.toLowerCase() : value))
@@ -70,7 +79,11 @@ export class AssessmentDto {
 }
 
 export class EscalationDto {
-  @ApiProperty({ description: 'Who was told (e.g. the service and the person spoken to).', maxLength: 200, example: 'Ambulance service, control room' })
+  @ApiProperty({
+    description: 'Who was told (e.g. the service and the person spoken to).',
+    maxLength: 200,
+    example: 'Ambulance service, control room',
+  })
   @IsString()
   @Length(1, 200)
   @Matches(NOT_BLANK, { message: 'disclosedTo must not be blank' })
@@ -87,7 +100,10 @@ export class EscalationDto {
   @ArrayMinSize(1, { message: 'fieldsDisclosed must list at least one field' })
   @ArrayMaxSize(DISCLOSABLE_FIELDS.length)
   @ArrayUnique()
-  @IsIn(DISCLOSABLE_FIELDS as unknown as string[], { each: true, message: `fieldsDisclosed may contain only ${DISCLOSABLE_FIELDS.join(', ')}` })
+  @IsIn(DISCLOSABLE_FIELDS as unknown as string[], {
+    each: true,
+    message: `fieldsDisclosed may contain only ${DISCLOSABLE_FIELDS.join(', ')}`,
+  })
   fieldsDisclosed: DisclosableField[];
 
   @ApiPropertyOptional({ format: 'date-time', description: 'When emergency services confirmed contact.' })
@@ -118,7 +134,8 @@ export class CallSummaryDto {
   @ApiProperty({ format: 'date-time' }) startedAt: string;
   @ApiProperty({ format: 'date-time', nullable: true }) answeredAt: string | null;
   @ApiProperty({ format: 'date-time', nullable: true }) endedAt: string | null;
-  @ApiProperty({ nullable: true, description: 'Seconds waited before answer (or before hanging up unanswered)' }) waitSeconds: number | null;
+  @ApiProperty({ nullable: true, description: 'Seconds waited before answer (or before hanging up unanswered)' }) waitSeconds:
+    number | null;
   @ApiProperty({ enum: RISK_LEVELS }) riskLevel: string;
   @ApiProperty({ format: 'uuid', nullable: true }) operatorId: string | null;
   @ApiProperty({ enum: POLICY_NAMES }) retentionPolicy: string;
@@ -129,12 +146,17 @@ export class CallSummaryDto {
 
 export class CallPageDto {
   @ApiProperty({ type: [CallSummaryDto] }) items: CallSummaryDto[];
-  @ApiProperty({ nullable: true, description: 'Pass as `cursor` for the next (older) page; null on the last page.' }) nextCursor: string | null;
+  @ApiProperty({ nullable: true, description: 'Pass as `cursor` for the next (older) page; null on the last page.' }) nextCursor:
+    string | null;
 }
 
 export class NoteDto {
   @ApiProperty({ format: 'uuid' }) id: string;
-  @ApiProperty({ nullable: true, description: 'null when the content cannot be decrypted (destroyed key, or a ciphertext that is not this note’s); then `unavailable` is true.' })
+  @ApiProperty({
+    nullable: true,
+    description:
+      'null when the content cannot be decrypted (destroyed key, or a ciphertext that is not this note’s); then `unavailable` is true.',
+  })
   text: string | null;
   @ApiPropertyOptional() unavailable?: boolean;
   @ApiProperty({ format: 'uuid' }) authorId: string;
@@ -204,7 +226,12 @@ export class GoneDto {
   @ApiProperty({ example: 410 }) statusCode: number;
   @ApiProperty({ example: 'Gone' }) error: string;
   @ApiProperty() message: string;
-  @ApiProperty({ type: CertificateDto, nullable: true, description: 'null while an interrupted deletion awaits its finish (the key is gone, the rows not yet)' }) certificate: CertificateDto | null;
+  @ApiProperty({
+    type: CertificateDto,
+    nullable: true,
+    description: 'null while an interrupted deletion awaits its finish (the key is gone, the rows not yet)',
+  })
+  certificate: CertificateDto | null;
   @ApiProperty() correlationId: string;
 }
 

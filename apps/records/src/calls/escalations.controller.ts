@@ -30,7 +30,10 @@ export class EscalationsController {
 
   @Get()
   @Roles('supervisor')
-  @ApiOperation({ summary: 'A call’s escalations: ids, times, co-signatures (no content)', description: 'What a supervisor needs to co-sign, without break-glass.' })
+  @ApiOperation({
+    summary: 'A call’s escalations: ids, times, co-signatures (no content)',
+    description: 'What a supervisor needs to co-sign, without break-glass.',
+  })
   @ApiParam({ name: 'callId', format: 'uuid' })
   @ApiOkResponse({ type: [EscalationMetaDto] })
   @ApiErrors([400, 401, 403, 404, 410])

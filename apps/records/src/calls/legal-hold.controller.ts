@@ -14,7 +14,11 @@ export class LegalHoldController {
 
   @Post()
   @Roles('records_officer')
-  @ApiOperation({ summary: 'Place a legal hold (records officer)', description: 'A held call is not destroyed when its retention deadline passes, until the hold is lifted. One hold at a time. Audited (the reason stays in the hold record).' })
+  @ApiOperation({
+    summary: 'Place a legal hold (records officer)',
+    description:
+      'A held call is not destroyed when its retention deadline passes, until the hold is lifted. One hold at a time. Audited (the reason stays in the hold record).',
+  })
   @ApiParam({ name: 'callId', format: 'uuid' })
   @ApiCreatedResponse({ type: LegalHoldResultDto })
   @ApiErrors([400, 401, 403, 404, 409, 410], { 409: 'A hold is in force already.' })

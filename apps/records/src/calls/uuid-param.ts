@@ -13,4 +13,7 @@ export class CanonicalUuidPipe extends ParseUUIDPipe {
 
 /** A path parameter that must be a UUID; otherwise 400 naming it (before anything is looked up). Lower-cased. */
 export const UuidParam = (name: string) =>
-  Param(name, new CanonicalUuidPipe({ exceptionFactory: () => new BadRequestException({ message: `${name} must be a UUID`, fields: [name] }) }));
+  Param(
+    name,
+    new CanonicalUuidPipe({ exceptionFactory: () => new BadRequestException({ message: `${name} must be a UUID`, fields: [name] }) }),
+  );

@@ -6,9 +6,16 @@ export class ErrorBody {
   @ApiProperty({ example: 400 }) statusCode: number;
   @ApiProperty({ example: 'Bad Request' }) error: string;
   @ApiProperty({ example: 'text must be at most 16384 bytes' }) message: string;
-  @ApiPropertyOptional({ type: [String], description: 'The fields at fault (request body fields, `body` for an unreadable body, a header or path parameter name).', example: ['text'] })
+  @ApiPropertyOptional({
+    type: [String],
+    description: 'The fields at fault (request body fields, `body` for an unreadable body, a header or path parameter name).',
+    example: ['text'],
+  })
   fields?: string[];
-  @ApiProperty({ description: 'Quote it when reporting a problem; it is also the X-Request-Id response header.', example: '3f0c1b9e-0a51-4a63-8f0e-2d8b3b6b7c11' })
+  @ApiProperty({
+    description: 'Quote it when reporting a problem; it is also the X-Request-Id response header.',
+    example: '3f0c1b9e-0a51-4a63-8f0e-2d8b3b6b7c11',
+  })
   correlationId: string;
 }
 
@@ -26,5 +33,7 @@ const DESCRIPTIONS: Record<number, string> = {
 
 /** Documents the error answers of a route (all in the ErrorBody shape), with overrides. */
 export function ApiErrors(statuses: number[], overrides: Record<number, string> = {}) {
-  return applyDecorators(...statuses.map((status) => ApiResponse({ status, description: overrides[status] ?? DESCRIPTIONS[status], type: ErrorBody })));
+  return applyDecorators(
+    ...statuses.map((status) => ApiResponse({ status, description: overrides[status] ?? DESCRIPTIONS[status], type: ErrorBody })),
+  );
 }

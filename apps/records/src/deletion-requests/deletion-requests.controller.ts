@@ -16,7 +16,8 @@ export class DeletionRequestsController {
   @Roles('records_officer')
   @ApiOperation({
     summary: 'Deletion requests made by phone, newest first (records officer)',
-    description: 'Each request verified by an SMS code on the privacy line, with its status and counts. Never the number, never the full pseudonym. Paged with `limit` (1-100, default 20) and `cursor`. Audited.',
+    description:
+      'Each request verified by an SMS code on the privacy line, with its status and counts. Never the number, never the full pseudonym. Paged with `limit` (1-100, default 20) and `cursor`. Audited.',
   })
   @ApiOkResponse({ type: DeletionRequestPageDto })
   @ApiErrors([400, 401, 403])

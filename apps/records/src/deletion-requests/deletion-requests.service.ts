@@ -10,7 +10,8 @@ import { REDIS } from '@hotline/observability';
 import { DeletionRequestDto, DeletionRequestPageDto } from './dto';
 
 /** Never contact_enc, never the full pseudonym. */
-const COLUMNS = 'id, caller_pseudonym, requested_at, verified_by, status, execute_after, calls_total, calls_held, calls_deleted, completed_at, cancelled_at, contact_enc IS NOT NULL AS closing_sms_pending';
+const COLUMNS =
+  'id, caller_pseudonym, requested_at, verified_by, status, execute_after, calls_total, calls_held, calls_deleted, completed_at, cancelled_at, contact_enc IS NOT NULL AS closing_sms_pending';
 
 const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
 
@@ -71,14 +72,28 @@ export class DeletionRequestsService implements OnApplicationBootstrap {
     );
     const page = rows.slice(0, limit);
     const last = page.at(-1);
-    await this.audit.append({ actorId: user.id, actorRole: user.role, action: 'deletion_requests.listed', targetType: 'deletion_request', targetId: null, detail: { count: page.length } });
+    await this.audit.append({
+      actorId: user.id,
+      actorRole: user.role,
+      action: 'deletion_requests.listed',
+      targetType: 'deletion_request',
+      targetId: null,
+      detail: { count: page.length },
+    });
     return { items: page.map(toDto), nextCursor: rows.length > limit && last ? encodeCursor(last.requested_at, last.id) : null };
   }
 
   async get(user: Principal, id: string): Promise<DeletionRequestDto> {
     const [row] = await this.db.query(`SELECT ${COLUMNS} FROM deletion_requests WHERE id = ?`, [id]);
     if (!row) throw new NotFoundException('no such deletion request');
-    await this.audit.append({ actorId: user.id, actorRole: user.role, action: 'deletion_request.read', targetType: 'deletion_request', targetId: id, detail: {} });
+    await this.audit.append({
+      actorId: user.id,
+      actorRole: user.role,
+      action: 'deletion_request.read',
+      targetType: 'deletion_request',
+      targetId: id,
+      detail: {},
+    });
     return toDto(row);
   }
 }

@@ -22,12 +22,17 @@ export class ListDeletionRequestsQuery {
 
 export class DeletionRequestDto {
   @ApiProperty({ format: 'uuid' }) id: string;
-  @ApiProperty({ description: 'Who asked, as the short pseudonym operators see (never the number, never the full pseudonym).', example: 'C-3FA2B1' }) caller: string;
+  @ApiProperty({
+    description: 'Who asked, as the short pseudonym operators see (never the number, never the full pseudonym).',
+    example: 'C-3FA2B1',
+  })
+  caller: string;
   @ApiProperty({ format: 'date-time' }) requestedAt: string;
   @ApiProperty({ description: 'How the caller proved the number was theirs.', example: 'sms_code' }) verifiedBy: string;
   @ApiProperty({
     enum: DELETION_REQUEST_STATUS_VALUES,
-    description: '`pending`: waiting out the grace period, cancellable by the caller. `in_progress`: being carried out. `done`: every call deleted. `partly_held`: calls under legal hold were kept. `cancelled`: by the caller.',
+    description:
+      '`pending`: waiting out the grace period, cancellable by the caller. `in_progress`: being carried out. `done`: every call deleted. `partly_held`: calls under legal hold were kept. `cancelled`: by the caller.',
   })
   status: string;
   @ApiProperty({ format: 'date-time', description: 'Not carried out before this (the grace period).' }) executeAfter: string;
@@ -36,10 +41,12 @@ export class DeletionRequestDto {
   @ApiProperty({ description: 'Calls destroyed (each has a deletion certificate naming this request).' }) callsDeleted: number;
   @ApiProperty({ format: 'date-time', nullable: true }) completedAt: string | null;
   @ApiProperty({ format: 'date-time', nullable: true }) cancelledAt: string | null;
-  @ApiProperty({ description: 'A closing SMS is still to be sent (the number is kept sealed until then, and erased after).' }) closingSmsPending: boolean;
+  @ApiProperty({ description: 'A closing SMS is still to be sent (the number is kept sealed until then, and erased after).' })
+  closingSmsPending: boolean;
 }
 
 export class DeletionRequestPageDto {
   @ApiProperty({ type: [DeletionRequestDto] }) items: DeletionRequestDto[];
-  @ApiProperty({ nullable: true, description: 'Pass as `cursor` for the next (older) page; null on the last page.' }) nextCursor: string | null;
+  @ApiProperty({ nullable: true, description: 'Pass as `cursor` for the next (older) page; null on the last page.' }) nextCursor:
+    string | null;
 }

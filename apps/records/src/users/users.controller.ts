@@ -16,7 +16,11 @@ export class UsersController {
 
   @Post()
   @Roles('admin')
-  @ApiOperation({ summary: 'Create a staff account (admin)', description: 'Password of 12 characters or more, stored as an argon2id hash. Audited (username and role; never the password or the name).' })
+  @ApiOperation({
+    summary: 'Create a staff account (admin)',
+    description:
+      'Password of 12 characters or more, stored as an argon2id hash. Audited (username and role; never the password or the name).',
+  })
   @ApiCreatedResponse({ type: UserDto })
   @ApiErrors([400, 401, 403, 409], { 409: 'That username is taken.' })
   async create(@Body() body: CreateUserDto, @CurrentUser() admin: Principal): Promise<UserDto> {
@@ -40,13 +44,17 @@ export class UsersController {
   @ApiErrors([400, 401, 403, 404])
   async update(@UuidParam('id') id: string, @Body() body: UpdateUserDto, @CurrentUser() admin: Principal): Promise<UpdatedUserDto> {
     if (body.active === undefined && body.role === undefined && body.displayName === undefined) {
-      throw new BadRequestException({ message: 'nothing to change: give active, role or displayName', fields: ['active', 'role', 'displayName'] });
+      throw new BadRequestException({
+        message: 'nothing to change: give active, role or displayName',
+        fields: ['active', 'role', 'displayName'],
+      });
     }
     let result;
     try {
       result = await this.staff.update(id, body, admin);
     } catch (e) {
-      if (e instanceof SelfLockoutError) throw new BadRequestException({ message: e.message, fields: [body.active === false ? 'active' : 'role'] });
+      if (e instanceof SelfLockoutError)
+        throw new BadRequestException({ message: e.message, fields: [body.active === false ? 'active' : 'role'] });
       throw e;
     }
     if (!result) throw new NotFoundException('no such staff account');
@@ -54,6 +62,13 @@ export class UsersController {
     const ends = (changed.includes('active') && !account.active) || changed.includes('role');
     if (ends) await this.sessions.endAllFor(id, changed.includes('active') ? 'deactivated' : 'role_changed');
     const sessionsEnded = ends;
-    return { id: account.id, username: account.username, role: account.role, displayName: account.displayName, active: account.active, sessionsEnded };
+    return {
+      id: account.id,
+      username: account.username,
+      role: account.role,
+      displayName: account.displayName,
+      active: account.active,
+      sessionsEnded,
+    };
   }
 }

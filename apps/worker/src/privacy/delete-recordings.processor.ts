@@ -40,7 +40,14 @@ export class DeleteRecordingsProcessor {
         await this.db.transaction(async (m) => {
           if (await this.recordings.markDeleted(rec.id, m, this.clock.now())) {
             await this.audit.append(
-              { actorId: null, actorRole: 'system', action: 'recording.deleted', targetType: 'call', targetId: rec.callId, detail: { recordingId: rec.id, reason: 'consent_withdrawn', twilio: outcome } },
+              {
+                actorId: null,
+                actorRole: 'system',
+                action: 'recording.deleted',
+                targetType: 'call',
+                targetId: rec.callId,
+                detail: { recordingId: rec.id, reason: 'consent_withdrawn', twilio: outcome },
+              },
               m,
             );
           }

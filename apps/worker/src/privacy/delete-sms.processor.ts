@@ -25,7 +25,17 @@ export class DeleteSmsProcessor {
     const outcome = await this.twilio.deleteMessage(messageSid);
     await this.db.transaction(async (m) => {
       if (await markSmsDeleted(m, messageSid, this.clock.now())) {
-        await this.audit.append({ actorId: null, actorRole: 'system', action: 'sms.deleted', targetType: 'sms', targetId: messageSid, detail: { twilio: outcome, via: 'delayed_job' } }, m);
+        await this.audit.append(
+          {
+            actorId: null,
+            actorRole: 'system',
+            action: 'sms.deleted',
+            targetType: 'sms',
+            targetId: messageSid,
+            detail: { twilio: outcome, via: 'delayed_job' },
+          },
+          m,
+        );
       }
     });
     return { outcome };

@@ -79,13 +79,21 @@ export class DeletionRequestProcessor {
     if (req.contact_enc) {
       const [row] = await this.db.query('SELECT calls_deleted, calls_held FROM deletion_requests WHERE id = ?', [requestId]);
       const closingSms = await this.closingSms(requestId);
-      return { outcome: req.status === 'partly_held' ? 'partly_held' : 'done', deleted: Number(row.calls_deleted), held: Number(row.calls_held), closingSms };
+      return {
+        outcome: req.status === 'partly_held' ? 'partly_held' : 'done',
+        deleted: Number(row.calls_deleted),
+        held: Number(row.calls_held),
+        closingSms,
+      };
     }
     return { outcome: 'nothing_to_do' };
   }
 
   private async read(id: string): Promise<RequestRow | null> {
-    const rows: RequestRow[] = await this.db.query('SELECT id, caller_pseudonym, status, execute_after, contact_enc FROM deletion_requests WHERE id = ?', [id]);
+    const rows: RequestRow[] = await this.db.query(
+      'SELECT id, caller_pseudonym, status, execute_after, contact_enc FROM deletion_requests WHERE id = ?',
+      [id],
+    );
     return rows[0] ?? null;
   }
 
@@ -108,7 +116,9 @@ export class DeletionRequestProcessor {
     const failures: Error[] = [];
     for (let i = 0; i < callIds.length; i += this.cfg.batchSize) {
       const chunk = callIds.slice(i, i + this.cfg.batchSize);
-      const outcomes = await this.secureDelete.destroyMany(chunk.map((callId) => ({ callId, reason: 'caller_request' as const, deletionRequestId: req.id })));
+      const outcomes = await this.secureDelete.destroyMany(
+        chunk.map((callId) => ({ callId, reason: 'caller_request' as const, deletionRequestId: req.id })),
+      );
       for (const o of outcomes) {
         if (o.outcome === 'held') held++;
         else if (o.outcome === 'failed') failures.push(o.error);
@@ -123,15 +133,19 @@ export class DeletionRequestProcessor {
     await this.db.transaction(async (m) => {
       const [row] = await m.query('SELECT status FROM deletion_requests WHERE id = ? FOR UPDATE', [req.id]);
       if (row?.status !== IN_PROGRESS) return;
-      await m.query('UPDATE deletion_requests SET status = ?, calls_total = ?, calls_deleted = ?, calls_held = ?, completed_at = ? WHERE id = ?', [
-        held ? 'partly_held' : 'done',
-        deleted + held,
-        deleted,
-        held,
-        this.clock.now(),
-        req.id,
-      ]);
-      await this.audit.append({ ...AUDIT, action: 'deletion_request.completed', targetId: req.id, detail: { callsDeleted: deleted, callsHeld: held, rowsRemoved: removed } }, m);
+      await m.query(
+        'UPDATE deletion_requests SET status = ?, calls_total = ?, calls_deleted = ?, calls_held = ?, completed_at = ? WHERE id = ?',
+        [held ? 'partly_held' : 'done', deleted + held, deleted, held, this.clock.now(), req.id],
+      );
+      await this.audit.append(
+        {
+          ...AUDIT,
+          action: 'deletion_request.completed',
+          targetId: req.id,
+          detail: { callsDeleted: deleted, callsHeld: held, rowsRemoved: removed },
+        },
+        m,
+      );
     });
     this.logger.log({ msg: 'deletion request carried out', requestId: req.id, callsDeleted: deleted, callsHeld: held });
     return { deleted, held };
@@ -140,12 +154,23 @@ export class DeletionRequestProcessor {
   /** The caller's codes, lockout, preferences, and the SMS sent to them (deleted at Twilio first). */
   private async removeCallerData(pseudonym: string): Promise<Record<string, number>> {
     const removed: Record<string, number> = {};
-    const sms: { message_sid: string; deleted_at: Date | null }[] = await this.db.query('SELECT message_sid, deleted_at FROM sms_messages WHERE caller_pseudonym = ?', [pseudonym]);
+    const sms: { message_sid: string; deleted_at: Date | null }[] = await this.db.query(
+      'SELECT message_sid, deleted_at FROM sms_messages WHERE caller_pseudonym = ?',
+      [pseudonym],
+    );
     for (const s of sms) {
       if (!s.deleted_at) await this.twilio.deleteMessage(s.message_sid);
     }
-    removed.sms_messages = sms.length ? (await this.db.query('DELETE FROM sms_messages WHERE caller_pseudonym = ? AND message_sid IN (?)', [pseudonym, sms.map((s) => s.message_sid)])).affectedRows : 0;
-    for (const t of CALLER_TABLES) removed[t] = (await this.db.query(`DELETE FROM ${t} WHERE caller_pseudonym = ?`, [pseudonym])).affectedRows;
+    removed.sms_messages = sms.length
+      ? (
+          await this.db.query('DELETE FROM sms_messages WHERE caller_pseudonym = ? AND message_sid IN (?)', [
+            pseudonym,
+            sms.map((s) => s.message_sid),
+          ])
+        ).affectedRows
+      : 0;
+    for (const t of CALLER_TABLES)
+      removed[t] = (await this.db.query(`DELETE FROM ${t} WHERE caller_pseudonym = ?`, [pseudonym])).affectedRows;
     return removed;
   }
 
@@ -171,7 +196,9 @@ export class DeletionRequestProcessor {
       await m.query('UPDATE deletion_requests SET contact_enc = NULL WHERE id = ?', [id]);
       await this.audit.append({ ...AUDIT, action: 'deletion_request.closing_sms_sent', targetId: id, detail: { messageSid: sid } }, m);
     });
-    await this.queues.deleteSms(sid).catch((e) => this.logger.warn({ msg: 'delete-sms job not queued; the reconciler will', messageSid: sid, error: (e as Error).name }));
+    await this.queues
+      .deleteSms(sid)
+      .catch((e) => this.logger.warn({ msg: 'delete-sms job not queued; the reconciler will', messageSid: sid, error: (e as Error).name }));
     return 'sent';
   }
 

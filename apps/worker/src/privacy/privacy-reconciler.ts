@@ -50,9 +50,10 @@ export class PrivacyReconciler {
     const recordings = await this.callRecordings.callsOwingWithdrawnDeletion(PAGE);
     for (const callId of recordings) await this.queues.deleteRecordings(callId);
 
-    const sms: { message_sid: string }[] = await this.db.query(`SELECT message_sid FROM sms_messages WHERE deleted_at IS NULL AND sent_at < ? LIMIT ${PAGE}`, [
-      new Date(now.getTime() - this.queues.smsDelayMs),
-    ]);
+    const sms: { message_sid: string }[] = await this.db.query(
+      `SELECT message_sid FROM sms_messages WHERE deleted_at IS NULL AND sent_at < ? LIMIT ${PAGE}`,
+      [new Date(now.getTime() - this.queues.smsDelayMs)],
+    );
     for (const s of sms) await this.queues.deleteSms(s.message_sid, 0);
 
     const result = { requests: requests.length, recordings: recordings.length, sms: sms.length };

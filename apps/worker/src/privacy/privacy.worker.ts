@@ -2,7 +2,16 @@ import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { Job } from 'bullmq';
 import { AuditService } from '@hotline/audit';
 import { RetentionConfig, durationMs } from '@hotline/config';
-import { DeleteRecordingsJobData, DeleteSmsJobData, DeletionRequestJobData, JobHandlers, JobName, JobsRedis, QueueName, QueueWorker } from '@hotline/jobs';
+import {
+  DeleteRecordingsJobData,
+  DeleteSmsJobData,
+  DeletionRequestJobData,
+  JobHandlers,
+  JobName,
+  JobsRedis,
+  QueueName,
+  QueueWorker,
+} from '@hotline/jobs';
 import { counter } from '@hotline/observability';
 import { RETENTION_CONFIG } from '@hotline/retention';
 import { DeleteRecordingsProcessor } from './delete-recordings.processor';
@@ -48,7 +57,8 @@ export class PrivacyWorker extends QueueWorker implements OnApplicationBootstrap
     // Before any worker runs: the gateway needs the key to seal numbers for closing SMS.
     await this.reconciler.publishContactKey();
     for (const [queue, concurrency] of Object.entries(CONCURRENCY)) this.start(queue as QueueName, { concurrency });
-    const reconcile = () => this.reconciler.run().catch((e) => this.logger.warn({ msg: 'privacy reconciliation failed', error: (e as Error).name }));
+    const reconcile = () =>
+      this.reconciler.run().catch((e) => this.logger.warn({ msg: 'privacy reconciliation failed', error: (e as Error).name }));
     void reconcile();
     this.timer = setInterval(reconcile, Math.min(durationMs(this.cfg.scanEvery), 60_000));
     this.timer.unref();

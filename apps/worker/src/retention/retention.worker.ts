@@ -47,10 +47,18 @@ export class RetentionWorker extends QueueWorker implements OnApplicationBootstr
     // Not awaited: with Redis away the app still starts (and /health says so); this completes, or
     // the watchdog below does, once Redis is back.
     void this.queue.ensureSchedulers(every, true).catch((e) => this.logger.warn({ msg: 'schedulers not set up yet', error: e.name }));
-    this.start(QueueName.Retention, { concurrency: this.cfg.concurrency, lockDuration: LOCK_MS, stalledInterval: LOCK_MS / 2, maxStalledCount: 3 });
+    this.start(QueueName.Retention, {
+      concurrency: this.cfg.concurrency,
+      lockDuration: LOCK_MS,
+      stalledInterval: LOCK_MS / 2,
+      maxStalledCount: 3,
+    });
     // If Redis loses its data (flush, failover without persistence), the schedulers go with it:
     // put them back, and the next scan finds in MySQL whatever work was lost.
-    this.watchdog = setInterval(() => this.queue.ensureSchedulers(every).catch((e) => this.logger.warn({ msg: 'scheduler check failed', error: e.name })), Math.min(every, 60_000));
+    this.watchdog = setInterval(
+      () => this.queue.ensureSchedulers(every).catch((e) => this.logger.warn({ msg: 'scheduler check failed', error: e.name })),
+      Math.min(every, 60_000),
+    );
     this.watchdog.unref();
   }
 
@@ -74,7 +82,12 @@ export class RetentionWorker extends QueueWorker implements OnApplicationBootstr
       action: isDelete ? 'call.destroy_failed' : 'retention.job_failed',
       targetType: isDelete ? 'call' : 'job',
       targetId: isDelete ? (job.data as SecureDeleteJobData).callId : job.name,
-      detail: { job: job.name, jobId: job.id, attempts: job.opts.attempts ?? 1, error: [e.name, (e as any).code, (e as any).status].filter(Boolean).join(' ') },
+      detail: {
+        job: job.name,
+        jobId: job.id,
+        attempts: job.opts.attempts ?? 1,
+        error: [e.name, (e as any).code, (e as any).status].filter(Boolean).join(' '),
+      },
     });
   }
 }

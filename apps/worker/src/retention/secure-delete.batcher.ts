@@ -26,7 +26,10 @@ export class SecureDeleteBatcher {
   private inFlight = 0;
   private timer?: NodeJS.Timeout;
 
-  constructor(private readonly service: SecureDeleteService, @Inject(RETENTION_CONFIG) private readonly cfg: RetentionConfig) {}
+  constructor(
+    private readonly service: SecureDeleteService,
+    @Inject(RETENTION_CONFIG) private readonly cfg: RetentionConfig,
+  ) {}
 
   submit(req: SecureDeleteRequest): Promise<SecureDeleteOutcome> {
     return new Promise((resolve, reject) => {

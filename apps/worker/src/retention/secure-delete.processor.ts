@@ -9,7 +9,11 @@ export class SecureDeleteProcessor {
   constructor(private readonly batcher: SecureDeleteBatcher) {}
 
   async process(data: SecureDeleteJobData): Promise<Exclude<SecureDeleteOutcome, { outcome: 'failed' }>> {
-    const outcome = await this.batcher.submit({ callId: data.callId, reason: data.reason, deletionRequestId: data.deletionRequestId ?? null });
+    const outcome = await this.batcher.submit({
+      callId: data.callId,
+      reason: data.reason,
+      deletionRequestId: data.deletionRequestId ?? null,
+    });
     if (outcome.outcome === 'failed') throw outcome.error;
     return outcome;
   }

@@ -1,7 +1,19 @@
 import { createHmac } from 'crypto';
 
 /** Numbers Twilio sends for a caller who withheld theirs. */
-const WITHHELD = new Set(['', 'anonymous', 'restricted', 'unknown', 'private', 'unavailable', '+266696687', '+7378742833', '+2562533', '+86282452253', '+8656696']);
+const WITHHELD = new Set([
+  '',
+  'anonymous',
+  'restricted',
+  'unknown',
+  'private',
+  'unavailable',
+  '+266696687',
+  '+7378742833',
+  '+2562533',
+  '+86282452253',
+  '+8656696',
+]);
 
 /** Normalises a Twilio `From` to E.164, or null when the number is withheld or not a number. */
 export function normaliseE164(raw: string | undefined | null): string | null {

@@ -6,7 +6,12 @@ import { jobId } from '../job-id';
 import { DeleteRecordingsJobData, DeleteSmsJobData, DeletionRequestJobData, JobName, QueueName } from '../jobs';
 import { JobsRedis } from '../jobs-redis';
 
-const retried = (attempts: number, delayMs: number): JobsOptions => ({ attempts, backoff: { type: 'exponential', delay: delayMs }, removeOnComplete: true, removeOnFail: true });
+const retried = (attempts: number, delayMs: number): JobsOptions => ({
+  attempts,
+  backoff: { type: 'exponential', delay: delayMs },
+  removeOnComplete: true,
+  removeOnFail: true,
+});
 
 /**
  * The privacy line's queues: deletion requests made by phone (`deletion-requests`), recordings
@@ -58,7 +63,11 @@ export class PrivacyJobs extends JobProducer {
     await Promise.all(
       ids.map((callId) => {
         const data: DeleteRecordingsJobData = { callIds: [callId] };
-        return this.add(this.twilio, { name: JobName.DeleteRecordings, data, opts: { ...retried(6, 2000), jobId: jobId.deleteRecordings(callId) } });
+        return this.add(this.twilio, {
+          name: JobName.DeleteRecordings,
+          data,
+          opts: { ...retried(6, 2000), jobId: jobId.deleteRecordings(callId) },
+        });
       }),
     );
   }
@@ -66,6 +75,10 @@ export class PrivacyJobs extends JobProducer {
   /** The fallback deletion at Twilio of an SMS whose final status callback never came (or whose deletion then failed). */
   deleteSms(messageSid: string, delayMs = this.smsDelayMs): Promise<boolean> {
     const data: DeleteSmsJobData = { messageSid };
-    return this.add(this.sms, { name: JobName.DeleteSms, data, opts: { ...retried(6, 30_000), jobId: jobId.deleteSms(messageSid), delay: delayMs } });
+    return this.add(this.sms, {
+      name: JobName.DeleteSms,
+      data,
+      opts: { ...retried(6, 30_000), jobId: jobId.deleteSms(messageSid), delay: delayMs },
+    });
   }
 }

@@ -54,7 +54,11 @@ export class RetentionJobs extends JobProducer {
       [schedulerId.retentionReconcile, JobName.Reconcile],
     ] as const) {
       if (!force && (await this.queue.getJobScheduler(id))) continue;
-      await this.queue.upsertJobScheduler(id, { every: everyMs }, { name, data: {}, opts: { attempts: 1, removeOnComplete: true, removeOnFail: true } });
+      await this.queue.upsertJobScheduler(
+        id,
+        { every: everyMs },
+        { name, data: {}, opts: { attempts: 1, removeOnComplete: true, removeOnFail: true } },
+      );
     }
   }
 }

@@ -15,7 +15,12 @@ const LEGAL_BASES = [
 ];
 
 /** Duty to warn: what was disclosed, to whom and on what basis (minimum disclosure: only the contract's fields). */
-export function EscalationForm(props: { session: Session; callId: string; escalations: CallDetail['escalations']; onSaved: () => Promise<void> }) {
+export function EscalationForm(props: {
+  session: Session;
+  callId: string;
+  escalations: CallDetail['escalations'];
+  onSaved: () => Promise<void>;
+}) {
   const [disclosedTo, setDisclosedTo] = useState('');
   const [legalBasis, setLegalBasis] = useState('');
   const [fields, setFields] = useState<DisclosableField[]>([]);
@@ -67,11 +72,25 @@ export function EscalationForm(props: { session: Session; callId: string; escala
           <div class="form-row even">
             <div>
               <label for="esc-to">Disclosed to</label>
-              <input id="esc-to" required maxLength={200} placeholder="e.g. ambulance control room" value={disclosedTo} onInput={(e) => setDisclosedTo(e.currentTarget.value)} />
+              <input
+                id="esc-to"
+                required
+                maxLength={200}
+                placeholder="e.g. ambulance control room"
+                value={disclosedTo}
+                onInput={(e) => setDisclosedTo(e.currentTarget.value)}
+              />
             </div>
             <div>
               <label for="esc-basis">Legal basis</label>
-              <Select id="esc-basis" required value={legalBasis} placeholder="Choose the basis" options={LEGAL_BASES} onChange={setLegalBasis} />
+              <Select
+                id="esc-basis"
+                required
+                value={legalBasis}
+                placeholder="Choose the basis"
+                options={LEGAL_BASES}
+                onChange={setLegalBasis}
+              />
             </div>
           </div>
           <fieldset class="fields">

@@ -20,6 +20,10 @@ export interface LiveCall {
 }
 
 /** Emits a client event and resolves with its ack (or rejects after a timeout). Typed by the shared contract. */
-export function ask<E extends keyof OperatorClientMessages>(socket: OperatorSocket, event: E, payload: OperatorClientMessages[E]['payload']): Promise<OperatorAck<E>> {
+export function ask<E extends keyof OperatorClientMessages>(
+  socket: OperatorSocket,
+  event: E,
+  payload: OperatorClientMessages[E]['payload'],
+): Promise<OperatorAck<E>> {
   return (socket as any).timeout(8000).emitWithAck(event, payload);
 }

@@ -19,7 +19,11 @@ export function MyCalls(props: { session: Session; version: number }) {
       column="length"
       action={{ text: 'View', label: (started) => `View the call of ${started}` }}
       onOpen={async (callId) => setOpen(await getCall(props.session.token, callId))}
-      messages={{ empty: 'You have not handled a call yet.', loadFailed: 'Your calls could not be loaded', openFailed: 'That call could not be opened' }}
+      messages={{
+        empty: 'You have not handled a call yet.',
+        loadFailed: 'Your calls could not be loaded',
+        openFailed: 'That call could not be opened',
+      }}
     >
       {open && (
         <Dialog title={`Call of ${dateTime(open.startedAt)}`} onClose={() => setOpen(null)} wide>

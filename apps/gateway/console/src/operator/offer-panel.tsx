@@ -4,7 +4,12 @@ import { useNow } from '../socket';
 import { Offer, OperatorSocket, ask } from './live';
 
 /** An incoming call: a countdown, Accept (which takes the focus, so Enter answers) and Decline. */
-export function OfferPanel(props: { offer: Offer; socket: OperatorSocket; onAccepting: (outcome: Promise<boolean>) => void; onDone: (message?: string) => void }) {
+export function OfferPanel(props: {
+  offer: Offer;
+  socket: OperatorSocket;
+  onAccepting: (outcome: Promise<boolean>) => void;
+  onDone: (message?: string) => void;
+}) {
   const { offer, socket } = props;
   const now = useNow(250);
   const [pending, setPending] = useState(false);
@@ -21,7 +26,8 @@ export function OfferPanel(props: { offer: Offer; socket: OperatorSocket; onAcce
       const asked = ask(socket, event, { callId: offer.callId });
       if (event === 'call:accept') props.onAccepting(asked.then((r) => r.ok));
       const res = await asked;
-      if (!res.ok) props.onDone(`The call could not be ${event === 'call:accept' ? 'accepted' : 'declined'}: ${human(res.error ?? 'refused')}.`);
+      if (!res.ok)
+        props.onDone(`The call could not be ${event === 'call:accept' ? 'accepted' : 'declined'}: ${human(res.error ?? 'refused')}.`);
       else if (event === 'call:decline') props.onDone();
     } catch {
       props.onDone('No answer from the server. The offer may have lapsed.');

@@ -119,7 +119,16 @@ export function OperatorView(props: { session: Session; onSignOut: () => void; o
               </p>
             )}
           </div>
-          <div class="live" aria-live="assertive">{offer && !call && <OfferPanel offer={offer} socket={socket} onAccepting={voice.accepting} onDone={(message) => (setOffer(null), message && setNotice(message))} />}</div>
+          <div class="live" aria-live="assertive">
+            {offer && !call && (
+              <OfferPanel
+                offer={offer}
+                socket={socket}
+                onAccepting={voice.accepting}
+                onDone={(message) => (setOffer(null), message && setNotice(message))}
+              />
+            )}
+          </div>
           {call ? (
             <CallPanel
               key={call.callId}
@@ -134,7 +143,11 @@ export function OperatorView(props: { session: Session; onSignOut: () => void; o
           ) : (
             !offer && (
               <div class="panel empty">
-                <p>{available ? 'No call right now. An incoming call will appear here with a sound.' : 'Switch Available on to receive calls.'}</p>
+                <p>
+                  {available
+                    ? 'No call right now. An incoming call will appear here with a sound.'
+                    : 'Switch Available on to receive calls.'}
+                </p>
               </div>
             )
           )}

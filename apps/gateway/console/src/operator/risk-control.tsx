@@ -19,7 +19,11 @@ export function RiskControl(props: { session: Session; callId: string; value: Ri
     setMessage('Saving…');
     try {
       await assess(props.session.token, props.callId, level);
-      setMessage(level === 'imminent' ? 'Saved: imminent. Supervisors have been alerted. Record the escalation below.' : `Saved: ${RISK_LABEL[level].toLowerCase()}.`);
+      setMessage(
+        level === 'imminent'
+          ? 'Saved: imminent. Supervisors have been alerted. Record the escalation below.'
+          : `Saved: ${RISK_LABEL[level].toLowerCase()}.`,
+      );
       await props.onSaved();
     } catch (err) {
       setValue(before);
@@ -32,7 +36,15 @@ export function RiskControl(props: { session: Session; callId: string; value: Ri
     <div class="risk">
       <div class="risk-row">
         <label for="risk">Risk</label>
-        <Select id="risk" class={`risk-${value || 'unset'}`} value={value} placeholder="Not assessed yet" options={RISK_LEVELS} label={(r) => RISK_LABEL[r]} onChange={change} />
+        <Select
+          id="risk"
+          class={`risk-${value || 'unset'}`}
+          value={value}
+          placeholder="Not assessed yet"
+          options={RISK_LEVELS}
+          label={(r) => RISK_LABEL[r]}
+          onChange={change}
+        />
       </div>
       <p class="hint" aria-live="polite">
         {message}

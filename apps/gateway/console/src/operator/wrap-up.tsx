@@ -38,7 +38,14 @@ export function WrapUp(props: { callId: string; socket: OperatorSocket; onDone: 
       <h3>Wrap-up</h3>
       <p class="hint">Finish your notes, choose a category, then press Done to take calls again.</p>
       <label for="wrapup-category">Category</label>
-      <Select id="wrapup-category" required value={category} placeholder="Choose a category" options={WRAP_UP_CATEGORIES} onChange={setCategory} />
+      <Select
+        id="wrapup-category"
+        required
+        value={category}
+        placeholder="Choose a category"
+        options={WRAP_UP_CATEGORIES}
+        onChange={setCategory}
+      />
       <ErrorText error={error} />
       <button type="submit" class="button primary" disabled={saving}>
         Done

@@ -9,7 +9,14 @@ import { ErrorText } from '../ui';
 export type Alert = EscalationAlert & { key: string; count: number };
 
 /** An escalation alert: who raised it, when, and Co-sign for each escalation awaiting a supervisor. */
-export function AlertCard(props: { alert: Alert; session: Session; canRead: boolean; operatorName: string; onOpen: () => void; onAcknowledge: () => void }) {
+export function AlertCard(props: {
+  alert: Alert;
+  session: Session;
+  canRead: boolean;
+  operatorName: string;
+  onOpen: () => void;
+  onAcknowledge: () => void;
+}) {
   const { alert, session } = props;
   const [escalations, setEscalations] = useState<{ id: string; createdAt: string; cosignedAt: string | null }[] | null>(null);
   const [busy, setBusy] = useState<string | null>(null);

@@ -21,7 +21,11 @@ export function BreakGlass(props: { session: Session; callId: string; onClose: (
     try {
       setDetail(await getCall(props.session.token, props.callId, reason.trim()));
     } catch (err) {
-      setError(err instanceof ApiError && err.status === 410 ? 'This call has been destroyed under its retention policy; only its deletion certificate remains.' : `The call could not be opened: ${(err as Error).message}`);
+      setError(
+        err instanceof ApiError && err.status === 410
+          ? 'This call has been destroyed under its retention policy; only its deletion certificate remains.'
+          : `The call could not be opened: ${(err as Error).message}`,
+      );
     } finally {
       setBusy(false);
     }
@@ -32,7 +36,15 @@ export function BreakGlass(props: { session: Session; callId: string; onClose: (
     setError(null);
     try {
       await cosign(props.session.token, props.callId, escalationId);
-      setDetail((d) => d && { ...d, escalations: d.escalations?.map((x) => (x.id === escalationId ? { ...x, cosignedAt: new Date().toISOString(), cosignedBy: props.session.user.id } : x)) });
+      setDetail(
+        (d) =>
+          d && {
+            ...d,
+            escalations: d.escalations?.map((x) =>
+              x.id === escalationId ? { ...x, cosignedAt: new Date().toISOString(), cosignedBy: props.session.user.id } : x,
+            ),
+          },
+      );
     } catch (err) {
       setError(`The escalation was not co-signed: ${(err as Error).message}`);
     } finally {
@@ -54,7 +66,15 @@ export function BreakGlass(props: { session: Session; callId: string; onClose: (
       <form onSubmit={open} class="breakglass">
         <p>Call content is confidential. Your reason is recorded in the audit trail with your name.</p>
         <label for="bg-reason">Reason</label>
-        <textarea id="bg-reason" required rows={3} maxLength={500} value={reason} onInput={(e) => setReason(e.currentTarget.value)} autoFocus />
+        <textarea
+          id="bg-reason"
+          required
+          rows={3}
+          maxLength={500}
+          value={reason}
+          onInput={(e) => setReason(e.currentTarget.value)}
+          autoFocus
+        />
         <ErrorText error={error} />
         <div class="actions">
           <button type="submit" class="button primary" disabled={busy}>

@@ -18,7 +18,11 @@ const ALERT_REPEAT_MS = 30_000;
  */
 export function SupervisorView(props: { session: Session; onSignOut: () => void; onRefused: (m: string) => void }) {
   const { session } = props;
-  const { socket, state } = useSocket<SupervisorServerEvents, SupervisorClientEvents>(NAMESPACES.supervisor, session.token, props.onRefused);
+  const { socket, state } = useSocket<SupervisorServerEvents, SupervisorClientEvents>(
+    NAMESPACES.supervisor,
+    session.token,
+    props.onRefused,
+  );
   const [snapshot, setSnapshot] = useState<{ stats: QueueStats; at: number } | null>(null);
   const [alerts, setAlertsState] = useState<Alert[]>(() => loadStored<Alert[]>('alerts') ?? []);
   const [opening, setOpening] = useState<string | null>(null);
@@ -40,7 +44,8 @@ export function SupervisorView(props: { session: Session; onSignOut: () => void;
     () => ({
       'queue:stats': (stats) => {
         setSnapshot((prev) => {
-          if (prev && (prev.stats.answeredToday !== stats.answeredToday || prev.stats.abandonedToday !== stats.abandonedToday)) setCallsVersion((v) => v + 1);
+          if (prev && (prev.stats.answeredToday !== stats.answeredToday || prev.stats.abandonedToday !== stats.abandonedToday))
+            setCallsVersion((v) => v + 1);
           return { stats, at: Date.now() };
         });
       },

@@ -154,7 +154,20 @@ export class CreateRecords1764000000000 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    for (const t of ['audit_head', 'audit_log', 'deletion_requests', 'deletion_certificates', 'escalations', 'legal_holds', 'recordings', 'consents', 'risk_assessments', 'notes', 'calls', 'staff']) {
+    for (const t of [
+      'audit_head',
+      'audit_log',
+      'deletion_requests',
+      'deletion_certificates',
+      'escalations',
+      'legal_holds',
+      'recordings',
+      'consents',
+      'risk_assessments',
+      'notes',
+      'calls',
+      'staff',
+    ]) {
       await q.query(`DROP TABLE IF EXISTS ${t}`);
     }
   }
