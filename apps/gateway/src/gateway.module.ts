@@ -1,21 +1,8 @@
 import { DynamicModule, Module, RequestMethod } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
-import { LoggerModule } from 'nestjs-pino';
 import type Redis from 'ioredis';
-import { Env, HotlineConfigModule, HotlineConfigOptions } from '@hotline/config';
+import { Env, HotlineConfigOptions } from '@hotline/config';
 import { JobsModule } from '@hotline/jobs';
-import {
-  GlobalExceptionFilter,
-  HEALTH_PROBES,
-  HealthController,
-  HealthService,
-  MetricsModule,
-  REDIS,
-  RedisModule,
-  loggerModuleParams,
-  redisProbe,
-  HealthProbe,
-} from '@hotline/observability';
+import { HealthProbe, REDIS, hotlineAppModule, loggerModuleParams, redisProbe } from '@hotline/observability';
 import { RecordsDb, RecordsDbModule } from './records-db';
 import { CallHandlingModule } from './call-handling.module';
 import { ConsoleModule } from './console/console.module';
@@ -33,31 +20,19 @@ function gatewayLoggerParams(env: Env) {
 @Module({})
 export class GatewayModule {
   static forRoot(env: Env, options: HotlineConfigOptions = {}): DynamicModule {
-    return {
-      module: GatewayModule,
-      imports: [
-        HotlineConfigModule.forRoot(env, options),
-        LoggerModule.forRoot(gatewayLoggerParams(env)),
-        RedisModule.forRoot(),
-        JobsModule.forRoot('fail-fast'),
-        MetricsModule,
-        RecordsDbModule,
-        CallHandlingModule,
-        ConsoleModule,
-      ],
-      controllers: [HealthController],
-      providers: [
-        HealthService,
-        {
-          provide: HEALTH_PROBES,
-          inject: [RecordsDb, REDIS],
-          useFactory: (db: RecordsDb, redis: Redis): HealthProbe[] => [
-            { name: 'mysql', check: async () => void (await (await db.get()).query('SELECT 1')) },
-            redisProbe(redis),
-          ],
-        },
-        { provide: APP_FILTER, useClass: GlobalExceptionFilter },
-      ],
-    };
+    return hotlineAppModule(GatewayModule, {
+      app: 'gateway',
+      env,
+      options,
+      logger: gatewayLoggerParams(env),
+      imports: [JobsModule.forRoot('fail-fast'), RecordsDbModule, CallHandlingModule, ConsoleModule],
+      probes: {
+        inject: [RecordsDb, REDIS],
+        useFactory: (db: RecordsDb, redis: Redis): HealthProbe[] => [
+          { name: 'mysql', check: async () => void (await (await db.get()).query('SELECT 1')) },
+          redisProbe(redis),
+        ],
+      },
+    });
   }
 }

@@ -70,6 +70,15 @@ export class CallRecordings {
     return rows.map((r) => r.call_id);
   }
 
+  /**
+   * Locks the call's row (shared) for the rest of the transaction: a legal hold is placed with the
+   * row locked exclusively, so none can appear between a check of the holds made after this and
+   * the commit. False when the call is gone.
+   */
+  async lockCall(callId: string, tx: EntityManager): Promise<boolean> {
+    return (await tx.query('SELECT id FROM calls WHERE id = ? LOCK IN SHARE MODE', [callId])).length > 0;
+  }
+
   /** Marks the recording deleted at Twilio; true when this did it (false: it was marked already). */
   async markDeleted(recordingId: string, tx?: EntityManager, at = new Date()): Promise<boolean> {
     const res = await (tx ?? this.db).query('UPDATE recordings SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL', [at, recordingId]);

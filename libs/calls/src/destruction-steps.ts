@@ -1,3 +1,4 @@
+import type { DeletionCertificate } from './call.model';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
@@ -25,15 +26,8 @@ export interface RecordingToDelete {
   deletedAt: Date | null;
 }
 
-export interface NewCertificate {
-  id: string;
-  callId: string;
-  reason: string;
-  retentionPolicy: string;
-  retentionDeadline: Date;
-  deletionRequestId: string | null;
-  steps: DeletionStep[];
-}
+/** A certificate about to be written: as it will read, less the moment of destruction (written with the batch). */
+export type NewCertificate = Omit<DeletionCertificate, 'destroyedAt' | 'steps'> & { steps: DeletionStep[] };
 
 /**
  * The row steps of a call's destruction, for secure deletion and the reconciler (libs/retention):

@@ -8,3 +8,4 @@ export * from './validation';
 export * from './bootstrap';
 export * from './redis.module';
 export * from './probes';
+export * from './app-module';

@@ -12,3 +12,4 @@ export * from './entities/deletion-certificate.entity';
 export * from './entities/deletion-request.entity';
 export * from './entities/audit-entry.entity';
 export * from './entities/data-key.entity';
+export * from './probes';

@@ -32,24 +32,7 @@ export class RecordingRetentionService {
     let failed = 0;
     for (const rec of due) {
       try {
-        // Re-checked just before Twilio: a hold placed since the page was read keeps the recording.
-        if (await this.holds.isHeld(rec.callId)) continue;
-        const outcome = await this.twilio.deleteRecording(rec.recordingSid);
-        await this.db.transaction(async (m) => {
-          if (await this.recordings.markDeleted(rec.id, m, this.clock.now())) {
-            await this.audit.append(
-              {
-                actorId: null,
-                actorRole: 'system',
-                action: 'recording.deleted',
-                targetType: 'call',
-                targetId: rec.callId,
-                detail: { recordingId: rec.id, reason: 'retention', twilio: outcome },
-              },
-              m,
-            );
-          }
-        });
+        if ((await this.deleteAtTwilio(rec, 'retention')) !== 'deleted') continue;
         deleted++;
         retentionMetrics.recordingsDeleted().inc();
       } catch (e) {
@@ -63,5 +46,36 @@ export class RecordingRetentionService {
       }
     }
     return { deleted, failed };
+  }
+
+  /**
+   * Deletes one recording at Twilio (404 counts as done), marks it deleted and audits it, for
+   * retention and for a withdrawn consent alike. The hold is checked with the call's row locked, in
+   * the transaction that marks the recording, so a hold placed at the same moment either comes
+   * first (the recording is kept) or waits until this is done: never a recording lost under a hold.
+   */
+  async deleteAtTwilio(
+    rec: { id: string; callId: string; recordingSid: string },
+    reason: 'retention' | 'consent_withdrawn',
+  ): Promise<'deleted' | 'held' | 'gone'> {
+    return this.db.transaction(async (m) => {
+      if (!(await this.recordings.lockCall(rec.callId, m))) return 'gone';
+      if (await this.holds.isHeld(rec.callId, m)) return 'held';
+      const outcome = await this.twilio.deleteRecording(rec.recordingSid);
+      if (await this.recordings.markDeleted(rec.id, m, this.clock.now())) {
+        await this.audit.append(
+          {
+            actorId: null,
+            actorRole: 'system',
+            action: 'recording.deleted',
+            targetType: 'call',
+            targetId: rec.callId,
+            detail: { recordingId: rec.id, reason, twilio: outcome },
+          },
+          m,
+        );
+      }
+      return 'deleted';
+    });
   }
 }

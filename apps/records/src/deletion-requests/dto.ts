@@ -1,24 +1,9 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { PageQuery } from '../common/page-query';
+import { ApiProperty } from '@nestjs/swagger';
 
 export const DELETION_REQUEST_STATUS_VALUES = ['pending', 'in_progress', 'done', 'partly_held', 'cancelled'];
 
-export class ListDeletionRequestsQuery {
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: 'limit must be a whole number from 1 to 100' })
-  @Min(1, { message: 'limit must be a whole number from 1 to 100' })
-  @Max(100, { message: 'limit must be a whole number from 1 to 100' })
-  limit?: number;
-
-  @ApiPropertyOptional({ description: '`nextCursor` from the previous page' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(200)
-  cursor?: string;
-}
+export class ListDeletionRequestsQuery extends PageQuery {}
 
 export class DeletionRequestDto {
   @ApiProperty({ format: 'uuid' }) id: string;
