@@ -99,7 +99,7 @@ describe('retention and secure deletion', () => {
     expect(await tablesMentioning(keys, held.callId)).toEqual([]);
   });
 
-  it('stops at a hold placed while the deletion is under way, before the key is destroyed', async () => {
+  it('stops at a hold placed while the deletion is under way, before anything is deleted at Twilio', async () => {
     const service = worker.get(SecureDeleteService);
     // Deletion by request, on a call the scan leaves alone (not expired).
     const call = await calls.seed({ deadlineInMs: 3_600_000, notes: 1, recording: true });
@@ -116,12 +116,14 @@ describe('retention and secure deletion', () => {
         new Date(),
       ]);
       const pending = service.destroy({ callId: call.callId, reason: 'caller_request' });
-      // The deletion goes past Twilio and then waits on the hold's lock, before touching the key.
-      await waitFor('the hold re-check to wait for the hold', async () => {
+      // The deletion waits on the hold's lock before Twilio: the hold check under lock cannot pass it by.
+      await waitFor('the hold check under lock to wait for the hold', async () => {
         const threads: { Info: string | null }[] = await db.query('SHOW FULL PROCESSLIST');
-        return threads.some((t) => t.Info?.includes('FROM legal_holds') && t.Info.includes('FOR UPDATE') && t.Info.includes(call.callId));
+        return threads.some(
+          (t) => t.Info?.includes('FROM legal_holds') && t.Info.includes('LOCK IN SHARE MODE') && t.Info.includes(call.callId),
+        );
       });
-      expect(peer.deletedRecordings).toContain(call.recordingSid);
+      expect(peer.deletedRecordings).not.toContain(call.recordingSid);
       expect(await countRows(keys, 'SELECT COUNT(*) FROM data_keys WHERE call_id = ?', [call.callId])).toBe(1);
       await holder.commitTransaction();
       expect(await pending).toEqual({ callId: call.callId, outcome: 'held' });
@@ -131,8 +133,9 @@ describe('retention and secure deletion', () => {
     }
     expect(await readCall(db, keys, call.callId)).toEqual({ kind: 'whole', notes: call.noteTexts });
     expect(await certificateOf(db, call.callId)).toBeUndefined();
-    // The recording was already gone at Twilio, and the record says so.
-    expect(await countRows(db, 'SELECT COUNT(*) FROM recordings WHERE call_id = ? AND deleted_at IS NOT NULL', [call.callId])).toBe(1);
+    // The recording is kept, at Twilio and on record.
+    expect(peer.deletedRecordings).not.toContain(call.recordingSid);
+    expect(await countRows(db, 'SELECT COUNT(*) FROM recordings WHERE call_id = ? AND deleted_at IS NULL', [call.callId])).toBe(1);
   });
 
   it('waits for a reader holding the call, and never deletes the row of a recording that arrived mid-deletion before Twilio has', async () => {

@@ -61,10 +61,26 @@ export class CallDestructionSteps {
     return rows.map((r) => ({ id: r.id, callId: r.call_id, recordingSid: r.recording_sid, deletedAt: r.deleted_at }));
   }
 
-  /** Remembers that these recordings are gone at Twilio. */
-  async markRecordingsDeleted(recordingIds: string[]): Promise<void> {
+  /** Remembers that these recordings are gone at Twilio (in `tx` when given). */
+  async markRecordingsDeleted(recordingIds: string[], tx?: EntityManager, at = new Date()): Promise<void> {
     if (recordingIds.length)
-      await this.db.query('UPDATE recordings SET deleted_at = ? WHERE id IN (?) AND deleted_at IS NULL', [new Date(), recordingIds]);
+      await (tx ?? this.db).query('UPDATE recordings SET deleted_at = ? WHERE id IN (?) AND deleted_at IS NULL', [at, recordingIds]);
+  }
+
+  /**
+   * Before anything of these calls is deleted at Twilio: locks their rows in share mode, in id
+   * order, until `tx` ends, and names the calls under a hold now. A hold is placed with the call row
+   * locked exclusively, so none can appear between this answer and the end of `tx`: a recording is
+   * deleted at Twilio only if no hold stood while it was.
+   */
+  async heldUnderLock(callIds: string[], tx: EntityManager): Promise<Set<string>> {
+    await tx.query('SELECT id FROM calls WHERE id IN (?) ORDER BY id LOCK IN SHARE MODE', [callIds]);
+    const rows: { call_id: string }[] = await tx.query(
+      // A locking read: it waits for a hold being placed, and sees the newest committed holds.
+      `SELECT DISTINCT call_id FROM legal_holds WHERE call_id IN (?) AND ${HOLD_IN_FORCE} LOCK IN SHARE MODE`,
+      [callIds],
+    );
+    return new Set(rows.map((r) => r.call_id));
   }
 
   /**

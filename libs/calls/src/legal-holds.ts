@@ -37,8 +37,12 @@ export class LegalHolds {
     return row ? { id: row.id, placedAt: new Date(row.placed_at) } : null;
   }
 
-  async isHeld(callId: string, tx?: EntityManager): Promise<boolean> {
-    const rows = await (tx ?? this.db).query(`SELECT 1 AS held FROM legal_holds WHERE call_id = ? AND ${HOLD_IN_FORCE} LIMIT 1`, [callId]);
+  /** `locking`: a locking read in `tx` (waits for a hold being placed; sees the newest committed one). */
+  async isHeld(callId: string, tx?: EntityManager, locking = false): Promise<boolean> {
+    const rows = await (tx ?? this.db).query(
+      `SELECT 1 AS held FROM legal_holds WHERE call_id = ? AND ${HOLD_IN_FORCE} LIMIT 1${locking && tx ? ' LOCK IN SHARE MODE' : ''}`,
+      [callId],
+    );
     return rows.length > 0;
   }
 

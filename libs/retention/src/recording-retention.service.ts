@@ -60,7 +60,7 @@ export class RecordingRetentionService {
   ): Promise<'deleted' | 'held' | 'gone'> {
     return this.db.transaction(async (m) => {
       if (!(await this.recordings.lockCall(rec.callId, m))) return 'gone';
-      if (await this.holds.isHeld(rec.callId, m)) return 'held';
+      if (await this.holds.isHeld(rec.callId, m, true)) return 'held';
       const outcome = await this.twilio.deleteRecording(rec.recordingSid);
       if (await this.recordings.markDeleted(rec.id, m, this.clock.now())) {
         await this.audit.append(

@@ -72,10 +72,11 @@ export class SecureDeleteService {
    *
    * The order, and why:
    *  1. Check for a hold. A held call is left alone, its recordings included.
-   *  2. Delete the recordings at Twilio (404 counts as done). Twilio cannot take part in a MySQL
-   *     transaction, so this goes first, outside any lock: if anything later fails, the retry finds
-   *     them gone and moves on. A hold placed in the moment between 1 and 2 loses the recording
-   *     but keeps the call and its key (3 re-checks).
+   *  2. Delete the recordings at Twilio (404 counts as done), with the call rows locked in share
+   *     mode and the hold checked again under that lock: a hold placed in the moment between 1 and
+   *     2 either came first (the call is skipped, recording and all) or waits for the deletion to
+   *     end. Twilio cannot take part in a MySQL transaction, so this is its own, before step 3: if
+   *     anything later fails, the retry finds the recordings gone and moves on.
    *  3. One records transaction that locks the call row and the call's range of the legal-hold
    *     index (and of its recordings: one that arrived after step 2 sends the call back to step 2
    *     on the retry), then re-checks the hold and the deadline; deletes the rows (the call's
@@ -154,23 +155,33 @@ export class SecureDeleteService {
     results: Map<string, SecureDeleteOutcome>,
     step: (callId: string, name: string, outcome: DeletionStep['outcome'], detail?: string) => void,
   ): Promise<SecureDeleteRequest[]> {
-    const recordings = await this.calls.recordingsOf(eligible.map((r) => r.callId));
     const failed = new Map<string, Error>();
-    const deletedIds: string[] = [];
-    await forEachLimited(recordings, 32, async (rec) => {
-      if (rec.deletedAt) return step(rec.callId, 'recording_at_twilio', 'already_done', rec.recordingSid);
-      try {
-        const outcome = await this.twilio.deleteRecording(rec.recordingSid);
-        deletedIds.push(rec.id);
-        step(rec.callId, 'recording_at_twilio', outcome === 'deleted' ? 'done' : 'already_done', rec.recordingSid);
-      } catch (e) {
-        failed.set(rec.callId, e as Error);
-      }
+    // The calls' rows stay locked (shared) while their recordings are deleted at Twilio, and the hold
+    // is checked under that lock: a hold placed now waits for this, or came first and keeps them.
+    const heldNow = await this.calls.transaction(async (m) => {
+      const held = await this.calls.heldUnderLock(
+        eligible.map((r) => r.callId),
+        m,
+      );
+      const recordings = (await this.calls.recordingsOf(eligible.map((r) => r.callId))).filter((rec) => !held.has(rec.callId));
+      const deletedIds: string[] = [];
+      await forEachLimited(recordings, 32, async (rec) => {
+        if (rec.deletedAt) return step(rec.callId, 'recording_at_twilio', 'already_done', rec.recordingSid);
+        try {
+          const outcome = await this.twilio.deleteRecording(rec.recordingSid);
+          deletedIds.push(rec.id);
+          step(rec.callId, 'recording_at_twilio', outcome === 'deleted' ? 'done' : 'already_done', rec.recordingSid);
+        } catch (e) {
+          failed.set(rec.callId, e as Error);
+        }
+      });
+      // Remembered with the lock, so a held call (or a retry) knows its recording is gone at Twilio.
+      await this.calls.markRecordingsDeleted(deletedIds, m, this.clock.now());
+      return held;
     });
-    // Remembered at once, so a held call (or a retry) knows its recording is gone at Twilio.
-    await this.calls.markRecordingsDeleted(deletedIds);
+    for (const callId of heldNow) results.set(callId, { callId, outcome: 'held' });
     for (const [callId, error] of failed) results.set(callId, { callId, outcome: 'failed', error });
-    return eligible.filter((r) => !failed.has(r.callId));
+    return eligible.filter((r) => !failed.has(r.callId) && !heldNow.has(r.callId));
   }
 
   private async finish(
