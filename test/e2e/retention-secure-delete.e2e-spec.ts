@@ -245,7 +245,7 @@ describe('retention and secure deletion', () => {
     expect(peer.deletedRecordings).toContain(call.recordingSid);
   });
 
-  it('reconciles: destroys keys whose call is gone, and rows that arrived for a destroyed call', async () => {
+  it('reconciles: destroys keys of destroyed calls at once, quarantines other orphan keys before destroying them, deletes rows that arrived for a destroyed call', async () => {
     const reconcile = worker.get(ReconcileService);
     const orphanOld = randomUUID();
     const orphanYoung = randomUUID();
@@ -262,15 +262,91 @@ describe('retention and secure deletion', () => {
       new Date(),
     ]);
     const live = await calls.seed({ deadlineInMs: 3_600_000, notes: 1 });
+    const keysOf = async (ids: string[]) =>
+      ((await keys.query('SELECT call_id FROM data_keys WHERE call_id IN (?)', [ids])) as { call_id: string }[])
+        .map((r) => r.call_id)
+        .sort();
 
     // (The scheduled reconciliation may get there first; either way this is the state after one run.)
     await reconcile.run();
-    expect(
-      await keys.query('SELECT call_id FROM data_keys WHERE call_id IN (?)', [[orphanOld, orphanYoung, gone.callId, live.callId]]),
-    ).toEqual(expect.arrayContaining([{ call_id: orphanYoung }, { call_id: live.callId }]));
-    expect(await countRows(keys, 'SELECT COUNT(*) FROM data_keys WHERE call_id IN (?)', [[orphanOld, gone.callId]])).toBe(0);
+    expect(await keysOf([orphanOld, orphanYoung, gone.callId, live.callId])).toEqual([orphanOld, orphanYoung, live.callId].sort());
+    const [quarantined] = await keys.query('SELECT quarantined_at FROM data_keys WHERE call_id = ?', [orphanOld]);
+    expect(quarantined.quarantined_at).not.toBeNull();
     expect(await tablesMentioning(db, gone.callId)).toEqual(['audit_log', 'deletion_certificates']);
+
+    // Past the quarantine (P7D by default): the orphan goes, the young one and the live call's stay.
+    await reconcile.run(new Date(Date.now() + 8 * 24 * 3600_000));
+    expect(await keysOf([orphanOld, orphanYoung, live.callId])).toEqual([orphanYoung, live.callId].sort());
     expect(await readCall(db, keys, live.callId)).toEqual({ kind: 'whole', notes: live.noteTexts });
+  });
+
+  it('releases a quarantined key whose call row comes back (a restore), and never destroys it', async () => {
+    const reconcile = worker.get(ReconcileService);
+    const call = await calls.seed({ deadlineInMs: 3_600_000, notes: 1 });
+    const [row] = await db.query('SELECT * FROM calls WHERE id = ?', [call.callId]);
+    await keys.query('UPDATE data_keys SET created_at = ? WHERE call_id = ?', [new Date(Date.now() - 2 * 3600_000), call.callId]);
+    const notes = await db.query('SELECT * FROM notes WHERE call_id = ?', [call.callId]);
+    // The row is missing for a while (a restore under way), then comes back.
+    await db.query('DELETE FROM notes WHERE call_id = ?', [call.callId]);
+    await db.query('DELETE FROM calls WHERE id = ?', [call.callId]);
+    await reconcile.run();
+    expect((await keys.query('SELECT quarantined_at FROM data_keys WHERE call_id = ?', [call.callId]))[0].quarantined_at).not.toBeNull();
+    const cols = Object.keys(row);
+    await db.query(`INSERT INTO calls (${cols.join(', ')}) VALUES (?)`, [cols.map((c) => row[c])]);
+    for (const n of notes) await db.query(`INSERT INTO notes (${Object.keys(n).join(', ')}) VALUES (?)`, [Object.values(n)]);
+    await reconcile.run(new Date(Date.now() + 8 * 24 * 3600_000));
+    expect((await keys.query('SELECT quarantined_at FROM data_keys WHERE call_id = ?', [call.callId]))[0]).toEqual({
+      quarantined_at: null,
+    });
+    expect(await readCall(db, keys, call.callId)).toEqual({ kind: 'whole', notes: call.noteTexts });
+  });
+
+  it('refuses to destroy any key against another records database, or when too many keys would be orphans, and says so', async () => {
+    const reconcile = worker.get(ReconcileService);
+    const orphan = randomUUID();
+    await calls.keystore.getOrCreate(orphan);
+    await keys.query('UPDATE data_keys SET created_at = ?, quarantined_at = ? WHERE call_id = ?', [
+      new Date(Date.now() - 30 * 24 * 3600_000),
+      new Date(Date.now() - 30 * 24 * 3600_000),
+      orphan,
+    ]);
+    const [{ records_database_id: pairedWith }] = await keys.query('SELECT records_database_id FROM keystore_identity WHERE id = 1');
+    const [{ database_id: recordsId }] = await db.query('SELECT database_id FROM records_identity WHERE id = 1');
+    expect(pairedWith).toBe(recordsId);
+
+    // Pointed at another records database (here: this one under another identity).
+    await db.query('UPDATE records_identity SET database_id = ? WHERE id = 1', [randomUUID()]);
+    try {
+      expect(await reconcile.run()).toMatchObject({ refused: 'keystore_paired_elsewhere', orphanKeysDestroyed: 0 });
+    } finally {
+      await db.query('UPDATE records_identity SET database_id = ? WHERE id = 1', [recordsId]);
+    }
+    expect(await countRows(keys, 'SELECT COUNT(*) FROM data_keys WHERE call_id = ?', [orphan])).toBe(1);
+
+    // A records database that lost most of its calls (an empty one, a restore under way): more orphans than the share allows.
+    const [{ n: total }] = await keys.query('SELECT COUNT(*) AS n FROM data_keys');
+    const many = Array.from({ length: Math.max(12, Math.ceil(Number(total) * 0.06) + 2) }, () => randomUUID());
+    for (const id of many) await calls.keystore.getOrCreate(id);
+    await keys.query('UPDATE data_keys SET created_at = ?, quarantined_at = ? WHERE call_id IN (?)', [
+      new Date(Date.now() - 30 * 24 * 3600_000),
+      new Date(Date.now() - 30 * 24 * 3600_000),
+      many,
+    ]);
+    try {
+      expect(await reconcile.run()).toMatchObject({ refused: 'too_many_orphans', orphanKeysDestroyed: 0 });
+      expect(await countRows(keys, 'SELECT COUNT(*) FROM data_keys WHERE call_id IN (?)', [[orphan, ...many]])).toBe(many.length + 1);
+      const audited = await db.query("SELECT detail FROM audit_log WHERE action = 'retention.reconcile_refused' ORDER BY seq DESC LIMIT 2");
+      expect(audited.map((a: any) => (typeof a.detail === 'string' ? JSON.parse(a.detail) : a.detail).reason)).toEqual([
+        'too_many_orphans',
+        'keystore_paired_elsewhere',
+      ]);
+      expect(await registry.getSingleMetricAsString('hotline_reconcile_refused_total')).toMatch(/reason="too_many_orphans"[^}]*} [1-9]/);
+    } finally {
+      await calls.keystore.destroyMany(many);
+    }
+    // Back to a sane share: the long-quarantined orphan goes.
+    await reconcile.run();
+    expect(await countRows(keys, 'SELECT COUNT(*) FROM data_keys WHERE call_id = ?', [orphan])).toBe(0);
   });
 
   it('reports retention at GET /retention/report to records officers and auditors only', async () => {

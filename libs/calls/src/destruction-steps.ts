@@ -43,6 +43,12 @@ export class CallDestructionSteps {
     return isolation ? this.db.transaction(isolation, work) : this.db.transaction(work);
   }
 
+  /** Which records database this is (records_identity, made with the database): the keystore is paired with it. */
+  async recordsDatabaseId(): Promise<string | null> {
+    const [row] = await this.db.query('SELECT database_id FROM records_identity WHERE id = 1');
+    return row?.database_id ?? null;
+  }
+
   /** The first look, without locks: the calls present, each with whether a hold is in force. */
   async firstLook(callIds: string[]): Promise<Map<string, DestructionCandidate & { held: boolean }>> {
     const rows: { id: string; retention_policy: string; retention_deadline: Date; held: number }[] = await this.db.query(

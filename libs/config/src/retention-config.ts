@@ -16,6 +16,10 @@ export interface RetentionConfig {
   /** Optional tuning, not in the contract's example file. */
   batchSize: number;
   concurrency: number;
+  /** How long a key whose call row is missing stays in quarantine before the reconciler may destroy it. */
+  orphanKeyQuarantine: IsoDuration;
+  /** The reconciler refuses (and alerts) when more than this share of all keys would be orphans. */
+  maxOrphanKeyShare: number;
 }
 
 export function parseRetentionConfig(text: string, origin = 'retention config'): RetentionConfig {
@@ -38,7 +42,16 @@ export function parseRetentionConfig(text: string, origin = 'retention config'):
     }
   };
   if (!doc || typeof doc !== 'object') throw new Error(`${origin}: expected a mapping with scanEvery, policies, recordings, deletionGrace`);
-  const known = new Set(['scanEvery', 'policies', 'recordings', 'deletionGrace', 'batchSize', 'concurrency']);
+  const known = new Set([
+    'scanEvery',
+    'policies',
+    'recordings',
+    'deletionGrace',
+    'batchSize',
+    'concurrency',
+    'orphanKeyQuarantine',
+    'maxOrphanKeyShare',
+  ]);
   for (const k of Object.keys(doc)) if (!known.has(k)) problems.push(`${k}: unknown key`);
   const scanEvery = dur('scanEvery', doc.scanEvery);
   const policies = {} as Record<PolicyName, IsoDuration>;
@@ -51,9 +64,13 @@ export function parseRetentionConfig(text: string, origin = 'retention config'):
   const concurrency = doc.concurrency === undefined ? 400 : Number(doc.concurrency);
   if (!Number.isInteger(batchSize) || batchSize < 1) problems.push('batchSize: must be a positive integer');
   if (!Number.isInteger(concurrency) || concurrency < 1) problems.push('concurrency: must be a positive integer');
+  const orphanKeyQuarantine =
+    doc.orphanKeyQuarantine === undefined ? parseDuration('P7D') : dur('orphanKeyQuarantine', doc.orphanKeyQuarantine);
+  const maxOrphanKeyShare = doc.maxOrphanKeyShare === undefined ? 0.05 : Number(doc.maxOrphanKeyShare);
+  if (!(maxOrphanKeyShare >= 0 && maxOrphanKeyShare <= 1)) problems.push('maxOrphanKeyShare: must be a number from 0 to 1');
   if (problems.length === 0 && durationMs(scanEvery) < 1000) problems.push('scanEvery: must be at least PT1S');
   if (problems.length) throw new Error(`${origin} is invalid:\n  - ${problems.join('\n  - ')}`);
-  return { scanEvery, policies, recordings, deletionGrace, batchSize, concurrency };
+  return { scanEvery, policies, recordings, deletionGrace, batchSize, concurrency, orphanKeyQuarantine, maxOrphanKeyShare };
 }
 
 /** The parsed retention file (`RETENTION_CONFIG`), injectable as `@Inject(RETENTION_CONFIG)`. */

@@ -2,6 +2,8 @@
 export interface DataKeyEntry {
   callId: string;
   createdAt: Date;
+  /** When the reconciler found its call row missing (null: not in quarantine). */
+  quarantinedAt: Date | null;
 }
 
 /**
@@ -33,4 +35,19 @@ export abstract class DataKeyStore {
 
   /** Keys in call-id order after `afterCallId` (keyset paging; '' for the first page). */
   abstract list(afterCallId: string, limit: number): Promise<DataKeyEntry[]>;
+
+  /** How many keys there are. */
+  abstract count(): Promise<number>;
+
+  /** The records database this keystore belongs to (records_identity.database_id), or null while unpaired. */
+  abstract pairedWith(): Promise<string | null>;
+
+  /** Pairs an unpaired keystore with a records database; answers the pairing that stands (a paired keystore keeps its own). */
+  abstract pair(recordsDatabaseId: string): Promise<string>;
+
+  /** Puts keys in quarantine (their call row is missing) from `at`; those already there keep their date. */
+  abstract quarantine(callIds: string[], at: Date): Promise<void>;
+
+  /** Takes keys out of quarantine (their call row is back). */
+  abstract release(callIds: string[]): Promise<void>;
 }

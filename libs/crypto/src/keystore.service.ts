@@ -114,11 +114,45 @@ export class KeystoreService extends DataKeyStore {
   }
 
   async list(afterCallId: string, limit: number): Promise<DataKeyEntry[]> {
-    const rows: { call_id: string; created_at: Date }[] = await this.ds.query(
-      'SELECT call_id, created_at FROM data_keys WHERE call_id > ? ORDER BY call_id LIMIT ?',
+    const rows: { call_id: string; created_at: Date; quarantined_at: Date | null }[] = await this.ds.query(
+      'SELECT call_id, created_at, quarantined_at FROM data_keys WHERE call_id > ? ORDER BY call_id LIMIT ?',
       [afterCallId, limit],
     );
-    return rows.map((r) => ({ callId: r.call_id, createdAt: new Date(r.created_at) }));
+    return rows.map((r) => ({
+      callId: r.call_id,
+      createdAt: new Date(r.created_at),
+      quarantinedAt: r.quarantined_at ? new Date(r.quarantined_at) : null,
+    }));
+  }
+
+  async count(): Promise<number> {
+    const [{ n }] = await this.ds.query('SELECT COUNT(*) AS n FROM data_keys');
+    return Number(n);
+  }
+
+  async pairedWith(): Promise<string | null> {
+    const [row] = await this.ds.query('SELECT records_database_id FROM keystore_identity WHERE id = 1');
+    return row?.records_database_id ?? null;
+  }
+
+  async pair(recordsDatabaseId: string): Promise<string> {
+    await this.ds.query(
+      'UPDATE keystore_identity SET records_database_id = ?, paired_at = NOW(3) WHERE id = 1 AND records_database_id IS NULL',
+      [recordsDatabaseId],
+    );
+    return (await this.pairedWith())!;
+  }
+
+  async quarantine(callIds: string[], at: Date): Promise<void> {
+    if (callIds.length)
+      await this.ds.query('UPDATE data_keys SET quarantined_at = ? WHERE call_id IN (?) AND quarantined_at IS NULL', [
+        at,
+        callIds.map(canonicalId),
+      ]);
+  }
+
+  async release(callIds: string[]): Promise<void> {
+    if (callIds.length) await this.ds.query('UPDATE data_keys SET quarantined_at = NULL WHERE call_id IN (?)', [callIds.map(canonicalId)]);
   }
 
   /** Re-wraps every data key not under the current master key. Content is not touched. */

@@ -81,15 +81,25 @@ export function keystoreDataSourceOptions(url: string, extra: Partial<DataSource
 /** Applies pending migrations to both databases; returns the names applied. */
 export async function runMigrations(databaseUrl: string, keystoreUrl: string): Promise<string[]> {
   const applied: string[] = [];
-  for (const options of [recordsDataSourceOptions(databaseUrl), keystoreDataSourceOptions(keystoreUrl)]) {
-    const ds = new DataSource(options);
-    await ds.initialize();
-    try {
+  const [records, keystore] = [
+    new DataSource(recordsDataSourceOptions(databaseUrl)),
+    new DataSource(keystoreDataSourceOptions(keystoreUrl)),
+  ];
+  try {
+    for (const ds of [records, keystore]) {
+      await ds.initialize();
       const ran = await ds.runMigrations({ transaction: 'each' });
       applied.push(...ran.map((m) => m.name));
-    } finally {
-      await ds.destroy();
     }
+    // An unpaired keystore is paired with the records database it was migrated beside (a paired one
+    // keeps its pairing: migrating it beside another records database changes nothing).
+    const [identity] = await records.query('SELECT database_id FROM records_identity WHERE id = 1');
+    await keystore.query(
+      'UPDATE keystore_identity SET records_database_id = ?, paired_at = NOW(3) WHERE id = 1 AND records_database_id IS NULL',
+      [identity.database_id],
+    );
+  } finally {
+    for (const ds of [records, keystore]) if (ds.isInitialized) await ds.destroy();
   }
   return applied;
 }

@@ -14,4 +14,10 @@ export const retentionMetrics = {
     gauge('hotline_retention_overdue_calls', 'Expired, unheld calls still present a full scan interval after their deadline (should be 0)'),
   expired: () => gauge('hotline_retention_expired_calls', 'Expired, unheld calls still present (queued for destruction)'),
   reconciled: () => counter('hotline_retention_reconciled_total', 'Half-way states finished by reconciliation', ['kind']),
+  reconcileRefused: () =>
+    counter(
+      'hotline_reconcile_refused_total',
+      'Reconciliations that refused to destroy any data key (wrong records database, too many orphans)',
+      ['reason'],
+    ),
 };

@@ -10,4 +10,6 @@ export class DataKeyEntity {
   @Column({ name: 'wrapped_key', type: 'varbinary', length: 128 }) wrappedKey: Buffer;
   @Column({ name: 'master_key_id', type: 'char', length: 16 }) masterKeyId: string;
   @Column({ name: 'created_at', type: 'datetime', precision: 3 }) createdAt: Date;
+  /** Set while the key's call row is missing (the reconciler's quarantine); cleared if the row comes back. */
+  @Column({ name: 'quarantined_at', type: 'datetime', precision: 3, nullable: true }) quarantinedAt: Date | null;
 }
