@@ -1,3 +1,4 @@
 export * from './verification';
 export * from './privacy-records';
 export * from './sms';
+export * from './privacy-requests';
