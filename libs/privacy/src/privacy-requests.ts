@@ -5,6 +5,8 @@ import { AuditInput, AuditService } from '@hotline/audit';
 import { Clock } from '@hotline/clock';
 import { ENV, Env, RETENTION_CONFIG, RetentionConfig, durationMs, pseudonymKey } from '@hotline/config';
 import { CONTACT_PUBLIC_KEY_REDIS_KEY, sealContact } from '@hotline/crypto/contact-seal';
+import type { SmsCap } from '@hotline/contract';
+import { AlertMessage, alertsChannel } from '@hotline/events';
 import { PrivacyJobs } from '@hotline/jobs';
 import { REDIS, counter, withTimeout } from '@hotline/observability';
 import { TwilioService } from '@hotline/twilio';
@@ -19,6 +21,7 @@ import {
   withdrawRecordingConsent,
 } from './privacy-records';
 import { SMS_STATUS_PATH, codeSms, recordSentSms } from './sms';
+import { SmsCaps, smsCapLimits } from './sms-caps';
 import { PrivacyVerification, VerifyResult } from './verification';
 
 /**
@@ -42,6 +45,8 @@ export type SendCodeResult = 'sent' | 'refused' | 'not_sent';
 
 /** Steps of the privacy line (the phone menu counts its own steps in the same counter). */
 export const privacyLineSteps = counter('hotline_privacy_line_total', 'Privacy line steps', ['step']);
+/** Verification SMS refused because a cap was full (per number, per country calling code, in all). */
+export const smsRefusedByCap = counter('hotline_privacy_sms_refused_total', 'Privacy line verification SMS refused at a cap', ['cap']);
 
 /**
  * What the privacy line does for a caller, apart from the phone menu: codes sent by SMS and
@@ -58,6 +63,7 @@ export class PrivacyRequests {
   /** How long a deletion request waits before the worker carries it out (the retention file's `deletionGrace`). */
   readonly graceMs: number;
   private readonly statusCallback: string;
+  private readonly caps: SmsCaps;
 
   constructor(
     @Inject(ENV) private readonly env: Env,
@@ -70,6 +76,7 @@ export class PrivacyRequests {
   ) {
     this.graceMs = durationMs(retention.deletionGrace);
     this.statusCallback = env.PUBLIC_URL.replace(/\/$/, '') + SMS_STATUS_PATH;
+    this.caps = new SmsCaps(redis, smsCapLimits(env), clock);
   }
 
   /** A withheld number rang: nothing to act on; audited if the records database answers. */
@@ -77,21 +84,26 @@ export class PrivacyRequests {
     await this.auditQuietly({ action: 'privacy.withheld_number', targetType: 'privacy_call', targetId: callSid, detail: {} });
   }
 
-  /** A fresh code by SMS to `number` (E.164, the number the caller rings from); the SMS says that and nothing else. */
+  /**
+   * A fresh code by SMS to `number` (E.164, the number the caller rings from); the SMS says that
+   * and nothing else. Refused while the number is locked out (wrong entries), and when a cap on
+   * verification SMS is full (per number, per country calling code, in all: `SmsCaps`); a cap
+   * reached is counted and, once per cap (and number or country) per window, raised to the supervisors.
+   */
   async sendCode(caller: PrivacyCaller, number: string, intent: PrivacyIntent): Promise<SendCodeResult> {
     const { callSid, pseudonym } = caller;
     const ds = await this.db();
-    const issued = await this.verification(ds).issue(pseudonym);
-    if (!issued.ok) {
-      privacyLineSteps.inc({ step: 'code_refused' });
-      await this.audit(ds, {
-        action: 'privacy.code_refused',
-        targetType: 'privacy_call',
-        targetId: callSid,
-        detail: { blockedUntil: issued.blockedUntil.toISOString() },
-      });
-      return 'refused';
+    const verification = this.verification(ds);
+    const blockedUntil = await verification.blockedUntil(pseudonym);
+    if (blockedUntil) return this.refused(ds, callSid, { blockedUntil: blockedUntil.toISOString() });
+    const cap = await this.caps.take(pseudonym, number);
+    if (!cap.ok) {
+      smsRefusedByCap.inc({ cap: cap.cap });
+      if (cap.alert) await this.capReached(callSid, cap.cap);
+      return this.refused(ds, callSid, { cap: cap.cap });
     }
+    const issued = await verification.issue(pseudonym);
+    if (!issued.ok) return this.refused(ds, callSid, { blockedUntil: issued.blockedUntil.toISOString() });
     let sid: string;
     try {
       sid = (await this.twilio.sendSms(number, codeSms(issued.code), this.statusCallback)).sid;
@@ -200,6 +212,24 @@ export class PrivacyRequests {
     await this.jobs.cancelDeletionRequest(id);
     privacyLineSteps.inc({ step: 'deletion_cancelled' });
     return true;
+  }
+
+  /** No code for this call: audited under the CallSid, with why (the lock's end, or the cap that is full). */
+  private async refused(ds: DataSource, callSid: string, detail: { blockedUntil: string } | { cap: SmsCap }): Promise<SendCodeResult> {
+    privacyLineSteps.inc({ step: 'code_refused' });
+    await this.audit(ds, { action: 'privacy.code_refused', targetType: 'privacy_call', targetId: callSid, detail });
+    return 'refused';
+  }
+
+  /** Tells the supervisors (through every gateway) that a cap was reached: which cap, never which number. Best effort. */
+  private async capReached(callSid: string, cap: SmsCap): Promise<void> {
+    this.logger.warn({ msg: 'privacy line SMS cap reached: verification codes refused until the window moves on', cap, callSid });
+    const message: AlertMessage = { type: 'sms_cap', alert: { cap, at: this.clock.now().toISOString() } };
+    try {
+      await withTimeout(this.redis.publish(alertsChannel(this.redis.options.db), JSON.stringify(message)), 2000);
+    } catch (e) {
+      this.logger.warn({ msg: 'SMS cap alert not published', cap, error: (e as Error).name });
+    }
   }
 
   private verification(ds: DataSource): PrivacyVerification {
