@@ -11,6 +11,7 @@ describe(PrivacyVerification.name, () => {
   const clock = new FakeClock(new Date('2026-11-22T10:00:00Z')).freeze();
   let v: PrivacyVerification;
   const pseudonym = () => randomBytes(32).toString('hex');
+  const wrongFor = (code: string) => (code === '000000' ? '111111' : '000000');
 
   beforeAll(async () => {
     ({ db, close } = await openTestDataSources());
@@ -49,6 +50,35 @@ describe(PrivacyVerification.name, () => {
     expect(again.ok).toBe(false);
     clock.advance(60 * 60 * 1000 + 1);
     expect((await v.issue(p)).ok).toBe(true);
+  });
+
+  it('counts wrong entries per number across codes: a fresh code does not start from zero', async () => {
+    const p = pseudonym();
+    const first = await v.issue(p);
+    if (!first.ok) throw new Error('blocked');
+    expect(await v.verify(p, wrongFor(first.code))).toEqual({ result: 'wrong', attemptsLeft: 2 });
+    expect(await v.verify(p, wrongFor(first.code))).toEqual({ result: 'wrong', attemptsLeft: 1 });
+    const second = await v.issue(p);
+    if (!second.ok) throw new Error('blocked');
+    expect((await v.verify(p, wrongFor(second.code))).result).toBe('locked');
+    expect(await v.blockedUntil(p)).toEqual(new Date(clock.nowMs() + 60 * 60 * 1000));
+    expect((await v.issue(p)).ok).toBe(false);
+  });
+
+  it('forgets wrong entries on codes issued over an hour ago, and after a right code', async () => {
+    const p = pseudonym();
+    const a = await v.issue(p);
+    if (!a.ok) throw new Error('blocked');
+    expect(await v.verify(p, wrongFor(a.code))).toEqual({ result: 'wrong', attemptsLeft: 2 });
+    expect(await v.verify(p, wrongFor(a.code))).toEqual({ result: 'wrong', attemptsLeft: 1 });
+    clock.advance(60 * 60 * 1000 + 1);
+    const b = await v.issue(p);
+    if (!b.ok) throw new Error('blocked');
+    expect(await v.verify(p, wrongFor(b.code))).toEqual({ result: 'wrong', attemptsLeft: 2 });
+    expect((await v.verify(p, b.code)).result).toBe('ok');
+    const c = await v.issue(p);
+    if (!c.ok) throw new Error('blocked');
+    expect(await v.verify(p, wrongFor(c.code))).toEqual({ result: 'wrong', attemptsLeft: 2 });
   });
 });
 

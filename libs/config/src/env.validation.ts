@@ -149,6 +149,24 @@ export class EnvironmentVariables {
   @Max(86400)
   SMS_DELETE_AFTER_SECONDS: number;
 
+  /** Privacy line: verification SMS one number may be sent in an hour (whoever spoofs a number cannot flood that phone). */
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  PRIVACY_SMS_PER_NUMBER_PER_HOUR: number;
+
+  /** Privacy line: verification SMS to one country calling code in an hour (SMS pumping goes to many numbers of one country). */
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  PRIVACY_SMS_PER_COUNTRY_PER_HOUR: number;
+
+  /** Privacy line: verification SMS in all in an hour. */
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  PRIVACY_SMS_PER_HOUR: number;
+
   @IsIn(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
   LOG_LEVEL: string;
 

@@ -81,6 +81,19 @@ export interface EscalationAlert {
   at: string;
 }
 
+/**
+ * The caps on the privacy line's verification SMS (per number, per country calling code, in all,
+ * each per hour): one reached may mean someone is pumping SMS through the line.
+ */
+export const SMS_CAPS = ['number', 'country', 'total'] as const;
+export type SmsCap = (typeof SMS_CAPS)[number];
+
+/** A cap on verification SMS was reached: which one, and when. Never a number or a pseudonym. */
+export interface SmsCapAlert {
+  cap: SmsCap;
+  at: string;
+}
+
 /** Contract additions (issue 14): how a supervisor is on a call, and where a transfer goes. */
 export type SupervisionMode = 'listen' | 'coach' | 'join';
 export type TransferMode = 'warm' | 'cold';
@@ -137,6 +150,8 @@ export interface SupervisorServerMessages {
   /** Sent on connect and within one second of any change. */
   'queue:stats': QueueStats;
   'alert:escalation': EscalationAlert;
+  /** The privacy line refused a verification SMS at one of its caps (once per cap and window). */
+  'alert:sms_cap': SmsCapAlert;
   /** Contract addition (issue 14): an operator asks for help. Not sent yet. */
   'help:requested': { callId: string; operatorId: string; riskLevel: RiskLevel };
 }

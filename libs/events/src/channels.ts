@@ -1,8 +1,9 @@
-import type { EscalationAlert } from '@hotline/contract';
+import type { EscalationAlert, SmsCapAlert } from '@hotline/contract';
 
 /**
- * Redis pub/sub channel by which records (and the worker) tell gateways about things the
- * console must show at once. Payloads carry ids and levels only, never content.
+ * Redis pub/sub channel by which records (and the worker, and the gateway's privacy line) tell
+ * gateways about things the console must show at once. Payloads carry ids and levels only, never
+ * content, numbers or pseudonyms.
  */
 export const ALERTS_CHANNEL = 'hotline:alerts';
 
@@ -15,4 +16,4 @@ export function alertsChannel(db: number | undefined): string {
   return `${ALERTS_CHANNEL}:db${db ?? 0}`;
 }
 
-export type AlertMessage = { type: 'escalation'; alert: EscalationAlert };
+export type AlertMessage = { type: 'escalation'; alert: EscalationAlert } | { type: 'sms_cap'; alert: SmsCapAlert };

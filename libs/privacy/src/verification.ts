@@ -3,18 +3,22 @@ import { DataSource } from 'typeorm';
 import { Clock, systemClock } from '@hotline/clock';
 
 export const CODE_TTL_MS = 10 * 60 * 1000;
+/** Wrong entries a number may make, across its codes and calls, before it is locked out. */
 export const MAX_ATTEMPTS = 3;
 export const BLOCK_MS = 60 * 60 * 1000;
-/** Codes one number may be sent in an hour: whoever spoofs a caller's number cannot flood their phone. */
-export const MAX_CODES_PER_HOUR = 5;
+/** Wrong entries count against a number while the code they were made on was issued within this window. */
+export const WRONG_ENTRY_WINDOW_MS = 60 * 60 * 1000;
 
 export type IssueResult = { ok: true; code: string } | { ok: false; blockedUntil: Date };
 export type VerifyResult = 'ok' | 'wrong' | 'expired' | 'locked' | 'no_code';
 
 /**
  * Six-digit codes sent by SMS to the number a caller rings from. Stored only as a keyed hash
- * (a plain hash of a six-digit code is reversed in a millisecond); three wrong entries lock the
- * number out of new codes for an hour.
+ * (a plain hash of a six-digit code is reversed in a millisecond). Wrong entries are counted per
+ * number (its pseudonym), across codes and calls: three on codes issued within the last hour lock
+ * the number out of new codes for an hour, so hanging up and calling again for a fresh code
+ * starts nothing from zero. A right code clears the count. How many codes may be sent (per
+ * number, per country, in all) is `SmsCaps`' business, before `issue`.
  */
 export class PrivacyVerification {
   private readonly key: Buffer;
@@ -44,12 +48,6 @@ export class PrivacyVerification {
     const blocked = await this.blockedUntil(pseudonym);
     if (blocked) return { ok: false, blockedUntil: blocked };
     const now = this.clock.now();
-    const hourAgo = new Date(now.getTime() - BLOCK_MS);
-    const [recent] = await this.ds.query(
-      'SELECT COUNT(*) AS n, MIN(created_at) AS first FROM privacy_codes WHERE caller_pseudonym = ? AND created_at > ?',
-      [pseudonym, hourAgo],
-    );
-    if (Number(recent.n) >= MAX_CODES_PER_HOUR) return { ok: false, blockedUntil: new Date(new Date(recent.first).getTime() + BLOCK_MS) };
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
     await this.ds.transaction(async (m) => {
       await m.query('UPDATE privacy_codes SET used_at = ? WHERE caller_pseudonym = ? AND used_at IS NULL', [now, pseudonym]);
@@ -85,10 +83,18 @@ export class PrivacyVerification {
       );
       if (timingSafeEqual(given, Buffer.from(row.code_hash, 'hex'))) {
         await m.query('UPDATE privacy_codes SET used_at = ? WHERE id = ?', [now, row.id]);
-        return { result: 'ok' as const, attemptsLeft: MAX_ATTEMPTS - row.attempts };
+        // The number proved itself: its earlier wrong entries no longer count towards a lock.
+        await m.query('UPDATE privacy_codes SET attempts = 0 WHERE caller_pseudonym = ? AND attempts > 0', [pseudonym]);
+        return { result: 'ok' as const, attemptsLeft: MAX_ATTEMPTS };
       }
       const attempts = Number(row.attempts) + 1;
-      if (attempts >= MAX_ATTEMPTS) {
+      // This code's row is locked, and every other code of the number is used up: nothing below changes under us.
+      const [earlier] = await m.query(
+        'SELECT COALESCE(SUM(attempts), 0) AS n FROM privacy_codes WHERE caller_pseudonym = ? AND id <> ? AND created_at > ?',
+        [pseudonym, row.id, new Date(now.getTime() - WRONG_ENTRY_WINDOW_MS)],
+      );
+      const wrong = Number(earlier.n) + attempts;
+      if (wrong >= MAX_ATTEMPTS) {
         await m.query('UPDATE privacy_codes SET attempts = ?, used_at = ? WHERE id = ?', [attempts, now, row.id]);
         await m.query(
           'INSERT INTO privacy_blocks (caller_pseudonym, blocked_until) VALUES (?, ?) ON DUPLICATE KEY UPDATE blocked_until = VALUES(blocked_until)',
@@ -97,7 +103,7 @@ export class PrivacyVerification {
         return { result: 'locked' as const, attemptsLeft: 0 };
       }
       await m.query('UPDATE privacy_codes SET attempts = ? WHERE id = ?', [attempts, row.id]);
-      return { result: 'wrong' as const, attemptsLeft: MAX_ATTEMPTS - attempts };
+      return { result: 'wrong' as const, attemptsLeft: MAX_ATTEMPTS - wrong };
     });
   }
 }

@@ -5,9 +5,11 @@ import type {
   OperatorServerEvents,
   OperatorServerMessages,
   QueueStats,
+  SmsCapAlert,
   SupervisorClientEvents,
   SupervisorServerEvents,
 } from '@hotline/contract';
+import { SMS_CAPS } from '@hotline/contract';
 import type { AlertMessage } from '@hotline/events';
 import { Offer, RoutingStore } from '@hotline/routing';
 
@@ -127,6 +129,7 @@ export class LiveEvents {
     } catch {
       return;
     }
+    if (msg?.type === 'sms_cap') return this.relaySmsCap(msg.alert);
     const a = msg?.alert;
     if (
       msg?.type !== 'escalation' ||
@@ -142,6 +145,12 @@ export class LiveEvents {
       riskLevel: a.riskLevel,
       at: typeof a.at === 'string' ? a.at : new Date().toISOString(),
     });
+  }
+
+  /** The privacy line reached a cap on verification SMS: which cap only. */
+  private relaySmsCap(a: SmsCapAlert | undefined): void {
+    if (!a || !SMS_CAPS.includes(a.cap)) return;
+    this.supervisors?.local.emit('alert:sms_cap', { cap: a.cap, at: typeof a.at === 'string' ? a.at : new Date().toISOString() });
   }
 
   stop(): void {

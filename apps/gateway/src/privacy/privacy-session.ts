@@ -1,8 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { REDIS, withTimeout } from '@hotline/observability';
+import type { PrivacyIntent } from '@hotline/privacy';
 
-export type PrivacyIntent = 'delete' | 'withdraw' | 'cancel';
+export type { PrivacyIntent };
 
 /** Where one privacy-line call has got to. Pseudonym only: never the number, never the code. */
 export interface PrivacySession {

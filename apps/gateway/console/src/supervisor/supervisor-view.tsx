@@ -1,6 +1,15 @@
-import { CONTENT_READERS, NAMESPACES, QueueStats, SupervisorClientEvents, SupervisorServerEvents } from '@hotline/contract';
+import {
+  CONTENT_READERS,
+  NAMESPACES,
+  QueueStats,
+  SmsCap,
+  SmsCapAlert,
+  SupervisorClientEvents,
+  SupervisorServerEvents,
+} from '@hotline/contract';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { CallTable } from '../call-table';
+import { timeOfDay } from '../format';
 import { Session, loadStored, store } from '../session';
 import { useSocket, useSocketEvents } from '../socket';
 import { alertCue, soundReady, unlockSound } from '../sound';
@@ -10,6 +19,13 @@ import { BreakGlass } from './break-glass';
 import { Operators, WaitingCalls, Wallboard } from './wallboard';
 
 const ALERT_REPEAT_MS = 30_000;
+
+/** What each cap on the privacy line's verification SMS means to a supervisor. */
+const SMS_CAP_TEXT: Record<SmsCap, string> = {
+  number: 'one number was sent its hourly limit of codes',
+  country: 'numbers of one country were sent their hourly limit of codes',
+  total: 'the hourly limit of codes for all numbers was reached',
+};
 
 /**
  * The supervisor's wallboard (`/supervisor` namespace): escalation alerts to co-sign, the queue's
@@ -25,6 +41,7 @@ export function SupervisorView(props: { session: Session; onSignOut: () => void;
   );
   const [snapshot, setSnapshot] = useState<{ stats: QueueStats; at: number } | null>(null);
   const [alerts, setAlertsState] = useState<Alert[]>(() => loadStored<Alert[]>('alerts') ?? []);
+  const [smsCaps, setSmsCaps] = useState<SmsCapAlert[]>([]);
   const [opening, setOpening] = useState<string | null>(null);
   const [callsVersion, setCallsVersion] = useState(0);
   const [, setSoundTick] = useState(0);
@@ -59,6 +76,7 @@ export function SupervisorView(props: { session: Session; onSignOut: () => void;
         setCallsVersion((v) => v + 1);
         alertCue();
       },
+      'alert:sms_cap': (alert) => setSmsCaps((list) => [alert, ...list.filter((a) => a.cap !== alert.cap)]),
       connect: () => setCallsVersion((v) => v + 1),
     }),
     [setAlerts],
@@ -93,6 +111,17 @@ export function SupervisorView(props: { session: Session; onSignOut: () => void;
             </button>
           </p>
         )}
+        {smsCaps.map((a) => (
+          <p class="notice" role="status" key={a.cap}>
+            <span>
+              Privacy line, {timeOfDay(a.at)}: {SMS_CAP_TEXT[a.cap] ?? a.cap}. Further codes are refused until the hour is up. Many refusals
+              may mean someone is sending SMS through the line at the service's cost.
+            </span>
+            <button type="button" class="link" onClick={() => setSmsCaps((list) => list.filter((x) => x !== a))}>
+              Dismiss
+            </button>
+          </p>
+        ))}
         {alerts.length > 0 && (
           <section class="alerts" aria-label="Escalation alerts">
             {alerts.map((a) => (
