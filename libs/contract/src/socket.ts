@@ -94,6 +94,16 @@ export interface SmsCapAlert {
   at: string;
 }
 
+/** Why the reconciler refused to destroy any data key (then it destroyed none, and alerts). */
+export const RECONCILE_REFUSALS = ['keystore_paired_elsewhere', 'too_many_orphans', 'records_database_unknown'] as const;
+export type ReconcileRefusal = (typeof RECONCILE_REFUSALS)[number];
+
+/** The reconciler refused to run against the data it found: someone must look before any key is destroyed. */
+export interface ReconcileRefusedAlert {
+  reason: ReconcileRefusal;
+  at: string;
+}
+
 /** Contract additions (issue 14): how a supervisor is on a call, and where a transfer goes. */
 export type SupervisionMode = 'listen' | 'coach' | 'join';
 export type TransferMode = 'warm' | 'cold';
@@ -152,6 +162,7 @@ export interface SupervisorServerMessages {
   'alert:escalation': EscalationAlert;
   /** The privacy line refused a verification SMS at one of its caps (once per cap and window). */
   'alert:sms_cap': SmsCapAlert;
+  'alert:reconcile_refused': ReconcileRefusedAlert;
   /** Contract addition (issue 14): an operator asks for help. Not sent yet. */
   'help:requested': { callId: string; operatorId: string; riskLevel: RiskLevel };
 }

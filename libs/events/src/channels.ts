@@ -1,4 +1,4 @@
-import type { EscalationAlert, SmsCapAlert } from '@hotline/contract';
+import type { EscalationAlert, ReconcileRefusedAlert, SmsCapAlert } from '@hotline/contract';
 
 /**
  * Redis pub/sub channel by which records (and the worker, and the gateway's privacy line) tell
@@ -16,4 +16,7 @@ export function alertsChannel(db: number | undefined): string {
   return `${ALERTS_CHANNEL}:db${db ?? 0}`;
 }
 
-export type AlertMessage = { type: 'escalation'; alert: EscalationAlert } | { type: 'sms_cap'; alert: SmsCapAlert };
+export type AlertMessage =
+  | { type: 'escalation'; alert: EscalationAlert }
+  | { type: 'sms_cap'; alert: SmsCapAlert }
+  | { type: 'reconcile_refused'; alert: ReconcileRefusedAlert };

@@ -6,10 +6,11 @@ import type {
   OperatorServerMessages,
   QueueStats,
   SmsCapAlert,
+  ReconcileRefusedAlert,
   SupervisorClientEvents,
   SupervisorServerEvents,
 } from '@hotline/contract';
-import { SMS_CAPS } from '@hotline/contract';
+import { RECONCILE_REFUSALS, SMS_CAPS } from '@hotline/contract';
 import type { AlertMessage } from '@hotline/events';
 import { Offer, RoutingStore } from '@hotline/routing';
 
@@ -130,6 +131,7 @@ export class LiveEvents {
       return;
     }
     if (msg?.type === 'sms_cap') return this.relaySmsCap(msg.alert);
+    if (msg?.type === 'reconcile_refused') return this.relayReconcileRefused(msg.alert);
     const a = msg?.alert;
     if (
       msg?.type !== 'escalation' ||
@@ -151,6 +153,15 @@ export class LiveEvents {
   private relaySmsCap(a: SmsCapAlert | undefined): void {
     if (!a || !SMS_CAPS.includes(a.cap)) return;
     this.supervisors?.local.emit('alert:sms_cap', { cap: a.cap, at: typeof a.at === 'string' ? a.at : new Date().toISOString() });
+  }
+
+  /** The worker's reconciler refused to destroy keys (wrong records database, too many orphans): the reason only. */
+  private relayReconcileRefused(a: ReconcileRefusedAlert | undefined): void {
+    if (!a || !RECONCILE_REFUSALS.includes(a.reason)) return;
+    this.supervisors?.local.emit('alert:reconcile_refused', {
+      reason: a.reason,
+      at: typeof a.at === 'string' ? a.at : new Date().toISOString(),
+    });
   }
 
   stop(): void {

@@ -4,6 +4,8 @@ import {
   QueueStats,
   SmsCap,
   SmsCapAlert,
+  ReconcileRefusal,
+  ReconcileRefusedAlert,
   SupervisorClientEvents,
   SupervisorServerEvents,
 } from '@hotline/contract';
@@ -27,6 +29,13 @@ const SMS_CAP_TEXT: Record<SmsCap, string> = {
   total: 'the hourly limit of codes for all numbers was reached',
 };
 
+/** What a refused reconciliation means to a supervisor (who calls whoever runs the databases). */
+const RECONCILE_TEXT: Record<ReconcileRefusal, string> = {
+  keystore_paired_elsewhere: 'the worker is connected to a records database that is not the keystore’s own',
+  too_many_orphans: 'most data keys have no call in the records database (a restore under way, or the wrong database)',
+  records_database_unknown: 'the records database has no identity (not migrated?)',
+};
+
 /**
  * The supervisor's wallboard (`/supervisor` namespace): escalation alerts to co-sign, the queue's
  * figures, who waits, the operators' states and, for supervisors, recent calls (opened by break-glass).
@@ -42,6 +51,7 @@ export function SupervisorView(props: { session: Session; onSignOut: () => void;
   const [snapshot, setSnapshot] = useState<{ stats: QueueStats; at: number } | null>(null);
   const [alerts, setAlertsState] = useState<Alert[]>(() => loadStored<Alert[]>('alerts') ?? []);
   const [smsCaps, setSmsCaps] = useState<SmsCapAlert[]>([]);
+  const [refusals, setRefusals] = useState<ReconcileRefusedAlert[]>([]);
   const [opening, setOpening] = useState<string | null>(null);
   const [callsVersion, setCallsVersion] = useState(0);
   const [, setSoundTick] = useState(0);
@@ -77,6 +87,7 @@ export function SupervisorView(props: { session: Session; onSignOut: () => void;
         alertCue();
       },
       'alert:sms_cap': (alert) => setSmsCaps((list) => [alert, ...list.filter((a) => a.cap !== alert.cap)]),
+      'alert:reconcile_refused': (alert) => setRefusals((list) => [alert, ...list.filter((a) => a.reason !== alert.reason)]),
       connect: () => setCallsVersion((v) => v + 1),
     }),
     [setAlerts],
@@ -118,6 +129,17 @@ export function SupervisorView(props: { session: Session; onSignOut: () => void;
               may mean someone is sending SMS through the line at the service's cost.
             </span>
             <button type="button" class="link" onClick={() => setSmsCaps((list) => list.filter((x) => x !== a))}>
+              Dismiss
+            </button>
+          </p>
+        ))}
+        {refusals.map((a) => (
+          <p class="notice" role="alert" key={a.reason}>
+            <span>
+              Data protection, {timeOfDay(a.at)}: no data key was destroyed because {RECONCILE_TEXT[a.reason] ?? a.reason}. Tell whoever
+              runs the databases; nothing is lost meanwhile.
+            </span>
+            <button type="button" class="link" onClick={() => setRefusals((list) => list.filter((x) => x !== a))}>
               Dismiss
             </button>
           </p>
