@@ -27,6 +27,7 @@ export const DEFAULTS: Record<string, string> = {
   PRIVACY_SMS_PER_COUNTRY_PER_HOUR: '50',
   PRIVACY_SMS_PER_HOUR: '200',
   TRUSTED_PROXIES: 'loopback',
+  DB_POOL_ACQUIRE_TIMEOUT_MS: '5000',
   AUDIT_CHECKPOINT_DIR: join(PROJECT_ROOT, 'var', 'audit-checkpoints'),
   AUDIT_CHECKPOINT_INTERVAL_SECONDS: '300',
 };

@@ -189,6 +189,12 @@ export class EnvironmentVariables {
   })
   TRUSTED_PROXIES: string;
 
+  /** How long a request waits for a free database connection before it is answered 503 (never hangs). */
+  @IsInt()
+  @Min(100)
+  @Max(60000)
+  DB_POOL_ACQUIRE_TIMEOUT_MS: number;
+
   /** Where signed audit checkpoints are written and read: outside MySQL, ideally write-once storage. */
   @IsString()
   AUDIT_CHECKPOINT_DIR: string;

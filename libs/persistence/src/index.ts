@@ -13,3 +13,4 @@ export * from './entities/deletion-request.entity';
 export * from './entities/audit-entry.entity';
 export * from './entities/data-key.entity';
 export * from './probes';
+export * from './pool-timeout';

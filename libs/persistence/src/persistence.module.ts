@@ -1,7 +1,21 @@
-import { DynamicModule, Global, Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
+import { DynamicModule, Global, Inject, Injectable, Module, Optional } from '@nestjs/common';
+import { TypeOrmModule, getDataSourceToken } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import { ENV, Env } from '@hotline/config';
 import { KEYSTORE, keystoreDataSourceOptions, recordsDataSourceOptions } from './data-source';
+import { withPoolAcquireTimeout } from './pool-timeout';
+
+/** Both data sources answer 503 after DB_POOL_ACQUIRE_TIMEOUT_MS without a free connection, instead of hanging. */
+@Injectable()
+class PoolAcquireTimeouts {
+  constructor(
+    @Inject(ENV) env: Env,
+    @Inject(getDataSourceToken()) records: DataSource,
+    @Optional() @Inject(getDataSourceToken(KEYSTORE)) keystore?: DataSource,
+  ) {
+    for (const ds of [records, keystore]) if (ds) withPoolAcquireTimeout(ds, env.DB_POOL_ACQUIRE_TIMEOUT_MS);
+  }
+}
 
 /**
  * Both connections: the records database (default) and the keystore (named `keystore`).
@@ -26,6 +40,6 @@ export class PersistenceModule {
         }),
       );
     }
-    return { module: PersistenceModule, imports, exports: [TypeOrmModule] };
+    return { module: PersistenceModule, imports, providers: [PoolAcquireTimeouts], exports: [TypeOrmModule] };
   }
 }
