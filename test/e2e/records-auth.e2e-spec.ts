@@ -154,7 +154,8 @@ describe('staff sign-in', () => {
 
       // The success cleared that address's count for this username: the same again from the start.
       expect(await wrongTimes(op.username, ip, PAIR_SLOWED_AFTER)).toEqual(Array(PAIR_SLOWED_AFTER).fill(401));
-      for (let i = PAIR_SLOWED_AFTER + 1; i < PAIR_LOCKED_AT; i++) expect((await login(op.username, 'wrong-again-password', ip)).status).toBe(429);
+      for (let i = PAIR_SLOWED_AFTER + 1; i < PAIR_LOCKED_AT; i++)
+        expect((await login(op.username, 'wrong-again-password', ip)).status).toBe(429);
       expect((await login(op.username, 'wrong-last-password', ip)).status).toBe(423);
       clock.advance(LOCK_SECONDS * 1000 - 5000);
       expect((await login(op.username, op.password, ip)).status).toBe(423);

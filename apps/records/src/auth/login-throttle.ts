@@ -42,8 +42,7 @@ export interface Attempt {
   addressCounted: boolean;
 }
 export type Gate =
-  | { state: 'open'; attempt: Attempt }
-  | { state: 'throttled' | 'locked'; scope: Scope; retryAfterSeconds: number; lockedNow: boolean };
+  { state: 'open'; attempt: Attempt } | { state: 'throttled' | 'locked'; scope: Scope; retryAfterSeconds: number; lockedNow: boolean };
 
 /** In the order of the Redis keys and of the scripts' scope numbers. */
 const SCOPES: Scope[] = ['pair', 'account', 'address'];
