@@ -1,5 +1,6 @@
 import { Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
 import { createHash, randomBytes } from 'crypto';
+import { isIPv4, isIPv6 } from 'net';
 import type Redis from 'ioredis';
 import { Clock } from '@hotline/clock';
 import { REDIS, withTimeout } from '@hotline/observability';
@@ -80,7 +81,7 @@ local function key(scope, part) return KEYS[3 * (scope - 1) + part] end
  * One attempt, every scope, in one step, so that parallel attempts cannot all pass the check
  * before any of them is counted. Scopes: 1 pair, 2 account, 3 address; KEYS[10]: the pair's
  * known-address mark. ARGV: token, window, then per scope throttleAfter lockAfter (0: never)
- * lockSeconds firstDelay maxDelay, then perUsername, knownSeconds (unused here), now.
+ * lockSeconds firstDelay maxDelay, then perUsername, now.
  *
  * A lock (pair or address) refuses the attempt uncounted. A wait of the pair or the address
  * counts the attempt and may turn into a lock. A wait of the account alone (not at a known
@@ -215,7 +216,7 @@ export class LoginThrottle {
 
   private async reserveNow(username: string, address: string): Promise<Gate> {
     const token = randomBytes(12).toString('hex');
-    const { windowSeconds, pair, account, address: addr, knownAddressSeconds } = LOGIN_LIMITS;
+    const { windowSeconds, pair, account, address: addr } = LOGIN_LIMITS;
     const reply = (await this.redis.eval(
       RESERVE,
       10,
@@ -230,7 +231,6 @@ export class LoginThrottle {
         l.maxDelaySeconds,
       ]),
       addr.perUsername,
-      knownAddressSeconds,
       this.clock.nowMs(),
     )) as [string, number, number, number?, number?];
     if (reply[0] === 'open') {
@@ -274,8 +274,9 @@ export class LoginThrottle {
   }
 
   /** Per scope (pair, account, address): failures, block, lock; then the pair's known-address mark. */
-  private keys(username: string, address: string): string[] {
+  private keys(username: string, clientAddress: string): string[] {
     const account = createHash('sha256').update(username.trim().toLowerCase()).digest('hex').slice(0, 32);
+    const address = addressScope(clientAddress);
     const scoped = (s: string) => [`${PREFIX}:${s}:fails`, `${PREFIX}:${s}:block`, `${PREFIX}:${s}:lock`];
     return [
       ...scoped(`pair:${account}:${address}`),
@@ -284,6 +285,32 @@ export class LoginThrottle {
       `${PREFIX}:known:${account}:${address}`,
     ];
   }
+}
+
+/**
+ * The address a failure counts against: an IPv4 address as it is (also when written IPv4-mapped,
+ * `::ffff:192.0.2.1`), an IPv6 address by its /64, which one subscriber usually holds whole, so
+ * that walking through it does not give a guesser fresh addresses. Anything else as it is.
+ */
+export function addressScope(address: string): string {
+  const bare = address.trim().replace(/%.*$/, '').toLowerCase();
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(bare);
+  if (mapped && isIPv4(mapped[1])) return mapped[1];
+  if (!isIPv6(bare)) return bare;
+  let text = bare;
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number);
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head, tail] = text.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail === undefined ? [] : tail ? tail.split(':') : [];
+  const groups = tail === undefined ? left : [...left, ...Array(8 - left.length - right.length).fill('0'), ...right];
+  return `${groups
+    .slice(0, 4)
+    .map((g) => parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
 }
 
 async function guarded<T>(p: Promise<T>): Promise<T> {
