@@ -150,7 +150,7 @@ describe('sign-in through the gateway: throttling a stranger cannot turn against
   it('a forged X-Forwarded-For from a client that is not a trusted proxy changes nothing', async () => {
     const client = '127.0.0.2';
     let forgedSeq = 0;
-    const forged = () => `203.0.113.${++forgedSeq}`;
+    const forged = () => `198.18.0.${++forgedSeq}`;
     const target = await f.staff('operator');
 
     // Ten wrong passwords for one username, each claiming another address: counted as what they are,

@@ -1,10 +1,11 @@
 import { addressScope } from './login-throttle';
 
 describe('addressScope: the address a failed sign-in counts against', () => {
-  it('keeps an IPv4 address, also when written IPv4-mapped', () => {
+  it('keeps an IPv4 address, also when written IPv4-mapped (never grouped by /64)', () => {
     expect(addressScope('192.0.2.7')).toBe('192.0.2.7');
-    expect(addressScope('::ffff:192.0.2.7')).toBe('192.0.2.7');
-    expect(addressScope('::FFFF:192.0.2.7')).toBe('192.0.2.7');
+    expect(addressScope('::ffff:192.0.2.7')).toBe('::ffff:192.0.2.7');
+    expect(addressScope('::FFFF:192.0.2.7')).toBe('::ffff:192.0.2.7');
+    expect(addressScope('::ffff:192.0.2.8')).not.toBe(addressScope('::ffff:192.0.2.7'));
   });
 
   it('counts an IPv6 address by its /64, however it is written', () => {

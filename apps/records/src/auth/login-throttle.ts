@@ -1,6 +1,6 @@
 import { Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
 import { createHash, randomBytes } from 'crypto';
-import { isIPv4, isIPv6 } from 'net';
+import { isIPv6 } from 'net';
 import type Redis from 'ioredis';
 import { Clock } from '@hotline/clock';
 import { REDIS, withTimeout } from '@hotline/observability';
@@ -288,14 +288,15 @@ export class LoginThrottle {
 }
 
 /**
- * The address a failure counts against: an IPv4 address as it is (also when written IPv4-mapped,
- * `::ffff:192.0.2.1`), an IPv6 address by its /64, which one subscriber usually holds whole, so
- * that walking through it does not give a guesser fresh addresses. Anything else as it is.
+ * The address a failure counts against: an IPv4 address as it is, an IPv6 address by its /64,
+ * which one subscriber usually holds whole, so that walking through it does not give a guesser
+ * fresh addresses. An IPv4-mapped address (`::ffff:192.0.2.1`, as a dual-stack listener writes an
+ * IPv4 client) is the IPv4 address it carries, so it counts on its own, never by /64; it is kept in
+ * the form the listener wrote it. Anything else as it is.
  */
 export function addressScope(address: string): string {
   const bare = address.trim().replace(/%.*$/, '').toLowerCase();
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(bare);
-  if (mapped && isIPv4(mapped[1])) return mapped[1];
+  if (/^::ffff:\d+\.\d+\.\d+\.\d+$/.test(bare)) return bare;
   if (!isIPv6(bare)) return bare;
   let text = bare;
   const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
