@@ -102,7 +102,9 @@ export interface CallDetail extends CallSummary {
 }
 
 export const login = (username: string, password: string) =>
-  api<{ accessToken: string; user: User }>('POST', '/auth/login', { body: { username, password } });
+  api<{ accessToken: string; user: User; lastSignInAt?: string | null; failedAttemptsSince?: number }>('POST', '/auth/login', {
+    body: { username, password },
+  });
 /** Ends the session on the server (every app refuses the token from now on). */
 export const logout = (token: string) => api<void>('POST', '/auth/logout', { token });
 export const listCalls = (token: string) => api<{ items: CallSummary[]; nextCursor?: string | null }>('GET', '/calls?limit=20', { token });

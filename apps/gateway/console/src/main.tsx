@@ -1,6 +1,7 @@
 import { render } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { ApiError, login, logout, setUnauthorizedHandler } from './api';
+import { dateTime } from './format';
 import { OperatorView } from './operator/operator-view';
 import { Session, clearSession, loadSession, saveSession } from './session';
 import { unlockSound } from './sound';
@@ -9,10 +10,13 @@ import { SupervisorView } from './supervisor/supervisor-view';
 function App() {
   const [session, setSession] = useState<Session | null>(loadSession);
   const [notice, setNotice] = useState<string | null>(null);
+  /** What the sign-in said about the sign-ins before it, shown until dismissed or signed out. */
+  const [report, setReport] = useState<SignInReport | null>(null);
 
   const signOut = useCallback((why?: string) => {
     clearSession();
     setSession(null);
+    setReport(null);
     setNotice(why ?? null);
   }, []);
 
@@ -28,8 +32,9 @@ function App() {
     return (
       <SignIn
         notice={notice}
-        onSignedIn={(s) => {
+        onSignedIn={(s, r) => {
           setNotice(null);
+          setReport(r);
           setSession(s);
         }}
       />
@@ -41,31 +46,67 @@ function App() {
     void logout(session.token).catch(() => undefined);
     signOut();
   };
-  switch (session.user.role) {
-    case 'operator':
-      return <OperatorView session={session} onSignOut={signOutHere} onRefused={refused} />;
-    case 'supervisor':
-    case 'admin':
-      return <SupervisorView session={session} onSignOut={signOutHere} onRefused={refused} />;
-    default:
-      return (
-        <main class="signin">
-          <div class="card">
-            <h1>Hotline</h1>
-            <p>
-              The console is for operators and supervisors. Your role ({session.user.role.replace('_', ' ')}) works through the records
-              service.
-            </p>
-            <button type="button" class="button" onClick={() => signOut()}>
-              Sign out
-            </button>
-          </div>
-        </main>
-      );
-  }
+  const view = () => {
+    switch (session.user.role) {
+      case 'operator':
+        return <OperatorView session={session} onSignOut={signOutHere} onRefused={refused} />;
+      case 'supervisor':
+      case 'admin':
+        return <SupervisorView session={session} onSignOut={signOutHere} onRefused={refused} />;
+      default:
+        return (
+          <main class="signin">
+            <div class="card">
+              <h1>Hotline</h1>
+              <p>
+                The console is for operators and supervisors. Your role ({session.user.role.replace('_', ' ')}) works through the records
+                service.
+              </p>
+              <button type="button" class="button" onClick={() => signOut()}>
+                Sign out
+              </button>
+            </div>
+          </main>
+        );
+    }
+  };
+  return (
+    <>
+      {report && <SignInReportLine report={report} onDismiss={() => setReport(null)} />}
+      {view()}
+    </>
+  );
 }
 
-function SignIn(props: { notice: string | null; onSignedIn: (s: Session) => void }) {
+interface SignInReport {
+  lastSignInAt: string | null;
+  failedAttemptsSince: number;
+}
+
+/**
+ * "Last sign-in: today 09:12. 3 failed attempts since." Failures the member did not make mean
+ * someone is guessing their password: they are told, and whom to tell.
+ */
+function SignInReportLine(props: { report: SignInReport; onDismiss: () => void }) {
+  const { lastSignInAt, failedAttemptsSince: n } = props.report;
+  const failures = n === 0 ? 'No failed attempts' : n === 1 ? '1 failed attempt' : `${n} failed attempts`;
+  const text = lastSignInAt
+    ? `Last sign-in: ${dateTime(lastSignInAt)}. ${failures} since.`
+    : `First sign-in to this account. ${failures} before it.`;
+  return (
+    <div class={n > 0 ? 'notice signin-report warned' : 'notice signin-report'} role="status">
+      <span>
+        {text}
+        {n > 0 && ' If they were not yours, tell an admin.'}
+      </span>
+      <button type="button" class="button quiet" onClick={props.onDismiss}>
+        Dismiss
+      </button>
+    </div>
+  );
+}
+
+function SignIn(props: { notice: string | null; onSignedIn: (s: Session, report: SignInReport | null) => void }) {
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -78,7 +119,11 @@ function SignIn(props: { notice: string | null; onSignedIn: (s: Session) => void
     setError(null);
     try {
       const res = await login(username.trim(), password);
-      props.onSignedIn(saveSession(res.accessToken, res.user));
+      const report =
+        typeof res.failedAttemptsSince === 'number'
+          ? { lastSignInAt: res.lastSignInAt ?? null, failedAttemptsSince: res.failedAttemptsSince }
+          : null;
+      props.onSignedIn(saveSession(res.accessToken, res.user), report);
     } catch (err) {
       setError(signInError(err));
       setPassword('');
@@ -137,7 +182,7 @@ function signInError(err: unknown): string {
     case 429:
       return `Too many attempts. ${err.retryAfterSeconds ? `Try again in ${err.retryAfterSeconds} seconds.` : 'Wait a little, then try again.'}`;
     case 423:
-      return `This account is locked for now: ${err.message}`;
+      return `${err.message.charAt(0).toUpperCase()}${err.message.slice(1)}.`;
     case 0:
       return err.message;
     default:

@@ -24,7 +24,7 @@ export class AuthController {
   @ApiOperation({
     summary: 'Sign in',
     description:
-      'The same 401 for an unknown username and a wrong password. Repeated failures, per account and per client address, are slowed (429 with Retry-After) and then locked for a while (423). Every attempt is audited.',
+      'The same 401 for an unknown username and a wrong password. Repeated failures are slowed (429 with Retry-After): per username from one client address, then that username is locked from that address for a while (423); per username from every address together (slowed only, the wait capped, never locked); per client address across usernames, then that address is locked (423). No account is ever locked. The answer tells the account holder when they last signed in and how many attempts failed since. Every attempt is audited.',
   })
   @ApiOkResponse({ type: LoginResponseDto })
   @ApiErrors([400, 401, 423, 429])

@@ -29,6 +29,20 @@ export class LoginResponseDto {
   })
   accessToken: string;
   @ApiProperty({ type: UserDto }) user: UserDto;
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'When this account last signed in successfully before this sign-in; null if it never had. Show it to the account holder.',
+  })
+  lastSignInAt: string | null;
+  @ApiProperty({
+    type: Number,
+    minimum: 0,
+    description:
+      'How many sign-ins for this account were refused since then, from any address (wrong password, or slowed or locked by the sign-in limits). Show it to the account holder: failures they did not make mean someone is guessing.',
+  })
+  failedAttemptsSince: number;
 }
 
 export class CreateUserDto {
