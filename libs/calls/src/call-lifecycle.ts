@@ -19,9 +19,22 @@ export type CallEventPayload =
 
 /** The event needs the call row, which is not there yet (its opening is still on its way): retry later. */
 export class CallRowMissing extends Error {
-  constructor(ref: string) {
-    super(`call ${ref} is not in the records database yet`);
+  constructor(ref: string, why = 'is not in the records database yet') {
+    super(`call ${ref} ${why}`);
     this.name = 'CallRowMissing';
+  }
+}
+
+/**
+ * A write that needs an earlier one first (a wrap-up before its call was recorded as answered, as
+ * can happen when both were queued while MySQL was away): thrown so the queued write is retried
+ * until the earlier one has landed, never dropped. The gateway's replay treats it as it treats
+ * CallRowMissing.
+ */
+export class CallEventTooEarly extends CallRowMissing {
+  constructor(callId: string, waitingFor: string) {
+    super(callId, `is not ${waitingFor} yet in the records database`);
+    this.name = 'CallEventTooEarly';
   }
 }
 
@@ -119,8 +132,10 @@ export class CallLifecycle {
       operatorId,
     ]);
     if (!Number(res?.affectedRows ?? 0)) {
-      const rows: unknown[] = await this.db.query('SELECT 1 FROM calls WHERE id = ?', [callId]);
+      const rows: { operator_id: string | null }[] = await this.db.query('SELECT operator_id FROM calls WHERE id = ?', [callId]);
       if (!rows.length) throw new CallRowMissing(callId);
+      // Not answered on record yet: the answer is still on its way (queued behind this); wait for it.
+      if (rows[0].operator_id === null) throw new CallEventTooEarly(callId, 'answered');
     }
   }
 
