@@ -18,6 +18,7 @@ import {
   staff,
   twimlAttr,
   twimlText,
+  operatorAnswers,
 } from '../support/webhooks';
 import { clearRouting, connectOperator, startGatewayApp, startTwilioPeer } from '../support/gateway-app';
 
@@ -93,6 +94,9 @@ describe('gateway call flow', () => {
     expect(twimlAttr(update.params.Twiml, 'Dial', 'record')).toBe('record-from-answer-dual');
     expect(twimlAttr(update.params.Twiml, 'Dial', 'recordingStatusCallback')).toBe(`${PUBLIC_URL}/twilio/recording/status`);
     expect(twimlText(update.params.Twiml, 'Client')).toBe(`op-${op.id}`);
+    // Twilio took the update, but the operator's leg has not answered yet: not on record as answered.
+    expect(await callRow(call.callId)).toMatchObject({ operator_id: null, answered_at: null });
+    await operatorAnswers(hooks, peer, call);
     expect(await callRow(call.callId)).toMatchObject({ operator_id: op.id, status: 'connected', answered_at: expect.any(Date) });
     await client.next('status', (p) => p.status === 'on_call');
 
@@ -117,8 +121,9 @@ describe('gateway call flow', () => {
     expect(second.caller).toEqual({ pseudonym: connected.caller.pseudonym, earlierCalls: 1, lastRiskLevel: 'none' });
     // Declined consent: the caller is connected without a recording.
     const dial = peer.callUpdates.find((u) => u.callSid === again.callSid)!.params.Twiml;
-    expect(dial).toContain(`<Client>op-${op.id}</Client>`);
-    expect(dial).not.toContain('record');
+    expect(twimlText(dial, 'Client')).toBe(`op-${op.id}`);
+    expect(twimlAttr(dial, 'Dial', 'record')).toBeNull();
+    expect(dial).not.toContain('recordingStatusCallback');
     await callStatus(hooks, again, 'completed', 3);
     await client.next('call:ended', (p) => p.callId === again.callId);
   });

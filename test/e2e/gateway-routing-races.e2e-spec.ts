@@ -7,7 +7,16 @@ import { openTestDataSources } from '../support/db';
 import { FakeClock } from '../support/fake-clock';
 import { envFor } from '../support/env-for';
 import { TwilioPeer } from '../support/twilio-peer';
-import { ConsoleClient, TwilioWebhooks, callStatus, connectConsole, eventually, placeCall, twimlAttr } from '../support/webhooks';
+import {
+  ConsoleClient,
+  TwilioWebhooks,
+  callStatus,
+  connectConsole,
+  eventually,
+  placeCall,
+  twimlAttr,
+  operatorAnswers,
+} from '../support/webhooks';
 import { clearRouting, connectOperator, startGatewayApp, startTwilioPeer } from '../support/gateway-app';
 
 /** One atomic read of who holds what, straight from the routing keys. */
@@ -86,6 +95,7 @@ describe('gateway routing under races', () => {
         .sort(),
     ).toEqual([...Array(25).fill('already_accepted'), ...Array(24).fill('taken_elsewhere')].sort());
     expect(peer.callUpdates.filter((u) => u.callSid === call.callSid)).toHaveLength(1);
+    await operatorAnswers(hooks, peer, call);
     await eventually(async () => (await callRow(call.callId))?.operator_id === op.id);
     await callStatus(hooks, call, 'completed', 2);
   });
@@ -130,8 +140,15 @@ describe('gateway routing under races', () => {
       });
     }
 
-    // Once Twilio connects a caller, they talk briefly, then hang up.
-    peer.onCallUpdate = (callSid) => setTimeout(() => void callStatus(hooks, { callSid, from: '+15550000001' }, 'completed', 5), 5);
+    // Once Twilio connects a caller, the operator's leg answers, they talk briefly, then hang up.
+    peer.onCallUpdate = (callSid) =>
+      setTimeout(
+        () =>
+          void operatorAnswers(hooks, peer, { callSid }).finally(() =>
+            callStatus(hooks, { callSid, from: '+15550000001' }, 'completed', 5),
+          ),
+        5,
+      );
 
     // Meanwhile, take atomic snapshots of the routing state and check who holds what.
     const opIds = ops.map((o) => o.op.id);
@@ -250,6 +267,7 @@ describe('gateway routing under races', () => {
     // Back in the queue: offered again, and this time Twilio connects it.
     await eventually(async () => client.of('call:offered').filter((p) => p.callId === call.callId).length === 2);
     expect(await client.emit('call:accept', { callId: call.callId })).toEqual({ ok: true });
+    await operatorAnswers(hooks, peer, call);
     await eventually(async () => (await callRow(call.callId))?.operator_id === op.id);
     await callStatus(hooks, call, 'completed', 3);
     await client.next('call:ended', (p) => p.callId === call.callId);
@@ -278,6 +296,9 @@ describe('gateway routing under races', () => {
     expect(await missing.client.next('status', (p) => p.status === 'away' && p.reason)).toEqual({ status: 'away', reason: 'missed_call' });
     await other.client.next('call:offered', (p) => p.callId === call.callId);
     expect(await other.client.emit('call:accept', { callId: call.callId })).toEqual({ ok: true });
+    // The missed leg never put the first operator on record; the answered one does.
+    expect((await callRow(call.callId))?.operator_id).toBeNull();
+    await operatorAnswers(hooks, peer, call);
     await eventually(async () => (await callRow(call.callId))?.operator_id === other.op.id);
 
     // Answered and finished: the dial's end is the call's end.

@@ -8,7 +8,7 @@ import { envFor } from '../support/env-for';
 import { TcpProxy } from '../support/tcp-proxy';
 import { TEST_DATABASE_URL } from '../support/test-config';
 import { TwilioPeer } from '../support/twilio-peer';
-import { ConsoleClient, TwilioWebhooks, baseUrlOf, callStatus, eventually, placeCall } from '../support/webhooks';
+import { ConsoleClient, TwilioWebhooks, baseUrlOf, callStatus, eventually, placeCall, operatorAnswers } from '../support/webhooks';
 import { clearRouting, connectOperator, startGatewayApp, startTwilioPeer } from '../support/gateway-app';
 
 /**
@@ -63,6 +63,7 @@ describe('MySQL away mid-call', () => {
 
     expect(await client.emit('call:accept', { callId: first.callId })).toEqual({ ok: true });
     await client.next('call:connected', (p) => p.callId === first.callId);
+    await operatorAnswers(hooks, peer, first);
     expect(peer.callUpdates.some((u) => u.callSid === first.callSid && u.params.Twiml.includes(`op-${op.id}`))).toBe(true);
 
     // A second caller rings while MySQL is still away: notice, menu, queue, as ever.
@@ -75,6 +76,7 @@ describe('MySQL away mid-call', () => {
     await client.next('call:offered', (p) => p.callId === second.callId);
     expect(await client.emit('call:accept', { callId: second.callId })).toEqual({ ok: true });
     await client.next('call:connected', (p) => p.callId === second.callId);
+    await operatorAnswers(hooks, peer, second);
     expect((await callStatus(hooks, second, 'completed', 4)).status).toBe(200);
     await client.next('call:ended', (p) => p.callId === second.callId);
 

@@ -371,6 +371,13 @@ export class CallerSimulator {
     l.call.dialled = identity;
     l.call.connectedAt = Date.now();
     this.setState(l, 'connected');
+    // The operator's leg answered: Twilio tells the Client's statusCallback (event `answered`).
+    const answered = client?.attrs.statusCallback;
+    if (answered && (client?.attrs.statusCallbackEvent ?? '').split(/\s+/).includes('answered'))
+      void this.webhook(l.call.sid, this.resolve(answered, documentUrl), client?.attrs.statusCallbackMethod ?? 'POST', {
+        CallStatus: 'in-progress',
+        ParentCallSid: l.call.sid,
+      });
     this.say(`${who(l.call)} is talking to an operator${l.dial.record ? ' (recorded, with consent)' : ''}`);
     if (Number.isFinite(l.plan.talkSeconds)) {
       this.later(l, l.plan.talkSeconds, () => {

@@ -235,3 +235,21 @@ export async function eventually<T>(check: () => Promise<T | null | undefined | 
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/**
+ * The operator's browser leg answers a call the gateway connected (`peer` saw the `<Dial><Client>`):
+ * Twilio posts the Client's statusCallback, event `answered`. Only then is the call on record as
+ * answered by that operator.
+ */
+export async function operatorAnswers(
+  hooks: TwilioWebhooks,
+  peer: { callUpdates: { callSid: string; params: Record<string, string> }[] },
+  call: { callSid: string },
+): Promise<void> {
+  const update = [...peer.callUpdates].reverse().find((u) => u.callSid === call.callSid && u.params.Twiml?.includes('<Client'));
+  if (!update) throw new Error(`the gateway never connected ${call.callSid} to an operator`);
+  const url = twimlAttr(update.params.Twiml, 'Client', 'statusCallback');
+  if (!url) throw new Error('the operator leg has no statusCallback');
+  const res = await hooks.post(url, { CallSid: 'CA' + '0'.repeat(32), ParentCallSid: call.callSid, CallStatus: 'in-progress' });
+  if (res.status !== 200) throw new Error(`answered callback answered ${res.status}`);
+}

@@ -67,10 +67,8 @@ export class CallConnector {
       return { ok: false, error: 'caller_hung_up' };
     }
     connects.inc({ outcome: 'connected' });
-    const [, caller] = await Promise.all([
-      this.records.event({ kind: 'connected', callId, operatorId, at: at.toISOString() }),
-      this.callerHint(pseudonym, callId),
-    ]);
+    // The record learns who answered when the operator's leg does (CallFlowService.answered).
+    const caller = await this.callerHint(pseudonym, callId);
     this.live.toOperator(operatorId, 'status', { status: 'on_call' });
     this.live.toOperator(operatorId, 'call:connected', caller ? { callId, caller } : { callId });
     return { ok: true };

@@ -118,7 +118,16 @@ export class CallFlowService {
     const status = str(params.DialCallStatus);
     const callId = str(query.c);
     const operatorId = str(query.o);
-    if (status === 'completed' || status === 'answered' || !UUID.test(callId)) return CallTwiml.hangup();
+    if (status === 'completed' || status === 'answered') {
+      // The leg was answered: on record (idempotent) in case its `answered` callback never came, if
+      // routing agrees this operator has the call (an earlier, unanswered leg never names the operator).
+      if (UUID.test(callId) && UUID.test(operatorId)) {
+        const call = await withTimeout(this.store.call(callId), REDIS_MS).catch(() => null);
+        if (call?.operatorId === operatorId) await this.operatorAnswered(callId, operatorId);
+      }
+      return CallTwiml.hangup();
+    }
+    if (!UUID.test(callId)) return CallTwiml.hangup();
     let call = null;
     try {
       if ((await withTimeout(this.store.requeueMissed(callId, operatorId), REDIS_MS)) === 'requeued') {
@@ -132,6 +141,23 @@ export class CallFlowService {
       this.logger.warn(`call ${callId} re-queued at Twilio only (Redis: ${(e as Error).message.slice(0, 80)})`);
     }
     return this.twiml.requeue(callId, call?.recordingConsent ?? false, call?.enqueuedAt ?? this.clock.nowMs());
+  }
+
+  /**
+   * The operator's leg answered (`<Client statusCallbackEvent="answered">`): only now does the record
+   * say the call was answered and by whom (operator_id gives them need-to-know access).
+   */
+  async answered(query: TwilioParams, params: TwilioParams): Promise<void> {
+    const callId = str(query.c);
+    const operatorId = str(query.o);
+    if (!UUID.test(callId) || !UUID.test(operatorId)) return;
+    const status = str(params.CallStatus);
+    if (status && status !== 'in-progress' && status !== 'answered') return;
+    await this.operatorAnswered(callId, operatorId);
+  }
+
+  private async operatorAnswered(callId: string, operatorId: string): Promise<void> {
+    await this.records.event({ kind: 'connected', callId, operatorId, at: this.clock.now().toISOString() });
   }
 
   /** Call status callbacks: idempotent on CallSid + SequenceNumber, late ones ignored. */

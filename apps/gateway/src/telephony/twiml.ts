@@ -7,6 +7,8 @@ export const WAIT_PATH = '/twilio/voice/wait';
 export const PRIVACY_PATH = '/twilio/voice/privacy';
 export const RECORDING_STATUS_PATH = '/twilio/recording/status';
 export const DIALLED_PATH = '/twilio/voice/dialled';
+/** The operator's leg was answered (Client statusCallback, event `answered`). */
+export const ANSWERED_PATH = '/twilio/voice/answered';
 
 /** Identity of an operator's browser leg (Twilio Client); the voice token is issued for it too. */
 export const clientIdentity = (operatorId: string) => `op-${operatorId}`;
@@ -103,7 +105,15 @@ export class CallTwiml {
           }
         : {}),
     });
-    dial.client(clientIdentity(operatorId));
+    // The record says the operator answered when their leg does, not when Twilio took the update.
+    dial.client(
+      {
+        statusCallbackEvent: ['answered'],
+        statusCallback: this.url(ANSWERED_PATH, { c: callId, o: operatorId }),
+        statusCallbackMethod: 'POST',
+      },
+      clientIdentity(operatorId),
+    );
     return r.toString();
   }
 

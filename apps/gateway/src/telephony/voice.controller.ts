@@ -39,6 +39,14 @@ export class VoiceController {
     return this.flow.dialled(query, body ?? {});
   }
 
+  @Post('answered')
+  @HttpCode(200)
+  @Header('Content-Type', 'text/xml')
+  async answered(@Query() query: TwilioParams, @Body() body: TwilioParams): Promise<string> {
+    await this.flow.answered(query, body ?? {});
+    return CallTwiml.empty();
+  }
+
   @Post('status')
   @HttpCode(200)
   @Header('Content-Type', 'text/xml')
