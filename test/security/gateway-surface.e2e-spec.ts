@@ -197,7 +197,8 @@ describe('gateway surface: headers, internal-only endpoints, socket limits', () 
     /** Sends `n` events at once, without waiting between them; resolves with every ack that came back within `ms`. */
     async function burst(client: ConsoleClient, n: number, ms = 3000): Promise<{ ok: boolean; error?: string }[]> {
       const acks: { ok: boolean; error?: string }[] = [];
-      for (let i = 0; i < n; i++) client.socket.emit('status:set', { status: 'away' }, (ack: { ok: boolean; error?: string }) => acks.push(ack));
+      for (let i = 0; i < n; i++)
+        client.socket.emit('status:set', { status: 'away' }, (ack: { ok: boolean; error?: string }) => acks.push(ack));
       const until = Date.now() + ms;
       while (acks.length < n && Date.now() < until && client.socket.connected) await new Promise((r) => setTimeout(r, 20));
       return acks;
