@@ -24,7 +24,7 @@ describe('gateway surface: headers, internal-only endpoints, socket limits', () 
   let peer: TwilioPeer;
   let records: INestApplication;
   let redis: Redis;
-  /** PUBLIC_URL https, default INTERNAL_NETWORKS (loopback is internal). */
+  /** PUBLIC_URL https, browser voice configured, default INTERNAL_NETWORKS (loopback is internal). */
   let secure: { app: INestApplication; env: Env; base: string };
   /** PUBLIC_URL http, INTERNAL_NETWORKS elsewhere, no proxy trusted. */
   let outside: { app: INestApplication; env: Env; base: string };
@@ -34,7 +34,14 @@ describe('gateway surface: headers, internal-only endpoints, socket limits', () 
     peer = await startTwilioPeer();
     ({ app: records } = await startRecordsApp({}, { listen: true }));
     const common = { TWILIO_API_URL: peer.url, RECORDS_URL: baseUrlOf(records) };
-    const secureEnv = envFor({ ...common, PUBLIC_URL: 'https://hotline.example.test' });
+    const secureEnv = envFor({
+      ...common,
+      PUBLIC_URL: 'https://hotline.example.test',
+      // The browser voice leg configured: the page may reach Twilio's Voice SDK endpoints, nothing else.
+      TWILIO_API_KEY_SID: 'SK' + '0'.repeat(32),
+      TWILIO_API_KEY_SECRET: 'test-api-key-secret-0123456789',
+      TWILIO_TWIML_APP_SID: 'AP' + '0'.repeat(32),
+    });
     redis = new Redis(secureEnv.REDIS_URL);
     await clearRouting(redis);
     secure = await startGatewayApp(secureEnv);
@@ -113,6 +120,29 @@ describe('gateway surface: headers, internal-only endpoints, socket limits', () 
         expect(missing.status).toBe(404);
         expectSecure('404', missing);
       }
+    });
+
+    it("let the console page reach only its own origin, and Twilio's voice endpoints when the voice leg is configured", async () => {
+      const directives = (res: Response) =>
+        Object.fromEntries(
+          res.headers
+            .get('content-security-policy')!
+            .split(';')
+            .map((d) => d.trim().split(/\s+/))
+            .map(([name, ...values]) => [name, values]),
+        );
+      const plain = directives(await fetch(outside.base + '/'));
+      expect(plain['connect-src']).toEqual(["'self'"]);
+      expect(plain['media-src']).toEqual(["'self'"]);
+      expect(plain['script-src']).toEqual(["'self'"]);
+      const voice = directives(await fetch(secure.base + '/'));
+      expect(voice['connect-src']).toEqual(["'self'", 'wss://*.twilio.com', 'https://eventgw.twilio.com', 'https://sdk.twilio.com']);
+      expect(voice['media-src']).toEqual(["'self'", 'blob:', 'https://sdk.twilio.com']);
+      expect(voice['script-src']).toEqual(["'self'"]);
+      // The same policy on every answer, not only the page's.
+      expect((await fetch(secure.base + '/api/auth/me')).headers.get('content-security-policy')).toBe(
+        (await fetch(secure.base + '/')).headers.get('content-security-policy'),
+      );
     });
 
     it('send HSTS only when PUBLIC_URL is https', async () => {
