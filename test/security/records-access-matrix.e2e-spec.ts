@@ -177,7 +177,8 @@ const ACCESS: Record<string, Row> = {
     prepare: async () => ({ path: `/deletion-requests/${randomUUID()}` }),
   },
   'GET /health': { expect: {}, otherwise: 200, prepare: async () => ({ path: '/health' }) },
-  'GET /metrics': { expect: {}, otherwise: 200, prepare: async () => ({ path: '/metrics' }) },
+  // Every actor here calls from 203.0.113.x, outside INTERNAL_NETWORKS: /metrics does not exist for them (gateway-surface tests the inside).
+  'GET /metrics': { expect: {}, otherwise: 404, prepare: async () => ({ path: '/metrics' }) },
 };
 
 /** Routes of the contract (DESIGN.md) that another issue is still building: tested once served. */

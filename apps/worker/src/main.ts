@@ -10,7 +10,8 @@ async function main() {
     process.exit(1);
   }
   const app = await createWorkerApp(env);
-  await app.listen(env.WORKER_PORT, '0.0.0.0');
+  // Loopback unless WORKER_HOST says otherwise: the worker serves only health and metrics.
+  await app.listen(env.WORKER_PORT, env.WORKER_HOST);
 }
 main().catch((e) => {
   process.stderr.write(`[worker] failed to start: ${e?.message ?? e}\n`);

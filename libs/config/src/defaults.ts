@@ -1,4 +1,5 @@
 import { join } from 'path';
+import { DEFAULT_INTERNAL_NETWORKS } from './networks';
 
 export const PROJECT_ROOT = join(__dirname, '..', '..', '..');
 
@@ -10,6 +11,8 @@ export const DEFAULTS: Record<string, string> = {
   GATEWAY_PORT: '3000',
   RECORDS_PORT: '3001',
   WORKER_PORT: '3002',
+  RECORDS_HOST: '127.0.0.1',
+  WORKER_HOST: '127.0.0.1',
   PUBLIC_URL: 'http://localhost:3000',
   RECORDS_URL: 'http://127.0.0.1:3001',
   OFFER_TIMEOUT_SECONDS: '20',
@@ -27,6 +30,7 @@ export const DEFAULTS: Record<string, string> = {
   PRIVACY_SMS_PER_COUNTRY_PER_HOUR: '50',
   PRIVACY_SMS_PER_HOUR: '200',
   TRUSTED_PROXIES: 'loopback',
+  INTERNAL_NETWORKS: DEFAULT_INTERNAL_NETWORKS,
   DB_POOL_ACQUIRE_TIMEOUT_MS: '5000',
   AUDIT_CHECKPOINT_DIR: join(PROJECT_ROOT, 'var', 'audit-checkpoints'),
   AUDIT_CHECKPOINT_INTERVAL_SECONDS: '300',

@@ -1,4 +1,5 @@
-import { IsBase64, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength } from 'class-validator';
+import { IsBase64, IsIP, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength, ValidateBy } from 'class-validator';
+import { networkListProblem } from './networks';
 
 /**
  * Every variable the apps read, with its rule. Defaults live in `defaults.ts`;
@@ -28,6 +29,14 @@ export class EnvironmentVariables {
   @Min(0)
   @Max(65535)
   WORKER_PORT: number;
+
+  /** The address records listens on: loopback unless it must be reached from another host (compose: 0.0.0.0). */
+  @IsIP(undefined, { message: 'RECORDS_HOST must be an IP address to listen on (127.0.0.1, 0.0.0.0, ::)' })
+  RECORDS_HOST: string;
+
+  /** The address the worker's health and metrics listen on: loopback unless scraped from another host. */
+  @IsIP(undefined, { message: 'WORKER_HOST must be an IP address to listen on (127.0.0.1, 0.0.0.0, ::)' })
+  WORKER_HOST: string;
 
   @IsUrl({ require_tld: false, require_protocol: true }, { message: 'PUBLIC_URL must be an absolute http(s) URL' })
   PUBLIC_URL: string;
@@ -188,6 +197,19 @@ export class EnvironmentVariables {
     message: 'TRUSTED_PROXIES must be `none` or a comma-separated list of addresses, CIDRs, loopback, linklocal or uniquelocal',
   })
   TRUSTED_PROXIES: string;
+
+  /**
+   * Who may read `/metrics` and `/health` details: comma-separated addresses or CIDRs, matched against
+   * the client address (`req.ip`, so through TRUSTED_PROXIES). Default loopback and the private ranges.
+   */
+  @ValidateBy({
+    name: 'networkList',
+    validator: {
+      validate: (v: unknown) => networkListProblem(v) === null,
+      defaultMessage: (a) => `INTERNAL_NETWORKS must be comma-separated addresses or CIDRs: ${networkListProblem(a?.value)}`,
+    },
+  })
+  INTERNAL_NETWORKS: string;
 
   /** How long a request waits for a free database connection before it is answered 503 (never hangs). */
   @IsInt()

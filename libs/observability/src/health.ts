@@ -1,6 +1,7 @@
-import { Controller, Get, HttpStatus, Inject, Injectable, Optional, Res, SetMetadata } from '@nestjs/common';
+import { Controller, Get, HttpStatus, Inject, Injectable, Optional, Req, Res, SetMetadata } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { Response } from 'express';
+import { Request, Response } from 'express';
+import { InternalNetworks } from './internal-networks';
 
 /** Something health can check: name and a probe that throws (or times out) when down. */
 export interface HealthProbe {
@@ -39,18 +40,29 @@ export class HealthService {
   }
 }
 
-/** GET /health: 200 when every dependency answers, 503 naming the one that does not. */
+/**
+ * GET /health: 200 when every dependency answers, 503 naming the one that does not. The names and
+ * errors go only to INTERNAL_NETWORKS; anyone else (a load balancer outside them, the internet) gets
+ * the bare `{ status }` with the same status code.
+ */
 @SetMetadata('hotline:public', true)
 @ApiTags('health')
 @Controller('health')
 export class HealthController {
-  constructor(private readonly health: HealthService) {}
+  constructor(
+    private readonly health: HealthService,
+    private readonly internal: InternalNetworks,
+  ) {}
 
   @Get()
-  @ApiOkResponse({ description: 'All dependencies answer; 503 otherwise, naming the one down.' })
-  async get(@Res() res: Response): Promise<void> {
+  @ApiOkResponse({
+    description: 'All dependencies answer; 503 otherwise, naming the one down (the names only to INTERNAL_NETWORKS).',
+  })
+  async get(@Req() req: Request, @Res() res: Response): Promise<void> {
     const report = await this.health.report();
-    res.status(report.status === 'ok' ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE).json(report);
+    res
+      .status(report.status === 'ok' ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE)
+      .json(this.internal.admits(req) ? report : { status: report.status });
   }
 }
 

@@ -3,6 +3,7 @@ export * from './logger';
 export * from './metrics';
 export * from './redis';
 export * from './health';
+export * from './internal-networks';
 export * from './exception.filter';
 export * from './validation';
 export * from './bootstrap';

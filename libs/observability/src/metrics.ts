@@ -1,5 +1,7 @@
-import { Controller, Get, Header, Module, SetMetadata } from '@nestjs/common';
+import { Controller, Get, Module, NotFoundException, Req, Res, SetMetadata } from '@nestjs/common';
+import type { Request, Response } from 'express';
 import { ApiExcludeController } from '@nestjs/swagger';
+import { InternalNetworks } from './internal-networks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** One registry per process; every app exposes it at GET /metrics. */
@@ -27,16 +29,21 @@ export function histogram(name: string, help: string, labelNames: string[] = [],
   return getOrCreate(name, () => new Histogram({ name, help, labelNames, buckets, registers: [registry] }));
 }
 
+/** GET /metrics, for INTERNAL_NETWORKS only: anyone else gets the 404 of a route that does not exist. */
 @SetMetadata('hotline:public', true) // same key as @Public() in @hotline/auth
 @ApiExcludeController()
 @Controller('metrics')
 export class MetricsController {
+  constructor(private readonly internal: InternalNetworks) {}
+
   @Get()
-  @Header('Content-Type', registry.contentType)
-  metrics(): Promise<string> {
-    return registry.metrics();
+  async metrics(@Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<string> {
+    if (!this.internal.admits(req)) throw new NotFoundException(`Cannot ${req.method} ${req.originalUrl}`);
+    const body = await registry.metrics();
+    res.setHeader('Content-Type', registry.contentType);
+    return body;
   }
 }
 
-@Module({ controllers: [MetricsController] })
+@Module({ controllers: [MetricsController], providers: [InternalNetworks], exports: [InternalNetworks] })
 export class MetricsModule {}

@@ -3,20 +3,10 @@ import type { Response } from 'express';
 import { Public } from '@hotline/auth';
 import { ConsoleAssets } from './console-assets.service';
 
-// The page loads only its own script and style and talks only to this origin (records via /api, sockets).
-const CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "connect-src 'self'",
-  "img-src 'self' data:",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "frame-ancestors 'none'",
-  "form-action 'self'",
-].join('; ');
-
-/** `GET /`: the console page for operators and supervisors, and its two bundled assets. */
+/**
+ * `GET /`: the console page for operators and supervisors, and its two bundled assets. Their security
+ * headers (the Content-Security-Policy included) are the gateway's, on every answer (bootstrap.ts).
+ */
 @Public()
 @Controller()
 export class ConsoleController {
@@ -25,10 +15,6 @@ export class ConsoleController {
   @Get()
   @Header('Content-Type', 'text/html; charset=utf-8')
   @Header('Cache-Control', 'no-store')
-  @Header('Content-Security-Policy', CSP)
-  @Header('X-Content-Type-Options', 'nosniff')
-  @Header('X-Frame-Options', 'DENY')
-  @Header('Referrer-Policy', 'no-referrer')
   index(): string {
     return this.assets.page;
   }

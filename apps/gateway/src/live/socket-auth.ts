@@ -2,6 +2,7 @@ import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import type { Socket } from 'socket.io';
 import { Principal, SessionRegistry, SessionsEnded, TokenService } from '@hotline/auth';
 import type { Role, SessionEndedReason } from '@hotline/contract';
+import { SOCKET_LIMITS, TOO_MANY_CONNECTIONS, limitSocketEvents } from './socket-limits';
 
 export interface SocketData {
   principal: Principal;
@@ -18,6 +19,11 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * (signed out, member deactivated or given another role), or a role not listed, gets a connect_error
  * and no events. An admitted socket is told `session:ended` and disconnected when its token expires,
  * and at once when its session is ended on any app or node (SessionRegistry's channel).
+ *
+ * Limits (socket-limits.ts): a member holds at most SOCKET_LIMITS.connectionsPerMember sockets on
+ * this node, both namespaces together (the next gets connect_error `too_many_connections`), and each
+ * socket's events go through a token bucket (past it: ack `rate_limited`, not handled; a socket that
+ * keeps flooding is disconnected).
  */
 @Injectable()
 export class SocketSessions implements OnModuleInit {
@@ -43,8 +49,16 @@ export class SocketSessions implements OnModuleInit {
       this.sessions.isLive(principal).then(
         (live) => {
           if (!live) return next(new Error('unauthorized: this session has ended; sign in again'));
+          // Counted and tracked in the same turn, so that handshakes racing each other cannot all pass.
+          if ((this.byStaff.get(principal.id)?.size ?? 0) >= SOCKET_LIMITS.connectionsPerMember) {
+            this.logger.warn({ msg: 'console connection refused: too many for one member', staffId: principal.id });
+            return next(new Error(TOO_MANY_CONNECTIONS));
+          }
           (socket.data as SocketData).principal = principal;
           this.track(socket, principal);
+          limitSocketEvents(socket, () =>
+            this.logger.warn({ msg: 'console socket kept sending past its rate limit; disconnected', staffId: principal.id }),
+          );
           next();
         },
         () => next(new Error('unavailable: sessions cannot be checked right now; try again shortly')),
@@ -65,11 +79,16 @@ export class SocketSessions implements OnModuleInit {
       timer.unref();
     };
     arm();
-    socket.once('disconnect', () => {
+    const untrack = () => {
+      socket.off('disconnect', untrack);
+      socket.conn.off('close', untrack);
       if (timer) clearTimeout(timer);
       mine!.delete(socket);
-      if (!mine!.size) this.byStaff.delete(p.id);
-    });
+      if (!mine!.size && this.byStaff.get(p.id) === mine) this.byStaff.delete(p.id);
+    };
+    socket.once('disconnect', untrack);
+    // A client gone before the handshake completes gets no 'disconnect'; its connection's close still untracks it.
+    socket.conn.once('close', untrack);
   }
 
   private ended(e: SessionsEnded): void {
