@@ -8,6 +8,8 @@ import twilio from 'twilio';
  * what it was asked. Tests (and the demo) point TWILIO_API_URL at it.
  *
  *   POST   /2010-04-01/Accounts/{AC}/Calls/{CA}.json         calls(sid).update({ twiml })
+ *   GET    /2010-04-01/Accounts/{AC}/Calls.json?ParentCallSid= calls.list({ parentCallSid })
+ *   DELETE /2010-04-01/Accounts/{AC}/Calls/{CA}.json         calls(sid).remove()
  *   DELETE /2010-04-01/Accounts/{AC}/Recordings/{RE}.json    recordings(sid).remove()
  *   POST   /2010-04-01/Accounts/{AC}/Messages.json           messages.create({ to, from, body })
  *   DELETE /2010-04-01/Accounts/{AC}/Messages/{SM}.json      messages(sid).remove()
@@ -31,6 +33,15 @@ export class TwilioPeer {
   readonly requests: PeerRequest[] = [];
   readonly callUpdates: { callSid: string; params: Record<string, string> }[] = [];
   readonly deletedRecordings: string[] = [];
+  /** Call SIDs deleted (DELETE answered 204), in order. */
+  readonly deletedCalls: string[] = [];
+  /**
+   * The legs Twilio opened for a call: a `<Dial>` in a call update opens one (the operator's
+   * browser leg, with a SID of its own), as Twilio does. Child SID to parent SID.
+   */
+  readonly childCalls = new Map<string, string>();
+  /** Call SIDs still in progress: Twilio refuses to delete them (400). */
+  readonly liveCalls = new Set<string>();
   readonly messages: PeerMessage[] = [];
   /** Call SIDs Twilio should answer 404 for (the call is gone). */
   readonly goneCalls = new Set<string>();
@@ -84,8 +95,32 @@ export class TwilioPeer {
       if (this.goneCalls.has(sid))
         return this.json(res, 404, { code: 20404, message: `The requested resource ${url.pathname} was not found`, status: 404 });
       this.callUpdates.push({ callSid: sid, params });
+      if (/<Dial[\s>]/.test(params.Twiml ?? '')) this.childCalls.set(randomSid('CA'), sid);
       setImmediate(() => this.onCallUpdate?.(sid, params));
       return this.json(res, 200, { sid, account_sid: account, status: 'in-progress' });
+    }
+    if (resource === 'Calls' && !sid && req.method === 'GET') {
+      const parent = url.searchParams.get('ParentCallSid');
+      const legs = [...this.childCalls].filter(([child, p]) => (!parent || p === parent) && !this.goneCalls.has(child) && !this.goneCalls.has(p));
+      return this.json(res, 200, {
+        calls: legs.map(([child, p]) => ({ sid: child, parent_call_sid: p, account_sid: account, status: 'completed' })),
+        first_page_uri: url.pathname,
+        next_page_uri: null,
+        previous_page_uri: null,
+        page: 0,
+        page_size: 100,
+        start: 0,
+        end: Math.max(0, legs.length - 1),
+        uri: url.pathname,
+      });
+    }
+    if (resource === 'Calls' && sid && req.method === 'DELETE') {
+      if (this.goneCalls.has(sid)) return this.json(res, 404, { code: 20404, message: 'not found', status: 404 });
+      if (this.liveCalls.has(sid)) return this.json(res, 400, { code: 20009, message: 'Cannot delete call in progress', status: 400 });
+      this.deletedCalls.push(sid);
+      this.goneCalls.add(sid);
+      res.statusCode = 204;
+      return void res.end();
     }
     if (resource === 'Recordings' && sid && req.method === 'DELETE') {
       if (this.goneRecordings.has(sid)) return this.json(res, 404, { code: 20404, message: 'not found', status: 404 });
