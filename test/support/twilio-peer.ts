@@ -42,6 +42,12 @@ export class TwilioPeer {
   readonly childCalls = new Map<string, string>();
   /** Call SIDs still in progress: Twilio refuses to delete them (400). */
   readonly liveCalls = new Set<string>();
+  /**
+   * Call resources as Twilio keeps them (caller ID, number called, parent): a test registers the
+   * calls it places (`registerCall`), a `<Dial>` adds the leg it opens (with the parent's caller ID,
+   * as Twilio does), a DELETE removes the resource.
+   */
+  readonly callRecords = new Map<string, { sid: string; from: string; to: string; parentCallSid: string | null }>();
   readonly messages: PeerMessage[] = [];
   /** Call SIDs Twilio should answer 404 for (the call is gone). */
   readonly goneCalls = new Set<string>();
@@ -75,6 +81,16 @@ export class TwilioPeer {
     await new Promise<void>((r) => this.server!.close(() => r()));
   }
 
+  /** A call Twilio holds a record of (one the test placed through the webhooks), from `from` to `to`. */
+  registerCall(sid: string, from: string, to: string): void {
+    this.callRecords.set(sid, { sid, from, to, parentCallSid: null });
+  }
+
+  /** The legs Twilio opened (by `<Dial>`) for this call. */
+  legsOf(parentCallSid: string): string[] {
+    return [...this.childCalls].filter(([, p]) => p === parentCallSid).map(([leg]) => leg);
+  }
+
   /** The messages sent to one number, newest last. */
   messagesTo(to: string): PeerMessage[] {
     return this.messages.filter((m) => m.to === to);
@@ -95,7 +111,13 @@ export class TwilioPeer {
       if (this.goneCalls.has(sid))
         return this.json(res, 404, { code: 20404, message: `The requested resource ${url.pathname} was not found`, status: 404 });
       this.callUpdates.push({ callSid: sid, params });
-      if (/<Dial[\s>]/.test(params.Twiml ?? '')) this.childCalls.set(randomSid('CA'), sid);
+      if (/<Dial[\s>]/.test(params.Twiml ?? '')) {
+        const leg = randomSid('CA');
+        this.childCalls.set(leg, sid);
+        const client = /<Client>([^<]*)<\/Client>/.exec(params.Twiml)?.[1] ?? '';
+        const parent = this.callRecords.get(sid);
+        if (parent) this.callRecords.set(leg, { sid: leg, from: parent.from, to: `client:${client}`, parentCallSid: sid });
+      }
       setImmediate(() => this.onCallUpdate?.(sid, params));
       return this.json(res, 200, { sid, account_sid: account, status: 'in-progress' });
     }
@@ -119,6 +141,7 @@ export class TwilioPeer {
       if (this.liveCalls.has(sid)) return this.json(res, 400, { code: 20009, message: 'Cannot delete call in progress', status: 400 });
       this.deletedCalls.push(sid);
       this.goneCalls.add(sid);
+      this.callRecords.delete(sid);
       res.statusCode = 204;
       return void res.end();
     }
