@@ -6,7 +6,8 @@ import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { createWorkerApp } from '../../apps/worker/src/bootstrap';
 import { Env } from '@hotline/config';
-import { callerPseudonym } from '@hotline/crypto';
+import { randomUUID } from 'crypto';
+import { CONTACT_KEYS_REDIS_KEY, ContactKeys, callerPseudonym, parsePublishedContactKey, sealContact } from '@hotline/crypto';
 import { dumpAllText, openTestDataSources } from '../support/db';
 import { envFor } from '../support/env-for';
 import { findLeaks, logCaptureFile, registerSecret } from '../support/log-capture';
@@ -25,9 +26,16 @@ function retentionFile(): string {
   const file = join(mkdtempSync(join(tmpdir(), 'hotline-no-trace-')), 'retention.yaml');
   writeFileSync(
     file,
-    ['scanEvery: PT1H', 'policies:', '  default: P90D', '  high: P1Y', '  imminent: P7Y', 'recordings: P30D', 'deletionGrace: PT1S', ''].join(
-      '\n',
-    ),
+    [
+      'scanEvery: PT1H',
+      'policies:',
+      '  default: P90D',
+      '  high: P1Y',
+      '  imminent: P7Y',
+      'recordings: P30D',
+      'deletionGrace: PT1S',
+      '',
+    ].join('\n'),
   );
   return file;
 }
@@ -91,6 +99,24 @@ describe('a deletion by phone leaves no trace of the caller', () => {
     await peer?.stop();
     await redis?.quit();
     await closeDb?.();
+  });
+
+  it('seals a number to a one-time contact key that opens it, for its request only, until the key is destroyed', async () => {
+    const contactKeys = new ContactKeys(keys, env);
+    await contactKeys.publish(redis);
+    const published = parsePublishedContactKey(await redis.lpop(CONTACT_KEYS_REDIS_KEY))!;
+    expect(published).toEqual({ id: expect.any(String), key: expect.stringContaining('PUBLIC KEY') });
+    const requestId = randomUUID();
+    const sealed = sealContact(published.key, '+447700900123', requestId);
+    expect(sealed.toString('latin1')).not.toContain('447700900123');
+    expect(await contactKeys.open(published.id, sealed, requestId)).toBe('+447700900123');
+    expect(await contactKeys.open(published.id, sealed, randomUUID())).toBeNull();
+    await contactKeys.destroy(published.id);
+    expect(await contactKeys.open(published.id, sealed, requestId)).toBeNull();
+    // The next key is another: no two requests share one.
+    const next = parsePublishedContactKey(await redis.lindex(CONTACT_KEYS_REDIS_KEY, 0))!;
+    expect(next.id).not.toBe(published.id);
+    expect(await contactKeys.open(next.id, sealed, requestId)).toBeNull();
   });
 
   it('deletes every Call of the caller at Twilio, and leaves neither the number nor its pseudonym anywhere', async () => {

@@ -123,7 +123,9 @@ export class TwilioPeer {
     }
     if (resource === 'Calls' && !sid && req.method === 'GET') {
       const parent = url.searchParams.get('ParentCallSid');
-      const legs = [...this.childCalls].filter(([child, p]) => (!parent || p === parent) && !this.goneCalls.has(child) && !this.goneCalls.has(p));
+      const legs = [...this.childCalls].filter(
+        ([child, p]) => (!parent || p === parent) && !this.goneCalls.has(child) && !this.goneCalls.has(p),
+      );
       return this.json(res, 200, {
         calls: legs.map(([child, p]) => ({ sid: child, parent_call_sid: p, account_sid: account, status: 'completed' })),
         first_page_uri: url.pathname,

@@ -54,7 +54,10 @@ export class PrivacyReconciler {
     );
     for (const r of rows) {
       await this.contactKeys.destroy(r.contact_key_id);
-      await this.db.query('UPDATE deletion_requests SET contact_key_id = NULL WHERE id = ? AND contact_key_id = ?', [r.id, r.contact_key_id]);
+      await this.db.query('UPDATE deletion_requests SET contact_key_id = NULL WHERE id = ? AND contact_key_id = ?', [
+        r.id,
+        r.contact_key_id,
+      ]);
     }
     return rows.length;
   }
