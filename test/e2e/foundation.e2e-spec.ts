@@ -42,7 +42,7 @@ describe('the three apps', () => {
 });
 
 describe('migrations', () => {
-  it('created every table in the records database, and in the keystore only data keys and its pairing with that database', async () => {
+  it('created every table in the records database, and in the keystore only data keys, one-time contact keys and its pairing with that database', async () => {
     const { db, keys, close } = await openTestDataSources();
     try {
       const tables = (await db.query('SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE()'))
@@ -68,7 +68,7 @@ describe('migrations', () => {
       const keyTables = (await keys.query('SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE()'))
         .map((r: any) => r.t)
         .sort();
-      expect(keyTables).toEqual(['data_keys', 'keystore_identity', 'migrations']);
+      expect(keyTables).toEqual(['contact_keys', 'data_keys', 'keystore_identity', 'migrations']);
       // Paired by the migration with the records database it was migrated beside.
       const [{ database_id: recordsId }] = await db.query('SELECT database_id FROM records_identity WHERE id = 1');
       expect(await keys.query('SELECT records_database_id AS id FROM keystore_identity WHERE id = 1')).toEqual([{ id: recordsId }]);

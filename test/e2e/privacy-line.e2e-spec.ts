@@ -70,6 +70,10 @@ function said(twiml: string): string {
 }
 
 /** One call to the privacy line, played as Twilio would: the same CallSid and From on every step. */
+/** The privacy-line calls placed from each number. */
+const privacyCalls = new Map<string, string[]>();
+const privacyCallsOf = (from: string) => privacyCalls.get(from) ?? [];
+
 class PrivacyCall {
   readonly callSid = randomSid('CA');
   twiml = '';
@@ -77,7 +81,9 @@ class PrivacyCall {
   constructor(
     private readonly hooks: TwilioWebhooks,
     readonly from: string,
-  ) {}
+  ) {
+    privacyCalls.set(from, [...privacyCallsOf(from), this.callSid]);
+  }
 
   private params(extra: Record<string, string> = {}): Record<string, string> {
     return {
@@ -185,8 +191,16 @@ describe('the privacy line', () => {
     return c;
   }
 
-  const requestsOf = (from: string) =>
-    db.query('SELECT * FROM deletion_requests WHERE caller_pseudonym = ? ORDER BY requested_at', [pseudonymOf(from)]);
+  // A request carried out holds no pseudonym any more: it is found by the privacy-line calls that asked for it.
+  const requestsOf = async (from: string) =>
+    (
+      await db.query('SELECT * FROM deletion_requests WHERE caller_pseudonym = ? OR caller_pseudonym IS NULL ORDER BY requested_at', [
+        pseudonymOf(from),
+      ])
+    ).filter(
+      (r: { caller_pseudonym: string | null; call_sids: string | null }) =>
+        r.caller_pseudonym === pseudonymOf(from) || (r.call_sids ?? '').split(' ').some((sid) => privacyCallsOf(from).includes(sid)),
+    );
   const callsOf = (from: string) =>
     db
       .query('SELECT id FROM calls WHERE caller_pseudonym = ?', [pseudonymOf(from)])
@@ -362,7 +376,8 @@ describe('the privacy line', () => {
     const item = list.body.items.find((i: { id: string }) => i.id === req.id);
     expect(item).toEqual({
       id: req.id,
-      caller: `C-${pseudonymOf(from).slice(0, 6).toUpperCase()}`,
+      // Carried out: the request's own reference, nothing that links to the number.
+      caller: `R-${req.id.slice(0, 8).toUpperCase()}`,
       requestedAt: req.requested_at.toISOString(),
       verifiedBy: 'sms_code',
       status: 'done',
@@ -375,6 +390,7 @@ describe('the privacy line', () => {
       closingSmsPending: false,
     });
     expect(JSON.stringify(list.body)).not.toContain(pseudonymOf(from));
+    expect(JSON.stringify(list.body)).not.toContain(`C-${pseudonymOf(from).slice(0, 6).toUpperCase()}`);
     expect((await f.http().get(`/deletion-requests/${req.id}`).set(bearer(officer)).expect(200)).body).toEqual(item);
     for (const role of ['operator', 'supervisor', 'auditor', 'admin'] as const) {
       const who = await f.staff(role);

@@ -71,10 +71,13 @@ describe('retention and secure deletion', () => {
     expect(steps.map((s: any) => `${s.step}:${s.outcome}`)).toEqual([
       'hold_check:done',
       'recording_at_twilio:done',
+      'call_at_twilio:done',
       'hold_recheck:done',
       'data_key:done',
       'rows:done',
     ]);
+    // The call's own record at Twilio (the caller's number, times, duration) went before its SID did.
+    expect(peer.deletedCalls).toContain(steps.find((s: any) => s.step === 'call_at_twilio').detail);
     const certText = JSON.stringify(cert);
     expect(certText).not.toContain(call.pseudonym);
     for (const t of call.noteTexts) expect(certText).not.toContain(t);

@@ -8,6 +8,8 @@ import twilio from 'twilio';
  * what it was asked. Tests (and the demo) point TWILIO_API_URL at it.
  *
  *   POST   /2010-04-01/Accounts/{AC}/Calls/{CA}.json         calls(sid).update({ twiml })
+ *   GET    /2010-04-01/Accounts/{AC}/Calls.json?ParentCallSid= calls.list({ parentCallSid })
+ *   DELETE /2010-04-01/Accounts/{AC}/Calls/{CA}.json         calls(sid).remove()
  *   DELETE /2010-04-01/Accounts/{AC}/Recordings/{RE}.json    recordings(sid).remove()
  *   POST   /2010-04-01/Accounts/{AC}/Messages.json           messages.create({ to, from, body })
  *   DELETE /2010-04-01/Accounts/{AC}/Messages/{SM}.json      messages(sid).remove()
@@ -31,6 +33,21 @@ export class TwilioPeer {
   readonly requests: PeerRequest[] = [];
   readonly callUpdates: { callSid: string; params: Record<string, string> }[] = [];
   readonly deletedRecordings: string[] = [];
+  /** Call SIDs deleted (DELETE answered 204), in order. */
+  readonly deletedCalls: string[] = [];
+  /**
+   * The legs Twilio opened for a call: a `<Dial>` in a call update opens one (the operator's
+   * browser leg, with a SID of its own), as Twilio does. Child SID to parent SID.
+   */
+  readonly childCalls = new Map<string, string>();
+  /** Call SIDs still in progress: Twilio refuses to delete them (400). */
+  readonly liveCalls = new Set<string>();
+  /**
+   * Call resources as Twilio keeps them (caller ID, number called, parent): a test registers the
+   * calls it places (`registerCall`), a `<Dial>` adds the leg it opens (with the parent's caller ID,
+   * as Twilio does), a DELETE removes the resource.
+   */
+  readonly callRecords = new Map<string, { sid: string; from: string; to: string; parentCallSid: string | null }>();
   readonly messages: PeerMessage[] = [];
   /** Call SIDs Twilio should answer 404 for (the call is gone). */
   readonly goneCalls = new Set<string>();
@@ -64,6 +81,16 @@ export class TwilioPeer {
     await new Promise<void>((r) => this.server!.close(() => r()));
   }
 
+  /** A call Twilio holds a record of (one the test placed through the webhooks), from `from` to `to`. */
+  registerCall(sid: string, from: string, to: string): void {
+    this.callRecords.set(sid, { sid, from, to, parentCallSid: null });
+  }
+
+  /** The legs Twilio opened (by `<Dial>`) for this call. */
+  legsOf(parentCallSid: string): string[] {
+    return [...this.childCalls].filter(([, p]) => p === parentCallSid).map(([leg]) => leg);
+  }
+
   /** The messages sent to one number, newest last. */
   messagesTo(to: string): PeerMessage[] {
     return this.messages.filter((m) => m.to === to);
@@ -84,8 +111,41 @@ export class TwilioPeer {
       if (this.goneCalls.has(sid))
         return this.json(res, 404, { code: 20404, message: `The requested resource ${url.pathname} was not found`, status: 404 });
       this.callUpdates.push({ callSid: sid, params });
+      if (/<Dial[\s>]/.test(params.Twiml ?? '')) {
+        const leg = randomSid('CA');
+        this.childCalls.set(leg, sid);
+        const client = /<Client>([^<]*)<\/Client>/.exec(params.Twiml)?.[1] ?? '';
+        const parent = this.callRecords.get(sid);
+        if (parent) this.callRecords.set(leg, { sid: leg, from: parent.from, to: `client:${client}`, parentCallSid: sid });
+      }
       setImmediate(() => this.onCallUpdate?.(sid, params));
       return this.json(res, 200, { sid, account_sid: account, status: 'in-progress' });
+    }
+    if (resource === 'Calls' && !sid && req.method === 'GET') {
+      const parent = url.searchParams.get('ParentCallSid');
+      const legs = [...this.childCalls].filter(
+        ([child, p]) => (!parent || p === parent) && !this.goneCalls.has(child) && !this.goneCalls.has(p),
+      );
+      return this.json(res, 200, {
+        calls: legs.map(([child, p]) => ({ sid: child, parent_call_sid: p, account_sid: account, status: 'completed' })),
+        first_page_uri: url.pathname,
+        next_page_uri: null,
+        previous_page_uri: null,
+        page: 0,
+        page_size: 100,
+        start: 0,
+        end: Math.max(0, legs.length - 1),
+        uri: url.pathname,
+      });
+    }
+    if (resource === 'Calls' && sid && req.method === 'DELETE') {
+      if (this.goneCalls.has(sid)) return this.json(res, 404, { code: 20404, message: 'not found', status: 404 });
+      if (this.liveCalls.has(sid)) return this.json(res, 400, { code: 20009, message: 'Cannot delete call in progress', status: 400 });
+      this.deletedCalls.push(sid);
+      this.goneCalls.add(sid);
+      this.callRecords.delete(sid);
+      res.statusCode = 204;
+      return void res.end();
     }
     if (resource === 'Recordings' && sid && req.method === 'DELETE') {
       if (this.goneRecordings.has(sid)) return this.json(res, 404, { code: 20404, message: 'not found', status: 404 });

@@ -67,6 +67,20 @@ export class CallDestructionSteps {
     return rows.map((r) => ({ id: r.id, callId: r.call_id, recordingSid: r.recording_sid, deletedAt: r.deleted_at }));
   }
 
+  /**
+   * The Twilio CallSid of each of these calls that has one (the caller's leg; the legs Twilio
+   * opened for it are found at Twilio by their parent). Read before the row goes, which takes the
+   * SID with it: after that nothing here could delete the call at Twilio.
+   */
+  async callSidsOf(callIds: string[], tx?: EntityManager): Promise<Map<string, string>> {
+    if (!callIds.length) return new Map();
+    const rows: { id: string; call_sid: string | null }[] = await (tx ?? this.db).query(
+      'SELECT id, call_sid FROM calls WHERE id IN (?) AND call_sid IS NOT NULL',
+      [callIds],
+    );
+    return new Map(rows.map((r) => [r.id, r.call_sid!]));
+  }
+
   /** Remembers that these recordings are gone at Twilio (in `tx` when given). */
   async markRecordingsDeleted(recordingIds: string[], tx?: EntityManager, at = new Date()): Promise<void> {
     if (recordingIds.length)

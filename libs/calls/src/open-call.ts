@@ -29,7 +29,7 @@ export async function openCall(
   input: OpenCallInput,
   audit?: (
     m: EntityManager,
-    entry: { action: string; targetType: string; targetId: string; pseudonym: string | null; detail: Record<string, unknown> },
+    entry: { action: string; targetType: string; targetId: string; detail: Record<string, unknown> },
   ) => Promise<unknown>,
 ): Promise<OpenCallResult> {
   return ds.transaction(async (m) => {
@@ -64,7 +64,8 @@ export async function openCall(
         action: 'call.opened',
         targetType: 'call',
         targetId: input.callId,
-        pseudonym: input.callerPseudonym,
+        // Never the caller's pseudonym: the trail outlives the call, and it would tie the number to
+        // this call after its destruction. The link lives in the call's rows, which deletion removes.
         detail: { recordingConsent: input.recordingConsent, wordingVersion: input.wordingVersion },
       });
     }

@@ -1,5 +1,6 @@
 export * from './envelope';
 export * from './contact-seal';
+export * from './contact-keys';
 export * from './pseudonym';
 export * from './data-key-store';
 export * from './keystore.service';

@@ -55,7 +55,11 @@ export async function requestDeletion(
     executeAfter: Date;
     summary: CallerSummary;
     contactEnc?: Buffer | null;
+    /** The one-time contact key (keystore `contact_keys`) `sealContact` seals to. */
+    contactKeyId?: string | null;
     sealContact?: (requestId: string) => Buffer | null;
+    /** The privacy-line call that asks (deleted at Twilio once the request is carried out). */
+    callSid?: string | null;
     now?: Date;
     audit?: AuditAppend;
     /** Audit detail of how it was asked for (e.g. the CallSid). Ids only. */
@@ -68,6 +72,8 @@ export async function requestDeletion(
       OPEN_STATUSES,
     ]);
     if (open.length) {
+      // This call is deleted at Twilio with the request's own (its record holds the number).
+      if (input.callSid) await addCallSid(m, open[0].id, input.callSid);
       await input.audit?.(
         {
           actorRole: 'caller',
@@ -83,9 +89,19 @@ export async function requestDeletion(
     const id = randomUUID();
     const contactEnc = input.sealContact ? input.sealContact(id) : (input.contactEnc ?? null);
     await m.query(
-      `INSERT INTO deletion_requests (id, caller_pseudonym, requested_at, verified_by, status, execute_after, calls_total, calls_held, calls_deleted, contact_enc)
-       VALUES (?, ?, ?, 'sms_code', 'pending', ?, ?, ?, 0, ?)`,
-      [id, input.pseudonym, input.now ?? new Date(), input.executeAfter, input.summary.total, input.summary.held, contactEnc],
+      `INSERT INTO deletion_requests (id, caller_pseudonym, requested_at, verified_by, status, execute_after, calls_total, calls_held, calls_deleted, contact_enc, contact_key_id, call_sids)
+       VALUES (?, ?, ?, 'sms_code', 'pending', ?, ?, ?, 0, ?, ?, ?)`,
+      [
+        id,
+        input.pseudonym,
+        input.now ?? new Date(),
+        input.executeAfter,
+        input.summary.total,
+        input.summary.held,
+        contactEnc,
+        contactEnc ? (input.contactKeyId ?? null) : null,
+        input.callSid ?? null,
+      ],
     );
     await input.audit?.(
       {
@@ -106,6 +122,22 @@ export async function requestDeletion(
     );
     return { id, created: true, executeAfter: input.executeAfter };
   });
+}
+
+/** Privacy-line calls kept on a request (space-separated CallSids), to be deleted at Twilio when it is carried out. */
+const MAX_CALL_SIDS = 1024;
+
+async function addCallSid(m: EntityManager, requestId: string, callSid: string): Promise<void> {
+  await m.query(
+    `UPDATE deletion_requests SET call_sids = TRIM(CONCAT(COALESCE(call_sids, ''), ' ', ?))
+      WHERE id = ? AND (call_sids IS NULL OR (LOCATE(?, call_sids) = 0 AND CHAR_LENGTH(call_sids) + 35 <= ?))`,
+    [callSid, requestId, callSid, MAX_CALL_SIDS],
+  );
+}
+
+/** The CallSids kept on a request (see `addCallSid`). */
+export function callSidsOf(column: string | null): string[] {
+  return (column ?? '').split(' ').filter((s) => /^CA[0-9a-fA-F]{32}$/.test(s));
 }
 
 /** Cancels the caller's pending request, if any (not one the worker has started), and returns its id. */

@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { AuditInput, AuditService } from '@hotline/audit';
 import { Clock } from '@hotline/clock';
 import { ENV, Env, RETENTION_CONFIG, RetentionConfig, durationMs, pseudonymKey } from '@hotline/config';
-import { CONTACT_PUBLIC_KEY_REDIS_KEY, sealContact } from '@hotline/crypto/contact-seal';
+import { CONTACT_KEYS_REDIS_KEY, parsePublishedContactKey, sealContact } from '@hotline/crypto/contact-seal';
 import type { SmsCap } from '@hotline/contract';
 import { AlertMessage, alertsChannel } from '@hotline/events';
 import { PrivacyJobs } from '@hotline/jobs';
@@ -168,32 +168,51 @@ export class PrivacyRequests {
 
   /**
    * Opens the verified caller's deletion request (a repeat joins the open one) and queues it for
-   * after the grace period. `number` (E.164), when given, is sealed to the worker's published key
-   * for the closing SMS; without a published key the request stands, with no closing SMS.
+   * after the grace period. The privacy-line call that asks is kept on the request (its CallSid),
+   * to be deleted at Twilio once the request is carried out. `number` (E.164), when given, is
+   * sealed for the closing SMS to a one-time contact key of this request's own, taken from the
+   * pool the worker publishes (the worker destroys that key once the SMS is sent); with no key
+   * published the request stands, with no closing SMS.
    */
   async requestDeletion(caller: PrivacyCaller, number: string | null): Promise<DeletionRequestResult> {
     const ds = await this.db();
     const summary = await callerSummary(ds, caller.pseudonym);
-    const publicKey = await withTimeout(this.redis.get(CONTACT_PUBLIC_KEY_REDIS_KEY), 2000).catch(() => null);
+    const contactKey = number
+      ? parsePublishedContactKey(await withTimeout(this.redis.lpop(CONTACT_KEYS_REDIS_KEY), 2000).catch(() => null))
+      : null;
     const now = this.clock.now();
-    const req = await requestDeletion(ds, {
-      pseudonym: caller.pseudonym,
-      executeAfter: new Date(now.getTime() + this.graceMs),
-      summary,
-      now,
-      sealContact: publicKey && number ? (id) => sealContact(publicKey, number, id) : undefined,
-      audit: this.appender(ds),
-      via: { callSid: caller.callSid },
-    });
+    let req: DeletionRequestResult;
+    try {
+      req = await requestDeletion(ds, {
+        pseudonym: caller.pseudonym,
+        executeAfter: new Date(now.getTime() + this.graceMs),
+        summary,
+        now,
+        contactKeyId: contactKey?.id ?? null,
+        sealContact: contactKey && number ? (id) => sealContact(contactKey.key, number, id) : undefined,
+        callSid: caller.callSid,
+        audit: this.appender(ds),
+        via: { callSid: caller.callSid },
+      });
+    } catch (e) {
+      await this.giveBack(contactKey);
+      throw e;
+    }
     if (!req.created) {
+      await this.giveBack(contactKey);
       privacyLineSteps.inc({ step: 'deletion_repeated' });
       return req;
     }
     privacyLineSteps.inc({ step: 'deletion_requested' });
-    if (!publicKey)
+    if (number && !contactKey)
       this.logger.warn({ msg: 'no contact key published by the worker: this request gets no closing SMS', requestId: req.id });
     await this.jobs.deletionRequest(req.id, req.executeAfter);
     return req;
+  }
+
+  /** A one-time contact key taken but not used goes back to the pool (best effort: an unused key seals nothing). */
+  private async giveBack(key: { id: string; key: string } | null): Promise<void> {
+    if (key) await withTimeout(this.redis.lpush(CONTACT_KEYS_REDIS_KEY, JSON.stringify(key)), 2000).catch(() => undefined);
   }
 
   /** Withdraws the verified caller's consent to recording now; their recordings are deleted at Twilio by jobs. */

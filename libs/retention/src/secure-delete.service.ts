@@ -28,6 +28,14 @@ export type SecureDeleteOutcome =
   | { callId: string; outcome: 'not_found' }
   | { callId: string; outcome: 'failed'; error: Error };
 
+/** Twilio would not delete the call yet (it is still in progress: 400/409); the retry tries again once it has ended. */
+export class CallLiveAtTwilioError extends Error {
+  constructor(readonly callId: string) {
+    super(`call ${callId} is still in progress at Twilio; it is deleted there on a later attempt`);
+    this.name = 'CallLiveAtTwilioError';
+  }
+}
+
 /** A recording row appeared after the recordings were deleted at Twilio; the retry deletes it there first. */
 export class RecordingArrivedError extends Error {
   constructor(readonly callId: string) {
@@ -39,7 +47,9 @@ export class RecordingArrivedError extends Error {
 const AUDIT_ACTOR = { actorId: null, actorRole: 'system' };
 
 /**
- * Destroys calls so that it can be proven: recordings at Twilio, the data key (crypto-shredding:
+ * Destroys calls so that it can be proven: recordings and the call itself at Twilio (its record
+ * there holds the caller's number, times and duration, for the caller's leg and every leg Twilio
+ * opened for it, the operator's included), the data key (crypto-shredding:
  * every copy of the content, backups and binlogs included, becomes unreadable), the rows, then a
  * content-free certificate and an audit entry. Every step is safe to repeat, so a job killed at
  * any point is finished by running it again.
@@ -72,7 +82,8 @@ export class SecureDeleteService {
    *
    * The order, and why:
    *  1. Check for a hold. A held call is left alone, its recordings included.
-   *  2. Delete the recordings at Twilio (404 counts as done), with the call rows locked in share
+   *  2. Delete the recordings, then the call's legs (those Twilio opened for it, found by their
+   *     parent, then the caller's own), at Twilio (404 counts as done), with the call rows locked in share
    *     mode and the hold checked again under that lock: a hold placed in the moment between 1 and
    *     2 either came first (the call is skipped, recording and all) or waits for the deletion to
    *     end. Twilio cannot take part in a MySQL transaction, so this is its own, before step 3: if
@@ -111,8 +122,8 @@ export class SecureDeleteService {
       }
     }
 
-    // 2. Recordings at Twilio.
-    if (eligible.length) eligible = await this.deleteRecordingsAtTwilio(eligible, results, step);
+    // 2. Recordings and calls at Twilio.
+    if (eligible.length) eligible = await this.deleteAtTwilio(eligible, results, step);
 
     // 3. Key, rows, certificate, audit: one transaction for the batch; one per call if that fails.
     if (eligible.length) {
@@ -150,7 +161,7 @@ export class SecureDeleteService {
     return requests.map((r) => results.get(r.callId)!);
   }
 
-  private async deleteRecordingsAtTwilio(
+  private async deleteAtTwilio(
     eligible: SecureDeleteRequest[],
     results: Map<string, SecureDeleteOutcome>,
     step: (callId: string, name: string, outcome: DeletionStep['outcome'], detail?: string) => void,
@@ -177,6 +188,26 @@ export class SecureDeleteService {
       });
       // Remembered with the lock, so a held call (or a retry) knows its recording is gone at Twilio.
       await this.calls.markRecordingsDeleted(deletedIds, m, this.clock.now());
+      // The calls themselves, once their recordings are gone: the SID goes with the row, so this is
+      // the last moment they can be deleted there. The legs Twilio opened first (found by their
+      // parent), then the caller's; a retry finds what is left (a deleted parent lists no legs).
+      const sids = await this.calls.callSidsOf(
+        eligible.map((r) => r.callId).filter((id) => !held.has(id) && !failed.has(id)),
+        m,
+      );
+      await forEachLimited([...sids], 32, async ([callId, callSid]) => {
+        try {
+          for (const leg of await this.twilio.childCallSids(callSid)) {
+            const outcome = await this.twilio.deleteCall(leg);
+            step(callId, 'call_leg_at_twilio', outcome === 'deleted' ? 'done' : 'already_done', leg);
+          }
+          const outcome = await this.twilio.deleteCall(callSid);
+          step(callId, 'call_at_twilio', outcome === 'deleted' ? 'done' : 'already_done', callSid);
+        } catch (e) {
+          const status = (e as { status?: number }).status;
+          failed.set(callId, status === 400 || status === 409 ? new CallLiveAtTwilioError(callId) : (e as Error));
+        }
+      });
       return held;
     });
     for (const callId of heldNow) results.set(callId, { callId, outcome: 'held' });

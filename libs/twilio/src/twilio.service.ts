@@ -86,6 +86,36 @@ export class TwilioService {
     }
   }
 
+  /**
+   * Deletes a call's record at Twilio (its numbers, times and duration); an already-deleted one
+   * counts as done. Twilio refuses (400/409) to delete a call that is still in progress: only
+   * ended calls are passed here, and a refusal is thrown, for the caller to retry later.
+   */
+  async deleteCall(callSid: string): Promise<'deleted' | 'already_gone'> {
+    try {
+      await this.rest().calls(callSid).remove();
+      return 'deleted';
+    } catch (e) {
+      if (isTwilioNotFound(e)) return 'already_gone';
+      throw e;
+    }
+  }
+
+  /**
+   * The SIDs of the calls Twilio placed for this one (the legs a `<Dial>` opened: the operator's
+   * browser, answered or not), which carry the caller's number as their caller ID. Empty when the
+   * parent call is unknown (already deleted).
+   */
+  async childCallSids(parentCallSid: string): Promise<string[]> {
+    try {
+      const legs = await this.rest().calls.list({ parentCallSid, limit: 100 });
+      return legs.map((c) => c.sid);
+    } catch (e) {
+      if (isTwilioNotFound(e)) return [];
+      throw e;
+    }
+  }
+
   async sendSms(to: string, body: string, statusCallback?: string): Promise<{ sid: string; status: string }> {
     if (!this.env.TWILIO_SMS_FROM) throw new Error('TWILIO_SMS_FROM is required to send SMS');
     const m = await this.rest().messages.create({

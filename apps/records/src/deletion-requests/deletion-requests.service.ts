@@ -4,9 +4,10 @@ import type Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { AuditService } from '@hotline/audit';
 import { Principal } from '@hotline/auth';
-import { ENV, Env, masterKeys } from '@hotline/config';
-import { CONTACT_PUBLIC_KEY_REDIS_KEY, contactPublicKeyPem, shortPseudonym } from '@hotline/crypto';
+import { ENV, Env } from '@hotline/config';
+import { ContactKeys, shortPseudonym } from '@hotline/crypto';
 import { REDIS } from '@hotline/observability';
+import { KEYSTORE } from '@hotline/persistence';
 import { DeletionRequestDto, DeletionRequestPageDto } from './dto';
 
 /** Never contact_enc, never the full pseudonym. */
@@ -15,10 +16,19 @@ const COLUMNS =
 
 const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
 
+/**
+ * Who asked: the short pseudonym while the request holds the caller's pseudonym (pending, in progress,
+ * cancelled: the caller's calls are still there), and only the request's own reference once it has
+ * been carried out and holds no pseudonym any more.
+ */
+export function callerReference(r: { id: string; caller_pseudonym: string | null }): string {
+  return r.caller_pseudonym ? shortPseudonym(r.caller_pseudonym) : `R-${String(r.id).slice(0, 8).toUpperCase()}`;
+}
+
 function toDto(r: any): DeletionRequestDto {
   return {
     id: r.id,
-    caller: shortPseudonym(r.caller_pseudonym),
+    caller: callerReference(r),
     requestedAt: iso(r.requested_at)!,
     verifiedBy: r.verified_by,
     status: r.status,
@@ -51,15 +61,19 @@ export class DeletionRequestsService implements OnApplicationBootstrap {
     @Inject(ENV) private readonly env: Env,
     @Inject(REDIS) private readonly redis: Redis,
     @InjectDataSource() private readonly db: DataSource,
+    @InjectDataSource(KEYSTORE) private readonly keystore: DataSource,
     private readonly audit: AuditService,
   ) {}
 
-  /** Records holds MASTER_KEY too, so the gateway can seal numbers even before a worker has started. */
+  /**
+   * Records holds MASTER_KEY and the keystore too, so it tops up the pool of one-time contact keys,
+   * and the gateway can seal numbers even before a worker has started.
+   */
   async onApplicationBootstrap(): Promise<void> {
     if (!this.env.MASTER_KEY) return;
-    await this.redis
-      .set(CONTACT_PUBLIC_KEY_REDIS_KEY, contactPublicKeyPem(masterKeys(this.env).current))
-      .catch((e) => this.logger.warn({ msg: 'contact key not published', error: (e as Error).name }));
+    await new ContactKeys(this.keystore, this.env)
+      .publish(this.redis)
+      .catch((e) => this.logger.warn({ msg: 'contact keys not published', error: (e as Error).name }));
   }
 
   async list(user: Principal, limit: number, cursor?: string): Promise<DeletionRequestPageDto> {

@@ -8,7 +8,8 @@ export class ListDeletionRequestsQuery extends PageQuery {}
 export class DeletionRequestDto {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty({
-    description: 'Who asked, as the short pseudonym operators see (never the number, never the full pseudonym).',
+    description:
+      "Who asked: while the request is pending or in progress, the short pseudonym operators see (never the number, never the full pseudonym); once it is carried out (`done`, `partly_held`), the request's own reference (`R-` and the first 8 characters of its id): the request then holds nothing that links it to a number. A cancelled request keeps the short pseudonym until the caller's records are deleted.",
     example: 'C-3FA2B1',
   })
   caller: string;

@@ -5,9 +5,10 @@ import { AuditService } from '@hotline/audit';
 import { CallerRecords } from '@hotline/calls';
 import { Clock, systemClock } from '@hotline/clock';
 import { ENV, Env, RetentionConfig, masterKeys } from '@hotline/config';
-import { openContact } from '@hotline/crypto';
+import { ContactKeys, openContact } from '@hotline/crypto';
 import { PrivacyJobs } from '@hotline/jobs';
-import { CLOSING_SMS, IN_PROGRESS, SMS_STATUS_PATH, recordSentSms } from '@hotline/privacy';
+import { KEYSTORE } from '@hotline/persistence';
+import { CLOSING_SMS, IN_PROGRESS, SMS_STATUS_PATH, callSidsOf, recordSentSms } from '@hotline/privacy';
 import { RETENTION_CONFIG, SecureDeleteService } from '@hotline/retention';
 import { TwilioService } from '@hotline/twilio';
 
@@ -17,10 +18,14 @@ export type DeletionRequestOutcome =
 
 interface RequestRow {
   id: string;
-  caller_pseudonym: string;
+  /** NULL once the request is done: nothing then links it to the number. */
+  caller_pseudonym: string | null;
   status: string;
   execute_after: Date;
   contact_enc: Buffer | null;
+  contact_key_id: string | null;
+  call_sids: string | null;
+  calls_held: number;
 }
 
 /** Tables of the caller's own, keyed by pseudonym, that go with a deletion (SMS records go after Twilio's copies). */
@@ -35,8 +40,10 @@ const AUDIT = { actorId: null, actorRole: 'system', targetType: 'deletion_reques
  * Carries out a deletion request made by phone, once its grace period is over. Every step is safe
  * to run twice: the request is claimed (`in_progress`, no longer cancellable), every unheld call of
  * the caller is destroyed by SecureDeleteService (held calls are counted and kept), then the
- * caller's other pseudonym-linked data goes, the request is closed with its counts, and the closing
- * SMS is sent to the sealed number, which is then erased. A retry picks up wherever a run stopped.
+ * caller's other pseudonym-linked data goes, the privacy-line calls that asked are deleted at Twilio,
+ * the request is closed with its counts and without the caller's pseudonym, and the closing SMS is
+ * sent to the sealed number, whose one-time key is then destroyed (every copy of the sealed number,
+ * binlogs and backups included, is unreadable from then on). A retry picks up wherever a run stopped.
  */
 @Injectable()
 export class DeletionRequestProcessor {
@@ -45,10 +52,12 @@ export class DeletionRequestProcessor {
   @Inject(Clock) private readonly clock: Clock = systemClock;
   private readonly masterKeys: Buffer[];
   private readonly statusCallback: string;
+  private readonly contactKeys: ContactKeys;
 
   constructor(
     @Inject(ENV) env: Env,
     @InjectDataSource() private readonly db: DataSource,
+    @InjectDataSource(KEYSTORE) keystore: DataSource,
     private readonly callers: CallerRecords,
     @Inject(RETENTION_CONFIG) private readonly cfg: RetentionConfig,
     private readonly secureDelete: SecureDeleteService,
@@ -58,13 +67,13 @@ export class DeletionRequestProcessor {
   ) {
     const keys = masterKeys(env);
     this.masterKeys = [keys.current, ...keys.old];
+    this.contactKeys = new ContactKeys(keystore, env);
     this.statusCallback = env.PUBLIC_URL.replace(/\/$/, '') + SMS_STATUS_PATH;
   }
 
   async process(requestId: string, now = this.clock.now()): Promise<DeletionRequestOutcome> {
     const req = await this.read(requestId);
     if (!req) return { outcome: 'not_found' };
-    if (req.status === 'cancelled') return { outcome: 'cancelled' };
     if (req.status === 'pending' || req.status === IN_PROGRESS) {
       const claimed = await this.claim(requestId, now);
       if (claimed === 'cancelled') return { outcome: 'cancelled' };
@@ -75,6 +84,9 @@ export class DeletionRequestProcessor {
       const closingSms = await this.closingSms(requestId);
       return { outcome: counts.held ? 'partly_held' : 'done', ...counts, closingSms };
     }
+    // A one-time contact key whose number is erased already (a run that stopped in between; a cancellation).
+    if (!req.contact_enc && req.contact_key_id) await this.destroyContactKey(requestId, req.contact_key_id);
+    if (req.status === 'cancelled') return { outcome: 'cancelled' };
     // Done already: only the closing SMS may be left (a run that stopped after closing the request).
     if (req.contact_enc) {
       const [row] = await this.db.query('SELECT calls_deleted, calls_held FROM deletion_requests WHERE id = ?', [requestId]);
@@ -91,7 +103,7 @@ export class DeletionRequestProcessor {
 
   private async read(id: string): Promise<RequestRow | null> {
     const rows: RequestRow[] = await this.db.query(
-      'SELECT id, caller_pseudonym, status, execute_after, contact_enc FROM deletion_requests WHERE id = ?',
+      'SELECT id, caller_pseudonym, status, execute_after, contact_enc, contact_key_id, call_sids, calls_held FROM deletion_requests WHERE id = ?',
       [id],
     );
     return rows[0] ?? null;
@@ -111,8 +123,10 @@ export class DeletionRequestProcessor {
   }
 
   private async carryOut(req: RequestRow): Promise<{ deleted: number; held: number }> {
-    const callIds = await this.callers.callIds(req.caller_pseudonym);
-    let held = 0;
+    // A run that closed the request before (its pseudonym is gone with it) has no calls left to find.
+    const pseudonym = req.caller_pseudonym;
+    const callIds = pseudonym ? await this.callers.callIds(pseudonym) : [];
+    let held = pseudonym ? 0 : Number(req.calls_held);
     const failures: Error[] = [];
     for (let i = 0; i < callIds.length; i += this.cfg.batchSize) {
       const chunk = callIds.slice(i, i + this.cfg.batchSize);
@@ -127,16 +141,23 @@ export class DeletionRequestProcessor {
     // The calls that failed stay for the retry; the others are gone whatever happens next.
     if (failures.length) throw failures[0];
 
-    const removed = await this.removeCallerData(req.caller_pseudonym);
+    const removed = pseudonym ? await this.removeCallerData(pseudonym) : {};
+    await this.deletePrivacyCalls(req);
     const [{ n }] = await this.db.query('SELECT COUNT(*) AS n FROM deletion_certificates WHERE deletion_request_id = ?', [req.id]);
     const deleted = Number(n);
     await this.db.transaction(async (m) => {
       const [row] = await m.query('SELECT status FROM deletion_requests WHERE id = ? FOR UPDATE', [req.id]);
       if (row?.status !== IN_PROGRESS) return;
       await m.query(
-        'UPDATE deletion_requests SET status = ?, calls_total = ?, calls_deleted = ?, calls_held = ?, completed_at = ? WHERE id = ?',
+        'UPDATE deletion_requests SET status = ?, calls_total = ?, calls_deleted = ?, calls_held = ?, completed_at = ?, caller_pseudonym = NULL WHERE id = ?',
         [held ? 'partly_held' : 'done', deleted + held, deleted, held, this.clock.now(), req.id],
       );
+      // The caller's earlier requests (cancelled ones) would still tie the number to the privacy line.
+      if (pseudonym)
+        await m.query("UPDATE deletion_requests SET caller_pseudonym = NULL WHERE caller_pseudonym = ? AND status NOT IN ('pending', ?)", [
+          pseudonym,
+          IN_PROGRESS,
+        ]);
       await this.audit.append(
         {
           ...AUDIT,
@@ -149,6 +170,16 @@ export class DeletionRequestProcessor {
     });
     this.logger.log({ msg: 'deletion request carried out', requestId: req.id, callsDeleted: deleted, callsHeld: held });
     return { deleted, held };
+  }
+
+  /**
+   * The privacy-line calls that asked for this request, deleted at Twilio (their record there holds
+   * the caller's number). They have ended by now (the grace period); Twilio refusing one that has
+   * not (400/409) fails this attempt, and the retry deletes it. The SIDs stay on the request: once
+   * deleted at Twilio they name nothing.
+   */
+  private async deletePrivacyCalls(req: RequestRow): Promise<void> {
+    for (const sid of callSidsOf(req.call_sids)) await this.twilio.deleteCall(sid);
   }
 
   /** The caller's codes, lockout, preferences, and the SMS sent to them (deleted at Twilio first). */
@@ -175,20 +206,25 @@ export class DeletionRequestProcessor {
   }
 
   /**
-   * "Your request has been carried out." to the number sealed at the request, then the sealed
-   * number is erased. Twilio refusing the number for good (a 4xx) is not retried.
+   * "Your request has been carried out." to the number sealed at the request; then the sealed
+   * number is erased and its one-time key destroyed, which makes every other copy of it (binlogs,
+   * backups) unreadable. Twilio refusing the number for good (a 4xx) is not retried.
    */
   private async closingSms(id: string): Promise<'sent' | 'none' | 'not_sent'> {
-    const [row] = await this.db.query('SELECT contact_enc FROM deletion_requests WHERE id = ?', [id]);
-    if (!row?.contact_enc) return 'none';
-    const number = this.open(row.contact_enc, id);
-    if (!number) return this.giveUpClosingSms(id, 'unreadable');
+    const [row] = await this.db.query('SELECT contact_enc, contact_key_id FROM deletion_requests WHERE id = ?', [id]);
+    if (!row?.contact_enc) {
+      // Sent (or given up) by a run that stopped before the key was destroyed.
+      if (row?.contact_key_id) await this.destroyContactKey(id, row.contact_key_id);
+      return 'none';
+    }
+    const number = await this.open(row.contact_enc, row.contact_key_id, id);
+    if (!number) return this.giveUpClosingSms(id, 'unreadable', row.contact_key_id);
     let sid: string;
     try {
       sid = (await this.twilio.sendSms(number, CLOSING_SMS, this.statusCallback)).sid;
     } catch (e) {
       const status = (e as { status?: number }).status ?? 0;
-      if (status >= 400 && status < 500 && status !== 429) return this.giveUpClosingSms(id, `twilio ${status}`);
+      if (status >= 400 && status < 500 && status !== 429) return this.giveUpClosingSms(id, `twilio ${status}`, row.contact_key_id);
       throw e;
     }
     await this.db.transaction(async (m) => {
@@ -196,13 +232,22 @@ export class DeletionRequestProcessor {
       await m.query('UPDATE deletion_requests SET contact_enc = NULL WHERE id = ?', [id]);
       await this.audit.append({ ...AUDIT, action: 'deletion_request.closing_sms_sent', targetId: id, detail: { messageSid: sid } }, m);
     });
+    if (row.contact_key_id) await this.destroyContactKey(id, row.contact_key_id);
     await this.queues
       .deleteSms(sid)
       .catch((e) => this.logger.warn({ msg: 'delete-sms job not queued; the reconciler will', messageSid: sid, error: (e as Error).name }));
     return 'sent';
   }
 
-  private open(sealed: Buffer, id: string): string | null {
+  /** The one-time key goes first, then its id: a run that stops between the two finds the id and destroys again. */
+  private async destroyContactKey(id: string, keyId: string): Promise<void> {
+    await this.contactKeys.destroy(keyId);
+    await this.db.query('UPDATE deletion_requests SET contact_key_id = NULL WHERE id = ? AND contact_key_id = ?', [id, keyId]);
+  }
+
+  private async open(sealed: Buffer, keyId: string | null, id: string): Promise<string | null> {
+    if (keyId) return this.contactKeys.open(keyId, sealed, id);
+    // Sealed before one-time keys: to the key derived from the master key.
     for (const key of this.masterKeys) {
       try {
         return openContact(key, sealed, id);
@@ -213,11 +258,12 @@ export class DeletionRequestProcessor {
     return null;
   }
 
-  private async giveUpClosingSms(id: string, why: string): Promise<'not_sent'> {
+  private async giveUpClosingSms(id: string, why: string, keyId: string | null): Promise<'not_sent'> {
     await this.db.transaction(async (m) => {
       await m.query('UPDATE deletion_requests SET contact_enc = NULL WHERE id = ?', [id]);
       await this.audit.append({ ...AUDIT, action: 'deletion_request.closing_sms_failed', targetId: id, detail: { why } }, m);
     });
+    if (keyId) await this.destroyContactKey(id, keyId);
     this.logger.warn({ msg: 'closing SMS not sent; the sealed number is erased', requestId: id, why });
     return 'not_sent';
   }

@@ -4,10 +4,11 @@ import type Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { CallRecordings } from '@hotline/calls';
 import { Clock, systemClock } from '@hotline/clock';
-import { ENV, Env, masterKeys } from '@hotline/config';
-import { CONTACT_PUBLIC_KEY_REDIS_KEY, contactPublicKeyPem } from '@hotline/crypto';
+import { ENV, Env } from '@hotline/config';
+import { ContactKeys } from '@hotline/crypto';
 import { PrivacyJobs } from '@hotline/jobs';
 import { REDIS } from '@hotline/observability';
+import { KEYSTORE } from '@hotline/persistence';
 import { IN_PROGRESS } from '@hotline/privacy';
 
 const PAGE = 500;
@@ -16,8 +17,9 @@ const PAGE = 500;
  * MySQL, not Redis, says what the privacy line still owes: requests not carried out (or whose
  * closing SMS is not sent), recordings of withdrawn consents still at Twilio, SMS not deleted at
  * Twilio. This queues each again (job ids dedupe), so work lost with Redis, or never queued because
- * Redis was away when the caller called, is done all the same. It also publishes the public key
- * the gateway seals callers' numbers to.
+ * Redis was away when the caller called, is done all the same. It also keeps the pool of one-time
+ * contact keys published (the gateway seals a caller's number to one, for the closing SMS), and
+ * destroys the keys whose number is erased (a cancelled request; a run that stopped in between).
  */
 @Injectable()
 export class PrivacyReconciler {
@@ -25,20 +27,44 @@ export class PrivacyReconciler {
   /** Property-injected (the system clock unless the app was given one), so tests move time instead of sleeping. */
   @Inject(Clock) private readonly clock: Clock = systemClock;
 
+  private readonly contactKeys: ContactKeys;
+
   constructor(
-    @Inject(ENV) private readonly env: Env,
+    @Inject(ENV) env: Env,
     @Inject(REDIS) private readonly redis: Redis,
     @InjectDataSource() private readonly db: DataSource,
+    @InjectDataSource(KEYSTORE) keystore: DataSource,
     private readonly callRecordings: CallRecordings,
     private readonly queues: PrivacyJobs,
-  ) {}
+  ) {
+    this.contactKeys = new ContactKeys(keystore, env);
+  }
 
+  /** Tops up the pool of one-time contact keys the gateway takes from (one per deletion request). */
   async publishContactKey(): Promise<void> {
-    await this.redis.set(CONTACT_PUBLIC_KEY_REDIS_KEY, contactPublicKeyPem(masterKeys(this.env).current));
+    await this.contactKeys.publish(this.redis);
+  }
+
+  /** One-time contact keys of requests whose sealed number is erased (sent, given up, cancelled): destroyed. */
+  async destroySpentContactKeys(): Promise<number> {
+    const rows: { id: string; contact_key_id: string }[] = await this.db.query(
+      `SELECT id, contact_key_id FROM deletion_requests
+        WHERE contact_key_id IS NOT NULL AND contact_enc IS NULL AND status NOT IN ('pending', ?) LIMIT ${PAGE}`,
+      [IN_PROGRESS],
+    );
+    for (const r of rows) {
+      await this.contactKeys.destroy(r.contact_key_id);
+      await this.db.query('UPDATE deletion_requests SET contact_key_id = NULL WHERE id = ? AND contact_key_id = ?', [
+        r.id,
+        r.contact_key_id,
+      ]);
+    }
+    return rows.length;
   }
 
   async run(now = this.clock.now()): Promise<{ requests: number; recordings: number; sms: number }> {
     await this.publishContactKey();
+    await this.destroySpentContactKeys();
     const requests: { id: string; execute_after: Date }[] = await this.db.query(
       `SELECT id, execute_after FROM deletion_requests
         WHERE status IN ('pending', ?) OR (status IN ('done', 'partly_held') AND contact_enc IS NOT NULL)

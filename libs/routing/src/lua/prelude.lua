@@ -12,7 +12,7 @@
 --   grace       P..'grace'        ZSET opId -> deadline       disconnected operators within their grace period
 --   ops         P..'ops'          SET opId                    operators on shift (shown on the wallboard)
 --   nodes       P..'nodes'        SET nodeId                  gateway nodes that hold (or held) operator sockets
---   call        P..'call:'..id    HASH callSid pseudonym consent enqueuedAt state op expiresAt declinedBy declinedUntil answeredAt answeredDay inSl
+--   call        P..'call:'..id    HASH callSid pseudonym (live calls only) consent enqueuedAt state op expiresAt declinedBy declinedUntil answeredAt answeredDay inSl
 --   op          P..'op:'..id      HASH status since call reason name conns
 --   sid         P..'sid:'..sid    STRING callId
 --   seq         P..'seq:'..sid    STRING highest status-callback SequenceNumber seen
@@ -68,12 +68,16 @@ local function requeue(id, callk)
   redis.call('ZREM', K.offers, id)
   redis.call('ZADD', K.waiting, t, id)
 end
+-- An ended call keeps no pseudonym (only the live call needs it, for the returning-caller hint), and
+-- its hash goes soon after: what is left (state, SID, times) answers late callbacks for a while.
+local ENDED_TTL = 300
 local function finish(id, callk)
   redis.call('HSET', callk, 'state', 'ended')
+  redis.call('HDEL', callk, 'pseudonym')
   redis.call('ZREM', K.waiting, id)
   redis.call('ZREM', K.live, id)
   redis.call('ZREM', K.offers, id)
-  redis.call('EXPIRE', callk, 3600)
+  redis.call('EXPIRE', callk, ENDED_TTL)
 end
 -- Offers the longest-waiting calls to the longest-idle operators; returns id, op, expiry, enqueuedAt per offer.
 local function matchCalls(now, offerMs, max)
