@@ -114,7 +114,7 @@ export class TwilioPeer {
       if (/<Dial[\s>]/.test(params.Twiml ?? '')) {
         const leg = randomSid('CA');
         this.childCalls.set(leg, sid);
-        const client = /<Client>([^<]*)<\/Client>/.exec(params.Twiml)?.[1] ?? '';
+        const client = /<Client\b[^>]*>([^<]*)<\/Client>/.exec(params.Twiml)?.[1] ?? '';
         const parent = this.callRecords.get(sid);
         if (parent) this.callRecords.set(leg, { sid: leg, from: parent.from, to: `client:${client}`, parentCallSid: sid });
       }
