@@ -20,10 +20,10 @@ export interface RecordsAppOptions extends HotlineConfigOptions {
   listen?: boolean;
 }
 
-/** Creates and starts a records app with `envFor(env)`. The caller closes it. */
+/** Creates and starts a records app with `envFor(env)`, as the records database account. The caller closes it. */
 export async function startRecordsApp(env: Record<string, string> = {}, opts: RecordsAppOptions = {}): Promise<RecordsTestApp> {
   const { listen: _listen, ...appOptions } = opts;
-  const app = await createRecordsApp(envFor(env), appOptions);
+  const app = await createRecordsApp(envFor(env, 'records'), appOptions);
   if (opts.listen) await app.listen(0, '127.0.0.1');
   else await app.init();
   const url = opts.listen ? baseUrlOf(app) : '';
