@@ -58,7 +58,7 @@ GRANT SELECT, UPDATE ON `{{records}}`.`deletion_requests` TO 'hotline_worker'@'%
 GRANT SELECT, DELETE ON `{{records}}`.`privacy_codes` TO 'hotline_worker'@'%';
 GRANT SELECT, DELETE ON `{{records}}`.`privacy_blocks` TO 'hotline_worker'@'%';
 GRANT SELECT, DELETE ON `{{records}}`.`caller_preferences` TO 'hotline_worker'@'%';
-GRANT SELECT, UPDATE, DELETE ON `{{records}}`.`sms_messages` TO 'hotline_worker'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE ON `{{records}}`.`sms_messages` TO 'hotline_worker'@'%';
 GRANT SELECT ON `{{records}}`.`records_identity` TO 'hotline_worker'@'%';
 GRANT SELECT, INSERT ON `{{records}}`.`audit_log` TO 'hotline_worker'@'%';
 GRANT SELECT, UPDATE ON `{{records}}`.`audit_head` TO 'hotline_worker'@'%';

@@ -61,7 +61,8 @@ const SQL_FILE = join(__dirname, 'db-accounts.sql');
 
 /** The grant statements for these two databases (comments dropped, names filled in). */
 export function grantStatements(records: string, keystore: string): string[] {
-  for (const name of [records, keystore]) if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`database name "${name}" must be letters, digits and _`);
+  for (const name of [records, keystore])
+    if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`database name "${name}" must be letters, digits and _`);
   return readFileSync(SQL_FILE, 'utf8')
     .split('\n')
     .filter((l) => !l.trim().startsWith('--'))
@@ -106,10 +107,10 @@ export async function applyDbAccounts(databaseUrl: string, keystoreUrl: string, 
 
 /** Every privilege `account` holds on the two databases and their tables (and columns). */
 async function revokeAll(conn: Connection, account: string, records: string, keystore: string): Promise<void> {
-  const [tables] = (await conn.query('SELECT TABLE_SCHEMA AS db, TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA IN (?, ?)', [
-    records,
-    keystore,
-  ])) as unknown as [{ db: string; t: string }[]];
+  const [tables] = (await conn.query(
+    'SELECT TABLE_SCHEMA AS db, TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA IN (?, ?)',
+    [records, keystore],
+  )) as unknown as [{ db: string; t: string }[]];
   const targets = [`\`${records}\`.*`, `\`${keystore}\`.*`, ...tables.map(({ db, t }) => `\`${db}\`.\`${t}\``)];
   for (const target of targets) {
     try {

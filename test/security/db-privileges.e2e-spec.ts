@@ -16,7 +16,8 @@ const DB = new URL(TEST_DATABASE_URL).pathname.slice(1);
 const KEYS = new URL(TEST_KEYSTORE_URL).pathname.slice(1);
 
 /** MySQL's refusals: a table or column right missing, or no right at all on the database. */
-const DENIED = /^ER_(TABLEACCESS_DENIED_ERROR|COLUMNACCESS_DENIED_ERROR|DBACCESS_DENIED_ERROR|ACCESS_DENIED_ERROR|SPECIFIC_ACCESS_DENIED_ERROR)$/;
+const DENIED =
+  /^ER_(TABLEACCESS_DENIED_ERROR|COLUMNACCESS_DENIED_ERROR|DBACCESS_DENIED_ERROR|ACCESS_DENIED_ERROR|SPECIFIC_ACCESS_DENIED_ERROR)$/;
 
 async function refused(c: Connection, sql: string, params: unknown[] = []): Promise<string> {
   const err = await c.query(sql, params).then(
@@ -36,16 +37,10 @@ describe('database accounts: each app may do only what it needs', () => {
   beforeAll(async () => {
     migrator = await createConnection({ uri: TEST_DATABASE_URL });
     for (const app of APPS) conns[app] = await createConnection({ uri: testDatabaseUrls(app).DATABASE_URL });
-    // One audit entry to aim at (appended as every app appends: the head row moved on in the same transaction).
-    await migrator.beginTransaction();
-    const [[head]] = (await migrator.query('SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE')) as any;
-    seq = Number(head.seq) + 1;
-    await migrator.query(
-      "INSERT INTO audit_log (seq, at, action, prev_hash, hash) VALUES (?, NOW(3), 'test.db_privileges', ?, ?)",
-      [seq, head.hash, 'a'.repeat(64)],
-    );
-    await migrator.query('UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1', [seq, 'a'.repeat(64)]);
-    await migrator.commit();
+    // The newest audit entry (if any) to aim at; the refusals come before any row is looked at. Nothing is
+    // written here: the run's chain stays as the other suites verify it.
+    const [[head]] = (await migrator.query('SELECT seq FROM audit_head WHERE id = 1')) as any;
+    seq = Number(head.seq);
   });
 
   afterAll(async () => {
@@ -92,8 +87,8 @@ describe('database accounts: each app may do only what it needs', () => {
     await refused(c, 'DROP TABLE audit_log');
     await refused(c, 'ALTER TABLE audit_log ADD COLUMN x INT');
     await refused(c, 'DELETE FROM audit_head');
-    const [[row]] = (await migrator.query('SELECT action FROM audit_log WHERE seq = ?', [seq])) as any;
-    expect(row.action).toBe('test.db_privileges');
+    const [[head]] = (await migrator.query('SELECT seq FROM audit_head WHERE id = 1')) as any;
+    expect(Number(head.seq)).toBeGreaterThanOrEqual(seq);
   });
 
   it('each can do what it needs', async () => {
@@ -149,7 +144,8 @@ describe('docker/compose.yml: each service holds only its own variables and data
 
   it('the gateway holds the keys it needs and nothing more', () => {
     const env = envOf('gateway');
-    for (const k of ['MASTER_KEY', 'KEYSTORE_URL', 'BOOTSTRAP_ADMIN', 'TOKEN_PRIVATE_KEY', 'AUDIT_CHECKPOINT_KEY']) expect(env[k]).toBeUndefined();
+    for (const k of ['MASTER_KEY', 'KEYSTORE_URL', 'BOOTSTRAP_ADMIN', 'TOKEN_PRIVATE_KEY', 'AUDIT_CHECKPOINT_KEY'])
+      expect(env[k]).toBeUndefined();
     expect(env.TOKEN_PUBLIC_KEY).toBeDefined();
   });
 
@@ -158,6 +154,7 @@ describe('docker/compose.yml: each service holds only its own variables and data
     const migrator = userOf(env.DATABASE_URL);
     expect(APPS.map((a) => DB_ACCOUNTS[a].user)).not.toContain(migrator);
     for (const app of APPS) expect(userOf(envOf(app).DATABASE_URL)).not.toBe(migrator);
-    for (const k of ['MASTER_KEY', 'TOKEN_PRIVATE_KEY', 'AUDIT_CHECKPOINT_KEY', 'BOOTSTRAP_ADMIN', 'PSEUDONYM_KEY']) expect(env[k]).toBeUndefined();
+    for (const k of ['MASTER_KEY', 'TOKEN_PRIVATE_KEY', 'AUDIT_CHECKPOINT_KEY', 'BOOTSTRAP_ADMIN', 'PSEUDONYM_KEY'])
+      expect(env[k]).toBeUndefined();
   });
 });

@@ -24,7 +24,10 @@ export interface AppProcess {
 export function startAppProcess(app: AppName, env: Record<string, string>): AppProcess {
   const child = spawn(process.execPath, ['-r', './scripts/register.js', `apps/${app}/src/main.ts`], {
     cwd: ROOT,
-    env: withAppAccount({ ...process.env, ...testEnvVars(), GATEWAY_PORT: '0', RECORDS_PORT: '0', WORKER_PORT: '0', LOG_LEVEL: 'warn', ...env }, app),
+    env: withAppAccount(
+      { ...process.env, ...testEnvVars(), GATEWAY_PORT: '0', RECORDS_PORT: '0', WORKER_PORT: '0', LOG_LEVEL: 'warn', ...env },
+      app,
+    ),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
