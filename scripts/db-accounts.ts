@@ -84,34 +84,47 @@ const NOTHING_TO_REVOKE = new Set(['ER_NONEXISTING_GRANT', 'ER_NONEXISTING_TABLE
 
 /**
  * Creates the three accounts where missing and makes their privileges on the two databases exactly
- * those of db-accounts.sql. `migratorUrl` is any URL of the migrator on that server.
+ * those of db-accounts.sql, as the migrator of each URL. A keystore on another server gets its grants
+ * (and only the accounts that have any there) on that server.
  */
 export async function applyDbAccounts(databaseUrl: string, keystoreUrl: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const records = databaseOf(databaseUrl);
   const keystore = databaseOf(keystoreUrl);
   const statements = grantStatements(records, keystore);
-  const conn = await createConnection({ uri: databaseUrl });
-  try {
-    for (const app of DB_APPS) {
-      const { user, passwordVar } = DB_ACCOUNTS[app];
-      const account = `${quote(user)}@'%'`;
-      await conn.query(`CREATE USER IF NOT EXISTS ${account} IDENTIFIED BY ${quote(dbPassword(app, env))}`);
-      if (env[passwordVar]) await conn.query(`ALTER USER ${account} IDENTIFIED BY ${quote(dbPassword(app, env))}`);
-      await revokeAll(conn, account, records, keystore);
+  const server = (url: string) => `${new URL(url).hostname}:${new URL(url).port || '3306'}`;
+  const servers =
+    server(databaseUrl) === server(keystoreUrl)
+      ? [{ url: databaseUrl, dbs: [records, keystore] }]
+      : [
+          { url: databaseUrl, dbs: [records] },
+          { url: keystoreUrl, dbs: [keystore] },
+        ];
+  for (const { url, dbs } of servers) {
+    const here = statements.filter((st) => dbs.includes(/ ON `([^`]+)`\./.exec(st)?.[1] ?? ''));
+    const conn = await createConnection({ uri: url });
+    try {
+      for (const app of DB_APPS) {
+        const { user, passwordVar } = DB_ACCOUNTS[app];
+        const account = `${quote(user)}@'%'`;
+        if (!here.some((st) => st.endsWith(` TO ${account}`))) continue;
+        await conn.query(`CREATE USER IF NOT EXISTS ${account} IDENTIFIED BY ${quote(dbPassword(app, env))}`);
+        if (env[passwordVar]) await conn.query(`ALTER USER ${account} IDENTIFIED BY ${quote(dbPassword(app, env))}`);
+        await revokeAll(conn, account, dbs);
+      }
+      for (const st of here) await conn.query(st);
+    } finally {
+      await conn.end();
     }
-    for (const s of statements) await conn.query(s);
-  } finally {
-    await conn.end();
   }
 }
 
-/** Every privilege `account` holds on the two databases and their tables (and columns). */
-async function revokeAll(conn: Connection, account: string, records: string, keystore: string): Promise<void> {
+/** Every privilege `account` holds on these databases and their tables (and columns). */
+async function revokeAll(conn: Connection, account: string, dbs: string[]): Promise<void> {
   const [tables] = (await conn.query(
-    'SELECT TABLE_SCHEMA AS db, TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA IN (?, ?)',
-    [records, keystore],
+    'SELECT TABLE_SCHEMA AS db, TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA IN (?)',
+    [dbs],
   )) as unknown as [{ db: string; t: string }[]];
-  const targets = [`\`${records}\`.*`, `\`${keystore}\`.*`, ...tables.map(({ db, t }) => `\`${db}\`.\`${t}\``)];
+  const targets = [...dbs.map((db) => `\`${db}\`.*`), ...tables.map(({ db, t }) => `\`${db}\`.\`${t}\``)];
   for (const target of targets) {
     try {
       await conn.query(`REVOKE ALL PRIVILEGES ON ${target} FROM ${account}`);
