@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure MariaDB/MySQL and Redis answer on this machine: starts local ones where it can,
-# installs them with apt-get where absent (as root), and creates the `hotline` account.
+# installs them with apt-get where absent (as root), and creates the `hotline` (migrator) account;
+# each app's own account is made by `npm run migrate` (scripts/db-accounts.ts).
 # Set HOTLINE_SKIP_SERVICES=1 when DATABASE_URL/REDIS_URL point at servers you run yourself.
 set -euo pipefail
 [ "${HOTLINE_SKIP_SERVICES:-0}" = "1" ] && exit 0
@@ -30,17 +31,27 @@ if ! db_up; then
   db_up || { say "MariaDB did not come up; see /var/log/mysql"; exit 1; }
 fi
 
-if ! mysqladmin --protocol=tcp -h127.0.0.1 -P3306 -uhotline -photline ping >/dev/null 2>&1 || \
-   ! mysql --protocol=tcp -h127.0.0.1 -uhotline -photline -e 'CREATE DATABASE IF NOT EXISTS hotline_probe; DROP DATABASE hotline_probe' >/dev/null 2>&1; then
-  say "creating the hotline database account"
-  # Debian's root logs in over the socket only; the apps use their own account over TCP.
+# `hotline` is the migrator: every right on the hotline* databases, WITH GRANT OPTION and CREATE USER,
+# so that `npm run migrate` (and the tests' globalSetup) can create each app's own account and give it
+# only its grants (scripts/db-accounts.sql). The apps never connect as `hotline`.
+migrator_ready() {
+  local grants
+  grants=$(mysql --protocol=tcp -h127.0.0.1 -P3306 -uhotline -photline -N -e 'SHOW GRANTS' 2>/dev/null) || return 1
+  grep -q 'CREATE USER' <<<"$grants" && grep -q 'ON `hotline%`.\* TO .* WITH GRANT OPTION' <<<"$grants"
+}
+if ! migrator_ready; then
+  say "creating the hotline (migrator) database account"
+  # Debian's root logs in over the socket only; the apps use their own accounts over TCP.
   $SUDO mysql -uroot <<'SQL'
 CREATE USER IF NOT EXISTS 'hotline'@'localhost' IDENTIFIED BY 'hotline';
 CREATE USER IF NOT EXISTS 'hotline'@'127.0.0.1' IDENTIFIED BY 'hotline';
 CREATE USER IF NOT EXISTS 'hotline'@'%' IDENTIFIED BY 'hotline';
-GRANT ALL PRIVILEGES ON `hotline%`.* TO 'hotline'@'localhost';
-GRANT ALL PRIVILEGES ON `hotline%`.* TO 'hotline'@'127.0.0.1';
-GRANT ALL PRIVILEGES ON `hotline%`.* TO 'hotline'@'%';
+GRANT ALL PRIVILEGES ON `hotline%`.* TO 'hotline'@'localhost' WITH GRANT OPTION;
+GRANT ALL PRIVILEGES ON `hotline%`.* TO 'hotline'@'127.0.0.1' WITH GRANT OPTION;
+GRANT ALL PRIVILEGES ON `hotline%`.* TO 'hotline'@'%' WITH GRANT OPTION;
+GRANT CREATE USER ON *.* TO 'hotline'@'localhost';
+GRANT CREATE USER ON *.* TO 'hotline'@'127.0.0.1';
+GRANT CREATE USER ON *.* TO 'hotline'@'%';
 FLUSH PRIVILEGES;
 SQL
 fi

@@ -1,10 +1,12 @@
 /**
- * `npm run migrate`: applies TypeORM migrations to DATABASE_URL and KEYSTORE_URL,
- * creating the two databases first when the account may.
+ * `npm run migrate`: applies TypeORM migrations to DATABASE_URL and KEYSTORE_URL (the migrator's
+ * account), creating the two databases first when the account may; then gives each app's own
+ * account exactly its grants on them (scripts/db-accounts.sql).
  */
 import { loadEnv } from '@hotline/config';
 import { runMigrations } from '@hotline/persistence';
 import { createConnection } from 'mysql2/promise';
+import { applyDbAccounts } from './db-accounts';
 
 export async function ensureDatabase(url: string): Promise<void> {
   const u = new URL(url);
@@ -25,7 +27,9 @@ export async function migrate(databaseUrl: string, keystoreUrl: string): Promise
   if (databaseUrl === keystoreUrl) throw new Error('KEYSTORE_URL must name a different database from DATABASE_URL');
   await ensureDatabase(databaseUrl);
   await ensureDatabase(keystoreUrl);
-  return runMigrations(databaseUrl, keystoreUrl);
+  const applied = await runMigrations(databaseUrl, keystoreUrl);
+  await applyDbAccounts(databaseUrl, keystoreUrl);
+  return applied;
 }
 
 if (require.main === module) {

@@ -6,7 +6,8 @@
 import { ChildProcess, spawn } from 'child_process';
 import { join } from 'path';
 import { createInterface } from 'readline';
-import { GATEWAY_MUST_NOT_HOLD, RECORDS_MUST_NOT_HOLD, WORKER_MUST_NOT_HOLD } from '@hotline/config';
+import { DEFAULTS, GATEWAY_MUST_NOT_HOLD, RECORDS_MUST_NOT_HOLD, WORKER_MUST_NOT_HOLD } from '@hotline/config';
+import { DB_ACCOUNT_VARS, dbUrlsOfApp } from './db-accounts';
 
 export type AppName = 'records' | 'gateway' | 'worker';
 export const APPS: AppName[] = ['records', 'gateway', 'worker'];
@@ -20,11 +21,19 @@ const MUST_NOT_HOLD: Record<AppName, string[]> = {
   worker: WORKER_MUST_NOT_HOLD,
 };
 
-/** One app's environment: everything given, less the other apps' secrets (least privilege, as in docker/compose.yml). */
+/**
+ * One app's environment: everything given, less the other apps' secrets, and its own database account
+ * instead of the migrator's (least privilege, as in docker/compose.yml): `<APP>_DATABASE_URL` and
+ * `<APP>_KEYSTORE_URL` when set, or else DATABASE_URL and KEYSTORE_URL with the app's account
+ * (scripts/db-accounts.ts; its password from `<APP>_DB_PASSWORD`). The gateway gets no KEYSTORE_URL.
+ */
 export function envOfApp(name: AppName, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const own = { ...env };
   for (const k of MUST_NOT_HOLD[name]) delete own[k];
-  return own;
+  const urls = dbUrlsOfApp(name, env, { DATABASE_URL: DEFAULTS.DATABASE_URL, KEYSTORE_URL: DEFAULTS.KEYSTORE_URL });
+  for (const k of DB_ACCOUNT_VARS) delete own[k];
+  delete own.KEYSTORE_URL;
+  return { ...own, ...urls };
 }
 
 export interface AppExit {

@@ -15,10 +15,10 @@ describe('the console page and its records pass-through', () => {
     const started = await startRecordsApp({}, { listen: true });
     records = started.app;
     const recordsUrl = started.url;
-    gateway = await createGatewayApp(envFor({ RECORDS_URL: recordsUrl }));
+    gateway = await createGatewayApp(envFor({ RECORDS_URL: recordsUrl }, 'gateway'));
     await gateway.init();
     // A gateway whose records service is not there (a port nothing listens on).
-    orphan = await createGatewayApp(envFor({ RECORDS_URL: `http://127.0.0.1:${await closedPort()}` }));
+    orphan = await createGatewayApp(envFor({ RECORDS_URL: `http://127.0.0.1:${await closedPort()}` }, 'gateway'));
     await orphan.init();
   }, 60_000);
 

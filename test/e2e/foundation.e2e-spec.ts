@@ -16,8 +16,8 @@ describe('the three apps', () => {
     ['records', createRecordsApp],
     ['worker', createWorkerApp],
     ['gateway', createGatewayApp],
-  ] as const)('%s serves /health (MySQL and Redis up) and /metrics', async (_name, create) => {
-    const app = await create(envFor());
+  ] as const)('%s serves /health (MySQL and Redis up) and /metrics', async (name, create) => {
+    const app = await create(envFor({}, name));
     apps.push(app);
     await app.listen(0, '127.0.0.1');
     const health = await request(app.getHttpServer()).get('/health');

@@ -227,7 +227,7 @@ describe('the privacy line', () => {
     redis = new Redis(gatewayEnv.REDIS_URL);
     await clearRouting(redis);
     // The worker publishes the key the gateway seals numbers to: it starts first, as in production.
-    worker = await createWorkerApp(envFor({ ...common, SMS_DELETE_AFTER_SECONDS: '1' }));
+    worker = await createWorkerApp(envFor({ ...common, SMS_DELETE_AFTER_SECONDS: '1' }, 'worker'));
     await worker.init();
     ({ app: records, f } = await startRecordsApp(common));
     officer = await f.staff('records_officer');

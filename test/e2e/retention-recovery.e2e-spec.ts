@@ -211,7 +211,7 @@ describe('retention recovers from crashes and from a lost Redis', () => {
     let worker: INestApplication | undefined;
     const redis = new Redis(TEST_REDIS_URL);
     try {
-      worker = await createWorkerApp(envFor({ RETENTION_CONFIG: retentionFile, TWILIO_API_URL: slow.url }));
+      worker = await createWorkerApp(envFor({ RETENTION_CONFIG: retentionFile, TWILIO_API_URL: slow.url }, 'worker'));
       await worker.init();
       await waitFor(
         'the first deletions',

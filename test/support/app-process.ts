@@ -1,7 +1,7 @@
 import { ChildProcess, spawn } from 'child_process';
 import { AddressInfo, createServer } from 'net';
 import { join } from 'path';
-import { testEnvVars } from './test-config';
+import { testEnvVars, withAppAccount } from './test-config';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -18,13 +18,16 @@ export interface AppProcess {
 
 /**
  * One app as its own process, started the way `npm run start:<app>` does, with the test databases
- * and secrets (and LOG_CAPTURE_FILE: its log lines join the run's capture). For faults a test
+ * and secrets, as its own database account (and LOG_CAPTURE_FILE: its log lines join the run's capture). For faults a test
  * cannot make in-process: SIGKILL, a restart on the same port.
  */
 export function startAppProcess(app: AppName, env: Record<string, string>): AppProcess {
   const child = spawn(process.execPath, ['-r', './scripts/register.js', `apps/${app}/src/main.ts`], {
     cwd: ROOT,
-    env: { ...process.env, ...testEnvVars(), GATEWAY_PORT: '0', RECORDS_PORT: '0', WORKER_PORT: '0', LOG_LEVEL: 'warn', ...env },
+    env: withAppAccount(
+      { ...process.env, ...testEnvVars(), GATEWAY_PORT: '0', RECORDS_PORT: '0', WORKER_PORT: '0', LOG_LEVEL: 'warn', ...env },
+      app,
+    ),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

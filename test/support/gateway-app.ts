@@ -1,9 +1,9 @@
 import { INestApplication } from '@nestjs/common';
 import Redis from 'ioredis';
 import { createGatewayApp } from '../../apps/gateway/src/bootstrap';
-import type { Env, HotlineConfigOptions } from '@hotline/config';
+import { GATEWAY_MUST_NOT_HOLD, type Env, type HotlineConfigOptions } from '@hotline/config';
 import { RoutingStore } from '@hotline/routing';
-import { TEST_SECRETS } from './test-config';
+import { TEST_SECRETS, withAppAccount } from './test-config';
 import { TwilioPeer } from './twilio-peer';
 import { ConsoleClient, Staff, TwilioWebhooks, baseUrlOf, connectConsole, staff } from './webhooks';
 
@@ -17,9 +17,15 @@ export interface GatewayTestApp {
   hooks: TwilioWebhooks;
 }
 
-/** Creates a gateway with `env` and listens on a free loopback port. The caller closes `app`. */
+/**
+ * Creates a gateway with `env`, as it runs for real: without what it must not hold (no content key,
+ * no signing key, no keystore) and connecting as the gateway's own database account (where `env`
+ * names the migrator); and listens on a free loopback port. The caller closes `app`.
+ */
 export async function startGatewayApp(env: Env, options: HotlineConfigOptions = {}): Promise<GatewayTestApp> {
-  const app = await createGatewayApp(env, options);
+  const own = { ...withAppAccount(env, 'gateway') } as Record<string, unknown>;
+  for (const k of GATEWAY_MUST_NOT_HOLD) delete own[k];
+  const app = await createGatewayApp(own as unknown as Env, options);
   await app.listen(0, '127.0.0.1');
   return { app, env, base: baseUrlOf(app), hooks: TwilioWebhooks.for(app, env) };
 }

@@ -20,7 +20,12 @@ export interface RecordsAppOptions extends HotlineConfigOptions {
   listen?: boolean;
 }
 
-/** Creates and starts a records app with `envFor(env)`. The caller closes it. */
+/**
+ * Creates and starts a records app with `envFor(env)`. The caller closes it. It connects as the
+ * migrator, not as `hotline_records`: tests reach past it through `f.db` (its data source) to make
+ * what no app may (a tampered audit row, a destroyed key); the records account's grants are tried in
+ * test/security/db-privileges.e2e-spec.ts and by every app started as a process (startAppProcess).
+ */
 export async function startRecordsApp(env: Record<string, string> = {}, opts: RecordsAppOptions = {}): Promise<RecordsTestApp> {
   const { listen: _listen, ...appOptions } = opts;
   const app = await createRecordsApp(envFor(env), appOptions);

@@ -4,14 +4,36 @@
  * set HOTLINE_TEST_ID (letters, digits, _) and HOTLINE_TEST_REDIS_DB (1-15) to separate them.
  * Relative imports only: globalSetup runs outside jest's module mapping.
  */
+import { DbApp, asDbAccount } from '../../scripts/db-accounts';
+
 export const TEST_ID = (process.env.HOTLINE_TEST_ID ?? 'test').replace(/[^A-Za-z0-9_]/g, '_');
 export const TEST_REDIS_DB = Number(process.env.HOTLINE_TEST_REDIS_DB ?? 1);
+/** The migrator's server URL (no database): it creates the test databases and each app's grants on them. */
 const MYSQL = process.env.HOTLINE_TEST_MYSQL ?? 'mysql://hotline:hotline@127.0.0.1:3306';
 const REDIS = process.env.HOTLINE_TEST_REDIS ?? 'redis://127.0.0.1:6379';
 
 export const TEST_DATABASE_URL = `${MYSQL}/hotline_${TEST_ID}`;
 export const TEST_KEYSTORE_URL = `${MYSQL}/hotline_keys_${TEST_ID}`;
 export const TEST_REDIS_URL = `${REDIS}/${TEST_REDIS_DB}`;
+
+/**
+ * An app's own database URLs on this run's databases (scripts/db-accounts.sql): what the app under test
+ * connects with. The gateway's KEYSTORE_URL names its own account too, which has no right there.
+ */
+export function testDatabaseUrls(app: DbApp): { DATABASE_URL: string; KEYSTORE_URL: string } {
+  return { DATABASE_URL: asDbAccount(TEST_DATABASE_URL, app), KEYSTORE_URL: asDbAccount(TEST_KEYSTORE_URL, app) };
+}
+
+/**
+ * `env`'s database URLs as `app`'s own account, where they are the migrator's (a test may point an app
+ * at a proxy in front of the test server: the same account then, through the proxy).
+ */
+export function withAppAccount<E extends object>(env: E, app: DbApp): E {
+  const migrator = new URL(TEST_DATABASE_URL).username;
+  const swap = (url: string | undefined) => (url && new URL(url).username === migrator ? asDbAccount(url, app) : url);
+  const { DATABASE_URL, KEYSTORE_URL } = env as { DATABASE_URL?: string; KEYSTORE_URL?: string };
+  return { ...env, DATABASE_URL: swap(DATABASE_URL), KEYSTORE_URL: swap(KEYSTORE_URL) };
+}
 
 /** Fixed test secrets: random-looking, never used outside tests. */
 export const TEST_SECRETS = {
@@ -35,7 +57,11 @@ export const TEST_AUDIT_CHECKPOINT_PUBLIC_KEY =
 /** This run's checkpoint directory (emptied by globalSetup with the databases). */
 export const TEST_AUDIT_CHECKPOINT_DIR = `${require('os').tmpdir()}/hotline-audit-checkpoints-${TEST_ID}`;
 
-export function testEnvVars(): Record<string, string> {
+/**
+ * The variables of an app under test. With `app`, the databases are reached as that app's own account;
+ * without, as the migrator (for tests that set up or inspect data directly).
+ */
+export function testEnvVars(app?: DbApp): Record<string, string> {
   return {
     AUDIT_CHECKPOINT_DIR: TEST_AUDIT_CHECKPOINT_DIR,
     AUDIT_CHECKPOINT_KEY: TEST_AUDIT_CHECKPOINT_KEY,
@@ -43,6 +69,7 @@ export function testEnvVars(): Record<string, string> {
     DATABASE_URL: TEST_DATABASE_URL,
     KEYSTORE_URL: TEST_KEYSTORE_URL,
     REDIS_URL: TEST_REDIS_URL,
+    ...(app ? testDatabaseUrls(app) : {}),
     ...TEST_SECRETS,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   };

@@ -1,0 +1,66 @@
+-- Least privilege per app: the grants of each app's MySQL account, and nothing else. Applied by
+-- scripts/db-accounts.ts as the migrator after every migration (npm run migrate, npm start, the demo,
+-- compose's migrate service, the tests' globalSetup), with {{records}} and {{keystore}} replaced by
+-- the two databases' names. Before these grants are given, every privilege the three accounts held
+-- on these two databases is revoked, so this file is the whole truth about them.
+--
+-- The migrator (DATABASE_URL of `npm run migrate`) alone changes the schema. No app account may
+-- UPDATE or DELETE audit_log: the chain is appended to (INSERT) and its single head row moved on
+-- (audit_head: UPDATE). A new table has no grant until it is named here.
+
+-- gateway: internet-facing. Call metadata (libs/calls/records), the privacy line (libs/privacy),
+-- operators' display names, audit appends. No content column (notes, escalations), no password
+-- hash, no sealed contact number, and nothing at all on the keystore.
+GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`calls` TO 'hotline_gateway'@'%';
+GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`consents` TO 'hotline_gateway'@'%';
+GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`recordings` TO 'hotline_gateway'@'%';
+GRANT SELECT ON `{{records}}`.`legal_holds` TO 'hotline_gateway'@'%';
+GRANT SELECT ON `{{records}}`.`deletion_certificates` TO 'hotline_gateway'@'%';
+GRANT SELECT (id, caller_pseudonym, requested_at, verified_by, status, execute_after, calls_total, calls_held, calls_deleted, completed_at, cancelled_at), INSERT, UPDATE ON `{{records}}`.`deletion_requests` TO 'hotline_gateway'@'%';
+GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`privacy_codes` TO 'hotline_gateway'@'%';
+GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`privacy_blocks` TO 'hotline_gateway'@'%';
+GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`caller_preferences` TO 'hotline_gateway'@'%';
+GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`sms_messages` TO 'hotline_gateway'@'%';
+GRANT SELECT (id, display_name) ON `{{records}}`.`staff` TO 'hotline_gateway'@'%';
+GRANT INSERT ON `{{records}}`.`audit_log` TO 'hotline_gateway'@'%';
+GRANT SELECT, UPDATE ON `{{records}}`.`audit_head` TO 'hotline_gateway'@'%';
+
+-- records: the system of record. Staff and sign-in, calls and their content under need to know,
+-- legal holds, deletion requests (read), the audit log (read, append). It destroys nothing.
+GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`staff` TO 'hotline_records'@'%';
+GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`calls` TO 'hotline_records'@'%';
+GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`notes` TO 'hotline_records'@'%';
+GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`risk_assessments` TO 'hotline_records'@'%';
+GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`escalations` TO 'hotline_records'@'%';
+GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`consents` TO 'hotline_records'@'%';
+GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`recordings` TO 'hotline_records'@'%';
+GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`legal_holds` TO 'hotline_records'@'%';
+GRANT SELECT ON `{{records}}`.`deletion_certificates` TO 'hotline_records'@'%';
+GRANT SELECT, UPDATE ON `{{records}}`.`deletion_requests` TO 'hotline_records'@'%';
+GRANT SELECT ON `{{records}}`.`records_identity` TO 'hotline_records'@'%';
+GRANT SELECT, INSERT ON `{{records}}`.`audit_log` TO 'hotline_records'@'%';
+GRANT SELECT, UPDATE ON `{{records}}`.`audit_head` TO 'hotline_records'@'%';
+GRANT SELECT, INSERT ON `{{keystore}}`.`data_keys` TO 'hotline_records'@'%';
+GRANT SELECT ON `{{keystore}}`.`keystore_identity` TO 'hotline_records'@'%';
+
+-- worker: destroys calls past retention and carries out deletion requests (content rows, keys,
+-- SMS records, the caller's privacy-line rows), writes deletion certificates, reconciles the
+-- keystore with the records database, signs audit checkpoints (reads the chain).
+GRANT SELECT, UPDATE, DELETE ON `{{records}}`.`calls` TO 'hotline_worker'@'%';
+GRANT SELECT, DELETE ON `{{records}}`.`notes` TO 'hotline_worker'@'%';
+GRANT SELECT, DELETE ON `{{records}}`.`risk_assessments` TO 'hotline_worker'@'%';
+GRANT SELECT, DELETE ON `{{records}}`.`escalations` TO 'hotline_worker'@'%';
+GRANT SELECT, UPDATE, DELETE ON `{{records}}`.`consents` TO 'hotline_worker'@'%';
+GRANT SELECT, UPDATE, DELETE ON `{{records}}`.`recordings` TO 'hotline_worker'@'%';
+GRANT SELECT, UPDATE, DELETE ON `{{records}}`.`legal_holds` TO 'hotline_worker'@'%';
+GRANT SELECT, INSERT ON `{{records}}`.`deletion_certificates` TO 'hotline_worker'@'%';
+GRANT SELECT, UPDATE ON `{{records}}`.`deletion_requests` TO 'hotline_worker'@'%';
+GRANT SELECT, DELETE ON `{{records}}`.`privacy_codes` TO 'hotline_worker'@'%';
+GRANT SELECT, DELETE ON `{{records}}`.`privacy_blocks` TO 'hotline_worker'@'%';
+GRANT SELECT, DELETE ON `{{records}}`.`caller_preferences` TO 'hotline_worker'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE ON `{{records}}`.`sms_messages` TO 'hotline_worker'@'%';
+GRANT SELECT ON `{{records}}`.`records_identity` TO 'hotline_worker'@'%';
+GRANT SELECT, INSERT ON `{{records}}`.`audit_log` TO 'hotline_worker'@'%';
+GRANT SELECT, UPDATE ON `{{records}}`.`audit_head` TO 'hotline_worker'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE ON `{{keystore}}`.`data_keys` TO 'hotline_worker'@'%';
+GRANT SELECT, UPDATE ON `{{keystore}}`.`keystore_identity` TO 'hotline_worker'@'%';
