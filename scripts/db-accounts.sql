@@ -16,7 +16,7 @@ GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`consents` TO 'hotline_gateway'@'%
 GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`recordings` TO 'hotline_gateway'@'%';
 GRANT SELECT ON `{{records}}`.`legal_holds` TO 'hotline_gateway'@'%';
 GRANT SELECT ON `{{records}}`.`deletion_certificates` TO 'hotline_gateway'@'%';
-GRANT SELECT (id, caller_pseudonym, requested_at, verified_by, status, execute_after, calls_total, calls_held, calls_deleted, completed_at, cancelled_at), INSERT, UPDATE ON `{{records}}`.`deletion_requests` TO 'hotline_gateway'@'%';
+GRANT SELECT (id, caller_pseudonym, requested_at, verified_by, status, execute_after, calls_total, calls_held, calls_deleted, completed_at, cancelled_at, contact_key_id, call_sids), INSERT, UPDATE ON `{{records}}`.`deletion_requests` TO 'hotline_gateway'@'%';
 GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`privacy_codes` TO 'hotline_gateway'@'%';
 GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`privacy_blocks` TO 'hotline_gateway'@'%';
 GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`caller_preferences` TO 'hotline_gateway'@'%';
@@ -42,6 +42,8 @@ GRANT SELECT, INSERT ON `{{records}}`.`audit_log` TO 'hotline_records'@'%';
 GRANT SELECT, UPDATE ON `{{records}}`.`audit_head` TO 'hotline_records'@'%';
 GRANT SELECT, INSERT ON `{{keystore}}`.`data_keys` TO 'hotline_records'@'%';
 GRANT SELECT ON `{{keystore}}`.`keystore_identity` TO 'hotline_records'@'%';
+-- The one-time keys the closing SMS's number is sealed to: records tops the pool up at start.
+GRANT SELECT, INSERT ON `{{keystore}}`.`contact_keys` TO 'hotline_records'@'%';
 
 -- worker: destroys calls past retention and carries out deletion requests (content rows, keys,
 -- SMS records, the caller's privacy-line rows), writes deletion certificates, reconciles the
@@ -64,3 +66,5 @@ GRANT SELECT, INSERT ON `{{records}}`.`audit_log` TO 'hotline_worker'@'%';
 GRANT SELECT, UPDATE ON `{{records}}`.`audit_head` TO 'hotline_worker'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON `{{keystore}}`.`data_keys` TO 'hotline_worker'@'%';
 GRANT SELECT, UPDATE ON `{{keystore}}`.`keystore_identity` TO 'hotline_worker'@'%';
+-- The worker makes, opens and destroys the closing SMS's one-time keys.
+GRANT SELECT, INSERT, DELETE ON `{{keystore}}`.`contact_keys` TO 'hotline_worker'@'%';
