@@ -2,7 +2,8 @@
  * `npm run bench`: runs every bench/*.bench.ts (or those named on the command line) BENCH_RUNS
  * times (default 3), each run in a Node process of its own on freshly migrated databases, at the
  * production log level (`info`). Prints one table of medians with their spread (min–max) and writes
- * bench/results/latest.json (every run's figures, the medians, the machine). Exits 1 when a
+ * bench/results/latest.json (every run's figures, the medians, the machine; partial.json when only
+ * some benchmarks were named). Exits 1 when a
  * benchmark failed or a target is missed by the median, and names them.
  * Benchmarks use their own databases (`hotline_bench`, `hotline_keys_bench`) and Redis db 14,
  * recreated before each run.
@@ -82,9 +83,11 @@ async function main() {
     date: new Date().toISOString(),
   };
   const results: BenchResult[] = [];
+  // A run of some benchmarks only (`npm run bench -- purge`) does not overwrite the full run's figures.
+  const resultFile = join(__dirname, 'results', only.length ? 'partial.json' : 'latest.json');
   const save = () => {
     mkdirSync(join(__dirname, 'results'), { recursive: true });
-    writeFileSync(join(__dirname, 'results', 'latest.json'), JSON.stringify({ machine, results }, null, 2) + '\n');
+    writeFileSync(resultFile, JSON.stringify({ machine, results }, null, 2) + '\n');
   };
   for (const f of files) {
     const runs: ChildResult[] = [];
