@@ -104,6 +104,7 @@ export default (async (): Promise<BenchRow[]> => {
         ratio,
         target: '>= 0.7',
         pass: ratio >= 0.7,
+        goal: { on: 'ratio', atLeast: 0.7 },
       });
     }
     return rows;

@@ -10,6 +10,11 @@ export interface BenchRow {
   ratio?: number;
   target?: string;
   pass?: boolean;
+  /**
+   * The target as a check that bench/run.ts applies to the median of the runs (the row's `pass` is
+   * one run's): on the value or on the ratio, at least or below a limit.
+   */
+  goal?: { on: 'value' | 'ratio'; atLeast?: number; below?: number };
   notes?: string;
 }
 

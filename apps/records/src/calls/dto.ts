@@ -116,27 +116,28 @@ export class CallSummaryDto {
   @ApiProperty({ format: 'uuid' }) callId: string;
   @ApiProperty({ enum: CALL_STATUSES }) status: string;
   @ApiProperty({ format: 'date-time' }) startedAt: string;
-  @ApiProperty({ format: 'date-time', nullable: true }) answeredAt: string | null;
-  @ApiProperty({ format: 'date-time', nullable: true }) endedAt: string | null;
-  @ApiProperty({ nullable: true, description: 'Seconds waited before answer (or before hanging up unanswered)' }) waitSeconds:
-    number | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) answeredAt: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) endedAt: string | null;
+  @ApiProperty({ type: Number, nullable: true, description: 'Seconds waited before answer (or before hanging up unanswered)' })
+  waitSeconds: number | null;
   @ApiProperty({ enum: RISK_LEVELS }) riskLevel: string;
-  @ApiProperty({ format: 'uuid', nullable: true }) operatorId: string | null;
+  @ApiProperty({ type: String, format: 'uuid', nullable: true }) operatorId: string | null;
   @ApiProperty({ enum: POLICY_NAMES }) retentionPolicy: string;
   @ApiProperty({ format: 'date-time' }) retentionDeadline: string;
   @ApiProperty() recordingConsent: boolean;
-  @ApiProperty({ nullable: true }) wrapupCategory: string | null;
+  @ApiProperty({ type: String, nullable: true }) wrapupCategory: string | null;
 }
 
 export class CallPageDto {
   @ApiProperty({ type: [CallSummaryDto] }) items: CallSummaryDto[];
-  @ApiProperty({ nullable: true, description: 'Pass as `cursor` for the next (older) page; null on the last page.' }) nextCursor:
-    string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'Pass as `cursor` for the next (older) page; null on the last page.' })
+  nextCursor: string | null;
 }
 
 export class NoteDto {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty({
+    type: String,
     nullable: true,
     description:
       'null when the content cannot be decrypted (destroyed key, or a ciphertext that is not this note’s); then `unavailable` is true.',
@@ -144,7 +145,7 @@ export class NoteDto {
   text: string | null;
   @ApiPropertyOptional() unavailable?: boolean;
   @ApiProperty({ format: 'uuid' }) authorId: string;
-  @ApiProperty({ format: 'uuid', nullable: true }) amendsNoteId: string | null;
+  @ApiProperty({ type: String, format: 'uuid', nullable: true }) amendsNoteId: string | null;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
 }
 
@@ -164,16 +165,16 @@ export class EscalationMetaDto {
   @ApiProperty({ format: 'uuid' }) operatorId: string;
   @ApiProperty({ enum: RISK_LEVELS }) riskLevel: string;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
-  @ApiProperty({ format: 'uuid', nullable: true }) cosignedBy: string | null;
-  @ApiProperty({ format: 'date-time', nullable: true }) cosignedAt: string | null;
+  @ApiProperty({ type: String, format: 'uuid', nullable: true }) cosignedBy: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) cosignedAt: string | null;
 }
 
 export class EscalationViewDto extends EscalationMetaDto {
-  @ApiProperty({ nullable: true }) disclosedTo: string | null;
-  @ApiProperty({ nullable: true }) legalBasis: string | null;
+  @ApiProperty({ type: String, nullable: true }) disclosedTo: string | null;
+  @ApiProperty({ type: String, nullable: true }) legalBasis: string | null;
   @ApiProperty({ enum: DISCLOSABLE_FIELDS, isArray: true, nullable: true }) fieldsDisclosed: string[] | null;
-  @ApiProperty({ format: 'date-time', nullable: true }) emergencyContactConfirmedAt: string | null;
-  @ApiProperty({ nullable: true }) notes: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) emergencyContactConfirmedAt: string | null;
+  @ApiProperty({ type: String, nullable: true }) notes: string | null;
   @ApiPropertyOptional() unavailable?: boolean;
 }
 
@@ -201,7 +202,7 @@ export class CertificateDto {
   @ApiProperty({ example: 'retention' }) reason: string;
   @ApiProperty({ enum: POLICY_NAMES }) retentionPolicy: string;
   @ApiProperty({ format: 'date-time' }) retentionDeadline: string;
-  @ApiProperty({ format: 'uuid', nullable: true }) deletionRequestId: string | null;
+  @ApiProperty({ type: String, format: 'uuid', nullable: true }) deletionRequestId: string | null;
   @ApiProperty({ format: 'date-time' }) destroyedAt: string;
   @ApiProperty({ type: [CertificateStepDto] }) steps: CertificateStepDto[];
 }

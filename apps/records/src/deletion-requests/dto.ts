@@ -25,14 +25,14 @@ export class DeletionRequestDto {
   @ApiProperty({ description: 'Calls of this caller: at the request, then (once carried out) deleted plus held.' }) callsTotal: number;
   @ApiProperty({ description: 'Calls kept because a legal hold stands.' }) callsHeld: number;
   @ApiProperty({ description: 'Calls destroyed (each has a deletion certificate naming this request).' }) callsDeleted: number;
-  @ApiProperty({ format: 'date-time', nullable: true }) completedAt: string | null;
-  @ApiProperty({ format: 'date-time', nullable: true }) cancelledAt: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) completedAt: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) cancelledAt: string | null;
   @ApiProperty({ description: 'A closing SMS is still to be sent (the number is kept sealed until then, and erased after).' })
   closingSmsPending: boolean;
 }
 
 export class DeletionRequestPageDto {
   @ApiProperty({ type: [DeletionRequestDto] }) items: DeletionRequestDto[];
-  @ApiProperty({ nullable: true, description: 'Pass as `cursor` for the next (older) page; null on the last page.' }) nextCursor:
-    string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'Pass as `cursor` for the next (older) page; null on the last page.' })
+  nextCursor: string | null;
 }
