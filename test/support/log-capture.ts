@@ -54,8 +54,9 @@ export interface Leak {
 
 // E.164 as it travels: +4477..., or form-encoded %2B4477...
 const E164 = /(?:\+|%2B)[1-9]\d{7,14}\b/g;
-// A six-digit run near the word code (a verification code), e.g. "code 123456", "code":"123456".
-const CODE = /code[^0-9\n]{0,24}(?<!\d)\d{6}(?!\d)/gi;
+// A six-digit run near the word code (a verification code), e.g. "code 123456", "code":"123456": a token of
+// its own, not six digits inside an id (a CallSid's hex often holds a run of six decimal digits).
+const CODE = /code[^0-9\n]{0,24}(?<![0-9A-Za-z])\d{6}(?![0-9A-Za-z])/gi;
 
 /**
  * What a log text gives away: E.164 numbers and six-digit codes by pattern, and every known secret
