@@ -15,7 +15,7 @@ import twilio from 'twilio';
 import { createGatewayApp } from '../apps/gateway/src/bootstrap';
 import { envFor } from '../test/support/env-for';
 import { TEST_DATABASE_URL, TEST_REDIS_URL, TEST_SECRETS } from '../test/support/test-config';
-import { combine, CONCURRENCY, formBody, loadGenerator, PUBLIC_URL, Run } from './support/webhook-load';
+import { CONCURRENCY, formBody, gatewayAgainstFloor, PUBLIC_URL } from './support/webhook-load';
 import { Bench, BenchRow } from './types';
 
 const REQUESTS = Number(process.env.CONSENT_BENCH_REQUESTS ?? 2000);
@@ -78,22 +78,15 @@ const bench: Bench = async () => {
   const redis = new Redis(TEST_REDIS_URL);
   const pool = createPool({ uri: TEST_DATABASE_URL, connectionLimit: 20 });
   const bare = await bareServer(redis, pool);
-  const load = loadGenerator();
   try {
     const gatewayUrl = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
     const bareUrl = `http://127.0.0.1:${(bare.address() as AddressInfo).port}`;
-    await load.run(gatewayUrl, 'consent', WARMUP, '<Enqueue');
-    await load.run(bareUrl, 'consent', WARMUP, '<Enqueue');
-    // Interleaved rounds, so that a noisy neighbour on the machine weighs on both alike.
-    const rounds = 4;
-    const bareRuns: Run[] = [];
-    const gwRuns: Run[] = [];
-    for (let i = 0; i < rounds; i++) {
-      bareRuns.push(await load.run(bareUrl, 'consent', REQUESTS / rounds, '<Enqueue'));
-      gwRuns.push(await load.run(gatewayUrl, 'consent', REQUESTS / rounds, '<Enqueue'));
-    }
-    const floor = combine(bareRuns);
-    const gw = combine(gwRuns);
+    const { gateway: gw, floor } = await gatewayAgainstFloor(gatewayUrl, bareUrl, {
+      kind: 'consent',
+      expect: '<Enqueue',
+      requests: REQUESTS,
+      warmup: WARMUP,
+    });
     const ratio = gw.rps / floor.rps;
     const rows: BenchRow[] = [
       {
@@ -119,7 +112,6 @@ const bench: Bench = async () => {
     ];
     return rows;
   } finally {
-    load.stop();
     await app.close();
     await new Promise<void>((r) => bare.close(() => r()));
     await pool.end();

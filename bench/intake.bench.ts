@@ -11,7 +11,7 @@ import twilio from 'twilio';
 import { createGatewayApp } from '../apps/gateway/src/bootstrap';
 import { envFor } from '../test/support/env-for';
 import { TEST_SECRETS } from '../test/support/test-config';
-import { combine, CONCURRENCY, formBody, loadGenerator, PUBLIC_URL, Run } from './support/webhook-load';
+import { CONCURRENCY, formBody, gatewayAgainstFloor, PUBLIC_URL } from './support/webhook-load';
 import { Bench, BenchRow } from './types';
 
 const REQUESTS = Number(process.env.INTAKE_BENCH_REQUESTS ?? 4000);
@@ -39,22 +39,15 @@ const bench: Bench = async () => {
   const app = await createGatewayApp(envFor({ PUBLIC_URL }));
   await app.listen(0, '127.0.0.1');
   const bare = await bareServer();
-  const load = loadGenerator();
   try {
     const gatewayUrl = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
     const bareUrl = `http://127.0.0.1:${(bare.address() as AddressInfo).port}`;
-    await load.run(gatewayUrl, 'incoming', WARMUP, '<Gather');
-    await load.run(bareUrl, 'incoming', WARMUP, '<Gather');
-    // Interleaved rounds, so that a noisy neighbour on the machine weighs on both alike.
-    const rounds = 4;
-    const bareRuns: Run[] = [];
-    const gwRuns: Run[] = [];
-    for (let i = 0; i < rounds; i++) {
-      bareRuns.push(await load.run(bareUrl, 'incoming', REQUESTS / rounds, '<Gather'));
-      gwRuns.push(await load.run(gatewayUrl, 'incoming', REQUESTS / rounds, '<Gather'));
-    }
-    const floor = combine(bareRuns);
-    const gw = combine(gwRuns);
+    const { gateway: gw, floor } = await gatewayAgainstFloor(gatewayUrl, bareUrl, {
+      kind: 'incoming',
+      expect: '<Gather',
+      requests: REQUESTS,
+      warmup: WARMUP,
+    });
     const ratio = gw.rps / floor.rps;
     const rows: BenchRow[] = [
       {
@@ -80,7 +73,6 @@ const bench: Bench = async () => {
     ];
     return rows;
   } finally {
-    load.stop();
     await app.close();
     await new Promise<void>((r) => bare.close(() => r()));
   }

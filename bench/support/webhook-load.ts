@@ -158,3 +158,30 @@ export function formBody(req: import('http').IncomingMessage): Promise<Record<st
     req.on('error', reject);
   });
 }
+
+/**
+ * The gateway against its bare floor, under the same load from a child process: a warm-up of each,
+ * then interleaved rounds (a noisy neighbour on the machine weighs on both alike). The two servers
+ * must already listen; the load generator is started and stopped here.
+ */
+export async function gatewayAgainstFloor(
+  gatewayUrl: string,
+  floorUrl: string,
+  opts: { kind: WebhookKind; expect: string; requests: number; warmup: number; rounds?: number },
+): Promise<{ gateway: Run; floor: Run }> {
+  const load = loadGenerator();
+  const rounds = opts.rounds ?? 4;
+  try {
+    await load.run(gatewayUrl, opts.kind, opts.warmup, opts.expect);
+    await load.run(floorUrl, opts.kind, opts.warmup, opts.expect);
+    const floorRuns: Run[] = [];
+    const gatewayRuns: Run[] = [];
+    for (let i = 0; i < rounds; i++) {
+      floorRuns.push(await load.run(floorUrl, opts.kind, opts.requests / rounds, opts.expect));
+      gatewayRuns.push(await load.run(gatewayUrl, opts.kind, opts.requests / rounds, opts.expect));
+    }
+    return { gateway: combine(gatewayRuns), floor: combine(floorRuns) };
+  } finally {
+    load.stop();
+  }
+}
