@@ -1,7 +1,5 @@
 import { INestApplication } from '@nestjs/common';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
+import { readFileSync, statSync } from 'fs';
 import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { createWorkerApp } from '../../apps/worker/src/bootstrap';
@@ -14,31 +12,13 @@ import { findLeaks, logCaptureFile, registerSecret } from '../support/log-captur
 import { TEST_SECRETS } from '../support/test-config';
 import { TwilioPeer, randomSid } from '../support/twilio-peer';
 import { ConsoleClient, TwilioWebhooks, baseUrlOf, callStatus, eventually, placeCall, testNumber, twimlAttr } from '../support/webhooks';
+import { shortGraceRetentionFile } from '../support/privacy-call';
 import { clearRouting, connectOperator, startGatewayApp } from '../support/gateway-app';
 
 const PUBLIC_URL = 'https://hotline.example.test';
 const ACCOUNT = TEST_SECRETS.TWILIO_ACCOUNT_SID;
 const HOTLINE = '+15550000000';
 const PRIVACY_LINE = '+15550002222';
-
-/** Long retention (nothing expires by itself), and a one-second grace before a deletion is carried out. */
-function retentionFile(): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'hotline-no-trace-')), 'retention.yaml');
-  writeFileSync(
-    file,
-    [
-      'scanEvery: PT1H',
-      'policies:',
-      '  default: P90D',
-      '  high: P1Y',
-      '  imminent: P7Y',
-      'recordings: P30D',
-      'deletionGrace: PT1S',
-      '',
-    ].join('\n'),
-  );
-  return file;
-}
 
 /** Every key of the test's Redis database with its value, as text. */
 async function dumpRedis(redis: Redis): Promise<string> {
@@ -81,7 +61,7 @@ describe('a deletion by phone leaves no trace of the caller', () => {
       logStart = 0;
     }
     peer = await new TwilioPeer(ACCOUNT, TEST_SECRETS.TWILIO_AUTH_TOKEN).start();
-    const common = { TWILIO_API_URL: peer.url, PUBLIC_URL, RETENTION_CONFIG: retentionFile() };
+    const common = { TWILIO_API_URL: peer.url, PUBLIC_URL, RETENTION_CONFIG: shortGraceRetentionFile() };
     env = envFor(common);
     ({ db, keys, close: closeDb } = await openTestDataSources());
     redis = new Redis(env.REDIS_URL);

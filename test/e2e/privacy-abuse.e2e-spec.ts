@@ -13,56 +13,15 @@ import { FakeClock } from '../support/fake-clock';
 import { clearRouting, startGatewayApp } from '../support/gateway-app';
 import { findLeaks, logCaptureFile, registerSecret } from '../support/log-capture';
 import { TEST_SECRETS } from '../support/test-config';
-import { TwilioPeer, randomSid } from '../support/twilio-peer';
-import { ConsoleClient, TwilioWebhooks, baseUrlOf, connectConsole, staff, twimlAttr } from '../support/webhooks';
+import { TwilioPeer } from '../support/twilio-peer';
+import { ConsoleClient, TwilioWebhooks, baseUrlOf, connectConsole, staff } from '../support/webhooks';
+import { PrivacyCall } from '../support/privacy-call';
 
 const PUBLIC_URL = 'https://hotline.example.test';
 const ACCOUNT = TEST_SECRETS.TWILIO_ACCOUNT_SID;
 const PSEUDONYM_KEY = Buffer.from(TEST_SECRETS.PSEUDONYM_KEY, 'base64');
 /** The caps of the gateway under test: small, so that a test reaches each. */
 const CAPS = { perNumber: 2, perCountry: 3, total: 5 };
-
-/** Every `<Say>` of a TwiML reply, in order. */
-function said(twiml: string): string {
-  return [...twiml.matchAll(/<Say\b[^>]*>([^<]*)<\/Say>/g)].map((m) => m[1].replace(/&apos;/g, "'")).join(' ');
-}
-
-/** One call to the privacy line, played as Twilio would: the same CallSid and From on every step. */
-class PrivacyCall {
-  readonly callSid = randomSid('CA');
-  twiml = '';
-
-  constructor(
-    private readonly hooks: TwilioWebhooks,
-    readonly from: string,
-  ) {}
-
-  private params(extra: Record<string, string> = {}): Record<string, string> {
-    return { AccountSid: ACCOUNT, CallSid: this.callSid, From: this.from, To: '+15550002222', CallStatus: 'in-progress', ...extra };
-  }
-
-  async answer(): Promise<string> {
-    const res = await this.hooks.post('/twilio/voice/privacy', this.params());
-    expect(res.status).toBe(200);
-    return (this.twiml = res.text);
-  }
-
-  async press(digits: string): Promise<string> {
-    const action = twimlAttr(this.twiml, 'Gather', 'action');
-    if (!action) throw new Error(`no Gather to answer in ${this.twiml}`);
-    const res = await this.hooks.post(action, this.params({ Digits: digits }));
-    expect(res.status).toBe(200);
-    return (this.twiml = res.text);
-  }
-
-  get says(): string {
-    return said(this.twiml);
-  }
-
-  get ended(): boolean {
-    return this.twiml.includes('<Hangup/>') && !this.twiml.includes('<Gather');
-  }
-}
 
 describe('the privacy line against abuse', () => {
   const clock = new FakeClock();

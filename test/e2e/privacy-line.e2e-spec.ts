@@ -1,7 +1,5 @@
 import { INestApplication } from '@nestjs/common';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
+import { readFileSync, statSync } from 'fs';
 import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { createWorkerApp } from '../../apps/worker/src/bootstrap';
@@ -13,6 +11,7 @@ import { CONTACT_PUBLIC_KEY_REDIS_KEY, callerPseudonym } from '@hotline/crypto';
 import { BULL_PREFIX, QueueName, jobId } from '@hotline/jobs';
 import { redisOptionsFromUrl } from '@hotline/observability';
 import { Queue } from 'bullmq';
+import { PrivacyCall as SharedPrivacyCall, said, shortGraceRetentionFile } from '../support/privacy-call';
 import { dumpAllText, openTestDataSources } from '../support/db';
 import { envFor } from '../support/env-for';
 import { Factory, TestStaff, bearer } from '../support/factories';
@@ -39,86 +38,15 @@ const PUBLIC_URL = 'https://hotline.example.test';
 const ACCOUNT = TEST_SECRETS.TWILIO_ACCOUNT_SID;
 const PSEUDONYM_KEY = Buffer.from(TEST_SECRETS.PSEUDONYM_KEY, 'base64');
 
-/** Long retention (nothing expires during the test), and a one-second grace before a deletion is carried out. */
-function retentionFile(): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'hotline-privacy-')), 'retention.yaml');
-  writeFileSync(
-    file,
-    [
-      'scanEvery: PT1H',
-      'policies:',
-      '  default: P90D',
-      '  high: P1Y',
-      '  imminent: P7Y',
-      'recordings: P30D',
-      'deletionGrace: PT1S',
-      '',
-    ].join('\n'),
-  );
-  return file;
-}
-
-/** Every `<Say>` of a TwiML reply, in order. */
-function said(twiml: string): string {
-  return [...twiml.matchAll(/<Say\b[^>]*>([^<]*)<\/Say>/g)]
-    .map((m) =>
-      m[1]
-        .replace(/&apos;/g, "'")
-        .replace(/&quot;/g, '"')
-        .replace(/&amp;/g, '&'),
-    )
-    .join(' ');
-}
-
 /** One call to the privacy line, played as Twilio would: the same CallSid and From on every step. */
 /** The privacy-line calls placed from each number. */
 const privacyCalls = new Map<string, string[]>();
 const privacyCallsOf = (from: string) => privacyCalls.get(from) ?? [];
 
-class PrivacyCall {
-  readonly callSid = randomSid('CA');
-  twiml = '';
-
-  constructor(
-    private readonly hooks: TwilioWebhooks,
-    readonly from: string,
-  ) {
+class PrivacyCall extends SharedPrivacyCall {
+  constructor(hooks: TwilioWebhooks, from: string) {
+    super(hooks, from);
     privacyCalls.set(from, [...privacyCallsOf(from), this.callSid]);
-  }
-
-  private params(extra: Record<string, string> = {}): Record<string, string> {
-    return {
-      AccountSid: ACCOUNT,
-      CallSid: this.callSid,
-      From: this.from,
-      To: '+15550002222',
-      CallStatus: 'in-progress',
-      Direction: 'inbound',
-      ...extra,
-    };
-  }
-
-  async answer(path = '/twilio/voice/privacy'): Promise<string> {
-    const res = await this.hooks.post(path, this.params());
-    expect(res.status).toBe(200);
-    return (this.twiml = res.text);
-  }
-
-  /** Keys pressed at the current `<Gather>` ('' is no input: Twilio posts the action with empty Digits). */
-  async press(digits: string): Promise<string> {
-    const action = twimlAttr(this.twiml, 'Gather', 'action');
-    if (!action) throw new Error(`no Gather to answer in ${this.twiml}`);
-    const res = await this.hooks.post(action, this.params({ Digits: digits }));
-    expect(res.status).toBe(200);
-    return (this.twiml = res.text);
-  }
-
-  get says(): string {
-    return said(this.twiml);
-  }
-
-  get ended(): boolean {
-    return this.twiml.includes('<Hangup/>') && !this.twiml.includes('<Gather');
   }
 }
 
@@ -221,7 +149,7 @@ describe('the privacy line', () => {
       }
     })();
     peer = await new TwilioPeer(ACCOUNT, TEST_SECRETS.TWILIO_AUTH_TOKEN).start();
-    const common = { TWILIO_API_URL: peer.url, PUBLIC_URL, RETENTION_CONFIG: retentionFile() };
+    const common = { TWILIO_API_URL: peer.url, PUBLIC_URL, RETENTION_CONFIG: shortGraceRetentionFile() };
     gatewayEnv = envFor(common);
     ({ db, keys, close: closeDb } = await openTestDataSources());
     redis = new Redis(gatewayEnv.REDIS_URL);
