@@ -95,23 +95,33 @@ export class CheckpointStore {
     const checkpoints: AuditCheckpoint[] = [];
     const problems: string[] = [];
     for (const f of this.files().sort()) {
-      let c: AuditCheckpoint;
-      try {
-        c = JSON.parse(readFileSync(join(this.dir, f), 'utf8'));
-      } catch {
-        problems.push(`${f} cannot be read`);
-        continue;
-      }
-      const valid =
-        Array.isArray(c.hashes) &&
-        c.toSeq === c.fromSeq + c.hashes.length &&
-        this.keys.verifying.some(
-          (k) => keyIdOf(k) === c.keyId && verify(null, signedBody(c), k, Buffer.from(String(c.signature), 'base64')),
-        );
-      if (valid) checkpoints.push(c);
-      else problems.push(`${f} has no valid signature`);
+      const c = this.read(f);
+      if (typeof c === 'string') problems.push(c);
+      else checkpoints.push(c);
     }
     return { checkpoints, problems };
+  }
+
+  /** The newest checkpoint if its signature holds (what the next checkpoint continues from), else null. */
+  latest(): AuditCheckpoint | null {
+    const newest = this.files().sort().at(-1);
+    const c = newest ? this.read(newest) : null;
+    return c && typeof c !== 'string' ? c : null;
+  }
+
+  /** One checkpoint file, its signature checked; a string naming the problem when it is not believed. */
+  private read(f: string): AuditCheckpoint | string {
+    let c: AuditCheckpoint;
+    try {
+      c = JSON.parse(readFileSync(join(this.dir, f), 'utf8'));
+    } catch {
+      return `${f} cannot be read`;
+    }
+    const valid =
+      Array.isArray(c.hashes) &&
+      c.toSeq === c.fromSeq + c.hashes.length &&
+      this.keys.verifying.some((k) => keyIdOf(k) === c.keyId && verify(null, signedBody(c), k, Buffer.from(String(c.signature), 'base64')));
+    return valid ? c : `${f} has no valid signature`;
   }
 
   private files(): string[] {

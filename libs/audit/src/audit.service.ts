@@ -123,12 +123,8 @@ export class AuditService {
     const headSeq = Number(head?.seq ?? 0);
     let from = store.latestSeq();
     let covered = 0;
-    let lastHash: string | undefined = from
-      ? store
-          .readAll()
-          .checkpoints.find((c) => c.toSeq === from)
-          ?.hashes.at(-1)
-      : GENESIS_HASH;
+    // Only the newest file is read (not every checkpoint ever written, as verification does).
+    let lastHash: string | undefined = from ? store.latest()?.hashes.at(-1) : GENESIS_HASH;
     while (from < headSeq) {
       const rows: { seq: string | number; hash: string; prev_hash: string }[] = await this.ds.query(
         'SELECT seq, hash, prev_hash FROM audit_log WHERE seq > ? AND seq <= ? ORDER BY seq',
