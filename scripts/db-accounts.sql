@@ -36,6 +36,8 @@ GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`consents` TO 'hotline_records'@'%
 GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`recordings` TO 'hotline_records'@'%';
 GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`legal_holds` TO 'hotline_records'@'%';
 GRANT SELECT ON `{{records}}`.`deletion_certificates` TO 'hotline_records'@'%';
+-- The retention report counts what waits for deletion at Twilio (never opens it).
+GRANT SELECT ON `{{records}}`.`twilio_cleanup` TO 'hotline_records'@'%';
 GRANT SELECT, UPDATE ON `{{records}}`.`deletion_requests` TO 'hotline_records'@'%';
 GRANT SELECT ON `{{records}}`.`records_identity` TO 'hotline_records'@'%';
 GRANT SELECT, INSERT ON `{{records}}`.`audit_log` TO 'hotline_records'@'%';
@@ -55,7 +57,9 @@ GRANT SELECT, DELETE ON `{{records}}`.`escalations` TO 'hotline_worker'@'%';
 GRANT SELECT, UPDATE, DELETE ON `{{records}}`.`consents` TO 'hotline_worker'@'%';
 GRANT SELECT, UPDATE, DELETE ON `{{records}}`.`recordings` TO 'hotline_worker'@'%';
 GRANT SELECT, UPDATE, DELETE ON `{{records}}`.`legal_holds` TO 'hotline_worker'@'%';
-GRANT SELECT, INSERT ON `{{records}}`.`deletion_certificates` TO 'hotline_worker'@'%';
+GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`deletion_certificates` TO 'hotline_worker'@'%';
+-- What secure deletion leaves for Twilio (sealed SIDs), until Twilio has deleted it.
+GRANT SELECT, INSERT, UPDATE, DELETE ON `{{records}}`.`twilio_cleanup` TO 'hotline_worker'@'%';
 GRANT SELECT, UPDATE ON `{{records}}`.`deletion_requests` TO 'hotline_worker'@'%';
 GRANT SELECT, DELETE ON `{{records}}`.`privacy_codes` TO 'hotline_worker'@'%';
 GRANT SELECT, DELETE ON `{{records}}`.`privacy_blocks` TO 'hotline_worker'@'%';

@@ -177,8 +177,10 @@ describe('retention recovers from crashes and from a lost Redis', () => {
     const second = startWorkerProcess(env);
     try {
       await waitFor(
-        'every expired call destroyed',
-        async () => (await countRows(db, 'SELECT COUNT(*) FROM calls WHERE id IN (?)', [expired.map((c) => c.callId)])) === 0,
+        'every expired call destroyed, and its Twilio cleanup done',
+        async () =>
+          (await countRows(db, 'SELECT COUNT(*) FROM calls WHERE id IN (?)', [expired.map((c) => c.callId)])) === 0 &&
+          expired.every((c) => peer.deletedRecordings.includes(c.recordingSid!)),
         25_000,
         200,
       );
@@ -223,8 +225,10 @@ describe('retention recovers from crashes and from a lost Redis', () => {
       await redis.flushdb(); // this run's own Redis database only
       expect(await countRows(db, 'SELECT COUNT(*) FROM calls WHERE id IN (?)', [expired.map((c) => c.callId)])).toBeGreaterThan(0);
       await waitFor(
-        'every expired call destroyed',
-        async () => (await countRows(db, 'SELECT COUNT(*) FROM calls WHERE id IN (?)', [expired.map((c) => c.callId)])) === 0,
+        'every expired call destroyed, and its Twilio cleanup done',
+        async () =>
+          (await countRows(db, 'SELECT COUNT(*) FROM calls WHERE id IN (?)', [expired.map((c) => c.callId)])) === 0 &&
+          expired.every((c) => peer.deletedRecordings.includes(c.recordingSid!)),
         25_000,
         200,
       );

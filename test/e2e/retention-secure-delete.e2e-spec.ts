@@ -52,10 +52,14 @@ describe('retention and secure deletion', () => {
     await closeDb?.();
   });
 
-  it('destroys an expired call end to end: recording at Twilio, key, every row, leaving a certificate and an audit entry', async () => {
+  it('destroys an expired call end to end: key, every row, a certificate and an audit entry; then its call and recording at Twilio', async () => {
     const call = await calls.seed({ deadlineInMs: -1000, notes: 2, recording: true, escalation: true, liftedHold: true });
 
-    const cert = await waitFor('the certificate', () => certificateOf(db, call.callId));
+    // The Twilio cleanup adds its steps to the certificate once Twilio has deleted the call there.
+    const cert = await waitFor('the certificate with the Twilio steps', async () => {
+      const c = await certificateOf(db, call.callId);
+      return c && JSON.stringify(c.steps).includes('call_at_twilio') ? c : undefined;
+    });
 
     expect(peer.deletedRecordings).toContain(call.recordingSid);
     expect(await keys.query('SELECT 1 FROM data_keys WHERE call_id = ?', [call.callId])).toHaveLength(0);
@@ -70,14 +74,17 @@ describe('retention and secure deletion', () => {
     const steps = typeof cert.steps === 'string' ? JSON.parse(cert.steps) : cert.steps;
     expect(steps.map((s: any) => `${s.step}:${s.outcome}`)).toEqual([
       'hold_check:done',
-      'recording_at_twilio:done',
-      'call_at_twilio:done',
       'hold_recheck:done',
       'data_key:done',
       'rows:done',
+      'twilio:queued',
+      'recording_at_twilio:done',
+      'call_at_twilio:done',
     ]);
-    // The call's own record at Twilio (the caller's number, times, duration) went before its SID did.
     expect(peer.deletedCalls).toContain(steps.find((s: any) => s.step === 'call_at_twilio').detail);
+    // The sealed SIDs and the one-time key that opened them are gone with the cleanup.
+    const cleanupId = steps.find((s: any) => s.step === 'twilio').detail.replace('cleanup ', '');
+    expect(await countRows(db, 'SELECT COUNT(*) FROM twilio_cleanup WHERE id = ?', [cleanupId])).toBe(0);
     const certText = JSON.stringify(cert);
     expect(certText).not.toContain(call.pseudonym);
     for (const t of call.noteTexts) expect(certText).not.toContain(t);
@@ -87,6 +94,48 @@ describe('retention and secure deletion', () => {
     expect(JSON.stringify(audit[0].detail)).toContain(cert.id);
     expect((await worker.get(AuditService).verify()).ok).toBe(true);
     expect(await registry.getSingleMetricAsString('hotline_secure_deletions_total')).toMatch(/reason="retention"[^}]*} [1-9]/);
+  });
+
+  it('destroys the records on time while Twilio is failing: the SIDs wait sealed (in plain nowhere), the cleanup retries, audits its last failure, and finishes once Twilio answers', async () => {
+    const call = await calls.seed({ deadlineInMs: -1000, notes: 1, recording: true });
+    const [{ call_sid: callSid }] = await db.query('SELECT call_sid FROM calls WHERE id = ?', [call.callId]);
+    peer.failAll = 503;
+    let cleanupId: string;
+    let keyId: string;
+    try {
+      const cert = await waitFor('the certificate, Twilio failing', () => certificateOf(db, call.callId));
+      const steps = typeof cert.steps === 'string' ? JSON.parse(cert.steps) : cert.steps;
+      cleanupId = steps.find((s: any) => s.step === 'twilio').detail.replace('cleanup ', '');
+      // The records are destroyed: key, rows; the Twilio SIDs are nowhere in plain, in either database.
+      expect(await readCall(db, keys, call.callId)).toEqual({ kind: 'gone', certified: true });
+      expect(await tablesMentioning(db, call.recordingSid!)).toEqual([]);
+      expect(await tablesMentioning(db, callSid)).toEqual([]);
+      expect(await tablesMentioning(keys, call.recordingSid!)).toEqual([]);
+      [{ contact_key_id: keyId }] = await db.query('SELECT contact_key_id FROM twilio_cleanup WHERE id = ?', [cleanupId]);
+      expect(await countRows(keys, 'SELECT COUNT(*) FROM contact_keys WHERE id = ?', [keyId])).toBe(1);
+      // Every quick retry fails; the last one is audited (no phone number, no SID), and the report says Twilio is behind.
+      await waitFor(
+        "the cleanup's last failure, audited",
+        async () =>
+          (await countRows(db, "SELECT COUNT(*) FROM audit_log WHERE action = 'twilio_cleanup.failed' AND target_id = ?", [cleanupId])) > 0,
+      );
+      const [entry] = await db.query("SELECT detail FROM audit_log WHERE action = 'twilio_cleanup.failed' AND target_id = ?", [cleanupId]);
+      expect(JSON.stringify(entry.detail)).not.toContain(call.recordingSid);
+      expect(peer.requests.filter((r) => r.path.endsWith(`/Recordings/${call.recordingSid}.json`)).length).toBeGreaterThanOrEqual(5);
+      expect(peer.deletedRecordings).not.toContain(call.recordingSid);
+    } finally {
+      peer.failAll = undefined;
+    }
+    // The reconciler queues it again (its scheduled run does the same).
+    expect((await worker.get(ReconcileProcessor).process()).twilioCleanupsQueued).toBeGreaterThanOrEqual(1);
+    await waitFor(
+      'the cleanup done once Twilio answers',
+      async () => (await countRows(db, 'SELECT COUNT(*) FROM twilio_cleanup WHERE id = ?', [cleanupId!])) === 0,
+    );
+    expect(peer.deletedRecordings).toContain(call.recordingSid);
+    expect(peer.deletedCalls).toContain(callSid);
+    // Its one-time key is destroyed: no copy of the sealed SIDs (binlogs, backups) opens any more.
+    expect(await countRows(keys, 'SELECT COUNT(*) FROM contact_keys WHERE id = ?', [keyId!])).toBe(0);
   });
 
   it('keeps a call under legal hold past its deadline, and destroys it once the hold is lifted', async () => {
@@ -106,7 +155,7 @@ describe('retention and secure deletion', () => {
     expect(await tablesMentioning(keys, held.callId)).toEqual([]);
   });
 
-  it('stops at a hold placed while the deletion is under way, before anything is deleted at Twilio', async () => {
+  it('stops at a hold placed while the deletion is under way: nothing destroyed, nothing deleted at Twilio', async () => {
     const service = worker.get(SecureDeleteService);
     // Deletion by request, on a call the scan leaves alone (not expired).
     const call = await calls.seed({ deadlineInMs: 3_600_000, notes: 1, recording: true });
@@ -123,12 +172,10 @@ describe('retention and secure deletion', () => {
         new Date(),
       ]);
       const pending = service.destroy({ callId: call.callId, reason: 'caller_request' });
-      // The deletion waits on the hold's lock before Twilio: the hold check under lock cannot pass it by.
+      // The deletion waits on the hold's lock before anything: the hold check under lock cannot pass it by.
       await waitFor('the hold check under lock to wait for the hold', async () => {
         const threads: { Info: string | null }[] = await db.query('SHOW FULL PROCESSLIST');
-        return threads.some(
-          (t) => t.Info?.includes('FROM legal_holds') && t.Info.includes('LOCK IN SHARE MODE') && t.Info.includes(call.callId),
-        );
+        return threads.some((t) => t.Info?.includes('FOR UPDATE') && t.Info.includes(call.callId));
       });
       expect(peer.deletedRecordings).not.toContain(call.recordingSid);
       expect(await countRows(keys, 'SELECT COUNT(*) FROM data_keys WHERE call_id = ?', [call.callId])).toBe(1);
@@ -145,12 +192,13 @@ describe('retention and secure deletion', () => {
     expect(await countRows(db, 'SELECT COUNT(*) FROM recordings WHERE call_id = ? AND deleted_at IS NULL', [call.callId])).toBe(1);
   });
 
-  it('waits for a reader holding the call, and never deletes the row of a recording that arrived mid-deletion before Twilio has', async () => {
+  it('waits for a reader holding the call; a recording that arrived mid-deletion goes with the call, at Twilio too', async () => {
     const service = worker.get(SecureDeleteService);
     const call = await calls.seed({ deadlineInMs: 3_600_000, notes: 1 });
     const reader = db.createQueryRunner();
     await reader.connect();
     let pending: Promise<unknown> | undefined;
+    const sid = 'RE' + randomUUID().replace(/-/g, '');
     try {
       // A records read in progress (it locks the call row in share mode).
       await reader.startTransaction();
@@ -165,19 +213,19 @@ describe('retention and secure deletion', () => {
       // Meanwhile Twilio's late recording callback lands.
       await db.query(
         "INSERT INTO recordings (id, call_id, recording_sid, status, retention_deadline, created_at) VALUES (?, ?, ?, 'completed', ?, ?)",
-        [randomUUID(), call.callId, 'RE' + randomUUID().replace(/-/g, ''), new Date(Date.now() + 3_600_000), new Date()],
+        [randomUUID(), call.callId, sid, new Date(Date.now() + 3_600_000), new Date()],
       );
       expect(await countRows(keys, 'SELECT COUNT(*) FROM data_keys WHERE call_id = ?', [call.callId])).toBe(1);
+      // The reader sees the whole call: nothing was destroyed under it.
+      expect(await countRows(db, 'SELECT COUNT(*) FROM notes WHERE call_id = ?', [call.callId])).toBe(1);
       await reader.commitTransaction();
-      expect(await pending).toMatchObject({ callId: call.callId, outcome: 'failed', error: { name: 'RecordingArrivedError' } });
+      expect(await pending).toMatchObject({ callId: call.callId, outcome: 'destroyed' });
     } finally {
       if (reader.isTransactionActive) await reader.rollbackTransaction();
       await reader.release();
     }
-    expect(await readCall(db, keys, call.callId)).toEqual({ kind: 'whole', notes: call.noteTexts });
-    const [{ recording_sid: sid }] = await db.query('SELECT recording_sid FROM recordings WHERE call_id = ?', [call.callId]);
-    expect((await service.destroy({ callId: call.callId, reason: 'caller_request' })).outcome).toBe('destroyed');
-    expect(peer.deletedRecordings).toContain(sid);
+    expect(await readCall(db, keys, call.callId)).toEqual({ kind: 'gone', certified: true });
+    await waitFor('the late recording deleted at Twilio', async () => peer.deletedRecordings.includes(sid));
   });
 
   it('does not destroy a call whose deadline moved later while its job waited', async () => {
@@ -197,6 +245,7 @@ describe('retention and secure deletion', () => {
     const again = await service.destroy({ callId: call.callId, reason: 'caller_request' });
     expect(again).toEqual({ callId: call.callId, outcome: 'already_destroyed', certificateId: (first as any).certificateId });
     expect(await countRows(db, 'SELECT COUNT(*) FROM deletion_certificates WHERE call_id = ?', [call.callId])).toBe(1);
+    await waitFor('the recording deleted at Twilio', async () => peer.deletedRecordings.includes(call.recordingSid!));
     expect(peer.deletedRecordings.filter((s) => s === call.recordingSid)).toHaveLength(1);
   });
 
@@ -222,34 +271,6 @@ describe('retention and secure deletion', () => {
     expect(peer.deletedRecordings).toContain(call.recordingSid);
     expect(await readCall(db, keys, call.callId)).toEqual({ kind: 'whole', notes: call.noteTexts });
     expect(await db.query("SELECT 1 FROM audit_log WHERE action = 'recording.deleted' AND target_id = ?", [call.callId])).toHaveLength(1);
-  });
-
-  it('retries a failing deletion, audits and counts only the last failure, keeps the call whole, and the next scan finishes it', async () => {
-    const call = await calls.seed({ deadlineInMs: -1000, notes: 1, recording: true });
-    peer.failAll = 503;
-    try {
-      await waitFor(
-        'the final failure',
-        async () =>
-          (await countRows(db, "SELECT COUNT(*) FROM audit_log WHERE action = 'call.destroy_failed' AND target_id = ?", [call.callId])) > 0,
-      );
-      expect(await readCall(db, keys, call.callId)).toEqual({ kind: 'whole', notes: call.noteTexts });
-      const failures = await countRows(db, "SELECT COUNT(*) FROM audit_log WHERE action = 'call.destroy_failed' AND target_id = ?", [
-        call.callId,
-      ]);
-      const attempts = peer.requests.filter((r) => r.path.endsWith(`/Recordings/${call.recordingSid}.json`)).length;
-      expect(attempts).toBeGreaterThanOrEqual(4 * failures);
-      const [entry] = await db.query("SELECT detail FROM audit_log WHERE action = 'call.destroy_failed' AND target_id = ?", [call.callId]);
-      const detail = typeof entry.detail === 'string' ? JSON.parse(entry.detail) : entry.detail;
-      expect(detail).toMatchObject({ job: 'secure-delete', attempts: 4 });
-      expect(await registry.getSingleMetricAsString('hotline_secure_delete_failures_total')).toMatch(
-        /hotline_secure_delete_failures_total(\{[^}]*\})? [1-9]/,
-      );
-    } finally {
-      peer.failAll = undefined;
-    }
-    await waitFor('the certificate once Twilio answers', () => certificateOf(db, call.callId));
-    expect(peer.deletedRecordings).toContain(call.recordingSid);
   });
 
   it('reconciles: destroys keys of destroyed calls at once, quarantines other orphan keys before destroying them, deletes rows that arrived for a destroyed call', async () => {
@@ -376,6 +397,7 @@ describe('retention and secure deletion', () => {
     const res = await request(records.getHttpServer()).get('/retention/report').set('Authorization', bearer('records_officer'));
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ scanEvery: 'PT1S', overdue: 0, overdueRecordings: 0, ok: true });
+    expect(res.body.twilioCleanup).toEqual({ calls: 0, oldestQueuedAt: null, overdue: false });
     expect(res.body.holdsInForce.holds).toBeGreaterThanOrEqual(1);
     expect(res.body.deletions.lastDay).toBeGreaterThanOrEqual(3);
     expect(res.body.deletions.lastWeek).toBeGreaterThanOrEqual(res.body.deletions.lastDay);
@@ -390,12 +412,12 @@ describe('retention and secure deletion', () => {
     expect((await request(records.getHttpServer()).get('/retention/report')).status).toBe(401);
   });
 
-  it('exposes its metrics on the worker: deletions, failures, scan duration, overdue', async () => {
+  it('exposes its metrics on the worker: deletions, failed cleanups, scan duration, overdue', async () => {
     const res = await request(worker.getHttpServer()).get('/metrics');
     expect(res.status).toBe(200);
     for (const name of [
       'hotline_secure_deletions_total',
-      'hotline_secure_delete_failures_total',
+      'hotline_jobs_failed_total{queue="retention",job="twilio-cleanup",last="true"',
       'hotline_retention_scan_duration_seconds_count',
       'hotline_retention_overdue_calls',
     ]) {

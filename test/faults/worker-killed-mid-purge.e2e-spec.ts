@@ -116,8 +116,10 @@ describe('worker killed with SIGKILL mid-purge', () => {
     const last = worker();
     try {
       await waitFor(
-        'every expired call destroyed',
-        async () => (await countRows(db, 'SELECT COUNT(*) FROM calls WHERE id IN (?)', [expired.map((c) => c.callId)])) === 0,
+        'every expired call destroyed, and its Twilio cleanup done',
+        async () =>
+          (await countRows(db, 'SELECT COUNT(*) FROM calls WHERE id IN (?)', [expired.map((c) => c.callId)])) === 0 &&
+          expired.every((c) => peer.deletedRecordings.includes(c.recordingSid!)),
         40_000,
         200,
       );

@@ -26,6 +26,21 @@ export interface RecordingToDelete {
   deletedAt: Date | null;
 }
 
+/** What Twilio still holds of a call when it is destroyed: the caller's leg (the legs it opened are found by their parent) and its recordings. */
+export interface TwilioResidue {
+  callSid: string | null;
+  recordingSids: string[];
+}
+
+export interface TwilioCleanupRow {
+  id: string;
+  contactKeyId: string;
+  sealed: Buffer;
+  /** Calls of the batch already cleaned up at Twilio. */
+  done: string[];
+  attempts: number;
+}
+
 /** A certificate about to be written: as it will read, less the moment of destruction (written with the batch). */
 export type NewCertificate = Omit<DeletionCertificate, 'destroyedAt' | 'steps'> & { steps: DeletionStep[] };
 
@@ -106,29 +121,99 @@ export class CallDestructionSteps {
   /**
    * Locks, in id order (two batches cannot deadlock on each other), the call rows, the calls'
    * range of the legal-hold index (a locking read locks the gaps too: no hold can be inserted for
-   * these calls until `tx` ends) and their recordings still at Twilio (none can arrive meanwhile).
+   * these calls until `tx` ends) and their recordings (none can arrive meanwhile). Returns, with
+   * the calls, what Twilio still holds of each: the caller's CallSid and the recordings not yet
+   * deleted there, read under those locks, for the cleanup that follows the commit.
    */
   async lock(
     callIds: string[],
     tx: EntityManager,
-  ): Promise<{ calls: Map<string, DestructionCandidate>; held: Set<string>; recordingAtTwilio: Set<string> }> {
-    const locked: { id: string; retention_policy: string; retention_deadline: Date }[] = await tx.query(
-      'SELECT id, retention_policy, retention_deadline FROM calls WHERE id IN (?) ORDER BY id FOR UPDATE',
+  ): Promise<{ calls: Map<string, DestructionCandidate>; held: Set<string>; atTwilio: Map<string, TwilioResidue> }> {
+    const locked: { id: string; call_sid: string | null; retention_policy: string; retention_deadline: Date }[] = await tx.query(
+      'SELECT id, call_sid, retention_policy, retention_deadline FROM calls WHERE id IN (?) ORDER BY id FOR UPDATE',
       [callIds],
     );
     const heldRows: { call_id: string }[] = await tx.query(
       `SELECT call_id FROM legal_holds WHERE call_id IN (?) AND ${HOLD_IN_FORCE} FOR UPDATE`,
       [callIds],
     );
-    const liveRows: { call_id: string }[] = await tx.query(
-      'SELECT call_id FROM recordings WHERE call_id IN (?) AND deleted_at IS NULL FOR UPDATE',
+    const recordingRows: { call_id: string; recording_sid: string; deleted_at: Date | null }[] = await tx.query(
+      'SELECT call_id, recording_sid, deleted_at FROM recordings WHERE call_id IN (?) ORDER BY created_at FOR UPDATE',
       [callIds],
     );
+    const atTwilio = new Map<string, TwilioResidue>(locked.map((r) => [r.id, { callSid: r.call_sid, recordingSids: [] }]));
+    for (const r of recordingRows) if (!r.deleted_at) atTwilio.get(r.call_id)?.recordingSids.push(r.recording_sid);
     return {
       calls: new Map(locked.map((r) => [r.id, candidate(r)])),
       held: new Set(heldRows.map((h) => h.call_id)),
-      recordingAtTwilio: new Set(liveRows.map((r) => r.call_id)),
+      atTwilio,
     };
+  }
+
+  /** Queues, in `tx`, what a destroyed batch leaves for Twilio (sealed; see the twilio_cleanup migration). */
+  async queueTwilioCleanup(
+    row: { id: string; contactKeyId: string; sealed: Buffer; calls: number },
+    at: Date,
+    tx: EntityManager,
+  ): Promise<void> {
+    await tx.query('INSERT INTO twilio_cleanup (id, contact_key_id, sealed, calls, created_at) VALUES (?, ?, ?, ?, ?)', [
+      row.id,
+      row.contactKeyId,
+      row.sealed,
+      row.calls,
+      at,
+    ]);
+  }
+
+  /** A queued Twilio cleanup, or null when it is done (or never was). */
+  async twilioCleanup(id: string): Promise<TwilioCleanupRow | null> {
+    const [r]: { id: string; contact_key_id: string; sealed: Buffer; done_call_ids: string | null; attempts: number }[] =
+      await this.db.query('SELECT id, contact_key_id, sealed, done_call_ids, attempts FROM twilio_cleanup WHERE id = ?', [id]);
+    if (!r) return null;
+    return {
+      id: r.id,
+      contactKeyId: r.contact_key_id,
+      sealed: Buffer.from(r.sealed),
+      done: r.done_call_ids ? JSON.parse(r.done_call_ids) : [],
+      attempts: r.attempts,
+    };
+  }
+
+  /** Twilio cleanups queued before `before` and still there (their job lost, or failing): for the reconciler to queue again. */
+  async twilioCleanupsBefore(before: Date, limit: number): Promise<string[]> {
+    const rows: { id: string }[] = await this.db.query('SELECT id FROM twilio_cleanup WHERE created_at < ? ORDER BY created_at LIMIT ?', [
+      before,
+      limit,
+    ]);
+    return rows.map((r) => r.id);
+  }
+
+  /** How many Twilio cleanups are waiting, and since when (metrics, the retention report). */
+  async twilioCleanupBacklog(): Promise<{ batches: number; calls: number; oldest: Date | null }> {
+    const [r] = await this.db.query(
+      'SELECT COUNT(*) AS batches, COALESCE(SUM(calls), 0) AS calls, MIN(created_at) AS oldest FROM twilio_cleanup',
+    );
+    return { batches: Number(r.batches), calls: Number(r.calls), oldest: r.oldest ? new Date(r.oldest) : null };
+  }
+
+  /**
+   * After an attempt: the calls now cleaned up at Twilio, with the steps to add to their
+   * certificates, recorded together (a retry neither repeats a call nor its steps).
+   */
+  async twilioCleanupProgress(id: string, done: { callId: string; steps: DeletionStep[] }[], allDone: string[]): Promise<void> {
+    await this.db.transaction(async (m) => {
+      for (const d of done)
+        await m.query('UPDATE deletion_certificates SET steps = JSON_MERGE_PRESERVE(steps, ?) WHERE call_id = ?', [
+          JSON.stringify(d.steps),
+          d.callId,
+        ]);
+      await m.query('UPDATE twilio_cleanup SET done_call_ids = ?, attempts = attempts + 1 WHERE id = ?', [JSON.stringify(allDone), id]);
+    });
+  }
+
+  /** The cleanup is over (its key destroyed first): the row goes. */
+  async deleteTwilioCleanup(id: string): Promise<void> {
+    await this.db.query('DELETE FROM twilio_cleanup WHERE id = ?', [id]);
   }
 
   /**

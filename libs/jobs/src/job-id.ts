@@ -22,6 +22,9 @@ const bullSafe = (id: string): string => id.replace(/:/g, '.');
  */
 export const jobId = {
   secureDelete: (callId: string) => bullSafe(`secure-delete.${callId}`),
+  /** A scan page is named by its first and last call and its size: the next scan finding the same page adds nothing. */
+  secureDeleteBatch: (callIds: string[]) => bullSafe(`secure-delete-batch.${callIds[0]}.${callIds[callIds.length - 1]}.${callIds.length}`),
+  twilioCleanup: (cleanupId: string) => bullSafe(`twilio-cleanup.${cleanupId}`),
   deletionRequest: (requestId: string) => bullSafe(`deletion-request.${requestId}`),
   deleteRecordings: (callId: string) => bullSafe(`delete-recordings.${callId}`),
   deleteSms: (messageSid: string) => bullSafe(`delete-sms.${messageSid}`),

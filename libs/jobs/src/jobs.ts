@@ -13,6 +13,10 @@ export enum QueueName {
 export enum JobName {
   RetentionScan = 'retention-scan',
   SecureDelete = 'secure-delete',
+  /** A scan's page of expired calls, destroyed together (a call that fails gets a `secure-delete` job of its own). */
+  SecureDeleteBatch = 'secure-delete-batch',
+  /** What a destroyed batch left at Twilio (calls, legs, recordings; SIDs sealed in MySQL), deleted there. */
+  TwilioCleanup = 'twilio-cleanup',
   Reconcile = 'reconcile',
   DeletionRequest = 'deletion-request',
   SendSms = 'send-sms',
@@ -27,6 +31,8 @@ export enum JobName {
 export const JOBS_TO_QUEUE: Record<JobName, QueueName> = {
   [JobName.RetentionScan]: QueueName.Retention,
   [JobName.SecureDelete]: QueueName.Retention,
+  [JobName.SecureDeleteBatch]: QueueName.Retention,
+  [JobName.TwilioCleanup]: QueueName.Retention,
   [JobName.Reconcile]: QueueName.Retention,
   [JobName.DeletionRequest]: QueueName.DeletionRequests,
   [JobName.SendSms]: QueueName.Sms,
@@ -49,6 +55,16 @@ export interface SecureDeleteJobData {
   callId: string;
   reason: SecureDeleteReason;
   deletionRequestId?: string | null;
+}
+
+/** Ids only: the page of expired calls a scan found. */
+export interface SecureDeleteBatchJobData {
+  callIds: string[];
+}
+
+/** The `twilio_cleanup` row to carry out (its SIDs are sealed there, never in Redis). */
+export interface TwilioCleanupJobData {
+  cleanupId: string;
 }
 
 export interface DeletionRequestJobData {

@@ -1,6 +1,7 @@
 export * from './retention.config';
 export * from './metrics';
 export * from './secure-delete.service';
+export * from './twilio-cleanup.service';
 export * from './recording-retention.service';
 export * from './reconcile.service';
 export * from './retention-report.service';

@@ -28,11 +28,12 @@ export function renderRetentionReport(r: RetentionReport): string {
     `overdue calls:        ${r.overdue}${r.overdue ? '  (should be 0)' : ''}`,
     `overdue recordings:   ${r.overdueRecordings}${r.overdueRecordings ? '  (should be 0)' : ''}`,
     `awaiting deletion:    ${r.awaitingDeletion} (deadline passed within the last scan interval)`,
+    `left at Twilio:       ${r.twilioCleanup.calls} destroyed call(s) whose Twilio records wait, sealed, for deletion there${r.twilioCleanup.overdue ? '  (OVERDUE: is Twilio reachable?)' : ''}`,
     `legal holds in force: ${r.holdsInForce.holds} on ${r.holdsInForce.calls} call(s)`,
     `deletions:            ${r.deletions.lastDay} in the last day, ${r.deletions.lastWeek} in the last week`,
     `failed deletions:     ${r.failures.lastDay} in the last day, ${r.failures.lastWeek} in the last week`,
     '',
-    r.ok ? 'OK: nothing older than its policy remains.' : 'NOT OK: records older than their policy remain.',
+    r.ok ? 'OK: nothing older than its policy remains.' : 'NOT OK: records older than their policy remain (here or at Twilio).',
   );
   return lines.join('\n') + '\n';
 }

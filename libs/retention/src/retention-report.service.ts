@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { CallRecordings, CallRetention, LegalHolds } from '@hotline/calls';
+import { CallDestructionSteps, CallRecordings, CallRetention, LegalHolds } from '@hotline/calls';
 import { Clock, systemClock } from '@hotline/clock';
 import { POLICY_NAMES, RetentionConfig, durationMs } from '@hotline/config';
 import { RETENTION_CONFIG } from './retention.config';
@@ -35,7 +35,12 @@ export interface RetentionReport {
   overdueRecordings: number;
   holdsInForce: { holds: number; calls: number };
   deletions: { lastDay: number; lastWeek: number; byReasonLastWeek: Record<string, number> };
-  /** Secure deletions that failed their last attempt (the call stays, and the next scan retries it). */
+  /**
+   * What destroyed calls left at Twilio (their call and recording resources), waiting sealed for
+   * deletion there. `overdue`: some has waited longer than a scan interval (Twilio unreachable or refusing).
+   */
+  twilioCleanup: { calls: number; oldestQueuedAt: string | null; overdue: boolean };
+  /** Secure deletions (or their Twilio cleanups) that failed their last attempt (the next scan or reconciliation retries them). */
   failures: { lastDay: number; lastWeek: number };
   /** True when nothing older than policy remains: no overdue call or recording. */
   ok: boolean;
@@ -54,6 +59,7 @@ export class RetentionReportService {
     private readonly calls: CallRetention,
     private readonly recordings: CallRecordings,
     private readonly holds: LegalHolds,
+    private readonly destruction: CallDestructionSteps,
     @Inject(RETENTION_CONFIG) private readonly cfg: RetentionConfig,
   ) {}
 
@@ -94,9 +100,11 @@ export class RetentionReportService {
       [dayAgo, weekAgo],
     );
     const [failures] = await this.db.query(
-      "SELECT COUNT(*) AS week, COALESCE(SUM(at >= ?), 0) AS day FROM audit_log WHERE action = 'call.destroy_failed' AND at >= ?",
+      "SELECT COUNT(*) AS week, COALESCE(SUM(at >= ?), 0) AS day FROM audit_log WHERE action IN ('call.destroy_failed', 'twilio_cleanup.failed') AND at >= ?",
       [dayAgo, weekAgo],
     );
+    const cleanup = await this.destruction.twilioCleanupBacklog();
+    const cleanupOverdue = !!cleanup.oldest && cleanup.oldest < lateBefore;
     return {
       generatedAt: now.toISOString(),
       scanEvery: this.cfg.scanEvery.source,
@@ -110,8 +118,9 @@ export class RetentionReportService {
         lastWeek: byReason.reduce((n, r) => n + Number(r.week), 0),
         byReasonLastWeek: Object.fromEntries(byReason.map((r) => [r.reason, Number(r.week)])),
       },
+      twilioCleanup: { calls: cleanup.calls, oldestQueuedAt: cleanup.oldest?.toISOString() ?? null, overdue: cleanupOverdue },
       failures: { lastDay: Number(failures.day), lastWeek: Number(failures.week) },
-      ok: overdue === 0 && overdueRecordings === 0,
+      ok: overdue === 0 && overdueRecordings === 0 && !cleanupOverdue,
     };
   }
 }

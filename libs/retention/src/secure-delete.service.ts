@@ -3,9 +3,9 @@ import { randomUUID } from 'crypto';
 import { AuditService } from '@hotline/audit';
 import { CallDestructionSteps, DestructionCandidate, NewCertificate } from '@hotline/calls';
 import { Clock, systemClock } from '@hotline/clock';
-import { DataKeyStore } from '@hotline/crypto';
+import { ContactKeys, DataKeyStore, sealContact } from '@hotline/crypto';
+import { RetentionJobs } from '@hotline/jobs';
 import type { DeletionStep } from '@hotline/persistence';
-import { TwilioService } from '@hotline/twilio';
 import { retentionMetrics } from './metrics';
 
 export type DeletionReason = 'retention' | 'caller_request';
@@ -28,7 +28,7 @@ export type SecureDeleteOutcome =
   | { callId: string; outcome: 'not_found' }
   | { callId: string; outcome: 'failed'; error: Error };
 
-/** Twilio would not delete the call yet (it is still in progress: 400/409); the retry tries again once it has ended. */
+/** Twilio would not delete the call yet (it is still in progress: 400/409); the cleanup's retry tries again once it has ended. */
 export class CallLiveAtTwilioError extends Error {
   constructor(readonly callId: string) {
     super(`call ${callId} is still in progress at Twilio; it is deleted there on a later attempt`);
@@ -36,23 +36,15 @@ export class CallLiveAtTwilioError extends Error {
   }
 }
 
-/** A recording row appeared after the recordings were deleted at Twilio; the retry deletes it there first. */
-export class RecordingArrivedError extends Error {
-  constructor(readonly callId: string) {
-    super(`a recording of call ${callId} arrived during its deletion; it is deleted at Twilio on the next attempt`);
-    this.name = 'RecordingArrivedError';
-  }
-}
-
 const AUDIT_ACTOR = { actorId: null, actorRole: 'system' };
 
 /**
- * Destroys calls so that it can be proven: recordings and the call itself at Twilio (its record
- * there holds the caller's number, times and duration, for the caller's leg and every leg Twilio
- * opened for it, the operator's included), the data key (crypto-shredding:
- * every copy of the content, backups and binlogs included, becomes unreadable), the rows, then a
- * content-free certificate and an audit entry. Every step is safe to repeat, so a job killed at
- * any point is finished by running it again.
+ * Destroys calls so that it can be proven: the data key (crypto-shredding: every copy of the
+ * content, backups and binlogs included, becomes unreadable), the rows, then a content-free
+ * certificate and an audit entry, in one transaction; then, from a sealed queue, what Twilio holds
+ * (the call, every leg Twilio opened for it, its recordings: the caller's number, times and
+ * duration) by `TwilioCleanupService`. Every step is safe to repeat, so a job killed at any point
+ * is finished by running it again.
  *
  * Used by the retention worker (reason `retention`) and by deletion requests made by phone
  * (reason `caller_request`, with the request's id). A call under legal hold is skipped, never failed.
@@ -66,7 +58,8 @@ export class SecureDeleteService {
   constructor(
     private readonly calls: CallDestructionSteps,
     private readonly keys: DataKeyStore,
-    private readonly twilio: TwilioService,
+    private readonly cleanupKeys: ContactKeys,
+    private readonly jobs: RetentionJobs,
     private readonly audit: AuditService,
   ) {}
 
@@ -81,23 +74,24 @@ export class SecureDeleteService {
    * a call that fails does not stop the others.
    *
    * The order, and why:
-   *  1. Check for a hold. A held call is left alone, its recordings included.
-   *  2. Delete the recordings, then the call's legs (those Twilio opened for it, found by their
-   *     parent, then the caller's own), at Twilio (404 counts as done), with the call rows locked in share
-   *     mode and the hold checked again under that lock: a hold placed in the moment between 1 and
-   *     2 either came first (the call is skipped, recording and all) or waits for the deletion to
-   *     end. Twilio cannot take part in a MySQL transaction, so this is its own, before step 3: if
-   *     anything later fails, the retry finds the recordings gone and moves on.
-   *  3. One records transaction that locks the call row and the call's range of the legal-hold
-   *     index (and of its recordings: one that arrived after step 2 sends the call back to step 2
-   *     on the retry), then re-checks the hold and the deadline; deletes the rows (the call's
+   *  1. A first look, without locks: present, held, expired. A held call is left alone.
+   *  2. One records transaction that locks the call rows, the calls' range of the legal-hold index
+   *     and their recordings, then re-checks the hold and the deadline; reads under those locks
+   *     what Twilio still holds of each call (its CallSid, its recordings not yet deleted there)
+   *     and queues it, sealed to a one-time key, in `twilio_cleanup`; deletes the rows (the call's
    *     DELETE carries the hold predicate too) and writes the certificate and the audit entry,
    *     uncommitted; destroys the data key; and only then commits. While the locks are held no
-   *     hold can be inserted for the call, and a reader that locks the call row in share mode (as
-   *     records does) waits: so the hold check and the key's destruction cannot be separated by a
-   *     new hold (destroying a held call's key would destroy it in effect), and a reader sees the
-   *     whole call or none of it. The key is destroyed before the row deletions are committed,
-   *     because it is what destroys every other copy (binlog, backups); see `finish`.
+   *     hold can be inserted for the call and no recording can arrive for it, and a reader that
+   *     locks the call row in share mode (as records does) waits: so the hold check, the key's
+   *     destruction and the queueing of the Twilio deletions cannot be separated by a new hold, and
+   *     a reader sees the whole call or none of it. The key is destroyed before the row deletions
+   *     are committed, because it is what destroys every other copy (binlog, backups).
+   *  3. After the commit, the cleanup job deletes the queued resources at Twilio (404 counts as
+   *     done), adds those steps to the certificates, then destroys the one-time key and the queue
+   *     row. Nothing is deleted at Twilio before the hold was checked under lock, so a hold placed
+   *     at any moment either came first (the call and its recordings are kept) or comes too late
+   *     (the call is already destroyed). Twilio being slow or away delays only its own copies:
+   *     the records are destroyed on time, and the SIDs wait sealed, not in plain, for Twilio.
    */
   async destroyMany(requests: SecureDeleteRequest[], now = this.clock.now()): Promise<SecureDeleteOutcome[]> {
     const unique = [...new Map(requests.map((r) => [r.callId, r])).values()];
@@ -109,7 +103,7 @@ export class SecureDeleteService {
     // 1. First look: present, held, expired.
     const ids = unique.map((r) => r.callId);
     const byId = await this.calls.firstLook(ids);
-    let eligible: SecureDeleteRequest[] = [];
+    const eligible: SecureDeleteRequest[] = [];
     for (const r of unique) {
       const row = byId.get(r.callId);
       if (!row) continue;
@@ -122,13 +116,11 @@ export class SecureDeleteService {
       }
     }
 
-    // 2. Recordings and calls at Twilio.
-    if (eligible.length) eligible = await this.deleteAtTwilio(eligible, results, step);
-
-    // 3. Key, rows, certificate, audit: one transaction for the batch; one per call if that fails.
+    // 2. Key, rows, certificate, audit, the Twilio cleanup queued: one transaction for the batch; one per call if that fails.
+    const cleanups: string[] = [];
     if (eligible.length) {
       try {
-        await this.finish(eligible, steps, results, now);
+        await this.finish(eligible, steps, results, now, cleanups);
       } catch (e) {
         if (eligible.length === 1) results.set(eligible[0].callId, { callId: eligible[0].callId, outcome: 'failed', error: e as Error });
         else {
@@ -139,7 +131,7 @@ export class SecureDeleteService {
           });
           for (const r of eligible) {
             try {
-              await this.finish([r], steps, results, now);
+              await this.finish([r], steps, results, now, cleanups);
             } catch (err) {
               results.set(r.callId, { callId: r.callId, outcome: 'failed', error: err as Error });
             }
@@ -147,6 +139,12 @@ export class SecureDeleteService {
         }
       }
     }
+
+    // 3. Twilio's copies, after the commit. If queueing the job fails, the reconciler queues the row again.
+    for (const id of cleanups)
+      await this.jobs
+        .addTwilioCleanup(id)
+        .catch((e) => this.logger.warn({ msg: 'Twilio cleanup not queued yet; the reconciler will', error: (e as Error).name }));
 
     // Absent rows: destroyed before (a repeated job) or never here.
     const unresolved = unique.filter((r) => !results.has(r.callId)).map((r) => r.callId);
@@ -161,150 +159,122 @@ export class SecureDeleteService {
     return requests.map((r) => results.get(r.callId)!);
   }
 
-  private async deleteAtTwilio(
-    eligible: SecureDeleteRequest[],
-    results: Map<string, SecureDeleteOutcome>,
-    step: (callId: string, name: string, outcome: DeletionStep['outcome'], detail?: string) => void,
-  ): Promise<SecureDeleteRequest[]> {
-    const failed = new Map<string, Error>();
-    // The calls' rows stay locked (shared) while their recordings are deleted at Twilio, and the hold
-    // is checked under that lock: a hold placed now waits for this, or came first and keeps them.
-    const heldNow = await this.calls.transaction(async (m) => {
-      const held = await this.calls.heldUnderLock(
-        eligible.map((r) => r.callId),
-        m,
-      );
-      const recordings = (await this.calls.recordingsOf(eligible.map((r) => r.callId))).filter((rec) => !held.has(rec.callId));
-      const deletedIds: string[] = [];
-      await forEachLimited(recordings, 32, async (rec) => {
-        if (rec.deletedAt) return step(rec.callId, 'recording_at_twilio', 'already_done', rec.recordingSid);
-        try {
-          const outcome = await this.twilio.deleteRecording(rec.recordingSid);
-          deletedIds.push(rec.id);
-          step(rec.callId, 'recording_at_twilio', outcome === 'deleted' ? 'done' : 'already_done', rec.recordingSid);
-        } catch (e) {
-          failed.set(rec.callId, e as Error);
-        }
-      });
-      // Remembered with the lock, so a held call (or a retry) knows its recording is gone at Twilio.
-      await this.calls.markRecordingsDeleted(deletedIds, m, this.clock.now());
-      // The calls themselves, once their recordings are gone: the SID goes with the row, so this is
-      // the last moment they can be deleted there. The legs Twilio opened first (found by their
-      // parent), then the caller's; a retry finds what is left (a deleted parent lists no legs).
-      const sids = await this.calls.callSidsOf(
-        eligible.map((r) => r.callId).filter((id) => !held.has(id) && !failed.has(id)),
-        m,
-      );
-      await forEachLimited([...sids], 32, async ([callId, callSid]) => {
-        try {
-          for (const leg of await this.twilio.childCallSids(callSid)) {
-            const outcome = await this.twilio.deleteCall(leg);
-            step(callId, 'call_leg_at_twilio', outcome === 'deleted' ? 'done' : 'already_done', leg);
-          }
-          const outcome = await this.twilio.deleteCall(callSid);
-          step(callId, 'call_at_twilio', outcome === 'deleted' ? 'done' : 'already_done', callSid);
-        } catch (e) {
-          const status = (e as { status?: number }).status;
-          failed.set(callId, status === 400 || status === 409 ? new CallLiveAtTwilioError(callId) : (e as Error));
-        }
-      });
-      return held;
-    });
-    for (const callId of heldNow) results.set(callId, { callId, outcome: 'held' });
-    for (const [callId, error] of failed) results.set(callId, { callId, outcome: 'failed', error });
-    return eligible.filter((r) => !failed.has(r.callId) && !heldNow.has(r.callId));
-  }
-
   private async finish(
     batch: SecureDeleteRequest[],
     steps: Map<string, DeletionStep[]>,
     results: Map<string, SecureDeleteOutcome>,
     now: Date,
+    cleanups: string[],
   ): Promise<void> {
     const done: SecureDeleteOutcome[] = [];
-    await this.calls.transaction(async (m) => {
-      // The call rows, the calls' range of the hold index (no hold can be inserted for them until
-      // this transaction ends), and their recordings still at Twilio: a recording that arrived
-      // after step 2 (a late status callback) must not lose its row before Twilio loses it.
-      const {
-        calls: lockedById,
-        held,
-        recordingAtTwilio,
-      } = await this.calls.lock(
-        batch.map((r) => r.callId),
-        m,
-      );
-      const go: { req: SecureDeleteRequest; row: DestructionCandidate }[] = [];
-      for (const req of batch) {
-        const row = lockedById.get(req.callId);
-        if (!row) continue; // deleted meanwhile: resolved as already_destroyed by the caller
-        if (held.has(req.callId)) done.push({ callId: req.callId, outcome: 'held' });
-        else if (req.reason === 'retention' && new Date(row.retentionDeadline) > now)
-          done.push({ callId: req.callId, outcome: 'not_expired' });
-        else if (recordingAtTwilio.has(req.callId))
-          done.push({ callId: req.callId, outcome: 'failed', error: new RecordingArrivedError(req.callId) });
-        else go.push({ req, row });
-      }
-      if (!go.length) return;
-      const goIds = go.map((g) => g.req.callId);
-      // Steps of this attempt only: a rolled-back attempt must not leave its steps in the next one's certificate.
-      const mine = new Map(
-        goIds.map((id) => [id, [...steps.get(id)!, { step: 'hold_recheck', outcome: 'done' as const, at: new Date().toISOString() }]]),
-      );
-      const keyPresent = await this.keys.existing(goIds);
+    // The one-time key the batch's Twilio SIDs are sealed to, made before the transaction (the
+    // keystore is another database); destroyed again if the transaction does not commit.
+    const [cleanupKey] = await this.cleanupKeys.create(1);
+    let queued: string | undefined;
+    try {
+      await this.calls.transaction(async (m) => {
+        const {
+          calls: lockedById,
+          held,
+          atTwilio,
+        } = await this.calls.lock(
+          batch.map((r) => r.callId),
+          m,
+        );
+        const go: { req: SecureDeleteRequest; row: DestructionCandidate }[] = [];
+        for (const req of batch) {
+          const row = lockedById.get(req.callId);
+          if (!row) continue; // deleted meanwhile: resolved as already_destroyed by the caller
+          if (held.has(req.callId)) done.push({ callId: req.callId, outcome: 'held' });
+          else if (req.reason === 'retention' && new Date(row.retentionDeadline) > now)
+            done.push({ callId: req.callId, outcome: 'not_expired' });
+          else go.push({ req, row });
+        }
+        if (!go.length) return;
+        const goIds = go.map((g) => g.req.callId);
+        // Steps of this attempt only: a rolled-back attempt must not leave its steps in the next one's certificate.
+        const mine = new Map(
+          goIds.map((id) => [id, [...steps.get(id)!, { step: 'hold_recheck', outcome: 'done' as const, at: new Date().toISOString() }]]),
+        );
+        const keyPresent = await this.keys.existing(goIds);
 
-      // The call's DELETE carries the hold predicate too: if it ever keeps a call (it cannot while
-      // the locks above hold), this throws and nothing of this batch commits.
-      const counts = await this.calls.deleteRows(goIds, m);
-      const at = new Date();
-      const summary = Object.entries(counts)
-        .map(([t, n]) => `${t}=${n}`)
-        .join(' ');
-      const certificates = go.map(({ req, row }): NewCertificate => {
-        const s = mine.get(req.callId)!;
-        s.push({ step: 'data_key', outcome: keyPresent.has(req.callId) ? 'done' : 'already_done', at: at.toISOString() });
-        s.push({
-          step: 'rows',
-          outcome: 'done',
-          at: at.toISOString(),
-          detail: go.length === 1 ? summary : `batch of ${go.length}: ${summary}`,
+        // What Twilio holds of these calls, sealed and queued with the deletion (committed with it, or neither).
+        const residue: CleanupEntry[] = go
+          .map(({ req }) => ({ callId: req.callId, ...atTwilio.get(req.callId)! }))
+          .filter((r) => r.callSid || r.recordingSids.length);
+        const cleanupId = residue.length ? randomUUID() : undefined;
+        if (cleanupId)
+          await this.calls.queueTwilioCleanup(
+            {
+              id: cleanupId,
+              contactKeyId: cleanupKey.id,
+              sealed: sealContact(cleanupKey.key, JSON.stringify(residue), cleanupContext(cleanupId)),
+              calls: residue.length,
+            },
+            now,
+            m,
+          );
+        const queuedFor = new Set(residue.map((r) => r.callId));
+
+        // The call's DELETE carries the hold predicate too: if it ever keeps a call (it cannot while
+        // the locks above hold), this throws and nothing of this batch commits.
+        const counts = await this.calls.deleteRows(goIds, m);
+        const at = new Date();
+        const summary = Object.entries(counts)
+          .map(([t, n]) => `${t}=${n}`)
+          .join(' ');
+        const certificates = go.map(({ req, row }): NewCertificate => {
+          const s = mine.get(req.callId)!;
+          s.push({ step: 'data_key', outcome: keyPresent.has(req.callId) ? 'done' : 'already_done', at: at.toISOString() });
+          s.push({
+            step: 'rows',
+            outcome: 'done',
+            at: at.toISOString(),
+            detail: go.length === 1 ? summary : `batch of ${go.length}: ${summary}`,
+          });
+          if (queuedFor.has(req.callId))
+            s.push({ step: 'twilio', outcome: 'queued', at: at.toISOString(), detail: `cleanup ${cleanupId}` });
+          return {
+            id: randomUUID(),
+            callId: req.callId,
+            reason: req.reason,
+            retentionPolicy: row.retentionPolicy,
+            retentionDeadline: row.retentionDeadline,
+            deletionRequestId: req.deletionRequestId ?? null,
+            steps: s,
+          };
         });
-        return {
-          id: randomUUID(),
-          callId: req.callId,
-          reason: req.reason,
-          retentionPolicy: row.retentionPolicy,
-          retentionDeadline: row.retentionDeadline,
-          deletionRequestId: req.deletionRequestId ?? null,
-          steps: s,
-        };
-      });
-      await this.calls.writeCertificates(certificates, at, m);
-      const entries = certificates.map((c) => ({
-        ...AUDIT_ACTOR,
-        action: 'call.destroyed',
-        targetType: 'call',
-        targetId: c.callId,
-        detail: {
-          reason: c.reason,
-          retentionPolicy: c.retentionPolicy,
-          certificateId: c.id,
-          ...(c.deletionRequestId ? { deletionRequestId: c.deletionRequestId } : {}),
-        },
-      }));
-      // The key goes just before the commit, so it is gone for good before the row deletions are
-      // (the commit below): if the keystore fails, nothing is deleted; if this process dies
-      // between the two, the rows are unreadable already, and the next run finishes them. Doing it
-      // here rather than first keeps that in-between state to the width of the audit append and
-      // one commit.
-      await this.destroyKeys(goIds);
+        await this.calls.writeCertificates(certificates, at, m);
+        const entries = certificates.map((c) => ({
+          ...AUDIT_ACTOR,
+          action: 'call.destroyed',
+          targetType: 'call',
+          targetId: c.callId,
+          detail: {
+            reason: c.reason,
+            retentionPolicy: c.retentionPolicy,
+            certificateId: c.id,
+            ...(c.deletionRequestId ? { deletionRequestId: c.deletionRequestId } : {}),
+          },
+        }));
+        // The key goes just before the commit, so it is gone for good before the row deletions are
+        // (the commit below): if the keystore fails, nothing is deleted; if this process dies
+        // between the two, the rows are unreadable already, and the next run finishes them. Doing it
+        // here rather than first keeps that in-between state to the width of the audit append and
+        // one commit.
+        await this.destroyKeys(goIds);
 
-      // In this transaction: the entry commits with the deletion it records, or neither does.
-      // Last, because it locks the head of the audit chain, which every writer of the trail waits
-      // for: held from here to the commit only, batches running side by side queue on it briefly.
-      await this.audit.appendMany(entries, m);
-      for (const c of certificates) done.push({ callId: c.callId, outcome: 'destroyed', certificateId: c.id });
-    }, 'REPEATABLE READ');
+        // In this transaction: the entry commits with the deletion it records, or neither does.
+        // Last, because it locks the head of the audit chain, which every writer of the trail waits
+        // for: held from here to the commit only, batches running side by side queue on it briefly.
+        await this.audit.appendMany(entries, m);
+        queued = cleanupId;
+        for (const c of certificates) done.push({ callId: c.callId, outcome: 'destroyed', certificateId: c.id });
+      }, 'REPEATABLE READ');
+    } finally {
+      if (!queued) await this.cleanupKeys.destroy(cleanupKey.id).catch(() => undefined);
+    }
+    if (queued) cleanups.push(queued);
     for (const o of done) {
       results.set(o.callId, o);
       if (o.outcome === 'destroyed') retentionMetrics.deletions().inc({ reason: batch.find((r) => r.callId === o.callId)!.reason });
@@ -318,10 +288,14 @@ export class SecureDeleteService {
   }
 }
 
-async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const run = async () => {
-    while (next < items.length) await fn(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
+/** One destroyed call's resources at Twilio, as sealed in `twilio_cleanup`. */
+export interface CleanupEntry {
+  callId: string;
+  callSid: string | null;
+  recordingSids: string[];
+}
+
+/** The sealing context of a cleanup row: a sealed batch opens only as the row it was written for. */
+export function cleanupContext(cleanupId: string): string {
+  return `twilio-cleanup:${cleanupId}`;
 }

@@ -36,7 +36,7 @@ export class RetentionScanProcessor {
       let cursor: ExpiredCursor | undefined;
       do {
         const page = await this.calls.expiredPage(now, this.cfg.batchSize, cursor);
-        await this.queue.addSecureDeletes(page.ids.map((callId) => ({ callId, reason: 'retention' as const })));
+        await this.queue.addSecureDeleteBatch(page.ids);
         queued += page.ids.length;
         cursor = page.next;
       } while (cursor);

@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { RetentionJobs } from '@hotline/jobs';
 import { RetentionModule } from '@hotline/retention';
 import { ReconcileProcessor } from './reconcile.processor';
 import { RetentionScanProcessor } from './retention-scan.processor';
@@ -9,7 +8,6 @@ import { SecureDeleteProcessor } from './secure-delete.processor';
 
 @Module({
   imports: [RetentionModule],
-  providers: [RetentionJobs, SecureDeleteBatcher, RetentionScanProcessor, SecureDeleteProcessor, ReconcileProcessor, RetentionWorker],
-  exports: [RetentionJobs],
+  providers: [SecureDeleteBatcher, RetentionScanProcessor, SecureDeleteProcessor, ReconcileProcessor, RetentionWorker],
 })
 export class RetentionWorkerModule {}

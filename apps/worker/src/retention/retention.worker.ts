@@ -2,7 +2,17 @@ import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { Job } from 'bullmq';
 import { AuditService } from '@hotline/audit';
 import { RetentionConfig, durationMs } from '@hotline/config';
-import { JobHandlers, JobName, JobsRedis, QueueName, QueueWorker, RetentionJobs, SecureDeleteJobData } from '@hotline/jobs';
+import {
+  JobHandlers,
+  JobName,
+  JobsRedis,
+  QueueName,
+  QueueWorker,
+  RetentionJobs,
+  SecureDeleteBatchJobData,
+  SecureDeleteJobData,
+  TwilioCleanupJobData,
+} from '@hotline/jobs';
 import { RETENTION_CONFIG, retentionMetrics } from '@hotline/retention';
 import { ReconcileProcessor } from './reconcile.processor';
 import { RetentionScanProcessor } from './retention-scan.processor';
@@ -38,6 +48,8 @@ export class RetentionWorker extends QueueWorker implements OnApplicationBootstr
     return {
       [JobName.RetentionScan]: () => this.scan.process(),
       [JobName.SecureDelete]: (job) => this.secureDelete.process(job.data as SecureDeleteJobData),
+      [JobName.SecureDeleteBatch]: (job) => this.secureDelete.processBatch(job.data as SecureDeleteBatchJobData),
+      [JobName.TwilioCleanup]: (job) => this.secureDelete.cleanUpAtTwilio(job.data as TwilioCleanupJobData),
       [JobName.Reconcile]: () => this.reconcile.process(),
     };
   }
@@ -69,19 +81,25 @@ export class RetentionWorker extends QueueWorker implements OnApplicationBootstr
 
   /** The call a secure-delete job is about: its id, nothing else. */
   protected jobFields(job: Job): Record<string, unknown> {
-    return { ...super.jobFields(job), ...(job.name === JobName.SecureDelete ? { callId: (job.data as SecureDeleteJobData).callId } : {}) };
+    if (job.name === JobName.SecureDelete) return { ...super.jobFields(job), callId: (job.data as SecureDeleteJobData).callId };
+    if (job.name === JobName.SecureDeleteBatch)
+      return { ...super.jobFields(job), calls: (job.data as SecureDeleteBatchJobData).callIds.length };
+    if (job.name === JobName.TwilioCleanup) return { ...super.jobFields(job), cleanupId: (job.data as TwilioCleanupJobData).cleanupId };
+    return super.jobFields(job);
   }
 
   protected async lastAttemptFailed(job: Job, e: Error): Promise<void> {
     const isDelete = job.name === JobName.SecureDelete;
+    const isCleanup = job.name === JobName.TwilioCleanup;
     if (isDelete) retentionMetrics.failures().inc();
     else retentionMetrics.jobFailures().inc({ job: job.name });
     await this.audit.append({
       actorId: null,
       actorRole: 'system',
-      action: isDelete ? 'call.destroy_failed' : 'retention.job_failed',
-      targetType: isDelete ? 'call' : 'job',
-      targetId: isDelete ? (job.data as SecureDeleteJobData).callId : job.name,
+      // A cleanup that keeps failing stays queued (sealed); the reconciler queues it again.
+      action: isDelete ? 'call.destroy_failed' : isCleanup ? 'twilio_cleanup.failed' : 'retention.job_failed',
+      targetType: isDelete ? 'call' : isCleanup ? 'twilio_cleanup' : 'job',
+      targetId: isDelete ? (job.data as SecureDeleteJobData).callId : isCleanup ? (job.data as TwilioCleanupJobData).cleanupId : job.name,
       detail: {
         job: job.name,
         jobId: job.id,

@@ -25,6 +25,7 @@ export class SecureDeleteBatcher {
   private pending: Pending[] = [];
   private inFlight = 0;
   private timer?: NodeJS.Timeout;
+  private idleWaiters: (() => void)[] = [];
 
   constructor(
     private readonly service: SecureDeleteService,
@@ -37,6 +38,12 @@ export class SecureDeleteBatcher {
       if (this.pending.length >= this.cfg.batchSize) this.flush();
       else this.timer ??= setTimeout(() => this.flush(), GATHER_MS);
     });
+  }
+
+  /** Resolves once no destruction is waiting or running here (the Twilio cleanup waits for it: records first). */
+  idle(): Promise<void> {
+    if (!this.pending.length && !this.inFlight) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   private flush(): void {
@@ -58,6 +65,7 @@ export class SecureDeleteBatcher {
           // more often).
           if (this.pending.length >= this.cfg.batchSize) this.flush();
           else if (this.pending.length) this.timer ??= setTimeout(() => this.flush(), GATHER_MS);
+          else if (!this.inFlight) for (const w of this.idleWaiters.splice(0)) w();
         });
     }
   }

@@ -3,6 +3,9 @@ import { JobsOptions, Queue } from 'bullmq';
 import { JobProducer } from '../job-producer';
 import { jobId, schedulerId } from '../job-id';
 import { JobName, QueueName, SecureDeleteJobData } from '../jobs';
+
+/** After every pending destruction (jobs without a priority run first): the records go before Twilio's copies. */
+const TWILIO_CLEANUP_PRIORITY = 10;
 import { JobsRedis } from '../jobs-redis';
 
 const SECURE_DELETE_ATTEMPTS = 4;
@@ -39,6 +42,37 @@ export class RetentionJobs extends JobProducer {
     await this.addBulk(
       this.queue,
       items.map((data) => ({ name: JobName.SecureDelete, data, opts: secureDeleteJobOptions(data.callId) })),
+    );
+  }
+
+  /**
+   * A scan's page of expired calls as one job (one BullMQ job per call cost more than the
+   * destruction itself). Its processor gives a call that fails a `secure-delete` job of its own,
+   * with that job's retries and its audited last failure.
+   */
+  async addSecureDeleteBatch(callIds: string[]): Promise<void> {
+    if (!callIds.length) return;
+    await this.queue.add(
+      JobName.SecureDeleteBatch,
+      { callIds },
+      { jobId: jobId.secureDeleteBatch(callIds), attempts: 1, removeOnComplete: true, removeOnFail: true },
+    );
+  }
+
+  /** Deletes at Twilio what a destroyed batch left there; retried with backoff, and queued again by the reconciler if lost. */
+  async addTwilioCleanup(cleanupId: string): Promise<void> {
+    await this.queue.add(
+      JobName.TwilioCleanup,
+      { cleanupId },
+      {
+        jobId: jobId.twilioCleanup(cleanupId),
+        priority: TWILIO_CLEANUP_PRIORITY,
+        // Quick retries (about 8 s in all); after that the reconciler queues it again each run.
+        attempts: 5,
+        backoff: { type: 'exponential', delay: 500 },
+        removeOnComplete: true,
+        removeOnFail: true,
+      },
     );
   }
 

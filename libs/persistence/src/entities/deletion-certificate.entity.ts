@@ -2,7 +2,7 @@ import { Column, Entity, PrimaryColumn } from 'typeorm';
 
 export interface DeletionStep {
   step: string;
-  outcome: 'done' | 'already_done' | 'skipped' | 'failed';
+  outcome: 'done' | 'already_done' | 'skipped' | 'failed' | 'queued';
   at: string;
   detail?: string;
 }
