@@ -260,7 +260,7 @@ async function purge(
   const ratio = secure / floor;
   return [
     {
-      name: `secure purge of ${CALLS.toLocaleString('en')} expired calls (Twilio, key, rows, certificate, audit)`,
+      name: `secure purge of ${CALLS.toLocaleString('en')} expired calls (key, rows, certificate, audit; Twilio SIDs sealed for cleanup)`,
       value: secure,
       unit: 'calls/s',
       floor: { name: 'plain batched DELETE', value: floor, unit: 'calls/s' },
