@@ -70,6 +70,9 @@ export class RescueService {
     const pre = await this.requests.find(callId, id);
     if (!pre) throw new NotFoundException(NO_REQUEST);
     if (pre.status !== 'requested') throw new ConflictException('this request is approved already');
+    const before = await this.calls.findSummary(callId);
+    if (!before) throw new NotFoundException(NOT_FOUND);
+    this.mustBeLive(before);
     const live = await this.readLive(callId);
     const fields: DisclosableField[] = live.location ? ['phone_number', 'caller_location'] : ['phone_number'];
     const approved = await this.calls.transaction(async (tx) => {
