@@ -8,6 +8,7 @@ import { ErrorText } from '../ui';
 import { EscalationForm } from './escalation-form';
 import { LiveCall, OperatorSocket } from './live';
 import { Notes } from './notes';
+import { RescueRequest } from './rescue-request';
 import { RiskControl } from './risk-control';
 import { WrapUp } from './wrap-up';
 
@@ -65,6 +66,7 @@ export function CallPanel(props: { call: LiveCall; session: Session; socket: Ope
           {(risk === 'imminent' || (detail?.escalations?.length ?? 0) > 0) && (
             <EscalationForm session={session} callId={call.callId} escalations={detail?.escalations ?? []} onSaved={refresh} />
           )}
+          {risk === 'imminent' && <RescueRequest session={session} callId={call.callId} ended={ended} />}
           {ended && <WrapUp callId={call.callId} socket={props.socket} onDone={props.onWrappedUp} />}
         </div>
       </div>
