@@ -13,6 +13,8 @@ import { TestStaff, bearer } from '../support/factories';
 import { clearRouting, startGatewayApp, startTwilioPeer } from '../support/gateway-app';
 import { RecordsTestApp, startRecordsApp } from '../support/records-app';
 import { TwilioPeer } from '../support/twilio-peer';
+import { CallerSimulator } from '../support/caller-simulator';
+import { TEST_SECRETS } from '../support/test-config';
 import { SimulatedCall, TwilioWebhooks, callStatus, placeCall, twimlAttr, twimlText } from '../support/webhooks';
 
 const PUBLIC_URL = 'https://hotline.example.test';
@@ -243,6 +245,30 @@ describe('overflow, callbacks and follow-ups', () => {
     expect(rec.call_id).toBe(call.callId);
     expect(rec.retention_deadline).toBeTruthy();
     expect(await overflowOf(call.callId)).toEqual([{ reason: 'closed', choice: 'voicemail' }]);
+  });
+
+  it('the demo’s simulated caller answers the choices: leaves a voice message, recorded as the call’s', async () => {
+    clock.set(CLOSED_AT);
+    const sim = new CallerSimulator({
+      gatewayUrl: hooks.baseUrl,
+      publicUrl: PUBLIC_URL,
+      accountSid: TEST_SECRETS.TWILIO_ACCOUNT_SID,
+      authToken: TEST_SECRETS.TWILIO_AUTH_TOKEN,
+      peer,
+      hangUpProbability: 0,
+      waitPollSeconds: 1,
+    });
+    try {
+      // Closed: 1 callback, 2 voice message; then 1 agrees.
+      const c = await sim.placeCall({ from: '+15555550178', digits: ['2'], overflowDigits: ['2', '1'] });
+      await sim.waitFor(c.sid, 'completed', 15_000).catch(() => undefined);
+      expect(c.state).toBe('completed');
+      const [call] = await db.query('SELECT id FROM calls WHERE call_sid = ?', [c.sid]);
+      expect(await overflowOf(call.id)).toEqual([{ reason: 'closed', choice: 'voicemail' }]);
+      expect(await db.query('SELECT 1 FROM recordings WHERE call_id = ?', [call.id])).toHaveLength(1);
+    } finally {
+      await sim.stop();
+    }
   });
 
   it('a follow-up scheduled at wrap-up becomes a callback task at its time (clock moved), prefers the first operator, and closes after its attempts with the number erased', async () => {

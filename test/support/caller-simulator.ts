@@ -34,6 +34,12 @@ export interface CallerSimulatorOptions {
   maxConcurrentCalls?: number;
   /** Chance of a withheld number (0..1). */
   withheldProbability?: number;
+  /**
+   * Share of generated callers who, when the wait music offers other ways (config/routing.yaml:
+   * nobody signed in, or waited too long), take one: half ask for a callback, half leave a voice
+   * message (keys for the default order keep_waiting, callback, voicemail), agreeing to each.
+   */
+  overflowProbability?: number;
   /** Callers' numbers: a small fixed pool of fictional numbers, so that callers return. */
   callerPool?: string[];
   log?: (line: string) => void;
@@ -129,6 +135,7 @@ export class CallerSimulator {
       maxWaitSeconds: 600,
       maxConcurrentCalls: 6,
       withheldProbability: 0,
+      overflowProbability: 0,
       callerPool: FICTIONAL_CALLERS,
       ...options,
     };
@@ -177,7 +184,8 @@ export class CallerSimulator {
     const impatient = Math.random() < this.opts.hangUpProbability;
     const plan: Plan = {
       digits: options.digits ?? [Math.random() < 0.7 ? '1' : '2'],
-      overflowDigits: options.overflowDigits ?? [],
+      overflowDigits:
+        options.overflowDigits ?? (Math.random() < this.opts.overflowProbability ? (Math.random() < 0.5 ? ['2', '1'] : ['3', '1']) : []),
       location: options.location ?? {},
       hangUpAfterSeconds: options.hangUpAfterSeconds ?? (impatient ? between(this.opts.patienceSeconds) : undefined),
       talkSeconds: options.talkSeconds ?? between(this.opts.talkSeconds),
