@@ -133,10 +133,16 @@ describe('callbacks and active rescue in the console', () => {
     const list = operatorPage.getByRole('region', { name: 'Callbacks due' });
     const callBack = list.getByRole('button', { name: /^Call back: callback due/ });
     await callBack.waitFor();
+    const available = operatorPage.getByRole('switch', { name: 'Available' });
+    await available.focus();
+    await operatorPage.keyboard.press('Space');
+    await waitUntil(async () => (await available.getAttribute('aria-checked')) === 'true');
     await operatorPage.screenshot({ path: join(DOCS, 'operator-callbacks.png') });
     await callBack.focus();
     await operatorPage.keyboard.press('Enter');
     await list.getByText('Calling back (attempt 1 of 3)', { exact: false }).waitFor();
+    // Away while calling back: no live call is offered meanwhile.
+    await waitUntil(async () => (await available.getAttribute('aria-checked')) === 'false');
     expect(peer.placedCalls.at(-1)).toMatchObject({ to: call.from, from: HOTLINE });
     expect(await operatorPage.content()).not.toContain(call.from.slice(-7));
   });
@@ -186,3 +192,11 @@ describe('callbacks and active rescue in the console', () => {
     await supervisorPage.keyboard.press('Escape');
   });
 });
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -534,16 +534,18 @@ describe('the privacy line', () => {
     const from = caller();
     const call = await hotlineCall(from, { consent: false });
     const cb = await fileCallback(call, from, 'callback');
+    // The worker moves the sealed number under the call's data key and destroys the one-time key.
+    await worker.get(PrivacyReconciler).run();
+    const [moved] = await db.query('SELECT sealed_number, number_enc FROM callbacks WHERE id = ?', [cb.id]);
+    expect(moved.sealed_number).toBeNull();
+    expect(moved.number_enc).not.toBeNull();
+    expect(await contactKeyExists(cb.keyId)).toBe(false);
     const c = await verified(from, '2');
     expect(c.says).toContain('Any callback or follow-up you asked for is cancelled');
     const [row] = await db.query('SELECT status, sealed_number, number_enc FROM callbacks WHERE id = ?', [cb.id]);
     expect(row).toEqual({ status: 'withdrawn', sealed_number: null, number_enc: null });
     const [consent] = await db.query("SELECT withdrawn_at FROM consents WHERE call_id = ? AND kind = 'callback'", [call]);
     expect(consent.withdrawn_at).toEqual(expect.any(Date));
-    // The worker destroys the spent one-time key: every copy of the sealed number is unreadable.
-    expect(await contactKeyExists(cb.keyId)).toBe(true);
-    await worker.get(PrivacyReconciler).destroySpentCallbackKeys();
-    expect(await contactKeyExists(cb.keyId)).toBe(false);
 
     const other = caller();
     const held = await hotlineCall(other);

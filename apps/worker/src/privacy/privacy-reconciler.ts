@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type Redis from 'ioredis';
 import { DataSource } from 'typeorm';
-import { CallRecordings, CallbackBook } from '@hotline/calls';
+import { CallRecordings, CallbackBook, CallbackNumbers } from '@hotline/calls';
 import { Clock, systemClock } from '@hotline/clock';
 import { ENV, Env } from '@hotline/config';
 import { ContactKeys } from '@hotline/crypto';
@@ -36,6 +36,7 @@ export class PrivacyReconciler {
     @InjectDataSource(KEYSTORE) keystore: DataSource,
     private readonly callRecordings: CallRecordings,
     private readonly queues: PrivacyJobs,
+    private readonly callbackNumbers: CallbackNumbers,
   ) {
     this.contactKeys = new ContactKeys(keystore, env);
   }
@@ -80,6 +81,11 @@ export class PrivacyReconciler {
   async run(now = this.clock.now()): Promise<{ requests: number; recordings: number; sms: number }> {
     await this.publishContactKey();
     await this.destroySpentContactKeys();
+    // A callback number still under its one-time seal goes under its call's data key (then dies with
+    // the call), and the spent one-time keys are destroyed.
+    await this.callbackNumbers
+      .moveSealed(PAGE)
+      .catch((e) => this.logger.warn({ msg: 'callback numbers not moved', error: (e as Error).name }));
     await this.destroySpentCallbackKeys();
     const requests: { id: string; execute_after: Date }[] = await this.db.query(
       `SELECT id, execute_after FROM deletion_requests

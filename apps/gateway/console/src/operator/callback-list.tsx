@@ -9,10 +9,10 @@ const KIND: Record<CallbackTask['kind'], string> = { callback: 'Callback', follo
 
 /**
  * The callbacks due now: asked for by callers who could not wait, and follow-ups whose time has come
- * (yours first). Call back places the call from the hotline number; your browser rings when they
- * answer. No number is ever shown here: records opens it only to hand it to Twilio.
+ * (yours first). Call back sets the operator Away (no live call is offered meanwhile) and places the
+ * call from the hotline number; their browser rings when the callee answers. No number is ever shown here: records opens it only to hand it to Twilio.
  */
-export function CallbackList(props: { session: Session; busy: boolean }) {
+export function CallbackList(props: { session: Session; busy: boolean; beforeDial?: () => Promise<void> }) {
   const [items, setItems] = useState<CallbackTask[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [message, setMessage] = useState<string | null>(null);
@@ -38,8 +38,11 @@ export function CallbackList(props: { session: Session; busy: boolean }) {
     setMessage(null);
     setError(null);
     try {
+      await props.beforeDial?.();
       await dialCallback(props.session.token, c.id);
-      setMessage(`Calling back (attempt ${c.attempts + 1} of ${c.maxAttempts}). Your browser rings when they answer.`);
+      setMessage(
+        `Calling back (attempt ${c.attempts + 1} of ${c.maxAttempts}). Your browser rings when they answer. You are Away meanwhile: switch Available on when done.`,
+      );
     } catch (e) {
       setError(`The call was not placed: ${(e as Error).message}`);
     } finally {

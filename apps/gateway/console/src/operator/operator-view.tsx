@@ -154,7 +154,16 @@ export function OperatorView(props: { session: Session; onSignOut: () => void; o
           )}
         </section>
         <div class="column">
-          <CallbackList session={session} busy={busy} />
+          <CallbackList
+            session={session}
+            busy={busy}
+            beforeDial={async () => {
+              // No live call is offered while calling someone back: Away first (switch Available back on after).
+              if (status !== 'available') return;
+              const res = await ask(socket, 'status:set', { status: 'away' });
+              if (res.ok && res.status) setStatus(res.status);
+            }}
+          />
           <MyCalls session={session} version={historyVersion} />
         </div>
       </main>
