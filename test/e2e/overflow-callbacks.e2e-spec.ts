@@ -209,6 +209,8 @@ describe('overflow, callbacks and follow-ups', () => {
     await hooks.post(placed.statusCallback, { CallSid: placed.sid, CallStatus: 'completed', Direction: 'outbound-api' });
     const done = await callbackOf(call.callId);
     expect(done).toMatchObject({ status: 'done', attempts: 1, last_outcome: 'reached', number_enc: null, sealed_number: null });
+    // Twilio's record of the outbound call (it holds the number) is deleted once the call is over.
+    expect(peer.deletedCalls).toContain(placed.sid);
     const [attempt] = await db.query('SELECT operator_id, outcome, twilio_call_sid FROM callback_attempts WHERE callback_id = ?', [
       item.id,
     ]);

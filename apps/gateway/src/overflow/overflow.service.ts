@@ -8,6 +8,7 @@ import { CONTACT_KEYS_REDIS_KEY, parsePublishedContactKey, sealContact } from '@
 import { PseudonymService } from '@hotline/crypto/pseudonym';
 import { counter, withTimeout } from '@hotline/observability';
 import { DEFAULT_ROUTING_PREFIX, RoutingStore } from '@hotline/routing';
+import { TwilioService } from '@hotline/twilio';
 import { RecordsDb } from '../records-db';
 import { ROUTING_REDIS } from '../routing/routing.providers';
 import type { TwilioParams } from '../telephony/call-flow.service';
@@ -48,6 +49,7 @@ export class OverflowService {
     private readonly db: RecordsDb,
     private readonly pseudonyms: PseudonymService,
     private readonly clock: Clock,
+    private readonly twilio: TwilioService,
   ) {}
 
   private stateKey(callId: string): string {
@@ -235,6 +237,16 @@ export class OverflowService {
     if (!UUID.test(attemptId) || !outcome) return;
     const r = await this.book((b) => b.attemptEnded(attemptId, outcome, this.clock.now(), durationMs(this.cfg.callbacks.retryAfter)));
     if (r) this.logger.log(`callback ${r.callbackId}: attempt ${r.attempts} ${outcome}; now ${r.status}`);
+    // Twilio's record of the outbound call holds the number it dialled: deleted as soon as the call is over.
+    const callSid = str(params.CallSid);
+    if (CALL_SID.test(callSid))
+      await this.twilio
+        .deleteCall(callSid)
+        .catch((e) =>
+          this.logger.warn(
+            `callback attempt ${attemptId}: its call not deleted at Twilio (status ${(e as { status?: number }).status ?? '-'})`,
+          ),
+        );
   }
 
   private async chose(callId: string, choice: OverflowChoice): Promise<void> {

@@ -77,7 +77,11 @@ export class CallbacksService {
       await this.numbers.placed(claim.attemptId, placed.sid);
     } catch (e) {
       await this.numbers.notPlaced(claim.attemptId, now, durationMs(this.cfg.callbacks.retryAfter));
-      this.logger.warn(`callback ${callbackId}: Twilio did not place the call (${(e as Error).message.slice(0, 80)})`);
+      // Twilio's message may quote the number it refused: the status and code only.
+      const err = e as { status?: number; code?: number; name?: string };
+      this.logger.warn(
+        `callback ${callbackId}: Twilio did not place the call (status ${err.status ?? '-'}, code ${err.code ?? err.name ?? '-'})`,
+      );
       throw new BadGatewayException('Twilio did not place the call; the attempt counts as failed');
     }
     await this.audit.append({
