@@ -7,6 +7,7 @@ import { CallbackBook, CallbackNotDue, CallbackNumbers, CallRepository } from '@
 import { Clock } from '@hotline/clock';
 import { ENV, Env, ROUTING_CONFIG, RoutingConfig, WORDING, Wording, addDuration, durationMs } from '@hotline/config';
 import { TwilioService } from '@hotline/twilio';
+import { twilioAnswer } from './rescue.service';
 
 const NOT_FOUND = 'no such call';
 
@@ -103,7 +104,7 @@ export class CallbacksService {
     const call = await this.calls.findSummary(callId);
     if (!call || call.operatorId !== user.id) throw new NotFoundException(NOT_FOUND);
     const callSid = await this.callSid(callId);
-    const caller = callSid ? await this.twilio.caller(callSid) : null;
+    const caller = callSid ? await twilioAnswer(() => this.twilio.caller(callSid)) : null;
     if (!caller || !/^\+[1-9]\d{6,14}$/.test(caller.from))
       throw new ConflictException('the caller’s number is withheld or no longer held by Twilio: no follow-up can be scheduled');
     const now = this.clock.now();

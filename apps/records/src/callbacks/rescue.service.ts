@@ -1,4 +1,4 @@
-import { ConflictException, ForbiddenException, Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { BadGatewayException, ConflictException, ForbiddenException, Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { AuditService } from '@hotline/audit';
 import { Principal } from '@hotline/auth';
@@ -147,7 +147,7 @@ export class RescueService {
 
   private async readLive(callId: string): Promise<{ number: string; location: CallerLocation | null }> {
     const callSid = await this.requests.callSid(callId);
-    const caller = callSid ? await this.twilio.liveCaller(callSid) : null;
+    const caller = callSid ? await twilioAnswer(() => this.twilio.liveCaller(callSid)) : null;
     if (!caller) throw new ConflictException('the call has ended: its number cannot be read any more');
     const location = await withTimeout(this.locations.read(callId), 1000).catch(() => null);
     return { number: caller.from, location };
@@ -160,5 +160,14 @@ export class RescueService {
     } catch (e) {
       this.logger.error({ callId: alert.callId, err: (e as Error).message }, 'could not publish the rescue alert');
     }
+  }
+}
+
+/** Twilio unreachable or failing is a 502 that says so (never a 500, never the request's details). */
+export async function twilioAnswer<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch {
+    throw new BadGatewayException('Twilio could not be reached to read the caller’s number; try again');
   }
 }
