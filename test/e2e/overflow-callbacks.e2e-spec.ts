@@ -131,6 +131,8 @@ describe('overflow, callbacks and follow-ups', () => {
     expect(summary.body.overflowToday.backup_line).toBeGreaterThanOrEqual(1);
     expect(summary.body.overflowToday.offered).toBeGreaterThanOrEqual(1);
     await http().get('/callbacks/summary').set(bearer(operator)).expect(403);
+    await callStatus(hooks, call, 'completed', 2);
+    await callStatus(hooks, holiday, 'completed', 2);
   });
 
   it('while open and within the maximum wait, the caller hears the wait music; past it, the choices with "keep waiting" first', async () => {
@@ -191,6 +193,16 @@ describe('overflow, callbacks and follow-ups', () => {
     expect(JSON.stringify(list.body)).not.toContain(call.from.slice(1));
     await http().get('/callbacks').set(bearer(supervisor)).expect(403);
 
+    // callbacks.priority after_live: while a caller waits live, nobody is called back.
+    const waiting = await newCaller();
+    expect((await http().get('/callbacks').set(bearer(operator)).expect(200)).body).toMatchObject({
+      priority: 'after_live',
+      liveWaiting: 1,
+    });
+    const held = await http().post(`/callbacks/${item.id}/dial`).set(bearer(operator)).expect(409);
+    expect(held.body.message).toContain('callers are waiting live');
+    await callStatus(hooks, waiting, 'completed', 1);
+
     const dial = await http().post(`/callbacks/${item.id}/dial`).set(bearer(operator)).expect(201);
     const placed = peer.placedCalls.at(-1)!;
     expect(placed).toMatchObject({ to: call.from, from: HOTLINE });
@@ -247,6 +259,7 @@ describe('overflow, callbacks and follow-ups', () => {
     expect(rec.call_id).toBe(call.callId);
     expect(rec.retention_deadline).toBeTruthy();
     expect(await overflowOf(call.callId)).toEqual([{ reason: 'closed', choice: 'voicemail' }]);
+    await callStatus(hooks, call, 'completed', 3);
   });
 
   it('the demo’s simulated caller answers the choices: leaves a voice message, recorded as the call’s', async () => {

@@ -47,3 +47,8 @@ export class CallerLocations {
     await this.redis.del(this.key(callId));
   }
 }
+
+/** How many callers wait live in the queue now (the routing state's `live` set): callbacks may wait for them. */
+export async function liveCallersWaiting(redis: Redis, prefix = DEFAULT_ROUTING_PREFIX): Promise<number> {
+  return redis.zcard(`${prefix}live`);
+}

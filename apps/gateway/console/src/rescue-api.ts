@@ -36,7 +36,8 @@ export interface Disclosure {
   location?: CallerLocation | null;
 }
 
-export const listCallbacks = (token: string) => api<{ items: CallbackTask[] }>('GET', '/callbacks', { token });
+export const listCallbacks = (token: string) =>
+  api<{ items: CallbackTask[]; priority: 'after_live' | 'before_live'; liveWaiting: number }>('GET', '/callbacks', { token });
 export const callbackSummary = (token: string) => api<CallbackSummary>('GET', '/callbacks/summary', { token });
 export const dialCallback = (token: string, id: string) => api<{ attemptId: string }>('POST', `/callbacks/${id}/dial`, { token });
 export const scheduleFollowup = (token: string, callId: string) =>

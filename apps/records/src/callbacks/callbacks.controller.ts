@@ -46,7 +46,7 @@ export class CallbacksController {
   @ApiParam({ name: 'id', format: 'uuid', description: 'The callback' })
   @ApiCreatedResponse({ type: DialResultDto })
   @ApiErrors([400, 401, 403, 404, 409, 502], {
-    409: 'Not due, being dialled, or closed.',
+    409: 'Not due, being dialled, or closed; or callers wait live and callbacks.priority is after_live.',
     502: 'Twilio refused the call (counted as a failed attempt).',
   })
   dial(@UuidParam('id') id: string, @CurrentUser() user: Principal) {

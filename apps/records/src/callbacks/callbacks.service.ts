@@ -6,7 +6,10 @@ import { Principal } from '@hotline/auth';
 import { CallbackBook, CallbackNotDue, CallbackNumbers, CallRepository } from '@hotline/calls';
 import { Clock } from '@hotline/clock';
 import { ENV, Env, ROUTING_CONFIG, RoutingConfig, WORDING, Wording, addDuration, durationMs } from '@hotline/config';
+import { REDIS, withTimeout } from '@hotline/observability';
+import { liveCallersWaiting } from '@hotline/routing';
 import { TwilioService } from '@hotline/twilio';
+import type Redis from 'ioredis';
 import { twilioAnswer } from './rescue.service';
 
 const NOT_FOUND = 'no such call';
@@ -31,6 +34,7 @@ export class CallbacksService {
     private readonly twilio: TwilioService,
     private readonly audit: AuditService,
     private readonly clock: Clock,
+    @Inject(REDIS) private readonly redis: Redis,
   ) {
     this.base = env.PUBLIC_URL.replace(/\/$/, '');
   }
@@ -44,7 +48,16 @@ export class CallbacksService {
     await this.numbers
       .moveSealed()
       .catch((e) => this.logger.warn(`sealed callback numbers not moved yet: ${(e as Error).message.slice(0, 80)}`));
-    return { items: await this.numbers.due(user.id, this.clock.now(), this.overdueAfterMs) };
+    return {
+      items: await this.numbers.due(user.id, this.clock.now(), this.overdueAfterMs),
+      priority: this.cfg.callbacks.priority,
+      liveWaiting: await this.liveWaiting(),
+    };
+  }
+
+  /** Callers waiting live now; 0 when Redis cannot say (a callback is not held back for want of an answer). */
+  private liveWaiting(): Promise<number> {
+    return withTimeout(liveCallersWaiting(this.redis), 1000).catch(() => 0);
   }
 
   async summary() {
@@ -58,6 +71,9 @@ export class CallbacksService {
   async dial(user: Principal, callbackId: string) {
     const now = this.clock.now();
     if (!this.cfg.hotlineNumber) throw new ConflictException('callbacks need hotlineNumber in config/routing.yaml');
+    // callbacks.priority: after_live: a caller waiting live is answered before anyone is called back.
+    if (this.cfg.callbacks.priority === 'after_live' && (await this.liveWaiting()) > 0)
+      throw new ConflictException('callers are waiting live: answer them first (callbacks.priority: after_live)');
     let claim;
     try {
       claim = await this.numbers.claim(callbackId, user.id, now);

@@ -51,6 +51,8 @@ export class CallbackTaskDto {
 
 export class CallbackListDto {
   @ApiProperty({ type: [CallbackTaskDto] }) items: CallbackTaskDto[];
+  @ApiProperty({ enum: ['after_live', 'before_live'], description: 'callbacks.priority in config/routing.yaml.' }) priority: string;
+  @ApiProperty({ description: 'Callers waiting live now: with after_live, nobody is called back while any wait.' }) liveWaiting: number;
 }
 
 export class CallbackSummaryDto {

@@ -14,13 +14,16 @@ const KIND: Record<CallbackTask['kind'], string> = { callback: 'Callback', follo
  */
 export function CallbackList(props: { session: Session; busy: boolean; beforeDial?: () => Promise<void> }) {
   const [items, setItems] = useState<CallbackTask[] | null>(null);
+  const [heldBack, setHeldBack] = useState(0);
   const [error, setError] = useState<string | null>(null);
   const [message, setMessage] = useState<string | null>(null);
   const [dialling, setDialling] = useState<string | null>(null);
 
   const load = useCallback(async () => {
     try {
-      setItems((await listCallbacks(props.session.token)).items);
+      const list = await listCallbacks(props.session.token);
+      setItems(list.items);
+      setHeldBack(list.priority === 'after_live' ? list.liveWaiting : 0);
       setError(null);
     } catch (e) {
       setError(`Callbacks could not be loaded: ${(e as Error).message}`);
@@ -56,7 +59,8 @@ export function CallbackList(props: { session: Session; busy: boolean; beforeDia
       <h2 id="callbacks-title">Callbacks due</h2>
       <ErrorText error={error} />
       <p class="muted" role="status" aria-live="polite">
-        {message ?? ''}
+        {message ??
+          (heldBack && items?.length ? `${heldBack} ${heldBack === 1 ? 'caller is' : 'callers are'} waiting live: they come first.` : '')}
       </p>
       {items === null ? (
         <p class="muted">Loading…</p>
@@ -75,7 +79,7 @@ export function CallbackList(props: { session: Session; busy: boolean; beforeDia
               <button
                 type="button"
                 class="button"
-                disabled={props.busy || dialling !== null || c.status !== 'open'}
+                disabled={props.busy || heldBack > 0 || dialling !== null || c.status !== 'open'}
                 aria-label={`Call back: ${KIND[c.kind].toLowerCase()} due ${timeOfDay(c.dueAt)}`}
                 onClick={() => dial(c)}
               >
