@@ -116,8 +116,11 @@ describe('overflow, callbacks and follow-ups', () => {
 
     const chosen = await press(twimlAttr(offer.text, 'Gather', 'action')!, call, '3');
     expect(chosen.text).toContain('<Leave/>');
+    expect(await redis.zscore('hl:{rt}:live', call.callId)).not.toBeNull();
     const next = await leftQueue(call);
     expect(twimlText(next.text, 'Dial')).toBe(BACKUP);
+    // Out of the queue for good: routing no longer holds the call (no operator is offered it).
+    expect(await redis.zscore('hl:{rt}:live', call.callId)).toBeNull();
     expect(await overflowOf(call.callId)).toEqual([{ reason: 'closed', choice: 'backup_line' }]);
 
     // On a holiday the line is closed too, whatever the hour.

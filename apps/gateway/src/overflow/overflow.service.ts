@@ -7,7 +7,7 @@ import { OverflowChoice, OverflowReason, ROUTING_CONFIG, RoutingConfig, WORDING,
 import { CONTACT_KEYS_REDIS_KEY, parsePublishedContactKey, sealContact } from '@hotline/crypto/contact-seal';
 import { PseudonymService } from '@hotline/crypto/pseudonym';
 import { counter, withTimeout } from '@hotline/observability';
-import { DEFAULT_ROUTING_PREFIX, RoutingStore } from '@hotline/routing';
+import { CallerLocations, DEFAULT_ROUTING_PREFIX, RoutingStore } from '@hotline/routing';
 import { TwilioService } from '@hotline/twilio';
 import { RecordsDb } from '../records-db';
 import { ROUTING_REDIS } from '../routing/routing.providers';
@@ -50,6 +50,7 @@ export class OverflowService {
     private readonly pseudonyms: PseudonymService,
     private readonly clock: Clock,
     private readonly twilio: TwilioService,
+    private readonly locations: CallerLocations,
   ) {}
 
   private stateKey(callId: string): string {
@@ -206,6 +207,11 @@ export class OverflowService {
     if (['queue-full', 'error', 'system-error'].includes(result)) return this.twiml.unavailable();
     if (result !== 'leave' || !UUID.test(callId)) return CallTwiml.empty();
     const next = await withTimeout(this.redis.hget(this.stateKey(callId), 'next'), REDIS_MS).catch(() => null);
+    // Out of the queue for good: out of routing too (no operator is offered a caller who is recording a
+    // message or on the backup line), and the caller-ID location goes. The record ends when they hang up.
+    const callSid = str(params.CallSid);
+    if (CALL_SID.test(callSid)) await withTimeout(this.store.callStatus(callSid, null, true), REDIS_MS).catch(() => undefined);
+    await withTimeout(this.locations.forget(callId), REDIS_MS).catch(() => undefined);
     if (next === 'callback_booked') return this.twiml.callbackBooked();
     if (next === 'voicemail') return this.twiml.voicemail(callId);
     if (next === 'backup_line' && this.cfg.backupLine) return this.twiml.backupLine();
