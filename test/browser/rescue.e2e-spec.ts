@@ -147,7 +147,7 @@ describe('callbacks and active rescue in the console', () => {
     expect(await operatorPage.content()).not.toContain(call.from.slice(-7));
   });
 
-  it('the operator asks for the caller’s number and location on an imminent-risk call; the supervisor approves with a reason; both see them, by keyboard', async () => {
+  it('the operator asks for the caller’s number and location on an imminent-risk call; the supervisor approves with a reason; both see them; at wrap-up a follow-up is scheduled, all by keyboard', async () => {
     const page = operatorPage;
     const live = await sim.placeCall({
       from: caller,
@@ -190,6 +190,19 @@ describe('callbacks and active rescue in the console', () => {
     await page.getByText('PORTLAND, OR, 97201, US').waitFor();
     await page.screenshot({ path: join(DOCS, 'rescue-operator.png') });
     await supervisorPage.keyboard.press('Escape');
+
+    // The caller hangs up; at wrap-up the operator schedules the follow-up the caller agreed to, by keyboard.
+    await sim.hangUp(live.sid);
+    await page.getByRole('heading', { name: 'Call ended: wrap-up' }).waitFor();
+    // Once the call is over the number is no longer on screen.
+    await page.getByText('the caller’s number and location are no longer shown', { exact: false }).waitFor();
+    const agreed = page.getByRole('checkbox', { name: 'The caller agreed to a follow-up call' });
+    await agreed.focus();
+    await page.keyboard.press('Space');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await page.getByText('Follow-up call scheduled for', { exact: false }).waitFor();
+    expect(await page.content()).not.toContain(caller.slice(-7).replace('+', ''));
   });
 });
 

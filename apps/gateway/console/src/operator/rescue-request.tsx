@@ -63,7 +63,9 @@ export function RescueRequest(props: { session: Session; callId: string; ended: 
       ) : (
         <div aria-live="assertive">
           <ErrorText error={error} />
-          {disclosure?.status === 'approved' ? (
+          {props.ended ? (
+            <p role="status">The call has ended: the caller’s number and location are no longer shown.</p>
+          ) : disclosure?.status === 'approved' ? (
             <dl class="disclosure">
               <dt>Caller’s number</dt>
               <dd>{disclosure.number}</dd>
