@@ -24,6 +24,11 @@ GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`sms_messages` TO 'hotline_gateway
 GRANT SELECT (id, display_name) ON `{{records}}`.`staff` TO 'hotline_gateway'@'%';
 GRANT INSERT ON `{{records}}`.`audit_log` TO 'hotline_gateway'@'%';
 GRANT SELECT, UPDATE ON `{{records}}`.`audit_head` TO 'hotline_gateway'@'%';
+-- Overflow and callbacks (issue 15): the gateway writes the caller's choice and the callback with its
+-- sealed number (sealed to a one-time public key: it cannot read it back, nor the data-key copy).
+GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`call_overflow` TO 'hotline_gateway'@'%';
+GRANT SELECT (id, call_id, kind, status, caller_pseudonym, contact_key_id, preferred_operator_id, claimed_by, due_at, attempts, max_attempts, last_outcome, created_at, closed_at), INSERT, UPDATE ON `{{records}}`.`callbacks` TO 'hotline_gateway'@'%';
+GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`callback_attempts` TO 'hotline_gateway'@'%';
 
 -- records: the system of record. Staff and sign-in, calls and their content under need to know,
 -- legal holds, deletion requests (read), the audit log (read, append). It destroys nothing.
@@ -46,6 +51,11 @@ GRANT SELECT, INSERT ON `{{keystore}}`.`data_keys` TO 'hotline_records'@'%';
 GRANT SELECT ON `{{keystore}}`.`keystore_identity` TO 'hotline_records'@'%';
 -- The one-time keys the closing SMS's number is sealed to: records tops the pool up at start.
 GRANT SELECT, INSERT ON `{{keystore}}`.`contact_keys` TO 'hotline_records'@'%';
+-- Callbacks (opens the sealed number to place the call) and active rescue (issue 15).
+GRANT SELECT ON `{{records}}`.`call_overflow` TO 'hotline_records'@'%';
+GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`callbacks` TO 'hotline_records'@'%';
+GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`callback_attempts` TO 'hotline_records'@'%';
+GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`rescue_requests` TO 'hotline_records'@'%';
 
 -- worker: destroys calls past retention and carries out deletion requests (content rows, keys,
 -- SMS records, the caller's privacy-line rows), writes deletion certificates, reconciles the
@@ -72,3 +82,8 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON `{{keystore}}`.`data_keys` TO 'hotline_w
 GRANT SELECT, UPDATE ON `{{keystore}}`.`keystore_identity` TO 'hotline_worker'@'%';
 -- The worker makes, opens and destroys the closing SMS's one-time keys.
 GRANT SELECT, INSERT, DELETE ON `{{keystore}}`.`contact_keys` TO 'hotline_worker'@'%';
+-- Rows of a call destroyed with it; the callbacks' one-time keys destroyed once spent (issue 15).
+GRANT SELECT, UPDATE, DELETE ON `{{records}}`.`call_overflow` TO 'hotline_worker'@'%';
+GRANT SELECT, UPDATE, DELETE ON `{{records}}`.`callbacks` TO 'hotline_worker'@'%';
+GRANT SELECT, UPDATE, DELETE ON `{{records}}`.`callback_attempts` TO 'hotline_worker'@'%';
+GRANT SELECT, UPDATE, DELETE ON `{{records}}`.`rescue_requests` TO 'hotline_worker'@'%';

@@ -261,6 +261,8 @@ async function main(): Promise<void> {
     peer,
     callEverySeconds: every > 0 ? every : 20,
     hangUpProbability: Number(process.env.DEMO_HANGUP_PROBABILITY ?? 0.2),
+    // Callers offered other ways (nobody signed in for a minute, or a long wait) sometimes ask for a callback or leave a message.
+    overflowProbability: Number(process.env.DEMO_OVERFLOW_PROBABILITY ?? 0.4),
     talkSeconds: [talk * 0.6, talk * 1.4],
     log: (line) => process.stdout.write(`\x1b[32m[caller-sim]\x1b[0m ${line}\n`),
   });
@@ -282,6 +284,8 @@ async function main(): Promise<void> {
       '',
       `  A simulated caller rings about every ${every} s (DEMO_CALL_EVERY_SECONDS); about ${Math.round(Number(process.env.DEMO_HANGUP_PROBABILITY ?? 0.2) * 100)}% hang up while waiting.`,
       '  Sign in as an operator, switch Available on and accept the call. Ctrl-C stops everything.',
+      '  With nobody signed in for a minute, waiting callers are offered a callback or a voice message; some take one',
+      '  (DEMO_OVERFLOW_PROBABILITY): callbacks show in the operator’s list, counts on the wallboard (config/routing.yaml).',
       `  Records API docs: ${local(env.RECORDS_PORT)}/docs   Secrets: .demo/secrets.env (git-ignored)`,
       '',
     ].join('\n') + '\n',

@@ -1,4 +1,5 @@
 import { INestApplication } from '@nestjs/common';
+import { randomUUID } from 'crypto';
 import { readFileSync, statSync } from 'fs';
 import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
@@ -7,7 +8,14 @@ import { DeletionRequestProcessor } from '../../apps/worker/src/privacy/deletion
 import { PrivacyReconciler } from '../../apps/worker/src/privacy/privacy-reconciler';
 import { PrivacyWorker } from '../../apps/worker/src/privacy/privacy.worker';
 import { Env } from '@hotline/config';
-import { CONTACT_PUBLIC_KEY_REDIS_KEY, callerPseudonym } from '@hotline/crypto';
+import { CallbackBook } from '@hotline/calls';
+import {
+  CONTACT_KEYS_REDIS_KEY,
+  CONTACT_PUBLIC_KEY_REDIS_KEY,
+  callerPseudonym,
+  parsePublishedContactKey,
+  sealContact,
+} from '@hotline/crypto';
 import { BULL_PREFIX, QueueName, jobId } from '@hotline/jobs';
 import { redisOptionsFromUrl } from '@hotline/observability';
 import { Queue } from 'bullmq';
@@ -198,7 +206,7 @@ describe('the privacy line', () => {
     expect(redirect).toBe(`${PUBLIC_URL}/twilio/voice/privacy`);
     await c.answer(redirect.slice(PUBLIC_URL.length));
     expect(c.says).toBe(
-      'Privacy line. To delete your records, press 1. To withdraw your consent to recording, press 2. To cancel a deletion you asked for, press 3.',
+      'Privacy line. To delete your records, press 1. To withdraw your consent to recording, and to any callback or follow-up call you asked for, press 2. To cancel a deletion you asked for, press 3.',
     );
     await c.press('');
     expect(c.says).toContain('To delete your records, press 1');
@@ -494,6 +502,66 @@ describe('the privacy line', () => {
     const [req] = await requestsOf(from);
     expect(await worker.get(DeletionRequestProcessor).process(req.id)).toEqual({ outcome: 'cancelled' });
     expect(await callsOf(from)).toEqual([kept]);
+  });
+
+  /** A callback (or follow-up) on `callId`, filed as the gateway files one: the number sealed to a published one-time key. */
+  async function fileCallback(callId: string, from: string, kind: 'callback' | 'followup'): Promise<{ id: string; keyId: string }> {
+    await worker.get(PrivacyReconciler).publishContactKey();
+    const key = parsePublishedContactKey(await redis.lpop(CONTACT_KEYS_REDIS_KEY))!;
+    const id = randomUUID();
+    const now = new Date();
+    await new CallbackBook(db).request(
+      {
+        id,
+        callId,
+        kind,
+        callerPseudonym: pseudonymOf(from),
+        contactKeyId: key.id,
+        sealedNumber: sealContact(key.key, from, id),
+        preferredOperatorId: null,
+        dueAt: now,
+        maxAttempts: 3,
+        wordingVersion: 'test',
+        consentedAt: now,
+      },
+      now,
+    );
+    return { id, keyId: key.id };
+  }
+  const contactKeyExists = async (id: string) => (await keys.query('SELECT 1 FROM contact_keys WHERE id = ?', [id])).length > 0;
+
+  it('cancels callbacks and follow-ups: withdrawal on the privacy line erases the number at once; a deletion by phone destroys them, held calls included', async () => {
+    const from = caller();
+    const call = await hotlineCall(from, { consent: false });
+    const cb = await fileCallback(call, from, 'callback');
+    // The worker moves the sealed number under the call's data key and destroys the one-time key.
+    await worker.get(PrivacyReconciler).run();
+    const [moved] = await db.query('SELECT sealed_number, number_enc FROM callbacks WHERE id = ?', [cb.id]);
+    expect(moved.sealed_number).toBeNull();
+    expect(moved.number_enc).not.toBeNull();
+    expect(await contactKeyExists(cb.keyId)).toBe(false);
+    const c = await verified(from, '2');
+    expect(c.says).toContain('Any callback or follow-up you asked for is cancelled');
+    const [row] = await db.query('SELECT status, sealed_number, number_enc FROM callbacks WHERE id = ?', [cb.id]);
+    expect(row).toEqual({ status: 'withdrawn', sealed_number: null, number_enc: null });
+    const [consent] = await db.query("SELECT withdrawn_at FROM consents WHERE call_id = ? AND kind = 'callback'", [call]);
+    expect(consent.withdrawn_at).toEqual(expect.any(Date));
+
+    const other = caller();
+    const held = await hotlineCall(other);
+    const free = await hotlineCall(other);
+    await f.http().post(`/calls/${held}/legal-hold`).set(bearer(officer)).send({ reason: 'Preservation order' }).expect(201);
+    const onHeld = await fileCallback(held, other, 'followup');
+    const onFree = await fileCallback(free, other, 'callback');
+    const d = await verified(other, '1');
+    await d.press('1');
+    const [req] = await requestsOf(other);
+    await finished(req.id);
+    expect(await db.query('SELECT id FROM callbacks WHERE id = ?', [onFree.id])).toEqual([]);
+    const [kept] = await db.query('SELECT status, sealed_number, number_enc FROM callbacks WHERE id = ?', [onHeld.id]);
+    expect(kept).toEqual({ status: 'withdrawn', sealed_number: null, number_enc: null });
+    expect(await contactKeyExists(onHeld.keyId)).toBe(false);
+    expect(await contactKeyExists(onFree.keyId)).toBe(false);
   });
 
   it('withdraws consent: recordings are deleted at Twilio, the consent shows when, and the next call is not recorded', async () => {

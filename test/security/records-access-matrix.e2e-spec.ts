@@ -145,6 +145,59 @@ const ACCESS: Record<string, Row> = {
       return { path: `/calls/${callId}/escalations/${e.body.id}/cosign` };
     },
   },
+  // Issue 15. Every operator sees the callbacks due (any may call back); the wallboard's counts are supervisors'.
+  'GET /callbacks': { expect: { owner: 200, otherOperator: 200 }, otherwise: 403, prepare: async () => ({ path: '/callbacks' }) },
+  'GET /callbacks/summary': {
+    expect: { supervisorWithReason: 200, supervisor: 200 },
+    otherwise: 403,
+    prepare: async () => ({ path: '/callbacks/summary' }),
+  },
+  // A callback not due yet: operators get 409 (not due; the call placed through Twilio is tested in
+  // test/e2e/overflow-callbacks), every other role 403; none writes anything.
+  'POST /callbacks/:id/dial': {
+    expect: { owner: 409, otherOperator: 409 },
+    otherwise: 403,
+    async prepare(c) {
+      const callId = await c.call();
+      const id = randomUUID();
+      await c.f.db.query(
+        `INSERT INTO callbacks (id, call_id, kind, status, due_at, attempts, max_attempts, created_at)
+         VALUES (?, ?, 'callback', 'open', DATE_ADD(NOW(3), INTERVAL 1 DAY), 0, 3, NOW(3))`,
+        [id, callId],
+      );
+      return { path: `/callbacks/${id}/dial` };
+    },
+  },
+  // Without the caller's consent in the body nothing is scheduled (the schedule itself, with Twilio, is in test/e2e/overflow-callbacks).
+  'POST /calls/:callId/followups': {
+    expect: { owner: 400, otherOperator: 400 },
+    otherwise: 403,
+    prepare: async (c) => ({ path: `/calls/${await c.call()}/followups`, body: { consent: false } }),
+  },
+  // A call not assessed imminent: its operator gets 409, another operator 404, other roles 403.
+  'POST /calls/:callId/rescue-requests': {
+    expect: { owner: 409, otherOperator: 404 },
+    otherwise: 403,
+    prepare: async (c) => ({ path: `/calls/${await c.call()}/rescue-requests`, body: { reason: 'caller has means and a plan' } }),
+  },
+  // Approving is for supervisors; on a call that has ended there is nothing to read (409, Twilio not asked).
+  'POST /calls/:callId/rescue-requests/:id/approve': {
+    expect: { supervisorWithReason: 409, supervisor: 409 },
+    otherwise: 403,
+    async prepare(c) {
+      const { callId, id } = await rescueRequest(c);
+      await c.f.db.query("UPDATE calls SET status = 'completed', ended_at = NOW(3) WHERE id = ?", [callId]);
+      return { path: `/calls/${callId}/rescue-requests/${id}/approve`, body: { reason: 'confirmed, dispatch' } };
+    },
+  },
+  'GET /calls/:callId/rescue-requests/:id': {
+    expect: { owner: 200, otherOperator: 404, supervisorWithReason: 200, supervisor: 200 },
+    otherwise: 403,
+    async prepare(c) {
+      const { callId, id } = await rescueRequest(c);
+      return { path: `/calls/${callId}/rescue-requests/${id}` };
+    },
+  },
   'POST /calls/:callId/legal-hold': {
     expect: { records_officer: 201 },
     otherwise: 403,
@@ -183,6 +236,19 @@ const ACCESS: Record<string, Row> = {
 
 /** Routes of the contract (DESIGN.md) that another issue is still building: tested once served. */
 const CONTRACT_ROUTES_PENDING = ['GET /deletion-requests', 'GET /deletion-requests/:id'];
+
+/** A rescue request by `owner` on a fresh call of theirs assessed imminent. */
+async function rescueRequest(c: Ctx): Promise<{ callId: string; id: string }> {
+  const callId = await c.call();
+  await c.f.http().put(`/calls/${callId}/assessment`).set(bearer(c.staff.owner)).send({ riskLevel: 'imminent' }).expect(200);
+  const r = await c.f
+    .http()
+    .post(`/calls/${callId}/rescue-requests`)
+    .set(bearer(c.staff.owner))
+    .send({ reason: 'caller has means and a plan' })
+    .expect(201);
+  return { callId, id: r.body.id };
+}
 
 const escalationBody = {
   disclosedTo: 'Ambulance service, control room',

@@ -6,6 +6,8 @@ import { fuzzSeed, judgeSuccess, undescribedSuccesses, validate } from './suppor
 import { fromOpenApiPath, routeTable } from './support/routes';
 import { auditSince, recordsFingerprint } from './support/state';
 import { withRecordsApp } from '../support/records-app';
+import { TEST_SECRETS } from '../support/test-config';
+import { TwilioPeer } from '../support/twilio-peer';
 
 /**
  * Property-based fuzzing of every records operation in the OpenAPI document: hostile bodies built
@@ -56,6 +58,12 @@ const EFFECTS: Record<string, Effect> = {
   'DELETE /calls/:callId/legal-hold': { audit: [['legal_hold.lifted']], moves: ['holdsInForce'] },
   'GET /audit/verify': { audit: [['audit.verified']] },
   'GET /deletion-requests': { audit: [['deletion_requests.listed']] },
+  // Issue 15. A follow-up or an approval reads Twilio first (the peer here knows none of these calls: 409).
+  'POST /calls/:callId/rescue-requests': { rows: { rescue_requests: 1 }, audit: [['rescue.requested']] },
+  'POST /calls/:callId/rescue-requests/:id/approve': { rows: { escalations: 1 }, audit: [['rescue.approved']] },
+  'GET /calls/:callId/rescue-requests/:id': { audit: [[], ['rescue.disclosed']] },
+  'POST /calls/:callId/followups': { rows: { callbacks: 1, consents: 1 }, audit: [['followup.scheduled']] },
+  'POST /callbacks/:id/dial': { rows: { callback_attempts: 1 }, audit: [['callback.dialled']] },
   'GET /deletion-requests/:id': { audit: [['deletion_request.read']] },
 };
 
@@ -68,7 +76,16 @@ function decodeURIComponentSafe(s: string): string {
 }
 
 describe('records fuzzing from the OpenAPI document', () => {
-  const records = withRecordsApp();
+  // Records reads callers' numbers from Twilio (follow-ups, active rescue): the local peer answers it
+  // (it knows none of these calls), registered before the app's own hook so the app starts with its address.
+  const twilio = new TwilioPeer(TEST_SECRETS.TWILIO_ACCOUNT_SID, TEST_SECRETS.TWILIO_AUTH_TOKEN);
+  const twilioEnv: Record<string, string> = {};
+  beforeAll(async () => {
+    await twilio.start();
+    twilioEnv.TWILIO_API_URL = twilio.url;
+  });
+  afterAll(() => twilio.stop());
+  const records = withRecordsApp(twilioEnv);
   const { f } = records;
   let doc: Doc;
   let owner: TestStaff;

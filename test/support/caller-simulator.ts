@@ -34,6 +34,12 @@ export interface CallerSimulatorOptions {
   maxConcurrentCalls?: number;
   /** Chance of a withheld number (0..1). */
   withheldProbability?: number;
+  /**
+   * Share of generated callers who, when the wait music offers other ways (config/routing.yaml:
+   * nobody signed in, or waited too long), take one: half ask for a callback, half leave a voice
+   * message (keys for the default order keep_waiting, callback, voicemail), agreeing to each.
+   */
+  overflowProbability?: number;
   /** Callers' numbers: a small fixed pool of fictional numbers, so that callers return. */
   callerPool?: string[];
   log?: (line: string) => void;
@@ -59,6 +65,13 @@ export interface SimCall {
 
 export interface PlaceCallOptions {
   from?: string;
+  /** Caller-ID location Twilio sends with every request of the call (FromCity, FromState, FromZip, FromCountry). */
+  location?: Record<string, string>;
+  /**
+   * Keys pressed on the overflow choices, if the wait music offers them (then on the consent that
+   * follows): e.g. ['2', '1'] asks for a callback and agrees. Without it the caller keeps listening.
+   */
+  overflowDigits?: string[];
   /** Keys for successive menus; '' is silence. Default: 1 (consent) or 2 (decline), then silence. */
   digits?: string[];
   /** Hang up after waiting this long (seconds); undefined: only if the random draw says so. */
@@ -69,6 +82,8 @@ export interface PlaceCallOptions {
 
 interface Plan {
   digits: string[];
+  overflowDigits: string[];
+  location: Record<string, string>;
   hangUpAfterSeconds?: number;
   talkSeconds: number;
 }
@@ -120,6 +135,7 @@ export class CallerSimulator {
       maxWaitSeconds: 600,
       maxConcurrentCalls: 6,
       withheldProbability: 0,
+      overflowProbability: 0,
       callerPool: FICTIONAL_CALLERS,
       ...options,
     };
@@ -168,6 +184,9 @@ export class CallerSimulator {
     const impatient = Math.random() < this.opts.hangUpProbability;
     const plan: Plan = {
       digits: options.digits ?? [Math.random() < 0.7 ? '1' : '2'],
+      overflowDigits:
+        options.overflowDigits ?? (Math.random() < this.opts.overflowProbability ? (Math.random() < 0.5 ? ['2', '1'] : ['3', '1']) : []),
+      location: options.location ?? {},
       hangUpAfterSeconds: options.hangUpAfterSeconds ?? (impatient ? between(this.opts.patienceSeconds) : undefined),
       talkSeconds: options.talkSeconds ?? between(this.opts.talkSeconds),
     };
@@ -279,6 +298,8 @@ export class CallerSimulator {
             return;
           }
           return this.complete(sid);
+        case 'Record':
+          return this.record(l, verb, documentUrl);
         case 'Dial':
           return this.connect(l, verb, documentUrl);
         case 'Hangup':
@@ -337,7 +358,57 @@ export class CallerSimulator {
       l.polling = false;
       return this.run(call.sid, res.twiml, enqueue.waitUrl);
     }
+    // The overflow choices, played inside the wait music: a caller with keys to press answers them.
+    if (verbs.includes('Gather') && l.plan.overflowDigits.length) {
+      await this.overflow(l, res.twiml, enqueue.waitUrl);
+      if (!l.polling || call.state !== 'queued') return;
+    }
     this.later(l, this.opts.waitPollSeconds, () => void this.poll(l));
+  }
+
+  /**
+   * Answers Gathers in wait-URL TwiML (the overflow choices, then a consent) with the planned keys,
+   * still in the queue; a `<Leave/>` takes the caller out to the Enqueue action (callback booked,
+   * voice message recorded, backup line).
+   */
+  private async overflow(l: Live, twiml: string, documentUrl: string): Promise<void> {
+    let doc = twiml;
+    let url = documentUrl;
+    for (;;) {
+      const root = parseXml(doc);
+      if (root.children.some((v) => v.name === 'Leave')) {
+        l.polling = false;
+        return this.run(l.call.sid, doc, url);
+      }
+      const gather = root.children.find((v) => v.name === 'Gather');
+      const digits = gather ? l.plan.overflowDigits.shift() : undefined;
+      if (!gather || !digits) return;
+      l.call.pressed.push(digits);
+      this.say(`${who(l.call)} presses ${digits} on the overflow menu`);
+      url = this.resolve(gather.attrs.action ?? url, url);
+      const next = await this.webhook(l.call.sid, url, gather.attrs.method ?? 'POST', { CallStatus: 'in-progress', Digits: digits });
+      if (!next) return;
+      doc = next.twiml;
+    }
+  }
+
+  /** A `<Record>`: a few seconds of message, then the recording's callback and the action, as Twilio does. */
+  private async record(l: Live, verb: XmlNode, documentUrl: string): Promise<void> {
+    this.say(`${who(l.call)} leaves a voice message`);
+    const recordingSid = randomSid('RE');
+    if (verb.attrs.recordingStatusCallback)
+      await this.webhook(l.call.sid, this.resolve(verb.attrs.recordingStatusCallback, documentUrl), 'POST', {
+        RecordingSid: recordingSid,
+        RecordingStatus: 'completed',
+        RecordingDuration: '12',
+      });
+    if (!verb.attrs.action) return;
+    const action = this.resolve(verb.attrs.action, documentUrl);
+    const next = await this.webhook(l.call.sid, action, verb.attrs.method ?? 'POST', {
+      RecordingSid: recordingSid,
+      RecordingDuration: '12',
+    });
+    if (next) await this.run(l.call.sid, next.twiml, action);
   }
 
   /** The gateway changed the call through Twilio's REST API (the peer tells us). */
@@ -473,6 +544,7 @@ export class CallerSimulator {
       Caller: l.call.from,
       To: this.opts.hotlineNumber,
       Called: this.opts.hotlineNumber,
+      ...l.plan.location,
       ...extra,
     };
     const publicTarget = new URL(url);

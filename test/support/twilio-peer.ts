@@ -10,6 +10,8 @@ import twilio from 'twilio';
  *   POST   /2010-04-01/Accounts/{AC}/Calls/{CA}.json         calls(sid).update({ twiml })
  *   GET    /2010-04-01/Accounts/{AC}/Calls.json?ParentCallSid= calls.list({ parentCallSid })
  *   DELETE /2010-04-01/Accounts/{AC}/Calls/{CA}.json         calls(sid).remove()
+ *   GET    /2010-04-01/Accounts/{AC}/Calls/{CA}.json         calls(sid).fetch() (From, status: in-progress while live)
+ *   POST   /2010-04-01/Accounts/{AC}/Calls.json              calls.create({ to, from, url, statusCallback }) (outbound)
  *   DELETE /2010-04-01/Accounts/{AC}/Recordings/{RE}.json    recordings(sid).remove()
  *   POST   /2010-04-01/Accounts/{AC}/Messages.json           messages.create({ to, from, body })
  *   DELETE /2010-04-01/Accounts/{AC}/Messages/{SM}.json      messages(sid).remove()
@@ -49,12 +51,16 @@ export class TwilioPeer {
    */
   readonly callRecords = new Map<string, { sid: string; from: string; to: string; parentCallSid: string | null }>();
   readonly messages: PeerMessage[] = [];
+  /** Call SIDs whose call is over (GET answers status completed). */
+  readonly endedCalls = new Set<string>();
   /** Call SIDs Twilio should answer 404 for (the call is gone). */
   readonly goneCalls = new Set<string>();
   /** Recording SIDs Twilio should answer 404 for (already deleted). */
   readonly goneRecordings = new Set<string>();
   /** When set, every request fails with this status (Twilio down). */
   failAll?: number;
+  /** Outbound calls placed (calls.create), in order, with the SID Twilio gave each. */
+  readonly placedCalls: { sid: string; to: string; from: string; url: string; statusCallback: string }[] = [];
   /** Called on each call update (the demo uses it to play the operator's leg). */
   onCallUpdate?: (callSid: string, params: Record<string, string>) => void;
   private server?: Server;
@@ -120,6 +126,24 @@ export class TwilioPeer {
       }
       setImmediate(() => this.onCallUpdate?.(sid, params));
       return this.json(res, 200, { sid, account_sid: account, status: 'in-progress' });
+    }
+    if (resource === 'Calls' && sid && req.method === 'GET') {
+      const c = this.callRecords.get(sid);
+      if (!c || this.goneCalls.has(sid)) return this.json(res, 404, { code: 20404, message: 'not found', status: 404 });
+      return this.json(res, 200, {
+        sid,
+        account_sid: account,
+        from: c.from,
+        to: c.to,
+        parent_call_sid: c.parentCallSid,
+        status: this.endedCalls.has(sid) ? 'completed' : 'in-progress',
+      });
+    }
+    if (resource === 'Calls' && !sid && req.method === 'POST') {
+      const placed = { sid: randomSid('CA'), to: params.To, from: params.From, url: params.Url, statusCallback: params.StatusCallback };
+      this.placedCalls.push(placed);
+      this.callRecords.set(placed.sid, { sid: placed.sid, from: placed.from, to: placed.to, parentCallSid: null });
+      return this.json(res, 201, { sid: placed.sid, account_sid: account, to: placed.to, from: placed.from, status: 'queued' });
     }
     if (resource === 'Calls' && !sid && req.method === 'GET') {
       const parent = url.searchParams.get('ParentCallSid');

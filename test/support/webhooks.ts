@@ -105,7 +105,7 @@ export function testNumber(): string {
  */
 export async function placeCall(
   hooks: TwilioWebhooks,
-  opts: { digits?: string; from?: string; callSid?: string } = {},
+  opts: { digits?: string; from?: string; callSid?: string; extra?: Record<string, string> } = {},
 ): Promise<SimulatedCall> {
   const callSid = opts.callSid ?? randomSid('CA');
   const from = opts.from ?? testNumber();
@@ -116,6 +116,8 @@ export async function placeCall(
     To: '+15550000000',
     CallStatus: 'ringing',
     Direction: 'inbound',
+    // What else Twilio sends with every request of the call (e.g. the caller-ID location FromCity...).
+    ...opts.extra,
   };
   const incoming = await hooks.post('/twilio/voice/incoming', base);
   if (incoming.status !== 200) throw new Error(`incoming answered ${incoming.status}`);

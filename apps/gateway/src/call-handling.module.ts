@@ -13,6 +13,9 @@ import { OperatorNames } from './live/operator-names';
 import { SupervisorGateway } from './live/supervisor.gateway';
 // The privacy line (issue 6) lives in its own module; the signature middleware below covers its paths too.
 import { PrivacyLineModule } from './privacy/privacy-line.module';
+// Overflow, callbacks and active rescue's caller location (issue 15): their own module files.
+import { OverflowController } from './overflow/overflow.controller';
+import { overflowProviders } from './overflow/overflow.providers';
 import { CallConnector } from './routing/call-connector';
 import { RoutingEngine } from './routing/routing.engine';
 import { routingProviders } from './routing/routing.providers';
@@ -28,10 +31,11 @@ import { VoiceTokenController } from './voice/voice-token.controller';
  */
 @Module({
   imports: [TokenModule, PseudonymModule, TwilioModule, PrivacyLineModule],
-  controllers: [VoiceController, RecordingController, VoiceTokenController],
+  controllers: [VoiceController, RecordingController, VoiceTokenController, OverflowController],
   providers: [
     ...routingProviders,
     { provide: CallTwiml, inject: [ENV, WORDING], useFactory: (env: Env, wording: Wording) => new CallTwiml(env.PUBLIC_URL, wording) },
+    ...overflowProviders,
     CallRecordJobs,
     CallRecordsService,
     CallRecordsWorker,

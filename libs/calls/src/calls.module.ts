@@ -2,6 +2,8 @@ import { Module } from '@nestjs/common';
 import { RETENTION_CONFIG } from '@hotline/config';
 import { CryptoModule } from '@hotline/crypto';
 import { CallMapper } from './call.mapper';
+import { CallbackNumbers } from './callback-numbers';
+import { RescueRequests } from './rescue-requests';
 import { CallRecordsModule } from './call-records.module';
 import { CallRepository } from './call.repository';
 import { CALLS_RETENTION, TypeOrmCallRepository } from './typeorm-call.repository';
@@ -13,7 +15,9 @@ import { CALLS_RETENTION, TypeOrmCallRepository } from './typeorm-call.repositor
     CallMapper,
     { provide: CALLS_RETENTION, useExisting: RETENTION_CONFIG },
     { provide: CallRepository, useClass: TypeOrmCallRepository },
+    CallbackNumbers,
+    RescueRequests,
   ],
-  exports: [CallRepository, CALLS_RETENTION, CallRecordsModule],
+  exports: [CallRepository, CALLS_RETENTION, CallRecordsModule, CallbackNumbers, RescueRequests],
 })
 export class CallsModule {}

@@ -3,3 +3,5 @@ export * from './call.repository';
 export * from './call.mapper';
 export * from './typeorm-call.repository';
 export * from './calls.module';
+export * from './callback-numbers';
+export * from './rescue-requests';

@@ -2,6 +2,7 @@ import { DynamicModule, Global, Module } from '@nestjs/common';
 import { Clock, systemClock } from '@hotline/clock';
 import { EnvironmentVariables } from './env.validation';
 import { RETENTION_CONFIG, retentionConfig } from './retention-config';
+import { ROUTING_CONFIG, loadRoutingConfig } from './routing-config';
 import { WORDING, loadWording } from './wording';
 
 export const ENV = Symbol('ENV');
@@ -13,8 +14,8 @@ export interface HotlineConfigOptions {
 
 /**
  * Makes the configuration injectable, read and checked once at start: the validated environment
- * (`@Inject(ENV) env: Env`), the retention file (`@Inject(RETENTION_CONFIG)`) and the wording file
- * (`@Inject(WORDING)`), and the clock (`Clock`, the system clock unless a test gives one). Apps
+ * (`@Inject(ENV) env: Env`), the retention file (`@Inject(RETENTION_CONFIG)`), the routing file
+ * (`@Inject(ROUTING_CONFIG)`) and the wording file (`@Inject(WORDING)`), and the clock (`Clock`, the system clock unless a test gives one). Apps
  * validate the environment in main.ts (loadEnvOrExit) and pass it here; a bad retention or
  * wording file stops the app as it starts, with an error naming the problem.
  */
@@ -28,9 +29,10 @@ export class HotlineConfigModule {
         { provide: ENV, useValue: env },
         { provide: RETENTION_CONFIG, useFactory: () => retentionConfig(env) },
         { provide: WORDING, useFactory: () => loadWording(env.WORDING_FILE) },
+        { provide: ROUTING_CONFIG, useFactory: () => loadRoutingConfig(env.ROUTING_CONFIG) },
         { provide: Clock, useValue: options.clock ?? systemClock },
       ],
-      exports: [ENV, RETENTION_CONFIG, WORDING, Clock],
+      exports: [ENV, RETENTION_CONFIG, WORDING, ROUTING_CONFIG, Clock],
     };
   }
 }

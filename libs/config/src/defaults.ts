@@ -18,6 +18,7 @@ export const DEFAULTS: Record<string, string> = {
   OFFER_TIMEOUT_SECONDS: '20',
   RETENTION_CONFIG: join(PROJECT_ROOT, 'config', 'retention.yaml'),
   WORDING_FILE: join(PROJECT_ROOT, 'config', 'wording.yaml'),
+  ROUTING_CONFIG: join(PROJECT_ROOT, 'config', 'routing.yaml'),
   TIME_ZONE: 'UTC',
   SERVICE_LEVEL_SECONDS: '30',
   SESSION_TTL_SECONDS: String(10 * 3600),

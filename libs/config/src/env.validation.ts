@@ -117,6 +117,10 @@ export class EnvironmentVariables {
   @IsString()
   RETENTION_CONFIG: string;
 
+  /** Opening hours, overflow choices, callbacks (config/routing.yaml by default), checked at start. */
+  @IsString()
+  ROUTING_CONFIG: string;
+
   /** What callers hear (config/wording.yaml by default), checked at start. */
   @IsString()
   WORDING_FILE: string;

@@ -16,7 +16,31 @@ export interface Wording {
   wait: string;
   unavailable: string;
   privacy: Record<string, string>;
+  /** What the overflow menu, callbacks, voicemail and follow-ups say (`overflow:`). */
+  overflow: Record<OverflowWordingKey, string>;
 }
+
+/** What a caller hears when offered other ways than waiting (`overflow:`): every entry must be there. */
+export const OVERFLOW_WORDING_KEYS = [
+  'closed',
+  'nobodyAvailable',
+  'maxWait',
+  'keep_waiting',
+  'callback',
+  'voicemail',
+  'backup_line',
+  'keepWaiting',
+  'callbackConsent',
+  'callbackBooked',
+  'callbackWithheld',
+  'voicemailConsent',
+  'voicemailRecord',
+  'voicemailThanks',
+  'transferring',
+  'notConsented',
+  'followupConsent',
+] as const;
+export type OverflowWordingKey = (typeof OVERFLOW_WORDING_KEYS)[number];
 
 /** The validated wording file (`WORDING_FILE`, default config/wording.yaml), injectable as `@Inject(WORDING)`. */
 export const WORDING = Symbol('WORDING');
@@ -71,8 +95,13 @@ export function parseWording(text: string, origin = 'wording file'): Wording {
     }
     for (const [k, v] of Object.entries(privacy)) if (typeof v !== 'string') problems.push(`privacy.${k}: must be a text`);
   }
+  const overflow = doc.overflow ?? {};
+  if (typeof overflow !== 'object' || Array.isArray(overflow)) problems.push('overflow: must be a mapping of texts');
+  else
+    for (const k of OVERFLOW_WORDING_KEYS)
+      if (typeof overflow[k] !== 'string' || !overflow[k].trim()) problems.push(`overflow.${k}: is required (a non-empty text)`);
   if (problems.length) throw new Error(`${origin} is invalid:\n  - ${problems.join('\n  - ')}`);
-  return { ...doc, privacy } as Wording;
+  return { ...doc, privacy, overflow } as Wording;
 }
 
 const loaded = new Map<string, Wording>();

@@ -74,6 +74,19 @@ export interface QueueStats {
   operatorList?: { id: string; name: string; status: OperatorStatus; sinceSeconds: number }[];
 }
 
+/**
+ * Active rescue (issue 15): an operator asked for the caller's number and location (`requested`,
+ * to supervisors), or a supervisor approved it (`approved`, to the requesting operator, who then
+ * reads them from records). Ids only: the number and location never travel in an event.
+ */
+export interface RescueAlert {
+  callId: string;
+  requestId: string;
+  operatorId: string;
+  stage: 'requested' | 'approved';
+  at: string;
+}
+
 export interface EscalationAlert {
   callId: string;
   operatorId: string;
@@ -139,6 +152,8 @@ export interface OperatorServerMessages {
   /** Contract additions (issue 14): a supervisor is on the call, and how; then no longer. Not sent yet. */
   supervision: { callId: string; mode: SupervisionMode };
   'supervision:ended': { callId: string };
+  /** Issue 15: a supervisor approved this operator's rescue request; read the number from records. */
+  'rescue:approved': { callId: string; requestId: string; at: string };
 }
 
 export type OperatorClientEvents = ClientEvents<OperatorClientMessages>;
@@ -163,6 +178,8 @@ export interface SupervisorServerMessages {
   /** The privacy line refused a verification SMS at one of its caps (once per cap and window). */
   'alert:sms_cap': SmsCapAlert;
   'alert:reconcile_refused': ReconcileRefusedAlert;
+  /** Issue 15: an operator asks for the caller's number and location on an imminent-risk call. */
+  'alert:rescue': { callId: string; requestId: string; operatorId: string; at: string };
   /** Contract addition (issue 14): an operator asks for help. Not sent yet. */
   'help:requested': { callId: string; operatorId: string; riskLevel: RiskLevel };
 }

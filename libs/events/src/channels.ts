@@ -1,4 +1,4 @@
-import type { EscalationAlert, ReconcileRefusedAlert, SmsCapAlert } from '@hotline/contract';
+import type { EscalationAlert, ReconcileRefusedAlert, RescueAlert, SmsCapAlert } from '@hotline/contract';
 
 /**
  * Redis pub/sub channel by which records (and the worker, and the gateway's privacy line) tell
@@ -19,4 +19,5 @@ export function alertsChannel(db: number | undefined): string {
 export type AlertMessage =
   | { type: 'escalation'; alert: EscalationAlert }
   | { type: 'sms_cap'; alert: SmsCapAlert }
-  | { type: 'reconcile_refused'; alert: ReconcileRefusedAlert };
+  | { type: 'reconcile_refused'; alert: ReconcileRefusedAlert }
+  | { type: 'rescue'; alert: RescueAlert };

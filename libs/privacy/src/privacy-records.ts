@@ -1,7 +1,7 @@
 import { randomUUID } from 'crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import type { AuditInput } from '@hotline/audit';
-import { CallerRecords } from '@hotline/calls/records';
+import { CallbackBook, CallerRecords } from '@hotline/calls/records';
 
 /** Appends an audit entry inside the given transaction (AuditService.append, or an equivalent). */
 export type AuditAppend = (input: AuditInput, m: EntityManager) => Promise<unknown>;
@@ -186,6 +186,8 @@ export async function withdrawRecordingConsent(
   const callers = new CallerRecords(ds);
   return ds.transaction(async (m) => {
     const result = await callers.withdrawRecordingConsent(pseudonym, now, m);
+    // The same key withdraws callbacks and follow-ups (config/wording.yaml says so): their numbers are erased now.
+    const callbacks = await new CallbackBook(m).withdraw(pseudonym, now);
     await m.query(
       'INSERT INTO caller_preferences (caller_pseudonym, recording_opt_out_at, updated_at) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE recording_opt_out_at = COALESCE(recording_opt_out_at, VALUES(recording_opt_out_at)), updated_at = VALUES(updated_at)',
       [pseudonym, now, now],
@@ -196,7 +198,7 @@ export async function withdrawRecordingConsent(
         action: 'consent.withdrawn',
         targetType: 'consent',
         targetId: null,
-        detail: { ...via, kind: 'recording', consents: result.withdrawn, callsWithRecordings: result.callsWithRecordings },
+        detail: { ...via, kind: 'recording', consents: result.withdrawn, callsWithRecordings: result.callsWithRecordings, callbacks },
       },
       m,
     );

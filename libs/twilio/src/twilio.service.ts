@@ -127,6 +127,44 @@ export class TwilioService {
     return { sid: m.sid, status: m.status };
   }
 
+  /**
+   * Places an outbound call (a callback) from `from` to `to`; Twilio asks `url` for its TwiML when
+   * it is answered and posts its end to `statusCallback`. The number goes to Twilio and nowhere else.
+   */
+  async placeCall(p: { to: string; from: string; url: string; statusCallback: string }): Promise<{ sid: string }> {
+    const c = await this.rest().calls.create({
+      to: p.to,
+      from: p.from,
+      url: p.url,
+      method: 'POST',
+      statusCallback: p.statusCallback,
+      statusCallbackMethod: 'POST',
+      statusCallbackEvent: ['completed'],
+      timeout: 30,
+    });
+    return { sid: c.sid };
+  }
+
+  /**
+   * The caller ID of a live call, read from Twilio's Call resource (active rescue): null when the
+   * call is over (or gone at Twilio), so a number is only ever read for a call in progress.
+   */
+  async liveCaller(callSid: string): Promise<{ from: string; status: string } | null> {
+    const c = await this.caller(callSid);
+    return c && ['queued', 'ringing', 'in-progress'].includes(c.status) ? c : null;
+  }
+
+  /** The caller ID and status of a call Twilio still holds (live or ended); null when it is gone. */
+  async caller(callSid: string): Promise<{ from: string; status: string } | null> {
+    try {
+      const c = await this.rest().calls(callSid).fetch();
+      return { from: c.from, status: c.status };
+    } catch (e) {
+      if (isTwilioNotFound(e)) return null;
+      throw e;
+    }
+  }
+
   /** Tells Twilio what a live call should do next (e.g. `<Dial><Client>` to connect an operator). */
   async updateCall(callSid: string, twiml: string): Promise<void> {
     await this.rest().calls(callSid).update({ twiml });

@@ -16,7 +16,8 @@ import { ENV, Env } from '@hotline/config';
 import { Public } from '@hotline/auth';
 
 /** Only what the console uses is reachable through the gateway; records' docs, health and metrics are not. */
-const ALLOWED = /^\/(auth\/login|auth\/me|calls(\/[A-Za-z0-9-]+(\/(notes|assessment|escalations(\/[A-Za-z0-9-]+\/cosign)?))?)?)$/;
+const ALLOWED =
+  /^\/(auth\/login|auth\/me|calls(\/[A-Za-z0-9-]+(\/(notes|assessment|followups|escalations(\/[A-Za-z0-9-]+\/cosign)?|rescue-requests(\/[A-Za-z0-9-]+(\/approve)?)?))?)?|callbacks(\/summary|\/[A-Za-z0-9-]+\/dial)?)$/;
 const FORWARDED_REQUEST_HEADERS = ['authorization', 'x-access-reason', 'accept'];
 const FORWARDED_RESPONSE_HEADERS = ['content-type', 'retry-after', 'x-request-id'];
 const MAX_RESPONSE_BYTES = 2 * 1024 * 1024;

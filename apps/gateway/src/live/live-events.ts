@@ -7,6 +7,7 @@ import type {
   QueueStats,
   SmsCapAlert,
   ReconcileRefusedAlert,
+  RescueAlert,
   SupervisorClientEvents,
   SupervisorServerEvents,
 } from '@hotline/contract';
@@ -61,6 +62,15 @@ export class LiveEvents {
   toOperator<E extends keyof OperatorServerMessages>(operatorId: string, event: E, payload: OperatorServerMessages[E]): void {
     // The payload is typed by the signature above; socket.io's own generics do not narrow on E.
     const room = this.operators?.to(operatorRoom(operatorId)) as unknown as { emit(e: string, p: unknown): boolean } | undefined;
+    room?.emit(event, payload);
+  }
+
+  /**
+   * To the operator's sockets on this node only: for alerts every node hears on ALERTS_CHANNEL (each
+   * node tells its own sockets, so nobody gets a copy per node).
+   */
+  private operatorsLocal<E extends keyof OperatorServerMessages>(operatorId: string, event: E, payload: OperatorServerMessages[E]): void {
+    const room = this.operators?.local.to(operatorRoom(operatorId)) as unknown as { emit(e: string, p: unknown): boolean } | undefined;
     room?.emit(event, payload);
   }
 
@@ -132,6 +142,7 @@ export class LiveEvents {
     }
     if (msg?.type === 'sms_cap') return this.relaySmsCap(msg.alert);
     if (msg?.type === 'reconcile_refused') return this.relayReconcileRefused(msg.alert);
+    if (msg?.type === 'rescue') return this.relayRescue(msg.alert);
     const a = msg?.alert;
     if (
       msg?.type !== 'escalation' ||
@@ -147,6 +158,16 @@ export class LiveEvents {
       riskLevel: a.riskLevel,
       at: typeof a.at === 'string' ? a.at : new Date().toISOString(),
     });
+  }
+
+  /** Active rescue: a request to the supervisors, an approval to the requesting operator. Ids only. */
+  private relayRescue(a: RescueAlert | undefined): void {
+    const uuid = /^[0-9a-f-]{36}$/;
+    if (!a || !uuid.test(String(a.callId)) || !uuid.test(String(a.requestId)) || !uuid.test(String(a.operatorId))) return;
+    const at = typeof a.at === 'string' ? a.at : new Date().toISOString();
+    if (a.stage === 'requested')
+      this.supervisors?.local.emit('alert:rescue', { callId: a.callId, requestId: a.requestId, operatorId: a.operatorId, at });
+    else if (a.stage === 'approved') this.operatorsLocal(a.operatorId, 'rescue:approved', { callId: a.callId, requestId: a.requestId, at });
   }
 
   /** The privacy line reached a cap on verification SMS: which cap only. */

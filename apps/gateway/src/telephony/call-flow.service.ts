@@ -4,9 +4,10 @@ import { Clock } from '@hotline/clock';
 import { ENV, Env } from '@hotline/config';
 import { PseudonymService } from '@hotline/crypto/pseudonym';
 import { counter, withTimeout } from '@hotline/observability';
-import { RoutingStore } from '@hotline/routing';
+import { CallerLocations, RoutingStore } from '@hotline/routing';
 import { CallRecordsService } from '../calls/call-records.service';
 import { LiveEvents } from '../live/live-events';
+import { OverflowService } from '../overflow/overflow.service';
 import { RoutingEngine } from '../routing/routing.engine';
 import { CallTwiml } from './twiml';
 
@@ -44,6 +45,8 @@ export class CallFlowService {
     private readonly live: LiveEvents,
     private readonly records: CallRecordsService,
     private readonly clock: Clock,
+    private readonly overflow: OverflowService,
+    private readonly locations: CallerLocations,
   ) {
     this.waitPause = env.WAIT_PAUSE_SECONDS;
   }
@@ -69,6 +72,8 @@ export class CallFlowService {
     intake.inc({ step: consent ? 'consented' : 'declined' });
     // Routing first: the offer goes out before the records write spends any time.
     await this.register(callId, callSid, pseudonym, consent, enqueuedAt);
+    // Caller-ID location (FromCity...) for an active rescue: only in the live call's routing state.
+    await withTimeout(this.locations.keep(callId, params), REDIS_MS).catch(() => undefined);
     await this.records.open({
       callId,
       callSid,
@@ -90,6 +95,9 @@ export class CallFlowService {
     if (UUID.test(callId) && CALL_SID.test(callSid)) {
       const enqueuedAt = /^\d{10,14}$/.test(str(query.q)) ? Number(str(query.q)) : this.clock.nowMs();
       await this.register(callId, callSid, this.pseudonyms.of(str(params.From)), str(query.r) === '1', enqueuedAt);
+      // Closed, nobody signed in, or waited too long: the caller is offered other ways (config/routing.yaml).
+      const offer = await this.overflow.check(callId, callSid, str(params.From), str(query.r) === '1', enqueuedAt);
+      if (offer) return offer;
     }
     return this.twiml.wait(this.waitPause);
   }
@@ -182,6 +190,7 @@ export class CallFlowService {
       return;
     }
     if (result.outcome !== 'abandoned' && result.outcome !== 'completed') return;
+    await withTimeout(this.locations.forget(result.callId), REDIS_MS).catch(() => undefined);
     intake.inc({ step: result.outcome });
     if (result.operatorId) {
       if (result.outcome === 'abandoned') this.live.revoked(result.operatorId, result.callId, 'caller_hung_up');

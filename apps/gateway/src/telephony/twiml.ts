@@ -7,6 +7,8 @@ export const WAIT_PATH = '/twilio/voice/wait';
 export const PRIVACY_PATH = '/twilio/voice/privacy';
 export const RECORDING_STATUS_PATH = '/twilio/recording/status';
 export const DIALLED_PATH = '/twilio/voice/dialled';
+/** `<Enqueue action>`: Twilio asks it when the caller leaves the queue (`<Leave/>` after an overflow choice). */
+export const QUEUE_LEFT_PATH = '/twilio/voice/overflow/left';
 /** The operator's leg was answered (Client statusCallback, event `answered`). */
 export const ANSWERED_PATH = '/twilio/voice/answered';
 
@@ -67,7 +69,15 @@ export class CallTwiml {
   enqueue(callId: string, consent: boolean, enqueuedAt: number): string {
     const r = new VoiceResponse();
     this.say(r, consent ? this.w.consentRecorded : this.w.consentDeclined);
-    r.enqueue({ waitUrl: this.url(WAIT_PATH, { c: callId, r: consent ? 1 : 0, q: enqueuedAt }), waitUrlMethod: 'POST' }, HOTLINE_QUEUE);
+    r.enqueue(
+      {
+        waitUrl: this.url(WAIT_PATH, { c: callId, r: consent ? 1 : 0, q: enqueuedAt }),
+        waitUrlMethod: 'POST',
+        action: this.url(QUEUE_LEFT_PATH, { c: callId }),
+        method: 'POST',
+      },
+      HOTLINE_QUEUE,
+    );
     // Reached only if Twilio's queue itself fails.
     this.say(r, this.w.unavailable);
     return r.toString();
@@ -121,7 +131,15 @@ export class CallTwiml {
   requeue(callId: string, consent: boolean, enqueuedAt: number): string {
     const r = new VoiceResponse();
     this.say(r, this.w.wait);
-    r.enqueue({ waitUrl: this.url(WAIT_PATH, { c: callId, r: consent ? 1 : 0, q: enqueuedAt }), waitUrlMethod: 'POST' }, HOTLINE_QUEUE);
+    r.enqueue(
+      {
+        waitUrl: this.url(WAIT_PATH, { c: callId, r: consent ? 1 : 0, q: enqueuedAt }),
+        waitUrlMethod: 'POST',
+        action: this.url(QUEUE_LEFT_PATH, { c: callId }),
+        method: 'POST',
+      },
+      HOTLINE_QUEUE,
+    );
     this.say(r, this.w.unavailable);
     return r.toString();
   }

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditService } from '@hotline/audit';
-import { CallerRecords } from '@hotline/calls';
+import { CallbackBook, CallerRecords } from '@hotline/calls';
 import { Clock, systemClock } from '@hotline/clock';
 import { ENV, Env, RetentionConfig, masterKeys } from '@hotline/config';
 import { ContactKeys, openContact } from '@hotline/crypto';
@@ -126,6 +126,8 @@ export class DeletionRequestProcessor {
     // A run that closed the request before (its pseudonym is gone with it) has no calls left to find.
     const pseudonym = req.caller_pseudonym;
     const callIds = pseudonym ? await this.callers.callIds(pseudonym) : [];
+    // Callbacks and follow-ups go first, on held calls too: their numbers are erased, their one-time keys destroyed.
+    if (pseudonym) await this.cancelCallbacks(pseudonym, callIds);
     let held = pseudonym ? 0 : Number(req.calls_held);
     const failures: Error[] = [];
     for (let i = 0; i < callIds.length; i += this.cfg.batchSize) {
@@ -240,6 +242,13 @@ export class DeletionRequestProcessor {
   }
 
   /** The one-time key goes first, then its id: a run that stops between the two finds the id and destroys again. */
+  /** A deletion by phone cancels the caller's pending callbacks and follow-ups (numbers erased, their keys destroyed). */
+  private async cancelCallbacks(pseudonym: string, callIds: string[]): Promise<void> {
+    const book = new CallbackBook(this.db);
+    await book.withdraw(pseudonym, this.clock.now());
+    for (const keyId of await book.contactKeysOfCalls(callIds)) await this.contactKeys.destroy(keyId);
+  }
+
   private async destroyContactKey(id: string, keyId: string): Promise<void> {
     await this.contactKeys.destroy(keyId);
     await this.db.query('UPDATE deletion_requests SET contact_key_id = NULL WHERE id = ? AND contact_key_id = ?', [id, keyId]);

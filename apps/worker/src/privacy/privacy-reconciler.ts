@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type Redis from 'ioredis';
 import { DataSource } from 'typeorm';
-import { CallRecordings } from '@hotline/calls';
+import { CallRecordings, CallbackBook, CallbackNumbers } from '@hotline/calls';
 import { Clock, systemClock } from '@hotline/clock';
 import { ENV, Env } from '@hotline/config';
 import { ContactKeys } from '@hotline/crypto';
@@ -36,6 +36,7 @@ export class PrivacyReconciler {
     @InjectDataSource(KEYSTORE) keystore: DataSource,
     private readonly callRecordings: CallRecordings,
     private readonly queues: PrivacyJobs,
+    private readonly callbackNumbers: CallbackNumbers,
   ) {
     this.contactKeys = new ContactKeys(keystore, env);
   }
@@ -62,9 +63,30 @@ export class PrivacyReconciler {
     return rows.length;
   }
 
+  /**
+   * One-time contact keys of callbacks whose sealed copy is gone (records moved the number under the
+   * call's data key, or the callback closed or was withdrawn): destroyed, which makes every copy of the
+   * sealed number (binlogs, backups) unreadable.
+   */
+  async destroySpentCallbackKeys(): Promise<number> {
+    const book = new CallbackBook(this.db);
+    const spent = await book.spentContactKeys(PAGE);
+    for (const s of spent) {
+      await this.contactKeys.destroy(s.contactKeyId);
+      await book.forgetContactKey(s.id, s.contactKeyId);
+    }
+    return spent.length;
+  }
+
   async run(now = this.clock.now()): Promise<{ requests: number; recordings: number; sms: number }> {
     await this.publishContactKey();
     await this.destroySpentContactKeys();
+    // A callback number still under its one-time seal goes under its call's data key (then dies with
+    // the call), and the spent one-time keys are destroyed.
+    await this.callbackNumbers
+      .moveSealed(PAGE)
+      .catch((e) => this.logger.warn({ msg: 'callback numbers not moved', error: (e as Error).name }));
+    await this.destroySpentCallbackKeys();
     const requests: { id: string; execute_after: Date }[] = await this.db.query(
       `SELECT id, execute_after FROM deletion_requests
         WHERE status IN ('pending', ?) OR (status IN ('done', 'partly_held') AND contact_enc IS NOT NULL)

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { CallsModule } from '@hotline/calls';
 import { PrivacyJobs } from '@hotline/jobs';
 import { RetentionModule } from '@hotline/retention';
 import { TwilioModule } from '@hotline/twilio';
@@ -10,7 +11,8 @@ import { PrivacyWorker } from './privacy.worker';
 
 /** Deletion requests made by phone, recordings after withdrawn consent, SMS deletion at Twilio. */
 @Module({
-  imports: [RetentionModule, TwilioModule],
+  // CallsModule: callbacks' sealed numbers are moved under their call's data key here too (CallbackNumbers).
+  imports: [RetentionModule, TwilioModule, CallsModule],
   providers: [PrivacyJobs, DeletionRequestProcessor, DeleteRecordingsProcessor, DeleteSmsProcessor, PrivacyReconciler, PrivacyWorker],
 })
 export class PrivacyWorkerModule {}

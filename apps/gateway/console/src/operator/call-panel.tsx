@@ -8,6 +8,8 @@ import { ErrorText } from '../ui';
 import { EscalationForm } from './escalation-form';
 import { LiveCall, OperatorSocket } from './live';
 import { Notes } from './notes';
+import { Followup } from './followup';
+import { RescueRequest } from './rescue-request';
 import { RiskControl } from './risk-control';
 import { WrapUp } from './wrap-up';
 
@@ -65,6 +67,8 @@ export function CallPanel(props: { call: LiveCall; session: Session; socket: Ope
           {(risk === 'imminent' || (detail?.escalations?.length ?? 0) > 0) && (
             <EscalationForm session={session} callId={call.callId} escalations={detail?.escalations ?? []} onSaved={refresh} />
           )}
+          {risk === 'imminent' && <RescueRequest session={session} callId={call.callId} ended={ended} />}
+          {ended && <Followup session={session} callId={call.callId} />}
           {ended && <WrapUp callId={call.callId} socket={props.socket} onDone={props.onWrappedUp} />}
         </div>
       </div>

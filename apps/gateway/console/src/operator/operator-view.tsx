@@ -7,6 +7,7 @@ import { offerCue, unlockSound } from '../sound';
 import { TopBar } from '../ui';
 import { useVoice } from '../voice';
 import { AudioStatus } from './audio-status';
+import { CallbackList } from './callback-list';
 import { CallPanel } from './call-panel';
 import { LiveCall, Offer, ask } from './live';
 import { MyCalls } from './my-calls';
@@ -152,7 +153,19 @@ export function OperatorView(props: { session: Session; onSignOut: () => void; o
             )
           )}
         </section>
-        <MyCalls session={session} version={historyVersion} />
+        <div class="column">
+          <CallbackList
+            session={session}
+            busy={busy}
+            beforeDial={async () => {
+              // No live call is offered while calling someone back: Away first (switch Available back on after).
+              if (status !== 'available') return;
+              const res = await ask(socket, 'status:set', { status: 'away' });
+              if (res.ok && res.status) setStatus(res.status);
+            }}
+          />
+          <MyCalls session={session} version={historyVersion} />
+        </div>
       </main>
     </div>
   );

@@ -18,6 +18,7 @@ import { alertCue, soundReady, unlockSound } from '../sound';
 import { TopBar } from '../ui';
 import { Alert, AlertCard } from './alert-card';
 import { BreakGlass } from './break-glass';
+import { CallbackBoard, RescueAlertItem, RescueAlerts } from './rescue-alerts';
 import { Operators, WaitingCalls, Wallboard } from './wallboard';
 
 const ALERT_REPEAT_MS = 30_000;
@@ -52,6 +53,7 @@ export function SupervisorView(props: { session: Session; onSignOut: () => void;
   const [alerts, setAlertsState] = useState<Alert[]>(() => loadStored<Alert[]>('alerts') ?? []);
   const [smsCaps, setSmsCaps] = useState<SmsCapAlert[]>([]);
   const [refusals, setRefusals] = useState<ReconcileRefusedAlert[]>([]);
+  const [rescues, setRescues] = useState<RescueAlertItem[]>([]);
   const [opening, setOpening] = useState<string | null>(null);
   const [callsVersion, setCallsVersion] = useState(0);
   const [, setSoundTick] = useState(0);
@@ -88,6 +90,10 @@ export function SupervisorView(props: { session: Session; onSignOut: () => void;
       },
       'alert:sms_cap': (alert) => setSmsCaps((list) => [alert, ...list.filter((a) => a.cap !== alert.cap)]),
       'alert:reconcile_refused': (alert) => setRefusals((list) => [alert, ...list.filter((a) => a.reason !== alert.reason)]),
+      'alert:rescue': (alert) => {
+        setRescues((list) => [alert, ...list.filter((a) => a.requestId !== alert.requestId)]);
+        alertCue();
+      },
       connect: () => setCallsVersion((v) => v + 1),
     }),
     [setAlerts],
@@ -144,6 +150,14 @@ export function SupervisorView(props: { session: Session; onSignOut: () => void;
             </button>
           </p>
         ))}
+        {canRead && (
+          <RescueAlerts
+            session={session}
+            alerts={rescues}
+            operatorName={operatorName}
+            onDone={(id) => setRescues((list) => list.filter((a) => a.requestId !== id))}
+          />
+        )}
         {alerts.length > 0 && (
           <section class="alerts" aria-label="Escalation alerts">
             {alerts.map((a) => (
@@ -160,6 +174,7 @@ export function SupervisorView(props: { session: Session; onSignOut: () => void;
           </section>
         )}
         <Wallboard snapshot={snapshot} />
+        {session.user.role === 'supervisor' && <CallbackBoard session={session} />}
         <div class="supervisor-grid">
           <WaitingCalls snapshot={snapshot} />
           <Operators snapshot={snapshot} />

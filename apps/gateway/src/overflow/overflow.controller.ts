@@ -1,0 +1,64 @@
+import { Body, Controller, Header, HttpCode, Post, Query } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { Public } from '@hotline/auth';
+import type { TwilioParams } from '../telephony/call-flow.service';
+import { CallTwiml } from '../telephony/twiml';
+import { OverflowService } from './overflow.service';
+
+/** Twilio's webhooks for overflow and callbacks. Signatures are checked by TwilioSignatureMiddleware (twilio/*). */
+@Public()
+@ApiExcludeController()
+@Controller('twilio/voice')
+export class OverflowController {
+  constructor(private readonly overflow: OverflowService) {}
+
+  @Post('overflow/choice')
+  @HttpCode(200)
+  @Header('Content-Type', 'text/xml')
+  choice(@Query() query: TwilioParams, @Body() body: TwilioParams): Promise<string> {
+    return this.overflow.choice(query, body ?? {});
+  }
+
+  @Post('overflow/callback-consent')
+  @HttpCode(200)
+  @Header('Content-Type', 'text/xml')
+  callbackConsent(@Query() query: TwilioParams, @Body() body: TwilioParams): Promise<string> {
+    return this.overflow.callbackConsent(query, body ?? {});
+  }
+
+  @Post('overflow/voicemail-consent')
+  @HttpCode(200)
+  @Header('Content-Type', 'text/xml')
+  voicemailConsent(@Query() query: TwilioParams, @Body() body: TwilioParams): Promise<string> {
+    return this.overflow.voicemailConsent(query, body ?? {});
+  }
+
+  @Post('overflow/left')
+  @HttpCode(200)
+  @Header('Content-Type', 'text/xml')
+  left(@Query() query: TwilioParams, @Body() body: TwilioParams): Promise<string> {
+    return this.overflow.left(query, body ?? {});
+  }
+
+  @Post('overflow/voicemail-done')
+  @HttpCode(200)
+  @Header('Content-Type', 'text/xml')
+  voicemailDone(): string {
+    return this.overflow.voicemailDone();
+  }
+
+  @Post('callback/answered')
+  @HttpCode(200)
+  @Header('Content-Type', 'text/xml')
+  callbackAnswered(@Query() query: TwilioParams): string {
+    return this.overflow.callbackAnswered(query);
+  }
+
+  @Post('callback/status')
+  @HttpCode(200)
+  @Header('Content-Type', 'text/xml')
+  async callbackStatus(@Query() query: TwilioParams, @Body() body: TwilioParams): Promise<string> {
+    await this.overflow.callbackStatus(query, body ?? {});
+    return CallTwiml.empty();
+  }
+}

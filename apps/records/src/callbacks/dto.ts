@@ -1,0 +1,107 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Equals, IsBoolean, IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+
+const NOT_BLANK = /\S/;
+
+export class FollowupDto {
+  @ApiProperty({
+    description: 'The caller agreed to be called back (asked by the operator, wording `overflow.followupConsent`).',
+    example: true,
+  })
+  @IsBoolean()
+  @Equals(true, { message: 'consent must be true: a follow-up is scheduled only with the caller’s agreement' })
+  consent: boolean;
+
+  @ApiPropertyOptional({
+    description: 'Hours from now (default: followups.defaultDelay in config/routing.yaml, 24 h).',
+    minimum: 1,
+    maximum: 168,
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(168)
+  inHours?: number;
+}
+
+export class ReasonDto {
+  @ApiProperty({
+    description: 'Why (stored encrypted under the call’s data key; the audit trail keeps ids only).',
+    minLength: 3,
+    maxLength: 500,
+  })
+  @IsString()
+  @Length(3, 500)
+  @Matches(NOT_BLANK, { message: 'reason must not be blank' })
+  reason: string;
+}
+
+export class CallbackTaskDto {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ format: 'uuid' }) callId: string;
+  @ApiProperty({ enum: ['callback', 'followup'] }) kind: string;
+  @ApiProperty({ enum: ['open', 'dialling'] }) status: string;
+  @ApiProperty({ type: String, format: 'date-time' }) dueAt: Date;
+  @ApiProperty({ description: 'Due for longer than callbacks.dueWithin.' }) overdue: boolean;
+  @ApiProperty() attempts: number;
+  @ApiProperty() maxAttempts: number;
+  @ApiProperty({ nullable: true, enum: ['no-answer', 'busy', 'failed', 'canceled'] }) lastOutcome: string | null;
+  @ApiProperty({ description: 'You took the first call (follow-ups prefer that operator).' }) preferred: boolean;
+}
+
+export class CallbackListDto {
+  @ApiProperty({ type: [CallbackTaskDto] }) items: CallbackTaskDto[];
+  @ApiProperty({ enum: ['after_live', 'before_live'], description: 'callbacks.priority in config/routing.yaml.' }) priority: string;
+  @ApiProperty({ description: 'Callers waiting live now: with after_live, nobody is called back while any wait.' }) liveWaiting: number;
+}
+
+export class CallbackSummaryDto {
+  @ApiProperty() open: number;
+  @ApiProperty() due: number;
+  @ApiProperty() overdue: number;
+  @ApiProperty({ description: 'Follow-ups whose time has not come.' }) scheduled: number;
+  @ApiProperty() dialling: number;
+  @ApiProperty({ description: 'Overflow offers today and the choices made (keep_waiting, callback, voicemail, backup_line).' })
+  overflowToday: Record<string, number>;
+}
+
+export class DialResultDto {
+  @ApiProperty({ format: 'uuid' }) attemptId: string;
+  @ApiProperty({ enum: ['dialling'] }) status: string;
+}
+
+export class ScheduledDto {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ type: String, format: 'date-time' }) dueAt: Date;
+}
+
+export class CreatedIdDto {
+  @ApiProperty({ format: 'uuid' }) id: string;
+}
+
+export class CallerLocationDto {
+  @ApiProperty({ nullable: true }) city: string | null;
+  @ApiProperty({ nullable: true }) state: string | null;
+  @ApiProperty({ nullable: true }) zip: string | null;
+  @ApiProperty({ nullable: true }) country: string | null;
+}
+
+export class RescueDisclosureDto {
+  @ApiProperty({
+    description: 'The caller’s number, read now from Twilio’s Call resource for the live call. Never stored.',
+    example: '+15551234567',
+  })
+  number: string;
+  @ApiProperty({
+    type: CallerLocationDto,
+    nullable: true,
+    description: 'Caller-ID location Twilio sent with the call (FromCity...), from the live call’s routing state.',
+  })
+  location: CallerLocationDto | null;
+}
+
+export class RescueStatusDto {
+  @ApiProperty({ enum: ['requested', 'approved'] }) status: string;
+  @ApiPropertyOptional() number?: string;
+  @ApiPropertyOptional({ type: CallerLocationDto, nullable: true }) location?: CallerLocationDto | null;
+}

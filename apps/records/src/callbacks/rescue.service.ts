@@ -1,0 +1,173 @@
+import { BadGatewayException, ConflictException, ForbiddenException, Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import type Redis from 'ioredis';
+import { AuditService } from '@hotline/audit';
+import { Principal } from '@hotline/auth';
+import { CallRepository, CallSummary, RescueRequest, RescueRequests } from '@hotline/calls';
+import { Clock } from '@hotline/clock';
+import type { DisclosableField, RescueAlert } from '@hotline/contract';
+import { AlertMessage, alertsChannel } from '@hotline/events';
+import { REDIS, withTimeout } from '@hotline/observability';
+import { CallerLocation, CallerLocations } from '@hotline/routing';
+import { TwilioService } from '@hotline/twilio';
+
+const NOT_FOUND = 'no such call';
+const NO_REQUEST = 'no such rescue request on this call';
+
+/**
+ * Active rescue (the 988 imminent-risk policy): two people, both audited, before anyone sees the
+ * caller's number. The operator who handles the live, imminent-risk call asks; a supervisor approves
+ * with a reason; only then is the number read, live, from Twilio's Call resource, and the caller-ID
+ * location from the live call's routing state. They are returned to those two people only, on each
+ * read, and written nowhere: not a table, a log line, a job, an audit entry or a Redis key. The
+ * escalation the approval records says which fields were disclosed and to whom, never their values.
+ */
+@Injectable()
+export class RescueService {
+  private readonly logger = new Logger(RescueService.name);
+  private readonly locations: CallerLocations;
+
+  constructor(
+    private readonly calls: CallRepository,
+    private readonly requests: RescueRequests,
+    private readonly twilio: TwilioService,
+    private readonly audit: AuditService,
+    private readonly clock: Clock,
+    @Inject(REDIS) private readonly redis: Redis,
+  ) {
+    this.locations = new CallerLocations(redis);
+  }
+
+  async request(user: Principal, callId: string, reason: string): Promise<{ id: string }> {
+    await this.calls.ensureContentKey(callId).catch(() => undefined);
+    const created = await this.calls.transaction(async (tx) => {
+      const call = await this.calls.lockExclusive(callId, tx);
+      if (!call || call.operatorId !== user.id) throw new NotFoundException(NOT_FOUND);
+      this.mustBeLive(call);
+      if (call.riskLevel !== 'imminent')
+        throw new ConflictException(
+          'active rescue is for imminent risk: assess the call as imminent first (PUT /calls/:callId/assessment)',
+        );
+      const r = await this.requests.create(callId, user.id, reason.trim(), this.clock.now(), tx);
+      await this.audit.append(
+        {
+          actorId: user.id,
+          actorRole: user.role,
+          action: 'rescue.requested',
+          targetType: 'call',
+          targetId: callId,
+          detail: { rescueRequestId: r.id },
+        },
+        tx,
+      );
+      return r;
+    });
+    await this.alert({ callId, requestId: created.id, operatorId: user.id, stage: 'requested', at: created.createdAt.toISOString() });
+    return { id: created.id };
+  }
+
+  async approve(user: Principal, callId: string, id: string, reason: string): Promise<{ number: string; location: CallerLocation | null }> {
+    // Read first, outside the transaction (no lock held across a call to Twilio); disclosed only once the approval commits.
+    const pre = await this.requests.find(callId, id);
+    if (!pre) throw new NotFoundException(NO_REQUEST);
+    if (pre.status !== 'requested') throw new ConflictException('this request is approved already');
+    const before = await this.calls.findSummary(callId);
+    if (!before) throw new NotFoundException(NOT_FOUND);
+    this.mustBeLive(before);
+    const live = await this.readLive(callId);
+    const fields: DisclosableField[] = live.location ? ['phone_number', 'caller_location'] : ['phone_number'];
+    const approved = await this.calls.transaction(async (tx) => {
+      const call = await this.calls.lockExclusive(callId, tx);
+      if (!call) throw new NotFoundException(NOT_FOUND);
+      this.mustBeLive(call);
+      const r = await this.requests.find(callId, id, tx, true);
+      if (!r) throw new NotFoundException(NO_REQUEST);
+      if (r.status !== 'requested') throw new ConflictException('this request is approved already');
+      if (r.requestedBy === user.id) throw new ForbiddenException('the person who asked cannot approve');
+      const escalation = await this.calls.addEscalation(
+        call,
+        r.requestedBy,
+        {
+          disclosedTo: `active rescue: the requesting operator ${r.requestedBy} and the approving supervisor ${user.id}`,
+          legalBasis: 'imminent risk to life (988 imminent-risk policy), two-person approval; number read live from Twilio, not stored',
+          fieldsDisclosed: fields,
+          emergencyContactConfirmedAt: null,
+          notes: null,
+        },
+        tx,
+      );
+      await this.requests.approve(r, user.id, reason.trim(), escalation.id, this.clock.now(), tx);
+      await this.audit.append(
+        {
+          actorId: user.id,
+          actorRole: user.role,
+          action: 'rescue.approved',
+          targetType: 'call',
+          targetId: callId,
+          // Which fields and to whom (ids), never their values.
+          detail: { rescueRequestId: r.id, escalationId: escalation.id, fieldsDisclosed: fields, disclosedTo: [r.requestedBy, user.id] },
+        },
+        tx,
+      );
+      return r;
+    });
+    await this.alert({ callId, requestId: id, operatorId: approved.requestedBy, stage: 'approved', at: this.clock.now().toISOString() });
+    return live;
+  }
+
+  /** The request's status; once approved, the number and location again, to the two people only (each read audited). */
+  async read(user: Principal, callId: string, id: string) {
+    const r = await this.requests.find(callId, id);
+    if (!r || !this.isParty(user, r)) throw new NotFoundException(NO_REQUEST);
+    if (r.status !== 'approved') return { status: r.status };
+    const call = await this.calls.findSummary(callId);
+    if (!call) throw new NotFoundException(NOT_FOUND);
+    this.mustBeLive(call);
+    const live = await this.readLive(callId);
+    await this.audit.append({
+      actorId: user.id,
+      actorRole: user.role,
+      action: 'rescue.disclosed',
+      targetType: 'call',
+      targetId: callId,
+      detail: { rescueRequestId: id },
+    });
+    return { status: r.status, ...live };
+  }
+
+  private isParty(user: Principal, r: RescueRequest): boolean {
+    if (user.role === 'operator') return r.requestedBy === user.id;
+    // Any supervisor sees that a request waits (to approve it); once approved, only the one who approved.
+    return r.status === 'requested' || r.approvedBy === user.id;
+  }
+
+  private mustBeLive(call: CallSummary): void {
+    if (call.endedAt || call.status === 'completed' || call.status === 'abandoned')
+      throw new ConflictException('the call has ended: its number cannot be read any more');
+  }
+
+  private async readLive(callId: string): Promise<{ number: string; location: CallerLocation | null }> {
+    const callSid = await this.requests.callSid(callId);
+    const caller = callSid ? await twilioAnswer(() => this.twilio.liveCaller(callSid)) : null;
+    if (!caller) throw new ConflictException('the call has ended: its number cannot be read any more');
+    const location = await withTimeout(this.locations.read(callId), 1000).catch(() => null);
+    return { number: caller.from, location };
+  }
+
+  private async alert(alert: RescueAlert): Promise<void> {
+    const message: AlertMessage = { type: 'rescue', alert };
+    try {
+      await withTimeout(this.redis.publish(alertsChannel(this.redis.options.db), JSON.stringify(message)), 2000);
+    } catch (e) {
+      this.logger.error({ callId: alert.callId, err: (e as Error).message }, 'could not publish the rescue alert');
+    }
+  }
+}
+
+/** Twilio unreachable or failing is a 502 that says so (never a 500, never the request's details). */
+export async function twilioAnswer<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch {
+    throw new BadGatewayException('Twilio could not be reached to read the caller’s number; try again');
+  }
+}

@@ -1,0 +1,231 @@
+import { randomUUID } from 'crypto';
+import { DataSource, EntityManager } from 'typeorm';
+import type { OverflowChoice, OverflowReason } from '@hotline/config';
+
+/** A callback asked for in the call flow (overflow), or a follow-up consented to at wrap-up. */
+export type CallbackKind = 'callback' | 'followup';
+/**
+ * `open`: due (or scheduled, `dueAt` ahead) and not being dialled; `dialling`: an attempt is under way;
+ * `done`: the caller was reached; `closed`: every attempt failed; `withdrawn`: the caller withdrew it
+ * (privacy line) or asked for deletion. Once not open or dialling, the number is erased.
+ */
+export type CallbackStatus = 'open' | 'dialling' | 'done' | 'closed' | 'withdrawn';
+export type AttemptOutcome = 'reached' | 'no-answer' | 'busy' | 'failed' | 'canceled';
+
+export interface NewCallback {
+  /** Chosen by the caller of `request`: the number is sealed in its context before the row exists. */
+  id: string;
+  callId: string;
+  kind: CallbackKind;
+  callerPseudonym: string | null;
+  /** The one-time contact key the number is sealed to, and the sealed number (see contact-seal.ts). */
+  contactKeyId: string;
+  sealedNumber: Buffer;
+  preferredOperatorId: string | null;
+  dueAt: Date;
+  maxAttempts: number;
+  /** The consent: the words the caller heard (their version), and when they agreed. */
+  wordingVersion: string;
+  consentedAt: Date;
+}
+
+export interface CallbackStats {
+  open: number;
+  due: number;
+  overdue: number;
+  scheduled: number;
+  dialling: number;
+  overflowToday: Record<OverflowChoice | 'offered', number>;
+}
+
+/** The context a callback's number is sealed in (its one-time key) and encrypted under (the call's data key). */
+export const callbackNumberField = (callbackId: string) => `callback:${callbackId}:number`;
+
+/** The statuses in which a callback still holds a number. */
+export const LIVE_CALLBACK = "status IN ('open', 'dialling')";
+
+/**
+ * Callbacks and overflow choices without their numbers: what the gateway writes and reads (it
+ * holds no key; the number it hands in is already sealed to a public key). Records opens the
+ * number to place the call (CallbackNumbers); the worker destroys the spent one-time keys.
+ */
+export class CallbackBook {
+  constructor(private readonly db: DataSource | EntityManager) {}
+
+  /** The caller was offered other ways than waiting; once per reason per call (the wait loop asks again and again). */
+  async offered(callId: string, reason: OverflowReason, configVersion: string, at: Date): Promise<boolean> {
+    const r = await this.db.query(
+      `INSERT INTO call_overflow (id, call_id, reason, choice, config_version, offered_at, chosen_at)
+       SELECT ?, ?, ?, NULL, ?, ?, NULL FROM DUAL
+        WHERE NOT EXISTS (SELECT 1 FROM call_overflow WHERE call_id = ? AND reason = ?)`,
+      [randomUUID(), callId, reason, configVersion, at, callId, reason],
+    );
+    return Number(r.affectedRows ?? 0) > 0;
+  }
+
+  /** What the caller chose when offered (on the newest offer not yet answered). */
+  async chose(callId: string, choice: OverflowChoice, at: Date): Promise<void> {
+    const r = await this.db.query(
+      'UPDATE call_overflow SET choice = ?, chosen_at = ? WHERE call_id = ? AND choice IS NULL ORDER BY offered_at DESC LIMIT 1',
+      [choice, at, callId],
+    );
+    if (!Number(r.affectedRows ?? 0))
+      await this.db.query(
+        `INSERT INTO call_overflow (id, call_id, reason, choice, config_version, offered_at, chosen_at) VALUES (?, ?, 'unknown', ?, '', ?, ?)`,
+        [randomUUID(), callId, choice, at, at],
+      );
+  }
+
+  /** The overflow rows of a call, oldest first (reason, choice). */
+  async overflowOf(callId: string): Promise<{ reason: string; choice: string | null; offeredAt: Date; chosenAt: Date | null }[]> {
+    const rows: any[] = await this.db.query(
+      'SELECT reason, choice, offered_at, chosen_at FROM call_overflow WHERE call_id = ? ORDER BY offered_at, id',
+      [callId],
+    );
+    return rows.map((r) => ({ reason: r.reason, choice: r.choice, offeredAt: r.offered_at, chosenAt: r.chosen_at }));
+  }
+
+  /** A consent of this kind, on the call's record, with the wording's version. */
+  async consent(
+    callId: string,
+    pseudonym: string | null,
+    kind: 'callback' | 'followup' | 'voicemail',
+    granted: boolean,
+    wordingVersion: string,
+    at: Date,
+  ): Promise<void> {
+    await this.db.query(
+      'INSERT INTO consents (id, call_id, caller_pseudonym, kind, granted, wording_version, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      [randomUUID(), callId, pseudonym, kind, granted ? 1 : 0, wordingVersion, at],
+    );
+  }
+
+  /** Files a callback (and its consent) with the number sealed; the callback's id. One open callback per call and kind. */
+  async request(c: NewCallback, now: Date): Promise<{ id: string; created: boolean }> {
+    const run = async (m: EntityManager) => {
+      const existing: { id: string }[] = await m.query(
+        `SELECT id FROM callbacks WHERE call_id = ? AND kind = ? AND ${LIVE_CALLBACK} LIMIT 1 FOR UPDATE`,
+        [c.callId, c.kind],
+      );
+      if (existing.length) return { id: existing[0].id, created: false };
+      const id = c.id;
+      await m.query(
+        `INSERT INTO callbacks (id, call_id, kind, status, caller_pseudonym, contact_key_id, sealed_number, number_enc, preferred_operator_id,
+                                claimed_by, due_at, attempts, max_attempts, last_outcome, created_at, closed_at)
+         VALUES (?, ?, ?, 'open', ?, ?, ?, NULL, ?, NULL, ?, 0, ?, NULL, ?, NULL)`,
+        [id, c.callId, c.kind, c.callerPseudonym, c.contactKeyId, c.sealedNumber, c.preferredOperatorId, c.dueAt, c.maxAttempts, now],
+      );
+      await new CallbackBook(m).consent(c.callId, c.callerPseudonym, c.kind, true, c.wordingVersion, c.consentedAt);
+      return { id, created: true };
+    };
+    return this.db instanceof DataSource ? this.db.transaction(run) : run(this.db);
+  }
+
+  /**
+   * How an outbound attempt ended (Twilio's status callback). Reached: done. Not reached: due again
+   * after `retryAfter`, or closed once `maxAttempts` have failed. Either end erases the number.
+   * Idempotent: an attempt already ended is left as it is.
+   */
+  async attemptEnded(
+    attemptId: string,
+    outcome: AttemptOutcome,
+    at: Date,
+    retryAfterMs: number,
+  ): Promise<{ callbackId: string; status: CallbackStatus; attempts: number } | null> {
+    const run = async (m: EntityManager) => {
+      const [a]: { callback_id: string; outcome: string | null }[] = await m.query(
+        'SELECT callback_id, outcome FROM callback_attempts WHERE id = ? FOR UPDATE',
+        [attemptId],
+      );
+      if (!a || a.outcome) return null;
+      const [cb]: { attempts: number; max_attempts: number; status: string }[] = await m.query(
+        'SELECT attempts, max_attempts, status FROM callbacks WHERE id = ? FOR UPDATE',
+        [a.callback_id],
+      );
+      await m.query('UPDATE callback_attempts SET outcome = ?, ended_at = ? WHERE id = ?', [outcome, at, attemptId]);
+      if (!cb) return null;
+      const attempts = cb.attempts + 1;
+      let status: CallbackStatus = outcome === 'reached' ? 'done' : attempts >= cb.max_attempts ? 'closed' : 'open';
+      if (cb.status !== 'open' && cb.status !== 'dialling') status = cb.status as CallbackStatus;
+      if (status === 'open') {
+        await m.query(`UPDATE callbacks SET status = 'open', attempts = ?, last_outcome = ?, claimed_by = NULL, due_at = ? WHERE id = ?`, [
+          attempts,
+          outcome,
+          new Date(at.getTime() + retryAfterMs),
+          a.callback_id,
+        ]);
+      } else {
+        await m.query(
+          `UPDATE callbacks SET status = ?, attempts = ?, last_outcome = ?, claimed_by = NULL, closed_at = COALESCE(closed_at, ?),
+                  sealed_number = NULL, number_enc = NULL WHERE id = ?`,
+          [status, attempts, outcome, at, a.callback_id],
+        );
+      }
+      return { callbackId: a.callback_id, status, attempts };
+    };
+    return this.db instanceof DataSource ? this.db.transaction(run) : run(this.db);
+  }
+
+  /** The caller withdrew their callbacks and follow-ups (privacy line): numbers erased; how many. */
+  async withdraw(pseudonym: string, at: Date): Promise<number> {
+    const r = await this.db.query(
+      `UPDATE callbacks SET status = 'withdrawn', closed_at = ?, sealed_number = NULL, number_enc = NULL, claimed_by = NULL
+        WHERE caller_pseudonym = ? AND ${LIVE_CALLBACK}`,
+      [at, pseudonym],
+    );
+    await this.db.query(
+      `UPDATE consents SET withdrawn_at = ? WHERE caller_pseudonym = ? AND kind IN ('callback', 'followup') AND withdrawn_at IS NULL`,
+      [at, pseudonym],
+    );
+    return Number(r.affectedRows ?? 0);
+  }
+
+  /** For the wallboard: callbacks open, due, overdue (past `overdueAfterMs` since due), scheduled; today's overflow choices. */
+  async stats(now: Date, overdueAfterMs: number, dayStart: Date): Promise<CallbackStats> {
+    const [c]: any[] = await this.db.query(
+      `SELECT SUM(status = 'open' AND due_at <= ?) AS due, SUM(status = 'open' AND due_at <= ?) AS overdue,
+              SUM(status = 'open' AND due_at > ?) AS scheduled, SUM(status = 'dialling') AS dialling, SUM(status IN ('open', 'dialling')) AS open
+         FROM callbacks WHERE status IN ('open', 'dialling')`,
+      [now, new Date(now.getTime() - overdueAfterMs), now],
+    );
+    const rows: { choice: string | null; n: number }[] = await this.db.query(
+      'SELECT choice, COUNT(*) AS n FROM call_overflow WHERE offered_at >= ? GROUP BY choice',
+      [dayStart],
+    );
+    const overflowToday = { offered: 0, keep_waiting: 0, callback: 0, voicemail: 0, backup_line: 0 } as CallbackStats['overflowToday'];
+    for (const r of rows) {
+      overflowToday.offered += Number(r.n);
+      if (r.choice && r.choice in overflowToday) overflowToday[r.choice as OverflowChoice] += Number(r.n);
+    }
+    return {
+      open: Number(c?.open ?? 0),
+      due: Number(c?.due ?? 0),
+      overdue: Number(c?.overdue ?? 0),
+      scheduled: Number(c?.scheduled ?? 0),
+      dialling: Number(c?.dialling ?? 0),
+      overflowToday,
+    };
+  }
+
+  /** One-time contact keys of callbacks whose sealed copy is gone (moved under the data key, or erased): to destroy. */
+  async spentContactKeys(limit: number): Promise<{ id: string; contactKeyId: string }[]> {
+    const rows: { id: string; contact_key_id: string }[] = await this.db.query(
+      `SELECT id, contact_key_id FROM callbacks WHERE contact_key_id IS NOT NULL AND sealed_number IS NULL LIMIT ${Math.trunc(limit)}`,
+    );
+    return rows.map((r) => ({ id: r.id, contactKeyId: r.contact_key_id }));
+  }
+
+  async forgetContactKey(callbackId: string, contactKeyId: string): Promise<void> {
+    await this.db.query('UPDATE callbacks SET contact_key_id = NULL WHERE id = ? AND contact_key_id = ?', [callbackId, contactKeyId]);
+  }
+
+  /** The one-time contact keys still sealing numbers of these calls (destroyed with them). */
+  async contactKeysOfCalls(callIds: string[]): Promise<string[]> {
+    if (!callIds.length) return [];
+    const rows: { contact_key_id: string }[] = await this.db.query(
+      'SELECT contact_key_id FROM callbacks WHERE call_id IN (?) AND contact_key_id IS NOT NULL',
+      [callIds],
+    );
+    return rows.map((r) => r.contact_key_id);
+  }
+}

@@ -1,0 +1,339 @@
+import { writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { INestApplication } from '@nestjs/common';
+import Redis from 'ioredis';
+import { DataSource } from 'typeorm';
+import { Env } from '@hotline/config';
+import { CONTACT_KEYS_REDIS_KEY } from '@hotline/crypto';
+import { dumpAllText, openTestDataSources } from '../support/db';
+import { envFor } from '../support/env-for';
+import { FakeClock } from '../support/fake-clock';
+import { TestStaff, bearer } from '../support/factories';
+import { clearRouting, startGatewayApp, startTwilioPeer } from '../support/gateway-app';
+import { RecordsTestApp, startRecordsApp } from '../support/records-app';
+import { TwilioPeer } from '../support/twilio-peer';
+import { CallerSimulator } from '../support/caller-simulator';
+import { TEST_SECRETS } from '../support/test-config';
+import { SimulatedCall, TwilioWebhooks, callStatus, placeCall, twimlAttr, twimlText } from '../support/webhooks';
+
+const PUBLIC_URL = 'https://hotline.example.test';
+const HOTLINE = '+15550000000';
+const BACKUP = '+15550009999';
+/** A Wednesday, 10:00 in the line's zone (open), and a Sunday 03:00 (closed). */
+const OPEN_AT = new Date('2026-11-25T10:00:00Z');
+const CLOSED_AT = new Date('2026-11-29T03:00:00Z');
+
+/** The routing file under test: weekdays 08:00-20:00 UTC, a 5-minute maximum wait, every choice offered. */
+function routingFile(): string {
+  const path = join(tmpdir(), `hotline-routing-${process.pid}.yaml`);
+  writeFileSync(
+    path,
+    [
+      'version: "test-1"',
+      'timeZone: UTC',
+      'openingHours:',
+      ...['mon', 'tue', 'wed', 'thu', 'fri'].map((d) => `  ${d}: ["08:00-20:00"]`),
+      'holidays: ["2026-12-25"]',
+      'maxWait: PT5M',
+      'nobodyAvailableAfter: PT1M',
+      'overflow: [keep_waiting, callback, voicemail, backup_line]',
+      `backupLine: "${BACKUP}"`,
+      `hotlineNumber: "${HOTLINE}"`,
+      'callbacks: { maxAttempts: 3, dueWithin: PT1H, retryAfter: PT10M, priority: after_live }',
+      'followups: { defaultDelay: PT24H }',
+    ].join('\n'),
+  );
+  return path;
+}
+
+describe('overflow, callbacks and follow-ups', () => {
+  let peer: TwilioPeer;
+  let env: Env;
+  let gateway: INestApplication;
+  let hooks: TwilioWebhooks;
+  let records: RecordsTestApp;
+  let db: DataSource;
+  let closeDb: () => Promise<void>;
+  let redis: Redis;
+  let operator: TestStaff;
+  let supervisor: TestStaff;
+  const clock = new FakeClock(OPEN_AT);
+
+  beforeAll(async () => {
+    peer = await startTwilioPeer();
+    const vars = { TWILIO_API_URL: peer.url, PUBLIC_URL, ROUTING_CONFIG: routingFile() };
+    env = envFor(vars);
+    redis = new Redis(env.REDIS_URL);
+    await clearRouting(redis);
+    records = await startRecordsApp(vars, { clock });
+    ({ app: gateway, hooks } = await startGatewayApp(env, { clock }));
+    ({ db, close: closeDb } = await openTestDataSources());
+    operator = await records.f.staff('operator');
+    supervisor = await records.f.staff('supervisor');
+  });
+
+  afterAll(async () => {
+    hooks?.close();
+    await gateway?.close();
+    await records?.close();
+    await peer?.stop();
+    await closeDb?.();
+    await redis?.quit();
+  });
+
+  /** Twilio's wait-URL poll for a caller in the queue. */
+  const poll = (call: SimulatedCall) => hooks.post(call.waitUrl, { CallSid: call.callSid, From: call.from, CallStatus: 'in-progress' });
+  const press = (url: string, call: SimulatedCall, digits: string) =>
+    hooks.post(url, { CallSid: call.callSid, From: call.from, CallStatus: 'in-progress', Digits: digits });
+  /** The `<Enqueue action>` Twilio asks when the caller has left the queue. */
+  const leftQueue = (call: SimulatedCall) =>
+    hooks.post(twimlAttr(call.enqueueTwiml, 'Enqueue', 'action')!, { CallSid: call.callSid, From: call.from, QueueResult: 'leave' });
+  const overflowOf = (callId: string): Promise<{ reason: string; choice: string | null }[]> =>
+    db.query('SELECT reason, choice FROM call_overflow WHERE call_id = ? ORDER BY offered_at', [callId]);
+  const callbackOf = (callId: string): Promise<any> =>
+    db.query('SELECT * FROM callbacks WHERE call_id = ?', [callId]).then((r: any[]) => r[0]);
+  const http = () => records.f.http();
+
+  async function newCaller(): Promise<SimulatedCall> {
+    const call = await placeCall(hooks, { digits: '2' });
+    peer.registerCall(call.callSid, call.from, HOTLINE);
+    return call;
+  }
+
+  it('outside opening hours offers the configured choices (not "keep waiting"), records the offer and the choice, and puts the caller through to the backup line', async () => {
+    clock.set(CLOSED_AT);
+    const call = await newCaller();
+    const offer = await poll(call);
+    expect(offer.status).toBe(200);
+    expect(offer.text).toContain('The line is closed at the moment.');
+    expect(offer.text).toContain('To ask us to call you back, press 1.');
+    expect(offer.text).toContain('To leave a voice message, press 2.');
+    expect(offer.text).toContain('To be put through to our partner line, press 3.');
+    expect(offer.text).not.toContain('To keep waiting');
+    expect(offer.text).not.toContain('<Pause');
+    expect(await overflowOf(call.callId)).toEqual([{ reason: 'closed', choice: null }]);
+
+    const chosen = await press(twimlAttr(offer.text, 'Gather', 'action')!, call, '3');
+    expect(chosen.text).toContain('<Leave/>');
+    expect(await redis.zscore('hl:{rt}:live', call.callId)).not.toBeNull();
+    const next = await leftQueue(call);
+    expect(twimlText(next.text, 'Dial')).toBe(BACKUP);
+    // Out of the queue for good: routing no longer holds the call (no operator is offered it).
+    expect(await redis.zscore('hl:{rt}:live', call.callId)).toBeNull();
+    expect(await overflowOf(call.callId)).toEqual([{ reason: 'closed', choice: 'backup_line' }]);
+
+    // On a holiday the line is closed too, whatever the hour.
+    clock.set(new Date('2026-12-25T11:00:00Z'));
+    const holiday = await newCaller();
+    expect((await poll(holiday)).text).toContain('The line is closed at the moment.');
+
+    // The wallboard's count of today's choices.
+    clock.set(CLOSED_AT);
+    const summary = await http().get('/callbacks/summary').set(bearer(supervisor)).expect(200);
+    expect(summary.body.overflowToday.backup_line).toBeGreaterThanOrEqual(1);
+    expect(summary.body.overflowToday.offered).toBeGreaterThanOrEqual(1);
+    await http().get('/callbacks/summary').set(bearer(operator)).expect(403);
+    await callStatus(hooks, call, 'completed', 2);
+    await callStatus(hooks, holiday, 'completed', 2);
+  });
+
+  it('while open and within the maximum wait, the caller hears the wait music; past it, the choices with "keep waiting" first', async () => {
+    clock.set(OPEN_AT);
+    const call = await newCaller();
+    const early = await poll(call);
+    expect(early.text).toContain('<Pause');
+    expect(early.text).not.toContain('<Gather');
+
+    clock.advance(6 * 60_000);
+    const late = await poll(call);
+    expect(late.text).toContain('We are sorry you have been waiting so long.');
+    expect(late.text).toContain('To keep waiting, press 1.');
+    expect(late.text).toContain('To ask us to call you back, press 2.');
+    const kept = await press(twimlAttr(late.text, 'Gather', 'action')!, call, '1');
+    expect(kept.text).toContain('Please stay on the line');
+    // Keeping on waiting: music again until another full maximum wait has passed.
+    clock.advance(60_000);
+    expect((await poll(call)).text).toContain('<Pause');
+    clock.advance(5 * 60_000);
+    expect((await poll(call)).text).toContain('To keep waiting, press 1.');
+    expect(await overflowOf(call.callId)).toEqual([{ reason: 'max_wait', choice: 'keep_waiting' }]);
+    await callStatus(hooks, call, 'completed', 1);
+  });
+
+  it('a caller past the maximum wait asks for a callback: the number is sealed, an operator calls out from the hotline number through Twilio and reaches them; then the number is gone', async () => {
+    clock.set(OPEN_AT);
+    expect(await redis.llen(CONTACT_KEYS_REDIS_KEY)).toBeGreaterThan(0);
+    const call = await newCaller();
+    clock.advance(6 * 60_000);
+    const offer = await poll(call);
+    const consent = await press(twimlAttr(offer.text, 'Gather', 'action')!, call, '2');
+    expect(consent.text).toContain('To call you back we must keep the number you are calling from.');
+    const booked = await press(twimlAttr(consent.text, 'Gather', 'action')!, call, '1');
+    expect(booked.text).toContain('<Leave/>');
+    const bye = await leftQueue(call);
+    expect(bye.text).toContain('We will call you back');
+    expect(bye.text).toContain('<Hangup/>');
+    await callStatus(hooks, call, 'completed', 1);
+
+    const cb = await callbackOf(call.callId);
+    expect(cb).toMatchObject({ kind: 'callback', status: 'open', attempts: 0, max_attempts: 3 });
+    expect(cb.sealed_number).not.toBeNull();
+    const [consentRow] = await db.query("SELECT granted, wording_version FROM consents WHERE call_id = ? AND kind = 'callback'", [
+      call.callId,
+    ]);
+    expect(consentRow).toEqual({ granted: 1, wording_version: expect.any(String) });
+    expect(await overflowOf(call.callId)).toEqual([{ reason: 'max_wait', choice: 'callback' }]);
+    // Sealed: the number is in no table in clear, and not in Redis.
+    expect(await dumpAllText(db)).not.toContain(call.from.slice(1));
+    for (const key of await redis.keys('*'))
+      if ((await redis.type(key)) === 'string') expect(await redis.get(key)).not.toContain(call.from.slice(1));
+
+    // The operator's list: due now, no number.
+    const list = await http().get('/callbacks').set(bearer(operator)).expect(200);
+    const item = list.body.items.find((i: any) => i.callId === call.callId);
+    expect(item).toMatchObject({ kind: 'callback', status: 'open', attempts: 0, maxAttempts: 3, overdue: false });
+    expect(JSON.stringify(list.body)).not.toContain(call.from.slice(1));
+    await http().get('/callbacks').set(bearer(supervisor)).expect(403);
+
+    // callbacks.priority after_live: while a caller waits live, nobody is called back.
+    const waiting = await newCaller();
+    expect((await http().get('/callbacks').set(bearer(operator)).expect(200)).body).toMatchObject({
+      priority: 'after_live',
+      liveWaiting: 1,
+    });
+    const held = await http().post(`/callbacks/${item.id}/dial`).set(bearer(operator)).expect(409);
+    expect(held.body.message).toContain('callers are waiting live');
+    await callStatus(hooks, waiting, 'completed', 1);
+
+    const dial = await http().post(`/callbacks/${item.id}/dial`).set(bearer(operator)).expect(201);
+    const placed = peer.placedCalls.at(-1)!;
+    expect(placed).toMatchObject({ to: call.from, from: HOTLINE });
+    expect(JSON.stringify(dial.body)).not.toContain(call.from.slice(1));
+    // Once opened, the number lives under the call's data key, not its one-time seal.
+    const moved = await callbackOf(call.callId);
+    expect(moved).toMatchObject({ status: 'dialling', sealed_number: null });
+    expect(moved.number_enc).not.toBeNull();
+    // A second operator cannot take the same callback while it is being dialled.
+    const other = await records.f.staff('operator');
+    await http().post(`/callbacks/${item.id}/dial`).set(bearer(other)).expect(409);
+
+    // The callee answers: Twilio asks for TwiML, which rings the operator's browser.
+    const answered = await hooks.post(placed.url, { CallSid: placed.sid, CallStatus: 'in-progress', Direction: 'outbound-api' });
+    expect(twimlText(answered.text, 'Client')).toBe(`op-${operator.id}`);
+    await hooks.post(placed.statusCallback, { CallSid: placed.sid, CallStatus: 'completed', Direction: 'outbound-api' });
+    const done = await callbackOf(call.callId);
+    expect(done).toMatchObject({ status: 'done', attempts: 1, last_outcome: 'reached', number_enc: null, sealed_number: null });
+    // Twilio's record of the outbound call (it holds the number) is deleted once the call is over.
+    expect(peer.deletedCalls).toContain(placed.sid);
+    const [attempt] = await db.query('SELECT operator_id, outcome, twilio_call_sid FROM callback_attempts WHERE callback_id = ?', [
+      item.id,
+    ]);
+    expect(attempt).toEqual({ operator_id: operator.id, outcome: 'reached', twilio_call_sid: placed.sid });
+    const [audit] = await db.query("SELECT detail FROM audit_log WHERE action = 'callback.dialled' AND target_id = ?", [call.callId]);
+    expect(JSON.stringify(audit.detail)).not.toContain(call.from.slice(1));
+  });
+
+  it('records a voice message only after explicit consent: refused, nothing is recorded; agreed, the caller is recorded and the recording is the call’s', async () => {
+    clock.set(CLOSED_AT);
+    const call = await newCaller();
+    const offer = await poll(call);
+    const ask = await press(twimlAttr(offer.text, 'Gather', 'action')!, call, '2');
+    expect(ask.text).toContain('A voice message is recorded');
+    const refused = await press(twimlAttr(ask.text, 'Gather', 'action')!, call, '2');
+    expect(refused.text).toContain('Nothing has been kept.');
+    expect(refused.text).not.toContain('<Record');
+    expect(refused.text).not.toContain('<Leave');
+
+    const again = await press(twimlAttr(offer.text, 'Gather', 'action')!, call, '2');
+    const agreed = await press(twimlAttr(again.text, 'Gather', 'action')!, call, '1');
+    expect(agreed.text).toContain('<Leave/>');
+    const record = await leftQueue(call);
+    expect(record.text).toContain('<Record');
+    expect(twimlAttr(record.text, 'Record', 'recordingStatusCallback')).toBe(`${PUBLIC_URL}/twilio/recording/status`);
+    const consents = await db.query("SELECT granted FROM consents WHERE call_id = ? AND kind = 'voicemail' ORDER BY decided_at", [
+      call.callId,
+    ]);
+    expect(consents.map((c: any) => c.granted)).toEqual([0, 1]);
+
+    const recordingSid = 'RE' + 'a'.repeat(32);
+    await hooks.post('/twilio/recording/status', { CallSid: call.callSid, RecordingSid: recordingSid, RecordingStatus: 'completed' });
+    const [rec] = await db.query('SELECT call_id, retention_deadline FROM recordings WHERE recording_sid = ?', [recordingSid]);
+    expect(rec.call_id).toBe(call.callId);
+    expect(rec.retention_deadline).toBeTruthy();
+    expect(await overflowOf(call.callId)).toEqual([{ reason: 'closed', choice: 'voicemail' }]);
+    await callStatus(hooks, call, 'completed', 3);
+  });
+
+  it('the demo’s simulated caller answers the choices: leaves a voice message, recorded as the call’s', async () => {
+    clock.set(CLOSED_AT);
+    const sim = new CallerSimulator({
+      gatewayUrl: hooks.baseUrl,
+      publicUrl: PUBLIC_URL,
+      accountSid: TEST_SECRETS.TWILIO_ACCOUNT_SID,
+      authToken: TEST_SECRETS.TWILIO_AUTH_TOKEN,
+      peer,
+      hangUpProbability: 0,
+      waitPollSeconds: 1,
+    });
+    try {
+      // Closed: 1 callback, 2 voice message; then 1 agrees.
+      const c = await sim.placeCall({ from: '+15555550178', digits: ['2'], overflowDigits: ['2', '1'] });
+      await sim.waitFor(c.sid, 'completed', 15_000).catch(() => undefined);
+      expect(c.state).toBe('completed');
+      const [call] = await db.query('SELECT id FROM calls WHERE call_sid = ?', [c.sid]);
+      expect(await overflowOf(call.id)).toEqual([{ reason: 'closed', choice: 'voicemail' }]);
+      expect(await db.query('SELECT 1 FROM recordings WHERE call_id = ?', [call.id])).toHaveLength(1);
+    } finally {
+      await sim.stop();
+    }
+  });
+
+  it('a follow-up scheduled at wrap-up becomes a callback task at its time (clock moved), prefers the first operator, and closes after its attempts with the number erased', async () => {
+    clock.set(OPEN_AT);
+    const callId = await records.f.call({ operator });
+    const [{ call_sid: callSid }] = await db.query('SELECT call_sid FROM calls WHERE id = ?', [callId]);
+    const number = '+15557654321';
+    peer.registerCall(callSid, number, HOTLINE);
+    peer.endedCalls.add(callSid);
+
+    await http().post(`/calls/${callId}/followups`).set(bearer(operator)).send({ consent: false }).expect(400);
+    const other = await records.f.staff('operator');
+    await http().post(`/calls/${callId}/followups`).set(bearer(other)).send({ consent: true }).expect(404);
+    const scheduled = await http().post(`/calls/${callId}/followups`).set(bearer(operator)).send({ consent: true }).expect(201);
+    // 24 hours from now (the fake clock runs on from OPEN_AT while the test does).
+    expect(Date.parse(scheduled.body.dueAt) - (OPEN_AT.getTime() + 24 * 3600_000)).toBeGreaterThanOrEqual(0);
+    expect(Date.parse(scheduled.body.dueAt) - (OPEN_AT.getTime() + 24 * 3600_000)).toBeLessThan(10_000);
+    await http().post(`/calls/${callId}/followups`).set(bearer(operator)).send({ consent: true }).expect(409);
+    const [consent] = await db.query("SELECT granted FROM consents WHERE call_id = ? AND kind = 'followup'", [callId]);
+    expect(consent.granted).toBe(1);
+    expect(await dumpAllText(db)).not.toContain(number.slice(1));
+
+    const listed = async (who: TestStaff) =>
+      (await http().get('/callbacks').set(bearer(who)).expect(200)).body.items.find((i: any) => i.callId === callId);
+    expect(await listed(operator)).toBeUndefined();
+    clock.advance(24 * 3600_000 + 60_000);
+    expect(await listed(operator)).toMatchObject({ kind: 'followup', preferred: true, attempts: 0 });
+    expect(await listed(other)).toMatchObject({ kind: 'followup', preferred: false });
+
+    const id = scheduled.body.id;
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      await http().post(`/callbacks/${id}/dial`).set(bearer(operator)).expect(201);
+      const placed = peer.placedCalls.at(-1)!;
+      expect(placed.to).toBe(number);
+      await hooks.post(placed.statusCallback, { CallSid: placed.sid, CallStatus: 'no-answer' });
+      const row = await callbackOf(callId);
+      expect(row.attempts).toBe(attempt);
+      if (attempt < 3) {
+        expect(row).toMatchObject({ status: 'open', last_outcome: 'no-answer' });
+        // Not due again until retryAfter has passed.
+        await http().post(`/callbacks/${id}/dial`).set(bearer(operator)).expect(409);
+        clock.advance(11 * 60_000);
+      } else {
+        expect(row).toMatchObject({ status: 'closed', number_enc: null, sealed_number: null });
+      }
+    }
+    expect(await listed(operator)).toBeUndefined();
+    await http().post(`/callbacks/${id}/dial`).set(bearer(operator)).expect(409);
+  });
+});
