@@ -138,6 +138,28 @@ describe('retention and secure deletion', () => {
     expect(await countRows(keys, 'SELECT COUNT(*) FROM contact_keys WHERE id = ?', [keyId!])).toBe(0);
   });
 
+  it('deletes at Twilio the calls placed back to the caller (callback attempts) with the call', async () => {
+    const call = await calls.seed({ deadlineInMs: 3_600_000, notes: 1 });
+    const callbackId = randomUUID();
+    const outbound = 'CA' + randomUUID().replace(/-/g, '');
+    await db.query(
+      "INSERT INTO callbacks (id, call_id, kind, status, due_at, max_attempts, created_at) VALUES (?, ?, 'callback', 'closed', ?, 3, ?)",
+      [callbackId, call.callId, new Date(), new Date()],
+    );
+    await db.query(
+      "INSERT INTO callback_attempts (id, callback_id, call_id, operator_id, twilio_call_sid, outcome, started_at) VALUES (?, ?, ?, ?, ?, 'reached', ?)",
+      [randomUUID(), callbackId, call.callId, randomUUID(), outbound, new Date()],
+    );
+    expect((await worker.get(SecureDeleteService).destroy({ callId: call.callId, reason: 'caller_request' })).outcome).toBe('destroyed');
+    expect(await countRows(db, 'SELECT COUNT(*) FROM callback_attempts WHERE call_id = ?', [call.callId])).toBe(0);
+    await waitFor('the callback call deleted at Twilio', async () => peer.deletedCalls.includes(outbound));
+    const cert = await waitFor('the certificate with the callback step', async () => {
+      const c = await certificateOf(db, call.callId);
+      return c && JSON.stringify(c.steps).includes('callback_call_at_twilio') ? c : undefined;
+    });
+    expect(JSON.stringify(cert.steps)).toContain(outbound);
+  });
+
   it('keeps a call under legal hold past its deadline, and destroys it once the hold is lifted', async () => {
     const held = await calls.seed({ deadlineInMs: -1000, notes: 1, recording: true, hold: true });
     // A call expired at the same moment: once it is gone, scans have passed over the held one.

@@ -40,6 +40,8 @@ export interface RecordingToDelete {
 export interface TwilioResidue {
   callSid: string | null;
   recordingSids: string[];
+  /** Calls placed from the hotline to the caller for this call (callback and follow-up attempts). */
+  outboundCallSids: string[];
 }
 
 export interface TwilioCleanupRow {
@@ -151,8 +153,16 @@ export class CallDestructionSteps {
       'SELECT call_id, recording_sid, deleted_at FROM recordings WHERE call_id IN (?) ORDER BY created_at FOR UPDATE',
       [callIds],
     );
-    const atTwilio = new Map<string, TwilioResidue>(locked.map((r) => [r.id, { callSid: r.call_sid, recordingSids: [] }]));
+    // The calls an operator placed back to the caller (callbacks, follow-ups): their records at Twilio hold the number too.
+    const outbound: { call_id: string; twilio_call_sid: string }[] = await tx.query(
+      'SELECT call_id, twilio_call_sid FROM callback_attempts WHERE call_id IN (?) AND twilio_call_sid IS NOT NULL FOR UPDATE',
+      [callIds],
+    );
+    const atTwilio = new Map<string, TwilioResidue>(
+      locked.map((r) => [r.id, { callSid: r.call_sid, recordingSids: [], outboundCallSids: [] }]),
+    );
     for (const r of recordingRows) if (!r.deleted_at) atTwilio.get(r.call_id)?.recordingSids.push(r.recording_sid);
+    for (const r of outbound) atTwilio.get(r.call_id)?.outboundCallSids.push(r.twilio_call_sid);
     return {
       calls: new Map(locked.map((r) => [r.id, candidate(r)])),
       held: new Set(heldRows.map((h) => h.call_id)),

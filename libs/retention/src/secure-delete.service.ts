@@ -201,7 +201,7 @@ export class SecureDeleteService {
         // What Twilio holds of these calls, sealed and queued with the deletion (committed with it, or neither).
         const residue: CleanupEntry[] = go
           .map(({ req }) => ({ callId: req.callId, ...atTwilio.get(req.callId)! }))
-          .filter((r) => r.callSid || r.recordingSids.length);
+          .filter((r) => r.callSid || r.recordingSids.length || r.outboundCallSids.length);
         const cleanupId = residue.length ? randomUUID() : undefined;
         if (cleanupId)
           await this.calls.queueTwilioCleanup(
@@ -293,6 +293,8 @@ export interface CleanupEntry {
   callId: string;
   callSid: string | null;
   recordingSids: string[];
+  /** Callback and follow-up calls placed to the caller (absent in batches sealed before callbacks existed). */
+  outboundCallSids?: string[];
 }
 
 /** The sealing context of a cleanup row: a sealed batch opens only as the row it was written for. */

@@ -69,12 +69,19 @@ export class TwilioCleanupService {
     return { outcome: 'done', calls: entries.length };
   }
 
-  /** One call's resources at Twilio: recordings, then the legs it opened (found by their parent), then the caller's call. */
+  /**
+   * One call's resources at Twilio: recordings, then the calls placed back to the caller (callbacks),
+   * then the legs the call opened (found by their parent), then the caller's call.
+   */
   private async cleanUp(e: CleanupEntry): Promise<DeletionStep[]> {
     const steps: DeletionStep[] = [];
     const step = (name: string, outcome: 'deleted' | 'already_gone', sid: string) =>
       steps.push({ step: name, outcome: outcome === 'deleted' ? 'done' : 'already_done', at: new Date().toISOString(), detail: sid });
     for (const sid of e.recordingSids) step('recording_at_twilio', await this.twilio.deleteRecording(sid), sid);
+    for (const sid of e.outboundCallSids ?? []) {
+      for (const leg of await this.twilio.childCallSids(sid)) step('call_leg_at_twilio', await this.twilio.deleteCall(leg), leg);
+      step('callback_call_at_twilio', await this.twilio.deleteCall(sid), sid);
+    }
     if (e.callSid) {
       for (const leg of await this.twilio.childCallSids(e.callSid)) step('call_leg_at_twilio', await this.twilio.deleteCall(leg), leg);
       step('call_at_twilio', await this.twilio.deleteCall(e.callSid), e.callSid);
