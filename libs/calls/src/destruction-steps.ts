@@ -7,7 +7,16 @@ import type { DeletionStep } from '@hotline/persistence';
 import { HOLD_IN_FORCE, heldCall } from './legal-holds';
 
 /** Rows that belong to a call, deleted with it (legal holds go too, but only lifted ones). */
-export const CALL_CHILD_TABLES = ['notes', 'risk_assessments', 'consents', 'recordings', 'escalations'] as const;
+export const CALL_CHILD_TABLES = [
+  'notes',
+  'risk_assessments',
+  'consents',
+  'recordings',
+  'escalations',
+  'call_transfers',
+  'call_access',
+  'call_supervisions',
+] as const;
 export type CallChildTable = (typeof CALL_CHILD_TABLES)[number];
 
 /** Where rows written for a call after its destruction (e.g. a late recording callback) are looked for. */

@@ -3,6 +3,7 @@ import { Clock, systemClock } from '@hotline/clock';
 import { EnvironmentVariables } from './env.validation';
 import { RETENTION_CONFIG, retentionConfig } from './retention-config';
 import { WORDING, loadWording } from './wording';
+import { DIRECTORY, loadDirectory } from './directory';
 
 export const ENV = Symbol('ENV');
 
@@ -14,7 +15,7 @@ export interface HotlineConfigOptions {
 /**
  * Makes the configuration injectable, read and checked once at start: the validated environment
  * (`@Inject(ENV) env: Env`), the retention file (`@Inject(RETENTION_CONFIG)`) and the wording file
- * (`@Inject(WORDING)`), and the clock (`Clock`, the system clock unless a test gives one). Apps
+ * (`@Inject(WORDING)`), the transfer directory (`@Inject(DIRECTORY)`), and the clock (`Clock`, the system clock unless a test gives one). Apps
  * validate the environment in main.ts (loadEnvOrExit) and pass it here; a bad retention or
  * wording file stops the app as it starts, with an error naming the problem.
  */
@@ -28,9 +29,10 @@ export class HotlineConfigModule {
         { provide: ENV, useValue: env },
         { provide: RETENTION_CONFIG, useFactory: () => retentionConfig(env) },
         { provide: WORDING, useFactory: () => loadWording(env.WORDING_FILE) },
+        { provide: DIRECTORY, useFactory: () => loadDirectory(env.DIRECTORY_FILE) },
         { provide: Clock, useValue: options.clock ?? systemClock },
       ],
-      exports: [ENV, RETENTION_CONFIG, WORDING, Clock],
+      exports: [ENV, RETENTION_CONFIG, WORDING, DIRECTORY, Clock],
     };
   }
 }

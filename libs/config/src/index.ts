@@ -6,3 +6,4 @@ export * from './keys';
 export * from './config.module';
 export * from './retention-config';
 export * from './wording';
+export * from './directory';

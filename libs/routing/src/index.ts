@@ -1,2 +1,3 @@
 export * from './routing.store';
 export * from './routing.scripts';
+export * from './conference.state';
