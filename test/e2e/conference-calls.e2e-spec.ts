@@ -425,4 +425,78 @@ describe('calls as conferences', () => {
     await expect(connectConsole(base, '/supervisor', a.op.token)).rejects.toBeDefined();
     await hangUp(call);
   });
+
+  describe('routing races, through conferences', () => {
+    it('lets exactly one of 30 concurrent accepts win: one operator leg dialled, one conference, one caller move', async () => {
+      const { op, client } = await operator();
+      const others = await Promise.all([...Array(14)].map(() => operator(false)));
+      const call = await placeCall(hooks);
+      await client.next('call:offered', (p) => p.callId === call.callId);
+      const acks = await Promise.all([
+        ...[...Array(16)].map(() => client.emit('call:accept', { callId: call.callId })),
+        ...others.map((o) => o.client.emit('call:accept', { callId: call.callId })),
+      ]);
+      expect(acks.filter((a) => a.ok)).toEqual([{ ok: true }]);
+      expect(
+        acks
+          .filter((a) => !a.ok)
+          .map((a) => a.error)
+          .sort(),
+      ).toEqual([...Array(15).fill('already_accepted'), ...Array(14).fill('taken_elsewhere')].sort());
+      await peer.conferences.settled();
+      expect(peer.callUpdates.filter((u) => u.callSid === call.callSid)).toHaveLength(1);
+      expect([...peer.conferences.all.values()].filter((c) => c.friendlyName === call.callId)).toHaveLength(1);
+      const legs = peer.requests.filter((r) => r.method === 'POST' && r.path.endsWith(`/Conferences/${call.callId}/Participants.json`));
+      expect(legs.map((r) => r.params.Label)).toEqual([`op:${op.id}`]);
+      await hangUp(call);
+    });
+
+    it('puts the caller back at the front of the queue when the operator’s browser never picks up its conference leg', async () => {
+      const missing = await operator();
+      peer.conferences.noAnswer.add(`client:op-${missing.op.id}`);
+      const call = await placeCall(hooks);
+      await missing.client.next('call:offered', (p) => p.callId === call.callId);
+      expect(await missing.client.emit('call:accept', { callId: call.callId })).toEqual({ ok: true });
+      expect(await missing.client.next('status', (p) => p.status === 'away' && p.reason)).toEqual({
+        status: 'away',
+        reason: 'missed_call',
+      });
+      await peer.conferences.settled();
+      // Back in Twilio's queue (never alone in a silent conference), and offered to the next operator.
+      const back = [...peer.callUpdates].reverse().find((u) => u.callSid === call.callSid)!.params.Twiml;
+      expect(twimlAttr(back, 'Enqueue', 'waitUrl')).toContain(`c=${call.callId}`);
+      expect(peer.conferences.live(call.callId)).toBeUndefined();
+      const other = await operator();
+      await other.client.next('call:offered', (p) => p.callId === call.callId);
+      expect(await other.client.emit('call:accept', { callId: call.callId })).toEqual({ ok: true });
+      await peer.conferences.settled();
+      await eventually(async () => (await callRow(call.callId))?.operator_id === other.op.id);
+      expect(legOf(call.callId, 'caller')).toBeDefined();
+      await hangUp(call);
+      await other.client.next('call:ended', (p) => p.callId === call.callId);
+    });
+
+    it('ends the conference when the caller is gone before the move, and the call is closed as abandoned', async () => {
+      const { client } = await operator();
+      const call = await placeCall(hooks);
+      peer.goneCalls.add(call.callSid);
+      await client.next('call:offered', (p) => p.callId === call.callId);
+      expect(await client.emit('call:accept', { callId: call.callId })).toEqual({ ok: false, error: 'connect_failed' });
+      await peer.conferences.settled();
+      expect(peer.conferences.live(call.callId)).toBeUndefined();
+      await eventually(async () => (await callRow(call.callId))?.status === 'abandoned');
+    });
+
+    it('the operator hanging up ends the conference: the caller is not left alone in it', async () => {
+      const { op, client } = await operator();
+      const call = await acceptedCall(client);
+      const opLeg = legOf(call.callId, `op:${op.id}`)!;
+      peer.conferences.hangUp(opLeg.callSid);
+      await peer.conferences.settled();
+      expect(peer.conferences.named(call.callId)!.status).toBe('completed');
+      expect(peer.conferences.eventsOf(call.callId).at(-1)).toBe('conference-end');
+      await callStatus(hooks, call, 'completed', 5);
+      await client.next('call:ended', (p) => p.callId === call.callId);
+    });
+  });
 });

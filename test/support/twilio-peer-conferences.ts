@@ -80,6 +80,8 @@ export class PeerConferences {
   /** `To`s whose legs ring out unanswered (no-answer) or are declined (busy). */
   readonly noAnswer = new Set<string>();
   readonly declines = new Set<string>();
+  /** How long an unanswered or declined leg rings before Twilio reports it (ms). */
+  ringMs = 300;
   /** When set, creating a conference (a participant into a new one) fails with this status. */
   failCreate?: number;
   /** Where callbacks go: the public URL they name is rebased onto this (the gateway's own address). */
@@ -87,6 +89,7 @@ export class PeerConferences {
   /** Each REST-added leg that answered, with its StatusCallback (the demo plays these). */
   onParticipantAdded?: (c: PeerConference, p: PeerParticipant) => void;
   private chain: Promise<void> = Promise.resolve();
+  private readonly ringing = new Set<Promise<void>>();
 
   constructor(
     private readonly accountSid: string,
@@ -110,9 +113,10 @@ export class PeerConferences {
     return [...this.all.values()].find((c) => c.status !== 'completed' && c.participants.has(callSid));
   }
 
-  /** Resolves when every callback sent so far has been answered. */
-  settled(): Promise<void> {
-    return this.chain;
+  /** Resolves when every callback sent so far (and every leg still ringing out) has been answered. */
+  async settled(): Promise<void> {
+    while (this.ringing.size) await Promise.all([...this.ringing]);
+    await this.chain;
   }
 
   /** The callbacks of one conference's events, in order (`StatusCallbackEvent` values). */
@@ -260,7 +264,18 @@ export class PeerConferences {
     });
     if (this.noAnswer.has(params.To) || this.declines.has(params.To)) {
       p.status = 'failed';
-      if (statusCallback) this.send(statusCallback, legParams(this.noAnswer.has(params.To) ? 'no-answer' : 'busy'));
+      const outcome = this.noAnswer.has(params.To) ? 'no-answer' : 'busy';
+      if (statusCallback) {
+        // Twilio reports an unanswered leg after it has rung, not at once.
+        const ring: Promise<void> = new Promise((r) =>
+          setTimeout(() => {
+            this.send(statusCallback, legParams(outcome));
+            this.ringing.delete(ring);
+            r();
+          }, this.ringMs),
+        );
+        this.ringing.add(ring);
+      }
     } else {
       if (statusCallback && callEvents.includes('answered')) this.send(statusCallback, legParams('in-progress'));
       p.status = 'connected';

@@ -211,7 +211,18 @@ export class ConferenceCalls {
     });
   }
 
+  /**
+   * The operator's leg answered: on record as answered by them, if routing agrees the call is
+   * theirs (the leg can answer before the caller turns out to be gone, and then nobody answered).
+   */
   private async operatorLegAnswered(callId: string, operatorId: string): Promise<void> {
+    let call = await withTimeout(this.store.call(callId), REDIS_MS).catch(() => null);
+    // The leg often answers while the caller is still being moved: wait (briefly) for the outcome.
+    for (let i = 0; i < 30 && call?.state === 'connecting' && call.operatorId === operatorId; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      call = await withTimeout(this.store.call(callId), REDIS_MS).catch(() => null);
+    }
+    if (call && (call.operatorId !== operatorId || call.state !== 'connected')) return;
     await this.records.event({ kind: 'connected', callId, operatorId, at: this.clock.now().toISOString() });
   }
 
