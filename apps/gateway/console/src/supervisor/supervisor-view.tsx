@@ -18,6 +18,7 @@ import { alertCue, soundReady, unlockSound } from '../sound';
 import { TopBar } from '../ui';
 import { Alert, AlertCard } from './alert-card';
 import { BreakGlass } from './break-glass';
+import { HelpRequest, LiveCalls } from './live-calls';
 import { Operators, WaitingCalls, Wallboard } from './wallboard';
 
 const ALERT_REPEAT_MS = 30_000;
@@ -54,6 +55,7 @@ export function SupervisorView(props: { session: Session; onSignOut: () => void;
   const [refusals, setRefusals] = useState<ReconcileRefusedAlert[]>([]);
   const [opening, setOpening] = useState<string | null>(null);
   const [callsVersion, setCallsVersion] = useState(0);
+  const [help, setHelp] = useState<HelpRequest[]>([]);
   const [, setSoundTick] = useState(0);
   // Admins watch the wallboard but read no call content.
   const canRead = CONTENT_READERS.includes(session.user.role);
@@ -88,6 +90,13 @@ export function SupervisorView(props: { session: Session; onSignOut: () => void;
       },
       'alert:sms_cap': (alert) => setSmsCaps((list) => [alert, ...list.filter((a) => a.cap !== alert.cap)]),
       'alert:reconcile_refused': (alert) => setRefusals((list) => [alert, ...list.filter((a) => a.reason !== alert.reason)]),
+      'help:requested': (h) => {
+        setHelp((list) => [
+          { callId: h.callId, operatorId: h.operatorId, riskLevel: h.riskLevel, at: h.at ? Date.parse(h.at) : Date.now() },
+          ...list.filter((x) => x.callId !== h.callId),
+        ]);
+        alertCue();
+      },
       connect: () => setCallsVersion((v) => v + 1),
     }),
     [setAlerts],
@@ -160,6 +169,14 @@ export function SupervisorView(props: { session: Session; onSignOut: () => void;
           </section>
         )}
         <Wallboard snapshot={snapshot} />
+        <LiveCalls
+          snapshot={snapshot}
+          help={help.filter((h) => snapshot?.stats.liveCalls?.some((c) => c.callId === h.callId && !c.supervision))}
+          socket={socket}
+          me={session.user.id}
+          operatorName={operatorName}
+          canSupervise={session.user.role === 'supervisor'}
+        />
         <div class="supervisor-grid">
           <WaitingCalls snapshot={snapshot} />
           <Operators snapshot={snapshot} />
