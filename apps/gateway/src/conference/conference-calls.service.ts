@@ -218,8 +218,8 @@ export class ConferenceCalls {
   private async operatorLegAnswered(callId: string, operatorId: string): Promise<void> {
     let call = await withTimeout(this.store.call(callId), REDIS_MS).catch(() => null);
     // The leg often answers while the caller is still being moved: wait (briefly) for the outcome.
-    for (let i = 0; i < 30 && call?.state === 'connecting' && call.operatorId === operatorId; i++) {
-      await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 150 && call?.state === 'connecting' && call.operatorId === operatorId; i++) {
+      await new Promise((r) => setTimeout(r, 20));
       call = await withTimeout(this.store.call(callId), REDIS_MS).catch(() => null);
     }
     if (call && (call.operatorId !== operatorId || call.state !== 'connected')) return;

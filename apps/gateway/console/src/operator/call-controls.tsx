@@ -188,12 +188,12 @@ function TransferDialog(props: {
           <fieldset>
             <legend>How</legend>
             <label>
-              <input type="radio" name="transfer-mode" checked={mode === 'warm'} onChange={() => setMode('warm')} /> Warm: talk to them first,
-              the caller on hold
+              <input type="radio" name="transfer-mode" checked={mode === 'warm'} onChange={() => setMode('warm')} /> Warm: talk to them
+              first, the caller on hold
             </label>
             <label>
-              <input type="radio" name="transfer-mode" checked={mode === 'cold'} onChange={() => setMode('cold')} /> Cold: the caller goes to
-              them straight away (write a handover note first)
+              <input type="radio" name="transfer-mode" checked={mode === 'cold'} onChange={() => setMode('cold')} /> Cold: the caller goes
+              to them straight away (write a handover note first)
             </label>
           </fieldset>
         )}

@@ -1,4 +1,11 @@
-import type { LiveCallSummary, QueueStats, RiskLevel, SupervisionMode, SupervisorClientEvents, SupervisorServerEvents } from '@hotline/contract';
+import type {
+  LiveCallSummary,
+  QueueStats,
+  RiskLevel,
+  SupervisionMode,
+  SupervisorClientEvents,
+  SupervisorServerEvents,
+} from '@hotline/contract';
 import { useState } from 'preact/hooks';
 import type { Socket } from 'socket.io-client';
 import { RISK_LABEL, clock, human, spoken } from '../format';
@@ -16,7 +23,11 @@ export interface HelpRequest {
 }
 
 const MODE_TEXT: Record<SupervisionMode, string> = { listen: 'Listen', coach: 'Coach', join: 'Join' };
-const MODE_STATE: Record<SupervisionMode, string> = { listen: 'Supervisor listening', coach: 'Supervisor coaching', join: 'Supervisor joined' };
+const MODE_STATE: Record<SupervisionMode, string> = {
+  listen: 'Supervisor listening',
+  coach: 'Supervisor coaching',
+  join: 'Supervisor joined',
+};
 const MODE_HINT: Record<SupervisionMode, string> = {
   listen: 'You will hear the call; nobody hears you.',
   coach: 'Only the operator hears you; the caller does not.',
@@ -114,7 +125,12 @@ export function LiveCalls(props: {
                         </button>
                       ))}
                     {mine && (
-                      <button type="button" class="button small quiet" aria-label={`Leave the call of ${name}`} onClick={() => void stop(c.callId)}>
+                      <button
+                        type="button"
+                        class="button small quiet"
+                        aria-label={`Leave the call of ${name}`}
+                        onClick={() => void stop(c.callId)}
+                      >
                         Leave
                       </button>
                     )}
@@ -158,7 +174,14 @@ function ReasonDialog(props: { callId: string; mode: SupervisionMode; socket: Su
       >
         <p class="muted">{MODE_HINT[props.mode]} Your reason is recorded in the audit trail, as for opening a call record.</p>
         <label for="supervise-reason">Reason</label>
-        <textarea id="supervise-reason" required minLength={3} maxLength={500} value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
+        <textarea
+          id="supervise-reason"
+          required
+          minLength={3}
+          maxLength={500}
+          value={reason}
+          onInput={(e) => setReason(e.currentTarget.value)}
+        />
         <ErrorText error={error} />
         <div class="form-actions">
           <button type="submit" class="button primary" disabled={busy || reason.trim().length < 3}>
