@@ -10,6 +10,8 @@
 local id, op, now = ARGV[1], ARGV[2], num(ARGV[3])
 local h = redis.call('HMGET', K.call, 'state', 'op', 'xferTo')
 if h[1] ~= 'connected' or h[2] ~= op then return {'not_your_call'} end
+-- Off the idle line in any case: an operator in wrap-up is offered nothing.
+redis.call('ZREM', K.available, op)
 if ARGV[4] == '1' then
   local o = redis.call('HMGET', K.op, 'status', 'call')
   if o[1] == 'on_call' and o[2] == id then opSet(K.op, 'wrap_up', now, id) end

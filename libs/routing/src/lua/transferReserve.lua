@@ -2,7 +2,7 @@
 -- available and connected, is taken off the idle line and put on this call while their leg rings.
 -- The call stays the transferring operator's until the handover (transferHandover).
 --
--- KEYS: call op available
+-- KEYS: call available
 -- ARGV: callId opId targetId now
 --
 -- Keys found at run time: the target operator's hash (op:<targetId>).
