@@ -426,6 +426,80 @@ describe('calls as conferences', () => {
     await hangUp(call);
   });
 
+  it('an external transfer completed leaves the caller with the entry; the call ends when they are done', async () => {
+    const a = await operator();
+    const call = await acceptedCall(a.client);
+    expect(await a.client.emit('call:transfer', { callId: call.callId, mode: 'warm', to: { directoryId: 'interpreter-line' } })).toEqual({
+      ok: true,
+    });
+    await a.client.next('transfer:status', (p) => p.callId === call.callId && p.state === 'connected');
+    expect(await a.client.emit('transfer:complete', { callId: call.callId })).toEqual({ ok: true });
+    await a.client.next('call:ended', (p) => p.callId === call.callId);
+    await peer.conferences.settled();
+    expect(legOf(call.callId, `op:${a.op.id}`)).toBeUndefined();
+    expect(legOf(call.callId, 'caller')).toMatchObject({ hold: false });
+    const ext = legOf(call.callId, 'ext:interpreter-line')!;
+    // The interpreter hangs up: nobody of the hotline is left with the caller, so the call ends.
+    peer.conferences.hangUp(ext.callSid);
+    await peer.conferences.settled();
+    expect(peer.conferences.named(call.callId)!.status).toBe('completed');
+    expect((await db.query('SELECT outcome FROM call_transfers WHERE call_id = ?', [call.callId]))[0].outcome).toBe('completed');
+    await callStatus(hooks, call, 'completed', 5);
+  });
+
+  it('a reconnecting console gets back the hold and the supervisor on its call', async () => {
+    const a = await operator();
+    const { wall } = await supervisor();
+    const call = await acceptedCall(a.client);
+    expect(await a.client.emit('call:hold', { callId: call.callId, hold: true })).toEqual({ ok: true, onHold: true });
+    await a.client.next('call:hold_state', (p) => p.onHold);
+    expect(await wall.emit('call:supervise', { callId: call.callId, mode: 'listen', reason: 'checking in on a long call' })).toEqual({
+      ok: true,
+    });
+    await a.client.next('supervision', (p) => p.callId === call.callId);
+    const again = await connectConsole(base, '/operator', a.op.token);
+    clients.push(again);
+    await again.next('call:connected', (p) => p.callId === call.callId);
+    expect(await again.next('call:hold_state', (p) => p.callId === call.callId)).toMatchObject({ onHold: true, since: expect.any(String) });
+    expect(await again.next('supervision', (p) => p.callId === call.callId)).toEqual({ callId: call.callId, mode: 'listen' });
+    await again.next('transfer:targets');
+    await hangUp(call);
+    await a.client.next('supervision:ended', (p) => p.callId === call.callId);
+  });
+
+  it('refuses supervision without a reason, by a second supervisor, by an admin, and help asked for someone else’s call', async () => {
+    const a = await operator();
+    const first = await supervisor();
+    const second = await supervisor();
+    const call = await acceptedCall(a.client);
+    for (const bad of [{ reason: '' }, { reason: '  ab ' }, { reason: 'x'.repeat(501) }, { reason: 42 }])
+      expect(await first.wall.emit('call:supervise', { callId: call.callId, mode: 'listen', ...bad })).toMatchObject({ ok: false });
+    expect(await first.wall.emit('call:supervise', { callId: call.callId, mode: 'shout', reason: 'a reason' })).toMatchObject({
+      ok: false,
+    });
+    expect(await first.wall.emit('call:supervise', { callId: call.callId, mode: 'join', reason: 'the caller asked' })).toEqual({
+      ok: true,
+    });
+    expect(await second.wall.emit('call:supervise', { callId: call.callId, mode: 'listen', reason: 'me too' })).toEqual({
+      ok: false,
+      error: 'already_supervised',
+    });
+    expect(await second.wall.emit('call:unsupervise', { callId: call.callId })).toEqual({ ok: false, error: 'not_supervising' });
+    const admin = await f.staff('admin');
+    const board = await connectConsole(base, '/supervisor', admin.token);
+    clients.push(board);
+    expect(await board.emit('call:supervise', { callId: call.callId, mode: 'listen', reason: 'curious' })).toEqual({
+      ok: false,
+      error: 'forbidden: supervisors only',
+    });
+    const other = await operator(false);
+    expect(await other.client.emit('help:request', { callId: call.callId })).toEqual({ ok: false, error: 'not_your_call' });
+    // Nothing of a refused attempt is on record: one supervision, by the first supervisor.
+    const trail = await audit(call.callId);
+    expect(trail.filter((e) => e.action === 'call.supervise').map((e) => e.actor_id)).toEqual([first.sup.id]);
+    await hangUp(call);
+  });
+
   describe('routing races, through conferences', () => {
     it('lets exactly one of 30 concurrent accepts win: one operator leg dialled, one conference, one caller move', async () => {
       const { op, client } = await operator();

@@ -83,7 +83,24 @@ export class ConferenceState {
   ): Promise<void> {
     const k = this.key(callId);
     const m = this.redis.multi();
-    m.hset(k, 'bridge', bridge, 'op', operatorId, 'caller', callerLeg, 'opLeg', operatorLeg ?? '', 'ended', '', 'holdSince', '');
+    // A call bridged again (after a cold transfer, or a missed leg) starts clean: nothing of the
+    // earlier conference (its SID, hold, supervisor, transfer, help request) carries over.
+    m.hset(k, {
+      bridge,
+      op: operatorId,
+      caller: callerLeg,
+      opLeg: operatorLeg ?? '',
+      sid: '',
+      ended: '',
+      holdSince: '',
+      sup: '',
+      supMode: '',
+      supLeg: '',
+      supJoined: '',
+      supRec: '',
+      xfer: '',
+      help: '',
+    });
     if (conferenceSid) m.hset(k, 'sid', conferenceSid).set(`${this.p}confsid:${conferenceSid}`, callId, 'EX', TTL_SECONDS);
     if (bridge === 'conference') m.sadd(`${this.p}confs`, callId);
     m.expire(k, TTL_SECONDS);

@@ -139,6 +139,15 @@ export class ConferenceCalls {
     this.live.statsChanged();
   }
 
+  /** A reconnecting console gets back what it must show about its call: on hold since, a supervisor on it, the targets. */
+  async resume(operatorId: string, callId: string): Promise<void> {
+    const c = await this.state.get(callId).catch(() => null);
+    if (!c || c.ended || c.operatorId !== operatorId || c.bridge !== 'conference') return;
+    if (c.holdSince !== null) this.live.toOperator(operatorId, 'call:hold_state', { callId, onHold: true, since: new Date(c.holdSince).toISOString() });
+    if (c.supervisor?.joined) this.live.toOperator(operatorId, 'supervision', { callId, mode: c.supervisor.mode });
+    await this.sendTargets(operatorId);
+  }
+
   /** The transfer targets this operator may pick: available colleagues, and the directory (names, never numbers). */
   async sendTargets(operatorId: string): Promise<void> {
     try {

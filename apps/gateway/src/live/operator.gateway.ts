@@ -102,6 +102,7 @@ export class OperatorGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     } else if (status === 'on_call') {
       const caller = await this.connector.callerHint(call.pseudonym, callId);
       socket.emit('call:connected', caller ? { callId, caller } : { callId });
+      await this.conference.resume(socket.data.principal.id, callId);
     } else if (status === 'wrap_up') {
       socket.emit('call:ended', { callId });
     }
