@@ -143,7 +143,8 @@ export class ConferenceCalls {
   async resume(operatorId: string, callId: string): Promise<void> {
     const c = await this.state.get(callId).catch(() => null);
     if (!c || c.ended || c.operatorId !== operatorId || c.bridge !== 'conference') return;
-    if (c.holdSince !== null) this.live.toOperator(operatorId, 'call:hold_state', { callId, onHold: true, since: new Date(c.holdSince).toISOString() });
+    if (c.holdSince !== null)
+      this.live.toOperator(operatorId, 'call:hold_state', { callId, onHold: true, since: new Date(c.holdSince).toISOString() });
     if (c.supervisor?.joined) this.live.toOperator(operatorId, 'supervision', { callId, mode: c.supervisor.mode });
     await this.sendTargets(operatorId);
   }
