@@ -1,4 +1,4 @@
-import { Body, Controller, Header, HttpCode, Post, Query } from '@nestjs/common';
+import { Body, Controller, Header, HttpCode, Logger, Post, Query } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Public } from '@hotline/auth';
 import { CallTwiml } from '../telephony/twiml';
@@ -13,6 +13,8 @@ import { ConferenceTwiml } from './conference-twiml';
 @ApiExcludeController()
 @Controller('twilio/conference')
 export class ConferenceController {
+  private readonly logger = new Logger(ConferenceController.name);
+
   constructor(
     private readonly calls: ConferenceCalls,
     private readonly twiml: ConferenceTwiml,
@@ -22,7 +24,7 @@ export class ConferenceController {
   @HttpCode(200)
   @Header('Content-Type', 'text/xml')
   async status(@Query() query: TwilioParams, @Body() body: TwilioParams): Promise<string> {
-    await this.calls.status(query, body ?? {});
+    await this.calls.status(query, body ?? {}).catch((e) => this.failed('status', e));
     return CallTwiml.empty();
   }
 
@@ -30,7 +32,7 @@ export class ConferenceController {
   @HttpCode(200)
   @Header('Content-Type', 'text/xml')
   async leg(@Query() query: TwilioParams, @Body() body: TwilioParams): Promise<string> {
-    await this.calls.leg(query, body ?? {});
+    await this.calls.leg(query, body ?? {}).catch((e) => this.failed('leg', e));
     return CallTwiml.empty();
   }
 
@@ -38,7 +40,7 @@ export class ConferenceController {
   @HttpCode(200)
   @Header('Content-Type', 'text/xml')
   async recording(@Query() query: TwilioParams, @Body() body: TwilioParams): Promise<string> {
-    await this.calls.recording(query, body ?? {});
+    await this.calls.recording(query, body ?? {}).catch((e) => this.failed('recording', e));
     return CallTwiml.empty();
   }
 
@@ -47,5 +49,13 @@ export class ConferenceController {
   @Header('Content-Type', 'text/xml')
   holdMusic(): string {
     return this.twiml.holdMusic();
+  }
+
+  /**
+   * A callback that could not be applied (Redis or MySQL away) is logged and answered 200: Twilio
+   * does not retry status callbacks, and a 500 would only add noise at Twilio. The call itself goes on.
+   */
+  private failed(what: string, e: unknown): void {
+    this.logger.warn(`conference ${what} callback not applied: ${(e as Error).message.slice(0, 120)}`);
   }
 }
