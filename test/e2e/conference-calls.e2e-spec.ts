@@ -500,6 +500,36 @@ describe('calls as conferences', () => {
     await hangUp(call);
   });
 
+  it('works across gateway nodes: callbacks at one node reach the operator on another; help reaches every wallboard', async () => {
+    const second = await startGatewayApp(env);
+    try {
+      const op = await f.staff('operator');
+      const client = await connectConsole(second.base, '/operator', op.token);
+      clients.push(client);
+      await client.next('status');
+      expect(await client.emit('status:set', { status: 'available' })).toEqual({ ok: true, status: 'available' });
+      const { wall } = await supervisor(); // on the first node, where the peer posts every callback
+      const call = await placeCall(second.hooks, { digits: '1' });
+      await client.next('call:offered', (p) => p.callId === call.callId);
+      expect(await client.emit('call:accept', { callId: call.callId })).toEqual({ ok: true });
+      await peer.conferences.settled();
+      expect(await client.emit('call:hold', { callId: call.callId, hold: true })).toEqual({ ok: true, onHold: true });
+      await client.next('call:hold_state', (p) => p.callId === call.callId && p.onHold);
+      expect(await client.emit('help:request', { callId: call.callId })).toEqual({ ok: true });
+      await wall.next('help:requested', (p) => p.callId === call.callId && p.operatorId === op.id);
+      expect(await wall.emit('call:supervise', { callId: call.callId, mode: 'coach', reason: 'cross-node coaching' })).toEqual({
+        ok: true,
+      });
+      expect(await client.next('supervision', (p) => p.callId === call.callId)).toEqual({ callId: call.callId, mode: 'coach' });
+      await hangUp(call);
+      await client.next('supervision:ended', (p) => p.callId === call.callId);
+      await client.next('call:ended', (p) => p.callId === call.callId);
+    } finally {
+      second.hooks.close();
+      await second.app.close();
+    }
+  });
+
   describe('routing races, through conferences', () => {
     it('lets exactly one of 30 concurrent accepts win: one operator leg dialled, one conference, one caller move', async () => {
       const { op, client } = await operator();
