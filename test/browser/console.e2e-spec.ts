@@ -1,4 +1,6 @@
 import { INestApplication } from '@nestjs/common';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import Redis from 'ioredis';
 import { mkdirSync } from 'fs';
 import { join } from 'path';
@@ -272,6 +274,30 @@ describe('the console in a browser', () => {
       .getByRole('button', { name: /View the call/ })
       .first()
       .waitFor();
+  });
+
+  it('the operator sends a call back to the queue (cold) with a handover note, sealed to the call like any note', async () => {
+    const page = operatorPage;
+    const next = await sim.placeCall({ digits: ['2'], talkSeconds: Infinity });
+    await page.getByRole('button', { name: 'Accept' }).click();
+    await sim.waitFor(next.sid, 'connected');
+    await page.getByRole('heading', { name: 'Call in progress' }).waitFor();
+    await page.getByRole('button', { name: 'Transfer…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Transfer the call' });
+    await dialog.getByLabel('Transfer to').selectOption('queue');
+    await dialog.getByLabel(/Handover note/).fill('Caller prefers to speak Welsh; safe tonight.');
+    await dialog.getByRole('button', { name: 'Transfer' }).click();
+    await page.getByRole('heading', { name: 'Call ended: wrap-up' }).waitFor();
+    // The caller is back in the queue (Twilio's <Enqueue>), not left in a silent conference.
+    await sim.waitFor(next.sid, 'queued');
+    const db = records.get<DataSource>(getDataSourceToken());
+    const [row] = await db.query('SELECT COUNT(*) AS n FROM notes n JOIN calls c ON c.id = n.call_id WHERE c.call_sid = ?', [next.sid]);
+    expect(Number(row.n)).toBe(1);
+    const text = JSON.stringify(await db.query('SELECT * FROM notes n JOIN calls c ON c.id = n.call_id WHERE c.call_sid = ?', [next.sid]));
+    expect(text).not.toContain('Welsh');
+    await page.getByLabel('Category').selectOption('Suicidal thoughts');
+    await page.getByRole('button', { name: 'Done' }).click();
+    await sim.hangUp(next.sid);
   });
 });
 

@@ -1,5 +1,6 @@
 import type { DirectoryTarget, OperatorStatus, SupervisionMode, TransferState } from '@hotline/contract';
 import { useState } from 'preact/hooks';
+import { addNote } from '../api';
 import { clock, human, spoken } from '../format';
 import { useNow, useSocketEvents } from '../socket';
 import { Dialog, ErrorText } from '../ui';
@@ -28,7 +29,7 @@ export interface Targets {
  * been on hold), Transfer (a colleague, or a directory entry), Complete transfer, Ask for help;
  * and what the operator must know while it lasts: a supervisor on the call, a transfer under way.
  */
-export function CallControls(props: { callId: string; socket: OperatorSocket; targets: Targets | null }) {
+export function CallControls(props: { callId: string; socket: OperatorSocket; targets: Targets | null; token: string }) {
   const { callId, socket, targets } = props;
   const now = useNow();
   const [holdSince, setHoldSince] = useState<number | null>(null);
@@ -125,7 +126,17 @@ export function CallControls(props: { callId: string; socket: OperatorSocket; ta
         <TransferDialog
           targets={targets}
           onClose={() => setChoosing(false)}
-          onTransfer={async (mode, to) => {
+          onTransfer={async (mode, to, note) => {
+            // The handover note is a note on the call, sealed under its key by records, written before the
+            // caller moves: the next operator reads it in the record.
+            if (note) {
+              try {
+                await addNote(props.token, callId, `Handover note: ${note}`);
+              } catch (e) {
+                setError(`The handover note could not be saved, so the call was not transferred: ${(e as Error).message}`);
+                return;
+              }
+            }
             const ok = await act('Transfer', () => ask(socket, 'call:transfer', { callId, mode, to: to as any }));
             if (ok) setChoosing(false);
           }}
@@ -139,9 +150,10 @@ export function CallControls(props: { callId: string; socket: OperatorSocket; ta
 function TransferDialog(props: {
   targets: Targets | null;
   onClose: () => void;
-  onTransfer: (mode: 'warm' | 'cold', to: { operatorId: string } | { directoryId: string } | null) => Promise<void>;
+  onTransfer: (mode: 'warm' | 'cold', to: { operatorId: string } | { directoryId: string } | null, note: string) => Promise<void>;
 }) {
   const [choice, setChoice] = useState('');
+  const [note, setNote] = useState('');
   const [mode, setMode] = useState<'warm' | 'cold'>('warm');
   const ops = props.targets?.operators ?? [];
   const dir = props.targets?.directory ?? [];
@@ -159,7 +171,8 @@ function TransferDialog(props: {
         class="form"
         onSubmit={(e) => {
           e.preventDefault();
-          if (to !== undefined) void props.onTransfer(choice === 'queue' ? 'cold' : external ? 'warm' : mode, to);
+          const chosen = choice === 'queue' ? 'cold' : external ? 'warm' : mode;
+          if (to !== undefined) void props.onTransfer(chosen, to, chosen === 'cold' ? note.trim() : '');
         }}
       >
         <label for="transfer-target">Transfer to</label>
@@ -193,9 +206,15 @@ function TransferDialog(props: {
             </label>
             <label>
               <input type="radio" name="transfer-mode" checked={mode === 'cold'} onChange={() => setMode('cold')} /> Cold: the caller goes
-              to them straight away (write a handover note first)
+              to them straight away, with your handover note
             </label>
           </fieldset>
+        )}
+        {(choice === 'queue' || (choice.startsWith('op:') && mode === 'cold')) && (
+          <>
+            <label for="handover-note">Handover note (saved to the call's record, encrypted like any note)</label>
+            <textarea id="handover-note" maxLength={4000} value={note} onInput={(e) => setNote(e.currentTarget.value)} />
+          </>
         )}
         <div class="form-actions">
           <button type="submit" class="button primary" disabled={to === undefined}>

@@ -65,7 +65,7 @@ export function CallPanel(props: {
         </div>
       </div>
       <ErrorText error={loadError} />
-      {!ended && <CallControls callId={call.callId} socket={props.socket} targets={props.targets} />}
+      {!ended && <CallControls callId={call.callId} socket={props.socket} targets={props.targets} token={session.token} />}
       <div class="call-body">
         <Notes session={session} callId={call.callId} notes={detail?.notes ?? []} onSaved={refresh} />
         <div class="call-side">
