@@ -259,6 +259,24 @@ describe('calls as conferences', () => {
     await b.client.next('call:ended', (p) => p.callId === call.callId);
   });
 
+  it('warm-transfers to a supervisor taking calls on the operator console', async () => {
+    const a = await operator();
+    const call = await acceptedCall(a.client);
+    const sup = await f.staff('supervisor');
+    const desk = await connectConsole(base, '/operator', sup.token);
+    clients.push(desk);
+    await desk.next('status');
+    expect(await desk.emit('status:set', { status: 'available' })).toEqual({ ok: true, status: 'available' });
+    expect(await a.client.emit('call:transfer', { callId: call.callId, mode: 'warm', to: { operatorId: sup.id } })).toEqual({ ok: true });
+    await desk.next('call:connected', (p) => p.callId === call.callId);
+    await a.client.next('transfer:status', (p) => p.callId === call.callId && p.state === 'connected');
+    expect(await a.client.emit('transfer:complete', { callId: call.callId })).toEqual({ ok: true });
+    await a.client.next('call:ended', (p) => p.callId === call.callId);
+    expect(await desk.emit('call:hold', { callId: call.callId, hold: true })).toEqual({ ok: true, onHold: true });
+    await hangUp(call);
+    await desk.next('call:ended', (p) => p.callId === call.callId);
+  });
+
   it('a warm transfer the target declines or does not answer returns the caller to the transferring operator, off hold', async () => {
     const a = await operator();
     const call = await acceptedCall(a.client);
