@@ -29,6 +29,13 @@ GRANT SELECT, UPDATE ON `{{records}}`.`audit_head` TO 'hotline_gateway'@'%';
 GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`call_overflow` TO 'hotline_gateway'@'%';
 GRANT SELECT (id, call_id, kind, status, caller_pseudonym, contact_key_id, preferred_operator_id, claimed_by, due_at, attempts, max_attempts, last_outcome, created_at, closed_at), INSERT, UPDATE ON `{{records}}`.`callbacks` TO 'hotline_gateway'@'%';
 GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`callback_attempts` TO 'hotline_gateway'@'%';
+-- Calls as conferences (issue 14): transfers (no note column: the handover note is sealed by
+-- records), need-to-know grants made by a transfer, supervisions; which escalations a call has
+-- (ids only), to link a transfer to emergency services to its escalation record.
+GRANT SELECT (id, call_id, mode, from_staff_id, to_staff_id, directory_id, directory_kind, escalation_id, outcome, started_at, ended_at), INSERT, UPDATE ON `{{records}}`.`call_transfers` TO 'hotline_gateway'@'%';
+GRANT SELECT, INSERT ON `{{records}}`.`call_access` TO 'hotline_gateway'@'%';
+GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`call_supervisions` TO 'hotline_gateway'@'%';
+GRANT SELECT (id, call_id, created_at) ON `{{records}}`.`escalations` TO 'hotline_gateway'@'%';
 
 -- records: the system of record. Staff and sign-in, calls and their content under need to know,
 -- legal holds, deletion requests (read), the audit log (read, append). It destroys nothing.
@@ -45,6 +52,9 @@ GRANT SELECT ON `{{records}}`.`deletion_certificates` TO 'hotline_records'@'%';
 GRANT SELECT ON `{{records}}`.`twilio_cleanup` TO 'hotline_records'@'%';
 GRANT SELECT, UPDATE ON `{{records}}`.`deletion_requests` TO 'hotline_records'@'%';
 GRANT SELECT ON `{{records}}`.`records_identity` TO 'hotline_records'@'%';
+GRANT SELECT, UPDATE ON `{{records}}`.`call_transfers` TO 'hotline_records'@'%';
+GRANT SELECT ON `{{records}}`.`call_access` TO 'hotline_records'@'%';
+GRANT SELECT ON `{{records}}`.`call_supervisions` TO 'hotline_records'@'%';
 GRANT SELECT, INSERT ON `{{records}}`.`audit_log` TO 'hotline_records'@'%';
 GRANT SELECT, UPDATE ON `{{records}}`.`audit_head` TO 'hotline_records'@'%';
 GRANT SELECT, INSERT ON `{{keystore}}`.`data_keys` TO 'hotline_records'@'%';
@@ -64,6 +74,9 @@ GRANT SELECT, UPDATE, DELETE ON `{{records}}`.`calls` TO 'hotline_worker'@'%';
 GRANT SELECT, DELETE ON `{{records}}`.`notes` TO 'hotline_worker'@'%';
 GRANT SELECT, DELETE ON `{{records}}`.`risk_assessments` TO 'hotline_worker'@'%';
 GRANT SELECT, DELETE ON `{{records}}`.`escalations` TO 'hotline_worker'@'%';
+GRANT SELECT, DELETE ON `{{records}}`.`call_transfers` TO 'hotline_worker'@'%';
+GRANT SELECT, DELETE ON `{{records}}`.`call_access` TO 'hotline_worker'@'%';
+GRANT SELECT, DELETE ON `{{records}}`.`call_supervisions` TO 'hotline_worker'@'%';
 GRANT SELECT, UPDATE, DELETE ON `{{records}}`.`consents` TO 'hotline_worker'@'%';
 GRANT SELECT, UPDATE, DELETE ON `{{records}}`.`recordings` TO 'hotline_worker'@'%';
 GRANT SELECT, UPDATE, DELETE ON `{{records}}`.`legal_holds` TO 'hotline_worker'@'%';

@@ -182,6 +182,8 @@ async function main(): Promise<void> {
     BOOTSTRAP_ADMIN: `admin:${secrets.DEMO_ADMIN_PASSWORD}`,
     AUDIT_CHECKPOINT_DIR: process.env.AUDIT_CHECKPOINT_DIR ?? join(DEMO_DIR, 'audit-checkpoints'),
     AUDIT_CHECKPOINT_INTERVAL_SECONDS: process.env.AUDIT_CHECKPOINT_INTERVAL_SECONDS ?? '60',
+    // Calls live in Twilio conferences (the local peer plays them): hold, transfer, supervision.
+    CALL_BRIDGE: process.env.CALL_BRIDGE ?? 'conference',
   };
   for (const k of [
     'TOKEN_PRIVATE_KEY',
@@ -286,6 +288,8 @@ async function main(): Promise<void> {
       '  Sign in as an operator, switch Available on and accept the call. Ctrl-C stops everything.',
       '  With nobody signed in for a minute, waiting callers are offered a callback or a voice message; some take one',
       '  (DEMO_OVERFLOW_PROBABILITY): callbacks show in the operator’s list, counts on the wallboard (config/routing.yaml).',
+      `  Calls are conferences (CALL_BRIDGE=${env.CALL_BRIDGE}): the operator can Hold, Transfer (to operator2 or the directory) and Ask for help.`,
+      '  In a second browser (or a private window) sign in as supervisor: Live calls lists the call; Listen, Coach or Join it with a reason.',
       `  Records API docs: ${local(env.RECORDS_PORT)}/docs   Secrets: .demo/secrets.env (git-ignored)`,
       '',
     ].join('\n') + '\n',

@@ -1,4 +1,6 @@
 import { INestApplication } from '@nestjs/common';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import Redis from 'ioredis';
 import { mkdirSync } from 'fs';
 import { join } from 'path';
@@ -51,7 +53,9 @@ describe('the console in a browser', () => {
     const started = await startRecordsApp({}, { listen: true });
     records = started.app;
     const recordsUrl = started.url;
-    ({ app: gateway, base: gatewayUrl } = await startGatewayApp(envFor({ RECORDS_URL: recordsUrl, TWILIO_API_URL: peer.url, PUBLIC_URL })));
+    ({ app: gateway, base: gatewayUrl } = await startGatewayApp(
+      envFor({ RECORDS_URL: recordsUrl, TWILIO_API_URL: peer.url, PUBLIC_URL, CALL_BRIDGE: 'conference' }),
+    ));
     worker = await createWorkerApp(envFor());
     await worker.listen(0, '127.0.0.1');
 
@@ -218,6 +222,43 @@ describe('the console in a browser', () => {
     await alert.waitFor({ state: 'detached' });
   });
 
+  it('the operator puts the caller on hold and asks for help; a supervisor coaches from the wallboard, with a reason', async () => {
+    const page = operatorPage;
+    const live = supervisorPage.getByRole('region', { name: 'Live calls' });
+    await page.getByRole('button', { name: 'Hold', exact: true }).click();
+    await page.getByRole('timer', { name: /Caller on hold for/ }).waitFor();
+    await page.getByRole('button', { name: 'Resume', exact: true }).waitFor();
+    await live.getByText(/On hold/).waitFor();
+
+    await page.getByRole('button', { name: 'Ask for help' }).click();
+    await page.getByRole('button', { name: 'Help requested' }).waitFor();
+    await live.getByText(/Help asked/).waitFor();
+    await supervisorPage.screenshot({ path: join(DOCS, 'supervisor-live-calls.png') });
+
+    // Keyboard: the Coach button, then the reason dialog, which the supervisor must fill in.
+    const coach = live.getByRole('button', { name: `Coach to the call of ${operator.displayName}` });
+    await coach.focus();
+    await supervisorPage.keyboard.press('Enter');
+    const dialog = supervisorPage.getByRole('dialog', { name: 'Coach: why?' });
+    await dialog.waitFor();
+    expect(await dialog.getByRole('button', { name: 'Coach' }).isDisabled()).toBe(true);
+    await dialog.getByLabel('Reason').fill('New operator on a high-risk call');
+    await dialog.getByRole('button', { name: 'Coach' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await page.getByRole('status').filter({ hasText: 'A supervisor is coaching you: only you can hear them.' }).waitFor();
+    await live.getByText('Supervisor coaching').waitFor();
+    await page.screenshot({ path: join(DOCS, 'operator-call-controls.png') });
+
+    await page.getByRole('button', { name: 'Resume', exact: true }).click();
+    await page.getByRole('button', { name: 'Hold', exact: true }).waitFor();
+    await live.getByRole('button', { name: `Leave the call of ${operator.displayName}` }).click();
+    await page.getByRole('status').filter({ hasText: 'A supervisor is coaching you' }).waitFor({ state: 'detached' });
+    // The call lives in its conference: the caller, the operator's leg; the supervisor's leg has gone.
+    const conference = [...peer.conferences.all.values()].find((c) => c.participants.has(call.sid));
+    expect(conference?.status).toBe('in-progress');
+    expect([...conference!.participants.values()].map((p) => p.label?.split(':')[0]).sort()).toEqual(['caller', 'op']);
+  });
+
   it('the caller hangs up: the operator wraps up with a category and is available again', async () => {
     const page = operatorPage;
     await sim.hangUp(second.sid);
@@ -233,6 +274,30 @@ describe('the console in a browser', () => {
       .getByRole('button', { name: /View the call/ })
       .first()
       .waitFor();
+  });
+
+  it('the operator sends a call back to the queue (cold) with a handover note, sealed to the call like any note', async () => {
+    const page = operatorPage;
+    const next = await sim.placeCall({ digits: ['2'], talkSeconds: Infinity });
+    await page.getByRole('button', { name: 'Accept' }).click();
+    await sim.waitFor(next.sid, 'connected');
+    await page.getByRole('heading', { name: 'Call in progress' }).waitFor();
+    await page.getByRole('button', { name: 'Transfer…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Transfer the call' });
+    await dialog.getByLabel('Transfer to').selectOption('queue');
+    await dialog.getByLabel(/Handover note/).fill('Caller prefers to speak Welsh; safe tonight.');
+    await dialog.getByRole('button', { name: 'Transfer' }).click();
+    await page.getByRole('heading', { name: 'Call ended: wrap-up' }).waitFor();
+    // The caller is back in the queue (Twilio's <Enqueue>), not left in a silent conference.
+    await sim.waitFor(next.sid, 'queued');
+    const db = records.get<DataSource>(getDataSourceToken());
+    const [row] = await db.query('SELECT COUNT(*) AS n FROM notes n JOIN calls c ON c.id = n.call_id WHERE c.call_sid = ?', [next.sid]);
+    expect(Number(row.n)).toBe(1);
+    const text = JSON.stringify(await db.query('SELECT * FROM notes n JOIN calls c ON c.id = n.call_id WHERE c.call_sid = ?', [next.sid]));
+    expect(text).not.toContain('Welsh');
+    await page.getByLabel('Category').selectOption('Suicidal thoughts');
+    await page.getByRole('button', { name: 'Done' }).click();
+    await sim.hangUp(next.sid);
   });
 });
 

@@ -32,8 +32,17 @@ const ADMITTED: Record<Namespace, Who[]> = {
 const HELLO: Record<Namespace, string> = { '/operator': 'status', '/supervisor': 'queue:stats' };
 /** Events known today: the discovery must find at least these, or it is not reading the code. */
 const KNOWN_EVENTS: Record<Namespace, string[]> = {
-  '/operator': ['call:accept', 'call:decline', 'status:set', 'wrapup:done'],
-  '/supervisor': [],
+  '/operator': [
+    'call:accept',
+    'call:decline',
+    'status:set',
+    'wrapup:done',
+    'call:hold',
+    'call:transfer',
+    'transfer:complete',
+    'help:request',
+  ],
+  '/supervisor': ['call:supervise', 'call:unsupervise'],
 };
 /** Payloads no event accepts: wrong types, injection shapes, bad ids, values out of range or too long. */
 const MALFORMED: unknown[] = [

@@ -265,7 +265,16 @@ describe('Twilio webhook fuzzing', () => {
 
   it('serves the contract’s webhook paths (and fuzzes whatever else is under /twilio)', () => {
     expect(paths).toEqual(
-      expect.arrayContaining(['/twilio/voice/incoming', '/twilio/voice/privacy', '/twilio/voice/status', '/twilio/recording/status']),
+      expect.arrayContaining([
+        '/twilio/voice/incoming',
+        '/twilio/voice/privacy',
+        '/twilio/voice/status',
+        '/twilio/recording/status',
+        '/twilio/conference/status',
+        '/twilio/conference/leg',
+        '/twilio/conference/recording',
+        '/twilio/conference/hold-music',
+      ]),
     );
   });
 

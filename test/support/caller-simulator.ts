@@ -143,6 +143,8 @@ export class CallerSimulator {
       throw new Error('the caller simulator only talks to a gateway on this machine (gatewayUrl must be loopback)');
     this.public = new URL(options.publicUrl);
     this.previousOnCallUpdate = options.peer.onCallUpdate;
+    // Conference callbacks (and a REST-added leg's own) reach the gateway as Twilio's would.
+    options.peer.conferences.deliverTo ??= { publicUrl: options.publicUrl, gatewayUrl: options.gatewayUrl };
     options.peer.onCallUpdate = (sid, params) => {
       this.previousOnCallUpdate?.(sid, params);
       void this.onCallUpdate(sid, params);
@@ -215,6 +217,9 @@ export class CallerSimulator {
       });
     }
     if (l.call.state === 'connected') await this.finishDial(l);
+    // Out of any conference it is in (its participant-leave, and the conference's end, go to the gateway).
+    this.opts.peer.conferences.hangUp(sid);
+    await this.opts.peer.conferences.settled();
     await this.complete(sid);
   }
 
@@ -430,6 +435,17 @@ export class CallerSimulator {
   }
 
   private connect(l: Live, dial: XmlNode, documentUrl: string): void {
+    const conference = dial.children.find((c) => c.name === 'Conference');
+    if (conference) {
+      // The peer joined the call to the conference (it saw the TwiML); the operator's leg is the peer's.
+      l.dial = { actionMethod: 'POST', recordingMethod: 'POST', record: false };
+      l.call.dialled = `conference:${conference.text.trim()}`;
+      l.call.connectedAt = Date.now();
+      this.setState(l, 'connected');
+      this.say(`${who(l.call)} is in the call's conference${conference.attrs.record ? ' (recorded, with consent)' : ''}`);
+      if (Number.isFinite(l.plan.talkSeconds)) this.later(l, l.plan.talkSeconds, () => void this.hangUp(l.call.sid));
+      return;
+    }
     const client = dial.children.find((c) => c.name === 'Client');
     const identity = (client?.children.find((c) => c.name === 'Identity')?.text ?? client?.text ?? dial.text).trim();
     l.dial = {

@@ -72,5 +72,8 @@ export function testEnvVars(app?: DbApp): Record<string, string> {
     ...(app ? testDatabaseUrls(app) : {}),
     ...TEST_SECRETS,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    // The suites written for the direct <Dial> bridge keep it; conference suites set CALL_BRIDGE=conference
+    // (HOTLINE_TEST_CALL_BRIDGE=conference runs every suite through conferences).
+    CALL_BRIDGE: process.env.HOTLINE_TEST_CALL_BRIDGE ?? 'direct',
   };
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'crypto';
 import { AddressInfo } from 'net';
 import { IncomingMessage, Server, ServerResponse, createServer } from 'http';
 import twilio from 'twilio';
+import { PeerConferences } from './twilio-peer-conferences';
 
 /**
  * A local HTTP peer that speaks the part of Twilio's REST API that Hotline uses, and remembers
@@ -15,6 +16,16 @@ import twilio from 'twilio';
  *   DELETE /2010-04-01/Accounts/{AC}/Recordings/{RE}.json    recordings(sid).remove()
  *   POST   /2010-04-01/Accounts/{AC}/Messages.json           messages.create({ to, from, body })
  *   DELETE /2010-04-01/Accounts/{AC}/Messages/{SM}.json      messages(sid).remove()
+ *
+ * and Conferences (see ./twilio-peer-conferences.ts): `<Dial><Conference>` in a call update joins
+ * the call to the conference of that name (created on first join), and
+ *   POST   /Conferences/{CF or name}/Participants.json         participants.create (dials a leg)
+ *   GET    /Conferences/{CF}/Participants.json                 participants.list
+ *   POST   /Conferences/{CF}/Participants/{CA}.json            participant update (Hold, HoldUrl, Muted, Coaching, CallSidToCoach)
+ *   DELETE /Conferences/{CF}/Participants/{CA}.json            participant remove
+ *   GET    /Conferences.json?FriendlyName=&Status=             conferences.list
+ *   POST   /Conferences/{CF}.json  Status=completed            conference ends
+ * with status callbacks signed as Twilio signs them.
  */
 export interface PeerRequest {
   method: string;
@@ -63,12 +74,16 @@ export class TwilioPeer {
   readonly placedCalls: { sid: string; to: string; from: string; url: string; statusCallback: string }[] = [];
   /** Called on each call update (the demo uses it to play the operator's leg). */
   onCallUpdate?: (callSid: string, params: Record<string, string>) => void;
+  /** Conferences, participants and the callbacks they send (signed, in order). */
+  readonly conferences: PeerConferences;
   private server?: Server;
 
   constructor(
     readonly accountSid: string,
     readonly authToken: string,
-  ) {}
+  ) {
+    this.conferences = new PeerConferences(accountSid, authToken);
+  }
 
   get url(): string {
     const a = this.server?.address() as AddressInfo;
@@ -110,6 +125,26 @@ export class TwilioPeer {
     const expected = 'Basic ' + Buffer.from(`${this.accountSid}:${this.authToken}`).toString('base64');
     if (req.headers.authorization !== expected) return this.json(res, 401, { code: 20003, message: 'Authenticate', status: 401 });
     if (this.failAll) return this.json(res, this.failAll, { code: 20500, message: 'Internal Server Error', status: this.failAll });
+    const conf = url.pathname.match(
+      /^\/2010-04-01\/Accounts\/(AC\w+)\/Conferences(?:\/([^/]+?))?(?:\/(Participants)(?:\/([^/]+?))?)?\.json$/,
+    );
+    if (conf && conf[1] === this.accountSid) {
+      const multi = new URLSearchParams(body);
+      const r = this.conferences.rest(
+        req.method ?? 'GET',
+        conf[2] ? decodeURIComponent(conf[2]) : null,
+        !!conf[3],
+        conf[4] ? decodeURIComponent(conf[4]) : null,
+        params,
+        multi,
+        url.searchParams,
+      );
+      if (r.status === 204) {
+        res.statusCode = 204;
+        return void res.end();
+      }
+      return this.json(res, r.status, r.body);
+    }
     const m = url.pathname.match(/^\/2010-04-01\/Accounts\/(AC\w+)\/(\w+)(?:\/(\w+))?\.json$/);
     if (!m || m[1] !== this.accountSid) return this.json(res, 404, { code: 20404, message: 'not found', status: 404 });
     const [, account, resource, sid] = m;
@@ -117,7 +152,9 @@ export class TwilioPeer {
       if (this.goneCalls.has(sid))
         return this.json(res, 404, { code: 20404, message: `The requested resource ${url.pathname} was not found`, status: 404 });
       this.callUpdates.push({ callSid: sid, params });
-      if (/<Dial[\s>]/.test(params.Twiml ?? '')) {
+      // A call given new TwiML (or hung up) leaves the conference it was in, as at Twilio.
+      this.conferences.callChanged(sid, params);
+      if (/<Dial[\s>]/.test(params.Twiml ?? '') && /<Client\b/.test(params.Twiml ?? '')) {
         const leg = randomSid('CA');
         this.childCalls.set(leg, sid);
         const client = /<Client\b[^>]*>([^<]*)<\/Client>/.exec(params.Twiml)?.[1] ?? '';

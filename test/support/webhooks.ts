@@ -245,9 +245,25 @@ export async function eventually<T>(check: () => Promise<T | null | undefined | 
  */
 export async function operatorAnswers(
   hooks: TwilioWebhooks,
-  peer: { callUpdates: { callSid: string; params: Record<string, string> }[] },
-  call: { callSid: string },
+  peer: {
+    callUpdates: { callSid: string; params: Record<string, string> }[];
+    requests?: { method: string; path: string; params: Record<string, string> }[];
+  },
+  call: { callSid: string; callId?: string },
 ): Promise<void> {
+  const last = [...peer.callUpdates].reverse().find((u) => u.callSid === call.callSid);
+  if (last?.params.Twiml?.includes('<Conference')) {
+    // A conference (named after the call id): the operator's leg was dialled in by REST; its own
+    // statusCallback says it answered.
+    const callId = call.callId ?? twimlText(last.params.Twiml, 'Conference');
+    const leg = [...(peer.requests ?? [])]
+      .reverse()
+      .find((r) => r.method === 'POST' && r.path.endsWith(`/Conferences/${callId}/Participants.json`) && r.params.StatusCallback);
+    if (!leg) throw new Error(`the gateway never dialled an operator leg into the conference of ${callId}`);
+    const res = await hooks.post(leg.params.StatusCallback, { CallSid: 'CA' + '0'.repeat(32), CallStatus: 'in-progress' });
+    if (res.status !== 200) throw new Error(`answered callback answered ${res.status}`);
+    return;
+  }
   const update = [...peer.callUpdates].reverse().find((u) => u.callSid === call.callSid && u.params.Twiml?.includes('<Client'));
   if (!update) throw new Error(`the gateway never connected ${call.callSid} to an operator`);
   const url = twimlAttr(update.params.Twiml, 'Client', 'statusCallback');

@@ -23,6 +23,9 @@ import { CallFlowService } from './telephony/call-flow.service';
 import { TwilioSignatureMiddleware } from './telephony/twilio-signature.middleware';
 import { CallTwiml } from './telephony/twiml';
 import { RecordingController, VoiceController } from './telephony/voice.controller';
+import { ConferenceCalls } from './conference/conference-calls.service';
+import { ConferenceController } from './conference/conference.controller';
+import { ConferenceTwiml } from './conference/conference-twiml';
 import { VoiceTokenController } from './voice/voice-token.controller';
 
 /**
@@ -31,10 +34,16 @@ import { VoiceTokenController } from './voice/voice-token.controller';
  */
 @Module({
   imports: [TokenModule, PseudonymModule, TwilioModule, PrivacyLineModule],
-  controllers: [VoiceController, RecordingController, VoiceTokenController, OverflowController],
+  controllers: [VoiceController, RecordingController, VoiceTokenController, OverflowController, ConferenceController],
   providers: [
     ...routingProviders,
     { provide: CallTwiml, inject: [ENV, WORDING], useFactory: (env: Env, wording: Wording) => new CallTwiml(env.PUBLIC_URL, wording) },
+    {
+      provide: ConferenceTwiml,
+      inject: [CallTwiml, WORDING],
+      useFactory: (calls: CallTwiml, wording: Wording) => new ConferenceTwiml(calls, wording),
+    },
+    ConferenceCalls,
     ...overflowProviders,
     CallRecordJobs,
     CallRecordsService,

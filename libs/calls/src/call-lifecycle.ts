@@ -2,7 +2,12 @@ import { randomUUID } from 'crypto';
 import { DataSource } from 'typeorm';
 import { AuditInput, AuditService } from '@hotline/audit';
 import { RetentionConfig, recordingDeadline } from '@hotline/config';
+import { CallEventTooEarly, CallRowMissing } from './call-lifecycle-errors';
+import { CONFERENCE_EVENT_KINDS, CallConferenceRecords, ConferenceEventPayload } from './call-conference';
 import { OpenCallInput, openCall } from './open-call';
+
+export { CallEventTooEarly, CallRowMissing } from './call-lifecycle-errors';
+export type { ConferenceEventPayload } from './call-conference';
 
 /**
  * What happens to a call from the gateway's side, as plain data: the same payload is written at
@@ -15,28 +20,8 @@ export type CallEventPayload =
   | { kind: 'connected'; callId: string; operatorId: string; at: string }
   | { kind: 'ended'; callId: string | null; callSid: string; outcome: 'completed' | 'abandoned'; at: string; sequence: number | null }
   | { kind: 'wrapup'; callId: string; operatorId: string; category: string | null }
-  | { kind: 'recording'; callId: string | null; callSid: string; recordingSid: string; status: string; at: string };
-
-/** The event needs the call row, which is not there yet (its opening is still on its way): retry later. */
-export class CallRowMissing extends Error {
-  constructor(ref: string, why = 'is not in the records database yet') {
-    super(`call ${ref} ${why}`);
-    this.name = 'CallRowMissing';
-  }
-}
-
-/**
- * A write that needs an earlier one first (a wrap-up before its call was recorded as answered, as
- * can happen when both were queued while MySQL was away): thrown so the queued write is retried
- * until the earlier one has landed, never dropped. The gateway's replay treats it as it treats
- * CallRowMissing.
- */
-export class CallEventTooEarly extends CallRowMissing {
-  constructor(callId: string, waitingFor: string) {
-    super(callId, `is not ${waitingFor} yet in the records database`);
-    this.name = 'CallEventTooEarly';
-  }
-}
+  | { kind: 'recording'; callId: string | null; callSid: string; recordingSid: string; status: string; at: string }
+  | ConferenceEventPayload;
 
 /**
  * A call's life in the records database: opened, answered, ended, wrapped up, its recording
@@ -59,6 +44,8 @@ export class CallLifecycle {
   }
 
   async apply(e: CallEventPayload): Promise<void> {
+    if ((CONFERENCE_EVENT_KINDS as readonly string[]).includes(e.kind))
+      return new CallConferenceRecords(this.db, this.audit).apply(e as ConferenceEventPayload);
     switch (e.kind) {
       case 'connected':
         return this.answered(e.callId, e.operatorId, new Date(e.at));
@@ -126,11 +113,11 @@ export class CallLifecycle {
 
   /** The operator's wrap-up category; only the operator who handled the call sets it. */
   async wrappedUp(callId: string, operatorId: string, category: string | null): Promise<void> {
-    const res = await this.db.query('UPDATE calls SET wrapup_category = ? WHERE id = ? AND operator_id = ?', [
-      category,
-      callId,
-      operatorId,
-    ]);
+    // The operator who answered, or one the call was transferred to (call_access).
+    const res = await this.db.query(
+      'UPDATE calls SET wrapup_category = ? WHERE id = ? AND (operator_id = ? OR EXISTS (SELECT 1 FROM call_access a WHERE a.call_id = calls.id AND a.staff_id = ?))',
+      [category, callId, operatorId, operatorId],
+    );
     if (!Number(res?.affectedRows ?? 0)) {
       const rows: { operator_id: string | null }[] = await this.db.query('SELECT operator_id FROM calls WHERE id = ?', [callId]);
       if (!rows.length) throw new CallRowMissing(callId);

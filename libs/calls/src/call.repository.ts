@@ -41,6 +41,9 @@ export abstract class CallRepository {
 
   abstract findSummary(callId: string): Promise<CallSummary | null>;
 
+  /** Read access granted to this member of staff beyond handling the call (a transfer: call_access). */
+  abstract hasReadGrant(callId: string, staffId: string, tx?: CallTx): Promise<boolean>;
+
   /**
    * Locks the call row against destruction (share mode) and returns it, or null when it is gone.
    * A reader holding this lock sees the whole call; secure deletion waits for it, and a reader

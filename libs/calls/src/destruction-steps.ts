@@ -17,6 +17,9 @@ export const CALL_CHILD_TABLES = [
   'callbacks',
   'callback_attempts',
   'rescue_requests',
+  'call_transfers',
+  'call_access',
+  'call_supervisions',
 ] as const;
 export type CallChildTable = (typeof CALL_CHILD_TABLES)[number];
 

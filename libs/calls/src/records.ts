@@ -8,6 +8,7 @@ export * from './call.model';
 export * from './retention-policy';
 export * from './legal-holds';
 export * from './call-lifecycle';
+export * from './call-conference';
 export * from './caller-records';
 export * from './call-recordings';
 export * from './call-retention';

@@ -44,8 +44,9 @@ export class TypeOrmCallRepository extends CallRepository {
     const where: string[] = [];
     const params: unknown[] = [];
     if (filter.operatorId) {
-      where.push('operator_id = ?');
-      params.push(filter.operatorId);
+      // The calls they handle, and those they were given read access to (a transfer).
+      where.push('(operator_id = ? OR id IN (SELECT call_id FROM call_access WHERE staff_id = ?))');
+      params.push(filter.operatorId, filter.operatorId);
     }
     if (page.cursor) {
       const c = decodeCursor(page.cursor);
@@ -64,6 +65,11 @@ export class TypeOrmCallRepository extends CallRepository {
   async findSummary(callId: string): Promise<CallSummary | null> {
     const [row] = await this.ds.query(`SELECT ${CALL_COLUMNS} FROM calls WHERE id = ?`, [callId]);
     return row ? this.mapper.summary(row) : null;
+  }
+
+  async hasReadGrant(callId: string, staffId: string, tx?: CallTx): Promise<boolean> {
+    const rows = await (tx ?? this.ds).query('SELECT 1 AS granted FROM call_access WHERE call_id = ? AND staff_id = ?', [callId, staffId]);
+    return rows.length > 0;
   }
 
   async lockShared(callId: string, tx: CallTx): Promise<CallSummary | null> {

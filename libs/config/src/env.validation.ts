@@ -150,6 +150,24 @@ export class EnvironmentVariables {
   @Max(120)
   WAIT_PAUSE_SECONDS: number;
 
+  /**
+   * How an accepted caller is bridged to the operator: `conference` (a Twilio conference named after
+   * the call id, which allows hold, transfer and supervision) or `direct` (`<Dial><Client>`, the
+   * fallback the conference path itself uses when Twilio cannot create the conference).
+   */
+  @IsIn(['conference', 'direct'], { message: 'CALL_BRIDGE must be conference or direct' })
+  CALL_BRIDGE: 'conference' | 'direct';
+
+  /** `config/directory.yaml`: the external numbers operators may bring into a call (warm transfer). */
+  @IsString()
+  DIRECTORY_FILE: string;
+
+  /** How long a transfer target's leg may ring before the caller goes back to the transferring operator. */
+  @IsInt()
+  @Min(5)
+  @Max(120)
+  TRANSFER_RING_SECONDS: number;
+
   /** How often each gateway node sweeps expired offers and re-matches waiting calls. */
   @IsInt()
   @Min(20)

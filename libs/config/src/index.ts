@@ -7,3 +7,4 @@ export * from './config.module';
 export * from './retention-config';
 export * from './wording';
 export * from './routing-config';
+export * from './directory';

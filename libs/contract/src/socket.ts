@@ -72,6 +72,20 @@ export interface QueueStats {
   /** Extras for the wallboard (not in the contract's minimum): wait times only, no caller data. */
   waitingCalls?: { callId: string; waitingSeconds: number }[];
   operatorList?: { id: string; name: string; status: OperatorStatus; sinceSeconds: number }[];
+  /** Calls in a conference now (issue 14): who has it, on hold since, who supervises, help asked. Ids only. */
+  liveCalls?: LiveCallSummary[];
+}
+
+/** One call in a conference, as the wallboard shows it (no caller data). */
+export interface LiveCallSummary {
+  callId: string;
+  operatorId: string | null;
+  /** Seconds on hold, or null when not on hold. */
+  onHoldSeconds: number | null;
+  supervision: { supervisorId: string; mode: SupervisionMode } | null;
+  /** Seconds since the operator asked for help, or null. */
+  helpWaitingSeconds: number | null;
+  transferring: boolean;
 }
 
 /**
@@ -121,6 +135,14 @@ export interface ReconcileRefusedAlert {
 export type SupervisionMode = 'listen' | 'coach' | 'join';
 export type TransferMode = 'warm' | 'cold';
 export type TransferTarget = { operatorId: string } | { directoryId: string };
+/** ringing: the target's leg is called; connected: they joined (warm); completed: the call is theirs; failed: back to you. */
+export type TransferState = 'ringing' | 'connected' | 'completed' | 'failed';
+/** A directory entry as the console sees it: never its number. */
+export interface DirectoryTarget {
+  id: string;
+  name: string;
+  kind: string;
+}
 
 // ---- namespace /operator ------------------------------------------------------------------------
 
@@ -130,8 +152,8 @@ export interface OperatorClientMessages {
   'call:accept': { payload: { callId: string }; ack: AckReply };
   'call:decline': { payload: { callId: string }; ack: AckReply };
   'wrapup:done': { payload: { callId: string; category?: string }; ack: AckReply };
-  /** Contract additions (issue 14): declared so both sides build to these names; the gateway does not handle them yet. */
-  'call:hold': { payload: { callId: string; hold: boolean }; ack: AckReply };
+  /** Contract additions (issue 14). */
+  'call:hold': { payload: { callId: string; hold: boolean }; ack: AckReply<{ onHold: boolean }> };
   'call:transfer': { payload: { callId: string; mode: TransferMode; to: TransferTarget }; ack: AckReply };
   'transfer:complete': { payload: { callId: string }; ack: AckReply };
   'help:request': { payload: { callId: string }; ack: AckReply };
@@ -149,11 +171,17 @@ export interface OperatorServerMessages {
   'call:connected': { callId: string; caller?: CallerHint };
   /** The caller left; the operator is now in wrap-up. */
   'call:ended': { callId: string };
-  /** Contract additions (issue 14): a supervisor is on the call, and how; then no longer. Not sent yet. */
+  /** Contract additions (issue 14): a supervisor is on the call, and how; then no longer. */
   supervision: { callId: string; mode: SupervisionMode };
   'supervision:ended': { callId: string };
   /** Issue 15: a supervisor approved this operator's rescue request; read the number from records. */
   'rescue:approved': { callId: string; requestId: string; at: string };
+  /** Implementation's own (issue 14): the caller is on hold since `since` (Twilio confirmed it), or not. */
+  'call:hold_state': { callId: string; onHold: boolean; since?: string };
+  /** Implementation's own (issue 14): how a transfer this operator started is going. */
+  'transfer:status': { callId: string; state: TransferState; mode: TransferMode; reason?: string };
+  /** Implementation's own (issue 14): the operators and directory entries a call may go to (sent on connect). */
+  'transfer:targets': { operators: { id: string; name: string; status: OperatorStatus }[]; directory: DirectoryTarget[] };
 }
 
 export type OperatorClientEvents = ClientEvents<OperatorClientMessages>;
@@ -163,7 +191,7 @@ export type OperatorAck<E extends keyof OperatorClientMessages> = OperatorClient
 
 // ---- namespace /supervisor ----------------------------------------------------------------------
 
-/** `/supervisor`, client to server. Contract additions (issue 14): declared; the gateway does not handle them yet. */
+/** `/supervisor`, client to server. Contract additions (issue 14). */
 export interface SupervisorClientMessages {
   'call:supervise': { payload: { callId: string; mode: SupervisionMode; reason: string }; ack: AckReply };
   'call:unsupervise': { payload: { callId: string }; ack: AckReply };
@@ -180,8 +208,8 @@ export interface SupervisorServerMessages {
   'alert:reconcile_refused': ReconcileRefusedAlert;
   /** Issue 15: an operator asks for the caller's number and location on an imminent-risk call. */
   'alert:rescue': { callId: string; requestId: string; operatorId: string; at: string };
-  /** Contract addition (issue 14): an operator asks for help. Not sent yet. */
-  'help:requested': { callId: string; operatorId: string; riskLevel: RiskLevel };
+  /** Contract addition (issue 14): an operator asks for help (`at`, `waitingSeconds`: the implementation's own). */
+  'help:requested': { callId: string; operatorId: string; riskLevel: RiskLevel; at?: string; waitingSeconds?: number };
 }
 
 export type SupervisorClientEvents = ClientEvents<SupervisorClientMessages>;

@@ -8,6 +8,9 @@ export interface CallEventRef {
   callSid?: string;
   operatorId?: string;
   recordingSid?: string;
+  /** A transfer's or a supervision's own id (a call may have several), and a transfer's outcome. */
+  id?: string;
+  outcome?: string;
 }
 
 /** BullMQ refuses a custom id with one ':' ("Custom Id cannot contain :"); every id goes through this. */
@@ -32,7 +35,17 @@ export const jobId = {
   /** One per call and kind of event (and operator, or recording, where a call has several). */
   callEvent: (e: CallEventRef) =>
     bullSafe(
-      [`call-event-${e.kind}`, e.callId || e.callSid, e.kind === 'connected' ? e.operatorId : e.kind === 'recording' ? e.recordingSid : '']
+      [
+        `call-event-${e.kind}`,
+        e.callId || e.callSid,
+        e.kind === 'connected'
+          ? e.operatorId
+          : e.kind === 'recording'
+            ? e.recordingSid
+            : e.id
+              ? `${e.id}${e.outcome ? '-' + e.outcome : ''}`
+              : '',
+      ]
         .filter(Boolean)
         .join('_'),
     ),

@@ -1,3 +1,4 @@
 export * from './routing.store';
 export * from './routing.scripts';
 export * from './caller-location';
+export * from './conference.state';

@@ -36,6 +36,10 @@ export const ROUTING_SCRIPTS = [
   'leave',
   'setStatus',
   'wrapUpDone',
+  'transferCold',
+  'transferReserve',
+  'transferHandover',
+  'transferRelease',
 ] as const;
 
 export type RoutingScript = (typeof ROUTING_SCRIPTS)[number];

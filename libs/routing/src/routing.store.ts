@@ -289,6 +289,54 @@ export class RoutingStore {
     return this.run('wrapUpDone', operatorId, callId, now);
   }
 
+  /**
+   * A cold transfer: the operator goes to wrap-up and the call back to routing, offered at once to
+   * `targetId` when they are available, else at the front of the queue.
+   */
+  async transferCold(
+    callId: string,
+    operatorId: string,
+    targetId: string | null,
+    now = this.o.clock.nowMs(),
+  ): Promise<{ outcome: 'offered' | 'queued'; offerExpiresAt: number | null; enqueuedAt: number } | { outcome: 'not_your_call' }> {
+    const [outcome, exp, enqueuedAt]: string[] = await this.run(
+      'transferCold',
+      callId,
+      operatorId,
+      targetId ?? '',
+      now,
+      this.o.offerTimeoutMs,
+    );
+    if (outcome === 'not_your_call') return { outcome };
+    return { outcome: outcome as 'offered' | 'queued', offerExpiresAt: exp ? Number(exp) : null, enqueuedAt: Number(enqueuedAt) };
+  }
+
+  /** A warm transfer to another operator: takes them off the idle line while their leg rings. */
+  async transferReserve(
+    callId: string,
+    operatorId: string,
+    targetId: string,
+    now = this.o.clock.nowMs(),
+  ): Promise<'ok' | 'not_your_call' | 'transfer_in_progress' | 'target_unavailable'> {
+    return this.run('transferReserve', callId, operatorId, targetId, now);
+  }
+
+  /** The warm transfer completes: the call is the target's; the transferring operator goes to wrap-up. */
+  async transferHandover(
+    callId: string,
+    operatorId: string,
+    external = false,
+    now = this.o.clock.nowMs(),
+  ): Promise<{ ok: true; targetId: string } | { ok: false; error: 'not_your_call' | 'no_transfer' | 'target_gone' }> {
+    const [r, target]: string[] = await this.run('transferHandover', callId, operatorId, now, external ? 1 : 0);
+    return r === 'ok' ? { ok: true, targetId: target } : { ok: false, error: r as 'not_your_call' | 'no_transfer' | 'target_gone' };
+  }
+
+  /** A warm transfer that did not happen: the target is available again. */
+  async transferRelease(callId: string, targetId: string, now = this.o.clock.nowMs()): Promise<'ok' | 'ignored'> {
+    return this.run('transferRelease', callId, targetId, now);
+  }
+
   async operator(operatorId: string): Promise<OperatorState | null> {
     const [status, since, call, reason, name, conns] = await this.redis.hmget(
       this.prefix + 'op:' + operatorId,

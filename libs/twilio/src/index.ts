@@ -3,3 +3,4 @@ export type { Twilio, TwilioSettings } from './twilio-client';
 export * from './twiml';
 export * from './twilio.service';
 export * from './twilio.module';
+export * from './twilio-conferences';

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Namespace } from 'socket.io';
 import type {
+  LiveCallSummary,
   OperatorClientEvents,
   OperatorServerEvents,
   OperatorServerMessages,
@@ -10,15 +11,18 @@ import type {
   RescueAlert,
   SupervisorClientEvents,
   SupervisorServerEvents,
+  SupervisorServerMessages,
 } from '@hotline/contract';
 import { RECONCILE_REFUSALS, SMS_CAPS } from '@hotline/contract';
 import type { AlertMessage } from '@hotline/events';
-import { Offer, RoutingStore } from '@hotline/routing';
+import { ConferenceState, Offer, RoutingStore } from '@hotline/routing';
 
 export type OperatorNamespace = Namespace<OperatorClientEvents, OperatorServerEvents>;
 export type SupervisorNamespace = Namespace<SupervisorClientEvents, SupervisorServerEvents>;
 
 export const operatorRoom = (operatorId: string) => `operator:${operatorId}`;
+/** Every supervisor's wallboard, on every node (through the Redis adapter). */
+export const WALLBOARD_ROOM = 'wallboard';
 
 /** `call:offered` for an offer ending at `offerExpiresAt` of a call queued since `enqueuedAt` (epoch ms). */
 export function offeredPayload(
@@ -49,7 +53,10 @@ export class LiveEvents {
   private statsRunning = false;
   private statsAgain = false;
 
-  constructor(private readonly store: RoutingStore) {}
+  constructor(
+    private readonly store: RoutingStore,
+    private readonly conferences: ConferenceState,
+  ) {}
 
   bindOperators(ns: OperatorNamespace): void {
     this.operators = ns;
@@ -99,6 +106,31 @@ export class LiveEvents {
     this.toOperator(operatorId, 'call:offer_revoked', { callId, reason });
   }
 
+  /** To every supervisor's wallboard, whichever node holds it (help requests). */
+  toSupervisors<E extends keyof SupervisorServerMessages>(event: E, payload: SupervisorServerMessages[E]): void {
+    const room = this.supervisors?.to(WALLBOARD_ROOM) as unknown as { emit(e: string, p: unknown): boolean } | undefined;
+    room?.emit(event, payload);
+  }
+
+  /** The wallboard's snapshot: routing's, with the calls in a conference (hold, supervision, help). */
+  async snapshot(now = Date.now()): Promise<QueueStats> {
+    const stats = await this.store.stats();
+    try {
+      const secs = (t: number | null) => (t === null ? null : Math.max(0, Math.floor((now - t) / 1000)));
+      stats.liveCalls = (await this.conferences.live()).map((c): LiveCallSummary => ({
+        callId: c.callId,
+        operatorId: c.operatorId,
+        onHoldSeconds: secs(c.holdSince),
+        supervision: c.supervisor ? { supervisorId: c.supervisor.id, mode: c.supervisor.mode } : null,
+        helpWaitingSeconds: secs(c.helpAt),
+        transferring: !!c.transfer,
+      }));
+    } catch (e) {
+      this.logger.warn(`live calls left off the wallboard: ${(e as Error).message}`);
+    }
+    return stats;
+  }
+
   get localSupervisors(): number {
     return this.supervisors?.sockets.size ?? 0;
   }
@@ -122,7 +154,7 @@ export class LiveEvents {
     try {
       do {
         this.statsAgain = false;
-        const stats: QueueStats = await this.store.stats();
+        const stats: QueueStats = await this.snapshot();
         this.supervisors.local.emit('queue:stats', stats);
       } while (this.statsAgain);
     } catch (e) {

@@ -17,11 +17,13 @@ import {
   OperatorClientMessages,
   OperatorServerEvents,
   OperatorStatus,
+  TransferTarget,
 } from '@hotline/contract';
 import { RoutingStore } from '@hotline/routing';
 import { CallConnector } from '../routing/call-connector';
 import { RoutingEngine } from '../routing/routing.engine';
 import { CallRecordsService } from '../calls/call-records.service';
+import { ConferenceCalls } from '../conference/conference-calls.service';
 import { LiveEvents, OperatorNamespace, offeredPayload, operatorRoom } from './live-events';
 import { OperatorNames } from './operator-names';
 import { SocketData, SocketSessions } from './socket-auth';
@@ -56,6 +58,7 @@ export class OperatorGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     private readonly connector: CallConnector,
     private readonly records: CallRecordsService,
     private readonly names: OperatorNames,
+    private readonly conference: ConferenceCalls,
   ) {}
 
   afterInit(ns: OperatorNamespace): void {
@@ -99,6 +102,7 @@ export class OperatorGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     } else if (status === 'on_call') {
       const caller = await this.connector.callerHint(call.pseudonym, callId);
       socket.emit('call:connected', caller ? { callId, caller } : { callId });
+      await this.conference.resume(socket.data.principal.id, callId);
     } else if (status === 'wrap_up') {
       socket.emit('call:ended', { callId });
     }
@@ -166,5 +170,68 @@ export class OperatorGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     } catch {
       return { ok: false, error: 'routing is unavailable; try again' };
     }
+  }
+
+  // ---- calls as conferences (issue 14) ---------------------------------------------------------
+
+  /** Runs a conference action for this operator; Twilio or Redis trouble is an error ack, never a throw. */
+  private async act<T extends { ok: boolean }>(
+    socket: OperatorSocket,
+    what: string,
+    callId: string,
+    fn: (me: string) => Promise<T>,
+  ): Promise<T | { ok: false; error: string }> {
+    await socket.data.ready;
+    try {
+      return await fn(socket.data.principal.id);
+    } catch (e) {
+      this.logger.warn(`${what} of call ${callId} failed: ${(e as Error).message.slice(0, 120)}`);
+      return { ok: false, error: `${what}_failed` };
+    }
+  }
+
+  @OnOperator('call:hold')
+  async hold(@ConnectedSocket() socket: OperatorSocket, @MessageBody() body: unknown): Promise<OperatorAck<'call:hold'>> {
+    const callId = callIdOf(body);
+    if (!callId) return { ok: false, error: 'callId must be a call id' };
+    const hold = (body as { hold?: unknown }).hold;
+    if (typeof hold !== 'boolean') return { ok: false, error: 'hold must be true or false' };
+    return this.act(socket, 'hold', callId, (me) => this.conference.hold(me, callId, hold));
+  }
+
+  @OnOperator('call:transfer')
+  async transfer(@ConnectedSocket() socket: OperatorSocket, @MessageBody() body: unknown): Promise<OperatorAck<'call:transfer'>> {
+    const callId = callIdOf(body);
+    if (!callId) return { ok: false, error: 'callId must be a call id' };
+    const { mode, to } = body as { mode?: unknown; to?: unknown };
+    if (mode !== 'warm' && mode !== 'cold') return { ok: false, error: 'mode must be warm or cold' };
+    let target: TransferTarget | null = null;
+    if (to !== undefined && to !== null) {
+      const t = to as { operatorId?: unknown; directoryId?: unknown };
+      if (typeof to !== 'object' || Object.keys(to).length !== 1)
+        return { ok: false, error: 'to must be { operatorId } or { directoryId }' };
+      if (typeof t.operatorId === 'string' && UUID.test(t.operatorId)) target = { operatorId: t.operatorId };
+      else if (typeof t.directoryId === 'string' && /^[a-z0-9][a-z0-9-]{0,63}$/.test(t.directoryId))
+        target = { directoryId: t.directoryId };
+      else return { ok: false, error: 'to must be { operatorId } or { directoryId }' };
+    }
+    return this.act(socket, 'transfer', callId, (me) => this.conference.transfer(me, callId, mode, target));
+  }
+
+  @OnOperator('transfer:complete')
+  async completeTransfer(
+    @ConnectedSocket() socket: OperatorSocket,
+    @MessageBody() body: unknown,
+  ): Promise<OperatorAck<'transfer:complete'>> {
+    const callId = callIdOf(body);
+    if (!callId) return { ok: false, error: 'callId must be a call id' };
+    return this.act(socket, 'transfer', callId, (me) => this.conference.complete(me, callId));
+  }
+
+  @OnOperator('help:request')
+  async help(@ConnectedSocket() socket: OperatorSocket, @MessageBody() body: unknown): Promise<OperatorAck<'help:request'>> {
+    const callId = callIdOf(body);
+    if (!callId) return { ok: false, error: 'callId must be a call id' };
+    return this.act(socket, 'help', callId, (me) => this.conference.help(me, callId));
   }
 }

@@ -10,8 +10,8 @@ import { TwilioService, isTwilioNotFound } from '@hotline/twilio';
 import { CallRecordsService } from '../calls/call-records.service';
 import { LiveEvents } from '../live/live-events';
 import { RecordsDb } from '../records-db';
-import { CallTwiml } from '../telephony/twiml';
 import { RoutingEngine } from './routing.engine';
+import { ConferenceCalls } from '../conference/conference-calls.service';
 
 const LOOKUP_MS = 800;
 const connects = counter('hotline_connects_total', 'Accepted offers by outcome', ['outcome']);
@@ -26,10 +26,10 @@ export class CallConnector {
     private readonly live: LiveEvents,
     private readonly engine: RoutingEngine,
     private readonly twilio: TwilioService,
-    private readonly twiml: CallTwiml,
     private readonly records: CallRecordsService,
     private readonly db: RecordsDb,
     private readonly clock: Clock,
+    private readonly conference: ConferenceCalls,
   ) {}
 
   async accept(operatorId: string, callId: string): Promise<AckReply> {
@@ -37,9 +37,12 @@ export class CallConnector {
     if (!won.ok) return { ok: false, error: won.error };
     const { callSid, pseudonym } = won.call;
     const record = won.call.recordingConsent && (await this.mayRecord(pseudonym));
+    // A conference named after the call (the operator's leg dialled into it), or the direct <Dial>.
+    const bridge = await this.conference.prepare(callId, operatorId, record);
     try {
-      await this.twilio.updateCall(callSid, this.twiml.connect(callId, operatorId, record));
+      await this.twilio.updateCall(callSid, bridge.twiml);
     } catch (e) {
+      await this.conference.abandon(bridge);
       const gone = isTwilioNotFound(e);
       const outcome = await this.store.connectFailed(callId, operatorId, gone);
       connects.inc({ outcome: gone ? 'call_gone' : 'twilio_error' });
@@ -67,10 +70,12 @@ export class CallConnector {
       return { ok: false, error: 'caller_hung_up' };
     }
     connects.inc({ outcome: 'connected' });
+    await this.conference.bridged(callId, operatorId, callSid, bridge);
     // The record learns who answered when the operator's leg does (CallFlowService.answered).
     const caller = await this.callerHint(pseudonym, callId);
     this.live.toOperator(operatorId, 'status', { status: 'on_call' });
     this.live.toOperator(operatorId, 'call:connected', caller ? { callId, caller } : { callId });
+    if (bridge.bridge === 'conference') await this.conference.sendTargets(operatorId);
     return { ok: true };
   }
 

@@ -3,7 +3,7 @@ import type Redis from 'ioredis';
 import { Clock } from '@hotline/clock';
 import { ENV, Env } from '@hotline/config';
 import { createRedis } from '@hotline/observability';
-import { RoutingStore } from '@hotline/routing';
+import { ConferenceState, RoutingStore } from '@hotline/routing';
 
 export const ROUTING_REDIS = Symbol('ROUTING_REDIS');
 
@@ -60,4 +60,5 @@ export const routingProviders: Provider[] = [
         clock,
       }),
   },
+  { provide: ConferenceState, inject: [ROUTING_REDIS], useFactory: (redis: Redis) => new ConferenceState(redis) },
 ];

@@ -16,7 +16,8 @@ export class CallsController {
   @Roles('operator', 'supervisor')
   @ApiOperation({
     summary: 'Calls, newest first, metadata only',
-    description: 'An operator sees the calls they handled; a supervisor sees all. Paged with `limit` (1-100, default 20) and `cursor`.',
+    description:
+      'An operator sees the calls they handled and those a transfer gave them read access to; a supervisor sees all. Paged with `limit` (1-100, default 20) and `cursor`.',
   })
   @ApiOkResponse({ type: CallPageDto })
   @ApiErrors([400, 401, 403])
@@ -29,7 +30,7 @@ export class CallsController {
   @ApiOperation({
     summary: 'A call with its content (notes, assessment, escalations)',
     description:
-      'The operator who handled it; a supervisor only with `X-Access-Reason` (break-glass, audited with the reason). Records officers and auditors read no content (403), admins neither. ' +
+      'The operator who handled it, or one a transfer gave read access to (the colleague brought in, or the operator who handed the call on); a supervisor only with `X-Access-Reason` (break-glass, audited with the reason). Records officers and auditors read no content (403), admins neither. ' +
       'Any other operator gets 404, exactly as for a call that does not exist. A destroyed call answers 410 with its deletion certificate (to supervisors, records officers, auditors, and operators who acted on it). ' +
       'Content that can no longer be decrypted is shown with `text: null, unavailable: true`. Every read is audited.',
   })

@@ -33,8 +33,9 @@ const NOT_FOUND = 'no such call';
 
 /**
  * Need to know, enforced for every call object:
- *  - an operator reads and writes the calls they handled (`calls.operator_id`); any other call,
- *    existing or not, is the same 404, so ids cannot be probed;
+ *  - an operator reads and writes the calls they handled (`calls.operator_id`), and reads the calls
+ *    a transfer gave them access to (`call_access`: the colleague who brought them in, or whom
+ *    they handed the call to); any other call, existing or not, is the same 404, so ids cannot be probed;
  *  - a supervisor reads a call only with a stated reason (X-Access-Reason), audited as break-glass;
  *  - records officers and auditors read no content (403 for a live call);
  *  - a destroyed call answers 410 with its certificate (content-free) to supervisors, records
@@ -68,7 +69,7 @@ export class CallsService {
       const call = await this.calls.lockShared(callId, tx);
       if (!call) throw await this.missing(user, callId, tx);
       if (await this.calls.contentKeyDestroyed(callId, tx)) throw await this.shredded(user, call, tx);
-      this.mayRead(user, call);
+      await this.mayRead(user, call, tx);
       // Supervisors see every call's metadata (GET /calls), so asking for the reason here reveals nothing.
       const reason = user.role === 'supervisor' ? breakGlassReason(reasonHeader) : null;
       const detail = await this.calls.readContent(call, tx);
@@ -259,8 +260,10 @@ export class CallsService {
     return call;
   }
 
-  private mayRead(user: Principal, call: CallSummary): void {
-    if (user.role === 'operator' && call.operatorId !== user.id) throw new NotFoundException(NOT_FOUND);
+  /** Operators: the call they handle, or one they were given read access to by a transfer (call_access). */
+  private async mayRead(user: Principal, call: CallSummary, tx: CallTx): Promise<void> {
+    if (user.role === 'operator' && call.operatorId !== user.id && !(await this.calls.hasReadGrant(call.callId, user.id, tx)))
+      throw new NotFoundException(NOT_FOUND);
     if (user.role !== 'operator' && user.role !== 'supervisor') throw new ForbiddenException('your role reads no call content');
   }
 

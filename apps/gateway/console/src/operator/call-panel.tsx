@@ -5,6 +5,7 @@ import { RISK_LABEL, clock, spoken } from '../format';
 import type { Session } from '../session';
 import { useNow } from '../socket';
 import { ErrorText } from '../ui';
+import { CallControls, Targets } from './call-controls';
 import { EscalationForm } from './escalation-form';
 import { LiveCall, OperatorSocket } from './live';
 import { Notes } from './notes';
@@ -14,7 +15,13 @@ import { RiskControl } from './risk-control';
 import { WrapUp } from './wrap-up';
 
 /** The live call (then its wrap-up): who is calling, how long, notes, risk, escalation. */
-export function CallPanel(props: { call: LiveCall; session: Session; socket: OperatorSocket; onWrappedUp: () => void }) {
+export function CallPanel(props: {
+  call: LiveCall;
+  session: Session;
+  socket: OperatorSocket;
+  targets: Targets | null;
+  onWrappedUp: () => void;
+}) {
   const { call, session } = props;
   const now = useNow();
   const [detail, setDetail] = useState<CallDetail | null>(null);
@@ -60,6 +67,7 @@ export function CallPanel(props: { call: LiveCall; session: Session; socket: Ope
         </div>
       </div>
       <ErrorText error={loadError} />
+      {!ended && <CallControls callId={call.callId} socket={props.socket} targets={props.targets} token={session.token} />}
       <div class="call-body">
         <Notes session={session} callId={call.callId} notes={detail?.notes ?? []} onSaved={refresh} />
         <div class="call-side">

@@ -9,6 +9,7 @@ import { useVoice } from '../voice';
 import { AudioStatus } from './audio-status';
 import { CallbackList } from './callback-list';
 import { CallPanel } from './call-panel';
+import type { Targets } from './call-controls';
 import { LiveCall, Offer, ask } from './live';
 import { MyCalls } from './my-calls';
 import { OfferPanel } from './offer-panel';
@@ -25,6 +26,7 @@ export function OperatorView(props: { session: Session; onSignOut: () => void; o
   const [call, setCallState] = useState<LiveCall | null>(() => loadStored<LiveCall>('call'));
   const [notice, setNotice] = useState<string | null>(null);
   const [historyVersion, setHistoryVersion] = useState(0);
+  const [targets, setTargets] = useState<Targets | null>(null);
   const voice = useVoice(session.token);
 
   const setCall = useCallback((update: LiveCall | null | ((c: LiveCall | null) => LiveCall | null)) => {
@@ -62,6 +64,7 @@ export function OperatorView(props: { session: Session; onSignOut: () => void; o
         setCall((c) => (c && c.callId === callId && !c.endedAt ? { ...c, endedAt: Date.now() } : c));
         setHistoryVersion((v) => v + 1);
       },
+      'transfer:targets': (p) => setTargets(p),
       connect: () => setHistoryVersion((v) => v + 1),
     }),
     [setCall],
@@ -136,6 +139,7 @@ export function OperatorView(props: { session: Session; onSignOut: () => void; o
               call={call}
               session={session}
               socket={socket}
+              targets={targets}
               onWrappedUp={() => {
                 setCall(null);
                 setHistoryVersion((v) => v + 1);

@@ -19,6 +19,7 @@ import { TopBar } from '../ui';
 import { Alert, AlertCard } from './alert-card';
 import { BreakGlass } from './break-glass';
 import { CallbackBoard, RescueAlertItem, RescueAlerts } from './rescue-alerts';
+import { HelpRequest, LiveCalls } from './live-calls';
 import { Operators, WaitingCalls, Wallboard } from './wallboard';
 
 const ALERT_REPEAT_MS = 30_000;
@@ -56,6 +57,7 @@ export function SupervisorView(props: { session: Session; onSignOut: () => void;
   const [rescues, setRescues] = useState<RescueAlertItem[]>([]);
   const [opening, setOpening] = useState<string | null>(null);
   const [callsVersion, setCallsVersion] = useState(0);
+  const [help, setHelp] = useState<HelpRequest[]>([]);
   const [, setSoundTick] = useState(0);
   // Admins watch the wallboard but read no call content.
   const canRead = CONTENT_READERS.includes(session.user.role);
@@ -92,6 +94,13 @@ export function SupervisorView(props: { session: Session; onSignOut: () => void;
       'alert:reconcile_refused': (alert) => setRefusals((list) => [alert, ...list.filter((a) => a.reason !== alert.reason)]),
       'alert:rescue': (alert) => {
         setRescues((list) => [alert, ...list.filter((a) => a.requestId !== alert.requestId)]);
+        alertCue();
+      },
+      'help:requested': (h) => {
+        setHelp((list) => [
+          { callId: h.callId, operatorId: h.operatorId, riskLevel: h.riskLevel, at: h.at ? Date.parse(h.at) : Date.now() },
+          ...list.filter((x) => x.callId !== h.callId),
+        ]);
         alertCue();
       },
       connect: () => setCallsVersion((v) => v + 1),
@@ -175,6 +184,14 @@ export function SupervisorView(props: { session: Session; onSignOut: () => void;
         )}
         <Wallboard snapshot={snapshot} />
         {session.user.role === 'supervisor' && <CallbackBoard session={session} />}
+        <LiveCalls
+          snapshot={snapshot}
+          help={help.filter((h) => snapshot?.stats.liveCalls?.some((c) => c.callId === h.callId && !c.supervision))}
+          socket={socket}
+          me={session.user.id}
+          operatorName={operatorName}
+          canSupervise={session.user.role === 'supervisor'}
+        />
         <div class="supervisor-grid">
           <WaitingCalls snapshot={snapshot} />
           <Operators snapshot={snapshot} />

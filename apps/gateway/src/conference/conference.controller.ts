@@ -1,0 +1,61 @@
+import { Body, Controller, Header, HttpCode, Logger, Post, Query } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { Public } from '@hotline/auth';
+import { CallTwiml } from '../telephony/twiml';
+import { ConferenceCalls, TwilioParams } from './conference-calls.service';
+import { ConferenceTwiml } from './conference-twiml';
+
+/**
+ * Twilio's conference webhooks: conference and participant status callbacks, a leg's call
+ * progress, hold music. Signatures are checked by TwilioSignatureMiddleware (every /twilio/* path).
+ */
+@Public()
+@ApiExcludeController()
+@Controller('twilio/conference')
+export class ConferenceController {
+  private readonly logger = new Logger(ConferenceController.name);
+
+  constructor(
+    private readonly calls: ConferenceCalls,
+    private readonly twiml: ConferenceTwiml,
+  ) {}
+
+  @Post('status')
+  @HttpCode(200)
+  @Header('Content-Type', 'text/xml')
+  async status(@Query() query: TwilioParams, @Body() body: TwilioParams): Promise<string> {
+    await this.calls.status(query, body ?? {}).catch((e) => this.failed('status', e));
+    return CallTwiml.empty();
+  }
+
+  @Post('leg')
+  @HttpCode(200)
+  @Header('Content-Type', 'text/xml')
+  async leg(@Query() query: TwilioParams, @Body() body: TwilioParams): Promise<string> {
+    await this.calls.leg(query, body ?? {}).catch((e) => this.failed('leg', e));
+    return CallTwiml.empty();
+  }
+
+  @Post('recording')
+  @HttpCode(200)
+  @Header('Content-Type', 'text/xml')
+  async recording(@Query() query: TwilioParams, @Body() body: TwilioParams): Promise<string> {
+    await this.calls.recording(query, body ?? {}).catch((e) => this.failed('recording', e));
+    return CallTwiml.empty();
+  }
+
+  @Post('hold-music')
+  @HttpCode(200)
+  @Header('Content-Type', 'text/xml')
+  holdMusic(): string {
+    return this.twiml.holdMusic();
+  }
+
+  /**
+   * A callback that could not be applied (Redis or MySQL away) is logged and answered 200: Twilio
+   * does not retry status callbacks, and a 500 would only add noise at Twilio. The call itself goes on.
+   */
+  private failed(what: string, e: unknown): void {
+    this.logger.warn(`conference ${what} callback not applied: ${(e as Error).message.slice(0, 120)}`);
+  }
+}

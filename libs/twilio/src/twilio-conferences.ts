@@ -1,0 +1,129 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ENV, Env } from '@hotline/config';
+import { Twilio, createTwilioClient, isTwilioNotFound } from './twilio-client';
+
+/** A leg to dial into a conference (Twilio's Participants resource, create). */
+export interface NewParticipant {
+  /** `client:<identity>` for a browser leg, or an E.164 number. */
+  to: string;
+  from: string;
+  /** Our name for the leg (`op:<id>`, `sup:<id>`, `ext:<entry>`); Twilio echoes it as ParticipantLabel. */
+  label: string;
+  /** The leg's own call progress callback (answered, completed, no-answer, busy...). */
+  statusCallback: string;
+  statusCallbackEvent: ('initiated' | 'ringing' | 'answered' | 'completed')[];
+  /** Conference events, used when this participant creates the conference. */
+  conferenceStatusCallback: string;
+  conferenceStatusCallbackEvent: ('start' | 'end' | 'join' | 'leave' | 'mute' | 'hold' | 'modify')[];
+  /** Record the conference (set by the participant that creates it), and where the recording is reported. */
+  conferenceRecord?: boolean;
+  conferenceRecordingStatusCallback?: string;
+  timeoutSeconds?: number;
+  muted?: boolean;
+  coaching?: boolean;
+  callSidToCoach?: string;
+  startConferenceOnEnter?: boolean;
+  endConferenceOnExit?: boolean;
+  earlyMedia?: boolean;
+}
+
+export interface ParticipantChange {
+  hold?: boolean;
+  holdUrl?: string;
+  muted?: boolean;
+  coaching?: boolean;
+  callSidToCoach?: string;
+}
+
+/**
+ * Twilio Conferences: the few REST calls a call that lives in a conference needs. Part of the
+ * Twilio port (only libs/twilio talks to Twilio); the address is TWILIO_API_URL, as for TwilioService.
+ */
+@Injectable()
+export class TwilioConferences {
+  private client?: Twilio;
+
+  constructor(@Inject(ENV) private readonly env: Env) {}
+
+  private rest(): Twilio {
+    if (!this.client) {
+      if (!this.env.TWILIO_ACCOUNT_SID || !this.env.TWILIO_AUTH_TOKEN)
+        throw new Error('TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are required for Twilio REST calls');
+      this.client = createTwilioClient({
+        accountSid: this.env.TWILIO_ACCOUNT_SID,
+        authToken: this.env.TWILIO_AUTH_TOKEN,
+        apiUrl: this.env.TWILIO_API_URL,
+      });
+    }
+    return this.client;
+  }
+
+  /**
+   * Dials a leg into the conference `name` (a conference SID, or a friendly name: Twilio creates the
+   * conference if none of that name is in progress). Returns the new leg's CallSid.
+   */
+  async addParticipant(name: string, p: NewParticipant): Promise<{ callSid: string; conferenceSid: string }> {
+    const r = await this.rest()
+      .conferences(name)
+      .participants.create({
+        to: p.to,
+        from: p.from,
+        label: p.label,
+        statusCallback: p.statusCallback,
+        statusCallbackMethod: 'POST',
+        statusCallbackEvent: p.statusCallbackEvent,
+        conferenceStatusCallback: p.conferenceStatusCallback,
+        conferenceStatusCallbackMethod: 'POST',
+        conferenceStatusCallbackEvent: p.conferenceStatusCallbackEvent,
+        timeout: p.timeoutSeconds ?? 20,
+        muted: p.muted ?? false,
+        startConferenceOnEnter: p.startConferenceOnEnter ?? true,
+        endConferenceOnExit: p.endConferenceOnExit ?? false,
+        earlyMedia: p.earlyMedia ?? false,
+        beep: 'false',
+        ...(p.conferenceRecord
+          ? {
+              conferenceRecord: 'record-from-start',
+              conferenceRecordingStatusCallback: p.conferenceRecordingStatusCallback,
+              conferenceRecordingStatusCallbackMethod: 'POST',
+            }
+          : {}),
+        ...(p.coaching ? { coaching: true, callSidToCoach: p.callSidToCoach } : {}),
+      });
+    return { callSid: r.callSid, conferenceSid: r.conferenceSid };
+  }
+
+  /** Hold (with hold music), mute, coach: one participant of a conference. */
+  async updateParticipant(conferenceSid: string, callSid: string, change: ParticipantChange): Promise<void> {
+    await this.rest()
+      .conferences(conferenceSid)
+      .participants(callSid)
+      .update({
+        ...(change.hold !== undefined ? { hold: change.hold } : {}),
+        ...(change.holdUrl ? { holdUrl: change.holdUrl, holdMethod: 'POST' } : {}),
+        ...(change.muted !== undefined ? { muted: change.muted } : {}),
+        ...(change.coaching !== undefined ? { coaching: change.coaching } : {}),
+        ...(change.callSidToCoach ? { callSidToCoach: change.callSidToCoach } : {}),
+      });
+  }
+
+  /** Takes a leg out of the conference (it hangs up); one already gone counts as done. */
+  async removeParticipant(conferenceSid: string, callSid: string): Promise<'removed' | 'already_gone'> {
+    try {
+      await this.rest().conferences(conferenceSid).participants(callSid).remove();
+      return 'removed';
+    } catch (e) {
+      if (isTwilioNotFound(e)) return 'already_gone';
+      throw e;
+    }
+  }
+
+  /** Ends the conference (every leg in it hangs up); one already over counts as done. */
+  async endConference(conferenceSid: string): Promise<void> {
+    try {
+      await this.rest().conferences(conferenceSid).update({ status: 'completed' });
+    } catch (e) {
+      if (!isTwilioNotFound(e)) throw e;
+    }
+  }
+}
