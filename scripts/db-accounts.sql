@@ -44,6 +44,10 @@ GRANT SELECT, INSERT ON `{{keystore}}`.`data_keys` TO 'hotline_records'@'%';
 GRANT SELECT ON `{{keystore}}`.`keystore_identity` TO 'hotline_records'@'%';
 -- The one-time keys the closing SMS's number is sealed to: records tops the pool up at start.
 GRANT SELECT, INSERT ON `{{keystore}}`.`contact_keys` TO 'hotline_records'@'%';
+-- Oversight (issue 17): hourly statistics (read; complaints counted into them), complaints (their
+-- text sealed under a data key of their own, which records makes like a call's).
+GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`stats_hourly` TO 'hotline_records'@'%';
+GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`complaints` TO 'hotline_records'@'%';
 
 -- worker: destroys calls past retention and carries out deletion requests (content rows, keys,
 -- SMS records, the caller's privacy-line rows), writes deletion certificates, reconciles the
@@ -68,3 +72,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON `{{keystore}}`.`data_keys` TO 'hotline_w
 GRANT SELECT, UPDATE ON `{{keystore}}`.`keystore_identity` TO 'hotline_worker'@'%';
 -- The worker makes, opens and destroys the closing SMS's one-time keys.
 GRANT SELECT, INSERT, DELETE ON `{{keystore}}`.`contact_keys` TO 'hotline_worker'@'%';
+-- The worker counts calls into the hourly statistics before it destroys them, and the reconciler
+-- keeps a complaint's data key (complaints are read only to know their ids).
+GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`stats_hourly` TO 'hotline_worker'@'%';
+GRANT SELECT (id) ON `{{records}}`.`complaints` TO 'hotline_worker'@'%';
