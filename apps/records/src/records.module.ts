@@ -11,6 +11,7 @@ import { DeletionRequestsModule } from './deletion-requests/deletion-requests.mo
 import { RecordsAuthModule } from './auth/auth.module';
 import { RecordsCallsModule } from './calls/calls.module';
 import { RecordsAuditModule } from './audit/audit.controller';
+import { StatsModule } from './stats/stats.controller';
 
 /** The system of record: staff and sign-in, calls and their content, holds, audit. */
 @Module({})
@@ -30,6 +31,7 @@ export class RecordsModule {
         RecordsAuditModule,
         RetentionApiModule,
         DeletionRequestsModule,
+        StatsModule,
       ],
       probes: databasesAndRedisProbes,
       providers: [{ provide: APP_GUARD, useClass: AccessGuard }],
