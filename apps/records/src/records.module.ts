@@ -12,6 +12,7 @@ import { RecordsAuthModule } from './auth/auth.module';
 import { RecordsCallsModule } from './calls/calls.module';
 import { RecordsAuditModule } from './audit/audit.controller';
 import { StatsModule } from './stats/stats.controller';
+import { ComplaintsModule } from './complaints/complaints.controller';
 
 /** The system of record: staff and sign-in, calls and their content, holds, audit. */
 @Module({})
@@ -32,6 +33,7 @@ export class RecordsModule {
         RetentionApiModule,
         DeletionRequestsModule,
         StatsModule,
+        ComplaintsModule,
       ],
       probes: databasesAndRedisProbes,
       providers: [{ provide: APP_GUARD, useClass: AccessGuard }],
