@@ -13,6 +13,7 @@ import { RecordsCallsModule } from './calls/calls.module';
 import { RecordsAuditModule } from './audit/audit.controller';
 import { StatsModule } from './stats/stats.controller';
 import { ComplaintsModule } from './complaints/complaints.controller';
+import { ResearchModule } from './research/research.controller';
 
 /** The system of record: staff and sign-in, calls and their content, holds, audit. */
 @Module({})
@@ -34,6 +35,7 @@ export class RecordsModule {
         DeletionRequestsModule,
         StatsModule,
         ComplaintsModule,
+        ResearchModule,
       ],
       probes: databasesAndRedisProbes,
       providers: [{ provide: APP_GUARD, useClass: AccessGuard }],
