@@ -14,6 +14,7 @@ import { RecordsAuditModule } from './audit/audit.controller';
 import { StatsModule } from './stats/stats.controller';
 import { ComplaintsModule } from './complaints/complaints.controller';
 import { ResearchModule } from './research/research.controller';
+import { RecordsOfficerModule } from './oversight/records-officer.controller';
 
 /** The system of record: staff and sign-in, calls and their content, holds, audit. */
 @Module({})
@@ -36,6 +37,7 @@ export class RecordsModule {
         StatsModule,
         ComplaintsModule,
         ResearchModule,
+        RecordsOfficerModule,
       ],
       probes: databasesAndRedisProbes,
       providers: [{ provide: APP_GUARD, useClass: AccessGuard }],

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import type { ConsentKind } from '@hotline/contract';
+import { HOLD_IN_FORCE } from './legal-holds';
 
 /** How many callers a set of calls touches, and how many of them could be told. Counts only. */
 export interface CallerReach {
@@ -29,6 +30,29 @@ export interface ResearchCall {
   riskLevel: string;
   wrapupCategory: string | null;
   escalations: number;
+}
+
+/** A legal hold, as the records officer's console lists it (the reason is the officer's own words). */
+export interface HoldView {
+  id: string;
+  callId: string;
+  reason: string;
+  placedBy: string;
+  placedAt: Date;
+  liftedBy: string | null;
+  liftedAt: Date | null;
+}
+
+/** A deletion certificate without its step log (GET /calls/:callId answers 410 with the whole of it). */
+export interface CertificateView {
+  id: string;
+  callId: string;
+  reason: string;
+  retentionPolicy: string;
+  retentionDeadline: Date;
+  deletionRequestId: string | null;
+  destroyedAt: Date;
+  steps: number;
 }
 
 /**
@@ -65,6 +89,43 @@ export class CallOversight {
       canBeTold: told,
       cannotBeTold: distinct - told,
     };
+  }
+
+  /** Holds in force (all of them), then those lifted in the last `liftedWithinMs`, newest first. */
+  async holds(liftedSince: Date): Promise<HoldView[]> {
+    const rows: any[] = await this.db.query(
+      `SELECT id, call_id, reason, placed_by, placed_at, lifted_by, lifted_at FROM legal_holds
+        WHERE ${HOLD_IN_FORCE} OR lifted_at >= ? ORDER BY lifted_at IS NOT NULL, placed_at DESC LIMIT 1000`,
+      [liftedSince],
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      callId: r.call_id,
+      reason: r.reason,
+      placedBy: r.placed_by,
+      placedAt: new Date(r.placed_at),
+      liftedBy: r.lifted_by,
+      liftedAt: r.lifted_at ? new Date(r.lifted_at) : null,
+    }));
+  }
+
+  /** Deletion certificates, newest first, `limit` of them destroyed before `before` (when given). */
+  async certificates(limit: number, before?: Date): Promise<CertificateView[]> {
+    const rows: any[] = await this.db.query(
+      `SELECT id, call_id, reason, retention_policy, retention_deadline, deletion_request_id, destroyed_at, JSON_LENGTH(steps) AS steps
+         FROM deletion_certificates ${before ? 'WHERE destroyed_at < ?' : ''} ORDER BY destroyed_at DESC, id LIMIT ?`,
+      before ? [before, limit] : [limit],
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      callId: r.call_id,
+      reason: r.reason,
+      retentionPolicy: r.retention_policy,
+      retentionDeadline: new Date(r.retention_deadline),
+      deletionRequestId: r.deletion_request_id,
+      destroyedAt: new Date(r.destroyed_at),
+      steps: Number(r.steps),
+    }));
   }
 
   /** Records a caller's answer to a consent question (follow-up, research) for a call. */
