@@ -16,6 +16,11 @@ export interface Wording {
   wait: string;
   unavailable: string;
   privacy: Record<string, string>;
+  /**
+   * Optional: asked after the recording menu when present (1 yes, anything else or silence no):
+   * whether the call's structured fields may go, anonymised, into research data.
+   */
+  researchQuestion?: string;
 }
 
 /** The validated wording file (`WORDING_FILE`, default config/wording.yaml), injectable as `@Inject(WORDING)`. */
@@ -62,6 +67,11 @@ export function parseWording(text: string, origin = 'wording file'): Wording {
     const v = text_(doc[k]);
     if (typeof v !== 'string' || !v.trim()) problems.push(`${k}: is required (a non-empty text)`);
     else doc[k] = v;
+  }
+  if (doc.researchQuestion !== undefined) {
+    const v = text_(doc.researchQuestion);
+    if (typeof v !== 'string' || !v.trim()) problems.push('researchQuestion: must be a non-empty text when present');
+    else doc.researchQuestion = v;
   }
   const privacy = doc.privacy ?? {};
   if (typeof privacy !== 'object' || Array.isArray(privacy)) problems.push('privacy: must be a mapping of texts');

@@ -8,6 +8,7 @@ export interface CallEventRef {
   callSid?: string;
   operatorId?: string;
   recordingSid?: string;
+  consentKind?: string;
 }
 
 /** BullMQ refuses a custom id with one ':' ("Custom Id cannot contain :"); every id goes through this. */
@@ -29,7 +30,11 @@ export const jobId = {
   /** One per call and kind of event (and operator, or recording, where a call has several). */
   callEvent: (e: CallEventRef) =>
     bullSafe(
-      [`call-event-${e.kind}`, e.callId || e.callSid, e.kind === 'connected' ? e.operatorId : e.kind === 'recording' ? e.recordingSid : '']
+      [
+        `call-event-${e.kind}`,
+        e.callId || e.callSid,
+        e.kind === 'connected' ? e.operatorId : e.kind === 'recording' ? e.recordingSid : e.kind === 'consent' ? e.consentKind : '',
+      ]
         .filter(Boolean)
         .join('_'),
     ),

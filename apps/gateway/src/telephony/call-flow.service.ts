@@ -77,7 +77,32 @@ export class CallFlowService {
       wordingVersion: this.twiml.wordingVersion,
       startedAt: new Date(startedAt).toISOString(),
     });
+    if (this.twiml.asksResearch) return this.twiml.researchQuestion(callId, consent, enqueuedAt);
     return this.twiml.enqueue(callId, consent, enqueuedAt);
+  }
+
+  /**
+   * The answer to the research question (asked when configured): 1 consents to the call's
+   * structured fields going, anonymised, into research data; anything else or silence declines.
+   * Recorded like any call event (queued when MySQL is away); the caller goes on into the queue.
+   */
+  async research(query: TwilioParams, params: TwilioParams): Promise<string> {
+    const callId = str(query.c);
+    const consent = str(query.r) === '1';
+    const enqueuedAt = /^\d{10,14}$/.test(str(query.q)) ? Number(str(query.q)) : this.clock.nowMs();
+    if (UUID.test(callId) && CALL_SID.test(str(params.CallSid))) {
+      const granted = str(params.Digits) === '1';
+      intake.inc({ step: granted ? 'research_consented' : 'research_declined' });
+      await this.records.event({
+        kind: 'consent',
+        callId,
+        consentKind: 'research',
+        granted,
+        wordingVersion: this.twiml.wordingVersion,
+        at: new Date(this.clock.nowMs()).toISOString(),
+      });
+    }
+    return this.twiml.enqueue(callId, consent, enqueuedAt, false);
   }
 
   /**

@@ -4,6 +4,8 @@ import { VoiceResponse } from '@hotline/twilio';
 export const HOTLINE_QUEUE = 'hotline';
 export const CONSENT_PATH = '/twilio/voice/consent';
 export const WAIT_PATH = '/twilio/voice/wait';
+/** The answer to the research-consent question (asked when the wording file has `researchQuestion`). */
+export const RESEARCH_PATH = '/twilio/voice/research';
 export const PRIVACY_PATH = '/twilio/voice/privacy';
 export const RECORDING_STATUS_PATH = '/twilio/recording/status';
 export const DIALLED_PATH = '/twilio/voice/dialled';
@@ -63,10 +65,29 @@ export class CallTwiml {
     return r.toString();
   }
 
-  /** Into the queue; the wait URL carries what is needed to re-register the call in Redis. */
-  enqueue(callId: string, consent: boolean, enqueuedAt: number): string {
+  /** Whether the call flow asks for research consent (the wording file has the question). */
+  get asksResearch(): boolean {
+    return !!this.w.researchQuestion;
+  }
+
+  /**
+   * After the recording menu, when configured: the recording answer acknowledged, then the research
+   * question (1 yes; anything else or silence no). Its answer goes to RESEARCH_PATH, which enqueues.
+   */
+  researchQuestion(callId: string, consent: boolean, enqueuedAt: number): string {
     const r = new VoiceResponse();
     this.say(r, consent ? this.w.consentRecorded : this.w.consentDeclined);
+    const action = this.url(RESEARCH_PATH, { c: callId, r: consent ? 1 : 0, q: enqueuedAt });
+    const g = r.gather({ input: ['dtmf'], numDigits: 1, timeout: 5, action, method: 'POST', actionOnEmptyResult: true });
+    this.say(g, this.w.researchQuestion ?? '');
+    r.redirect({ method: 'POST' }, action);
+    return r.toString();
+  }
+
+  /** Into the queue; the wait URL carries what is needed to re-register the call in Redis. */
+  enqueue(callId: string, consent: boolean, enqueuedAt: number, acknowledge = true): string {
+    const r = new VoiceResponse();
+    if (acknowledge) this.say(r, consent ? this.w.consentRecorded : this.w.consentDeclined);
     r.enqueue({ waitUrl: this.url(WAIT_PATH, { c: callId, r: consent ? 1 : 0, q: enqueuedAt }), waitUrlMethod: 'POST' }, HOTLINE_QUEUE);
     // Reached only if Twilio's queue itself fails.
     this.say(r, this.w.unavailable);

@@ -25,6 +25,13 @@ export class VoiceController {
     return this.flow.consent(query, body ?? {});
   }
 
+  @Post('research')
+  @HttpCode(200)
+  @Header('Content-Type', 'text/xml')
+  research(@Query() query: TwilioParams, @Body() body: TwilioParams): Promise<string> {
+    return this.flow.research(query, body ?? {});
+  }
+
   @Post('wait')
   @HttpCode(200)
   @Header('Content-Type', 'text/xml')
