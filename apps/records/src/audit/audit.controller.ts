@@ -1,5 +1,5 @@
 import { BadRequestException, Controller, Get, Module, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsISO8601, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
 import type { Response } from 'express';
@@ -7,7 +7,7 @@ import { AuditPage, AuditSearch, AuditService, AuditVerification, InvalidAuditCu
 import { CurrentUser, Principal, Roles } from '@hotline/auth';
 import { CallRecordsModule } from '@hotline/calls';
 import { ApiErrors } from '../common/api-errors';
-import { sendCsv, toCsv } from '../common/csv';
+import { ApiCsv, sendCsv, toCsv } from '../common/csv';
 import { AccessReport, AccessReportService } from './access-report.service';
 
 /** Most entries one CSV export of a search carries. */
@@ -195,8 +195,7 @@ export class AuditController {
     summary: 'Export an audit search as CSV (auditor)',
     description: `The same filters as GET /audit/entries; up to ${AUDIT_EXPORT_MAX} entries, newest first. The export itself is audited.`,
   })
-  @ApiProduces('text/csv')
-  @ApiOkResponse({ description: 'seq, at, actorId, actorRole, action, targetType, targetId, detail (JSON)' })
+  @ApiCsv('seq, at, actorId, actorRole, action, targetType, targetId, detail (JSON)')
   @ApiErrors([400, 401, 403])
   async entriesCsv(@CurrentUser() user: Principal, @Query() q: AuditFilterQuery, @Res() res: Response): Promise<void> {
     const { entries, truncated } = await this.search.all(filterOf(q), AUDIT_EXPORT_MAX);
@@ -235,8 +234,7 @@ export class AuditController {
     summary: 'An access report as CSV (auditor)',
     description: 'One line per access, then the caller counts as `#` lines. Audited like the report.',
   })
-  @ApiProduces('text/csv')
-  @ApiOkResponse({ description: 'seq, at, callId, actorId, actorRole, action, access, how, reason' })
+  @ApiCsv('seq, at, callId, actorId, actorRole, action, access, how, reason')
   @ApiErrors([400, 401, 403])
   async accessReportCsv(@CurrentUser() user: Principal, @Query() q: AccessReportQuery, @Res() res: Response): Promise<void> {
     const r = await this.reports.report(user, reportQuery(q));

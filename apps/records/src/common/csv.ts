@@ -1,3 +1,5 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiOkResponse } from '@nestjs/swagger';
 import type { Response } from 'express';
 
 /**
@@ -22,3 +24,7 @@ export function sendCsv(res: Response, filename: string, csv: string): void {
   res.setHeader('Cache-Control', 'no-store');
   res.send(csv);
 }
+
+/** Documents a 200 that is a CSV download (text/csv). */
+export const ApiCsv = (description: string) =>
+  applyDecorators(ApiOkResponse({ description, content: { 'text/csv': { schema: { type: 'string', description } } } }));

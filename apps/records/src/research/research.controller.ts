@@ -1,5 +1,5 @@
 import { BadRequestException, Controller, Get, Inject, Injectable, Module, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsISO8601, IsOptional } from 'class-validator';
 import type { Response } from 'express';
 import { AuditService } from '@hotline/audit';
@@ -8,7 +8,7 @@ import { CallOversight, CallRecordsModule } from '@hotline/calls';
 import { Clock } from '@hotline/clock';
 import { ENV, Env } from '@hotline/config';
 import { ApiErrors } from '../common/api-errors';
-import { sendCsv, toCsv } from '../common/csv';
+import { ApiCsv, sendCsv, toCsv } from '../common/csv';
 import { RESEARCH_COLUMNS, ResearchRow, SuppressionReport, anonymise } from './anonymise';
 
 const DAY_MS = 86_400_000;
@@ -103,8 +103,7 @@ export class ResearchController {
     summary: 'The research data as CSV (records officer)',
     description: 'The rows, then the suppression report as `#` lines. Audited.',
   })
-  @ApiProduces('text/csv')
-  @ApiOkResponse({ description: RESEARCH_COLUMNS.join(', ') })
+  @ApiCsv(RESEARCH_COLUMNS.join(', '))
   @ApiErrors([400, 401, 403])
   async exportCsv(@CurrentUser() user: Principal, @Query() q: ResearchQuery, @Res() res: Response): Promise<void> {
     const { rows, report } = await this.research.export(user, q, 'csv');

@@ -1,11 +1,11 @@
 import { BadRequestException, Controller, Get, Module, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsISO8601, IsOptional } from 'class-validator';
 import type { Response } from 'express';
 import { CallRecordsModule, HOUR_MS, HourlyStats } from '@hotline/calls';
 import { Roles } from '@hotline/auth';
 import { ApiErrors } from '../common/api-errors';
-import { sendCsv, toCsv } from '../common/csv';
+import { ApiCsv, sendCsv, toCsv } from '../common/csv';
 import { PERIODS, Period, SMALL_COUNT, StatsPeriod, aggregate, periodStart, statsCsvRows } from './aggregate';
 
 /** The longest range one request may ask for (a year and a bit, by hour that is ~9,000 periods). */
@@ -80,8 +80,7 @@ export class StatsController {
     summary: 'The statistics as CSV (supervisor)',
     description: `One line per period, metric and bucket. Counts from 1 to ${SMALL_COUNT - 1} are shown as "<${SMALL_COUNT}".`,
   })
-  @ApiProduces('text/csv')
-  @ApiOkResponse({ description: 'period, metric, bucket, count' })
+  @ApiCsv('period, metric, bucket, count')
   @ApiErrors([400, 401, 403])
   async hourlyCsv(@Query() q: StatsQuery, @Res() res: Response): Promise<void> {
     const { from, to, by } = range(q);
