@@ -43,16 +43,14 @@ describe('anonymised research export', () => {
       callId,
     ]);
     if (research !== 'none') {
-      await records.app
-        .get(CallOversight)
-        .recordConsent({
-          callId,
-          callerPseudonym: pseudonym,
-          kind: 'research',
-          granted: research !== 'declined',
-          wordingVersion: 'test',
-          at: started,
-        });
+      await records.app.get(CallOversight).recordConsent({
+        callId,
+        callerPseudonym: pseudonym,
+        kind: 'research',
+        granted: research !== 'declined',
+        wordingVersion: 'test',
+        at: started,
+      });
       if (research === 'withdrawn')
         await f.db.query("UPDATE consents SET withdrawn_at = NOW(3) WHERE call_id = ? AND kind = 'research'", [callId]);
     }
