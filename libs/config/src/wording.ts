@@ -21,6 +21,11 @@ export interface Wording {
    * whether the call's structured fields may go, anonymised, into research data.
    */
   researchQuestion?: string;
+  /**
+   * Optional: asked next when present: whether the service may contact the caller again (how the
+   * people affected by a breach of their records can be told).
+   */
+  followUpQuestion?: string;
 }
 
 /** The validated wording file (`WORDING_FILE`, default config/wording.yaml), injectable as `@Inject(WORDING)`. */
@@ -68,10 +73,11 @@ export function parseWording(text: string, origin = 'wording file'): Wording {
     if (typeof v !== 'string' || !v.trim()) problems.push(`${k}: is required (a non-empty text)`);
     else doc[k] = v;
   }
-  if (doc.researchQuestion !== undefined) {
-    const v = text_(doc.researchQuestion);
-    if (typeof v !== 'string' || !v.trim()) problems.push('researchQuestion: must be a non-empty text when present');
-    else doc.researchQuestion = v;
+  for (const k of ['researchQuestion', 'followUpQuestion'] as const) {
+    if (doc[k] === undefined) continue;
+    const v = text_(doc[k]);
+    if (typeof v !== 'string' || !v.trim()) problems.push(`${k}: must be a non-empty text when present`);
+    else doc[k] = v;
   }
   const privacy = doc.privacy ?? {};
   if (typeof privacy !== 'object' || Array.isArray(privacy)) problems.push('privacy: must be a mapping of texts');

@@ -29,7 +29,14 @@ export class VoiceController {
   @HttpCode(200)
   @Header('Content-Type', 'text/xml')
   research(@Query() query: TwilioParams, @Body() body: TwilioParams): Promise<string> {
-    return this.flow.research(query, body ?? {});
+    return this.flow.answer('research', query, body ?? {});
+  }
+
+  @Post('follow-up')
+  @HttpCode(200)
+  @Header('Content-Type', 'text/xml')
+  followUp(@Query() query: TwilioParams, @Body() body: TwilioParams): Promise<string> {
+    return this.flow.answer('follow_up', query, body ?? {});
   }
 
   @Post('wait')
