@@ -60,7 +60,8 @@ describe('hourly statistics that outlive deletion', () => {
     await call(900, 70, null);
     const d = await call(1800, 12, 40);
     await f.http().put(`/calls/${d}/assessment`).set(bearer(op)).send({ riskLevel: 'low' }).expect(200);
-    worker = await createWorkerApp(envFor({ RETENTION_CONFIG: shortRetentionFile(), TWILIO_API_URL: peer.url }), { clock });
+    // As the worker's own MySQL account: its grants must let it count what it destroys.
+    worker = await createWorkerApp(envFor({ RETENTION_CONFIG: shortRetentionFile(), TWILIO_API_URL: peer.url }, 'worker'), { clock });
     await worker.init();
   });
 
