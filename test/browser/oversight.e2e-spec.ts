@@ -122,6 +122,19 @@ describe('the oversight consoles in a browser', () => {
       expect(text).toMatch(/^seq,at,actorId,actorRole,action,targetType,targetId,detail\r\n/);
       expect(text).toContain('note.added');
 
+      // Who accessed that call: the operator who wrote in it.
+      await page.getByLabel('Or call id').fill(callId);
+      await page.getByRole('button', { name: 'Run report' }).click();
+      const accesses = page.getByRole('table', { name: 'Accesses' });
+      await accesses
+        .getByRole('row')
+        .filter({ hasText: op.id.slice(0, 8) })
+        .filter({ hasText: 'own call' })
+        .first()
+        .waitFor();
+      // A call from a withheld number: one caller, who cannot be told.
+      await page.getByRole('status').filter({ hasText: 'touching 1 distinct caller(s): 0 can be told, 1 cannot' }).waitFor();
+
       await page.getByRole('button', { name: 'Verify the chain' }).click();
       await page
         .getByRole('status')

@@ -3,7 +3,7 @@ import { api } from '../api';
 import { dateTime } from '../format';
 import type { Session } from '../session';
 import { ErrorText } from '../ui';
-import { OversightShell, message, useLoad } from './oversight-shell';
+import { OversightShell, downloadCsv, isoOf, message, query, useLoad } from './oversight-shell';
 
 interface Hold {
   id: string;
@@ -78,6 +78,7 @@ export function RecordsOfficerView(props: { session: Session; onSignOut: () => v
       </section>
       <DeletionRequests token={token} />
       <Certificates token={token} />
+      <ResearchExport token={token} />
     </OversightShell>
   );
 }
@@ -365,6 +366,69 @@ function Certificates(props: { token: string }) {
           ))}
         </tbody>
       </table>
+    </section>
+  );
+}
+
+interface SuppressionReport {
+  k: number;
+  generalisation: string;
+  considered: number;
+  exported: number;
+  suppressedRows: number;
+  suppressedCombinations: number;
+}
+
+/** The anonymised research export: its suppression report on screen, its rows as a CSV download. Each is audited. */
+function ResearchExport(props: { token: string }) {
+  const [from, setFrom] = useState('');
+  const [to, setTo] = useState('');
+  const [report, setReport] = useState<SuppressionReport | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const params = () => query({ from: isoOf(from), to: isoOf(to) });
+  const preview = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    try {
+      setReport((await api<{ report: SuppressionReport }>('GET', `/research/export${params()}`, { token: props.token })).report);
+    } catch (err) {
+      setError(message(err));
+    }
+  };
+  return (
+    <section class="panel" aria-labelledby="research-title">
+      <h2 id="research-title">Research data (anonymised)</h2>
+      <p class="muted">Only calls whose callers consented to research; structured fields only, coarsened, rare combinations suppressed.</p>
+      <form class="inline-form" onSubmit={preview} aria-label="Research export">
+        <div>
+          <label for="research-from">Calls from</label>
+          <input id="research-from" type="datetime-local" value={from} onInput={(e) => setFrom(e.currentTarget.value)} />
+        </div>
+        <div>
+          <label for="research-to">Calls to</label>
+          <input id="research-to" type="datetime-local" value={to} onInput={(e) => setTo(e.currentTarget.value)} />
+        </div>
+        <button type="submit" class="button primary">
+          Show suppression report
+        </button>
+        <button
+          type="button"
+          class="button"
+          onClick={() =>
+            void downloadCsv(props.token, `/research/export/csv${params()}`, 'research-export.csv').catch((err) => setError(message(err)))
+          }
+        >
+          Download research CSV
+        </button>
+      </form>
+      <ErrorText error={error} />
+      {report && (
+        <p role="status">
+          {report.considered} consenting call(s): {report.exported} exported, {report.suppressedRows} suppressed in{' '}
+          {report.suppressedCombinations} rare combination(s); every row matches at least {report.k - 1} others. Coarsened to:{' '}
+          {report.generalisation}.
+        </p>
+      )}
     </section>
   );
 }
