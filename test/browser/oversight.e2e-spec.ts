@@ -45,7 +45,7 @@ describe('the oversight consoles in a browser', () => {
     return page;
   }
 
-  it('a records officer places a legal hold with a reason, sees it listed, and lifts it', async () => {
+  it('a records officer places a legal hold with a reason, sees it listed, and lifts it; runs the research report; records a complaint and takes it up', async () => {
     const officer = await f.staff('records_officer');
     const callId = await f.call({ operator: await f.staff('operator') });
     const page = await signedIn(officer);
@@ -57,7 +57,7 @@ describe('the oversight consoles in a browser', () => {
         .getByRole('status')
         .filter({ hasText: /^(Nothing is kept past its retention period\.|Overdue: )/ })
         .waitFor();
-      await page.getByLabel('Call id').fill(callId);
+      await page.getByLabel('Call id', { exact: true }).fill(callId);
       await page.getByLabel('Reason').fill('Preservation order from the coroner, ref 2026/114');
       await page.getByRole('button', { name: 'Place hold' }).click();
       await page
@@ -85,6 +85,30 @@ describe('the oversight consoles in a browser', () => {
           officer.id,
         ]),
       ).toBe(2);
+
+      // The research export's suppression report, audited.
+      await page.getByRole('button', { name: 'Show suppression report' }).click();
+      await page
+        .getByRole('status')
+        .filter({ hasText: /^\d+ consenting call\(s\): \d+ exported, \d+ suppressed/ })
+        .waitFor();
+      expect(await f.count('audit_log', "action = 'research.exported' AND actor_id = ?", [officer.id])).toBe(1);
+
+      // A complaint recorded from the form (its text stored encrypted), then taken up.
+      await page.getByLabel('Received by').selectOption('letter');
+      await page.getByLabel('Category', { exact: true }).selectOption('service');
+      await page.getByLabel('What the complaint says').fill('Nobody answered for forty minutes on Sunday night');
+      await page.getByRole('button', { name: 'Record complaint' }).click();
+      await page.getByRole('status').filter({ hasText: 'The complaint is recorded.' }).waitFor();
+      const [row] = await f.db.query("SELECT id, body_enc FROM complaints WHERE recorded_by = ? AND category = 'service'", [officer.id]);
+      expect(Buffer.from(row.body_enc).toString('latin1')).not.toContain('forty minutes');
+      await page.getByRole('button', { name: /^Start investigating: the service complaint of / }).click();
+      await page
+        .getByRole('status')
+        .filter({ hasText: /is now investigating\.$/ })
+        .waitFor();
+      await page.getByRole('button', { name: /^Resolve: the service complaint of / }).waitFor();
+      expect(await f.count('complaints', "id = ? AND status = 'investigating'", [row.id])).toBe(1);
     } finally {
       await page.context().close();
     }

@@ -3,6 +3,7 @@ import { api } from '../api';
 import { dateTime } from '../format';
 import type { Session } from '../session';
 import { ErrorText } from '../ui';
+import { ComplaintsPanel } from './complaints-panel';
 import { OversightShell, downloadCsv, isoOf, message, query, useLoad } from './oversight-shell';
 
 interface Hold {
@@ -78,6 +79,7 @@ export function RecordsOfficerView(props: { session: Session; onSignOut: () => v
       </section>
       <DeletionRequests token={token} />
       <Certificates token={token} />
+      <ComplaintsPanel token={token} />
       <ResearchExport token={token} />
     </OversightShell>
   );
