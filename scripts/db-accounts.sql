@@ -66,6 +66,10 @@ GRANT SELECT ON `{{records}}`.`call_overflow` TO 'hotline_records'@'%';
 GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`callbacks` TO 'hotline_records'@'%';
 GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`callback_attempts` TO 'hotline_records'@'%';
 GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`rescue_requests` TO 'hotline_records'@'%';
+-- Oversight (issue 17): hourly statistics (read; complaints counted into them), complaints (their
+-- text sealed under a data key of their own, which records makes like a call's).
+GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`stats_hourly` TO 'hotline_records'@'%';
+GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`complaints` TO 'hotline_records'@'%';
 
 -- worker: destroys calls past retention and carries out deletion requests (content rows, keys,
 -- SMS records, the caller's privacy-line rows), writes deletion certificates, reconciles the
@@ -100,3 +104,7 @@ GRANT SELECT, UPDATE, DELETE ON `{{records}}`.`call_overflow` TO 'hotline_worker
 GRANT SELECT, UPDATE, DELETE ON `{{records}}`.`callbacks` TO 'hotline_worker'@'%';
 GRANT SELECT, UPDATE, DELETE ON `{{records}}`.`callback_attempts` TO 'hotline_worker'@'%';
 GRANT SELECT, UPDATE, DELETE ON `{{records}}`.`rescue_requests` TO 'hotline_worker'@'%';
+-- The worker counts calls into the hourly statistics before it destroys them, and the reconciler
+-- keeps a complaint's data key (complaints are read only to know their ids).
+GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`stats_hourly` TO 'hotline_worker'@'%';
+GRANT SELECT (id) ON `{{records}}`.`complaints` TO 'hotline_worker'@'%';

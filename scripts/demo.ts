@@ -31,6 +31,9 @@ export const DEMO_ACCOUNTS: DemoAccount[] = [
   { username: 'operator1', role: 'operator', displayName: 'Alex (operator)', secret: 'DEMO_OPERATOR1_PASSWORD' },
   { username: 'operator2', role: 'operator', displayName: 'Sam (operator)', secret: 'DEMO_OPERATOR2_PASSWORD' },
   { username: 'supervisor', role: 'supervisor', displayName: 'Morgan (supervisor)', secret: 'DEMO_SUPERVISOR_PASSWORD' },
+  // The oversight consoles (issue 17).
+  { username: 'records', role: 'records_officer', displayName: 'Robin (records officer)', secret: 'DEMO_RECORDS_PASSWORD' },
+  { username: 'auditor', role: 'auditor', displayName: 'Jo (auditor)', secret: 'DEMO_AUDITOR_PASSWORD' },
 ];
 
 /** Secrets for demo mode: generated on the first run, then read back so that earlier data stays readable. */

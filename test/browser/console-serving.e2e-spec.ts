@@ -59,10 +59,19 @@ describe('the console page and its records pass-through', () => {
   });
 
   it('exposes only what the console uses: not records docs, metrics or health', async () => {
-    for (const path of ['/api/docs/json', '/api/metrics', '/api/health', '/api/users', '/api/audit/verify', '/api/calls/x/../../docs']) {
+    for (const path of [
+      '/api/docs/json',
+      '/api/metrics',
+      '/api/health',
+      '/api/users',
+      '/api/audit/checkpoints',
+      '/api/calls/x/../../docs',
+    ]) {
       const res = await request(gateway.getHttpServer()).get(path);
       expect({ path, status: res.status }).toEqual({ path, status: 404 });
     }
+    // The auditor's console verifies the chain through the pass-through: records checks the token.
+    expect((await request(gateway.getHttpServer()).get('/api/audit/verify')).status).toBe(401);
   });
 
   it('refuses a body that is not JSON and answers 502 when records is away', async () => {

@@ -23,7 +23,7 @@ describe('demo passwords', () => {
     const file = join(dir, 'secrets.env');
     const first = demoSecrets(file);
     const names = ['DEMO_ADMIN_PASSWORD', ...DEMO_ACCOUNTS.map((a) => a.secret)];
-    expect(DEMO_ACCOUNTS.map((a) => a.username)).toEqual(['operator1', 'operator2', 'supervisor']);
+    expect(DEMO_ACCOUNTS.map((a) => a.username)).toEqual(['operator1', 'operator2', 'supervisor', 'records', 'auditor']);
     const passwords = names.map((n) => first[n]);
     expect(new Set(passwords).size).toBe(names.length);
     for (const p of passwords) expect(p.replace(/-/g, '').length).toBeGreaterThanOrEqual(20);

@@ -185,7 +185,9 @@ describe('gateway access: HTTP routes and console sockets', () => {
         '/api/users',
         '/api/docs',
         '/api/docs/json',
-        '/api/audit/verify',
+        '/api/audit/checkpoints',
+        '/api/audit/entries/x',
+        '/api/stats/other',
         '/api/metrics',
         '/api/calls/..%2F..%2Fusers',
         '/api/calls/../users',
@@ -209,6 +211,11 @@ describe('gateway access: HTTP routes and console sockets', () => {
         (await fetch(`${base}/api/calls/${callId}`, { headers: bearer(owner) }).then((r) => r.json() as Promise<{ notes: unknown[] }>))
           .notes,
       ).toEqual([]);
+      // The oversight consoles' routes (issue 17) pass through; records still checks the role.
+      const auditor = await f.staff('auditor');
+      expect((await fetch(`${base}/api/audit/entries?limit=1`, { headers: bearer(auditor) })).status).toBe(200);
+      expect((await fetch(`${base}/api/audit/entries?limit=1`, { headers: bearer(owner) })).status).toBe(403);
+      expect((await fetch(`${base}/api/audit/verify`)).status).toBe(401);
     });
   });
 

@@ -229,6 +229,67 @@ const ACCESS: Record<string, Row> = {
     otherwise: 403,
     prepare: async () => ({ path: `/deletion-requests/${randomUUID()}` }),
   },
+  // Oversight (issue 17).
+  'GET /audit/entries': {
+    expect: { auditor: 200 },
+    otherwise: 403,
+    prepare: async () => ({ path: '/audit/entries?action=call.*&limit=5' }),
+  },
+  'GET /audit/entries/csv': {
+    expect: { auditor: 200 },
+    otherwise: 403,
+    prepare: async () => ({ path: '/audit/entries/csv?action=call.read' }),
+  },
+  'GET /audit/access-report': {
+    expect: { auditor: 200 },
+    otherwise: 403,
+    prepare: async (c) => ({ path: `/audit/access-report?callId=${await c.call()}` }),
+  },
+  'GET /audit/access-report/csv': {
+    expect: { auditor: 200 },
+    otherwise: 403,
+    prepare: async (c) => ({
+      path: `/audit/access-report/csv?staffId=${c.staff.owner.id}&from=2026-01-01T00:00:00Z&to=2030-01-01T00:00:00Z`,
+    }),
+  },
+  'GET /stats/hourly': {
+    expect: { supervisorWithReason: 200, supervisor: 200 },
+    otherwise: 403,
+    prepare: async () => ({ path: '/stats/hourly?by=day' }),
+  },
+  'GET /stats/hourly/csv': {
+    expect: { supervisorWithReason: 200, supervisor: 200 },
+    otherwise: 403,
+    prepare: async () => ({ path: '/stats/hourly/csv' }),
+  },
+  'POST /complaints': {
+    expect: { supervisorWithReason: 201, supervisor: 201, records_officer: 201 },
+    otherwise: 403,
+    prepare: async () => ({ path: '/complaints', body: complaintBody }),
+  },
+  'GET /complaints': {
+    expect: { supervisorWithReason: 200, supervisor: 200, records_officer: 200 },
+    otherwise: 403,
+    prepare: async () => ({ path: '/complaints' }),
+  },
+  'GET /complaints/:id': {
+    expect: { supervisorWithReason: 200, supervisor: 200, records_officer: 200 },
+    otherwise: 403,
+    prepare: async (c) => ({ path: `/complaints/${await complaint(c)}` }),
+  },
+  'PATCH /complaints/:id': {
+    expect: { supervisorWithReason: 200, supervisor: 200, records_officer: 200 },
+    otherwise: 403,
+    prepare: async (c) => ({ path: `/complaints/${await complaint(c)}`, body: { status: 'investigating' } }),
+  },
+  'GET /research/export': { expect: { records_officer: 200 }, otherwise: 403, prepare: async () => ({ path: '/research/export' }) },
+  'GET /research/export/csv': { expect: { records_officer: 200 }, otherwise: 403, prepare: async () => ({ path: '/research/export/csv' }) },
+  'GET /legal-holds': { expect: { records_officer: 200 }, otherwise: 403, prepare: async () => ({ path: '/legal-holds' }) },
+  'GET /deletion-certificates': {
+    expect: { records_officer: 200, auditor: 200 },
+    otherwise: 403,
+    prepare: async () => ({ path: '/deletion-certificates?limit=5' }),
+  },
   'GET /health': { expect: {}, otherwise: 200, prepare: async () => ({ path: '/health' }) },
   // Every actor here calls from 203.0.113.x, outside INTERNAL_NETWORKS: /metrics does not exist for them (gateway-surface tests the inside).
   'GET /metrics': { expect: {}, otherwise: 404, prepare: async () => ({ path: '/metrics' }) },
@@ -248,6 +309,14 @@ async function rescueRequest(c: Ctx): Promise<{ callId: string; id: string }> {
     .send({ reason: 'caller has means and a plan' })
     .expect(201);
   return { callId, id: r.body.id };
+}
+
+const complaintBody = { receivedVia: 'email', category: 'service', text: 'Matrix complaint: the line was busy for an hour' };
+
+/** A complaint recorded by the records officer, fresh for each request. */
+async function complaint(c: Ctx): Promise<string> {
+  const res = await c.f.http().post('/complaints').set(bearer(c.staff.records_officer)).send(complaintBody).expect(201);
+  return res.body.id;
 }
 
 const escalationBody = {

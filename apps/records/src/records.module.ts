@@ -12,6 +12,10 @@ import { RecordsAuthModule } from './auth/auth.module';
 import { RecordsCallsModule } from './calls/calls.module';
 import { RecordsCallbacksModule } from './callbacks/callbacks.module';
 import { RecordsAuditModule } from './audit/audit.controller';
+import { StatsModule } from './stats/stats.controller';
+import { ComplaintsModule } from './complaints/complaints.controller';
+import { ResearchModule } from './research/research.controller';
+import { RecordsOfficerModule } from './oversight/records-officer.controller';
 
 /** The system of record: staff and sign-in, calls and their content, holds, audit. */
 @Module({})
@@ -32,6 +36,10 @@ export class RecordsModule {
         RecordsAuditModule,
         RetentionApiModule,
         DeletionRequestsModule,
+        StatsModule,
+        ComplaintsModule,
+        ResearchModule,
+        RecordsOfficerModule,
       ],
       probes: databasesAndRedisProbes,
       providers: [{ provide: APP_GUARD, useClass: AccessGuard }],

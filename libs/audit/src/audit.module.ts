@@ -2,11 +2,13 @@ import { Global, Module } from '@nestjs/common';
 import { ENV, Env } from '@hotline/config';
 import { checkpointKeys, CheckpointStore } from './audit-checkpoints';
 import { AUDIT_CHECKPOINTS, AuditService } from './audit.service';
+import { AuditSearch } from './audit-search';
 
 @Global()
 @Module({
   providers: [
     AuditService,
+    AuditSearch,
     {
       provide: AUDIT_CHECKPOINTS,
       inject: [ENV],
@@ -14,6 +16,6 @@ import { AUDIT_CHECKPOINTS, AuditService } from './audit.service';
         new CheckpointStore(env.AUDIT_CHECKPOINT_DIR, checkpointKeys(env.AUDIT_CHECKPOINT_KEY, env.AUDIT_CHECKPOINT_PUBLIC_KEY)),
     },
   ],
-  exports: [AuditService, AUDIT_CHECKPOINTS],
+  exports: [AuditService, AuditSearch, AUDIT_CHECKPOINTS],
 })
 export class AuditModule {}

@@ -21,7 +21,9 @@ export type CallEventPayload =
   | { kind: 'ended'; callId: string | null; callSid: string; outcome: 'completed' | 'abandoned'; at: string; sequence: number | null }
   | { kind: 'wrapup'; callId: string; operatorId: string; category: string | null }
   | { kind: 'recording'; callId: string | null; callSid: string; recordingSid: string; status: string; at: string }
-  | ConferenceEventPayload;
+  | ConferenceEventPayload
+  /** A consent asked in the call flow besides recording (research, when configured): the caller's answer. */
+  | { kind: 'consent'; callId: string; consentKind: 'research' | 'follow_up'; granted: boolean; wordingVersion: string; at: string };
 
 /**
  * A call's life in the records database: opened, answered, ended, wrapped up, its recording
@@ -55,7 +57,37 @@ export class CallLifecycle {
         return this.wrappedUp(e.callId, e.operatorId, e.category);
       case 'recording':
         return this.recordingLinked({ callId: e.callId, callSid: e.callSid }, e.recordingSid, e.status, new Date(e.at));
+      case 'consent':
+        return this.consented(e.callId, e.consentKind, e.granted, e.wordingVersion, new Date(e.at));
     }
+  }
+
+  /**
+   * The caller's answer to a consent question of the call flow (research), under the caller's
+   * pseudonym like the recording consent. Once per call and kind: a replayed job changes nothing.
+   */
+  async consented(callId: string, kind: 'research' | 'follow_up', granted: boolean, wordingVersion: string, at: Date): Promise<void> {
+    await this.db.transaction(async (m) => {
+      const rows: { caller_pseudonym: string | null }[] = await m.query('SELECT caller_pseudonym FROM calls WHERE id = ? FOR UPDATE', [
+        callId,
+      ]);
+      if (!rows.length) throw new CallRowMissing(callId);
+      if ((await m.query('SELECT 1 FROM consents WHERE call_id = ? AND kind = ?', [callId, kind])).length) return;
+      await m.query(
+        'INSERT INTO consents (id, call_id, caller_pseudonym, kind, granted, wording_version, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        [randomUUID(), callId, rows[0].caller_pseudonym, kind, granted ? 1 : 0, wordingVersion, at],
+      );
+      await this.audit.append(
+        {
+          actorRole: 'system',
+          action: 'consent.recorded',
+          targetType: 'call',
+          targetId: callId,
+          detail: { kind, granted, wordingVersion },
+        },
+        m,
+      );
+    });
   }
 
   /** The operator answered: operator_id is what gives them need-to-know access to the call's record. */

@@ -4,8 +4,10 @@ import { CallRetention } from './call-retention';
 import { CallerRecords } from './caller-records';
 import { CallDestructionSteps } from './destruction-steps';
 import { LegalHolds } from './legal-holds';
+import { HourlyStats } from './hourly-stats';
+import { CallOversight } from './oversight';
 
-const RECORD_STORES = [LegalHolds, CallerRecords, CallRecordings, CallRetention, CallDestructionSteps];
+const RECORD_STORES = [LegalHolds, CallerRecords, CallRecordings, CallRetention, CallDestructionSteps, HourlyStats, CallOversight];
 
 /**
  * The call record without its content (no key, no cipher): holds, callers, recordings, retention

@@ -1,10 +1,12 @@
 import type { DeletionCertificate } from './call.model';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { ENV } from '@hotline/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import type { IsolationLevel } from 'typeorm/driver/types/IsolationLevel';
 import type { DeletionStep } from '@hotline/persistence';
 import { HOLD_IN_FORCE, heldCall } from './legal-holds';
+import { countCallsInto } from './hourly-stats';
 
 /** Rows that belong to a call, deleted with it (legal holds go too, but only lifted ones). */
 export const CALL_CHILD_TABLES = [
@@ -66,7 +68,10 @@ export type NewCertificate = Omit<DeletionCertificate, 'destroyedAt' | 'steps'> 
  */
 @Injectable()
 export class CallDestructionSteps {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Optional() @Inject(ENV) private readonly env?: { SERVICE_LEVEL_SECONDS?: number },
+  ) {}
 
   /** Runs `work` in one transaction of the records database (at `isolation` when given). */
   transaction<T>(work: (tx: EntityManager) => Promise<T>, isolation?: IsolationLevel): Promise<T> {
@@ -245,6 +250,9 @@ export class CallDestructionSteps {
    * commits, if the hold predicate kept any call (it cannot while `lock`'s locks hold).
    */
   async deleteRows(callIds: string[], tx: EntityManager): Promise<Record<string, number>> {
+    // The hourly statistics outlive the call: a call not yet counted is counted in this transaction,
+    // before its rows go (so whatever destroys a call, its hour's figures are complete).
+    await countCallsInto(tx, { callIds }, Number(this.env?.SERVICE_LEVEL_SECONDS ?? 30));
     const counts: Record<string, number> = {};
     for (const t of CALL_CHILD_TABLES) counts[t] = (await tx.query(`DELETE FROM ${t} WHERE call_id IN (?)`, [callIds])).affectedRows;
     counts.legal_holds = (
@@ -284,16 +292,21 @@ export class CallDestructionSteps {
     return new Map(rows.map((c) => [c.call_id, c.id]));
   }
 
-  /** Of these call ids, those with a call row. */
+  /**
+   * Of these data-key owner ids, those with a row: a call, or a complaint (whose text is sealed
+   * under a data key of its own, so the reconciler must not take its key for an orphan).
+   */
   async present(callIds: string[]): Promise<Set<string>> {
     if (!callIds.length) return new Set();
-    const rows: { id: string }[] = await this.db.query('SELECT id FROM calls WHERE id IN (?)', [callIds]);
+    const rows: { id: string }[] = await this.db.query(
+      'SELECT id FROM calls WHERE id IN (?) UNION SELECT id FROM complaints WHERE id IN (?)',
+      [callIds, callIds],
+    );
     return new Set(rows.map((r) => r.id));
   }
 
   async isPresent(callId: string): Promise<boolean> {
-    const rows = await this.db.query('SELECT 1 AS present FROM calls WHERE id = ?', [callId]);
-    return rows.length > 0;
+    return (await this.present([callId])).size > 0;
   }
 
   /** Calls destroyed (certificate, no call row) that still have rows in `table`, up to `limit`. */

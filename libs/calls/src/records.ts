@@ -13,5 +13,7 @@ export * from './caller-records';
 export * from './call-recordings';
 export * from './call-retention';
 export * from './destruction-steps';
+export * from './hourly-stats';
+export * from './oversight';
 export * from './call-records.module';
 export * from './callbacks';

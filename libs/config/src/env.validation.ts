@@ -133,6 +133,23 @@ export class EnvironmentVariables {
   @Max(600)
   SERVICE_LEVEL_SECONDS: number;
 
+  /** Complaints (issue 17): days to acknowledge a complaint (start investigating), and to resolve it. */
+  @IsInt()
+  @Min(1)
+  @Max(365)
+  COMPLAINT_ACK_DAYS: number;
+
+  @IsInt()
+  @Min(1)
+  @Max(365)
+  COMPLAINT_RESOLVE_DAYS: number;
+
+  /** Research export: every exported row is indistinguishable from at least RESEARCH_K - 1 others. */
+  @IsInt()
+  @Min(2)
+  @Max(1000)
+  RESEARCH_K: number;
+
   @IsInt()
   @Min(60)
   @Max(86400)

@@ -18,6 +18,16 @@ export interface Wording {
   privacy: Record<string, string>;
   /** What the overflow menu, callbacks, voicemail and follow-ups say (`overflow:`). */
   overflow: Record<OverflowWordingKey, string>;
+  /**
+   * Optional: asked after the recording menu when present (1 yes, anything else or silence no):
+   * whether the call's structured fields may go, anonymised, into research data.
+   */
+  researchQuestion?: string;
+  /**
+   * Optional: asked next when present: whether the service may contact the caller again (how the
+   * people affected by a breach of their records can be told).
+   */
+  followUpQuestion?: string;
 }
 
 /** What a caller hears when offered other ways than waiting (`overflow:`): every entry must be there. */
@@ -85,6 +95,12 @@ export function parseWording(text: string, origin = 'wording file'): Wording {
   for (const k of TOP_LEVEL) {
     const v = text_(doc[k]);
     if (typeof v !== 'string' || !v.trim()) problems.push(`${k}: is required (a non-empty text)`);
+    else doc[k] = v;
+  }
+  for (const k of ['researchQuestion', 'followUpQuestion'] as const) {
+    if (doc[k] === undefined) continue;
+    const v = text_(doc[k]);
+    if (typeof v !== 'string' || !v.trim()) problems.push(`${k}: must be a non-empty text when present`);
     else doc[k] = v;
   }
   const privacy = doc.privacy ?? {};

@@ -11,6 +11,7 @@ export interface CallEventRef {
   /** A transfer's or a supervision's own id (a call may have several), and a transfer's outcome. */
   id?: string;
   outcome?: string;
+  consentKind?: string;
 }
 
 /** BullMQ refuses a custom id with one ':' ("Custom Id cannot contain :"); every id goes through this. */
@@ -42,9 +43,11 @@ export const jobId = {
           ? e.operatorId
           : e.kind === 'recording'
             ? e.recordingSid
-            : e.id
-              ? `${e.id}${e.outcome ? '-' + e.outcome : ''}`
-              : '',
+            : e.kind === 'consent'
+              ? e.consentKind
+              : e.id
+                ? `${e.id}${e.outcome ? '-' + e.outcome : ''}`
+                : '',
       ]
         .filter(Boolean)
         .join('_'),

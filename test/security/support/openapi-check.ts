@@ -111,6 +111,9 @@ export function judgeSuccess(
     return [`${key} answered ${res.status}, which the document does not list (${Object.keys(op?.responses ?? {}).join(', ')})`];
   // 204 has no body by definition; another status listed without content is a body the document does not describe (see undescribedSuccesses).
   if (schema === null) return res.status === 204 && res.text ? [`${key} 204 with a body of ${res.text.length} bytes`] : [];
+  // A documented CSV download (text/csv) is judged by its type and its header line.
+  if (op?.responses?.[String(res.status)]?.content?.['text/csv'] && String(res.headers['content-type']).includes('text/csv'))
+    return /^[A-Za-z]+(,[A-Za-z]+)*\r\n/.test(res.text) ? [] : [`${key} ${res.status}: a CSV without a header line`];
   if (!String(res.headers['content-type']).includes('application/json'))
     return [`${key} ${res.status}: content-type ${res.headers['content-type']}, not JSON`];
   return validate(doc, schema, res.body).map((p) => `${key} ${res.status}: ${p}`);

@@ -6,6 +6,8 @@ import { OperatorView } from './operator/operator-view';
 import { Session, clearSession, loadSession, saveSession } from './session';
 import { unlockSound } from './sound';
 import { SupervisorView } from './supervisor/supervisor-view';
+import { RecordsOfficerView } from './records-officer/records-officer-view';
+import { AuditorView } from './auditor/auditor-view';
 
 function App() {
   const [session, setSession] = useState<Session | null>(loadSession);
@@ -53,14 +55,18 @@ function App() {
       case 'supervisor':
       case 'admin':
         return <SupervisorView session={session} onSignOut={signOutHere} onRefused={refused} />;
+      case 'records_officer':
+        return <RecordsOfficerView session={session} onSignOut={signOutHere} />;
+      case 'auditor':
+        return <AuditorView session={session} onSignOut={signOutHere} />;
       default:
         return (
           <main class="signin">
             <div class="card">
               <h1>Hotline</h1>
               <p>
-                The console is for operators and supervisors. Your role ({session.user.role.replace('_', ' ')}) works through the records
-                service.
+                The console is for operators and supervisors. Your role ({String(session.user.role).replace('_', ' ')}) works through the
+                records service.
               </p>
               <button type="button" class="button" onClick={() => signOut()}>
                 Sign out

@@ -14,6 +14,7 @@ import {
 import type { Request, Response } from 'express';
 import { ENV, Env } from '@hotline/config';
 import { Public } from '@hotline/auth';
+import { EXPORT_PATH, MAX_EXPORT_BYTES, OVERSIGHT_CONSOLE_API } from './oversight-api';
 
 /** Only what the console uses is reachable through the gateway; records' docs, health and metrics are not. */
 const ALLOWED =
@@ -39,7 +40,7 @@ export class RecordsProxyController {
   async forward(@Req() req: Request & { id?: string }, @Res() res: Response): Promise<void> {
     const url = new URL(req.originalUrl, 'http://gateway');
     const path = url.pathname.replace(/^\/api/, '');
-    if (!ALLOWED.test(path)) throw new NotFoundException(`no console API at ${path}`);
+    if (!ALLOWED.test(path) && !OVERSIGHT_CONSOLE_API.test(path)) throw new NotFoundException(`no console API at ${path}`);
     const target = new URL(this.env.RECORDS_URL.replace(/\/$/, '') + path);
     target.search = url.search;
 
@@ -70,7 +71,7 @@ export class RecordsProxyController {
       if (e?.name === 'TimeoutError') throw new GatewayTimeoutException('the records service did not answer in time; try again');
       throw new BadGatewayException('the records service is not reachable; try again shortly');
     }
-    const payload = await readCapped(upstream, MAX_RESPONSE_BYTES);
+    const payload = await readCapped(upstream, EXPORT_PATH.test(path) ? MAX_EXPORT_BYTES : MAX_RESPONSE_BYTES);
     if (!payload) throw new PayloadTooLargeException('the records answer is too large to pass on');
     for (const h of FORWARDED_RESPONSE_HEADERS) {
       const v = upstream.headers.get(h);

@@ -9,7 +9,7 @@ import { CallRecordsService } from '../calls/call-records.service';
 import { LiveEvents } from '../live/live-events';
 import { OverflowService } from '../overflow/overflow.service';
 import { RoutingEngine } from '../routing/routing.engine';
-import { CallTwiml } from './twiml';
+import { CallTwiml, ConsentQuestion } from './twiml';
 
 const REDIS_MS = 1000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -82,7 +82,36 @@ export class CallFlowService {
       wordingVersion: this.twiml.wordingVersion,
       startedAt: new Date(startedAt).toISOString(),
     });
+    const first = this.twiml.nextQuestion(null);
+    if (first) return this.twiml.question(first, callId, consent, enqueuedAt, true);
     return this.twiml.enqueue(callId, consent, enqueuedAt);
+  }
+
+  /**
+   * The answer to a consent question (asked when configured): research (the call's structured fields
+   * in anonymised research data) or follow-up (the service may contact the caller again). 1 consents;
+   * anything else or silence declines. Recorded like any call event (queued when MySQL is away);
+   * then the next question, or the queue.
+   */
+  async answer(kind: ConsentQuestion, query: TwilioParams, params: TwilioParams): Promise<string> {
+    const callId = str(query.c);
+    const consent = str(query.r) === '1';
+    const enqueuedAt = /^\d{10,14}$/.test(str(query.q)) ? Number(str(query.q)) : this.clock.nowMs();
+    if (UUID.test(callId) && CALL_SID.test(str(params.CallSid))) {
+      const granted = str(params.Digits) === '1';
+      intake.inc({ step: `${kind}_${granted ? 'consented' : 'declined'}` });
+      await this.records.event({
+        kind: 'consent',
+        callId,
+        consentKind: kind,
+        granted,
+        wordingVersion: this.twiml.wordingVersion,
+        at: new Date(this.clock.nowMs()).toISOString(),
+      });
+    }
+    const next = this.twiml.nextQuestion(kind);
+    if (next) return this.twiml.question(next, callId, consent, enqueuedAt, false);
+    return this.twiml.enqueue(callId, consent, enqueuedAt, false);
   }
 
   /**

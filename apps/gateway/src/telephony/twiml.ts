@@ -4,6 +4,13 @@ import { VoiceResponse } from '@hotline/twilio';
 export const HOTLINE_QUEUE = 'hotline';
 export const CONSENT_PATH = '/twilio/voice/consent';
 export const WAIT_PATH = '/twilio/voice/wait';
+/**
+ * The consent questions asked after the recording menu, in this order, each when the wording file
+ * has its text; and where each answer goes.
+ */
+export type ConsentQuestion = 'research' | 'follow_up';
+export const CONSENT_QUESTIONS: readonly ConsentQuestion[] = ['research', 'follow_up'];
+export const QUESTION_PATH: Record<ConsentQuestion, string> = { research: '/twilio/voice/research', follow_up: '/twilio/voice/follow-up' };
 export const PRIVACY_PATH = '/twilio/voice/privacy';
 export const RECORDING_STATUS_PATH = '/twilio/recording/status';
 export const DIALLED_PATH = '/twilio/voice/dialled';
@@ -65,10 +72,30 @@ export class CallTwiml {
     return r.toString();
   }
 
-  /** Into the queue; the wait URL carries what is needed to re-register the call in Redis. */
-  enqueue(callId: string, consent: boolean, enqueuedAt: number): string {
+  /** The consent question asked after `after` (after the recording menu: null), if the wording file has one. */
+  nextQuestion(after: ConsentQuestion | null): ConsentQuestion | null {
+    const text = { research: this.w.researchQuestion, follow_up: this.w.followUpQuestion };
+    return CONSENT_QUESTIONS.slice(after ? CONSENT_QUESTIONS.indexOf(after) + 1 : 0).find((k) => !!text[k]) ?? null;
+  }
+
+  /**
+   * A consent question (1 yes; anything else or silence no), after the recording answer is
+   * acknowledged (`acknowledge`: the first question). Its answer goes to QUESTION_PATH[kind].
+   */
+  question(kind: ConsentQuestion, callId: string, consent: boolean, enqueuedAt: number, acknowledge: boolean): string {
     const r = new VoiceResponse();
-    this.say(r, consent ? this.w.consentRecorded : this.w.consentDeclined);
+    if (acknowledge) this.say(r, consent ? this.w.consentRecorded : this.w.consentDeclined);
+    const action = this.url(QUESTION_PATH[kind], { c: callId, r: consent ? 1 : 0, q: enqueuedAt });
+    const g = r.gather({ input: ['dtmf'], numDigits: 1, timeout: 5, action, method: 'POST', actionOnEmptyResult: true });
+    this.say(g, (kind === 'research' ? this.w.researchQuestion : this.w.followUpQuestion) ?? '');
+    r.redirect({ method: 'POST' }, action);
+    return r.toString();
+  }
+
+  /** Into the queue; the wait URL carries what is needed to re-register the call in Redis. */
+  enqueue(callId: string, consent: boolean, enqueuedAt: number, acknowledge = true): string {
+    const r = new VoiceResponse();
+    if (acknowledge) this.say(r, consent ? this.w.consentRecorded : this.w.consentDeclined);
     r.enqueue(
       {
         waitUrl: this.url(WAIT_PATH, { c: callId, r: consent ? 1 : 0, q: enqueuedAt }),

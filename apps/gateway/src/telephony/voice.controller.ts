@@ -25,6 +25,20 @@ export class VoiceController {
     return this.flow.consent(query, body ?? {});
   }
 
+  @Post('research')
+  @HttpCode(200)
+  @Header('Content-Type', 'text/xml')
+  research(@Query() query: TwilioParams, @Body() body: TwilioParams): Promise<string> {
+    return this.flow.answer('research', query, body ?? {});
+  }
+
+  @Post('follow-up')
+  @HttpCode(200)
+  @Header('Content-Type', 'text/xml')
+  followUp(@Query() query: TwilioParams, @Body() body: TwilioParams): Promise<string> {
+    return this.flow.answer('follow_up', query, body ?? {});
+  }
+
   @Post('wait')
   @HttpCode(200)
   @Header('Content-Type', 'text/xml')

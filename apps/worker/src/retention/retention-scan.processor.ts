@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { CallRetention, ExpiredCursor } from '@hotline/calls';
+import { CallRetention, ExpiredCursor, HourlyStats } from '@hotline/calls';
 import { Clock, systemClock } from '@hotline/clock';
 import { RetentionConfig, durationMs } from '@hotline/config';
 import { RetentionJobs } from '@hotline/jobs';
@@ -9,7 +9,16 @@ export interface ScanResult {
   queued: number;
   recordingsDeleted: number;
   recordingsFailed: number;
+  /** Calls counted into the hourly statistics by this scan. */
+  statsCounted: number;
 }
+
+/**
+ * How long after its end a call is counted into the hourly statistics by the scan (wrap-up,
+ * assessment and escalations are done by then). A call destroyed sooner is counted as it is
+ * destroyed (CallDestructionSteps.deleteRows), so no call is ever missed.
+ */
+export const STATS_SETTLE_MS = 3_600_000;
 
 /**
  * Pages through expired, unheld calls in MySQL (the source of truth: if Redis lost every job,
@@ -27,11 +36,13 @@ export class RetentionScanProcessor {
     @Inject(RETENTION_CONFIG) private readonly cfg: RetentionConfig,
     private readonly queue: RetentionJobs,
     private readonly recordings: RecordingRetentionService,
+    private readonly stats: HourlyStats,
   ) {}
 
   async process(now = this.clock.now()): Promise<ScanResult> {
     const stop = retentionMetrics.scanDuration().startTimer();
     try {
+      const statsCounted = await this.stats.countSettled(new Date(now.getTime() - STATS_SETTLE_MS), this.cfg.batchSize);
       let queued = 0;
       let cursor: ExpiredCursor | undefined;
       do {
@@ -54,7 +65,7 @@ export class RetentionScanProcessor {
       retentionMetrics.overdue().set(overdue);
       retentionMetrics.expired().set(await this.calls.countExpired(now));
       if (overdue) this.logger.warn({ msg: 'expired calls still present a scan interval after their deadline', calls: overdue });
-      return { queued, recordingsDeleted, recordingsFailed };
+      return { queued, recordingsDeleted, recordingsFailed, statsCounted };
     } finally {
       stop();
     }

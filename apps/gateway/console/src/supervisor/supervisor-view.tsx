@@ -16,6 +16,7 @@ import { Session, loadStored, store } from '../session';
 import { useSocket, useSocketEvents } from '../socket';
 import { alertCue, soundReady, unlockSound } from '../sound';
 import { TopBar } from '../ui';
+import { StatsPanel } from '../stats/stats-panel';
 import { Alert, AlertCard } from './alert-card';
 import { BreakGlass } from './break-glass';
 import { CallbackBoard, RescueAlertItem, RescueAlerts } from './rescue-alerts';
@@ -209,6 +210,7 @@ export function SupervisorView(props: { session: Session; onSignOut: () => void;
             />
           )}
         </div>
+        {session.user.role === 'supervisor' && <StatsPanel token={session.token} />}
         {opening && <BreakGlass session={session} callId={opening} onClose={() => setOpening(null)} />}
       </main>
     </div>

@@ -1,0 +1,213 @@
+import { mkdirSync } from 'fs';
+import { join } from 'path';
+import { Browser, Page, chromium } from 'playwright-core';
+import { HourlyStats } from '@hotline/calls';
+import { envFor } from '../support/env-for';
+import { TestStaff } from '../support/factories';
+import { GatewayTestApp, startGatewayApp } from '../support/gateway-app';
+import { withRecordsApp } from '../support/records-app';
+
+/**
+ * The oversight consoles in a browser, through the gateway as staff use them: a records officer
+ * places and lifts a legal hold; an auditor searches the trail and verifies the chain; a supervisor
+ * views the statistics as charts and as a table. Controls are found by their accessible names.
+ */
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+// The committed screenshots in docs/ are refreshed with UPDATE_SCREENSHOTS=1; other runs write to test-results/.
+const DOCS = process.env.UPDATE_SCREENSHOTS === '1' ? join(__dirname, '..', '..', 'docs') : join(__dirname, '..', '..', 'test-results');
+const HOUR = 3_600_000;
+
+describe('the oversight consoles in a browser', () => {
+  const records = withRecordsApp({}, { listen: true });
+  const { f } = records;
+  let gateway: GatewayTestApp;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    mkdirSync(DOCS, { recursive: true });
+    gateway = await startGatewayApp(envFor({ RECORDS_URL: records.url }));
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await gateway?.app.close();
+  });
+
+  async function signedIn(who: TestStaff): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+    await page.goto(gateway.base);
+    await page.getByLabel('Username').fill(who.username);
+    await page.getByLabel('Password').fill(who.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    return page;
+  }
+
+  it('a records officer places a legal hold with a reason, sees it listed, and lifts it; runs the research report; records a complaint and takes it up', async () => {
+    const officer = await f.staff('records_officer');
+    const callId = await f.call({ operator: await f.staff('operator') });
+    const page = await signedIn(officer);
+    try {
+      await page.getByRole('heading', { name: 'Legal holds' }).waitFor();
+      await page.getByRole('heading', { name: 'Retention report' }).waitFor();
+      // Other suites of a run may leave expired calls behind (no worker runs here): either verdict is shown.
+      await page
+        .getByRole('status')
+        .filter({ hasText: /^(Nothing is kept past its retention period\.|Overdue: )/ })
+        .waitFor();
+      await page.getByLabel('Call id', { exact: true }).fill(callId);
+      await page.getByLabel('Reason').fill('Preservation order from the coroner, ref 2026/114');
+      await page.getByRole('button', { name: 'Place hold' }).click();
+      await page
+        .getByRole('status')
+        .filter({ hasText: `A legal hold is placed on call ${callId}.` })
+        .waitFor();
+      const held = page.getByRole('table', { name: 'Legal holds in force' }).getByRole('row').filter({ hasText: callId });
+      await held.getByText('Preservation order from the coroner, ref 2026/114').waitFor();
+      expect(await f.count('legal_holds', 'call_id = ? AND lifted_at IS NULL', [callId])).toBe(1);
+      await page.screenshot({ path: join(DOCS, 'records-officer-console.png'), fullPage: true });
+
+      // By keyboard: focus the row's button and press Enter.
+      const lift = page.getByRole('button', { name: `Lift the hold on call ${callId}` });
+      await lift.focus();
+      await page.keyboard.press('Enter');
+      await page
+        .getByRole('status')
+        .filter({ hasText: `The hold on call ${callId} is lifted.` })
+        .waitFor();
+      await held.waitFor({ state: 'detached' });
+      expect(await f.count('legal_holds', 'call_id = ? AND lifted_at IS NOT NULL', [callId])).toBe(1);
+      expect(
+        await f.count('audit_log', "target_id = ? AND action IN ('legal_hold.placed', 'legal_hold.lifted') AND actor_id = ?", [
+          callId,
+          officer.id,
+        ]),
+      ).toBe(2);
+
+      // The research export's suppression report, audited.
+      await page.getByRole('button', { name: 'Show suppression report' }).click();
+      await page
+        .getByRole('status')
+        .filter({ hasText: /^\d+ consenting call\(s\): \d+ exported, \d+ suppressed/ })
+        .waitFor();
+      expect(await f.count('audit_log', "action = 'research.exported' AND actor_id = ?", [officer.id])).toBe(1);
+
+      // A complaint recorded from the form (its text stored encrypted), then taken up.
+      await page.getByLabel('Received by').selectOption('letter');
+      await page.getByLabel('Category', { exact: true }).selectOption('service');
+      await page.getByLabel('What the complaint says').fill('Nobody answered for forty minutes on Sunday night');
+      await page.getByRole('button', { name: 'Record complaint' }).click();
+      await page.getByRole('status').filter({ hasText: 'The complaint is recorded.' }).waitFor();
+      const [row] = await f.db.query("SELECT id, body_enc FROM complaints WHERE recorded_by = ? AND category = 'service'", [officer.id]);
+      expect(Buffer.from(row.body_enc).toString('latin1')).not.toContain('forty minutes');
+      await page.getByRole('button', { name: /^Start investigating: the service complaint of / }).click();
+      await page
+        .getByRole('status')
+        .filter({ hasText: /is now investigating\.$/ })
+        .waitFor();
+      await page.getByRole('button', { name: /^Resolve: the service complaint of / }).waitFor();
+      expect(await f.count('complaints', "id = ? AND status = 'investigating'", [row.id])).toBe(1);
+    } finally {
+      await page.context().close();
+    }
+  }, 60_000);
+
+  it('an auditor searches the trail and verifies the chain, and sees no content', async () => {
+    const auditor = await f.staff('auditor');
+    const op = await f.staff('operator');
+    const callId = await f.call({ operator: op });
+    await f
+      .http()
+      .post(`/calls/${callId}/notes`)
+      .set({ Authorization: `Bearer ${op.token}` })
+      .send({ text: 'Caller spoke about losing her job' })
+      .expect(201);
+    const page = await signedIn(auditor);
+    try {
+      await page.getByRole('heading', { name: 'Search the audit trail' }).waitFor();
+      await page.getByLabel('Action').fill('legal_hold.*');
+      await page.getByRole('button', { name: 'Search', exact: true }).click();
+      const entries = page.getByRole('table', { name: 'Audit entries' });
+      await entries.getByRole('cell', { name: 'legal_hold.lifted' }).first().waitFor();
+      await entries.getByRole('cell', { name: 'legal_hold.placed' }).first().waitFor();
+
+      await page.getByLabel('Action').fill('');
+      await page.getByLabel('Target id').fill(callId);
+      await page.getByRole('button', { name: 'Search', exact: true }).click();
+      await entries.getByRole('cell', { name: 'note.added' }).waitFor();
+
+      const download = page.waitForEvent('download');
+      await page.getByRole('button', { name: 'Export CSV' }).click();
+      const csv = await (await download).createReadStream();
+      let text = '';
+      for await (const chunk of csv) text += chunk;
+      expect(text).toMatch(/^seq,at,actorId,actorRole,action,targetType,targetId,detail\r\n/);
+      expect(text).toContain('note.added');
+
+      // Who accessed that call: the operator who wrote in it.
+      await page.getByLabel('Or call id').fill(callId);
+      await page.getByRole('button', { name: 'Run report' }).click();
+      const accesses = page.getByRole('table', { name: 'Accesses' });
+      await accesses
+        .getByRole('row')
+        .filter({ hasText: op.id.slice(0, 8) })
+        .filter({ hasText: 'own call' })
+        .first()
+        .waitFor();
+      // A call from a withheld number: one caller, who cannot be told.
+      await page.getByRole('status').filter({ hasText: 'touching 1 distinct caller(s): 0 can be told, 1 cannot' }).waitFor();
+
+      await page.getByRole('button', { name: 'Verify the chain' }).click();
+      await page
+        .getByRole('status')
+        .filter({ hasText: /The chain is intact: \d+ entries verified\./ })
+        .waitFor();
+      await page.screenshot({ path: join(DOCS, 'auditor-console.png'), fullPage: true });
+      expect(await page.content()).not.toContain('losing her job');
+    } finally {
+      await page.context().close();
+    }
+  }, 60_000);
+
+  it('a supervisor views the statistics as charts and as a table', async () => {
+    const sup = await f.staff('supervisor');
+    const op = await f.staff('operator');
+    // Yesterday's calls, counted as the worker counts them (an hour after they end, or as they are destroyed).
+    const day = new Date(Math.floor(Date.now() / (24 * HOUR)) * 24 * HOUR - 24 * HOUR);
+    const ids: string[] = [];
+    for (let i = 0; i < 14; i++) {
+      const startedAt = new Date(day.getTime() + (8 + (i % 10)) * HOUR + i * 60_000);
+      const abandoned = i % 4 === 3;
+      const id = await f.call({ operator: abandoned ? undefined : op, startedAt, status: abandoned ? 'abandoned' : 'completed' });
+      const answeredAt = abandoned ? null : new Date(startedAt.getTime() + (5 + i * 7) * 1000);
+      await f.db.query('UPDATE calls SET answered_at = ?, ended_at = ? WHERE id = ?', [
+        answeredAt,
+        new Date(startedAt.getTime() + (60 + i * 90) * 1000),
+        id,
+      ]);
+      ids.push(id);
+    }
+    expect(await records.app.get(HourlyStats).countCalls(ids)).toBe(ids.length);
+
+    const page = await signedIn(sup);
+    try {
+      await page.getByRole('heading', { name: 'Statistics' }).waitFor();
+      await page.getByRole('img', { name: /^Calls per period\. Offered: 14 in all; Answered: 11 in all; Abandoned: 3 in all/ }).waitFor();
+      await page.getByRole('img', { name: /^Waiting time/ }).waitFor();
+      await page.getByRole('status').filter({ hasText: '14 calls offered, 11 answered' }).waitFor();
+      await page.screenshot({ path: join(DOCS, 'supervisor-statistics.png'), fullPage: true });
+
+      await page.getByRole('button', { name: 'Show as table' }).click();
+      const table = page.getByRole('table', { name: 'Statistics per period' });
+      const yesterday = table.getByRole('row').filter({ has: page.getByRole('cell', { name: '14', exact: true }) });
+      await yesterday.waitFor();
+      expect(await yesterday.getByRole('cell').allTextContents()).toEqual(['14', '11', expect.any(String), '3', '0', '0']);
+      await page.getByLabel('Period', { exact: true }).selectOption('hour');
+      await table.getByRole('row').nth(1).waitFor();
+    } finally {
+      await page.context().close();
+    }
+  }, 60_000);
+});
