@@ -28,6 +28,8 @@ GRANT SELECT, UPDATE ON `{{records}}`.`audit_head` TO 'hotline_gateway'@'%';
 -- records: the system of record. Staff and sign-in, calls and their content under need to know,
 -- legal holds, deletion requests (read), the audit log (read, append). It destroys nothing.
 GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`staff` TO 'hotline_records'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE ON `{{records}}`.`staff_recovery_codes` TO 'hotline_records'@'%';
+GRANT SELECT, INSERT ON `{{records}}`.`agreement_acceptances` TO 'hotline_records'@'%';
 GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`calls` TO 'hotline_records'@'%';
 GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`notes` TO 'hotline_records'@'%';
 GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`risk_assessments` TO 'hotline_records'@'%';

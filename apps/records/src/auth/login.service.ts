@@ -1,9 +1,29 @@
-import { HttpException, HttpStatus, Injectable, UnauthorizedException } from '@nestjs/common';
+import { HttpException, HttpStatus, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { randomBytes } from 'crypto';
+import type Redis from 'ioredis';
+import { toDataURL } from 'qrcode';
 import { DataSource } from 'typeorm';
 import { AuditService } from '@hotline/audit';
-import { StaffService, TokenService, dummyPasswordHash, verifyPassword } from '@hotline/auth';
-import { counter } from '@hotline/observability';
+import {
+  SessionRegistry,
+  StaffCredentials,
+  StaffService,
+  TokenService,
+  compareVersions,
+  dummyPasswordHash,
+  looksLikeRecoveryCode,
+  newRecoveryCodes,
+  newTotpSecret,
+  recoveryCodeHash,
+  secondFactorRoles,
+  totpFor,
+  totpStep,
+  verifyPassword,
+} from '@hotline/auth';
+import { Clock } from '@hotline/clock';
+import { ENV, Env } from '@hotline/config';
+import { REDIS, counter } from '@hotline/observability';
 import type { Role } from '@hotline/contract';
 import { LoginThrottle, Scope } from './login-throttle';
 
@@ -14,6 +34,37 @@ export interface LoginResult {
   lastSignInAt: string | null;
   /** Sign-ins refused for this account since then (wrong password, slowed or locked), from any address. */
   failedAttemptsSince: number;
+  /** Signed in with a one-time password: only POST /auth/password is served until a new one is chosen. */
+  mustChangePassword: boolean;
+  /** After enrolment only: the recovery codes, shown this once. */
+  recoveryCodes?: string[];
+  /** After a recovery code: how many remain. */
+  recoveryCodesLeft?: number;
+}
+
+/** The password was right and a second factor is due: no token yet. */
+export interface FactorChallenge {
+  factorRequired: 'totp' | 'enrol';
+  challenge: string;
+}
+
+/** Where the sign-in came from, kept with the session for its member to see. */
+export interface ClientInfo {
+  address: string;
+  userAgent?: string;
+}
+
+/** A challenge lives in Redis for this long; at most this many codes are tried on one. */
+export const CHALLENGE_SECONDS = 5 * 60;
+export const CHALLENGE_ATTEMPTS = 5;
+const CHALLENGE = (id: string) => `hl:{auth}:challenge:${id}`;
+interface Challenge {
+  staffId: string;
+  username: string;
+  kind: 'totp' | 'enrol';
+  attempts: number;
+  /** Enrolment: the secret offered, until a code proves the member's app holds it. */
+  pendingSecret?: string;
 }
 
 const BAD_CREDENTIALS = 'wrong username or password';
@@ -34,9 +85,15 @@ export class LoginService {
     private readonly tokens: TokenService,
     private readonly throttle: LoginThrottle,
     private readonly audit: AuditService,
+    private readonly sessions: SessionRegistry,
+    private readonly clock: Clock,
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(ENV) private readonly env: Env,
   ) {}
 
-  async login(username: string, password: string, address: string): Promise<LoginResult> {
+  async login(username: string, password: string, client: ClientInfo | string): Promise<LoginResult | FactorChallenge> {
+    const info: ClientInfo = typeof client === 'string' ? { address: client } : client;
+    const address = info.address;
     const account = await this.staff.credentials(username);
     const actor = account ? { actorId: account.id, actorRole: account.role, targetType: 'staff', targetId: account.id } : {};
     const known = account ? { username: account.username } : {};
@@ -66,6 +123,96 @@ export class LoginService {
     }
 
     await this.throttle.succeeded(gate.attempt);
+    if (secondFactorRoles(this.env.SECOND_FACTOR_ROLES).has(account.role) || account.totpSecret) {
+      const kind = account.totpSecret ? 'totp' : 'enrol';
+      const challenge = randomBytes(32).toString('base64url');
+      const c: Challenge = { staffId: account.id, username: account.username, kind, attempts: 0 };
+      await this.redis.set(CHALLENGE(challenge), JSON.stringify(c), 'EX', CHALLENGE_SECONDS);
+      await this.audit.append({ ...actor, action: 'auth.factor_challenge', detail: { username: account.username, kind } });
+      return { factorRequired: kind, challenge };
+    }
+    return this.finish(account, info);
+  }
+
+  /** An `enrol` challenge: a new TOTP secret to scan (kept with the challenge until a code proves it). */
+  async enrol(challenge: string): Promise<{ secret: string; otpauthUrl: string; qrDataUrl: string }> {
+    const c = await this.challenge(challenge);
+    if (c.kind !== 'enrol') throw new UnauthorizedException('this sign-in asks for a code, not an enrolment');
+    c.pendingSecret ??= newTotpSecret();
+    await this.redis.set(CHALLENGE(challenge), JSON.stringify(c), 'KEEPTTL');
+    const otpauthUrl = totpFor(c.pendingSecret, c.username).toString();
+    return { secret: c.pendingSecret, otpauthUrl, qrDataUrl: await toDataURL(otpauthUrl, { margin: 1, width: 220 }) };
+  }
+
+  /**
+   * The second step: a TOTP code (or, once enrolled, a recovery code). Throttled like passwords
+   * (LoginThrottle, under the username's own factor key), at most CHALLENGE_ATTEMPTS codes per
+   * challenge, each failure counted for the account holder and audited. A TOTP code is good once.
+   */
+  async factor(challenge: string, code: string, client: ClientInfo): Promise<LoginResult> {
+    const c = await this.challenge(challenge);
+    const account = await this.staff.credentials(c.username);
+    if (!account || account.id !== c.staffId || !account.active) {
+      await this.redis.del(CHALLENGE(challenge));
+      throw new UnauthorizedException('sign in again');
+    }
+    const actor = { actorId: account.id, actorRole: account.role, targetType: 'staff', targetId: account.id };
+    const gate = await this.throttle.reserve(`factor:${account.username}`, client.address);
+    if (gate.state !== 'open') {
+      await this.countFailure(account.id);
+      await this.audit.append({ ...actor, action: 'auth.factor_failed', detail: { reason: gate.state, scope: gate.scope } });
+      throw refusal(gate.state, gate.scope, gate.retryAfterSeconds);
+    }
+    const now = this.clock.nowMs();
+    let ok = false;
+    let method: 'totp' | 'recovery' = 'totp';
+    let recoveryCodesLeft: number | undefined;
+    if (c.kind === 'enrol') {
+      const step = c.pendingSecret ? totpStep(c.pendingSecret, code.trim(), now) : null;
+      if (c.pendingSecret && step !== null) {
+        const codes = newRecoveryCodes();
+        await this.staff.enrolTotp(account.id, c.pendingSecret, codes.map(recoveryCodeHash), step, principalOf(account));
+        await this.throttle.succeeded(gate.attempt);
+        await this.redis.del(CHALLENGE(challenge));
+        return { ...(await this.finish({ ...account, totpSecret: c.pendingSecret }, client)), recoveryCodes: codes };
+      }
+    } else if (account.totpSecret) {
+      if (looksLikeRecoveryCode(code)) {
+        method = 'recovery';
+        const r = await this.staff.useRecoveryCode(account.id, recoveryCodeHash(code));
+        ok = r.used;
+        recoveryCodesLeft = r.remaining;
+      } else {
+        const step = totpStep(account.totpSecret, code.trim(), now);
+        ok = step !== null && (await this.staff.takeTotpStep(account.id, step));
+      }
+    }
+    if (!ok) {
+      const { locked } = await this.throttle.failed(gate.attempt);
+      await this.countFailure(account.id);
+      c.attempts += 1;
+      if (c.attempts >= CHALLENGE_ATTEMPTS) await this.redis.del(CHALLENGE(challenge));
+      else await this.redis.set(CHALLENGE(challenge), JSON.stringify(c), 'KEEPTTL');
+      await this.audit.append({ ...actor, action: 'auth.factor_failed', detail: { reason: 'bad_code', method, ...(locked ? { locked: locked.scope } : {}) } });
+      if (locked) throw refusal('locked', locked.scope, locked.seconds);
+      logins().inc({ outcome: 'failed' });
+      throw new UnauthorizedException(c.attempts >= CHALLENGE_ATTEMPTS ? 'wrong code; sign in again' : 'wrong code');
+    }
+    await this.throttle.succeeded(gate.attempt);
+    await this.redis.del(CHALLENGE(challenge));
+    await this.audit.append({ ...actor, action: 'auth.factor_ok', detail: { method } });
+    return { ...(await this.finish(account, client)), ...(recoveryCodesLeft !== undefined ? { recoveryCodesLeft } : {}) };
+  }
+
+  private async challenge(id: string): Promise<Challenge> {
+    const raw = typeof id === 'string' && id.length <= 64 ? await this.redis.get(CHALLENGE(id)) : null;
+    if (!raw) throw new UnauthorizedException('this sign-in has expired or is unknown: sign in again');
+    return JSON.parse(raw) as Challenge;
+  }
+
+  /** Password (and factor) right: the token, the session, what the account holder is told. */
+  private async finish(account: StaffCredentials, client: ClientInfo): Promise<LoginResult> {
+    const actor = { actorId: account.id, actorRole: account.role, targetType: 'staff', targetId: account.id };
     const since = await this.ds.transaction(async (m) => {
       // The row lock orders simultaneous sign-ins of one account: each reports what came before it.
       const [row] = await m.query('SELECT failed_logins FROM staff WHERE id = ? FOR UPDATE', [account.id]);
@@ -82,7 +229,13 @@ export class LoginService {
     });
     logins().inc({ outcome: 'ok' });
     const user = { id: account.id, username: account.username, role: account.role, displayName: account.displayName };
-    return { accessToken: this.tokens.sign(user), user, ...since };
+    const accessToken = this.tokens.sign({ ...user, mustChangePassword: account.mustChangePassword });
+    const principal = this.tokens.verify(accessToken)!;
+    await this.sessions.started(principal, client);
+    // The fast copy every app checks (SessionRegistry) is re-seeded from the database at each sign-in.
+    const accepted = (await this.staff.acceptedVersions(account.id)).sort(compareVersions).pop();
+    if (accepted) await this.sessions.agreed(account.id, accepted);
+    return { accessToken, user, ...since, mustChangePassword: account.mustChangePassword };
   }
 
   /** One more refused sign-in for the account holder to be told of (`staff.failed_logins`, reset by a sign-in). */
@@ -109,6 +262,10 @@ function refusal(state: 'throttled' | 'locked', scope: Scope, retryAfterSeconds:
     { ...body, retryAfterSeconds: seconds, headers: { 'Retry-After': String(seconds) } },
     state === 'locked' ? HttpStatus.LOCKED : HttpStatus.TOO_MANY_REQUESTS,
   );
+}
+
+function principalOf(a: StaffCredentials) {
+  return { id: a.id, username: a.username, role: a.role };
 }
 
 function minutes(seconds: number): string {
