@@ -30,6 +30,7 @@ GRANT SELECT, UPDATE ON `{{records}}`.`audit_head` TO 'hotline_gateway'@'%';
 GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`staff` TO 'hotline_records'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON `{{records}}`.`staff_recovery_codes` TO 'hotline_records'@'%';
 GRANT SELECT, INSERT ON `{{records}}`.`agreement_acceptances` TO 'hotline_records'@'%';
+GRANT SELECT, INSERT ON `{{records}}`.`handovers` TO 'hotline_records'@'%';
 GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`calls` TO 'hotline_records'@'%';
 GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`notes` TO 'hotline_records'@'%';
 GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`risk_assessments` TO 'hotline_records'@'%';

@@ -65,7 +65,11 @@ describe('staff accounts: second factor, agreement, passwords, sessions', () => 
       // A wrong code does not enrol.
       await f.http().post('/auth/factor').send({ challenge: first.body.challenge, code: '000000' }).expect(401);
       const now = clock.nowMs();
-      const done = await f.http().post('/auth/factor').send({ challenge: first.body.challenge, code: totpCode(enrol.body.secret, now) }).expect(200);
+      const done = await f
+        .http()
+        .post('/auth/factor')
+        .send({ challenge: first.body.challenge, code: totpCode(enrol.body.secret, now) })
+        .expect(200);
       expect(done.body.accessToken).toEqual(expect.any(String));
       expect(done.body.recoveryCodes).toHaveLength(10);
       const [[row]] = [await f.db.query('SELECT code_hash FROM staff_recovery_codes WHERE staff_id = ? LIMIT 1', [sup.id])];
@@ -74,8 +78,16 @@ describe('staff accounts: second factor, agreement, passwords, sessions', () => 
       const second = await login(sup).expect(200);
       expect(second.body.factorRequired).toBe('totp');
       // The code used to enrol is spent: the same code again is refused (replay).
-      await f.http().post('/auth/factor').send({ challenge: second.body.challenge, code: totpCode(enrol.body.secret, now) }).expect(401);
-      const next = await f.http().post('/auth/factor').send({ challenge: second.body.challenge, code: totpCode(enrol.body.secret, now + 30000) }).expect(200);
+      await f
+        .http()
+        .post('/auth/factor')
+        .send({ challenge: second.body.challenge, code: totpCode(enrol.body.secret, now) })
+        .expect(401);
+      const next = await f
+        .http()
+        .post('/auth/factor')
+        .send({ challenge: second.body.challenge, code: totpCode(enrol.body.secret, now + 30000) })
+        .expect(200);
       expect(next.body.user.id).toBe(sup.id);
     });
 
@@ -114,7 +126,11 @@ describe('staff accounts: second factor, agreement, passwords, sessions', () => 
       await signIn(f, sup, { address: address() });
       const before = sup.token;
       await f.http().post(`/users/${sup.id}/factor-reset`).set(bearer(admin)).expect(204);
-      await f.http().get('/auth/me').set(bearer({ token: before })).expect(401);
+      await f
+        .http()
+        .get('/auth/me')
+        .set(bearer({ token: before }))
+        .expect(401);
       expect((await login(sup).expect(200)).body.factorRequired).toBe('enrol');
       expect(await f.count('audit_log', "action = 'staff.factor_reset' AND target_id = ?", [sup.id])).toBe(1);
     });
@@ -178,14 +194,26 @@ describe('staff accounts: second factor, agreement, passwords, sessions', () => 
       await signIn(f, op, { address: address() });
       const other = await signIn(f, { ...op }, { address: address() });
       const change = (body: object) => f.http().post('/auth/password').set(bearer(op)).send(body);
-      expect((await change({ currentPassword: 'wrong-password-here', newPassword: 'plum orbit ladder quietly' }).expect(400)).body.fields).toEqual(['currentPassword']);
+      expect(
+        (await change({ currentPassword: 'wrong-password-here', newPassword: 'plum orbit ladder quietly' }).expect(400)).body.fields,
+      ).toEqual(['currentPassword']);
       expect((await change({ currentPassword: op.password, newPassword: 'short' }).expect(400)).body.message).toMatch(/at least 12/);
       expect((await change({ currentPassword: op.password, newPassword: 'qwerty123456' }).expect(400)).body.message).toMatch(/breached/);
-      expect((await change({ currentPassword: op.password, newPassword: 'aaaaaaaaaaaaaa' }).expect(400)).body.message).toMatch(/easy to guess/);
+      expect((await change({ currentPassword: op.password, newPassword: 'aaaaaaaaaaaaaa' }).expect(400)).body.message).toMatch(
+        /easy to guess/,
+      );
       const ok = await change({ currentPassword: op.password, newPassword: 'plum orbit ladder quietly' }).expect(200);
       await f.http().get('/auth/me').set(bearer(op)).expect(401);
-      await f.http().get('/auth/me').set(bearer({ token: other.token })).expect(401);
-      await f.http().get('/auth/me').set(bearer({ token: ok.body.accessToken })).expect(200);
+      await f
+        .http()
+        .get('/auth/me')
+        .set(bearer({ token: other.token }))
+        .expect(401);
+      await f
+        .http()
+        .get('/auth/me')
+        .set(bearer({ token: ok.body.accessToken }))
+        .expect(200);
       await login({ ...op, password: 'plum orbit ladder quietly' }).expect(200);
       await login(op).expect(401);
       const [row] = await f.db.query('SELECT password_hash FROM staff WHERE id = ?', [op.id]);
@@ -197,15 +225,28 @@ describe('staff accounts: second factor, agreement, passwords, sessions', () => 
       await signIn(f, op, { address: address() });
       const old = op.token;
       const reset = await f.http().post(`/users/${op.id}/password-reset`).set(bearer(admin)).expect(200);
-      await f.http().get('/auth/me').set(bearer({ token: old })).expect(401);
+      await f
+        .http()
+        .get('/auth/me')
+        .set(bearer({ token: old }))
+        .expect(401);
       await login(op).expect(401);
       const first = await login({ ...op, password: reset.body.oneTimePassword }).expect(200);
       expect(first.body.mustChangePassword).toBe(true);
       const t = { token: first.body.accessToken };
       expect((await f.http().get('/calls').set(bearer(t)).expect(403)).body.error).toBe('password_change_required');
       await expect(connectConsole(gateway.base, '/operator', t.token)).rejects.toThrow('password_change_required');
-      const changed = await f.http().post('/auth/password').set(bearer(t)).send({ currentPassword: reset.body.oneTimePassword, newPassword: 'velvet canyon pocket seventeen' }).expect(200);
-      await f.http().get('/calls').set(bearer({ token: changed.body.accessToken })).expect(200);
+      const changed = await f
+        .http()
+        .post('/auth/password')
+        .set(bearer(t))
+        .send({ currentPassword: reset.body.oneTimePassword, newPassword: 'velvet canyon pocket seventeen' })
+        .expect(200);
+      await f
+        .http()
+        .get('/calls')
+        .set(bearer({ token: changed.body.accessToken }))
+        .expect(200);
       expect(await f.count('audit_log', "action IN ('staff.password_reset', 'staff.password_changed') AND target_id = ?", [op.id])).toBe(2);
       const audit = await f.db.query("SELECT detail FROM audit_log WHERE target_id = ? AND action LIKE 'staff.password%'", [op.id]);
       expect(JSON.stringify(audit)).not.toContain(reset.body.oneTimePassword);
@@ -217,14 +258,34 @@ describe('staff accounts: second factor, agreement, passwords, sessions', () => 
       const op: Enrolled = await f.staff('operator');
       const a = await signIn(f, { ...op }, { address: address() });
       const b = await signIn(f, { ...op }, { address: address() });
-      const list = await f.http().get('/auth/sessions').set(bearer({ token: a.token })).expect(200);
+      const list = await f
+        .http()
+        .get('/auth/sessions')
+        .set(bearer({ token: a.token }))
+        .expect(200);
       expect(list.body.items).toHaveLength(2);
       expect(list.body.items.filter((s: any) => s.current)).toHaveLength(1);
       const other = list.body.items.find((s: any) => !s.current);
       await f.http().delete(`/auth/sessions/${other.sid}`).set(bearer(admin)).expect(404);
-      await f.http().delete(`/auth/sessions/${other.sid}`).set(bearer({ token: a.token })).expect(204);
-      await f.http().get('/auth/me').set(bearer({ token: b.token })).expect(401);
-      expect((await f.http().get('/auth/sessions').set(bearer({ token: a.token })).expect(200)).body.items).toHaveLength(1);
+      await f
+        .http()
+        .delete(`/auth/sessions/${other.sid}`)
+        .set(bearer({ token: a.token }))
+        .expect(204);
+      await f
+        .http()
+        .get('/auth/me')
+        .set(bearer({ token: b.token }))
+        .expect(401);
+      expect(
+        (
+          await f
+            .http()
+            .get('/auth/sessions')
+            .set(bearer({ token: a.token }))
+            .expect(200)
+        ).body.items,
+      ).toHaveLength(1);
     });
 
     it('the server ends a session idle for SESSION_IDLE_SECONDS (time moved, not waited for)', async () => {

@@ -39,7 +39,11 @@ export async function signIn(
     const step = Math.floor(f.app.get(Clock, { strict: false }).nowMs() / 30000);
     const use = s.lastStep !== undefined && s.lastStep >= step ? s.lastStep + 1 : step;
     s.lastStep = use;
-    const res = await f.http().post('/auth/factor').set('X-Forwarded-For', address).send({ challenge: body.challenge, code: totpCode(s.totpSecret!, use * 30000) });
+    const res = await f
+      .http()
+      .post('/auth/factor')
+      .set('X-Forwarded-For', address)
+      .send({ challenge: body.challenge, code: totpCode(s.totpSecret!, use * 30000) });
     if (res.status !== 200) throw new Error(`second factor refused: ${res.status} ${JSON.stringify(res.body)}`);
     body = res.body;
     if (body.recoveryCodes) s.recoveryCodes = body.recoveryCodes;

@@ -10,6 +10,7 @@ import { RetentionApiModule } from './retention/retention-api.module';
 import { DeletionRequestsModule } from './deletion-requests/deletion-requests.module';
 import { RecordsAuthModule } from './auth/auth.module';
 import { RecordsCallsModule } from './calls/calls.module';
+import { HandoverModule } from './handover/handover.controller';
 import { RecordsAuditModule } from './audit/audit.controller';
 
 /** The system of record: staff and sign-in, calls and their content, holds, audit. */
@@ -27,6 +28,7 @@ export class RecordsModule {
         CryptoModule,
         RecordsAuthModule,
         RecordsCallsModule,
+        HandoverModule,
         RecordsAuditModule,
         RetentionApiModule,
         DeletionRequestsModule,

@@ -105,7 +105,12 @@ export class SessionRegistry implements OnModuleDestroy {
    */
   async check(p: Pick<Principal, 'id' | 'sid' | 'iatMs'>): Promise<SessionState> {
     if (!p.sid) return { state: 'ended', agreed: null };
-    const [ended, endedBefore, seen, agreed] = await this.redis.mget(ENDED_SESSION(p.sid), ENDED_BEFORE(p.id), LAST_SEEN(p.sid), AGREED(p.id));
+    const [ended, endedBefore, seen, agreed] = await this.redis.mget(
+      ENDED_SESSION(p.sid),
+      ENDED_BEFORE(p.id),
+      LAST_SEEN(p.sid),
+      AGREED(p.id),
+    );
     if (ended) return { state: 'ended', agreed };
     if (endedBefore && (p.iatMs ?? 0) <= Number(endedBefore)) return { state: 'ended', agreed };
     if (seen && this.clock.nowMs() - Number(seen) > this.idleMs) {
@@ -119,7 +124,12 @@ export class SessionRegistry implements OnModuleDestroy {
   async started(p: Pick<Principal, 'id' | 'sid' | 'iatMs'>, info: { address: string; userAgent?: string }): Promise<void> {
     if (!p.sid) return;
     const now = this.clock.nowMs();
-    const entry = { startedAt: new Date(now).toISOString(), iatMs: p.iatMs ?? now, address: info.address, userAgent: info.userAgent?.slice(0, 200) ?? null };
+    const entry = {
+      startedAt: new Date(now).toISOString(),
+      iatMs: p.iatMs ?? now,
+      address: info.address,
+      userAgent: info.userAgent?.slice(0, 200) ?? null,
+    };
     await this.redis
       .multi()
       .hset(SESSIONS_OF(p.id), p.sid, JSON.stringify(entry))
@@ -156,7 +166,13 @@ export class SessionRegistry implements OnModuleDestroy {
         continue;
       }
       const seen = await this.redis.get(LAST_SEEN(sid));
-      out.push({ sid, startedAt: e.startedAt, address: e.address, userAgent: e.userAgent, lastSeenAt: seen ? new Date(Number(seen)).toISOString() : null });
+      out.push({
+        sid,
+        startedAt: e.startedAt,
+        address: e.address,
+        userAgent: e.userAgent,
+        lastSeenAt: seen ? new Date(Number(seen)).toISOString() : null,
+      });
     }
     if (dead.length) await this.redis.hdel(SESSIONS_OF(staffId), ...dead);
     return out.sort((a, b) => b.startedAt.localeCompare(a.startedAt));

@@ -207,11 +207,23 @@ export class StaffService {
   /** Enrolment completed: the secret and the recovery codes' hashes replace any before. Audited. */
   async enrolTotp(id: string, secret: string, recoveryHashes: string[], step: number, actor: Principal): Promise<void> {
     await this.ds.transaction(async (m) => {
-      await m.query('UPDATE staff SET totp_secret = ?, totp_last_step = ?, factor_enrolled_at = ? WHERE id = ?', [secret, step, new Date(), id]);
+      await m.query('UPDATE staff SET totp_secret = ?, totp_last_step = ?, factor_enrolled_at = ? WHERE id = ?', [
+        secret,
+        step,
+        new Date(),
+        id,
+      ]);
       await m.query('DELETE FROM staff_recovery_codes WHERE staff_id = ?', [id]);
       for (const h of recoveryHashes) await m.query('INSERT INTO staff_recovery_codes (staff_id, code_hash) VALUES (?, ?)', [id, h]);
       await this.audit.append(
-        { actorId: actor.id, actorRole: actor.role, action: 'auth.factor_enrolled', targetType: 'staff', targetId: id, detail: { factor: 'totp' } },
+        {
+          actorId: actor.id,
+          actorRole: actor.role,
+          action: 'auth.factor_enrolled',
+          targetType: 'staff',
+          targetId: id,
+          detail: { factor: 'totp' },
+        },
         m,
       );
     });
@@ -219,13 +231,20 @@ export class StaffService {
 
   /** Takes a TOTP time step for this member if it is later than the last one taken (a code works once). */
   async takeTotpStep(id: string, step: number): Promise<boolean> {
-    const res = await this.ds.query('UPDATE staff SET totp_last_step = ? WHERE id = ? AND (totp_last_step IS NULL OR totp_last_step < ?)', [step, id, step]);
+    const res = await this.ds.query('UPDATE staff SET totp_last_step = ? WHERE id = ? AND (totp_last_step IS NULL OR totp_last_step < ?)', [
+      step,
+      id,
+      step,
+    ]);
     return Number(res?.affectedRows ?? 0) === 1;
   }
 
   /** Uses a recovery code once: true when it was the member's and unused. How many remain comes back too. */
   async useRecoveryCode(id: string, hash: string): Promise<{ used: boolean; remaining: number }> {
-    const res = await this.ds.query('UPDATE staff_recovery_codes SET used_at = ? WHERE staff_id = ? AND code_hash = ? AND used_at IS NULL', [new Date(), id, hash]);
+    const res = await this.ds.query(
+      'UPDATE staff_recovery_codes SET used_at = ? WHERE staff_id = ? AND code_hash = ? AND used_at IS NULL',
+      [new Date(), id, hash],
+    );
     const [{ n }] = await this.ds.query('SELECT COUNT(*) AS n FROM staff_recovery_codes WHERE staff_id = ? AND used_at IS NULL', [id]);
     return { used: Number(res?.affectedRows ?? 0) === 1, remaining: Number(n) };
   }
@@ -237,7 +256,10 @@ export class StaffService {
       if (!row) return null;
       await m.query('UPDATE staff SET totp_secret = NULL, totp_last_step = NULL, factor_enrolled_at = NULL WHERE id = ?', [id]);
       await m.query('DELETE FROM staff_recovery_codes WHERE staff_id = ?', [id]);
-      await this.audit.append({ actorId: actor.id, actorRole: actor.role, action: 'staff.factor_reset', targetType: 'staff', targetId: id }, m);
+      await this.audit.append(
+        { actorId: actor.id, actorRole: actor.role, action: 'staff.factor_reset', targetType: 'staff', targetId: id },
+        m,
+      );
       return toAccount(row);
     });
   }
@@ -249,13 +271,27 @@ export class StaffService {
   }
 
   /** The member accepted `version`; audited (version and time). Accepting again changes nothing. */
-  async acceptAgreement(actor: Principal | StaffAccount, version: string, at = new Date()): Promise<{ acceptedAt: string; already: boolean }> {
+  async acceptAgreement(
+    actor: Principal | StaffAccount,
+    version: string,
+    at = new Date(),
+  ): Promise<{ acceptedAt: string; already: boolean }> {
     return this.ds.transaction(async (m) => {
-      const [prior] = await m.query('SELECT accepted_at FROM agreement_acceptances WHERE staff_id = ? AND version = ? FOR UPDATE', [actor.id, version]);
+      const [prior] = await m.query('SELECT accepted_at FROM agreement_acceptances WHERE staff_id = ? AND version = ? FOR UPDATE', [
+        actor.id,
+        version,
+      ]);
       if (prior) return { acceptedAt: new Date(prior.accepted_at).toISOString(), already: true };
       await m.query('INSERT INTO agreement_acceptances (staff_id, version, accepted_at) VALUES (?, ?, ?)', [actor.id, version, at]);
       await this.audit.append(
-        { actorId: actor.id, actorRole: actor.role, action: 'agreement.accepted', targetType: 'staff', targetId: actor.id, detail: { version } },
+        {
+          actorId: actor.id,
+          actorRole: actor.role,
+          action: 'agreement.accepted',
+          targetType: 'staff',
+          targetId: actor.id,
+          detail: { version },
+        },
         m,
       );
       return { acceptedAt: at.toISOString(), already: false };
@@ -269,7 +305,13 @@ export class StaffService {
        ${version ? 'WHERE a.version = ?' : ''} ORDER BY a.accepted_at DESC LIMIT 5000`,
       version ? [version] : [],
     );
-    return rows.map((r: any) => ({ staffId: r.staff_id, username: r.username, role: r.role, version: r.version, acceptedAt: new Date(r.accepted_at).toISOString() }));
+    return rows.map((r: any) => ({
+      staffId: r.staff_id,
+      username: r.username,
+      role: r.role,
+      version: r.version,
+      acceptedAt: new Date(r.accepted_at).toISOString(),
+    }));
   }
 
   async findById(id: string): Promise<StaffAccount | null> {

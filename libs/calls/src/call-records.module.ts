@@ -3,9 +3,10 @@ import { CallRecordings } from './call-recordings';
 import { CallRetention } from './call-retention';
 import { CallerRecords } from './caller-records';
 import { CallDestructionSteps } from './destruction-steps';
+import { CallHandover } from './handover';
 import { LegalHolds } from './legal-holds';
 
-const RECORD_STORES = [LegalHolds, CallerRecords, CallRecordings, CallRetention, CallDestructionSteps];
+const RECORD_STORES = [LegalHolds, CallerRecords, CallRecordings, CallRetention, CallDestructionSteps, CallHandover];
 
 /**
  * The call record without its content (no key, no cipher): holds, callers, recordings, retention

@@ -13,3 +13,4 @@ export * from './call-recordings';
 export * from './call-retention';
 export * from './destruction-steps';
 export * from './call-records.module';
+export * from './handover';

@@ -1,6 +1,14 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import type { Socket } from 'socket.io';
-import { AGREEMENT_REQUIRED, AgreementCatalog, PASSWORD_CHANGE_REQUIRED, Principal, SessionRegistry, SessionsEnded, TokenService } from '@hotline/auth';
+import {
+  AGREEMENT_REQUIRED,
+  AgreementCatalog,
+  PASSWORD_CHANGE_REQUIRED,
+  Principal,
+  SessionRegistry,
+  SessionsEnded,
+  TokenService,
+} from '@hotline/auth';
 import type { Role, SessionEndedReason } from '@hotline/contract';
 import { SOCKET_LIMITS, TOO_MANY_CONNECTIONS, limitSocketEvents } from './socket-limits';
 

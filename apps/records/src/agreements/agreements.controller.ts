@@ -66,7 +66,8 @@ export class AgreementsController {
   @SignInStep()
   @ApiOperation({
     summary: 'Accept the current agreement',
-    description: 'Only the current version can be accepted (409 for an older one). Audited with version and time; accepting again changes nothing.',
+    description:
+      'Only the current version can be accepted (409 for an older one). Audited with version and time; accepting again changes nothing.',
   })
   @ApiOkResponse({ type: AcceptedDto })
   @ApiErrors([401, 404, 409], { 404: 'No such version.', 409: 'Not the current version: read GET /agreements/current.' })
@@ -91,7 +92,11 @@ export class AgreementsController {
     if (!current) throw new NotFoundException('no agreement is published');
     if (version !== undefined && !/^[0-9A-Za-z._-]{1,32}$/.test(version)) throw new NotFoundException('no such agreement version');
     const items = await this.staff.acceptances(version);
-    const ofCurrent = new Set((version === undefined || version === current.version ? items : await this.staff.acceptances(current.version)).filter((a) => a.version === current.version).map((a) => a.staffId));
+    const ofCurrent = new Set(
+      (version === undefined || version === current.version ? items : await this.staff.acceptances(current.version))
+        .filter((a) => a.version === current.version)
+        .map((a) => a.staffId),
+    );
     const pendingStaffIds = (await this.staff.list()).filter((s) => s.active && !ofCurrent.has(s.id)).map((s) => s.id);
     return { currentVersion: current.version, items, pendingStaffIds };
   }

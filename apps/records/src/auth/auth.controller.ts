@@ -142,7 +142,13 @@ export class AuthController {
     if (!/^[A-Za-z0-9_-]{10,64}$/.test(sid)) throw new BadRequestException({ message: 'sid is not a session id', fields: ['sid'] });
     if (!(await this.sessions.owns(user.id, sid))) throw new NotFoundException('no such session of yours');
     await this.sessions.end({ id: user.id, sid });
-    await this.audit.append({ actorId: user.id, actorRole: user.role, action: 'auth.session_ended', targetType: 'staff', targetId: user.id });
+    await this.audit.append({
+      actorId: user.id,
+      actorRole: user.role,
+      action: 'auth.session_ended',
+      targetType: 'staff',
+      targetId: user.id,
+    });
   }
 
   @Post('logout')

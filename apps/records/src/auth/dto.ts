@@ -98,7 +98,8 @@ export class UpdatedUserDto extends UserDto {
 export class FactorChallengeDto {
   @ApiProperty({
     enum: ['totp', 'enrol'],
-    description: 'totp: send a code from the authenticator app (or a recovery code) to POST /auth/factor; enrol: first POST /auth/factor/enrol',
+    description:
+      'totp: send a code from the authenticator app (or a recovery code) to POST /auth/factor; enrol: first POST /auth/factor/enrol',
   })
   factorRequired: 'totp' | 'enrol';
   @ApiProperty({ description: `Names this sign-in for the next step; lasts 5 minutes, at most 5 codes` }) challenge: string;
@@ -112,7 +113,10 @@ export class ChallengeDto {
 }
 
 export class FactorDto extends ChallengeDto {
-  @ApiProperty({ description: 'Six digits from the authenticator app, or a recovery code (xxxxx-xxxxx, each good once)', example: '123456' })
+  @ApiProperty({
+    description: 'Six digits from the authenticator app, or a recovery code (xxxxx-xxxxx, each good once)',
+    example: '123456',
+  })
   @IsString()
   @Length(6, 16)
   code: string;
@@ -143,7 +147,8 @@ export class ChangePasswordDto {
 }
 
 export class PasswordChangedDto {
-  @ApiProperty({ description: 'A new token: every other session of this member has ended (this one too; use this token)' }) accessToken: string;
+  @ApiProperty({ description: 'A new token: every other session of this member has ended (this one too; use this token)' })
+  accessToken: string;
 }
 
 export class SessionDto {

@@ -193,7 +193,11 @@ export class LoginService {
       c.attempts += 1;
       if (c.attempts >= CHALLENGE_ATTEMPTS) await this.redis.del(CHALLENGE(challenge));
       else await this.redis.set(CHALLENGE(challenge), JSON.stringify(c), 'KEEPTTL');
-      await this.audit.append({ ...actor, action: 'auth.factor_failed', detail: { reason: 'bad_code', method, ...(locked ? { locked: locked.scope } : {}) } });
+      await this.audit.append({
+        ...actor,
+        action: 'auth.factor_failed',
+        detail: { reason: 'bad_code', method, ...(locked ? { locked: locked.scope } : {}) },
+      });
       if (locked) throw refusal('locked', locked.scope, locked.seconds);
       logins().inc({ outcome: 'failed' });
       throw new UnauthorizedException(c.attempts >= CHALLENGE_ATTEMPTS ? 'wrong code; sign in again' : 'wrong code');

@@ -22,7 +22,8 @@ export class PasswordChanges {
 
   async change(user: Principal, current: string, next: string, client: ClientInfo): Promise<{ accessToken: string }> {
     const account = await this.staff.credentials(user.username);
-    if (!account || account.id !== user.id || !account.active) throw new UnauthorizedException('this account no longer exists or is inactive');
+    if (!account || account.id !== user.id || !account.active)
+      throw new UnauthorizedException('this account no longer exists or is inactive');
     const gate = await this.throttle.reserve(`password:${account.username}`, client.address);
     if (gate.state !== 'open') throw new UnauthorizedException('too many wrong passwords: wait a while and try again');
     if (!(await verifyPassword(account.passwordHash, current))) {
@@ -39,7 +40,9 @@ export class PasswordChanges {
     }
     await this.throttle.succeeded(gate.attempt);
     const problem =
-      next === current ? 'the new password must differ from the current one' : passwordProblem(next, [account.username, account.displayName]);
+      next === current
+        ? 'the new password must differ from the current one'
+        : passwordProblem(next, [account.username, account.displayName]);
     if (problem) throw new BadRequestException({ message: problem, fields: ['newPassword'] });
     await this.staff.setOwnPassword(user.id, next, user);
     const before = Date.now();

@@ -7,7 +7,9 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  *  - `totp_secret`, `totp_last_step`, `factor_enrolled_at`: the second factor (RFC 6238); the last
  *    accepted time step refuses a code seen once already (replay);
  *  - `staff_recovery_codes`: SHA-256 of each recovery code, usable once (`used_at`);
- *  - `agreement_acceptances`: who accepted which version of the confidentiality agreement, when.
+ *  - `agreement_acceptances`: who accepted which version of the confidentiality agreement, when;
+ *  - `handovers`: a supervisor moved a leaving operator's calls to another (the reason is kept here,
+ *    not in the audit trail, which names ids only).
  * The gateway's grant on `staff` names columns (id, display_name), so none of these reach it.
  */
 export class StaffAccounts1764000001600 implements MigrationInterface {
@@ -30,11 +32,24 @@ export class StaffAccounts1764000001600 implements MigrationInterface {
       PRIMARY KEY (staff_id, version),
       KEY agreement_acceptances_version (version, accepted_at)
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`);
+    await q.query(`CREATE TABLE handovers (
+      id CHAR(36) NOT NULL PRIMARY KEY,
+      from_operator_id CHAR(36) NOT NULL,
+      to_operator_id CHAR(36) NOT NULL,
+      by_staff_id CHAR(36) NOT NULL,
+      reason VARCHAR(500) NOT NULL,
+      calls_moved INT NOT NULL,
+      created_at DATETIME(3) NOT NULL,
+      KEY handovers_from (from_operator_id, created_at)
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`);
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.query('DROP TABLE handovers');
     await q.query('DROP TABLE agreement_acceptances');
     await q.query('DROP TABLE staff_recovery_codes');
-    await q.query('ALTER TABLE staff DROP COLUMN factor_enrolled_at, DROP COLUMN totp_last_step, DROP COLUMN totp_secret, DROP COLUMN must_change_password');
+    await q.query(
+      'ALTER TABLE staff DROP COLUMN factor_enrolled_at, DROP COLUMN totp_last_step, DROP COLUMN totp_secret, DROP COLUMN must_change_password',
+    );
   }
 }

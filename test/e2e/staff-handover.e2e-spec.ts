@@ -1,0 +1,94 @@
+import { bearer } from '../support/factories';
+import { withRecordsApp } from '../support/records-app';
+
+/** Issue 16: a supervisor hands a leaving operator's calls over to another operator. */
+describe('handover', () => {
+  const { f } = withRecordsApp();
+
+  async function endedCall(operator: { id: string }): Promise<string> {
+    const id = await f.call({ operator });
+    await f.db.query("UPDATE calls SET status = 'completed', ended_at = ? WHERE id = ?", [new Date(), id]);
+    return id;
+  }
+
+  it('moves need-to-know access to all ended calls at once, leaves live calls, and audits who handed what to whom', async () => {
+    const [leaving, taking, sup] = [await f.staff('operator'), await f.staff('operator'), await f.staff('supervisor')];
+    const a = await endedCall(leaving);
+    const b = await endedCall(leaving);
+    const live = await f.call({ operator: leaving });
+    await f.http().post(`/calls/${a}/notes`).set(bearer(leaving)).send({ text: 'Caller will ring back on Friday' }).expect(201);
+    await f.http().get(`/calls/${a}`).set(bearer(taking)).expect(404);
+
+    const res = await f
+      .http()
+      .post('/handovers')
+      .set(bearer(sup))
+      .send({ fromOperatorId: leaving.id, toOperatorId: taking.id, reason: 'Leaves the service at the end of the month' })
+      .expect(201);
+    expect(res.body.moved.sort()).toEqual([a, b].sort());
+    expect(res.body.refused).toEqual([]);
+
+    const read = await f.http().get(`/calls/${a}`).set(bearer(taking)).expect(200);
+    expect(read.body.notes[0].text).toBe('Caller will ring back on Friday');
+    await f.http().get(`/calls/${a}`).set(bearer(leaving)).expect(404);
+    await f.http().get(`/calls/${live}`).set(bearer(leaving)).expect(200);
+
+    const [entry] = await f.db.query(
+      "SELECT actor_id, target_id, detail FROM audit_log WHERE action = 'calls.handed_over' AND target_id = ?",
+      [leaving.id],
+    );
+    const detail = typeof entry.detail === 'string' ? JSON.parse(entry.detail) : entry.detail;
+    expect(entry.actor_id).toBe(sup.id);
+    expect(detail).toMatchObject({ to: taking.id, handoverId: res.body.id });
+    expect(detail.callIds.sort()).toEqual([a, b].sort());
+    expect(JSON.stringify(detail)).not.toContain('end of the month'); // the reason stays in the handover record
+    const [h] = await f.db.query('SELECT reason, by_staff_id, calls_moved FROM handovers WHERE id = ?', [res.body.id]);
+    expect(h).toMatchObject({ reason: 'Leaves the service at the end of the month', by_staff_id: sup.id, calls_moved: 2 });
+  });
+
+  it('moves only the calls chosen, and names those it could not move', async () => {
+    const [leaving, taking, other, sup] = [
+      await f.staff('operator'),
+      await f.staff('operator'),
+      await f.staff('operator'),
+      await f.staff('supervisor'),
+    ];
+    const keep = await endedCall(leaving);
+    const give = await endedCall(leaving);
+    const notTheirs = await endedCall(other);
+    const res = await f
+      .http()
+      .post('/handovers')
+      .set(bearer(sup))
+      .send({ fromOperatorId: leaving.id, toOperatorId: taking.id, callIds: [give, notTheirs], reason: 'Long leave from Monday' })
+      .expect(201);
+    expect(res.body).toMatchObject({ moved: [give], refused: [notTheirs] });
+    await f.http().get(`/calls/${keep}`).set(bearer(leaving)).expect(200);
+    await f.http().get(`/calls/${give}`).set(bearer(taking)).expect(200);
+    await f.http().get(`/calls/${notTheirs}`).set(bearer(other)).expect(200);
+  });
+
+  it('only supervisors hand over, only to an active operator', async () => {
+    const [leaving, taking, sup, admin] = [
+      await f.staff('operator'),
+      await f.staff('operator'),
+      await f.staff('supervisor'),
+      await f.staff('admin'),
+    ];
+    const body = { fromOperatorId: leaving.id, toOperatorId: taking.id, reason: 'Leaves the service' };
+    await f.http().post('/handovers').set(bearer(admin)).send(body).expect(403);
+    await f.http().post('/handovers').set(bearer(leaving)).send(body).expect(403);
+    await f.http().patch(`/users/${taking.id}`).set(bearer(admin)).send({ active: false }).expect(200);
+    expect((await f.http().post('/handovers').set(bearer(sup)).send(body).expect(400)).body.fields).toEqual(['toOperatorId']);
+    expect(
+      (
+        await f
+          .http()
+          .post('/handovers')
+          .set(bearer(sup))
+          .send({ ...body, toOperatorId: sup.id })
+          .expect(400)
+      ).body.fields,
+    ).toEqual(['toOperatorId']);
+  });
+});
