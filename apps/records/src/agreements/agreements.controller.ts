@@ -25,7 +25,7 @@ class AcceptanceDto {
 }
 
 class AcceptanceListDto {
-  @ApiProperty() currentVersion: string;
+  @ApiProperty({ type: String, nullable: true, description: 'null: no agreement is published' }) currentVersion: string | null;
   @ApiProperty({ type: [AcceptanceDto] }) items: AcceptanceDto[];
   @ApiPropertyOptional({ type: [String], description: 'Active staff who have not accepted the current version (ids)' })
   pendingStaffIds: string[];
@@ -89,7 +89,7 @@ export class AgreementsController {
   @ApiErrors([401, 403, 404])
   async acceptances(@Query('version') version?: string): Promise<AcceptanceListDto> {
     const current = this.catalog.current();
-    if (!current) throw new NotFoundException('no agreement is published');
+    if (!current) return { currentVersion: null, items: await this.staff.acceptances(), pendingStaffIds: [] };
     if (version !== undefined && !/^[0-9A-Za-z._-]{1,32}$/.test(version)) throw new NotFoundException('no such agreement version');
     const items = await this.staff.acceptances(version);
     const ofCurrent = new Set(
