@@ -57,6 +57,13 @@ const EFFECTS: Record<string, Effect> = {
   'GET /audit/verify': { audit: [['audit.verified']] },
   'GET /deletion-requests': { audit: [['deletion_requests.listed']] },
   'GET /deletion-requests/:id': { audit: [['deletion_request.read']] },
+  // Issue 16 (staff accounts).
+  'POST /auth/password': { audit: [['staff.password_changed']] },
+  'DELETE /auth/sessions/:sid': { audit: [['auth.session_ended']] },
+  'POST /users/:id/password-reset': { audit: [['staff.password_reset']] },
+  'POST /users/:id/factor-reset': { audit: [['staff.factor_reset']] },
+  'POST /agreements/:version/accept': { rows: { agreement_acceptances: 1 }, audit: [['agreement.accepted']] },
+  'POST /handovers': { rows: { handovers: 1 }, audit: [['calls.handed_over']], moves: ['callsDigest'] },
 };
 
 function decodeURIComponentSafe(s: string): string {
@@ -201,8 +208,8 @@ describe('records fuzzing from the OpenAPI document', () => {
       if (SKIP.has(key)) continue;
       const schema = op.requestBody?.content?.['application/json']?.schema;
       const actor = actorFor(key);
-      // Failed sign-ins are audited and counted by design: a 4xx there does change the database.
-      const mayChange = key === 'POST /auth/login';
+      // Failed sign-ins (and wrong current passwords) are audited and counted by design: a 4xx there does change the database.
+      const mayChange = key === 'POST /auth/login' || key === 'POST /auth/password';
       const idsFor = (name: string) => (name === 'id' ? escalationIds : callIds);
       const params = (key.match(/:[A-Za-z]+/g) ?? []).map((p) => p.slice(1));
       const pathArb = fc.tuple(...params.map((p) => idSegment(idsFor(p)))).map((ids) => {

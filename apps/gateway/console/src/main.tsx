@@ -1,6 +1,10 @@
 import { render } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { ApiError, login, logout, setUnauthorizedHandler } from './api';
+import { ApiError, logout, setAgreementRequiredHandler, setUnauthorizedHandler } from './api';
+import { LoginAnswer, SignedIn, loginStep } from './account/account-api';
+import { IdleLock } from './account/idle-lock';
+import { AgreementStep, SignInSteps } from './account/sign-in-steps';
+import { AdminView } from './admin/admin-view';
 import { dateTime } from './format';
 import { OperatorView } from './operator/operator-view';
 import { Session, clearSession, loadSession, saveSession } from './session';
@@ -21,6 +25,9 @@ function App() {
   }, []);
 
   useEffect(() => setUnauthorizedHandler(() => signOut('Your session has ended. Please sign in again.')), [signOut]);
+  /** A new version of the agreement was published while signed in: nothing else until it is accepted. */
+  const [agreementDue, setAgreementDue] = useState(false);
+  useEffect(() => setAgreementRequiredHandler(() => setAgreementDue(true)), []);
 
   useEffect(() => {
     if (!session?.expiresAt) return;
@@ -40,7 +47,10 @@ function App() {
       />
     );
   }
-  const refused = (message: string) => signOut(`The live connection was refused (${message}). Please sign in again.`);
+  const refused = (message: string) =>
+    message === 'agreement_required'
+      ? setAgreementDue(true)
+      : signOut(`The live connection was refused (${message}). Please sign in again.`);
   // Signing out ends the session on the server too; the page signs out whatever the answer.
   const signOutHere = () => {
     void logout(session.token).catch(() => undefined);
@@ -50,8 +60,9 @@ function App() {
     switch (session.user.role) {
       case 'operator':
         return <OperatorView session={session} onSignOut={signOutHere} onRefused={refused} />;
-      case 'supervisor':
       case 'admin':
+        return <AdminView session={session} onSignOut={signOutHere} />;
+      case 'supervisor':
         return <SupervisorView session={session} onSignOut={signOutHere} onRefused={refused} />;
       default:
         return (
@@ -70,11 +81,17 @@ function App() {
         );
     }
   };
+  if (agreementDue) return <AgreementStep token={session.token} onAccepted={() => setAgreementDue(false)} onCancel={signOutHere} />;
   return (
-    <>
+    <IdleLock
+      session={session}
+      idleSeconds={session.idleLockSeconds ?? 600}
+      onUnlocked={(s) => setSession(saveSession(s.accessToken, s.user, s.idleLockSeconds))}
+      onSignOut={signOutHere}
+    >
       {report && <SignInReportLine report={report} onDismiss={() => setReport(null)} />}
       {view()}
-    </>
+    </IdleLock>
   );
 }
 
@@ -111,6 +128,16 @@ function SignIn(props: { notice: string | null; onSignedIn: (s: Session, report:
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  /** A right password: the second factor, a new password and the agreement follow (account/sign-in-steps). */
+  const [answer, setAnswer] = useState<LoginAnswer | null>(null);
+
+  const finish = (res: SignedIn) => {
+    const report =
+      typeof res.failedAttemptsSince === 'number'
+        ? { lastSignInAt: res.lastSignInAt ?? null, failedAttemptsSince: res.failedAttemptsSince }
+        : null;
+    props.onSignedIn(saveSession(res.accessToken, res.user, res.idleLockSeconds), report);
+  };
 
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -118,12 +145,7 @@ function SignIn(props: { notice: string | null; onSignedIn: (s: Session, report:
     setBusy(true);
     setError(null);
     try {
-      const res = await login(username.trim(), password);
-      const report =
-        typeof res.failedAttemptsSince === 'number'
-          ? { lastSignInAt: res.lastSignInAt ?? null, failedAttemptsSince: res.failedAttemptsSince }
-          : null;
-      props.onSignedIn(saveSession(res.accessToken, res.user), report);
+      setAnswer(await loginStep(username.trim(), password));
     } catch (err) {
       setError(signInError(err));
       setPassword('');
@@ -131,6 +153,19 @@ function SignIn(props: { notice: string | null; onSignedIn: (s: Session, report:
       setBusy(false);
     }
   };
+
+  if (answer)
+    return (
+      <SignInSteps
+        start={answer}
+        password={password}
+        onDone={finish}
+        onCancel={() => {
+          setAnswer(null);
+          setPassword('');
+        }}
+      />
+    );
 
   return (
     <main class="signin">

@@ -16,7 +16,20 @@ import { ENV, Env } from '@hotline/config';
 import { Public } from '@hotline/auth';
 
 /** Only what the console uses is reachable through the gateway; records' docs, health and metrics are not. */
-const ALLOWED = /^\/(auth\/login|auth\/me|calls(\/[A-Za-z0-9-]+(\/(notes|assessment|escalations(\/[A-Za-z0-9-]+\/cosign)?))?)?)$/;
+const ALLOWED = new RegExp(
+  '^/(' +
+    [
+      'auth/login',
+      'auth/me',
+      'calls(/[A-Za-z0-9-]+(/(notes|assessment|escalations(/[A-Za-z0-9-]+/cosign)?))?)?',
+      // Issue 16: the sign-in steps, one's own password and sessions, the agreement, the admin console, handover.
+      'auth/(logout|factor|factor/enrol|password|sessions(/[A-Za-z0-9_-]+)?)',
+      'agreements/(current|acceptances|[0-9A-Za-z._-]+/accept)',
+      'users(/[A-Za-z0-9-]+(/(password-reset|factor-reset))?)?',
+      'handovers',
+    ].join('|') +
+    ')$',
+);
 const FORWARDED_REQUEST_HEADERS = ['authorization', 'x-access-reason', 'accept'];
 const FORWARDED_RESPONSE_HEADERS = ['content-type', 'retry-after', 'x-request-id'];
 const MAX_RESPONSE_BYTES = 2 * 1024 * 1024;

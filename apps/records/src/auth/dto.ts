@@ -43,6 +43,14 @@ export class LoginResponseDto {
       'How many sign-ins for this account were refused since then, from any address (wrong password, or slowed or locked by the sign-in limits). Show it to the account holder: failures they did not make mean someone is guessing.',
   })
   failedAttemptsSince: number;
+  @ApiProperty({
+    description: 'Signed in with a one-time password: only POST /auth/password (and sign-out) is served until a new one is chosen',
+  })
+  mustChangePassword: boolean;
+  @ApiProperty({
+    description: 'The console locks after this many seconds without input (CONSOLE_IDLE_LOCK_SECONDS), never during a live call',
+  })
+  idleLockSeconds: number;
 }
 
 export class CreateUserDto {

@@ -36,6 +36,8 @@ export interface LoginResult {
   failedAttemptsSince: number;
   /** Signed in with a one-time password: only POST /auth/password is served until a new one is chosen. */
   mustChangePassword: boolean;
+  /** The console locks after this long without input (CONSOLE_IDLE_LOCK_SECONDS). */
+  idleLockSeconds: number;
   /** After enrolment only: the recovery codes, shown this once. */
   recoveryCodes?: string[];
   /** After a recovery code: how many remain. */
@@ -239,7 +241,13 @@ export class LoginService {
     // The fast copy every app checks (SessionRegistry) is re-seeded from the database at each sign-in.
     const accepted = (await this.staff.acceptedVersions(account.id)).sort(compareVersions).pop();
     if (accepted) await this.sessions.agreed(account.id, accepted);
-    return { accessToken, user, ...since, mustChangePassword: account.mustChangePassword };
+    return {
+      accessToken,
+      user,
+      ...since,
+      mustChangePassword: account.mustChangePassword,
+      idleLockSeconds: this.env.CONSOLE_IDLE_LOCK_SECONDS,
+    };
   }
 
   /** One more refused sign-in for the account holder to be told of (`staff.failed_logins`, reset by a sign-in). */
