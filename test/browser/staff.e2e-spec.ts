@@ -141,4 +141,36 @@ describe('staff accounts in the console', () => {
     await page.getByRole('button', { name: 'Unlock' }).click();
     await page.getByRole('heading', { name: 'My calls' }).waitFor();
   }, 60_000);
+
+  it('a member sees where they are signed in, ends another session (that page is signed out), and changes their password without losing this one', async () => {
+    const op = await records.f.staff('operator');
+    const [here, there] = [await newPage(), await newPage()];
+    for (const page of [there, here]) {
+      await page.goto(gateway.base);
+      await password(page, op.username, op.password);
+      if (page === there) await acceptAgreement(page);
+      await page.getByRole('heading', { name: 'My calls' }).waitFor();
+    }
+    await here.getByRole('button', { name: 'My account' }).click();
+    const table = here.getByRole('table', { name: 'Your sessions' });
+    await table.getByText('This console').waitFor();
+    expect(await table.getByRole('row').count()).toBe(3); // the head and two sessions
+    await table.getByRole('button', { name: /^End the session signed in/ }).click();
+    await here.getByRole('status').filter({ hasText: 'That session has ended.' }).waitFor();
+    await there.getByRole('status').filter({ hasText: 'you signed out of this session' }).waitFor();
+
+    await here.getByLabel('Current password').fill(op.password);
+    await here.getByLabel(/^New password/).fill('qwerty123456');
+    await here.getByRole('button', { name: 'Change password' }).click();
+    await here.getByRole('alert').filter({ hasText: 'breached' }).waitFor();
+    await here.getByLabel('Current password').fill(op.password);
+    await here.getByLabel(/^New password/).fill('harbour lantern quietly seventy');
+    await here.getByRole('button', { name: 'Change password' }).click();
+    await here.getByRole('status').filter({ hasText: 'Your password is changed.' }).waitFor();
+    await here.getByRole('button', { name: 'Close' }).click();
+    // Still signed in, on the new session: the live connection comes back and the calls list answers.
+    await here.getByRole('heading', { name: 'My calls' }).waitFor();
+    await here.getByText('Connected', { exact: true }).waitFor();
+    await records.f.http().post('/auth/login').send({ username: op.username, password: 'harbour lantern quietly seventy' }).expect(200);
+  }, 60_000);
 });

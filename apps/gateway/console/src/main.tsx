@@ -2,6 +2,7 @@ import { render } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { ApiError, logout, setAgreementRequiredHandler, setUnauthorizedHandler } from './api';
 import { LoginAnswer, SignedIn, loginStep } from './account/account-api';
+import { AccountButton, changingOwnPassword } from './account/account-panel';
 import { IdleLock } from './account/idle-lock';
 import { AgreementStep, SignInSteps } from './account/sign-in-steps';
 import { AdminView } from './admin/admin-view';
@@ -50,7 +51,9 @@ function App() {
   const refused = (message: string) =>
     message === 'agreement_required'
       ? setAgreementDue(true)
-      : signOut(`The live connection was refused (${message}). Please sign in again.`);
+      : changingOwnPassword()
+        ? undefined
+        : signOut(`The live connection was refused (${message}). Please sign in again.`);
   // Signing out ends the session on the server too; the page signs out whatever the answer.
   const signOutHere = () => {
     void logout(session.token).catch(() => undefined);
@@ -91,6 +94,7 @@ function App() {
     >
       {report && <SignInReportLine report={report} onDismiss={() => setReport(null)} />}
       {view()}
+      <AccountButton session={session} onNewToken={(token) => setSession(saveSession(token, session.user, session.idleLockSeconds))} />
     </IdleLock>
   );
 }
