@@ -23,6 +23,7 @@ describe('staff accounts: second factor, agreement, passwords, sessions', () => 
   const records = withRecordsApp(staffEnv, { listen: true, clock });
   const { f } = records;
   let gateway: GatewayTestApp;
+  let second: GatewayTestApp;
   let admin: Enrolled;
   let n = 0;
   /** Each sign-in from an address of its own, so that one test's failures slow no other. */
@@ -30,11 +31,13 @@ describe('staff accounts: second factor, agreement, passwords, sessions', () => 
 
   beforeAll(async () => {
     gateway = await startGatewayApp(envFor({ RECORDS_URL: records.url, AGREEMENTS_DIR: agreements }));
+    second = await startGatewayApp(envFor({ RECORDS_URL: records.url, AGREEMENTS_DIR: agreements }));
     admin = await f.staff('admin');
     await signIn(f, admin, { address: address() });
   });
   afterAll(async () => {
     await gateway?.app.close();
+    await second?.app.close();
     rmSync(agreements, { recursive: true, force: true });
   });
 
@@ -254,6 +257,22 @@ describe('staff accounts: second factor, agreement, passwords, sessions', () => 
   });
 
   describe('sessions', () => {
+    it.each([
+      ['password_reset', (id: string) => f.http().post(`/users/${id}/password-reset`).set(bearer(admin)).expect(200)],
+      ['factor_reset', (id: string) => f.http().post(`/users/${id}/factor-reset`).set(bearer(admin)).expect(204)],
+      ['deactivated', (id: string) => f.http().patch(`/users/${id}`).set(bearer(admin)).send({ active: false }).expect(200)],
+    ] as const)('%s closes the member’s consoles on both gateway nodes within a second, told why', async (reason, act) => {
+      const sup: Enrolled = await f.staff('supervisor');
+      await signIn(f, sup, { address: address() });
+      const consoles = await Promise.all([gateway, second].map((g) => connectConsole(g.base, '/supervisor', sup.token)));
+      const closed = consoles.map((c) => new Promise<number>((resolve) => c.socket.once('disconnect', () => resolve(Date.now()))));
+      const at = Date.now();
+      await act(sup.id);
+      for (const c of consoles) expect((await c.next('session:ended', () => true, { timeoutMs: 1000 })).reason).toBe(reason);
+      for (const t of await Promise.all(closed)) expect(t - at).toBeLessThan(1000);
+      await f.http().get('/auth/me').set(bearer(sup)).expect(401);
+    });
+
     it('a member sees their active sessions and ends one; another member’s session cannot be ended', async () => {
       const op: Enrolled = await f.staff('operator');
       const a = await signIn(f, { ...op }, { address: address() });
