@@ -127,14 +127,7 @@ export interface OperatorClientMessages {
 /** `/operator`, server to client. */
 /** Why the server ended a console's session (then it disconnects the socket): sign in again. */
 export type SessionEndedReason =
-  | 'signed_out'
-  | 'deactivated'
-  | 'role_changed'
-  | 'expired'
-  | 'password_changed'
-  | 'password_reset'
-  | 'factor_reset'
-  | 'idle';
+  'signed_out' | 'deactivated' | 'role_changed' | 'expired' | 'password_changed' | 'password_reset' | 'factor_reset' | 'idle';
 
 export interface OperatorServerMessages {
   'session:ended': { reason: SessionEndedReason };
