@@ -173,4 +173,35 @@ describe('staff accounts in the console', () => {
     await here.getByText('Connected', { exact: true }).waitFor();
     await records.f.http().post('/auth/login').send({ username: op.username, password: 'harbour lantern quietly seventy' }).expect(200);
   }, 60_000);
+
+  it('a supervisor hands a leaving operator’s calls over to another, from the console', async () => {
+    const { f } = records;
+    const sup = await f.staff('supervisor');
+    const leaving = await f.staff('operator', { displayName: 'Jo (leaving)' });
+    const taking = await f.staff('operator', { displayName: 'Kim (staying)' });
+    const callIds = [await f.call({ operator: leaving }), await f.call({ operator: leaving })];
+    for (const id of callIds) await f.db.query("UPDATE calls SET status = 'completed', ended_at = ? WHERE id = ?", [new Date(), id]);
+
+    const page = await newPage();
+    await page.goto(gateway.base);
+    await password(page, sup.username, sup.password);
+    await page.getByRole('heading', { name: 'Set up your second factor' }).waitFor();
+    const secret = (await page.getByTestId('totp-secret').textContent())!.trim();
+    await page.getByLabel('Code from the app').fill(totpCode(secret));
+    await page.getByRole('button', { name: 'Confirm and sign in' }).click();
+    await page.getByRole('button', { name: 'I have kept them' }).click();
+    await acceptAgreement(page);
+
+    await page.getByRole('button', { name: 'Hand over calls' }).click();
+    await page.getByLabel('From (the operator who leaves)').selectOption({ label: `Jo (leaving) (${leaving.username}): 2 ended, 0 live` });
+    await page.getByLabel('To (an active operator)').selectOption({ label: `Kim (staying) (${taking.username})` });
+    await page.getByRole('radio', { name: 'Only those I choose' }).check();
+    await page.getByRole('checkbox').first().check();
+    await page.getByLabel('Why').fill('Leaves the service on Friday');
+    await page.screenshot({ path: join(SHOTS, 'staff-handover.png') });
+    await page.getByRole('button', { name: 'Hand over', exact: true }).click();
+    await page.getByRole('status').filter({ hasText: '1 call handed over.' }).waitFor();
+    const rows = await f.db.query('SELECT operator_id FROM calls WHERE id IN (?, ?)', callIds);
+    expect(rows.map((r: { operator_id: string }) => r.operator_id).sort()).toEqual([leaving.id, taking.id].sort());
+  }, 60_000);
 });

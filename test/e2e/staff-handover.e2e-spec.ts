@@ -91,4 +91,17 @@ describe('handover', () => {
       ).body.fields,
     ).toEqual(['toOperatorId']);
   });
+
+  it('shows the supervisor each operator with the ended and live calls they hold, and an operator’s ended calls to choose from', async () => {
+    const [leaving, sup] = [await f.staff('operator'), await f.staff('supervisor')];
+    const ended = await endedCall(leaving);
+    await f.call({ operator: leaving });
+    const list = await f.http().get('/handovers/operators').set(bearer(sup)).expect(200);
+    expect(list.body.items.find((o: any) => o.id === leaving.id)).toMatchObject({ endedCalls: 1, liveCalls: 1, active: true });
+    expect(list.body.items.every((o: any) => o.id !== sup.id)).toBe(true);
+    const calls = await f.http().get(`/handovers/operators/${leaving.id}/calls`).set(bearer(sup)).expect(200);
+    expect(calls.body.items.map((c: any) => c.callId)).toEqual([ended]);
+    expect(Object.keys(calls.body.items[0]).sort()).toEqual(['callId', 'endedAt', 'riskLevel', 'startedAt']);
+    await f.http().get(`/handovers/operators/${sup.id}/calls`).set(bearer(sup)).expect(404);
+  });
 });

@@ -138,6 +138,16 @@ const ACCESS: Record<string, Row> = {
     otherwise: 403,
     prepare: async ({ f }) => ({ path: `/users/${(await f.staff('supervisor')).id}/factor-reset` }),
   },
+  'GET /handovers/operators': {
+    expect: { supervisorWithReason: 200, supervisor: 200 },
+    otherwise: 403,
+    prepare: async () => ({ path: '/handovers/operators' }),
+  },
+  'GET /handovers/operators/:id/calls': {
+    expect: { supervisorWithReason: 200, supervisor: 200 },
+    otherwise: 403,
+    prepare: async ({ f }) => ({ path: `/handovers/operators/${(await f.staff('operator')).id}/calls` }),
+  },
   'POST /handovers': {
     expect: { supervisorWithReason: 201, supervisor: 201 },
     otherwise: 403,

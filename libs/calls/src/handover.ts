@@ -51,12 +51,25 @@ export class CallHandover {
     return { moved, refused };
   }
 
-  /** How many ended and live calls an operator holds (for the supervisor choosing what to hand over). */
-  async held(operatorId: string): Promise<{ callId: string; startedAt: Date; endedAt: Date | null }[]> {
+  /** The ended calls an operator holds, newest first (metadata only, for the supervisor choosing what to hand over). */
+  async held(operatorId: string): Promise<{ callId: string; startedAt: Date; endedAt: Date; riskLevel: string }[]> {
     const rows = await this.db.query(
-      'SELECT id, started_at, ended_at FROM calls WHERE operator_id = ? ORDER BY started_at DESC LIMIT 1000',
+      'SELECT id, started_at, ended_at, risk_level FROM calls WHERE operator_id = ? AND ended_at IS NOT NULL ORDER BY started_at DESC LIMIT 1000',
       [operatorId],
     );
-    return rows.map((r: any) => ({ callId: r.id, startedAt: new Date(r.started_at), endedAt: r.ended_at ? new Date(r.ended_at) : null }));
+    return rows.map((r: any) => ({
+      callId: r.id,
+      startedAt: new Date(r.started_at),
+      endedAt: new Date(r.ended_at),
+      riskLevel: r.risk_level,
+    }));
+  }
+
+  /** How many ended and live calls each operator holds. */
+  async counts(): Promise<Map<string, { ended: number; live: number }>> {
+    const rows: { operator_id: string; ended: string; live: string }[] = await this.db.query(
+      'SELECT operator_id, SUM(ended_at IS NOT NULL) AS ended, SUM(ended_at IS NULL) AS live FROM calls WHERE operator_id IS NOT NULL GROUP BY operator_id',
+    );
+    return new Map(rows.map((r) => [r.operator_id, { ended: Number(r.ended), live: Number(r.live) }]));
   }
 }

@@ -10,6 +10,7 @@ import { dateTime } from './format';
 import { OperatorView } from './operator/operator-view';
 import { Session, clearSession, loadSession, saveSession } from './session';
 import { unlockSound } from './sound';
+import { HandoverButton } from './supervisor/handover';
 import { SupervisorView } from './supervisor/supervisor-view';
 
 function App() {
@@ -95,6 +96,7 @@ function App() {
       {report && <SignInReportLine report={report} onDismiss={() => setReport(null)} />}
       {view()}
       <AccountButton session={session} onNewToken={(token) => setSession(saveSession(token, session.user, session.idleLockSeconds))} />
+      {session.user.role === 'supervisor' && <HandoverButton session={session} />}
     </IdleLock>
   );
 }

@@ -26,7 +26,7 @@ const ALLOWED = new RegExp(
       'auth/(logout|factor|factor/enrol|password|sessions(/[A-Za-z0-9_-]+)?)',
       'agreements/(current|acceptances|[0-9A-Za-z._-]+/accept)',
       'users(/[A-Za-z0-9-]+(/(password-reset|factor-reset))?)?',
-      'handovers',
+      'handovers(/operators(/[A-Za-z0-9-]+/calls)?)?',
     ].join('|') +
     ')$',
 );

@@ -1,5 +1,5 @@
-import { BadRequestException, Body, Controller, Inject, Injectable, Module, Optional, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { BadRequestException, Body, Controller, Get, Inject, Injectable, Module, NotFoundException, Optional, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { ArrayMaxSize, ArrayUnique, IsArray, IsOptional, IsString, IsUUID, Length, Matches } from 'class-validator';
 import { randomUUID } from 'crypto';
@@ -7,6 +7,7 @@ import { DataSource } from 'typeorm';
 import { AuditService } from '@hotline/audit';
 import { CurrentUser, Principal, Roles, StaffModule, StaffService } from '@hotline/auth';
 import { CallHandover, CallRecordsModule, HANDOVER_TASKS, HandoverTasks } from '@hotline/calls/records';
+import { UuidParam } from '../calls/uuid-param';
 import { ApiErrors } from '../common/api-errors';
 
 export class HandoverDto {
@@ -44,6 +45,27 @@ export class HandoverResultDto {
   tasks: Record<string, number>;
 }
 
+export class HandoverOperatorDto {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty() username: string;
+  @ApiProperty() displayName: string;
+  @ApiProperty() active: boolean;
+  @ApiProperty({ description: 'Ended calls they hold (these can be handed over)' }) endedCalls: number;
+  @ApiProperty({ description: 'Live calls they hold (these stay)' }) liveCalls: number;
+}
+export class HandoverOperatorListDto {
+  @ApiProperty({ type: [HandoverOperatorDto] }) items: HandoverOperatorDto[];
+}
+export class HeldCallDto {
+  @ApiProperty({ format: 'uuid' }) callId: string;
+  @ApiProperty({ format: 'date-time' }) startedAt: string;
+  @ApiProperty({ format: 'date-time' }) endedAt: string;
+  @ApiProperty() riskLevel: string;
+}
+export class HeldCallListDto {
+  @ApiProperty({ type: [HeldCallDto] }) items: HeldCallDto[];
+}
+
 @Injectable()
 export class HandoverService {
   constructor(
@@ -53,6 +75,36 @@ export class HandoverService {
     private readonly audit: AuditService,
     @Optional() @Inject(HANDOVER_TASKS) private readonly tasks: HandoverTasks[] = [],
   ) {}
+
+  async operators(): Promise<HandoverOperatorListDto> {
+    const [staff, counts] = await Promise.all([this.staff.list(), this.calls.counts()]);
+    return {
+      items: staff
+        .filter((s) => s.role === 'operator')
+        .map((s) => ({
+          id: s.id,
+          username: s.username,
+          displayName: s.displayName,
+          active: s.active,
+          endedCalls: counts.get(s.id)?.ended ?? 0,
+          liveCalls: counts.get(s.id)?.live ?? 0,
+        })),
+    };
+  }
+
+  async heldBy(operatorId: string): Promise<HeldCallListDto> {
+    const op = await this.staff.findById(operatorId);
+    if (!op || op.role !== 'operator') throw new NotFoundException('no such operator');
+    const items = await this.calls.held(operatorId);
+    return {
+      items: items.map((c) => ({
+        callId: c.callId,
+        startedAt: c.startedAt.toISOString(),
+        endedAt: c.endedAt.toISOString(),
+        riskLevel: c.riskLevel,
+      })),
+    };
+  }
 
   async handOver(by: Principal, body: HandoverDto): Promise<HandoverResultDto> {
     const from = body.fromOperatorId.toLowerCase();
@@ -93,6 +145,24 @@ export class HandoverService {
 @Controller('handovers')
 export class HandoverController {
   constructor(private readonly handovers: HandoverService) {}
+
+  @Get('operators')
+  @Roles('supervisor')
+  @ApiOperation({ summary: 'Operators, active or not, with how many ended and live calls each holds (supervisor; no content)' })
+  @ApiOkResponse({ type: HandoverOperatorListDto })
+  @ApiErrors([401, 403])
+  operators(): Promise<HandoverOperatorListDto> {
+    return this.handovers.operators();
+  }
+
+  @Get('operators/:id/calls')
+  @Roles('supervisor')
+  @ApiOperation({ summary: "An operator's ended calls, newest first, to choose which to hand over (supervisor; metadata only)" })
+  @ApiOkResponse({ type: HeldCallListDto })
+  @ApiErrors([400, 401, 403, 404], { 404: 'No such operator.' })
+  heldBy(@UuidParam('id') id: string): Promise<HeldCallListDto> {
+    return this.handovers.heldBy(id);
+  }
 
   @Post()
   @Roles('supervisor')
