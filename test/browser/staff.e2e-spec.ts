@@ -1,8 +1,11 @@
 import { mkdirSync } from 'fs';
 import { join } from 'path';
 import { Browser, BrowserContext, Page, chromium } from 'playwright-core';
+import Redis from 'ioredis';
+import { CallerSimulator } from '../support/caller-simulator';
 import { envFor } from '../support/env-for';
-import { GatewayTestApp, startGatewayApp } from '../support/gateway-app';
+import { GatewayTestApp, clearRouting, startGatewayApp, startTwilioPeer } from '../support/gateway-app';
+import { TEST_SECRETS } from '../support/test-config';
 import { withRecordsApp } from '../support/records-app';
 import { totpCode } from '../support/staff-sign-in';
 
@@ -203,5 +206,49 @@ describe('staff accounts in the console', () => {
     await page.getByRole('status').filter({ hasText: '1 call handed over.' }).waitFor();
     const rows = await f.db.query('SELECT operator_id FROM calls WHERE id IN (?, ?)', callIds);
     expect(rows.map((r: { operator_id: string }) => r.operator_id).sort()).toEqual([leaving.id, taking.id].sort());
+  }, 60_000);
+
+  it('never locks during a live call, however long it lasts without input', async () => {
+    const PUBLIC_URL = 'http://localhost:3000';
+    const redis = new Redis(envFor().REDIS_URL);
+    await clearRouting(redis);
+    await redis.quit();
+    const peer = await startTwilioPeer();
+    const telephony = await startGatewayApp(
+      envFor({ RECORDS_URL: records.url, TWILIO_API_URL: peer.url, PUBLIC_URL, AGREEMENTS_DIR: shipped.AGREEMENTS_DIR }),
+    );
+    const sim = new CallerSimulator({
+      gatewayUrl: telephony.base,
+      publicUrl: PUBLIC_URL,
+      accountSid: TEST_SECRETS.TWILIO_ACCOUNT_SID,
+      authToken: TEST_SECRETS.TWILIO_AUTH_TOKEN,
+      peer,
+      hangUpProbability: 0,
+      waitPollSeconds: 2,
+    });
+    try {
+      const op = await records.f.staff('operator');
+      const page = await newPage();
+      await page.clock.install();
+      await page.goto(telephony.base);
+      await password(page, op.username, op.password);
+      await acceptAgreement(page);
+      await page.getByText('Connected', { exact: true }).waitFor();
+      const available = page.getByRole('switch', { name: 'Available' });
+      await expect(available.isEnabled()).resolves.toBe(true);
+      await available.click();
+      const call = await sim.placeCall({ from: '+447700900777', digits: ['1'], talkSeconds: Infinity });
+      await page.getByRole('button', { name: 'Accept' }).click();
+      await sim.waitFor(call.sid, 'connected');
+      await page.getByRole('heading', { name: 'Call in progress' }).waitFor();
+      await page.clock.fastForward('30:00');
+      await page.waitForTimeout(1500); // the lock's check runs every second: let it run on the moved clock
+      expect(await page.getByRole('heading', { name: 'Console locked' }).count()).toBe(0);
+      await page.getByRole('heading', { name: 'Call in progress' }).waitFor();
+    } finally {
+      await sim.stop();
+      await telephony.app.close();
+      await peer.stop();
+    }
   }, 60_000);
 });
