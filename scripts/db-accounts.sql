@@ -29,6 +29,7 @@ GRANT SELECT, UPDATE ON `{{records}}`.`audit_head` TO 'hotline_gateway'@'%';
 -- legal holds, deletion requests (read), the audit log (read, append). It destroys nothing.
 GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`staff` TO 'hotline_records'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON `{{records}}`.`staff_recovery_codes` TO 'hotline_records'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE ON `{{records}}`.`staff_passkeys` TO 'hotline_records'@'%';
 GRANT SELECT, INSERT ON `{{records}}`.`agreement_acceptances` TO 'hotline_records'@'%';
 GRANT SELECT, INSERT ON `{{records}}`.`handovers` TO 'hotline_records'@'%';
 GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`calls` TO 'hotline_records'@'%';

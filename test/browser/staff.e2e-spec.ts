@@ -2,11 +2,16 @@ import { mkdirSync } from 'fs';
 import { join } from 'path';
 import { Browser, BrowserContext, Page, chromium } from 'playwright-core';
 import Redis from 'ioredis';
+import { AddressInfo, createServer } from 'net';
+import { INestApplication } from '@nestjs/common';
+import { GATEWAY_MUST_NOT_HOLD } from '@hotline/config';
+import { createGatewayApp } from '../../apps/gateway/src/bootstrap';
+import { withAppAccount } from '../support/test-config';
 import { CallerSimulator } from '../support/caller-simulator';
 import { envFor } from '../support/env-for';
 import { GatewayTestApp, clearRouting, startGatewayApp, startTwilioPeer } from '../support/gateway-app';
 import { TEST_SECRETS } from '../support/test-config';
-import { withRecordsApp } from '../support/records-app';
+import { RecordsTestApp, startRecordsApp, withRecordsApp } from '../support/records-app';
 import { totpCode } from '../support/staff-sign-in';
 
 /**
@@ -250,5 +255,90 @@ describe('staff accounts in the console', () => {
       await telephony.app.close();
       await peer.stop();
     }
+  }, 60_000);
+});
+
+/**
+ * Passkeys (WebAuthn) in place of a code, with Chromium's virtual authenticator (CDP WebAuthn
+ * domain). WebAuthn wants a host name, not an address: the console is opened at http://localhost,
+ * on a port chosen before records starts so that records knows the origin to expect.
+ */
+describe('passkeys in the console', () => {
+  let records: RecordsTestApp;
+  let gateway: INestApplication;
+  let base = '';
+  let browser: Browser;
+  let context: BrowserContext | undefined;
+
+  beforeAll(async () => {
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const p = (probe.address() as AddressInfo).port;
+        probe.close(() => resolve(p));
+      });
+    });
+    base = `http://localhost:${port}`;
+    records = await startRecordsApp(
+      {
+        SECOND_FACTOR_ROLES: 'supervisor,records_officer,auditor,admin',
+        AGREEMENTS_DIR: join(__dirname, '..', '..', 'config', 'agreements'),
+        WEBAUTHN_RP_ID: 'localhost',
+        WEBAUTHN_ORIGINS: base,
+      },
+      { listen: true },
+    );
+    // As startGatewayApp does, but on the port chosen above.
+    const own = {
+      ...withAppAccount(
+        envFor({ RECORDS_URL: records.url, AGREEMENTS_DIR: join(__dirname, '..', '..', 'config', 'agreements') }),
+        'gateway',
+      ),
+    } as Record<string, unknown>;
+    for (const k of GATEWAY_MUST_NOT_HOLD) delete own[k];
+    gateway = await createGatewayApp(own as never);
+    await gateway.listen(port, '127.0.0.1');
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  }, 60_000);
+  afterAll(async () => {
+    await context?.close().catch(() => undefined);
+    await browser?.close();
+    await gateway?.close();
+    await records?.close();
+  });
+
+  it('a supervisor adds a passkey from My account and signs in with it in place of a code', async () => {
+    const sup = await records.f.staff('supervisor');
+    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('WebAuthn.enable');
+    await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true },
+    });
+
+    await page.goto(base);
+    await page.getByLabel('Username').fill(sup.username);
+    await page.getByLabel('Password').fill(sup.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const secret = (await page.getByTestId('totp-secret').textContent())!.trim();
+    await page.getByLabel('Code from the app').fill(totpCode(secret));
+    await page.getByRole('button', { name: 'Confirm and sign in' }).click();
+    await page.getByRole('button', { name: 'I have kept them' }).click();
+    await page.getByRole('button', { name: 'I have read and accept this agreement' }).click();
+
+    await page.getByRole('button', { name: 'My account' }).click();
+    await page.getByRole('button', { name: 'Add a passkey' }).click();
+    await page.getByRole('status').filter({ hasText: 'Your passkey is added' }).waitFor();
+    expect(await records.f.count('staff_passkeys', 'staff_id = ?', [sup.id])).toBe(1);
+    await page.getByRole('button', { name: 'Close' }).click();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+
+    await page.getByLabel('Username').fill(sup.username);
+    await page.getByLabel('Password').fill(sup.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Use a passkey' }).click();
+    await page.getByText('Connected', { exact: true }).waitFor();
+    expect(await records.f.count('audit_log', "action = 'auth.factor_ok' AND target_id = ? AND detail LIKE '%passkey%'", [sup.id])).toBe(1);
   }, 60_000);
 });

@@ -96,6 +96,28 @@ const ACCESS: Record<string, Row> = {
     otherwise: 401,
     prepare: async () => ({ path: '/auth/factor', body: { challenge: 'never-issued', code: '123456' } }),
   },
+  'POST /auth/factor/passkey/options': {
+    expect: {},
+    otherwise: 401,
+    prepare: async () => ({ path: '/auth/factor/passkey/options', body: { challenge: 'never-issued' } }),
+  },
+  'POST /auth/factor/passkey': {
+    expect: {},
+    otherwise: 401,
+    prepare: async () => ({ path: '/auth/factor/passkey', body: { challenge: 'never-issued', response: { id: 'x' } } }),
+  },
+  'GET /auth/passkeys': { expect: { anonymous: 401 }, otherwise: 200, prepare: async () => ({ path: '/auth/passkeys' }) },
+  'POST /auth/passkeys/options': { expect: { anonymous: 401 }, otherwise: 200, prepare: async () => ({ path: '/auth/passkeys/options' }) },
+  // No options were asked for with these (fresh) accounts: refused, nothing stored.
+  'POST /auth/passkeys': {
+    expect: { anonymous: 401 },
+    otherwise: 400,
+    prepare: async ({ f }, actor) => ({
+      path: '/auth/passkeys',
+      token: actor === 'anonymous' ? undefined : (await f.staff(ROLE_OF[actor])).token,
+      body: { response: { id: 'x', rawId: 'x', type: 'public-key', response: {} } },
+    }),
+  },
   // Each caller changes the password of a fresh account of their role (it ends that account's sessions).
   'POST /auth/password': {
     expect: { anonymous: 401 },

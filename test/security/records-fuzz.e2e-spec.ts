@@ -59,6 +59,7 @@ const EFFECTS: Record<string, Effect> = {
   'GET /deletion-requests/:id': { audit: [['deletion_request.read']] },
   // Issue 16 (staff accounts).
   'POST /auth/password': { audit: [['staff.password_changed']] },
+  'POST /auth/passkeys': { rows: { staff_passkeys: 1 }, audit: [['auth.passkey_added']] },
   'DELETE /auth/sessions/:sid': { audit: [['auth.session_ended']] },
   'POST /users/:id/password-reset': { audit: [['staff.password_reset']] },
   'POST /users/:id/factor-reset': { audit: [['staff.factor_reset']] },

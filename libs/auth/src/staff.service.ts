@@ -31,6 +31,16 @@ export interface StaffCredentials extends StaffAccount {
   totpSecret: string | null;
 }
 
+/** A WebAuthn credential as stored: its public key (COSE, base64url) and signature counter. */
+export interface StoredPasskey {
+  id: string;
+  publicKey: string;
+  counter: number;
+  transports: string[];
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+
 /** An account as the admin console lists it (no secret, no hash). */
 export interface StaffListing extends StaffAccount {
   factorEnrolled: boolean;
@@ -262,6 +272,46 @@ export class StaffService {
       );
       return toAccount(row);
     });
+  }
+
+  /** The member's passkeys (WebAuthn credentials: public keys only). */
+  async passkeys(id: string): Promise<StoredPasskey[]> {
+    const rows = await this.ds.query(
+      'SELECT credential_id, public_key, counter, transports, created_at, last_used_at FROM staff_passkeys WHERE staff_id = ? ORDER BY created_at',
+      [id],
+    );
+    return rows.map((r: any) => ({
+      id: r.credential_id,
+      publicKey: r.public_key,
+      counter: Number(r.counter),
+      transports: r.transports ? String(r.transports).split(',') : [],
+      createdAt: new Date(r.created_at).toISOString(),
+      lastUsedAt: r.last_used_at ? new Date(r.last_used_at).toISOString() : null,
+    }));
+  }
+
+  /** A passkey registered by its member. Audited (the credential id only). */
+  async addPasskey(actor: Principal, p: { id: string; publicKey: string; counter: number; transports: string[] }): Promise<void> {
+    await this.ds.transaction(async (m) => {
+      await m.query(
+        'INSERT INTO staff_passkeys (credential_id, staff_id, public_key, counter, transports, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+        [p.id, actor.id, p.publicKey, p.counter, p.transports.join(',') || null, new Date()],
+      );
+      await this.audit.append(
+        { actorId: actor.id, actorRole: actor.role, action: 'auth.passkey_added', targetType: 'staff', targetId: actor.id, detail: { credentialId: p.id } },
+        m,
+      );
+    });
+  }
+
+  /** A passkey signed in: its signature counter moves on (a clone would be caught going backwards). */
+  async usedPasskey(staffId: string, credentialId: string, counter: number): Promise<void> {
+    await this.ds.query('UPDATE staff_passkeys SET counter = ?, last_used_at = ? WHERE staff_id = ? AND credential_id = ?', [
+      counter,
+      new Date(),
+      staffId,
+      credentialId,
+    ]);
   }
 
   /** The highest agreement version this member accepted (null: none). */

@@ -248,6 +248,16 @@ export class EnvironmentVariables {
   })
   SECOND_FACTOR_ROLES: string;
 
+  /** Passkeys: the relying party id (a host name, never an IP address); default PUBLIC_URL's host. */
+  @IsOptional()
+  @Matches(/^[a-z0-9.-]+$/i, { message: 'WEBAUTHN_RP_ID must be a host name (e.g. hotline.example.org)' })
+  WEBAUTHN_RP_ID?: string;
+
+  /** Passkeys: the console origins a passkey may be used from (comma-separated); default PUBLIC_URL's origin. */
+  @IsOptional()
+  @IsString()
+  WEBAUTHN_ORIGINS?: string;
+
   /** The confidentiality agreement: one Markdown file per version (`<version>.md`); the highest version is current. */
   @IsString()
   AGREEMENTS_DIR: string;

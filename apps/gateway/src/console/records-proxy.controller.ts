@@ -23,7 +23,7 @@ const ALLOWED = new RegExp(
       'auth/me',
       'calls(/[A-Za-z0-9-]+(/(notes|assessment|escalations(/[A-Za-z0-9-]+/cosign)?))?)?',
       // Issue 16: the sign-in steps, one's own password and sessions, the agreement, the admin console, handover.
-      'auth/(logout|factor|factor/enrol|password|sessions(/[A-Za-z0-9_-]+)?)',
+      'auth/(logout|factor|factor/enrol|factor/passkey|factor/passkey/options|password|passkeys|passkeys/options|sessions(/[A-Za-z0-9_-]+)?)',
       'agreements/(current|acceptances|[0-9A-Za-z._-]+/accept)',
       'users(/[A-Za-z0-9-]+(/(password-reset|factor-reset))?)?',
       'handovers(/operators(/[A-Za-z0-9-]+/calls)?)?',

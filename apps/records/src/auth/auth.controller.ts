@@ -11,7 +11,16 @@ import {
   Req,
   UnauthorizedException,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiExtraModels, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiExtraModels,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  getSchemaPath,
+} from '@nestjs/swagger';
 import type { Request } from 'express';
 import { CurrentUser, Principal, Public, Roles, SessionRegistry, SignInStep, StaffService } from '@hotline/auth';
 import { AuditService } from '@hotline/audit';
@@ -26,12 +35,16 @@ import {
   FactorResponseDto,
   LoginDto,
   LoginResponseDto,
+  PasskeyFactorDto,
+  PasskeyListDto,
+  PasskeyResponseDto,
   PasswordChangedDto,
   SessionListDto,
   UserDto,
 } from './dto';
 import { FactorChallenge, LoginResult, LoginService } from './login.service';
 import { PasswordChanges } from './password-changes';
+import { Passkeys } from './passkeys';
 
 function client(req: Request) {
   return { address: req.ip ?? req.socket.remoteAddress ?? 'unknown', userAgent: req.headers['user-agent'] };
@@ -46,6 +59,7 @@ export class AuthController {
     private readonly sessions: SessionRegistry,
     private readonly audit: AuditService,
     private readonly passwords: PasswordChanges,
+    private readonly passkeyRegistry: Passkeys,
   ) {}
 
   @Public()
@@ -90,6 +104,69 @@ export class AuthController {
   @ApiErrors([400, 401, 423, 429])
   factor(@Body() body: FactorDto, @Req() req: Request): Promise<LoginResult> {
     return this.logins.factor(body.challenge, body.code, client(req));
+  }
+
+  @Public()
+  @Post('factor/passkey/options')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Second step with a passkey: the WebAuthn options',
+    description:
+      "For a challenge whose answer said `passkey: true`: options for the browser's navigator.credentials.get, naming the member's own passkeys.",
+  })
+  @ApiOkResponse({ schema: { type: 'object', additionalProperties: true } })
+  @ApiErrors([400, 401])
+  passkeyOptions(@Body() body: ChallengeDto): Promise<object> {
+    return this.logins.passkeyOptions(body.challenge);
+  }
+
+  @Public()
+  @Post('factor/passkey')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Second step with a passkey: the signed answer',
+    description:
+      "Checked against the member's credential (public key, signature counter), the challenge, the console origin and the relying party (WEBAUTHN_ORIGINS, WEBAUTHN_RP_ID). Failures are throttled and audited like codes.",
+  })
+  @ApiOkResponse({ type: LoginResponseDto })
+  @ApiErrors([400, 401, 423, 429])
+  passkey(@Body() body: PasskeyFactorDto, @Req() req: Request): Promise<LoginResult> {
+    return this.logins.passkey(body.challenge, body.response as never, client(req));
+  }
+
+  @Get('passkeys')
+  @Roles(...ROLES)
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'Your passkeys' })
+  @ApiOkResponse({ type: PasskeyListDto })
+  @ApiErrors([401])
+  async listPasskeys(@CurrentUser() user: Principal): Promise<PasskeyListDto> {
+    return { items: (await this.staff.passkeys(user.id)).map((p) => ({ id: p.id, createdAt: p.createdAt, lastUsedAt: p.lastUsedAt })) };
+  }
+
+  @Post('passkeys/options')
+  @HttpCode(200)
+  @Roles(...ROLES)
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'Add a passkey: the WebAuthn options for navigator.credentials.create (they last 5 minutes)' })
+  @ApiOkResponse({ schema: { type: 'object', additionalProperties: true } })
+  @ApiErrors([401])
+  passkeyRegistrationOptions(@CurrentUser() user: Principal): Promise<object> {
+    return this.passkeyRegistry.registrationOptions(user);
+  }
+
+  @Post('passkeys')
+  @Roles(...ROLES)
+  @ApiBearerAuth()
+  @ApiOperation({
+    summary: "Add a passkey: the browser's answer",
+    description:
+      'Checked against the challenge, the origin and the relying party; only the public key is kept. From the next sign-in it may be used in place of a code. Audited.',
+  })
+  @ApiCreatedResponse({ schema: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] } })
+  @ApiErrors([400, 401])
+  addPasskey(@Body() body: PasskeyResponseDto, @CurrentUser() user: Principal): Promise<{ id: string }> {
+    return this.passkeyRegistry.register(user, body.response as never);
   }
 
   @Get('me')

@@ -5,6 +5,7 @@ import { BootstrapAdmin } from './bootstrap-admin';
 import { LoginThrottle } from './login-throttle';
 import { LoginService } from './login.service';
 import { PasswordChanges } from './password-changes';
+import { Passkeys } from './passkeys';
 import { AgreementsController } from '../agreements/agreements.controller';
 import { UsersController } from '../users/users.controller';
 
@@ -12,6 +13,6 @@ import { UsersController } from '../users/users.controller';
 @Module({
   imports: [StaffModule],
   controllers: [AuthController, UsersController, AgreementsController],
-  providers: [LoginService, LoginThrottle, BootstrapAdmin, PasswordChanges],
+  providers: [LoginService, LoginThrottle, BootstrapAdmin, PasswordChanges, Passkeys],
 })
 export class RecordsAuthModule {}

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsIn, IsOptional, IsString, Length, Matches, MaxLength, MinLength } from 'class-validator';
+import { IsBoolean, IsIn, IsObject, IsOptional, IsString, Length, Matches, MaxLength, MinLength } from 'class-validator';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, USERNAME_PATTERN } from '@hotline/auth';
 import { ROLES, Role } from '@hotline/contract';
 
@@ -111,6 +111,8 @@ export class FactorChallengeDto {
   })
   factorRequired: 'totp' | 'enrol';
   @ApiProperty({ description: `Names this sign-in for the next step; lasts 5 minutes, at most 5 codes` }) challenge: string;
+  @ApiPropertyOptional({ description: 'The member has a passkey: it may be used in place of a code (POST /auth/factor/passkey/options)' })
+  passkey?: boolean;
 }
 
 export class ChallengeDto {
@@ -185,4 +187,30 @@ export class StaffListDto {
 
 export class PasswordResetDto {
   @ApiProperty({ description: 'Shown once: pass it to the member; it signs in only to choose a new password' }) oneTimePassword: string;
+}
+
+export class PasskeyResponseDto {
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    description: "The browser's WebAuthn answer as JSON (@simplewebauthn/browser's startRegistration / startAuthentication)",
+  })
+  @IsObject()
+  response: Record<string, unknown>;
+}
+
+export class PasskeyFactorDto extends ChallengeDto {
+  @ApiProperty({ type: 'object', additionalProperties: true, description: "The browser's WebAuthn answer as JSON (startAuthentication)" })
+  @IsObject()
+  response: Record<string, unknown>;
+}
+
+export class PasskeyDto {
+  @ApiProperty({ description: 'Credential id (base64url)' }) id: string;
+  @ApiProperty({ format: 'date-time' }) createdAt: string;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) lastUsedAt: string | null;
+}
+
+export class PasskeyListDto {
+  @ApiProperty({ type: [PasskeyDto] }) items: PasskeyDto[];
 }

@@ -3,6 +3,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { randomBytes } from 'crypto';
 import type Redis from 'ioredis';
 import { toDataURL } from 'qrcode';
+import { generateAuthenticationOptions, verifyAuthenticationResponse } from '@simplewebauthn/server';
+import type { AuthenticationResponseJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import { DataSource } from 'typeorm';
 import { AuditService } from '@hotline/audit';
 import {
@@ -26,6 +28,7 @@ import { ENV, Env } from '@hotline/config';
 import { REDIS, counter } from '@hotline/observability';
 import type { Role } from '@hotline/contract';
 import { LoginThrottle, Scope } from './login-throttle';
+import { webauthnParty } from './passkeys';
 
 export interface LoginResult {
   accessToken: string;
@@ -48,6 +51,8 @@ export interface LoginResult {
 export interface FactorChallenge {
   factorRequired: 'totp' | 'enrol';
   challenge: string;
+  /** The member has a passkey: POST /auth/factor/passkey/options, then /auth/factor/passkey, in place of a code. */
+  passkey?: boolean;
 }
 
 /** Where the sign-in came from, kept with the session for its member to see. */
@@ -67,6 +72,8 @@ interface Challenge {
   attempts: number;
   /** Enrolment: the secret offered, until a code proves the member's app holds it. */
   pendingSecret?: string;
+  /** A passkey sign-in: the WebAuthn challenge the authenticator must sign. */
+  webauthnChallenge?: string;
 }
 
 const BAD_CREDENTIALS = 'wrong username or password';
@@ -125,13 +132,14 @@ export class LoginService {
     }
 
     await this.throttle.succeeded(gate.attempt);
-    if (secondFactorRoles(this.env.SECOND_FACTOR_ROLES).has(account.role) || account.totpSecret) {
-      const kind = account.totpSecret ? 'totp' : 'enrol';
+    const passkeys = (await this.staff.passkeys(account.id)).length > 0;
+    if (secondFactorRoles(this.env.SECOND_FACTOR_ROLES).has(account.role) || account.totpSecret || passkeys) {
+      const kind = account.totpSecret || passkeys ? 'totp' : 'enrol';
       const challenge = randomBytes(32).toString('base64url');
       const c: Challenge = { staffId: account.id, username: account.username, kind, attempts: 0 };
       await this.redis.set(CHALLENGE(challenge), JSON.stringify(c), 'EX', CHALLENGE_SECONDS);
       await this.audit.append({ ...actor, action: 'auth.factor_challenge', detail: { username: account.username, kind } });
-      return { factorRequired: kind, challenge };
+      return { factorRequired: kind, challenge, ...(passkeys ? { passkey: true } : {}) };
     }
     return this.finish(account, info);
   }
@@ -208,6 +216,72 @@ export class LoginService {
     await this.redis.del(CHALLENGE(challenge));
     await this.audit.append({ ...actor, action: 'auth.factor_ok', detail: { method } });
     return { ...(await this.finish(account, client)), ...(recoveryCodesLeft !== undefined ? { recoveryCodesLeft } : {}) };
+  }
+
+  /** A passkey in place of a code: the options for the browser (the member's own credentials only). */
+  async passkeyOptions(challenge: string): Promise<PublicKeyCredentialRequestOptionsJSON> {
+    const c = await this.challenge(challenge);
+    const mine = await this.staff.passkeys(c.staffId);
+    if (c.kind !== 'totp' || !mine.length) throw new UnauthorizedException('this account has no passkey');
+    const options = await generateAuthenticationOptions({
+      rpID: webauthnParty(this.env).rpID,
+      allowCredentials: mine.map((p) => ({ id: p.id, transports: p.transports })),
+      userVerification: 'preferred',
+    });
+    c.webauthnChallenge = options.challenge;
+    await this.redis.set(CHALLENGE(challenge), JSON.stringify(c), 'KEEPTTL');
+    return options;
+  }
+
+  /** The authenticator's answer: checked against the member's credential, the challenge, the origin; throttled like codes. */
+  async passkey(challenge: string, response: AuthenticationResponseJSON, client: ClientInfo): Promise<LoginResult> {
+    const c = await this.challenge(challenge);
+    const account = await this.staff.credentials(c.username);
+    if (!account || account.id !== c.staffId || !account.active || !c.webauthnChallenge) {
+      throw new UnauthorizedException('sign in again');
+    }
+    const actor = { actorId: account.id, actorRole: account.role, targetType: 'staff', targetId: account.id };
+    const gate = await this.throttle.reserve(`factor:${account.username}`, client.address);
+    if (gate.state !== 'open') throw refusal(gate.state, gate.scope, gate.retryAfterSeconds);
+    const credential = (await this.staff.passkeys(account.id)).find((p) => p.id === response?.id);
+    const { rpID, origins } = webauthnParty(this.env);
+    let ok = false;
+    let newCounter = 0;
+    if (credential) {
+      try {
+        const v = await verifyAuthenticationResponse({
+          response,
+          expectedChallenge: c.webauthnChallenge,
+          expectedOrigin: origins,
+          expectedRPID: rpID,
+          credential: {
+            id: credential.id,
+            publicKey: Buffer.from(credential.publicKey, 'base64url'),
+            counter: credential.counter,
+            transports: credential.transports,
+          },
+        });
+        ok = v.verified;
+        newCounter = v.authenticationInfo.newCounter;
+      } catch {
+        ok = false;
+      }
+    }
+    // A WebAuthn challenge is signed once: a failure or a success both spend it.
+    delete c.webauthnChallenge;
+    if (!ok) {
+      const { locked } = await this.throttle.failed(gate.attempt);
+      await this.countFailure(account.id);
+      await this.redis.set(CHALLENGE(challenge), JSON.stringify(c), 'KEEPTTL');
+      await this.audit.append({ ...actor, action: 'auth.factor_failed', detail: { reason: 'bad_passkey', method: 'passkey' } });
+      if (locked) throw refusal('locked', locked.scope, locked.seconds);
+      throw new UnauthorizedException('the passkey was not accepted');
+    }
+    await this.staff.usedPasskey(account.id, credential!.id, newCounter);
+    await this.throttle.succeeded(gate.attempt);
+    await this.redis.del(CHALLENGE(challenge));
+    await this.audit.append({ ...actor, action: 'auth.factor_ok', detail: { method: 'passkey' } });
+    return this.finish(account, client);
   }
 
   private async challenge(id: string): Promise<Challenge> {

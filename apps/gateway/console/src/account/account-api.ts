@@ -17,6 +17,8 @@ export interface SignedIn {
 export interface FactorChallenge {
   factorRequired: 'totp' | 'enrol';
   challenge: string;
+  /** The member has a passkey, usable in place of a code. */
+  passkey?: boolean;
 }
 
 export type LoginAnswer = SignedIn | FactorChallenge;
@@ -27,6 +29,12 @@ export const loginStep = (username: string, password: string) => api<LoginAnswer
 export const enrolFactor = (challenge: string) =>
   api<{ secret: string; otpauthUrl: string; qrDataUrl: string }>('POST', '/auth/factor/enrol', { body: { challenge } });
 export const sendFactor = (challenge: string, code: string) => api<SignedIn>('POST', '/auth/factor', { body: { challenge, code } });
+export const passkeySignInOptions = (challenge: string) => api<any>('POST', '/auth/factor/passkey/options', { body: { challenge } });
+export const sendPasskey = (challenge: string, response: unknown) =>
+  api<SignedIn>('POST', '/auth/factor/passkey', { body: { challenge, response } });
+export const passkeyRegistrationOptions = (token: string) => api<any>('POST', '/auth/passkeys/options', { token });
+export const addPasskey = (token: string, response: unknown) =>
+  api<{ id: string }>('POST', '/auth/passkeys', { token, body: { response } });
 export const changePassword = (token: string, currentPassword: string, newPassword: string) =>
   api<{ accessToken: string }>('POST', '/auth/password', { token, body: { currentPassword, newPassword } });
 export const currentAgreement = (token: string) =>

@@ -1,9 +1,10 @@
+import { startRegistration } from '@simplewebauthn/browser';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api';
 import { dateTime } from '../format';
 import { Session } from '../session';
 import { Dialog, ErrorText } from '../ui';
-import { changePassword } from './account-api';
+import { addPasskey, changePassword, passkeyRegistrationOptions } from './account-api';
 import { message } from './sign-in-steps';
 
 /**
@@ -79,6 +80,18 @@ function AccountDialog(props: { session: Session; onNewToken: (token: string) =>
     }
   };
 
+  const newPasskey = async () => {
+    setError(null);
+    try {
+      const optionsJSON = await passkeyRegistrationOptions(token);
+      const response = await startRegistration({ optionsJSON });
+      await addPasskey(token, response);
+      setNotice('Your passkey is added: at your next sign-in you may use it in place of a code.');
+    } catch (err) {
+      setError(err instanceof Error && !('status' in err) ? 'No passkey was made (the browser or the device said no).' : message(err));
+    }
+  };
+
   return (
     <Dialog title="My account" onClose={props.onClose} wide>
       {notice && (
@@ -129,6 +142,15 @@ function AccountDialog(props: { session: Session; onNewToken: (token: string) =>
             ))}
           </tbody>
         </table>
+      )}
+      {'PublicKeyCredential' in window && (
+        <>
+          <h3>Passkey</h3>
+          <p>A passkey on this device (or a security key) can stand in for the code from your authenticator app.</p>
+          <button type="button" class="button" onClick={newPasskey}>
+            Add a passkey
+          </button>
+        </>
       )}
       <h3>Change your password</h3>
       <form onSubmit={change} class="form">

@@ -1,6 +1,17 @@
+import { startAuthentication } from '@simplewebauthn/browser';
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError } from '../api';
-import { FactorChallenge, SignedIn, acceptAgreement, changePassword, currentAgreement, enrolFactor, sendFactor } from './account-api';
+import {
+  FactorChallenge,
+  SignedIn,
+  acceptAgreement,
+  changePassword,
+  currentAgreement,
+  enrolFactor,
+  passkeySignInOptions,
+  sendFactor,
+  sendPasskey,
+} from './account-api';
 
 /**
  * What follows a right password, in order: the second factor (enrolment with a QR code and
@@ -71,8 +82,27 @@ function FactorStep(props: { challenge: FactorChallenge; onSignedIn: (s: SignedI
     }
   };
 
+  const usePasskey = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const optionsJSON = await passkeySignInOptions(challenge);
+      const response = await startAuthentication({ optionsJSON });
+      props.onSignedIn(await sendPasskey(challenge, response));
+    } catch (err) {
+      setError(err instanceof ApiError ? message(err) : 'The passkey was not used. Try again, or enter a code.');
+    } finally {
+      setBusy(false);
+    }
+  };
+
   return (
     <Card title={enrolling ? 'Set up your second factor' : 'Second factor'}>
+      {props.challenge.passkey && (
+        <button type="button" class="button primary" onClick={usePasskey} disabled={busy}>
+          Use a passkey
+        </button>
+      )}
       <form onSubmit={submit}>
         {enrolling ? (
           <>
