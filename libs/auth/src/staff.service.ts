@@ -298,7 +298,14 @@ export class StaffService {
         [p.id, actor.id, p.publicKey, p.counter, p.transports.join(',') || null, new Date()],
       );
       await this.audit.append(
-        { actorId: actor.id, actorRole: actor.role, action: 'auth.passkey_added', targetType: 'staff', targetId: actor.id, detail: { credentialId: p.id } },
+        {
+          actorId: actor.id,
+          actorRole: actor.role,
+          action: 'auth.passkey_added',
+          targetType: 'staff',
+          targetId: actor.id,
+          detail: { credentialId: p.id },
+        },
         m,
       );
     });
