@@ -75,6 +75,9 @@ describe('staff accounts: second factor, agreement, passwords, sessions', () => 
         .expect(200);
       expect(done.body.accessToken).toEqual(expect.any(String));
       expect(done.body.recoveryCodes).toHaveLength(10);
+      const [stored] = await f.db.query('SELECT totp_secret FROM staff WHERE id = ?', [sup.id]);
+      expect(stored.totp_secret).toMatch(/^sealed:v1:/); // sealed under MASTER_KEY, never the secret itself
+      expect(stored.totp_secret).not.toContain(enrol.body.secret);
       const [[row]] = [await f.db.query('SELECT code_hash FROM staff_recovery_codes WHERE staff_id = ? LIMIT 1', [sup.id])];
       expect(done.body.recoveryCodes).not.toContain(row.code_hash); // hashed, not stored as given
 

@@ -214,7 +214,7 @@ export class StaffService {
     });
   }
 
-  /** Enrolment completed: the secret and the recovery codes' hashes replace any before. Audited. */
+  /** Enrolment completed: the secret (sealed by the caller, StaffSecretSeal) and the recovery codes' hashes replace any before. Audited. */
   async enrolTotp(id: string, secret: string, recoveryHashes: string[], step: number, actor: Principal): Promise<void> {
     await this.ds.transaction(async (m) => {
       await m.query('UPDATE staff SET totp_secret = ?, totp_last_step = ?, factor_enrolled_at = ? WHERE id = ?', [
@@ -237,6 +237,11 @@ export class StaffService {
         m,
       );
     });
+  }
+
+  /** The same TOTP secret, sealed again (under a new master key). */
+  async resealTotp(id: string, sealed: string): Promise<void> {
+    await this.ds.query('UPDATE staff SET totp_secret = ? WHERE id = ? AND totp_secret IS NOT NULL', [sealed, id]);
   }
 
   /** Takes a TOTP time step for this member if it is later than the last one taken (a code works once). */

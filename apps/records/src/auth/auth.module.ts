@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { StaffModule } from '@hotline/auth';
+import { StaffSecretSeal } from '@hotline/crypto';
 import { AuthController } from './auth.controller';
 import { BootstrapAdmin } from './bootstrap-admin';
 import { LoginThrottle } from './login-throttle';
@@ -13,6 +14,6 @@ import { UsersController } from '../users/users.controller';
 @Module({
   imports: [StaffModule],
   controllers: [AuthController, UsersController, AgreementsController],
-  providers: [LoginService, LoginThrottle, BootstrapAdmin, PasswordChanges, Passkeys],
+  providers: [LoginService, LoginThrottle, BootstrapAdmin, PasswordChanges, Passkeys, StaffSecretSeal],
 })
 export class RecordsAuthModule {}

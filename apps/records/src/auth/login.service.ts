@@ -25,6 +25,7 @@ import {
 } from '@hotline/auth';
 import { Clock } from '@hotline/clock';
 import { ENV, Env } from '@hotline/config';
+import { StaffSecretSeal } from '@hotline/crypto';
 import { REDIS, counter } from '@hotline/observability';
 import type { Role } from '@hotline/contract';
 import { LoginThrottle, Scope } from './login-throttle';
@@ -98,6 +99,7 @@ export class LoginService {
     private readonly clock: Clock,
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(ENV) private readonly env: Env,
+    private readonly secrets: StaffSecretSeal,
   ) {}
 
   async login(username: string, password: string, client: ClientInfo | string): Promise<LoginResult | FactorChallenge> {
@@ -181,10 +183,11 @@ export class LoginService {
       const step = c.pendingSecret ? totpStep(c.pendingSecret, code.trim(), now) : null;
       if (c.pendingSecret && step !== null) {
         const codes = newRecoveryCodes();
-        await this.staff.enrolTotp(account.id, c.pendingSecret, codes.map(recoveryCodeHash), step, principalOf(account));
+        const sealed = this.secrets.seal(account.id, c.pendingSecret);
+        await this.staff.enrolTotp(account.id, sealed, codes.map(recoveryCodeHash), step, principalOf(account));
         await this.throttle.succeeded(gate.attempt);
         await this.redis.del(CHALLENGE(challenge));
-        return { ...(await this.finish({ ...account, totpSecret: c.pendingSecret }, client)), recoveryCodes: codes };
+        return { ...(await this.finish({ ...account, totpSecret: sealed }, client)), recoveryCodes: codes };
       }
     } else if (account.totpSecret) {
       if (looksLikeRecoveryCode(code)) {
@@ -193,8 +196,11 @@ export class LoginService {
         ok = r.used;
         recoveryCodesLeft = r.remaining;
       } else {
-        const step = totpStep(account.totpSecret, code.trim(), now);
+        const { secret, stale } = this.secrets.open(account.id, account.totpSecret);
+        const step = totpStep(secret, code.trim(), now);
         ok = step !== null && (await this.staff.takeTotpStep(account.id, step));
+        // Sealed under a master key being rotated out: sealed again under the current one.
+        if (ok && stale) await this.staff.resealTotp(account.id, this.secrets.seal(account.id, secret));
       }
     }
     if (!ok) {

@@ -4,8 +4,9 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * Issue 16, staff accounts that come and go:
  *  - `must_change_password`: set by an admin's password reset (a one-time password), cleared when
  *    the member chooses their own;
- *  - `totp_secret`, `totp_last_step`, `factor_enrolled_at`: the second factor (RFC 6238); the last
- *    accepted time step refuses a code seen once already (replay);
+ *  - `totp_secret`, `totp_last_step`, `factor_enrolled_at`: the second factor (RFC 6238), the secret
+ *    sealed under a key derived from MASTER_KEY (StaffSecretSeal); the last accepted time step refuses
+ *    a code seen once already (replay);
  *  - `staff_recovery_codes`: SHA-256 of each recovery code, usable once (`used_at`);
  *  - `staff_passkeys`: WebAuthn credentials (public keys only), an alternative second factor;
  *  - `agreement_acceptances`: who accepted which version of the confidentiality agreement, when;
@@ -18,7 +19,7 @@ export class StaffAccounts1764000001600 implements MigrationInterface {
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(
-      'ALTER TABLE staff ADD COLUMN must_change_password TINYINT(1) NOT NULL DEFAULT 0, ADD COLUMN totp_secret VARCHAR(64) NULL, ADD COLUMN totp_last_step BIGINT NULL, ADD COLUMN factor_enrolled_at DATETIME(3) NULL',
+      'ALTER TABLE staff ADD COLUMN must_change_password TINYINT(1) NOT NULL DEFAULT 0, ADD COLUMN totp_secret VARCHAR(255) NULL, ADD COLUMN totp_last_step BIGINT NULL, ADD COLUMN factor_enrolled_at DATETIME(3) NULL',
     );
     await q.query(`CREATE TABLE staff_recovery_codes (
       staff_id CHAR(36) NOT NULL,
