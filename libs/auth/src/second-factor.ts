@@ -39,7 +39,7 @@ export function totpStep(secretBase32: string, code: string, nowMs: number): num
   return Math.floor(nowMs / 1000 / TOTP_PARAMS.period) + delta;
 }
 
-/** Ten recovery codes, `xxxxx-xxxxx` in a 32-letter alphabet (50 bits each), shown once. */
+/** Ten recovery codes, `xxxxx-xxxxx` in a 31-character alphabet (about 49 bits each), shown once. */
 export function newRecoveryCodes(): string[] {
   const alphabet = 'abcdefghjkmnpqrstuvwxyz23456789'; // no 0/o, 1/l/i
   return Array.from({ length: RECOVERY_CODE_COUNT }, () => {
@@ -49,7 +49,7 @@ export function newRecoveryCodes(): string[] {
   });
 }
 
-/** Recovery codes are random (50 bits): a plain SHA-256 is enough to keep them unusable if read. */
+/** Recovery codes are random (about 49 bits): a plain SHA-256 is enough to keep them unusable if read. */
 export function recoveryCodeHash(code: string): string {
   return createHash('sha256').update(normaliseRecoveryCode(code)).digest('hex');
 }

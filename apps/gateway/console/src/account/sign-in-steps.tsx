@@ -1,6 +1,6 @@
 import { startAuthentication } from '@simplewebauthn/browser';
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError } from '../api';
+import { ApiError, logout } from '../api';
 import {
   FactorChallenge,
   SignedIn,
@@ -42,7 +42,17 @@ export function SignInSteps(props: {
         }}
       />
     );
-  return <AgreementStep token={signedIn.accessToken} onAccepted={() => props.onDone(signedIn)} onCancel={props.onCancel} />;
+  return (
+    <AgreementStep
+      token={signedIn.accessToken}
+      onAccepted={() => props.onDone(signedIn)}
+      onCancel={() => {
+        // Not accepted: the session just begun ends on the server too.
+        void logout(signedIn.accessToken).catch(() => undefined);
+        props.onCancel();
+      }}
+    />
+  );
 }
 
 function Card(props: { title: string; children: any; wide?: boolean }) {
