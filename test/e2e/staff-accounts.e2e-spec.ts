@@ -226,6 +226,26 @@ describe('staff accounts: second factor, agreement, passwords, sessions', () => 
       expect(row.password_hash).toMatch(/^\$argon2id\$/);
     });
 
+    it('wrong current passwords are slowed like sign-ins (429, the session kept), and audited', async () => {
+      const op: Enrolled = await f.staff('operator');
+      await signIn(f, op, { address: address() });
+      const from = address();
+      const statuses: number[] = [];
+      for (let i = 0; i < 7; i++) {
+        const r = await f
+          .http()
+          .post('/auth/password')
+          .set('X-Forwarded-For', from)
+          .set(bearer(op))
+          .send({ currentPassword: `guess-${i}-xxxxxxxx`, newPassword: 'plum orbit ladder quietly' });
+        statuses.push(r.status);
+      }
+      expect(statuses.slice(0, 5)).toEqual([400, 400, 400, 400, 400]);
+      expect(statuses.slice(5)).toContain(429);
+      await f.http().get('/auth/me').set(bearer(op)).expect(200);
+      expect(await f.count('audit_log', "action = 'staff.password_change_failed' AND target_id = ?", [op.id])).toBeGreaterThanOrEqual(5);
+    });
+
     it('an admin reset gives a one-time password that serves nothing but choosing a new one', async () => {
       const op: Enrolled = await f.staff('operator');
       await signIn(f, op, { address: address() });

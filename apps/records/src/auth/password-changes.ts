@@ -1,4 +1,4 @@
-import { BadRequestException, Injectable, UnauthorizedException } from '@nestjs/common';
+import { BadRequestException, HttpException, HttpStatus, Injectable, UnauthorizedException } from '@nestjs/common';
 import { AuditService } from '@hotline/audit';
 import { Principal, SessionRegistry, StaffService, TokenService, passwordProblem, verifyPassword } from '@hotline/auth';
 import { LoginThrottle } from './login-throttle';
@@ -25,7 +25,19 @@ export class PasswordChanges {
     if (!account || account.id !== user.id || !account.active)
       throw new UnauthorizedException('this account no longer exists or is inactive');
     const gate = await this.throttle.reserve(`password:${account.username}`, client.address);
-    if (gate.state !== 'open') throw new UnauthorizedException('too many wrong passwords: wait a while and try again');
+    // 429, not 401: the session is fine (a 401 would sign the console out); the guessing is slowed.
+    if (gate.state !== 'open') {
+      const seconds = Math.max(1, gate.retryAfterSeconds);
+      throw new HttpException(
+        {
+          error: 'Too Many Requests',
+          message: `too many wrong current passwords; wait ${seconds} s before trying again`,
+          retryAfterSeconds: seconds,
+          headers: { 'Retry-After': String(seconds) },
+        },
+        HttpStatus.TOO_MANY_REQUESTS,
+      );
+    }
     if (!(await verifyPassword(account.passwordHash, current))) {
       await this.throttle.failed(gate.attempt);
       await this.audit.append({
