@@ -118,6 +118,11 @@ describe('staff accounts in the console', () => {
       .getByRole('status')
       .filter({ hasText: `${op.username} is active again` })
       .waitFor();
+    // Admins keep the wallboard (queue figures, no content) a click away.
+    await page.getByRole('button', { name: 'Wallboard' }).click();
+    await page.getByText('Waiting', { exact: true }).first().waitFor();
+    await page.getByRole('button', { name: 'Staff accounts' }).click();
+    await page.getByRole('heading', { name: 'Staff' }).waitFor();
     await page.getByRole('button', { name: 'Sign out' }).click();
     await password(page, admin.username, admin.password);
     await page.getByRole('heading', { name: 'Second factor' }).waitFor();

@@ -65,7 +65,7 @@ function App() {
       case 'operator':
         return <OperatorView session={session} onSignOut={signOutHere} onRefused={refused} />;
       case 'admin':
-        return <AdminView session={session} onSignOut={signOutHere} />;
+        return <AdminView session={session} onSignOut={signOutHere} onRefused={refused} />;
       case 'supervisor':
         return <SupervisorView session={session} onSignOut={signOutHere} onRefused={refused} />;
       default:

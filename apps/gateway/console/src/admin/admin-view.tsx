@@ -3,6 +3,7 @@ import { useCallback, useEffect, useState } from 'preact/hooks';
 import { StaffRow, createStaff, listAcceptances, listStaff, resetFactor, resetPassword, updateStaff } from '../account/account-api';
 import { message } from '../account/sign-in-steps';
 import { Session } from '../session';
+import { SupervisorView } from '../supervisor/supervisor-view';
 import { Dialog, ErrorText, Select, TopBar } from '../ui';
 
 const roleName = (r: Role) => r.replace('_', ' ');
@@ -12,7 +13,30 @@ const roleName = (r: Role) => r.replace('_', ' ');
  * reset a password or a second factor) and who accepted which agreement. Admins read no call
  * content: nothing here asks records for a call.
  */
-export function AdminView(props: { session: Session; onSignOut: () => void }) {
+export function AdminView(props: { session: Session; onSignOut: () => void; onRefused: (m: string) => void }) {
+  const [tab, setTab] = useState<'staff' | 'wallboard'>('staff');
+  const toggle = (
+    <button type="button" class="button quiet view-switch" onClick={() => setTab(tab === 'staff' ? 'wallboard' : 'staff')}>
+      {tab === 'staff' ? 'Wallboard' : 'Staff accounts'}
+    </button>
+  );
+  // The wallboard, as before for admins: queue figures and alerts, no call content (break-glass is for supervisors).
+  if (tab === 'wallboard')
+    return (
+      <>
+        <SupervisorView session={props.session} onSignOut={props.onSignOut} onRefused={props.onRefused} />
+        {toggle}
+      </>
+    );
+  return (
+    <>
+      <StaffAccounts session={props.session} onSignOut={props.onSignOut} />
+      {toggle}
+    </>
+  );
+}
+
+function StaffAccounts(props: { session: Session; onSignOut: () => void }) {
   const { token } = props.session;
   const [staff, setStaff] = useState<StaffRow[] | null>(null);
   const [accepted, setAccepted] = useState<Map<string, string>>(new Map());
