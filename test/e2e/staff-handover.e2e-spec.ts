@@ -1,5 +1,8 @@
+import { envFor } from '../support/env-for';
 import { bearer } from '../support/factories';
+import { GatewayTestApp, startGatewayApp } from '../support/gateway-app';
 import { withRecordsApp } from '../support/records-app';
+import { ConsoleClient, connectConsole } from '../support/webhooks';
 
 /** Issue 16: a supervisor hands a leaving operator's calls over to another operator. */
 describe('handover', () => {
@@ -103,5 +106,38 @@ describe('handover', () => {
     expect(calls.body.items.map((c: any) => c.callId)).toEqual([ended]);
     expect(Object.keys(calls.body.items[0]).sort()).toEqual(['callId', 'endedAt', 'riskLevel', 'startedAt']);
     await f.http().get(`/handovers/operators/${sup.id}/calls`).set(bearer(sup)).expect(404);
+  });
+
+  describe('on two gateway nodes', () => {
+    const gateways: GatewayTestApp[] = [];
+    const clients: ConsoleClient[] = [];
+    beforeAll(async () => {
+      for (let i = 0; i < 2; i++) gateways.push(await startGatewayApp(envFor()));
+    });
+    afterAll(async () => {
+      for (const c of clients) c.close();
+      for (const g of gateways) await g.app.close();
+    });
+
+    it('tells both operators’ consoles at once, whichever node holds them, once each', async () => {
+      const [leaving, taking, sup] = [await f.staff('operator'), await f.staff('operator'), await f.staff('supervisor')];
+      const callId = await endedCall(leaving);
+      const out = await connectConsole(gateways[0].base, '/operator', leaving.token);
+      const into = await connectConsole(gateways[1].base, '/operator', taking.token);
+      clients.push(out, into);
+      const at = Date.now();
+      await f
+        .http()
+        .post('/handovers')
+        .set(bearer(sup))
+        .send({ fromOperatorId: leaving.id, toOperatorId: taking.id, reason: 'Leaves the service' })
+        .expect(201);
+      expect(await out.next('calls:reassigned', () => true, { timeoutMs: 1000 })).toEqual({ callIds: [callId], direction: 'out' });
+      expect(await into.next('calls:reassigned', () => true, { timeoutMs: 1000 })).toEqual({ callIds: [callId], direction: 'in' });
+      expect(Date.now() - at).toBeLessThan(1500);
+      await new Promise((r) => setTimeout(r, 300)); // nothing more arrives: each node told only its own sockets
+      expect(out.of('calls:reassigned')).toHaveLength(1);
+      expect(into.of('calls:reassigned')).toHaveLength(1);
+    });
   });
 });

@@ -137,6 +137,8 @@ export interface OperatorServerMessages {
   'call:connected': { callId: string; caller?: CallerHint };
   /** The caller left; the operator is now in wrap-up. */
   'call:ended': { callId: string };
+  /** Issue 16: a supervisor handed calls over to (`in`) or away from (`out`) this operator; ids only. */
+  'calls:reassigned': { callIds: string[]; direction: 'in' | 'out' };
   /** Contract additions (issue 14): a supervisor is on the call, and how; then no longer. Not sent yet. */
   supervision: { callId: string; mode: SupervisionMode };
   'supervision:ended': { callId: string };

@@ -19,4 +19,6 @@ export function alertsChannel(db: number | undefined): string {
 export type AlertMessage =
   | { type: 'escalation'; alert: EscalationAlert }
   | { type: 'sms_cap'; alert: SmsCapAlert }
-  | { type: 'reconcile_refused'; alert: ReconcileRefusedAlert };
+  | { type: 'reconcile_refused'; alert: ReconcileRefusedAlert }
+  /** Issue 16: a handover moved these calls between two operators (ids only). */
+  | { type: 'calls_reassigned'; alert: { fromOperatorId: string; toOperatorId: string; callIds: string[] } };

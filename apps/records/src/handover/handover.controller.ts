@@ -9,6 +9,9 @@ import { CurrentUser, Principal, Roles, StaffModule, StaffService } from '@hotli
 import { CallHandover, CallRecordsModule, HANDOVER_TASKS, HandoverTasks } from '@hotline/calls/records';
 import { UuidParam } from '../calls/uuid-param';
 import { ApiErrors } from '../common/api-errors';
+import type Redis from 'ioredis';
+import { AlertMessage, alertsChannel } from '@hotline/events';
+import { REDIS } from '@hotline/observability';
 
 export class HandoverDto {
   @ApiProperty({ format: 'uuid', description: 'The operator who leaves (or is away for long)' })
@@ -73,6 +76,7 @@ export class HandoverService {
     private readonly calls: CallHandover,
     private readonly staff: StaffService,
     private readonly audit: AuditService,
+    @Inject(REDIS) private readonly redis: Redis,
     @Optional() @Inject(HANDOVER_TASKS) private readonly tasks: HandoverTasks[] = [],
   ) {}
 
@@ -116,7 +120,7 @@ export class HandoverService {
     if (!taker || taker.role !== 'operator' || !taker.active)
       throw new BadRequestException({ message: 'toOperatorId is not an active operator', fields: ['toOperatorId'] });
     const id = randomUUID();
-    return this.ds.transaction(async (m) => {
+    const result = await this.ds.transaction(async (m) => {
       const { moved, refused } = await this.calls.reassign(from, to, body.callIds?.map((c) => c.toLowerCase()) ?? 'all', m);
       const tasks: Record<string, number> = {};
       for (const t of this.tasks ?? []) tasks[t.kind] = await t.move(from, to, moved, m);
@@ -137,6 +141,12 @@ export class HandoverService {
       );
       return { id, moved, refused, tasks };
     });
+    // After the commit, best effort: both operators' consoles refresh their calls at once (every gateway node).
+    if (result.moved.length) {
+      const message: AlertMessage = { type: 'calls_reassigned', alert: { fromOperatorId: from, toOperatorId: to, callIds: result.moved } };
+      await this.redis.publish(alertsChannel(this.redis.options.db), JSON.stringify(message)).catch(() => undefined);
+    }
+    return result;
   }
 }
 

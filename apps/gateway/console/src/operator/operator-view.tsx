@@ -62,6 +62,8 @@ export function OperatorView(props: { session: Session; onSignOut: () => void; o
         setHistoryVersion((v) => v + 1);
       },
       connect: () => setHistoryVersion((v) => v + 1),
+      // A supervisor handed calls to or from this operator: the list of their calls changed.
+      'calls:reassigned': () => setHistoryVersion((v) => v + 1),
     }),
     [setCall],
   );
