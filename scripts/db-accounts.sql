@@ -40,6 +40,10 @@ GRANT SELECT (id, call_id, created_at) ON `{{records}}`.`escalations` TO 'hotlin
 -- records: the system of record. Staff and sign-in, calls and their content under need to know,
 -- legal holds, deletion requests (read), the audit log (read, append). It destroys nothing.
 GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`staff` TO 'hotline_records'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE ON `{{records}}`.`staff_recovery_codes` TO 'hotline_records'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE ON `{{records}}`.`staff_passkeys` TO 'hotline_records'@'%';
+GRANT SELECT, INSERT ON `{{records}}`.`agreement_acceptances` TO 'hotline_records'@'%';
+GRANT SELECT, INSERT ON `{{records}}`.`handovers` TO 'hotline_records'@'%';
 GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`calls` TO 'hotline_records'@'%';
 GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`notes` TO 'hotline_records'@'%';
 GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`risk_assessments` TO 'hotline_records'@'%';

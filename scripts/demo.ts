@@ -4,7 +4,8 @@
  * accounts, then a caller simulator ringing the hotline until Ctrl-C.
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'fs';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'fs';
+import { Secret, TOTP } from 'otpauth';
 import { createServer } from 'net';
 import { join } from 'path';
 import { loadEnv } from '@hotline/config';
@@ -122,6 +123,61 @@ async function waitForHealth(name: string, url: string, died: Promise<unknown>, 
   throw new Error(dead ? `${name} stopped while starting (see its output above)` : `${name} did not become healthy at ${url}`);
 }
 
+/** The variable in .demo/secrets.env that holds an account's TOTP secret, once the demo has enrolled it. */
+export const totpSecretKey = (username: string) => `DEMO_${username.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_TOTP_SECRET`;
+
+/** The current code of a TOTP secret (RFC 6238, SHA-1, 6 digits, 30 s), `ahead` steps on. */
+export function demoTotpCode(secret: string, ahead = 0): string {
+  return new TOTP({ secret: Secret.fromBase32(secret), algorithm: 'SHA1', digits: 6, period: 30 }).generate({
+    timestamp: Date.now() + ahead * 30_000,
+  });
+}
+
+/**
+ * Signs an account in through the real routes: password, then the second factor when its role has
+ * one (enrolling it the first time and keeping the secret in .demo/secrets.env, so that the demo can
+ * print codes for it: `npm run -s demo:code -- <username>`). The token, or null for a wrong password.
+ */
+export async function demoSignIn(
+  recordsUrl: string,
+  account: { username: string; password: string },
+  secrets: Record<string, string>,
+  remember: (key: string, value: string) => void,
+): Promise<string | null> {
+  const post = (path: string, body: object) =>
+    fetch(`${recordsUrl}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const login = await post('/auth/login', { username: account.username, password: account.password });
+  if (login.status !== 200) return null;
+  const first = (await login.json()) as { accessToken?: string; factorRequired?: 'enrol' | 'totp'; challenge?: string };
+  if (!first.factorRequired) return first.accessToken!;
+  const key = totpSecretKey(account.username);
+  if (first.factorRequired === 'enrol') {
+    const enrol = (await (await post('/auth/factor/enrol', { challenge: first.challenge! })).json()) as { secret: string };
+    secrets[key] = enrol.secret;
+    remember(key, enrol.secret);
+  }
+  const secret = secrets[key];
+  if (!secret)
+    throw new Error(
+      `${account.username} has a second factor the demo did not enrol: reset it (POST /users/:id/factor-reset) or drop the databases`,
+    );
+  // A code is good once: a demo restarted within 30 s tries the next step's code.
+  for (const ahead of [0, 1]) {
+    const res = await post('/auth/factor', { challenge: first.challenge!, code: demoTotpCode(secret, ahead) });
+    if (res.status === 200) return ((await res.json()) as { accessToken: string }).accessToken;
+  }
+  throw new Error(`the second factor of ${account.username} was refused`);
+}
+
+/** The demo's own admin accepts the current agreement, so that it may create the demo accounts. */
+async function acceptAgreementAs(recordsUrl: string, token: string): Promise<void> {
+  const auth = { Authorization: `Bearer ${token}` };
+  const current = await fetch(`${recordsUrl}/agreements/current`, { headers: auth });
+  if (current.status !== 200) return;
+  const { version, acceptedAt } = (await current.json()) as { version: string; acceptedAt: string | null };
+  if (!acceptedAt) await fetch(`${recordsUrl}/agreements/${encodeURIComponent(version)}/accept`, { method: 'POST', headers: auth });
+}
+
 /**
  * Signs in as the bootstrap admin and creates the demo staff accounts that are missing, each with
  * its own password (`passwords[account.secret]`). Returns the password each account signs in with:
@@ -133,19 +189,16 @@ export async function ensureDemoAccounts(
   accounts: DemoAccount[],
   passwords: Record<string, string>,
   legacyPassword?: string,
+  remember: (key: string, value: string) => void = () => undefined,
 ): Promise<Record<string, { password: string; legacy: boolean }>> {
-  const login = await fetch(`${recordsUrl}/auth/login`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify(admin),
-  });
-  if (login.status !== 200) {
+  const accessToken = await demoSignIn(recordsUrl, admin, passwords, remember);
+  if (!accessToken) {
     throw new Error(
-      `the demo admin could not sign in (${login.status}). The database holds accounts from a demo whose .demo/secrets.env is gone: ` +
+      `the demo admin could not sign in. The database holds accounts from a demo whose .demo/secrets.env is gone: ` +
         'drop the `hotline` and `hotline_keys` databases (or point DATABASE_URL/KEYSTORE_URL at new ones) and run the demo again.',
     );
   }
-  const { accessToken } = (await login.json()) as { accessToken: string };
+  await acceptAgreementAs(recordsUrl, accessToken);
   const signsIn = async (username: string, password: string) =>
     (
       await fetch(`${recordsUrl}/auth/login`, {
@@ -164,7 +217,12 @@ export async function ensureDemoAccounts(
     });
     if (res.status !== 201 && res.status !== 409) throw new Error(`creating ${a.username} failed: ${res.status} ${await res.text()}`);
     if (res.status === 201 || (await signsIn(a.username, password))) result[a.username] = { password, legacy: false };
-    else if (legacyPassword && (await signsIn(a.username, legacyPassword))) result[a.username] = { password: legacyPassword, legacy: true };
+    // An account whose role needs a second factor is enrolled now, so that the demo can print its codes.
+    if (result[a.username] && !passwords[totpSecretKey(a.username)]) {
+      const token = await demoSignIn(recordsUrl, { username: a.username, password: result[a.username].password }, passwords, remember);
+      if (token) await fetch(`${recordsUrl}/auth/logout`, { method: 'POST', headers: { Authorization: `Bearer ${token}` } });
+    } else if (legacyPassword && (await signsIn(a.username, legacyPassword)))
+      result[a.username] = { password: legacyPassword, legacy: true };
     else
       throw new Error(
         `${a.username} exists with a password that is not in .demo/secrets.env: drop the \`hotline\` and \`hotline_keys\` databases and run the demo again.`,
@@ -249,6 +307,7 @@ async function main(): Promise<void> {
       DEMO_ACCOUNTS,
       secrets,
       secrets.DEMO_PASSWORD,
+      (key, value) => appendFileSync(SECRETS_FILE, `${key}=${value}\n`, { mode: 0o600 }),
     );
   } catch (e) {
     await group.stop();
@@ -284,8 +343,13 @@ async function main(): Promise<void> {
       ...[...DEMO_ACCOUNTS, { username: 'admin', role: 'admin' }].map(
         (a, i) =>
           `${i ? ' '.repeat(12) : '  Sign in   '}${pad(a.username)}${signIn[a.username]?.password ?? secrets.DEMO_ADMIN_PASSWORD}   (${a.role})` +
-          (signIn[a.username]?.legacy ? '   shared, made by an earlier demo: drop the databases for passwords of their own' : ''),
+          (signIn[a.username]?.legacy ? '   shared, made by an earlier demo: drop the databases for passwords of their own' : '') +
+          (secrets[totpSecretKey(a.username)] ? `   + code: npm run -s demo:code -- ${a.username}` : ''),
       ),
+      '',
+      '  Supervisors and admins sign in with a second factor (TOTP): the demo enrolled theirs; `npm run -s demo:code -- <username>`',
+      '  prints the current code, or add the key it prints to any authenticator app. Everyone accepts the confidentiality agreement',
+      '  (config/agreements/) at their first sign-in.',
       '',
       `  A simulated caller rings about every ${every} s (DEMO_CALL_EVERY_SECONDS); about ${Math.round(Number(process.env.DEMO_HANGUP_PROBABILITY ?? 0.2) * 100)}% hang up while waiting.`,
       '  Sign in as an operator, switch Available on and accept the call. Ctrl-C stops everything.',

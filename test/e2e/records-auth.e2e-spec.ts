@@ -54,6 +54,8 @@ describe('staff sign-in', () => {
       user: { id: op.id, username: op.username, role: 'operator', displayName: op.displayName },
       lastSignInAt: null,
       failedAttemptsSince: 0,
+      mustChangePassword: false,
+      idleLockSeconds: 600,
     });
     const me = await f.http().get('/auth/me').set('Authorization', `Bearer ${ok.body.accessToken}`);
     expect(me.status).toBe(200);

@@ -85,6 +85,103 @@ const ACCESS: Record<string, Row> = {
       token: actor === 'anonymous' ? undefined : (await f.staff(ROLE_OF[actor])).token,
     }),
   },
+  // Issue 16. A challenge that was never issued is refused the same for everyone (and writes nothing).
+  'POST /auth/factor/enrol': {
+    expect: {},
+    otherwise: 401,
+    prepare: async () => ({ path: '/auth/factor/enrol', body: { challenge: 'never-issued' } }),
+  },
+  'POST /auth/factor': {
+    expect: {},
+    otherwise: 401,
+    prepare: async () => ({ path: '/auth/factor', body: { challenge: 'never-issued', code: '123456' } }),
+  },
+  'POST /auth/factor/passkey/options': {
+    expect: {},
+    otherwise: 401,
+    prepare: async () => ({ path: '/auth/factor/passkey/options', body: { challenge: 'never-issued' } }),
+  },
+  'POST /auth/factor/passkey': {
+    expect: {},
+    otherwise: 401,
+    prepare: async () => ({ path: '/auth/factor/passkey', body: { challenge: 'never-issued', response: { id: 'x' } } }),
+  },
+  'GET /auth/passkeys': { expect: { anonymous: 401 }, otherwise: 200, prepare: async () => ({ path: '/auth/passkeys' }) },
+  'POST /auth/passkeys/options': { expect: { anonymous: 401 }, otherwise: 200, prepare: async () => ({ path: '/auth/passkeys/options' }) },
+  // No options were asked for with these (fresh) accounts: refused, nothing stored.
+  'POST /auth/passkeys': {
+    expect: { anonymous: 401 },
+    otherwise: 400,
+    prepare: async ({ f }, actor) => ({
+      path: '/auth/passkeys',
+      token: actor === 'anonymous' ? undefined : (await f.staff(ROLE_OF[actor])).token,
+      body: { response: { id: 'x', rawId: 'x', type: 'public-key', response: {} } },
+    }),
+  },
+  // Each caller changes the password of a fresh account of their role (it ends that account's sessions).
+  'POST /auth/password': {
+    expect: { anonymous: 401 },
+    otherwise: 200,
+    async prepare({ f }, actor) {
+      const s = await f.staff(actor === 'anonymous' ? 'operator' : ROLE_OF[actor]);
+      return {
+        path: '/auth/password',
+        token: actor === 'anonymous' ? undefined : s.token,
+        body: { currentPassword: s.password, newPassword: 'plum orbit ladder quietly' },
+      };
+    },
+  },
+  'GET /auth/sessions': { expect: { anonymous: 401 }, otherwise: 200, prepare: async () => ({ path: '/auth/sessions' }) },
+  'DELETE /auth/sessions/:sid': {
+    expect: { anonymous: 401 },
+    otherwise: 404,
+    prepare: async () => ({ path: `/auth/sessions/${randomBytes(18).toString('base64url')}` }),
+  },
+  // The matrix runs with no agreement published (the staff suites publish one): 404 for everyone signed in.
+  'GET /agreements/current': { expect: { anonymous: 401 }, otherwise: 404, prepare: async () => ({ path: '/agreements/current' }) },
+  'POST /agreements/:version/accept': {
+    expect: { anonymous: 401 },
+    otherwise: 404,
+    prepare: async () => ({ path: '/agreements/1/accept' }),
+  },
+  'GET /agreements/acceptances': {
+    expect: { admin: 200, auditor: 200 },
+    otherwise: 403,
+    prepare: async () => ({ path: '/agreements/acceptances' }),
+  },
+  'GET /users': { expect: { admin: 200 }, otherwise: 403, prepare: async () => ({ path: '/users' }) },
+  'POST /users/:id/password-reset': {
+    expect: { admin: 200 },
+    otherwise: 403,
+    prepare: async ({ f }) => ({ path: `/users/${(await f.staff('operator')).id}/password-reset` }),
+  },
+  'POST /users/:id/factor-reset': {
+    expect: { admin: 204 },
+    otherwise: 403,
+    prepare: async ({ f }) => ({ path: `/users/${(await f.staff('supervisor')).id}/factor-reset` }),
+  },
+  'GET /handovers/operators': {
+    expect: { supervisorWithReason: 200, supervisor: 200 },
+    otherwise: 403,
+    prepare: async () => ({ path: '/handovers/operators' }),
+  },
+  'GET /handovers/operators/:id/calls': {
+    expect: { supervisorWithReason: 200, supervisor: 200 },
+    otherwise: 403,
+    prepare: async ({ f }) => ({ path: `/handovers/operators/${(await f.staff('operator')).id}/calls` }),
+  },
+  'POST /handovers': {
+    expect: { supervisorWithReason: 201, supervisor: 201 },
+    otherwise: 403,
+    prepare: async ({ f }) => ({
+      path: '/handovers',
+      body: {
+        fromOperatorId: (await f.staff('operator')).id,
+        toOperatorId: (await f.staff('operator')).id,
+        reason: 'Leaves the service, matrix case',
+      },
+    }),
+  },
   'PATCH /users/:id': {
     expect: { admin: 200 },
     otherwise: 403,

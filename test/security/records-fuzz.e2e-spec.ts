@@ -74,6 +74,14 @@ const EFFECTS: Record<string, Effect> = {
   'POST /complaints': { rows: { complaints: 1 }, audit: [['complaint.recorded']], moves: ['complaintsDigest', 'statsCount'] },
   'GET /complaints/:id': { audit: [['complaint.read']] },
   'PATCH /complaints/:id': { audit: [['complaint.status_changed']], moves: ['complaintsDigest', 'statsCount'] },
+  // Issue 16 (staff accounts).
+  'POST /auth/password': { audit: [['staff.password_changed']] },
+  'POST /auth/passkeys': { rows: { staff_passkeys: 1 }, audit: [['auth.passkey_added']] },
+  'DELETE /auth/sessions/:sid': { audit: [['auth.session_ended']] },
+  'POST /users/:id/password-reset': { audit: [['staff.password_reset']] },
+  'POST /users/:id/factor-reset': { audit: [['staff.factor_reset']] },
+  'POST /agreements/:version/accept': { rows: { agreement_acceptances: 1 }, audit: [['agreement.accepted']] },
+  'POST /handovers': { rows: { handovers: 1 }, audit: [['calls.handed_over']], moves: ['callsDigest'] },
 };
 
 function decodeURIComponentSafe(s: string): string {
@@ -228,8 +236,8 @@ describe('records fuzzing from the OpenAPI document', () => {
       if (SKIP.has(key)) continue;
       const schema = op.requestBody?.content?.['application/json']?.schema;
       const actor = actorFor(key);
-      // Failed sign-ins are audited and counted by design: a 4xx there does change the database.
-      const mayChange = key === 'POST /auth/login';
+      // Failed sign-ins (and wrong current passwords) are audited and counted by design: a 4xx there does change the database.
+      const mayChange = key === 'POST /auth/login' || key === 'POST /auth/password';
       const idsFor = (name: string) => (name === 'id' ? escalationIds : callIds);
       const params = (key.match(/:[A-Za-z]+/g) ?? []).map((p) => p.slice(1));
       const pathArb = fc.tuple(...params.map((p) => idSegment(idsFor(p)))).map((ids) => {

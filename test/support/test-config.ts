@@ -71,6 +71,10 @@ export function testEnvVars(app?: DbApp): Record<string, string> {
     REDIS_URL: TEST_REDIS_URL,
     ...(app ? testDatabaseUrls(app) : {}),
     ...TEST_SECRETS,
+    // Existing suites sign staff in with a password alone and mint tokens for staff who accepted no
+    // agreement; the staff suites (test/e2e/staff-*.e2e-spec.ts) turn both on, as shipped.
+    SECOND_FACTOR_ROLES: '',
+    AGREEMENTS_DIR: `${require('os').tmpdir()}/hotline-no-agreements-${TEST_ID}`,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     // The suites written for the direct <Dial> bridge keep it; conference suites set CALL_BRIDGE=conference
     // (HOTLINE_TEST_CALL_BRIDGE=conference runs every suite through conferences).

@@ -11,6 +11,7 @@ import { DeletionRequestsModule } from './deletion-requests/deletion-requests.mo
 import { RecordsAuthModule } from './auth/auth.module';
 import { RecordsCallsModule } from './calls/calls.module';
 import { RecordsCallbacksModule } from './callbacks/callbacks.module';
+import { HandoverModule } from './handover/handover.controller';
 import { RecordsAuditModule } from './audit/audit.controller';
 import { StatsModule } from './stats/stats.controller';
 import { ComplaintsModule } from './complaints/complaints.controller';
@@ -33,6 +34,7 @@ export class RecordsModule {
         RecordsAuthModule,
         RecordsCallsModule,
         RecordsCallbacksModule,
+        HandoverModule,
         RecordsAuditModule,
         RetentionApiModule,
         DeletionRequestsModule,

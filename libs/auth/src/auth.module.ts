@@ -1,11 +1,12 @@
 import { Global, Module } from '@nestjs/common';
+import { AgreementCatalog } from './agreements';
 import { StaffService } from './staff.service';
 import { SessionRegistry } from './sessions';
 import { TokenService } from './token.service';
 
 /** Tokens and server-side sessions (needs ENV and REDIS). */
 @Global()
-@Module({ providers: [TokenService, SessionRegistry], exports: [TokenService, SessionRegistry] })
+@Module({ providers: [TokenService, SessionRegistry, AgreementCatalog], exports: [TokenService, SessionRegistry, AgreementCatalog] })
 export class TokenModule {}
 
 /** Staff accounts (needs the records database and the audit trail). */

@@ -5,3 +5,6 @@ export * from './auth.module';
 export * from './password';
 export * from './staff.service';
 export * from './sessions';
+export * from './agreements';
+export * from './password-policy';
+export * from './second-factor';

@@ -10,6 +10,8 @@ export interface Principal {
   /** When the token was issued and expires (milliseconds and seconds since the epoch). */
   iatMs?: number;
   exp?: number;
+  /** Signed in with a one-time password an admin set: only changing it (and signing out) is served. */
+  mustChangePassword?: boolean;
 }
 
 export interface AccessTokenClaims {
@@ -21,4 +23,6 @@ export interface AccessTokenClaims {
   iatMs?: number;
   iat?: number;
   exp?: number;
+  /** Must change password (see Principal.mustChangePassword). */
+  pwc?: boolean;
 }

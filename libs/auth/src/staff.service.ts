@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { randomUUID } from 'crypto';
+import { randomBytes, randomUUID } from 'crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '@hotline/audit';
 import { ROLES, Role } from '@hotline/contract';
@@ -25,6 +25,27 @@ export interface StaffAccount {
 export interface StaffCredentials extends StaffAccount {
   passwordHash: string;
   lockedUntil: Date | null;
+  /** Signed in with a one-time password an admin set: it must be changed before anything else. */
+  mustChangePassword: boolean;
+  /** The TOTP secret (base32) once enrolled; null: not enrolled. */
+  totpSecret: string | null;
+}
+
+/** A WebAuthn credential as stored: its public key (COSE, base64url) and signature counter. */
+export interface StoredPasskey {
+  id: string;
+  publicKey: string;
+  counter: number;
+  transports: string[];
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+
+/** An account as the admin console lists it (no secret, no hash). */
+export interface StaffListing extends StaffAccount {
+  factorEnrolled: boolean;
+  mustChangePassword: boolean;
+  createdAt: string;
 }
 
 export class DuplicateUsernameError extends Error {
@@ -149,6 +170,212 @@ export class StaffService {
     });
   }
 
+  /** Every account, for the admin console (no secret, no hash, no content). */
+  async list(): Promise<StaffListing[]> {
+    const rows = await this.ds.query(
+      'SELECT id, username, role, display_name, active, must_change_password, factor_enrolled_at, created_at FROM staff ORDER BY username LIMIT 5000',
+    );
+    return rows.map((r: any) => ({
+      ...toAccount(r),
+      factorEnrolled: r.factor_enrolled_at !== null,
+      mustChangePassword: Boolean(Number(r.must_change_password)),
+      createdAt: new Date(r.created_at).toISOString(),
+    }));
+  }
+
+  /**
+   * An admin resets a member's password: a one-time password (returned once, shown to the admin to
+   * pass on), which signs in only to choose a new one. Audited (never the password).
+   */
+  async resetPassword(id: string, actor: Principal): Promise<{ account: StaffAccount; oneTimePassword: string } | null> {
+    const oneTimePassword = randomBytes(12).toString('base64url');
+    const hash = await hashPassword(oneTimePassword);
+    return this.ds.transaction(async (m) => {
+      const [row] = await m.query('SELECT id, username, role, display_name, active FROM staff WHERE id = ? FOR UPDATE', [id]);
+      if (!row) return null;
+      await m.query('UPDATE staff SET password_hash = ?, must_change_password = 1 WHERE id = ?', [hash, id]);
+      await this.audit.append(
+        { actorId: actor.id, actorRole: actor.role, action: 'staff.password_reset', targetType: 'staff', targetId: id },
+        m,
+      );
+      return { account: toAccount(row), oneTimePassword };
+    });
+  }
+
+  /** The member chose a new password (checked by the caller: current password, length, breach list). Audited. */
+  async setOwnPassword(id: string, newPassword: string, actor: Principal): Promise<void> {
+    const hash = await hashPassword(newPassword);
+    await this.ds.transaction(async (m) => {
+      await m.query('UPDATE staff SET password_hash = ?, must_change_password = 0 WHERE id = ?', [hash, id]);
+      await this.audit.append(
+        { actorId: actor.id, actorRole: actor.role, action: 'staff.password_changed', targetType: 'staff', targetId: id },
+        m,
+      );
+    });
+  }
+
+  /** Enrolment completed: the secret (sealed by the caller, StaffSecretSeal) and the recovery codes' hashes replace any before. Audited. */
+  async enrolTotp(id: string, secret: string, recoveryHashes: string[], step: number, actor: Principal): Promise<void> {
+    await this.ds.transaction(async (m) => {
+      await m.query('UPDATE staff SET totp_secret = ?, totp_last_step = ?, factor_enrolled_at = ? WHERE id = ?', [
+        secret,
+        step,
+        new Date(),
+        id,
+      ]);
+      await m.query('DELETE FROM staff_recovery_codes WHERE staff_id = ?', [id]);
+      for (const h of recoveryHashes) await m.query('INSERT INTO staff_recovery_codes (staff_id, code_hash) VALUES (?, ?)', [id, h]);
+      await this.audit.append(
+        {
+          actorId: actor.id,
+          actorRole: actor.role,
+          action: 'auth.factor_enrolled',
+          targetType: 'staff',
+          targetId: id,
+          detail: { factor: 'totp' },
+        },
+        m,
+      );
+    });
+  }
+
+  /** The same TOTP secret, sealed again (under a new master key). */
+  async resealTotp(id: string, sealed: string): Promise<void> {
+    await this.ds.query('UPDATE staff SET totp_secret = ? WHERE id = ? AND totp_secret IS NOT NULL', [sealed, id]);
+  }
+
+  /** Takes a TOTP time step for this member if it is later than the last one taken (a code works once). */
+  async takeTotpStep(id: string, step: number): Promise<boolean> {
+    const res = await this.ds.query('UPDATE staff SET totp_last_step = ? WHERE id = ? AND (totp_last_step IS NULL OR totp_last_step < ?)', [
+      step,
+      id,
+      step,
+    ]);
+    return Number(res?.affectedRows ?? 0) === 1;
+  }
+
+  /** Uses a recovery code once: true when it was the member's and unused. How many remain comes back too. */
+  async useRecoveryCode(id: string, hash: string): Promise<{ used: boolean; remaining: number }> {
+    const res = await this.ds.query(
+      'UPDATE staff_recovery_codes SET used_at = ? WHERE staff_id = ? AND code_hash = ? AND used_at IS NULL',
+      [new Date(), id, hash],
+    );
+    const [{ n }] = await this.ds.query('SELECT COUNT(*) AS n FROM staff_recovery_codes WHERE staff_id = ? AND used_at IS NULL', [id]);
+    return { used: Number(res?.affectedRows ?? 0) === 1, remaining: Number(n) };
+  }
+
+  /** An admin resets a member's second factor: they enrol again at their next sign-in. Audited. */
+  async resetFactor(id: string, actor: Principal): Promise<StaffAccount | null> {
+    return this.ds.transaction(async (m) => {
+      const [row] = await m.query('SELECT id, username, role, display_name, active FROM staff WHERE id = ? FOR UPDATE', [id]);
+      if (!row) return null;
+      await m.query('UPDATE staff SET totp_secret = NULL, totp_last_step = NULL, factor_enrolled_at = NULL WHERE id = ?', [id]);
+      await m.query('DELETE FROM staff_recovery_codes WHERE staff_id = ?', [id]);
+      await this.audit.append(
+        { actorId: actor.id, actorRole: actor.role, action: 'staff.factor_reset', targetType: 'staff', targetId: id },
+        m,
+      );
+      return toAccount(row);
+    });
+  }
+
+  /** The member's passkeys (WebAuthn credentials: public keys only). */
+  async passkeys(id: string): Promise<StoredPasskey[]> {
+    const rows = await this.ds.query(
+      'SELECT credential_id, public_key, counter, transports, created_at, last_used_at FROM staff_passkeys WHERE staff_id = ? ORDER BY created_at',
+      [id],
+    );
+    return rows.map((r: any) => ({
+      id: r.credential_id,
+      publicKey: r.public_key,
+      counter: Number(r.counter),
+      transports: r.transports ? String(r.transports).split(',') : [],
+      createdAt: new Date(r.created_at).toISOString(),
+      lastUsedAt: r.last_used_at ? new Date(r.last_used_at).toISOString() : null,
+    }));
+  }
+
+  /** A passkey registered by its member. Audited (the credential id only). */
+  async addPasskey(actor: Principal, p: { id: string; publicKey: string; counter: number; transports: string[] }): Promise<void> {
+    await this.ds.transaction(async (m) => {
+      await m.query(
+        'INSERT INTO staff_passkeys (credential_id, staff_id, public_key, counter, transports, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+        [p.id, actor.id, p.publicKey, p.counter, p.transports.join(',') || null, new Date()],
+      );
+      await this.audit.append(
+        {
+          actorId: actor.id,
+          actorRole: actor.role,
+          action: 'auth.passkey_added',
+          targetType: 'staff',
+          targetId: actor.id,
+          detail: { credentialId: p.id },
+        },
+        m,
+      );
+    });
+  }
+
+  /** A passkey signed in: its signature counter moves on (a clone would be caught going backwards). */
+  async usedPasskey(staffId: string, credentialId: string, counter: number): Promise<void> {
+    await this.ds.query('UPDATE staff_passkeys SET counter = ?, last_used_at = ? WHERE staff_id = ? AND credential_id = ?', [
+      counter,
+      new Date(),
+      staffId,
+      credentialId,
+    ]);
+  }
+
+  /** The highest agreement version this member accepted (null: none). */
+  async acceptedVersions(id: string): Promise<string[]> {
+    const rows = await this.ds.query('SELECT version FROM agreement_acceptances WHERE staff_id = ?', [id]);
+    return rows.map((r: { version: string }) => r.version);
+  }
+
+  /** The member accepted `version`; audited (version and time). Accepting again changes nothing. */
+  async acceptAgreement(
+    actor: Principal | StaffAccount,
+    version: string,
+    at = new Date(),
+  ): Promise<{ acceptedAt: string; already: boolean }> {
+    return this.ds.transaction(async (m) => {
+      const [prior] = await m.query('SELECT accepted_at FROM agreement_acceptances WHERE staff_id = ? AND version = ? FOR UPDATE', [
+        actor.id,
+        version,
+      ]);
+      if (prior) return { acceptedAt: new Date(prior.accepted_at).toISOString(), already: true };
+      await m.query('INSERT INTO agreement_acceptances (staff_id, version, accepted_at) VALUES (?, ?, ?)', [actor.id, version, at]);
+      await this.audit.append(
+        {
+          actorId: actor.id,
+          actorRole: actor.role,
+          action: 'agreement.accepted',
+          targetType: 'staff',
+          targetId: actor.id,
+          detail: { version },
+        },
+        m,
+      );
+      return { acceptedAt: at.toISOString(), already: false };
+    });
+  }
+
+  /** Who accepted which version, newest first (ids and usernames; for admins and auditors). */
+  async acceptances(version?: string): Promise<{ staffId: string; username: string; role: Role; version: string; acceptedAt: string }[]> {
+    const rows = await this.ds.query(
+      `SELECT a.staff_id, s.username, s.role, a.version, a.accepted_at FROM agreement_acceptances a JOIN staff s ON s.id = a.staff_id
+       ${version ? 'WHERE a.version = ?' : ''} ORDER BY a.accepted_at DESC LIMIT 5000`,
+      version ? [version] : [],
+    );
+    return rows.map((r: any) => ({
+      staffId: r.staff_id,
+      username: r.username,
+      role: r.role,
+      version: r.version,
+      acceptedAt: new Date(r.accepted_at).toISOString(),
+    }));
+  }
+
   async findById(id: string): Promise<StaffAccount | null> {
     const [row] = await this.ds.query('SELECT id, username, role, display_name, active FROM staff WHERE id = ?', [id]);
     return row ? toAccount(row) : null;
@@ -156,11 +383,17 @@ export class StaffService {
 
   async credentials(username: string): Promise<StaffCredentials | null> {
     const [row] = await this.ds.query(
-      'SELECT id, username, role, display_name, active, password_hash, locked_until FROM staff WHERE username = ?',
+      'SELECT id, username, role, display_name, active, password_hash, locked_until, must_change_password, totp_secret FROM staff WHERE username = ?',
       [username],
     );
     return row
-      ? { ...toAccount(row), passwordHash: row.password_hash, lockedUntil: row.locked_until ? new Date(row.locked_until) : null }
+      ? {
+          ...toAccount(row),
+          passwordHash: row.password_hash,
+          lockedUntil: row.locked_until ? new Date(row.locked_until) : null,
+          mustChangePassword: Boolean(Number(row.must_change_password)),
+          totpSecret: row.totp_secret ?? null,
+        }
       : null;
   }
 

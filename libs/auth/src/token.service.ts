@@ -51,7 +51,14 @@ export class TokenService {
   /** Only where TOKEN_PRIVATE_KEY is set (records). */
   sign(p: Principal, sid = newSessionId()): string {
     if (!this.signingKey) throw new Error('this app holds no TOKEN_PRIVATE_KEY: only records signs staff tokens');
-    const claims: AccessTokenClaims = { sub: p.id, username: p.username, role: p.role, sid, iatMs: Date.now() };
+    const claims: AccessTokenClaims = {
+      sub: p.id,
+      username: p.username,
+      role: p.role,
+      sid,
+      iatMs: Date.now(),
+      ...(p.mustChangePassword ? { pwc: true } : {}),
+    };
     return sign(claims, this.signingKey.key, {
       algorithm: TOKEN_ALGORITHM,
       keyid: this.signingKey.kid,
@@ -71,6 +78,7 @@ export class TokenService {
           sid: claims.sid,
           iatMs: typeof claims.iatMs === 'number' ? claims.iatMs : (claims.iat ?? 0) * 1000,
           exp: claims.exp,
+          ...(claims.pwc === true ? { mustChangePassword: true } : {}),
         }
       : null;
   }

@@ -3,11 +3,21 @@ import { CallRecordings } from './call-recordings';
 import { CallRetention } from './call-retention';
 import { CallerRecords } from './caller-records';
 import { CallDestructionSteps } from './destruction-steps';
+import { CallHandover } from './handover';
 import { LegalHolds } from './legal-holds';
 import { HourlyStats } from './hourly-stats';
 import { CallOversight } from './oversight';
 
-const RECORD_STORES = [LegalHolds, CallerRecords, CallRecordings, CallRetention, CallDestructionSteps, HourlyStats, CallOversight];
+const RECORD_STORES = [
+  LegalHolds,
+  CallerRecords,
+  CallRecordings,
+  CallRetention,
+  CallDestructionSteps,
+  HourlyStats,
+  CallOversight,
+  CallHandover,
+];
 
 /**
  * The call record without its content (no key, no cipher): holds, callers, recordings, retention

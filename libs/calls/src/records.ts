@@ -17,3 +17,4 @@ export * from './hourly-stats';
 export * from './oversight';
 export * from './call-records.module';
 export * from './callbacks';
+export * from './handover';

@@ -41,6 +41,10 @@ export const DEFAULTS: Record<string, string> = {
   DB_POOL_ACQUIRE_TIMEOUT_MS: '5000',
   AUDIT_CHECKPOINT_DIR: join(PROJECT_ROOT, 'var', 'audit-checkpoints'),
   AUDIT_CHECKPOINT_INTERVAL_SECONDS: '300',
+  SECOND_FACTOR_ROLES: 'supervisor,records_officer,auditor,admin',
+  AGREEMENTS_DIR: join(PROJECT_ROOT, 'config', 'agreements'),
+  SESSION_IDLE_SECONDS: String(30 * 60),
+  CONSOLE_IDLE_LOCK_SECONDS: String(10 * 60),
 };
 
 /** Express's `trust proxy` value for TRUSTED_PROXIES (`none`: believe no forwarded address). */

@@ -277,6 +277,41 @@ export class EnvironmentVariables {
   @Min(5)
   @Max(86400)
   AUDIT_CHECKPOINT_INTERVAL_SECONDS: number;
+
+  /**
+   * Roles that must use a second factor at sign-in (comma-separated; empty: none). Default
+   * supervisor, records_officer, auditor, admin; add `operator` to require it of operators too.
+   */
+  @Matches(/^\s*((operator|supervisor|records_officer|auditor|admin)(\s*,\s*(operator|supervisor|records_officer|auditor|admin))*)?\s*$/, {
+    message: 'SECOND_FACTOR_ROLES must be a comma-separated list of roles (operator, supervisor, records_officer, auditor, admin) or empty',
+  })
+  SECOND_FACTOR_ROLES: string;
+
+  /** Passkeys: the relying party id (a host name, never an IP address); default PUBLIC_URL's host. */
+  @IsOptional()
+  @Matches(/^[a-z0-9.-]+$/i, { message: 'WEBAUTHN_RP_ID must be a host name (e.g. hotline.example.org)' })
+  WEBAUTHN_RP_ID?: string;
+
+  /** Passkeys: the console origins a passkey may be used from (comma-separated); default PUBLIC_URL's origin. */
+  @IsOptional()
+  @IsString()
+  WEBAUTHN_ORIGINS?: string;
+
+  /** The confidentiality agreement: one Markdown file per version (`<version>.md`); the highest version is current. */
+  @IsString()
+  AGREEMENTS_DIR: string;
+
+  /** The server ends a session that made no request (HTTP or console event) for this long. */
+  @IsInt()
+  @Min(60)
+  @Max(86400)
+  SESSION_IDLE_SECONDS: number;
+
+  /** The console locks after this long without input, for an operator off a call (never during a live call). */
+  @IsInt()
+  @Min(30)
+  @Max(86400)
+  CONSOLE_IDLE_LOCK_SECONDS: number;
 }
 
 export type Env = EnvironmentVariables;

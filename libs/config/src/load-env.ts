@@ -24,6 +24,8 @@ const INTEGER_KEYS = [
   'PRIVACY_SMS_PER_HOUR',
   'AUDIT_CHECKPOINT_INTERVAL_SECONDS',
   'DB_POOL_ACQUIRE_TIMEOUT_MS',
+  'SESSION_IDLE_SECONDS',
+  'CONSOLE_IDLE_LOCK_SECONDS',
 ];
 
 /**
@@ -34,6 +36,8 @@ const INTEGER_KEYS = [
 export function loadEnv(required: Secret[] = [], source: NodeJS.ProcessEnv = process.env): EnvironmentVariables {
   const raw: Record<string, unknown> = { ...DEFAULTS };
   for (const [k, v] of Object.entries(source)) if (v !== undefined && v !== '') raw[k] = v;
+  // The one variable whose empty value means something (DESIGN.md): no role needs a second factor.
+  if (source.SECOND_FACTOR_ROLES === '') raw.SECOND_FACTOR_ROLES = '';
   for (const k of INTEGER_KEYS) {
     const v = raw[k];
     if (typeof v === 'string') raw[k] = /^\d+$/.test(v) ? Number(v) : v;

@@ -161,7 +161,8 @@ export interface OperatorClientMessages {
 
 /** `/operator`, server to client. */
 /** Why the server ended a console's session (then it disconnects the socket): sign in again. */
-export type SessionEndedReason = 'signed_out' | 'deactivated' | 'role_changed' | 'expired';
+export type SessionEndedReason =
+  'signed_out' | 'deactivated' | 'role_changed' | 'expired' | 'password_changed' | 'password_reset' | 'factor_reset' | 'idle';
 
 export interface OperatorServerMessages {
   'session:ended': { reason: SessionEndedReason };
@@ -171,6 +172,8 @@ export interface OperatorServerMessages {
   'call:connected': { callId: string; caller?: CallerHint };
   /** The caller left; the operator is now in wrap-up. */
   'call:ended': { callId: string };
+  /** Issue 16: a supervisor handed calls over to (`in`) or away from (`out`) this operator; ids only. */
+  'calls:reassigned': { callIds: string[]; direction: 'in' | 'out' };
   /** Contract additions (issue 14): a supervisor is on the call, and how; then no longer. */
   supervision: { callId: string; mode: SupervisionMode };
   'supervision:ended': { callId: string };

@@ -6,3 +6,4 @@ export * from './data-key-store';
 export * from './keystore.service';
 export * from './content-cipher.service';
 export * from './crypto.module';
+export * from './staff-secret-seal';

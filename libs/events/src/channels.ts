@@ -20,4 +20,6 @@ export type AlertMessage =
   | { type: 'escalation'; alert: EscalationAlert }
   | { type: 'sms_cap'; alert: SmsCapAlert }
   | { type: 'reconcile_refused'; alert: ReconcileRefusedAlert }
-  | { type: 'rescue'; alert: RescueAlert };
+  | { type: 'rescue'; alert: RescueAlert }
+  /** Issue 16: a handover moved these calls between two operators (ids only). */
+  | { type: 'calls_reassigned'; alert: { fromOperatorId: string; toOperatorId: string; callIds: string[] } };

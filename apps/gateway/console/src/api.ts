@@ -5,9 +5,17 @@ export class ApiError extends Error {
     readonly status: number,
     message: string,
     readonly retryAfterSeconds?: number,
+    /** The error's name from records, e.g. `agreement_required`, `password_change_required`. */
+    readonly code?: string,
   ) {
     super(message);
   }
+}
+
+/** Called when records answers that the current agreement must be accepted first (a new version was published). */
+let onAgreementRequired: () => void = () => undefined;
+export function setAgreementRequiredHandler(handler: () => void): void {
+  onAgreementRequired = handler;
 }
 
 interface RequestOptions {
@@ -46,7 +54,9 @@ export async function api<T>(method: string, path: string, opts: RequestOptions 
     const retry = Number(res.headers.get('Retry-After'));
     const message = typeof data?.message === 'string' && data.message ? data.message : res.statusText || `Error ${res.status}`;
     if (res.status === 401 && opts.token) onUnauthorized();
-    throw new ApiError(res.status, message, Number.isFinite(retry) && retry > 0 ? retry : undefined);
+    const code = typeof data?.error === 'string' ? data.error : undefined;
+    if (res.status === 403 && code === 'agreement_required') onAgreementRequired();
+    throw new ApiError(res.status, message, Number.isFinite(retry) && retry > 0 ? retry : undefined, code);
   }
   return data as T;
 }

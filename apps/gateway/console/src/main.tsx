@@ -1,10 +1,16 @@
 import { render } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { ApiError, login, logout, setUnauthorizedHandler } from './api';
+import { ApiError, logout, setAgreementRequiredHandler, setUnauthorizedHandler } from './api';
+import { LoginAnswer, SignedIn, loginStep } from './account/account-api';
+import { AccountButton, changingOwnPassword } from './account/account-panel';
+import { IdleLock } from './account/idle-lock';
+import { AgreementStep, SignInSteps } from './account/sign-in-steps';
+import { AdminView } from './admin/admin-view';
 import { dateTime } from './format';
 import { OperatorView } from './operator/operator-view';
 import { Session, clearSession, loadSession, saveSession } from './session';
 import { unlockSound } from './sound';
+import { HandoverButton } from './supervisor/handover';
 import { SupervisorView } from './supervisor/supervisor-view';
 import { RecordsOfficerView } from './records-officer/records-officer-view';
 import { AuditorView } from './auditor/auditor-view';
@@ -23,6 +29,9 @@ function App() {
   }, []);
 
   useEffect(() => setUnauthorizedHandler(() => signOut('Your session has ended. Please sign in again.')), [signOut]);
+  /** A new version of the agreement was published while signed in: nothing else until it is accepted. */
+  const [agreementDue, setAgreementDue] = useState(false);
+  useEffect(() => setAgreementRequiredHandler(() => setAgreementDue(true)), []);
 
   useEffect(() => {
     if (!session?.expiresAt) return;
@@ -42,7 +51,12 @@ function App() {
       />
     );
   }
-  const refused = (message: string) => signOut(`The live connection was refused (${message}). Please sign in again.`);
+  const refused = (message: string) =>
+    message === 'agreement_required'
+      ? setAgreementDue(true)
+      : changingOwnPassword()
+        ? undefined
+        : signOut(`The live connection was refused (${message}). Please sign in again.`);
   // Signing out ends the session on the server too; the page signs out whatever the answer.
   const signOutHere = () => {
     void logout(session.token).catch(() => undefined);
@@ -52,8 +66,9 @@ function App() {
     switch (session.user.role) {
       case 'operator':
         return <OperatorView session={session} onSignOut={signOutHere} onRefused={refused} />;
-      case 'supervisor':
       case 'admin':
+        return <AdminView session={session} onSignOut={signOutHere} onRefused={refused} />;
+      case 'supervisor':
         return <SupervisorView session={session} onSignOut={signOutHere} onRefused={refused} />;
       case 'records_officer':
         return <RecordsOfficerView session={session} onSignOut={signOutHere} />;
@@ -76,11 +91,19 @@ function App() {
         );
     }
   };
+  if (agreementDue) return <AgreementStep token={session.token} onAccepted={() => setAgreementDue(false)} onCancel={signOutHere} />;
   return (
-    <>
+    <IdleLock
+      session={session}
+      idleSeconds={session.idleLockSeconds ?? 600}
+      onUnlocked={(s) => setSession(saveSession(s.accessToken, s.user, s.idleLockSeconds))}
+      onSignOut={signOutHere}
+    >
       {report && <SignInReportLine report={report} onDismiss={() => setReport(null)} />}
       {view()}
-    </>
+      <AccountButton session={session} onNewToken={(token) => setSession(saveSession(token, session.user, session.idleLockSeconds))} />
+      {session.user.role === 'supervisor' && <HandoverButton session={session} />}
+    </IdleLock>
   );
 }
 
@@ -117,6 +140,16 @@ function SignIn(props: { notice: string | null; onSignedIn: (s: Session, report:
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  /** A right password: the second factor, a new password and the agreement follow (account/sign-in-steps). */
+  const [answer, setAnswer] = useState<LoginAnswer | null>(null);
+
+  const finish = (res: SignedIn) => {
+    const report =
+      typeof res.failedAttemptsSince === 'number'
+        ? { lastSignInAt: res.lastSignInAt ?? null, failedAttemptsSince: res.failedAttemptsSince }
+        : null;
+    props.onSignedIn(saveSession(res.accessToken, res.user, res.idleLockSeconds), report);
+  };
 
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -124,12 +157,7 @@ function SignIn(props: { notice: string | null; onSignedIn: (s: Session, report:
     setBusy(true);
     setError(null);
     try {
-      const res = await login(username.trim(), password);
-      const report =
-        typeof res.failedAttemptsSince === 'number'
-          ? { lastSignInAt: res.lastSignInAt ?? null, failedAttemptsSince: res.failedAttemptsSince }
-          : null;
-      props.onSignedIn(saveSession(res.accessToken, res.user), report);
+      setAnswer(await loginStep(username.trim(), password));
     } catch (err) {
       setError(signInError(err));
       setPassword('');
@@ -137,6 +165,19 @@ function SignIn(props: { notice: string | null; onSignedIn: (s: Session, report:
       setBusy(false);
     }
   };
+
+  if (answer)
+    return (
+      <SignInSteps
+        start={answer}
+        password={password}
+        onDone={finish}
+        onCancel={() => {
+          setAnswer(null);
+          setPassword('');
+        }}
+      />
+    );
 
   return (
     <main class="signin">

@@ -5,6 +5,8 @@ export interface Session {
   user: User;
   /** Epoch ms when the token expires (from its `exp`), if it says. */
   expiresAt?: number;
+  /** The console locks after this long without input (records' CONSOLE_IDLE_LOCK_SECONDS). */
+  idleLockSeconds?: number;
 }
 
 const KEY = 'hotline.session';
@@ -24,8 +26,8 @@ export function loadSession(): Session | null {
   }
 }
 
-export function saveSession(token: string, user: Session['user']): Session {
-  const session: Session = { token, user, expiresAt: tokenExpiry(token) };
+export function saveSession(token: string, user: Session['user'], idleLockSeconds?: number): Session {
+  const session: Session = { token, user, expiresAt: tokenExpiry(token), ...(idleLockSeconds ? { idleLockSeconds } : {}) };
   sessionStorage.setItem(KEY, JSON.stringify(session));
   return session;
 }

@@ -8,6 +8,10 @@ const SESSION_ENDED: Record<string, string> = {
   deactivated: 'your account was deactivated',
   role_changed: 'your role was changed',
   expired: 'your session expired',
+  password_changed: 'your password was changed',
+  password_reset: 'an admin reset your password',
+  factor_reset: 'an admin reset your second factor',
+  idle: 'your session ended after a long idle time',
 };
 
 /**

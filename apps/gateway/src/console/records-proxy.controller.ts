@@ -17,8 +17,22 @@ import { Public } from '@hotline/auth';
 import { EXPORT_PATH, MAX_EXPORT_BYTES, OVERSIGHT_CONSOLE_API } from './oversight-api';
 
 /** Only what the console uses is reachable through the gateway; records' docs, health and metrics are not. */
-const ALLOWED =
-  /^\/(auth\/login|auth\/me|calls(\/[A-Za-z0-9-]+(\/(notes|assessment|followups|escalations(\/[A-Za-z0-9-]+\/cosign)?|rescue-requests(\/[A-Za-z0-9-]+(\/approve)?)?))?)?|callbacks(\/summary|\/[A-Za-z0-9-]+\/dial)?)$/;
+const ALLOWED = new RegExp(
+  '^/(' +
+    [
+      'auth/login',
+      'auth/me',
+      'calls(/[A-Za-z0-9-]+(/(notes|assessment|followups|escalations(/[A-Za-z0-9-]+/cosign)?|rescue-requests(/[A-Za-z0-9-]+(/approve)?)?))?)?',
+      // Issue 15: the operator's callback list and dialling a callback.
+      'callbacks(/summary|/[A-Za-z0-9-]+/dial)?',
+      // Issue 16: the sign-in steps, one's own password and sessions, the agreement, the admin console, handover.
+      'auth/(logout|factor|factor/enrol|factor/passkey|factor/passkey/options|password|passkeys|passkeys/options|sessions(/[A-Za-z0-9_-]+)?)',
+      'agreements/(current|acceptances|[0-9A-Za-z._-]+/accept)',
+      'users(/[A-Za-z0-9-]+(/(password-reset|factor-reset))?)?',
+      'handovers(/operators(/[A-Za-z0-9-]+/calls)?)?',
+    ].join('|') +
+    ')$',
+);
 const FORWARDED_REQUEST_HEADERS = ['authorization', 'x-access-reason', 'accept'];
 const FORWARDED_RESPONSE_HEADERS = ['content-type', 'retry-after', 'x-request-id'];
 const MAX_RESPONSE_BYTES = 2 * 1024 * 1024;

@@ -175,6 +175,7 @@ export class LiveEvents {
     if (msg?.type === 'sms_cap') return this.relaySmsCap(msg.alert);
     if (msg?.type === 'reconcile_refused') return this.relayReconcileRefused(msg.alert);
     if (msg?.type === 'rescue') return this.relayRescue(msg.alert);
+    if (msg?.type === 'calls_reassigned') return this.relayReassigned(msg.alert);
     const a = msg?.alert;
     if (
       msg?.type !== 'escalation' ||
@@ -215,6 +216,18 @@ export class LiveEvents {
       reason: a.reason,
       at: typeof a.at === 'string' ? a.at : new Date().toISOString(),
     });
+  }
+
+  /**
+   * A handover (records): both operators' consoles refresh their calls. Every node hears the channel,
+   * so each tells only the sockets it holds (local), and each console is told once.
+   */
+  private relayReassigned(a: { fromOperatorId?: unknown; toOperatorId?: unknown; callIds?: unknown } | undefined): void {
+    const ids = Array.isArray(a?.callIds) ? a.callIds.filter((c): c is string => typeof c === 'string').slice(0, 1000) : [];
+    if (typeof a?.fromOperatorId !== 'string' || typeof a?.toOperatorId !== 'string' || !ids.length) return;
+    const local = this.operators?.local as unknown as { to(room: string): { emit(e: string, p: unknown): boolean } } | undefined;
+    local?.to(operatorRoom(a.fromOperatorId)).emit('calls:reassigned', { callIds: ids, direction: 'out' });
+    local?.to(operatorRoom(a.toOperatorId)).emit('calls:reassigned', { callIds: ids, direction: 'in' });
   }
 
   stop(): void {

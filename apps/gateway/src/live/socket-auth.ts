@@ -1,6 +1,14 @@
-import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import type { Socket } from 'socket.io';
-import { Principal, SessionRegistry, SessionsEnded, TokenService } from '@hotline/auth';
+import {
+  AGREEMENT_REQUIRED,
+  AgreementCatalog,
+  PASSWORD_CHANGE_REQUIRED,
+  Principal,
+  SessionRegistry,
+  SessionsEnded,
+  TokenService,
+} from '@hotline/auth';
 import type { Role, SessionEndedReason } from '@hotline/contract';
 import { SOCKET_LIMITS, TOO_MANY_CONNECTIONS, limitSocketEvents } from './socket-limits';
 
@@ -26,18 +34,32 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * keeps flooding is disconnected).
  */
 @Injectable()
-export class SocketSessions implements OnModuleInit {
+export class SocketSessions implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(SocketSessions.name);
   /** This node's sockets by member of staff. */
   private readonly byStaff = new Map<string, Set<Socket>>();
 
+  private keepAlive?: NodeJS.Timeout;
+
   constructor(
     private readonly tokens: TokenService,
     private readonly sessions: SessionRegistry,
+    private readonly agreements: AgreementCatalog,
   ) {}
 
   async onModuleInit(): Promise<void> {
     await this.sessions.listen((e) => this.ended(e));
+    // An open console is a session in use (the console locks itself when its member is idle): its
+    // session is kept from the server's idle limit while a socket of it is connected to this node.
+    this.keepAlive = setInterval(() => {
+      const sids = [...this.byStaff.values()].flatMap((set) => [...set].map((s) => (s.data as SocketData).principal?.sid ?? ''));
+      this.sessions.touch([...new Set(sids.filter(Boolean))]).catch(() => undefined);
+    }, 60_000);
+    this.keepAlive.unref();
+  }
+
+  onModuleDestroy(): void {
+    if (this.keepAlive) clearInterval(this.keepAlive);
   }
 
   /** The handshake middleware for a namespace open to `roles`. */
@@ -46,9 +68,12 @@ export class SocketSessions implements OnModuleInit {
       const principal = this.tokens.verify(socket.handshake.auth?.token);
       if (!principal) return next(new Error('unauthorized: sign in again (a valid access token is required)'));
       if (!roles.includes(principal.role)) return next(new Error(`forbidden: this console is for ${roles.join(' and ')} accounts`));
-      this.sessions.isLive(principal).then(
-        (live) => {
-          if (!live) return next(new Error('unauthorized: this session has ended; sign in again'));
+      this.sessions.check(principal).then(
+        ({ state, agreed }) => {
+          if (state !== 'live') return next(new Error('unauthorized: this session has ended; sign in again'));
+          // Nothing is served before a one-time password is changed and the current agreement accepted (as over HTTP).
+          if (principal.mustChangePassword) return next(new Error(PASSWORD_CHANGE_REQUIRED));
+          if (!this.agreements.satisfied(agreed)) return next(new Error(AGREEMENT_REQUIRED));
           // Counted and tracked in the same turn, so that handshakes racing each other cannot all pass.
           if ((this.byStaff.get(principal.id)?.size ?? 0) >= SOCKET_LIMITS.connectionsPerMember) {
             this.logger.warn({ msg: 'console connection refused: too many for one member', staffId: principal.id });

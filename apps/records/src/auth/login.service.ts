@@ -1,11 +1,35 @@
-import { HttpException, HttpStatus, Injectable, UnauthorizedException } from '@nestjs/common';
+import { HttpException, HttpStatus, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { randomBytes } from 'crypto';
+import type Redis from 'ioredis';
+import { toDataURL } from 'qrcode';
+import { generateAuthenticationOptions, verifyAuthenticationResponse } from '@simplewebauthn/server';
+import type { AuthenticationResponseJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import { DataSource } from 'typeorm';
 import { AuditService } from '@hotline/audit';
-import { StaffService, TokenService, dummyPasswordHash, verifyPassword } from '@hotline/auth';
-import { counter } from '@hotline/observability';
+import {
+  SessionRegistry,
+  StaffCredentials,
+  StaffService,
+  TokenService,
+  compareVersions,
+  dummyPasswordHash,
+  looksLikeRecoveryCode,
+  newRecoveryCodes,
+  newTotpSecret,
+  recoveryCodeHash,
+  secondFactorRoles,
+  totpFor,
+  totpStep,
+  verifyPassword,
+} from '@hotline/auth';
+import { Clock } from '@hotline/clock';
+import { ENV, Env } from '@hotline/config';
+import { StaffSecretSeal } from '@hotline/crypto';
+import { REDIS, counter } from '@hotline/observability';
 import type { Role } from '@hotline/contract';
 import { LoginThrottle, Scope } from './login-throttle';
+import { webauthnParty } from './passkeys';
 
 export interface LoginResult {
   accessToken: string;
@@ -14,6 +38,43 @@ export interface LoginResult {
   lastSignInAt: string | null;
   /** Sign-ins refused for this account since then (wrong password, slowed or locked), from any address. */
   failedAttemptsSince: number;
+  /** Signed in with a one-time password: only POST /auth/password is served until a new one is chosen. */
+  mustChangePassword: boolean;
+  /** The console locks after this long without input (CONSOLE_IDLE_LOCK_SECONDS). */
+  idleLockSeconds: number;
+  /** After enrolment only: the recovery codes, shown this once. */
+  recoveryCodes?: string[];
+  /** After a recovery code: how many remain. */
+  recoveryCodesLeft?: number;
+}
+
+/** The password was right and a second factor is due: no token yet. */
+export interface FactorChallenge {
+  factorRequired: 'totp' | 'enrol';
+  challenge: string;
+  /** The member has a passkey: POST /auth/factor/passkey/options, then /auth/factor/passkey, in place of a code. */
+  passkey?: boolean;
+}
+
+/** Where the sign-in came from, kept with the session for its member to see. */
+export interface ClientInfo {
+  address: string;
+  userAgent?: string;
+}
+
+/** A challenge lives in Redis for this long; at most this many codes are tried on one. */
+export const CHALLENGE_SECONDS = 5 * 60;
+export const CHALLENGE_ATTEMPTS = 5;
+const CHALLENGE = (id: string) => `hl:{auth}:challenge:${id}`;
+interface Challenge {
+  staffId: string;
+  username: string;
+  kind: 'totp' | 'enrol';
+  attempts: number;
+  /** Enrolment: the secret offered, until a code proves the member's app holds it. */
+  pendingSecret?: string;
+  /** A passkey sign-in: the WebAuthn challenge the authenticator must sign. */
+  webauthnChallenge?: string;
 }
 
 const BAD_CREDENTIALS = 'wrong username or password';
@@ -34,9 +95,16 @@ export class LoginService {
     private readonly tokens: TokenService,
     private readonly throttle: LoginThrottle,
     private readonly audit: AuditService,
+    private readonly sessions: SessionRegistry,
+    private readonly clock: Clock,
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(ENV) private readonly env: Env,
+    private readonly secrets: StaffSecretSeal,
   ) {}
 
-  async login(username: string, password: string, address: string): Promise<LoginResult> {
+  async login(username: string, password: string, client: ClientInfo | string): Promise<LoginResult | FactorChallenge> {
+    const info: ClientInfo = typeof client === 'string' ? { address: client } : client;
+    const address = info.address;
     const account = await this.staff.credentials(username);
     const actor = account ? { actorId: account.id, actorRole: account.role, targetType: 'staff', targetId: account.id } : {};
     const known = account ? { username: account.username } : {};
@@ -66,6 +134,171 @@ export class LoginService {
     }
 
     await this.throttle.succeeded(gate.attempt);
+    const passkeys = (await this.staff.passkeys(account.id)).length > 0;
+    if (secondFactorRoles(this.env.SECOND_FACTOR_ROLES).has(account.role) || account.totpSecret || passkeys) {
+      const kind = account.totpSecret || passkeys ? 'totp' : 'enrol';
+      const challenge = randomBytes(32).toString('base64url');
+      const c: Challenge = { staffId: account.id, username: account.username, kind, attempts: 0 };
+      await this.redis.set(CHALLENGE(challenge), JSON.stringify(c), 'EX', CHALLENGE_SECONDS);
+      await this.audit.append({ ...actor, action: 'auth.factor_challenge', detail: { username: account.username, kind } });
+      return { factorRequired: kind, challenge, ...(passkeys ? { passkey: true } : {}) };
+    }
+    return this.finish(account, info);
+  }
+
+  /** An `enrol` challenge: a new TOTP secret to scan (kept with the challenge until a code proves it). */
+  async enrol(challenge: string): Promise<{ secret: string; otpauthUrl: string; qrDataUrl: string }> {
+    const c = await this.challenge(challenge);
+    if (c.kind !== 'enrol') throw new UnauthorizedException('this sign-in asks for a code, not an enrolment');
+    c.pendingSecret ??= newTotpSecret();
+    await this.redis.set(CHALLENGE(challenge), JSON.stringify(c), 'KEEPTTL');
+    const otpauthUrl = totpFor(c.pendingSecret, c.username).toString();
+    return { secret: c.pendingSecret, otpauthUrl, qrDataUrl: await toDataURL(otpauthUrl, { margin: 1, width: 220 }) };
+  }
+
+  /**
+   * The second step: a TOTP code (or, once enrolled, a recovery code). Throttled like passwords
+   * (LoginThrottle, under the username's own factor key), at most CHALLENGE_ATTEMPTS codes per
+   * challenge, each failure counted for the account holder and audited. A TOTP code is good once.
+   */
+  async factor(challenge: string, code: string, client: ClientInfo): Promise<LoginResult> {
+    const c = await this.challenge(challenge);
+    const account = await this.staff.credentials(c.username);
+    if (!account || account.id !== c.staffId || !account.active) {
+      await this.redis.del(CHALLENGE(challenge));
+      throw new UnauthorizedException('sign in again');
+    }
+    const actor = { actorId: account.id, actorRole: account.role, targetType: 'staff', targetId: account.id };
+    const gate = await this.throttle.reserve(`factor:${account.username}`, client.address);
+    if (gate.state !== 'open') {
+      await this.countFailure(account.id);
+      await this.audit.append({ ...actor, action: 'auth.factor_failed', detail: { reason: gate.state, scope: gate.scope } });
+      throw refusal(gate.state, gate.scope, gate.retryAfterSeconds);
+    }
+    const now = this.clock.nowMs();
+    let ok = false;
+    let method: 'totp' | 'recovery' = 'totp';
+    let recoveryCodesLeft: number | undefined;
+    if (c.kind === 'enrol') {
+      const step = c.pendingSecret ? totpStep(c.pendingSecret, code.trim(), now) : null;
+      if (c.pendingSecret && step !== null) {
+        const codes = newRecoveryCodes();
+        const sealed = this.secrets.seal(account.id, c.pendingSecret);
+        await this.staff.enrolTotp(account.id, sealed, codes.map(recoveryCodeHash), step, principalOf(account));
+        await this.throttle.succeeded(gate.attempt);
+        await this.redis.del(CHALLENGE(challenge));
+        return { ...(await this.finish({ ...account, totpSecret: sealed }, client)), recoveryCodes: codes };
+      }
+    } else if (account.totpSecret) {
+      if (looksLikeRecoveryCode(code)) {
+        method = 'recovery';
+        const r = await this.staff.useRecoveryCode(account.id, recoveryCodeHash(code));
+        ok = r.used;
+        recoveryCodesLeft = r.remaining;
+      } else {
+        const { secret, stale } = this.secrets.open(account.id, account.totpSecret);
+        const step = totpStep(secret, code.trim(), now);
+        ok = step !== null && (await this.staff.takeTotpStep(account.id, step));
+        // Sealed under a master key being rotated out: sealed again under the current one.
+        if (ok && stale) await this.staff.resealTotp(account.id, this.secrets.seal(account.id, secret));
+      }
+    }
+    if (!ok) {
+      const { locked } = await this.throttle.failed(gate.attempt);
+      await this.countFailure(account.id);
+      c.attempts += 1;
+      if (c.attempts >= CHALLENGE_ATTEMPTS) await this.redis.del(CHALLENGE(challenge));
+      else await this.redis.set(CHALLENGE(challenge), JSON.stringify(c), 'KEEPTTL');
+      await this.audit.append({
+        ...actor,
+        action: 'auth.factor_failed',
+        detail: { reason: 'bad_code', method, ...(locked ? { locked: locked.scope } : {}) },
+      });
+      if (locked) throw refusal('locked', locked.scope, locked.seconds);
+      logins().inc({ outcome: 'failed' });
+      throw new UnauthorizedException(c.attempts >= CHALLENGE_ATTEMPTS ? 'wrong code; sign in again' : 'wrong code');
+    }
+    await this.throttle.succeeded(gate.attempt);
+    await this.redis.del(CHALLENGE(challenge));
+    await this.audit.append({ ...actor, action: 'auth.factor_ok', detail: { method } });
+    return { ...(await this.finish(account, client)), ...(recoveryCodesLeft !== undefined ? { recoveryCodesLeft } : {}) };
+  }
+
+  /** A passkey in place of a code: the options for the browser (the member's own credentials only). */
+  async passkeyOptions(challenge: string): Promise<PublicKeyCredentialRequestOptionsJSON> {
+    const c = await this.challenge(challenge);
+    const mine = await this.staff.passkeys(c.staffId);
+    if (c.kind !== 'totp' || !mine.length) throw new UnauthorizedException('this account has no passkey');
+    const options = await generateAuthenticationOptions({
+      rpID: webauthnParty(this.env).rpID,
+      allowCredentials: mine.map((p) => ({ id: p.id, transports: p.transports })),
+      userVerification: 'preferred',
+    });
+    c.webauthnChallenge = options.challenge;
+    await this.redis.set(CHALLENGE(challenge), JSON.stringify(c), 'KEEPTTL');
+    return options;
+  }
+
+  /** The authenticator's answer: checked against the member's credential, the challenge, the origin; throttled like codes. */
+  async passkey(challenge: string, response: AuthenticationResponseJSON, client: ClientInfo): Promise<LoginResult> {
+    const c = await this.challenge(challenge);
+    const account = await this.staff.credentials(c.username);
+    if (!account || account.id !== c.staffId || !account.active || !c.webauthnChallenge) {
+      throw new UnauthorizedException('sign in again');
+    }
+    const actor = { actorId: account.id, actorRole: account.role, targetType: 'staff', targetId: account.id };
+    const gate = await this.throttle.reserve(`factor:${account.username}`, client.address);
+    if (gate.state !== 'open') throw refusal(gate.state, gate.scope, gate.retryAfterSeconds);
+    const credential = (await this.staff.passkeys(account.id)).find((p) => p.id === response?.id);
+    const { rpID, origins } = webauthnParty(this.env);
+    let ok = false;
+    let newCounter = 0;
+    if (credential) {
+      try {
+        const v = await verifyAuthenticationResponse({
+          response,
+          expectedChallenge: c.webauthnChallenge,
+          expectedOrigin: origins,
+          expectedRPID: rpID,
+          credential: {
+            id: credential.id,
+            publicKey: Buffer.from(credential.publicKey, 'base64url'),
+            counter: credential.counter,
+            transports: credential.transports,
+          },
+        });
+        ok = v.verified;
+        newCounter = v.authenticationInfo.newCounter;
+      } catch {
+        ok = false;
+      }
+    }
+    // A WebAuthn challenge is signed once: a failure or a success both spend it.
+    delete c.webauthnChallenge;
+    if (!ok) {
+      const { locked } = await this.throttle.failed(gate.attempt);
+      await this.countFailure(account.id);
+      await this.redis.set(CHALLENGE(challenge), JSON.stringify(c), 'KEEPTTL');
+      await this.audit.append({ ...actor, action: 'auth.factor_failed', detail: { reason: 'bad_passkey', method: 'passkey' } });
+      if (locked) throw refusal('locked', locked.scope, locked.seconds);
+      throw new UnauthorizedException('the passkey was not accepted');
+    }
+    await this.staff.usedPasskey(account.id, credential!.id, newCounter);
+    await this.throttle.succeeded(gate.attempt);
+    await this.redis.del(CHALLENGE(challenge));
+    await this.audit.append({ ...actor, action: 'auth.factor_ok', detail: { method: 'passkey' } });
+    return this.finish(account, client);
+  }
+
+  private async challenge(id: string): Promise<Challenge> {
+    const raw = typeof id === 'string' && id.length <= 64 ? await this.redis.get(CHALLENGE(id)) : null;
+    if (!raw) throw new UnauthorizedException('this sign-in has expired or is unknown: sign in again');
+    return JSON.parse(raw) as Challenge;
+  }
+
+  /** Password (and factor) right: the token, the session, what the account holder is told. */
+  private async finish(account: StaffCredentials, client: ClientInfo): Promise<LoginResult> {
+    const actor = { actorId: account.id, actorRole: account.role, targetType: 'staff', targetId: account.id };
     const since = await this.ds.transaction(async (m) => {
       // The row lock orders simultaneous sign-ins of one account: each reports what came before it.
       const [row] = await m.query('SELECT failed_logins FROM staff WHERE id = ? FOR UPDATE', [account.id]);
@@ -82,7 +315,19 @@ export class LoginService {
     });
     logins().inc({ outcome: 'ok' });
     const user = { id: account.id, username: account.username, role: account.role, displayName: account.displayName };
-    return { accessToken: this.tokens.sign(user), user, ...since };
+    const accessToken = this.tokens.sign({ ...user, mustChangePassword: account.mustChangePassword });
+    const principal = this.tokens.verify(accessToken)!;
+    await this.sessions.started(principal, client);
+    // The fast copy every app checks (SessionRegistry) is re-seeded from the database at each sign-in.
+    const accepted = (await this.staff.acceptedVersions(account.id)).sort(compareVersions).pop();
+    if (accepted) await this.sessions.agreed(account.id, accepted);
+    return {
+      accessToken,
+      user,
+      ...since,
+      mustChangePassword: account.mustChangePassword,
+      idleLockSeconds: this.env.CONSOLE_IDLE_LOCK_SECONDS,
+    };
   }
 
   /** One more refused sign-in for the account holder to be told of (`staff.failed_logins`, reset by a sign-in). */
@@ -109,6 +354,10 @@ function refusal(state: 'throttled' | 'locked', scope: Scope, retryAfterSeconds:
     { ...body, retryAfterSeconds: seconds, headers: { 'Retry-After': String(seconds) } },
     state === 'locked' ? HttpStatus.LOCKED : HttpStatus.TOO_MANY_REQUESTS,
   );
+}
+
+function principalOf(a: StaffCredentials) {
+  return { id: a.id, username: a.username, role: a.role };
 }
 
 function minutes(seconds: number): string {

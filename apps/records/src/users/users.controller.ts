@@ -1,9 +1,9 @@
-import { BadRequestException, Body, ConflictException, Controller, NotFoundException, Patch, Post } from '@nestjs/common';
+import { BadRequestException, Body, ConflictException, Controller, Get, HttpCode, NotFoundException, Patch, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentUser, DuplicateUsernameError, Principal, Roles, SelfLockoutError, SessionRegistry, StaffService } from '@hotline/auth';
 import { UuidParam } from '../calls/uuid-param';
 import { ApiErrors } from '../common/api-errors';
-import { CreateUserDto, UpdateUserDto, UpdatedUserDto, UserDto } from '../auth/dto';
+import { CreateUserDto, PasswordResetDto, StaffListDto, UpdateUserDto, UpdatedUserDto, UserDto } from '../auth/dto';
 
 @ApiTags('users')
 @ApiBearerAuth()
@@ -13,6 +13,49 @@ export class UsersController {
     private readonly staff: StaffService,
     private readonly sessions: SessionRegistry,
   ) {}
+
+  @Get()
+  @Roles('admin')
+  @ApiOperation({ summary: 'Every staff account (admin): role, name, active, factor enrolled; no secret, no content' })
+  @ApiOkResponse({ type: StaffListDto })
+  @ApiErrors([401, 403])
+  async list(): Promise<StaffListDto> {
+    return { items: await this.staff.list() };
+  }
+
+  @Post(':id/password-reset')
+  @HttpCode(200)
+  @Roles('admin')
+  @ApiOperation({
+    summary: "Reset a member's password (admin)",
+    description:
+      'Sets a one-time password, returned this once for the admin to pass on. It signs in only to choose a new password (every other route answers 403 password_change_required). Every session of the member ends at once. Audited (never the password).',
+  })
+  @ApiOkResponse({ type: PasswordResetDto })
+  @ApiErrors([400, 401, 403, 404])
+  async resetPassword(@UuidParam('id') id: string, @CurrentUser() admin: Principal): Promise<PasswordResetDto> {
+    if (id === admin.id) throw new BadRequestException({ message: 'change your own password with POST /auth/password', fields: ['id'] });
+    const r = await this.staff.resetPassword(id, admin);
+    if (!r) throw new NotFoundException('no such staff account');
+    await this.sessions.endAllFor(id, 'password_reset');
+    return { oneTimePassword: r.oneTimePassword };
+  }
+
+  @Post(':id/factor-reset')
+  @HttpCode(204)
+  @Roles('admin')
+  @ApiOperation({
+    summary: "Reset a member's second factor (admin)",
+    description:
+      'Removes their TOTP secret and recovery codes: they enrol again at their next sign-in. Every session of the member ends at once. Audited.',
+  })
+  @ApiErrors([400, 401, 403, 404])
+  async resetFactor(@UuidParam('id') id: string, @CurrentUser() admin: Principal): Promise<void> {
+    if (id === admin.id) throw new BadRequestException({ message: 'another admin must reset your second factor', fields: ['id'] });
+    const r = await this.staff.resetFactor(id, admin);
+    if (!r) throw new NotFoundException('no such staff account');
+    await this.sessions.endAllFor(id, 'factor_reset');
+  }
 
   @Post()
   @Roles('admin')

@@ -66,6 +66,8 @@ export function OperatorView(props: { session: Session; onSignOut: () => void; o
       },
       'transfer:targets': (p) => setTargets(p),
       connect: () => setHistoryVersion((v) => v + 1),
+      // A supervisor handed calls to or from this operator: the list of their calls changed.
+      'calls:reassigned': () => setHistoryVersion((v) => v + 1),
     }),
     [setCall],
   );
