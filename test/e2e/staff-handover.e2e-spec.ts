@@ -1,3 +1,4 @@
+import { randomUUID } from 'crypto';
 import { envFor } from '../support/env-for';
 import { bearer } from '../support/factories';
 import { GatewayTestApp, startGatewayApp } from '../support/gateway-app';
@@ -47,6 +48,34 @@ describe('handover', () => {
     expect(JSON.stringify(detail)).not.toContain('end of the month'); // the reason stays in the handover record
     const [h] = await f.db.query('SELECT reason, by_staff_id, calls_moved FROM handovers WHERE id = ?', [res.body.id]);
     expect(h).toMatchObject({ reason: 'Leaves the service at the end of the month', by_staff_id: sup.id, calls_moved: 2 });
+  });
+
+  it('moves the pending callbacks and follow-ups of the calls handed over, not closed ones', async () => {
+    const [leaving, taking, sup] = [await f.staff('operator'), await f.staff('operator'), await f.staff('supervisor')];
+    const a = await endedCall(leaving);
+    const cb = (status: string) => ({ id: randomUUID(), status });
+    const pending = cb('open');
+    const closed = cb('closed');
+    for (const c of [pending, closed])
+      await f.db.query(
+        "INSERT INTO callbacks (id, call_id, kind, status, preferred_operator_id, claimed_by, due_at, max_attempts, created_at) VALUES (?, ?, 'followup', ?, ?, ?, ?, 3, ?)",
+        [c.id, a, c.status, leaving.id, c.status === 'open' ? leaving.id : null, new Date(), new Date()],
+      );
+    const res = await f
+      .http()
+      .post('/handovers')
+      .set(bearer(sup))
+      .send({ fromOperatorId: leaving.id, toOperatorId: taking.id, reason: 'Leaving' })
+      .expect(201);
+    expect(res.body.moved).toEqual([a]);
+    const rows: { id: string; preferred_operator_id: string; claimed_by: string | null }[] = await f.db.query(
+      'SELECT id, preferred_operator_id, claimed_by FROM callbacks WHERE call_id = ?',
+      [a],
+    );
+    expect(rows.find((r) => r.id === pending.id)).toMatchObject({ preferred_operator_id: taking.id, claimed_by: null });
+    expect(rows.find((r) => r.id === closed.id)).toMatchObject({ preferred_operator_id: leaving.id });
+    const [entry] = await f.db.query("SELECT detail FROM audit_log WHERE action = 'calls.handed_over' AND target_id = ?", [leaving.id]);
+    expect(JSON.stringify(entry.detail)).toContain('callbacks');
   });
 
   it('moves only the calls chosen, and names those it could not move', async () => {

@@ -229,3 +229,22 @@ export class CallbackBook {
     return rows.map((r) => r.contact_key_id);
   }
 }
+
+/**
+ * A handover (issue 16) moves the leaving operator's pending callbacks and follow-ups of the calls
+ * handed over: the new operator becomes the preferred one, and a callback the leaving operator had
+ * claimed but not dialled is released to them. Ids only; in the handover's transaction.
+ */
+export class CallbackHandoverTasks {
+  readonly kind = 'callbacks';
+
+  async move(fromOperatorId: string, toOperatorId: string, callIds: string[], m: EntityManager): Promise<number> {
+    if (!callIds.length) return 0;
+    const r = await m.query(
+      `UPDATE callbacks SET preferred_operator_id = ?, claimed_by = IF(claimed_by = ? AND status = 'open', NULL, claimed_by)
+        WHERE call_id IN (?) AND status IN ('open', 'dialling') AND (preferred_operator_id = ? OR preferred_operator_id IS NULL OR claimed_by = ?)`,
+      [toOperatorId, fromOperatorId, callIds, fromOperatorId, fromOperatorId],
+    );
+    return Number(r.affectedRows ?? 0);
+  }
+}

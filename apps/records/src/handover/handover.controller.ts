@@ -6,7 +6,7 @@ import { randomUUID } from 'crypto';
 import { DataSource } from 'typeorm';
 import { AuditService } from '@hotline/audit';
 import { CurrentUser, Principal, Roles, StaffModule, StaffService } from '@hotline/auth';
-import { CallHandover, CallRecordsModule, HANDOVER_TASKS, HandoverTasks } from '@hotline/calls/records';
+import { CallHandover, CallRecordsModule, CallbackHandoverTasks, HANDOVER_TASKS, HandoverTasks } from '@hotline/calls/records';
 import { UuidParam } from '../calls/uuid-param';
 import { ApiErrors } from '../common/api-errors';
 import type Redis from 'ioredis';
@@ -179,7 +179,7 @@ export class HandoverController {
   @ApiOperation({
     summary: "Hand a leaving operator's calls over to another operator (supervisor)",
     description:
-      "Moves need-to-know access to the calls (all of the operator's ended calls, or those named) to another active operator, at once: the next request of either sees it. Live calls stay. Pending callbacks and follow-ups move with them (HANDOVER_TASKS, once issue 15 adds them). Audited: who handed what to whom, with the handover's id; the reason is kept in the handover record.",
+      "Moves need-to-know access to the calls (all of the operator's ended calls, or those named) to another active operator, at once: the next request of either sees it. Live calls stay. Pending callbacks and follow-ups of those calls move with them (the new operator becomes the preferred one). Audited: who handed what to whom, with the handover's id; the reason is kept in the handover record.",
   })
   @ApiCreatedResponse({ type: HandoverResultDto })
   @ApiErrors([400, 401, 403])
@@ -189,5 +189,10 @@ export class HandoverController {
 }
 
 /** Handover of a leaving operator's calls (issue 16). */
-@Module({ imports: [CallRecordsModule, StaffModule], controllers: [HandoverController], providers: [HandoverService] })
+@Module({
+  imports: [CallRecordsModule, StaffModule],
+  controllers: [HandoverController],
+  // Pending callbacks and follow-ups (issue 15) move with the calls.
+  providers: [HandoverService, { provide: HANDOVER_TASKS, useValue: [new CallbackHandoverTasks()] }],
+})
 export class HandoverModule {}
