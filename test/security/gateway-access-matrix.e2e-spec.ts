@@ -182,8 +182,8 @@ describe('gateway access: HTTP routes and console sockets', () => {
 
     it('passes to records only what the console uses, and records still enforces ownership behind it', async () => {
       for (const p of [
-        // (/api/users is the admin console's since issue 16: records' own guard answers there.)
-        '/api/retention/report',
+        // (/api/users is the admin console's since issue 16, /api/retention/report the records officer's
+        // since issue 17: records' own guard answers there.)
         '/api/docs',
         '/api/docs/json',
         '/api/audit/checkpoints',

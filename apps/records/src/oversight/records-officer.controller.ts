@@ -22,7 +22,7 @@ class HoldListDto {
   @ApiProperty({ type: [HoldDto], description: 'In force first, then lifted in the last 30 days' }) holds: HoldDto[];
 }
 
-class CertificateDto {
+class CertificateSummaryDto {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty({ format: 'uuid' }) callId: string;
   @ApiProperty({ enum: ['retention', 'caller_request'] }) reason: string;
@@ -34,7 +34,7 @@ class CertificateDto {
 }
 
 class CertificateListDto {
-  @ApiProperty({ type: [CertificateDto] }) certificates: CertificateDto[];
+  @ApiProperty({ type: [CertificateSummaryDto] }) certificates: CertificateSummaryDto[];
 }
 
 class CertificateQuery {

@@ -117,7 +117,9 @@ export function ComplaintsPanel(props: { token: string }) {
           )}
           {list.data?.complaints.map((c) => (
             <tr key={c.id} class={c.overdue ? 'overdue' : ''}>
-              <td>{dateTime(c.receivedAt)}</td>
+              <td>
+                {dateTime(c.receivedAt)} <span class="muted">#{c.id.slice(0, 8)}</span>
+              </td>
               <td>{human(c.receivedVia)}</td>
               <td>{c.category}</td>
               <td>{c.status}</td>
@@ -130,7 +132,7 @@ export function ComplaintsPanel(props: { token: string }) {
                   <button
                     type="button"
                     class="button"
-                    aria-label={`${NEXT[c.status]!.label}: the ${c.category} complaint of ${dateTime(c.receivedAt)}`}
+                    aria-label={`${NEXT[c.status]!.label}: the ${c.category} complaint #${c.id.slice(0, 8)} of ${dateTime(c.receivedAt)}`}
                     onClick={() => void move(c, NEXT[c.status]!.status)}
                   >
                     {NEXT[c.status]!.label}
