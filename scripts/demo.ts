@@ -347,7 +347,7 @@ async function main(): Promise<void> {
           (secrets[totpSecretKey(a.username)] ? `   + code: npm run -s demo:code -- ${a.username}` : ''),
       ),
       '',
-      '  Supervisors and admins sign in with a second factor (TOTP): the demo enrolled theirs; `npm run -s demo:code -- <username>`',
+      '  Supervisors, records officers, auditors and admins sign in with a second factor (TOTP): the demo enrolled theirs; `npm run -s demo:code -- <username>`',
       '  prints the current code, or add the key it prints to any authenticator app. Everyone accepts the confidentiality agreement',
       '  (config/agreements/) at their first sign-in.',
       '',

@@ -262,7 +262,7 @@ describe('the privacy line', () => {
       req.id,
     ]);
     expect(certs).toEqual([...mine].sort().map((call_id) => ({ call_id, reason: 'caller_request' })));
-    expect(peer.deletedRecordings).toContain(myRecording.recording_sid);
+    await eventually(async () => peer.deletedRecordings.includes(myRecording.recording_sid));
     // The caller's other data goes too: codes, SMS records (deleted at Twilio first), preferences.
     for (const t of ['privacy_codes', 'privacy_blocks', 'caller_preferences', 'sms_messages', 'consents']) {
       expect([t, (await db.query(`SELECT COUNT(*) AS n FROM ${t} WHERE caller_pseudonym = ?`, [pseudonymOf(from)]))[0].n]).toEqual([t, 0]);

@@ -172,7 +172,8 @@ describe('retention and secure deletion', () => {
 
     await calls.liftHolds(held.callId);
     await waitFor('the certificate after the hold was lifted', () => certificateOf(db, held.callId));
-    expect(peer.deletedRecordings).toContain(held.recordingSid);
+    // Then its recording at Twilio, by the cleanup that follows the destruction.
+    await waitFor('the recording deleted at Twilio', async () => peer.deletedRecordings.includes(held.recordingSid!));
     expect(await tablesMentioning(db, held.callId)).toEqual(['audit_log', 'deletion_certificates']);
     expect(await tablesMentioning(keys, held.callId)).toEqual([]);
   });

@@ -252,7 +252,7 @@ export class CallDestructionSteps {
   async deleteRows(callIds: string[], tx: EntityManager): Promise<Record<string, number>> {
     // The hourly statistics outlive the call: a call not yet counted is counted in this transaction,
     // before its rows go (so whatever destroys a call, its hour's figures are complete).
-    await countCallsInto(tx, { callIds }, Number(this.env?.SERVICE_LEVEL_SECONDS ?? 30));
+    await countCallsInto(tx, { callIds }, Number(this.env?.SERVICE_LEVEL_SECONDS ?? 30), false);
     const counts: Record<string, number> = {};
     for (const t of CALL_CHILD_TABLES) counts[t] = (await tx.query(`DELETE FROM ${t} WHERE call_id IN (?)`, [callIds])).affectedRows;
     counts.legal_holds = (

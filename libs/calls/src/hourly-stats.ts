@@ -93,6 +93,8 @@ export async function countCallsInto(
   tx: EntityManager,
   sel: { callIds: string[] } | { endedBefore: Date; limit: number },
   serviceLevelSeconds = 30,
+  /** False when the calls are deleted in the same transaction (secure deletion): marking them would be wasted writes. */
+  markCounted = true,
 ): Promise<number> {
   if ('callIds' in sel && !sel.callIds.length) return 0;
   const where =
@@ -133,7 +135,7 @@ export async function countCallsInto(
     if (Number(c.escalations) > 0) add(hour, 'escalations', '', Number(c.escalations));
   }
   await addToHourlyStats(tx, [...sums.values()]);
-  await tx.query('UPDATE calls SET stats_counted_at = ? WHERE id IN (?)', [new Date(), calls.map((c) => c.id)]);
+  if (markCounted) await tx.query('UPDATE calls SET stats_counted_at = ? WHERE id IN (?)', [new Date(), calls.map((c) => c.id)]);
   return calls.length;
 }
 

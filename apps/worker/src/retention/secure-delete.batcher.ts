@@ -26,6 +26,7 @@ export class SecureDeleteBatcher {
   private inFlight = 0;
   private timer?: NodeJS.Timeout;
   private idleWaiters: (() => void)[] = [];
+  private lastBusyAt = 0;
 
   constructor(
     private readonly service: SecureDeleteService,
@@ -33,6 +34,7 @@ export class SecureDeleteBatcher {
   ) {}
 
   submit(req: SecureDeleteRequest): Promise<SecureDeleteOutcome> {
+    this.lastBusyAt = Date.now();
     return new Promise((resolve, reject) => {
       this.pending.push({ req, resolve, reject });
       if (this.pending.length >= this.cfg.batchSize) this.flush();
@@ -40,10 +42,17 @@ export class SecureDeleteBatcher {
     });
   }
 
-  /** Resolves once no destruction is waiting or running here (the Twilio cleanup waits for it: records first). */
-  idle(): Promise<void> {
-    if (!this.pending.length && !this.inFlight) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  /**
+   * Resolves once no destruction has been waiting or running here for `quietMs` (the Twilio cleanup
+   * waits for it: the records go first, and a purge's scan pages arrive a few milliseconds apart).
+   */
+  async idle(quietMs = 500): Promise<void> {
+    for (;;) {
+      if (this.pending.length || this.inFlight) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+      const since = this.lastBusyAt;
+      await new Promise((r) => setTimeout(r, Math.max(0, since + quietMs - Date.now())));
+      if (!this.pending.length && !this.inFlight && this.lastBusyAt === since) return;
+    }
   }
 
   private flush(): void {
@@ -60,6 +69,7 @@ export class SecureDeleteBatcher {
         )
         .finally(() => {
           this.inFlight--;
+          this.lastBusyAt = Date.now();
           // A full batch goes at once; a partial one waits a moment for more, so that the batches
           // stay large while jobs keep arriving (small batches pay the transaction's fixed cost
           // more often).

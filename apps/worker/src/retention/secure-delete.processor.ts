@@ -4,6 +4,13 @@ import { SecureDeleteOutcome, TwilioCleanupOutcome, TwilioCleanupService } from 
 import { SecureDeleteBatcher } from './secure-delete.batcher';
 
 /**
+ * Twilio cleanups run two at a time on a worker (each deletes up to 16 resources at once): Twilio
+ * limits concurrent requests per account, and hundreds of cleanups started together (a large purge)
+ * would open thousands of connections at once and make every one of them slow.
+ */
+const CLEANUPS_AT_ONCE = 2;
+
+/**
  * Secure deletion jobs. One call (`secure-delete`): a failure throws, so BullMQ retries it with
  * backoff. A scan's page (`secure-delete-batch`): the calls go to the batcher together; a call that
  * fails gets a `secure-delete` job of its own (its retries, its audited last failure). A held call
@@ -37,9 +44,19 @@ export class SecureDeleteProcessor {
     return counts;
   }
 
+  private cleanupsRunning = 0;
+  private readonly cleanupQueue: (() => void)[] = [];
+
   async cleanUpAtTwilio(data: TwilioCleanupJobData): Promise<TwilioCleanupOutcome> {
     // The records go first: while destruction is waiting here, Twilio's copies wait (they are sealed meanwhile).
     await this.batcher.idle();
-    return this.twilioCleanup.run(data.cleanupId);
+    if (this.cleanupsRunning >= CLEANUPS_AT_ONCE) await new Promise<void>((resolve) => this.cleanupQueue.push(resolve));
+    this.cleanupsRunning++;
+    try {
+      return await this.twilioCleanup.run(data.cleanupId);
+    } finally {
+      this.cleanupsRunning--;
+      this.cleanupQueue.shift()?.();
+    }
   }
 }
