@@ -39,6 +39,22 @@ export function createTwilioClient(s: TwilioSettings): Twilio {
   );
 }
 
+/**
+ * The REST client for these settings, made on first use (an app without Twilio credentials starts,
+ * and fails only the call that needs them). Shared by the Twilio port's classes.
+ */
+export function lazyRestClient(env: { TWILIO_ACCOUNT_SID?: string; TWILIO_AUTH_TOKEN?: string; TWILIO_API_URL?: string }): () => Twilio {
+  let client: Twilio | undefined;
+  return () => {
+    if (!client) {
+      if (!env.TWILIO_ACCOUNT_SID || !env.TWILIO_AUTH_TOKEN)
+        throw new Error('TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are required for Twilio REST calls');
+      client = createTwilioClient({ accountSid: env.TWILIO_ACCOUNT_SID, authToken: env.TWILIO_AUTH_TOKEN, apiUrl: env.TWILIO_API_URL });
+    }
+    return client;
+  };
+}
+
 /** True for Twilio's "not found" (the resource is already gone), which deletions count as done. */
 export function isTwilioNotFound(e: unknown): boolean {
   const err = e as { status?: number; code?: number };

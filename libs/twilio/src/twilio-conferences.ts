@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ENV, Env } from '@hotline/config';
-import { Twilio, createTwilioClient, isTwilioNotFound } from './twilio-client';
+import { Twilio, lazyRestClient, isTwilioNotFound } from './twilio-client';
 
 /** A leg to dial into a conference (Twilio's Participants resource, create). */
 export interface NewParticipant {
@@ -41,22 +41,11 @@ export interface ParticipantChange {
  */
 @Injectable()
 export class TwilioConferences {
-  private client?: Twilio;
-
-  constructor(@Inject(ENV) private readonly env: Env) {}
-
-  private rest(): Twilio {
-    if (!this.client) {
-      if (!this.env.TWILIO_ACCOUNT_SID || !this.env.TWILIO_AUTH_TOKEN)
-        throw new Error('TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are required for Twilio REST calls');
-      this.client = createTwilioClient({
-        accountSid: this.env.TWILIO_ACCOUNT_SID,
-        authToken: this.env.TWILIO_AUTH_TOKEN,
-        apiUrl: this.env.TWILIO_API_URL,
-      });
-    }
-    return this.client;
+  constructor(@Inject(ENV) private readonly env: Env) {
+    this.rest = lazyRestClient(env);
   }
+
+  private readonly rest: () => Twilio;
 
   /**
    * Dials a leg into the conference `name` (a conference SID, or a friendly name: Twilio creates the

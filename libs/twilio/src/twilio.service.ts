@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ENV, Env } from '@hotline/config';
-import { Twilio, createTwilioClient, isTwilioNotFound, twilioLibrary } from './twilio-client';
+import { Twilio, lazyRestClient, isTwilioNotFound, twilioLibrary } from './twilio-client';
 
 /** Raised when a Twilio setting this operation needs is missing (the message names it). */
 export class TwilioNotConfiguredError extends Error {
@@ -17,22 +17,11 @@ export class TwilioNotConfiguredError extends Error {
  */
 @Injectable()
 export class TwilioService {
-  private client?: Twilio;
-
-  constructor(@Inject(ENV) private readonly env: Env) {}
-
-  private rest(): Twilio {
-    if (!this.client) {
-      if (!this.env.TWILIO_ACCOUNT_SID || !this.env.TWILIO_AUTH_TOKEN)
-        throw new Error('TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are required for Twilio REST calls');
-      this.client = createTwilioClient({
-        accountSid: this.env.TWILIO_ACCOUNT_SID,
-        authToken: this.env.TWILIO_AUTH_TOKEN,
-        apiUrl: this.env.TWILIO_API_URL,
-      });
-    }
-    return this.client;
+  constructor(@Inject(ENV) private readonly env: Env) {
+    this.rest = lazyRestClient(env);
   }
+
+  private readonly rest: () => Twilio;
 
   /**
    * True when `signature` (the X-Twilio-Signature header) is Twilio's for this URL and these POST
