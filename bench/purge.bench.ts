@@ -37,7 +37,13 @@ const CHUNK = 500;
 /** Recording SID of each seeded call, to name any call whose recording the peer never saw deleted. */
 const recordingOf = new Map<string, string>();
 
-async function seed(db: DataSource, keys: DataSource, n: number): Promise<string[]> {
+/**
+ * Seeds `n` calls. Expired at once, or (`expired` false) a day from their deadline, for `expire` to
+ * move their deadlines into the past once every row is in: a scan that runs meanwhile (the
+ * worker's start-up scan) must not find a call whose recording, consent and assessment are not
+ * written yet.
+ */
+async function seed(db: DataSource, keys: DataSource, n: number, expired = true): Promise<string[]> {
   const master = Buffer.from(TEST_SECRETS.MASTER_KEY, 'base64');
   const mkId = masterKeyId(master);
   const ids: string[] = [];
@@ -46,7 +52,7 @@ async function seed(db: DataSource, keys: DataSource, n: number): Promise<string
     const chunk = Array.from({ length: Math.min(CHUNK, n - i) }, () => randomUUID());
     ids.push(...chunk);
     const started = new Date(now - 3_600_000);
-    const deadline = new Date(now - 60_000);
+    const deadline = new Date(expired ? now - 60_000 : now + 86_400_000);
     const calls: unknown[] = [];
     const notes: unknown[] = [];
     const recs: unknown[] = [];
@@ -118,6 +124,15 @@ async function innodbQuiet(db: DataSource): Promise<void> {
     const get = (name: string) => Number(pages.find((r) => r.Variable_name === `Innodb_buffer_pool_pages_${name}`)?.Value ?? 0);
     if (history < 100 && get('dirty') <= get('total') * 0.02) return;
     await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+async function expire(db: DataSource, ids: string[]): Promise<void> {
+  const deadline = new Date(Date.now() - 60_000);
+  for (let i = 0; i < ids.length; i += 5000) {
+    const chunk = ids.slice(i, i + 5000);
+    await db.query('UPDATE calls SET retention_deadline = ? WHERE id IN (?)', [deadline, chunk]);
+    await db.query('UPDATE recordings SET retention_deadline = ? WHERE call_id IN (?)', [deadline, chunk]);
   }
 }
 
@@ -217,14 +232,15 @@ async function purge(
   const t0 = process.hrtime.bigint();
   await plainDelete(db, keys, again);
   const floor = CALLS / (Number(process.hrtime.bigint() - t0) / 1e9);
-  // The worker starts (and runs its start-up scan on an empty table) before the calls exist.
+  // The worker starts (and runs its start-up scan) before the calls exist; they expire once all their rows are in.
   const worker = await createWorkerApp(envFor({ RETENTION_CONFIG: file, TWILIO_API_URL: peer.url }));
   await worker.init();
   let secure: number;
   let cleanupSeconds: number;
   try {
     const [{ n: before }] = await db.query('SELECT COUNT(*) AS n FROM calls');
-    const ids = await seed(db, keys, CALLS);
+    const ids = await seed(db, keys, CALLS, false);
+    await expire(db, ids);
     await innodbQuiet(db);
     const started = process.hrtime.bigint();
     await worker.get(RetentionJobs).scanNow();

@@ -6,7 +6,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import type { IsolationLevel } from 'typeorm/driver/types/IsolationLevel';
 import type { DeletionStep } from '@hotline/persistence';
 import { HOLD_IN_FORCE, heldCall } from './legal-holds';
-import { countCallsInto } from './hourly-stats';
+import { COUNTED_COLUMNS, CountedCall, HourlyStatRow, addToHourlyStats, statisticsOf } from './hourly-stats';
 
 /** Rows that belong to a call, deleted with it (legal holds go too, but only lifted ones). */
 export const CALL_CHILD_TABLES = [
@@ -24,6 +24,17 @@ export const CALL_CHILD_TABLES = [
   'call_supervisions',
 ] as const;
 export type CallChildTable = (typeof CALL_CHILD_TABLES)[number];
+
+/** Child tables in which only some calls have rows (overflow, callbacks, rescue, conferences): deleted from in one statement. */
+export const SPARSE_CHILD_TABLES = [
+  'call_overflow',
+  'callbacks',
+  'callback_attempts',
+  'rescue_requests',
+  'call_transfers',
+  'call_access',
+  'call_supervisions',
+] as const satisfies readonly CallChildTable[];
 
 /** Where rows written for a call after its destruction (e.g. a late recording callback) are looked for. */
 export const STRAY_ROW_TABLES: readonly CallChildTable[] = ['notes', 'risk_assessments', 'consents', 'escalations', 'recordings'];
@@ -84,15 +95,6 @@ export class CallDestructionSteps {
     return row?.database_id ?? null;
   }
 
-  /** The first look, without locks: the calls present, each with whether a hold is in force. */
-  async firstLook(callIds: string[]): Promise<Map<string, DestructionCandidate & { held: boolean }>> {
-    const rows: { id: string; retention_policy: string; retention_deadline: Date; held: number }[] = await this.db.query(
-      `SELECT c.id, c.retention_policy, c.retention_deadline, ${heldCall('c.id')} AS held FROM calls c WHERE c.id IN (?)`,
-      [callIds],
-    );
-    return new Map(rows.map((r) => [r.id, { ...candidate(r), held: Boolean(Number(r.held)) }]));
-  }
-
   /** Every recording row of these calls, deleted at Twilio or not, oldest first. */
   async recordingsOf(callIds: string[]): Promise<RecordingToDelete[]> {
     const rows: { id: string; call_id: string; recording_sid: string; deleted_at: Date | null }[] = await this.db.query(
@@ -148,9 +150,16 @@ export class CallDestructionSteps {
   async lock(
     callIds: string[],
     tx: EntityManager,
-  ): Promise<{ calls: Map<string, DestructionCandidate>; held: Set<string>; atTwilio: Map<string, TwilioResidue> }> {
-    const locked: { id: string; call_sid: string | null; retention_policy: string; retention_deadline: Date }[] = await tx.query(
-      'SELECT id, call_sid, retention_policy, retention_deadline FROM calls WHERE id IN (?) ORDER BY id FOR UPDATE',
+  ): Promise<{
+    calls: Map<string, DestructionCandidate>;
+    held: Set<string>;
+    atTwilio: Map<string, TwilioResidue>;
+    /** What these of the locked calls add to the hourly statistics (read under the lock: counted once). */
+    statistics(callIds: string[]): HourlyStatRow[];
+  }> {
+    const locked: (CountedCall & { call_sid: string | null; retention_policy: string; retention_deadline: Date })[] = await tx.query(
+      `SELECT c.id, c.call_sid, c.retention_policy, c.retention_deadline, ${COUNTED_COLUMNS}
+         FROM calls c WHERE c.id IN (?) ORDER BY c.id FOR UPDATE`,
       [callIds],
     );
     const heldRows: { call_id: string }[] = await tx.query(
@@ -171,10 +180,18 @@ export class CallDestructionSteps {
     );
     for (const r of recordingRows) if (!r.deleted_at) atTwilio.get(r.call_id)?.recordingSids.push(r.recording_sid);
     for (const r of outbound) atTwilio.get(r.call_id)?.outboundCallSids.push(r.twilio_call_sid);
+    const serviceLevel = Number(this.env?.SERVICE_LEVEL_SECONDS ?? 30);
     return {
       calls: new Map(locked.map((r) => [r.id, candidate(r)])),
       held: new Set(heldRows.map((h) => h.call_id)),
       atTwilio,
+      statistics: (ids) => {
+        const wanted = new Set(ids);
+        return statisticsOf(
+          locked.filter((r) => wanted.has(r.id)),
+          serviceLevel,
+        );
+      },
     };
   }
 
@@ -246,15 +263,26 @@ export class CallDestructionSteps {
 
   /**
    * Deletes the calls' rows (children, lifted holds, then the calls, whose DELETE carries the hold
-   * predicate too) and returns the rows deleted per table. Throws, so that nothing of `tx`
-   * commits, if the hold predicate kept any call (it cannot while `lock`'s locks hold).
+   * predicate too) and returns the rows deleted per table (the sparse tables together, under one
+   * name). Throws, so that nothing of `tx` commits, if the hold predicate kept any call (it cannot
+   * while `lock`'s locks hold).
    */
   async deleteRows(callIds: string[], tx: EntityManager): Promise<Record<string, number>> {
-    // The hourly statistics outlive the call: a call not yet counted is counted in this transaction,
-    // before its rows go (so whatever destroys a call, its hour's figures are complete).
-    await countCallsInto(tx, { callIds }, Number(this.env?.SERVICE_LEVEL_SECONDS ?? 30), false);
     const counts: Record<string, number> = {};
-    for (const t of CALL_CHILD_TABLES) counts[t] = (await tx.query(`DELETE FROM ${t} WHERE call_id IN (?)`, [callIds])).affectedRows;
+    for (const t of CALL_CHILD_TABLES)
+      if (!(SPARSE_CHILD_TABLES as readonly string[]).includes(t))
+        counts[t] = (await tx.query(`DELETE FROM ${t} WHERE call_id IN (?)`, [callIds])).affectedRows;
+    // The tables only some calls have rows in, in one statement (one pass over the calls' ids
+    // instead of one each): a multiple-table DELETE counts their rows together.
+    const alias = (i: number) => `s${i}`;
+    counts[SPARSE_CHILD_TABLES.join('+')] = (
+      await tx.query(
+        `DELETE ${SPARSE_CHILD_TABLES.map((_, i) => alias(i)).join(', ')} FROM calls c
+          ${SPARSE_CHILD_TABLES.map((t, i) => `LEFT JOIN ${t} ${alias(i)} ON ${alias(i)}.call_id = c.id`).join('\n          ')}
+          WHERE c.id IN (?)`,
+        [callIds],
+      )
+    ).affectedRows;
     counts.legal_holds = (
       await tx.query(`DELETE FROM legal_holds WHERE call_id IN (?) AND NOT (${HOLD_IN_FORCE})`, [callIds])
     ).affectedRows;
@@ -262,6 +290,15 @@ export class CallDestructionSteps {
     if (deleted.affectedRows !== callIds.length)
       throw new Error(`hold predicate kept ${callIds.length - deleted.affectedRows} call(s): rolled back`);
     return counts;
+  }
+
+  /**
+   * Adds destroyed calls' tallies to the hourly statistics, in `tx`. Its rows are shared by every
+   * writer (the same hour, metric and bucket): called just before the commit, so that they are
+   * locked from here to the commit only and batches side by side do not queue on them for longer.
+   */
+  addStatistics(increments: HourlyStatRow[], tx: EntityManager): Promise<void> {
+    return addToHourlyStats(tx, increments);
   }
 
   /** The content-free certificates of destroyed calls, in `tx`. */

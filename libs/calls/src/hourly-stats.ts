@@ -59,8 +59,10 @@ export interface HourlyStatRow {
   n: number;
 }
 
-interface CountRow {
+/** A call as `COUNTED_COLUMNS` reads it. */
+export interface CountedCall {
   id: string;
+  stats_counted_at: Date | null;
   status: string;
   started_at: Date;
   answered_at: Date | null;
@@ -72,7 +74,10 @@ interface CountRow {
 
 /** Adds `n` to (hour, metric, bucket) for each increment, in `db`'s transaction when it is one. */
 export async function addToHourlyStats(db: DataSource | EntityManager, increments: HourlyStatRow[]): Promise<void> {
-  const rows = increments.filter((r) => r.n > 0);
+  // In key order: two writers adding to the same rows lock them in the same order (no deadlock).
+  const rows = increments
+    .filter((r) => r.n > 0)
+    .sort((a, b) => a.hour.getTime() - b.hour.getTime() || a.metric.localeCompare(b.metric) || a.bucket.localeCompare(b.bucket));
   if (!rows.length) return;
   for (let i = 0; i < rows.length; i += 500) {
     const chunk = rows.slice(i, i + 500);
@@ -93,23 +98,44 @@ export async function countCallsInto(
   tx: EntityManager,
   sel: { callIds: string[] } | { endedBefore: Date; limit: number },
   serviceLevelSeconds = 30,
-  /** False when the calls are deleted in the same transaction (secure deletion): marking them would be wasted writes. */
-  markCounted = true,
 ): Promise<number> {
-  if ('callIds' in sel && !sel.callIds.length) return 0;
+  const { callIds, increments } = await tallyCalls(tx, sel, serviceLevelSeconds);
+  if (!callIds.length) return 0;
+  await addToHourlyStats(tx, increments);
+  await tx.query('UPDATE calls SET stats_counted_at = ? WHERE id IN (?)', [new Date(), callIds]);
+  return callIds.length;
+}
+
+/**
+ * The columns a call is counted from (`c` is the calls table), for a SELECT that locks the calls
+ * (`FOR UPDATE`: no one else counts them meanwhile). Secure deletion reads them with its own lock of
+ * the calls and adds the counts last in its transaction (`statisticsOf`, `addToHourlyStats`).
+ */
+export const COUNTED_COLUMNS = `c.status, c.started_at, c.answered_at, c.ended_at, c.risk_level, c.stats_counted_at,
+            (SELECT COUNT(*) FROM risk_assessments r WHERE r.call_id = c.id) AS assessments,
+            (SELECT COUNT(*) FROM escalations e WHERE e.call_id = c.id) AS escalations`;
+
+async function tallyCalls(
+  tx: EntityManager,
+  sel: { callIds: string[] } | { endedBefore: Date; limit: number },
+  serviceLevelSeconds: number,
+): Promise<{ callIds: string[]; increments: HourlyStatRow[] }> {
+  if ('callIds' in sel && !sel.callIds.length) return { callIds: [], increments: [] };
   const where =
     'callIds' in sel
       ? 'c.id IN (?) AND c.stats_counted_at IS NULL'
       : 'c.stats_counted_at IS NULL AND c.ended_at IS NOT NULL AND c.ended_at < ?';
   const params = 'callIds' in sel ? [sel.callIds] : [sel.endedBefore, sel.limit];
-  const calls: CountRow[] = await tx.query(
-    `SELECT c.id, c.status, c.started_at, c.answered_at, c.ended_at, c.risk_level,
-            (SELECT COUNT(*) FROM risk_assessments r WHERE r.call_id = c.id) AS assessments,
-            (SELECT COUNT(*) FROM escalations e WHERE e.call_id = c.id) AS escalations
+  const calls: CountedCall[] = await tx.query(
+    `SELECT c.id, ${COUNTED_COLUMNS}
        FROM calls c WHERE ${where}${'callIds' in sel ? '' : ' ORDER BY c.ended_at LIMIT ?'} FOR UPDATE`,
     params,
   );
-  if (!calls.length) return 0;
+  return { callIds: calls.map((c) => c.id), increments: statisticsOf(calls, serviceLevelSeconds) };
+}
+
+/** What these calls add to the hourly statistics (those counted already add nothing). */
+export function statisticsOf(calls: CountedCall[], serviceLevelSeconds = 30): HourlyStatRow[] {
   const sums = new Map<string, HourlyStatRow>();
   const add = (hour: Date, metric: StatMetric, bucket = '', n = 1) => {
     const key = `${hour.getTime()}|${metric}|${bucket}`;
@@ -118,6 +144,7 @@ export async function countCallsInto(
     sums.set(key, row);
   };
   for (const c of calls) {
+    if (c.stats_counted_at) continue;
     const started = new Date(c.started_at);
     const hour = hourOf(started);
     add(hour, 'offered');
@@ -134,9 +161,7 @@ export async function countCallsInto(
     if (Number(c.assessments) > 0) add(hour, 'risk_assessed', c.risk_level);
     if (Number(c.escalations) > 0) add(hour, 'escalations', '', Number(c.escalations));
   }
-  await addToHourlyStats(tx, [...sums.values()]);
-  if (markCounted) await tx.query('UPDATE calls SET stats_counted_at = ? WHERE id IN (?)', [new Date(), calls.map((c) => c.id)]);
-  return calls.length;
+  return [...sums.values()];
 }
 
 /** The hourly statistics: counting settled calls (the worker), reading them (records). */

@@ -3,7 +3,7 @@ import { randomUUID } from 'crypto';
 import { AuditService } from '@hotline/audit';
 import { CallDestructionSteps, DestructionCandidate, NewCertificate } from '@hotline/calls';
 import { Clock, systemClock } from '@hotline/clock';
-import { ContactKeys, DataKeyStore, sealContact } from '@hotline/crypto';
+import { ContactKeys, DataKeyStore, PublishedContactKey, sealContact } from '@hotline/crypto';
 import { RetentionJobs } from '@hotline/jobs';
 import type { DeletionStep } from '@hotline/persistence';
 import { retentionMetrics } from './metrics';
@@ -74,14 +74,16 @@ export class SecureDeleteService {
    * a call that fails does not stop the others.
    *
    * The order, and why:
-   *  1. A first look, without locks: present, held, expired. A held call is left alone.
+   *  1. The batch's one-time key for its Twilio SIDs is made in the keystore.
    *  2. One records transaction that locks the call rows, the calls' range of the legal-hold index
-   *     and their recordings, then re-checks the hold and the deadline; reads under those locks
+   *     and their recordings, then checks the hold and the deadline (a held call, or one whose
+   *     deadline moved, is left alone; no look without locks comes first: it would be repeated
+   *     under them anyway, and the scan that queued the call just looked); reads under those locks
    *     what Twilio still holds of each call (its CallSid, its recordings not yet deleted there)
    *     and queues it, sealed to a one-time key, in `twilio_cleanup`; deletes the rows (the call's
-   *     DELETE carries the hold predicate too) and writes the certificate and the audit entry,
-   *     uncommitted; destroys the data key; and only then commits. While the locks are held no
-   *     hold can be inserted for the call and no recording can arrive for it, and a reader that
+   *     DELETE carries the hold predicate too) and writes the certificate, the hourly statistics
+   *     and the audit entry, uncommitted; destroys the data key, last; and only then commits.
+   *     While the locks are held no hold can be inserted for the call and no recording can arrive for it, and a reader that
    *     locks the call row in share mode (as records does) waits: so the hold check, the key's
    *     destruction and the queueing of the Twilio deletions cannot be separated by a new hold, and
    *     a reader sees the whole call or none of it. The key is destroyed before the row deletions
@@ -96,51 +98,39 @@ export class SecureDeleteService {
   async destroyMany(requests: SecureDeleteRequest[], now = this.clock.now()): Promise<SecureDeleteOutcome[]> {
     const unique = [...new Map(requests.map((r) => [r.callId, r])).values()];
     const results = new Map<string, SecureDeleteOutcome>();
-    const steps = new Map<string, DeletionStep[]>(unique.map((r) => [r.callId, []]));
-    const step = (callId: string, name: string, outcome: DeletionStep['outcome'], detail?: string) =>
-      steps.get(callId)!.push({ step: name, outcome, at: new Date().toISOString(), ...(detail ? { detail } : {}) });
 
-    // 1. First look: present, held, expired.
-    const ids = unique.map((r) => r.callId);
-    const byId = await this.calls.firstLook(ids);
-    const eligible: SecureDeleteRequest[] = [];
-    for (const r of unique) {
-      const row = byId.get(r.callId);
-      if (!row) continue;
-      if (row.held) results.set(r.callId, { callId: r.callId, outcome: 'held' });
-      else if (r.reason === 'retention' && new Date(row.retentionDeadline) > now)
-        results.set(r.callId, { callId: r.callId, outcome: 'not_expired' });
-      else {
-        step(r.callId, 'hold_check', 'done');
-        eligible.push(r);
-      }
-    }
+    // The batch's one-time key for its Twilio SIDs is made first (the keystore is another
+    // database); destroyed again if nothing is queued under it.
+    const cleanupKey = this.cleanupKeys.create(1).then(([k]) => k);
+    cleanupKey.catch(() => undefined);
 
-    // 2. Key, rows, certificate, audit, the Twilio cleanup queued: one transaction for the batch; one per call if that fails.
+    // Key, rows, certificate, audit, the Twilio cleanup queued: one transaction for the batch; one per call if that fails.
     const cleanups: string[] = [];
-    if (eligible.length) {
-      try {
-        await this.finish(eligible, steps, results, now, cleanups);
-      } catch (e) {
-        if (eligible.length === 1) results.set(eligible[0].callId, { callId: eligible[0].callId, outcome: 'failed', error: e as Error });
-        else {
-          this.logger.warn({
-            msg: 'batched secure deletion failed; finishing the calls one by one',
-            calls: eligible.length,
-            error: (e as Error).name,
-          });
-          for (const r of eligible) {
-            try {
-              await this.finish([r], steps, results, now, cleanups);
-            } catch (err) {
-              results.set(r.callId, { callId: r.callId, outcome: 'failed', error: err as Error });
-            }
+    try {
+      await this.finish(unique, results, now, cleanups, cleanupKey).catch((e) =>
+        // Batches side by side can deadlock on the rows they share (statistics, the audit head):
+        // nothing was destroyed (the key goes last), so the batch is tried again, whole, once.
+        isDeadlock(e) && unique.length > 1 ? this.finish(unique, results, now, cleanups) : Promise.reject(e),
+      );
+    } catch (e) {
+      if (unique.length === 1) results.set(unique[0].callId, { callId: unique[0].callId, outcome: 'failed', error: e as Error });
+      else {
+        this.logger.warn({
+          msg: 'batched secure deletion failed; finishing the calls one by one',
+          calls: unique.length,
+          error: (e as Error).name,
+        });
+        for (const r of unique) {
+          try {
+            await this.finish([r], results, now, cleanups);
+          } catch (err) {
+            results.set(r.callId, { callId: r.callId, outcome: 'failed', error: err as Error });
           }
         }
       }
     }
 
-    // 3. Twilio's copies, after the commit. If queueing the job fails, the reconciler queues the row again.
+    // Twilio's copies, after the commit. If queueing the job fails, the reconciler queues the row again.
     for (const id of cleanups)
       await this.jobs
         .addTwilioCleanup(id)
@@ -161,26 +151,28 @@ export class SecureDeleteService {
 
   private async finish(
     batch: SecureDeleteRequest[],
-    steps: Map<string, DeletionStep[]>,
     results: Map<string, SecureDeleteOutcome>,
     now: Date,
     cleanups: string[],
+    /**
+     * The one-time key the batch's Twilio SIDs are sealed to (made before the transaction: the
+     * keystore is another database); a new one when absent. Destroyed again unless the
+     * transaction commits with something sealed to it.
+     */
+    madeKey?: Promise<PublishedContactKey>,
   ): Promise<void> {
     const done: SecureDeleteOutcome[] = [];
-    // The one-time key the batch's Twilio SIDs are sealed to, made before the transaction (the
-    // keystore is another database); destroyed again if the transaction does not commit.
-    const [cleanupKey] = await this.cleanupKeys.create(1);
+    const keyMade = madeKey ?? this.cleanupKeys.create(1).then(([k]) => k);
     let queued: string | undefined;
     try {
+      const cleanupKey = await keyMade;
       await this.calls.transaction(async (m) => {
-        const {
-          calls: lockedById,
-          held,
-          atTwilio,
-        } = await this.calls.lock(
-          batch.map((r) => r.callId),
-          m,
-        );
+        const batchIds = batch.map((r) => r.callId);
+        // Which keys exist is asked of the keystore while the records database takes its locks
+        // (another connection; it only tells a certificate "done" from "already_done").
+        const keysThere = this.keys.existing(batchIds);
+        keysThere.catch(() => undefined);
+        const { calls: lockedById, held, atTwilio, statistics } = await this.calls.lock(batchIds, m);
         const go: { req: SecureDeleteRequest; row: DestructionCandidate }[] = [];
         for (const req of batch) {
           const row = lockedById.get(req.callId);
@@ -194,9 +186,9 @@ export class SecureDeleteService {
         const goIds = go.map((g) => g.req.callId);
         // Steps of this attempt only: a rolled-back attempt must not leave its steps in the next one's certificate.
         const mine = new Map(
-          goIds.map((id) => [id, [...steps.get(id)!, { step: 'hold_recheck', outcome: 'done' as const, at: new Date().toISOString() }]]),
+          goIds.map((id): [string, DeletionStep[]] => [id, [{ step: 'hold_check', outcome: 'done', at: new Date().toISOString() }]]),
         );
-        const keyPresent = await this.keys.existing(goIds);
+        const keyPresent = await keysThere;
 
         // What Twilio holds of these calls, sealed and queued with the deletion (committed with it, or neither).
         const residue: CleanupEntry[] = go
@@ -220,7 +212,9 @@ export class SecureDeleteService {
         // the locks above hold), this throws and nothing of this batch commits.
         const counts = await this.calls.deleteRows(goIds, m);
         const at = new Date();
-        const summary = Object.entries(counts)
+        // The tables rows were deleted from, with how many (a table not named had none of these calls').
+        const summary = Object.entries({ calls: goIds.length, ...counts })
+          .filter(([, n]) => n > 0)
           .map(([t, n]) => `${t}=${n}`)
           .join(' ');
         const certificates = go.map(({ req, row }): NewCertificate => {
@@ -257,22 +251,25 @@ export class SecureDeleteService {
             ...(c.deletionRequestId ? { deletionRequestId: c.deletionRequestId } : {}),
           },
         }));
-        // The key goes just before the commit, so it is gone for good before the row deletions are
-        // (the commit below): if the keystore fails, nothing is deleted; if this process dies
-        // between the two, the rows are unreadable already, and the next run finishes them. Doing it
-        // here rather than first keeps that in-between state to the width of the audit append and
-        // one commit.
-        await this.destroyKeys(goIds);
-
-        // In this transaction: the entry commits with the deletion it records, or neither does.
-        // Last, because it locks the head of the audit chain, which every writer of the trail waits
-        // for: held from here to the commit only, batches running side by side queue on it briefly.
+        // The hourly statistics outlive the calls: those not yet counted are counted here (read
+        // under the lock, before their rows went). The figures and the entries commit with the
+        // deletion, or neither does. Late in the transaction, because they lock rows that every
+        // writer shares (the hour's statistics, the head of the audit chain): held from here to
+        // the commit only, batches running side by side queue on them briefly.
+        await this.calls.addStatistics(statistics(goIds), m);
         await this.audit.appendMany(entries, m);
+
+        // The key goes last, just before the commit, so it is gone for good before the row
+        // deletions are (the commit below): if the keystore fails, nothing is deleted; if this
+        // process dies between the two, the rows are unreadable already, and the next run
+        // finishes them. Last, so that nothing that can still fail (a deadlock on the shared rows
+        // above, say) comes between the key's destruction and the commit.
+        await this.destroyKeys(goIds);
         queued = cleanupId;
         for (const c of certificates) done.push({ callId: c.callId, outcome: 'destroyed', certificateId: c.id });
       }, 'REPEATABLE READ');
     } finally {
-      if (!queued) await this.cleanupKeys.destroy(cleanupKey.id).catch(() => undefined);
+      if (!queued) await this.dropKey(keyMade);
     }
     if (queued) cleanups.push(queued);
     for (const o of done) {
@@ -281,11 +278,22 @@ export class SecureDeleteService {
     }
   }
 
+  /** Destroys a one-time cleanup key that nothing was sealed to (if it was made at all). */
+  private async dropKey(key: Promise<PublishedContactKey>): Promise<void> {
+    const made = await key.catch(() => undefined);
+    if (made) await this.cleanupKeys.destroy(made.id).catch(() => undefined);
+  }
+
   /** The key store's destroy; for many keys, one statement and one commit. Idempotent. */
   private async destroyKeys(callIds: string[]): Promise<void> {
     if (callIds.length === 1) await this.keys.destroy(callIds[0]);
     else await this.keys.destroyMany(callIds);
   }
+}
+
+function isDeadlock(e: unknown): boolean {
+  const err = e as { errno?: number; driverError?: { errno?: number } };
+  return (err?.driverError?.errno ?? err?.errno) === 1213;
 }
 
 /** One destroyed call's resources at Twilio, as sealed in `twilio_cleanup`. */
