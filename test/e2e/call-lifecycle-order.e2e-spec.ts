@@ -65,4 +65,49 @@ describe('call lifecycle writes in any order', () => {
     await life.apply({ kind: 'wrapup', callId, operatorId: randomUUID(), category: 'other' });
     expect(await row(callId)).toMatchObject({ operator_id: operatorId, wrapup_category: null });
   });
+
+  it('openings that arrive together are committed as a group: each call opened once, with its consent and its own audit entry', async () => {
+    const t = new Date().toISOString();
+    const openings = Array.from({ length: 24 }, () => ({
+      callId: randomUUID(),
+      callSid: randomSid('CA'),
+      callerPseudonym: null,
+      recordingConsent: true,
+      wordingVersion: 'v1',
+      startedAt: t,
+    }));
+    // The same CallSid again, under another id, in the same moment (a retried webhook): the call is opened once.
+    const replay = { ...openings[3], callId: randomUUID() };
+    const [{ seq: before }] = await db.query('SELECT seq FROM audit_head WHERE id = 1');
+    await Promise.all([...openings, replay].map((o) => life.open(o)));
+    const ids = openings.map((o) => o.callId);
+    const [{ n: calls }] = await db.query('SELECT COUNT(*) AS n FROM calls WHERE id IN (?) OR call_sid IN (?)', [
+      [...ids, replay.callId],
+      openings.map((o) => o.callSid),
+    ]);
+    expect(Number(calls)).toBe(24);
+    const [{ n: consents }] = await db.query(
+      "SELECT COUNT(*) AS n FROM consents WHERE call_id IN (?) AND kind = 'recording' AND granted = 1",
+      [ids],
+    );
+    expect(Number(consents)).toBe(24);
+    const entries: { target_id: string; seq: number }[] = await db.query(
+      "SELECT target_id, seq FROM audit_log WHERE action = 'call.opened' AND seq > ? ORDER BY seq",
+      [before],
+    );
+    expect(entries.map((e) => e.target_id).sort()).toEqual([...ids].sort());
+
+    // A destroyed call is not opened again by a late replay, even inside a group.
+    const gone = openings[0];
+    await db.query('DELETE FROM consents WHERE call_id = ?', [gone.callId]);
+    await db.query('DELETE FROM calls WHERE id = ?', [gone.callId]);
+    await db.query(
+      "INSERT INTO deletion_certificates (id, call_id, reason, retention_policy, retention_deadline, deletion_request_id, steps, destroyed_at) VALUES (?, ?, 'retention', 'default', NOW(), NULL, '[]', NOW())",
+      [randomUUID(), gone.callId],
+    );
+    const fresh = { ...openings[1], callId: randomUUID(), callSid: randomSid('CA') };
+    await Promise.all([life.open(gone), life.open(fresh)]);
+    expect((await db.query('SELECT id FROM calls WHERE id = ?', [gone.callId])).length).toBe(0);
+    expect((await db.query('SELECT id FROM calls WHERE id = ?', [fresh.callId])).length).toBe(1);
+  });
 });

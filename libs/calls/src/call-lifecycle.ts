@@ -4,7 +4,7 @@ import { AuditInput, AuditService } from '@hotline/audit';
 import { RetentionConfig, recordingDeadline } from '@hotline/config';
 import { CallEventTooEarly, CallRowMissing } from './call-lifecycle-errors';
 import { CONFERENCE_EVENT_KINDS, CallConferenceRecords, ConferenceEventPayload } from './call-conference';
-import { OpenCallInput, openCall } from './open-call';
+import { OpenCallGroup, OpenCallInput } from './open-call';
 
 export { CallEventTooEarly, CallRowMissing } from './call-lifecycle-errors';
 export type { ConferenceEventPayload } from './call-conference';
@@ -25,6 +25,22 @@ export type CallEventPayload =
   /** A consent asked in the call flow besides recording (research, when configured): the caller's answer. */
   | { kind: 'consent'; callId: string; consentKind: 'research' | 'follow_up'; granted: boolean; wordingVersion: string; at: string };
 
+/** One group commit of call openings per data source (CallLifecycle objects are made per write). */
+const openings = new WeakMap<DataSource, OpenCallGroup>();
+function openingsOf(db: DataSource, retention: RetentionConfig, audit: AuditService): OpenCallGroup {
+  let group = openings.get(db);
+  if (!group) {
+    group = new OpenCallGroup(db, retention, (m, entries) =>
+      audit.appendMany(
+        entries.map((e) => ({ ...e, actorRole: 'system' })),
+        m,
+      ),
+    );
+    openings.set(db, group);
+  }
+  return group;
+}
+
 /**
  * A call's life in the records database: opened, answered, ended, wrapped up, its recording
  * linked. Every write is idempotent (the gateway replays them after an outage), and one that
@@ -40,9 +56,7 @@ export class CallLifecycle {
 
   /** Opens the call (idempotent on CallSid and on the call id; never re-opens a destroyed call). */
   async open(p: OpenCallPayload): Promise<void> {
-    await openCall(this.db, this.retention, { ...p, startedAt: new Date(p.startedAt) }, (m, e) =>
-      this.audit.append({ ...e, actorRole: 'system' }, m),
-    );
+    await openingsOf(this.db, this.retention, this.audit).open({ ...p, startedAt: new Date(p.startedAt) });
   }
 
   async apply(e: CallEventPayload): Promise<void> {

@@ -73,7 +73,8 @@ export class CallFlowService {
     // Routing first: the offer goes out before the records write spends any time.
     await this.register(callId, callSid, pseudonym, consent, enqueuedAt);
     // Caller-ID location (FromCity...) for an active rescue: only in the live call's routing state.
-    await withTimeout(this.locations.keep(callId, params), REDIS_MS).catch(() => undefined);
+    // Kept in Redis while MySQL opens the call (neither waits for the other).
+    const located = withTimeout(this.locations.keep(callId, params), REDIS_MS).catch(() => undefined);
     await this.records.open({
       callId,
       callSid,
@@ -82,6 +83,7 @@ export class CallFlowService {
       wordingVersion: this.twiml.wordingVersion,
       startedAt: new Date(startedAt).toISOString(),
     });
+    await located;
     const first = this.twiml.nextQuestion(null);
     if (first) return this.twiml.question(first, callId, consent, enqueuedAt, true);
     return this.twiml.enqueue(callId, consent, enqueuedAt);
