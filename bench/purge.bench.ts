@@ -288,7 +288,7 @@ async function purge(
         'scan + one BullMQ job per scan page of 200 (destroyed together in one transaction each, two at once, as config/retention.yaml ships); the records are gone at this rate',
     },
     {
-      name: `  then their Twilio cleanup (recording, call; certificates completed, sealed SIDs and keys destroyed)`,
+      name: `  then their Twilio cleanup (${CALLS.toLocaleString('en')} calls: recording, call; certificates completed, sealed SIDs and keys destroyed)`,
       value: CALLS / cleanupSeconds,
       unit: 'calls/s',
       notes:
