@@ -8,23 +8,6 @@ import type { DeletionStep } from '@hotline/persistence';
 import { HOLD_IN_FORCE, heldCall } from './legal-holds';
 import { COUNTED_COLUMNS, CountedCall, HourlyStatRow, addToHourlyStats, statisticsOf } from './hourly-stats';
 
-/** Rows that belong to a call, deleted with it (legal holds go too, but only lifted ones). */
-export const CALL_CHILD_TABLES = [
-  'notes',
-  'risk_assessments',
-  'consents',
-  'recordings',
-  'escalations',
-  'call_overflow',
-  'callbacks',
-  'callback_attempts',
-  'rescue_requests',
-  'call_transfers',
-  'call_access',
-  'call_supervisions',
-] as const;
-export type CallChildTable = (typeof CALL_CHILD_TABLES)[number];
-
 /** Child tables in which only some calls have rows (overflow, callbacks, rescue, conferences): deleted from in one statement. */
 export const SPARSE_CHILD_TABLES = [
   'call_overflow',
@@ -34,7 +17,11 @@ export const SPARSE_CHILD_TABLES = [
   'call_transfers',
   'call_access',
   'call_supervisions',
-] as const satisfies readonly CallChildTable[];
+] as const;
+
+/** Rows that belong to a call, deleted with it (legal holds go too, but only lifted ones). */
+export const CALL_CHILD_TABLES = ['notes', 'risk_assessments', 'consents', 'recordings', 'escalations', ...SPARSE_CHILD_TABLES] as const;
+export type CallChildTable = (typeof CALL_CHILD_TABLES)[number];
 
 /** Where rows written for a call after its destruction (e.g. a late recording callback) are looked for. */
 export const STRAY_ROW_TABLES: readonly CallChildTable[] = ['notes', 'risk_assessments', 'consents', 'escalations', 'recordings'];
