@@ -2,6 +2,7 @@ import { INestApplication } from '@nestjs/common';
 import { randomBytes } from 'crypto';
 import { readFileSync, readdirSync, statSync } from 'fs';
 import { join } from 'path';
+import request from 'supertest';
 import { envFor } from '../support/env-for';
 import { Factory, bearer } from '../support/factories';
 import { findLeaks, logCaptureFile, noteLiteralsIn, readLogCapture, registerSecret, registeredSecrets } from '../support/log-capture';
@@ -94,6 +95,9 @@ describe('log capture over the whole run', () => {
         .set('X-Request-Id', requestId)
         .send({ username: from, password: note.slice(0, 40) })
         .expect(401);
+      // A number in a request's path: the access log line carries the path (scrubbed), on both apps.
+      await f.http().get(`/calls/${from}`).set(bearer(op)).set('X-Request-Id', requestId).expect(400);
+      await request(gateway.getHttpServer()).get(`/twilio/voice/${from}/status`).set('X-Request-Id', requestId).expect(403);
 
       const after = readLogCapture();
       const mine = after.slice(before.length);

@@ -2,7 +2,7 @@ import { randomUUID } from 'crypto';
 import type { IncomingMessage, ServerResponse } from 'http';
 import { Params } from 'nestjs-pino';
 import pino, { DestinationStream, Logger, LoggerOptions } from 'pino';
-import { REDACT_PATHS, pathOnly, scrubObject, scrubString } from './redaction';
+import { REDACT_PATHS, loggedPath, scrubObject, scrubString } from './redaction';
 
 /** What the logger takes from the validated environment (`Env`). */
 export interface LogSettings {
@@ -18,13 +18,20 @@ export function pinoOptions(app: string, level = 'info'): LoggerOptions {
     messageKey: 'msg',
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    // `err` reaches here already scrubbed into a plain object by the `log` formatter; pino's own err
+    // serializer would take it for an Error again and name its type `Object`.
+    serializers: { err: (e: unknown) => (e instanceof Error ? scrubObject(e) : e) },
     formatters: {
       log: (obj) => scrubObject(obj) as Record<string, unknown>,
     },
     hooks: {
-      // Message strings are scrubbed too: a number interpolated into a message is still caught.
+      // Message strings are scrubbed too: a number interpolated into a message is still caught. An
+      // Error passed alone is passed as `{ err }` with its message as the message, as pino would, so
+      // that its message is scrubbed rather than copied into `msg` after the formatter ran.
       logMethod(args, method) {
-        const scrubbed = args.map((a) => (typeof a === 'string' ? scrubString(a) : a));
+        const [first, ...rest] = args as unknown[];
+        const given = first instanceof Error ? [{ err: first }, ...(rest.length ? rest : [first.message])] : args;
+        const scrubbed = given.map((a) => (typeof a === 'string' ? scrubString(a) : a));
         return method.apply(this, scrubbed as Parameters<typeof method>);
       },
     },
@@ -75,7 +82,8 @@ export function loggerModuleParams(app: string, env: LogSettings): Params {
     },
     customProps: () => ({}),
     serializers: {
-      req: (req: any) => ({ id: req.id, method: req.method, url: pathOnly(req.url) }),
+      ...options.serializers,
+      req: (req: any) => ({ id: req.id, method: req.method, url: loggedPath(req.url) }),
       // pino-http hands over a copy whose statusCode is null unless headersSent says so; the raw response knows.
       res: (res: any) => ({ statusCode: res.raw?.statusCode ?? res.statusCode }),
     },

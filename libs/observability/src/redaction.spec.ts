@@ -2,7 +2,7 @@ import { Writable } from 'stream';
 import fc from 'fast-check';
 import pino from 'pino';
 import { pinoOptions } from './logger';
-import { scrubString } from './redaction';
+import { loggedPath, scrubString } from './redaction';
 
 function capture(): { logger: pino.Logger; lines: () => string } {
   const chunks: string[] = [];
@@ -46,6 +46,28 @@ describe('log redaction', () => {
     expect(out).toContain('[redacted-number]');
   });
 
+  it("scrubs an Error's message and stack, keeping its type and a symbolic code", () => {
+    const { logger, lines } = capture();
+    const e = Object.assign(new Error('no route to +447700900123'), { code: 'ECONNREFUSED', port: 3306 });
+    logger.error(e);
+    logger.error({ err: Object.assign(new TypeError('code 482913 wrong'), { code: '482913' }) }, 'verification failed');
+    const [alone, wrapped] = lines()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(alone.msg).toBe('no route to [redacted-number]');
+    expect(alone.err).toMatchObject({ type: 'Error', message: 'no route to [redacted-number]', errorCode: 'ECONNREFUSED', port: 3306 });
+    expect(alone.err.stack).toMatch(/^Error: no route to \[redacted-number\]\n\s+at /);
+    expect(wrapped.err).toMatchObject({ type: 'TypeError', message: 'code [redacted-number] wrong' });
+    expect(wrapped.err).not.toHaveProperty('errorCode');
+    expect(lines()).not.toMatch(/447700900123|482913/);
+  });
+
+  it('scrubs a number in a logged request path, and cuts a long one', () => {
+    expect(loggedPath('/twilio/voice/+447700900123/status?From=%2B447700900123')).toBe('/twilio/voice/[redacted-number]/status');
+    expect(loggedPath('/twilio/' + '.1-'.repeat(5300))).toBe('/twilio/…[cut 15900 chars]');
+  });
+
   it('leaves short numbers and ids alone', () => {
     expect(scrubString('waited 42 s, 3 operators')).toBe('waited 42 s, 3 operators');
     const id = 'job secure-delete.cc217659-cfd4-4be2-91a0-a91f84e6daa2 and CA0123456789abcdef0123456789abcdef';
@@ -54,11 +76,12 @@ describe('log redaction', () => {
 });
 
 describe('log scrubbing in linear time', () => {
-  // The pattern the scanner replaced: same verdicts on every input that fits, without the backtracking.
-  const OLD = /(?<![\w-])\+?\d[\d\s().-]{5,}\d(?![\w-])/g;
+  // The pattern the scanner replaced, widened by one character so that a bare six-digit code counts:
+  // same verdicts on every input that fits, without the backtracking.
+  const OLD = /(?<![\w-])\+?\d[\d\s().-]{4,}\d(?![\w-])/g;
   const oldScrub = (s: string) => s.replace(OLD, (m) => (m.replace(/\D/g, '').length >= 6 ? '[redacted-number]' : m));
 
-  it('redacts exactly what the old pattern redacted (random strings of digits, separators and letters)', () => {
+  it('redacts exactly what the (widened) old pattern redacted (random strings of digits, separators and letters)', () => {
     const alphabet = ['0', '1', '7', '9', ' ', '.', '-', '(', ')', '+', 'a', 'Z', '_', '/', '=', ','];
     fc.assert(
       fc.property(fc.array(fc.constantFrom(...alphabet), { maxLength: 60 }), (chars) => {

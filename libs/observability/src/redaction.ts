@@ -53,8 +53,8 @@ export const MAX_SCRUBBED_LENGTH = 2048;
 /**
  * E.164-like numbers and runs of 6+ digits that could be a number or a code, in linear time.
  *
- * What counts: `+`? then a digit, then digits, spaces and `( ) . -`, ending in a digit, at least 7
- * characters, holding 6 or more digits; not preceded or followed by a letter, digit, `_` or `-`, so
+ * What counts: `+`? then a digit, then digits, spaces and `( ) . -`, ending in a digit, at least 6
+ * characters (a bare six-digit code counts; the pattern below wanted 7 and let `code 482913` through), holding 6 or more digits; not preceded or followed by a letter, digit, `_` or `-`, so
  * digits inside ids (UUIDs, SIDs, hashes) are left alone. Nor after `word:` (an id such as BullMQ's
  * `repeat:retention-scan:1764000000000`), except after the number schemes `tel:`, `sms:`, `sip:`, `fax:`.
  *
@@ -67,6 +67,10 @@ const WORD_OR_DASH = /[\w-]/;
 const ID_PREFIX = /([A-Za-z][\w.-]*):$/;
 const NUMBER_SCHEMES = new Set(['tel', 'sms', 'sip', 'fax', 'callto']);
 const isDigit = (c: string | undefined) => c !== undefined && c >= '0' && c <= '9';
+/** A character of CANDIDATE_RUN (`+`, a digit, whitespace, `( ) . -`), by code: `cut` reads up to 2 KB of them. */
+function isRunChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || c === 43 || c === 40 || c === 41 || c === 46 || c === 45 || c === 32 || (c >= 9 && c <= 13) || c === 160;
+}
 
 export function scrubString(input: string): string {
   const s = input.length > MAX_SCRUBBED_LENGTH ? cut(input) : input;
@@ -76,7 +80,7 @@ export function scrubString(input: string): string {
 /** The first MAX_SCRUBBED_LENGTH characters, less any digits the cut split (no partial number stays). */
 function cut(input: string): string {
   let end = MAX_SCRUBBED_LENGTH;
-  while (end > 0 && /[+\d\s().-]/.test(input[end - 1])) end--;
+  while (end > 0 && isRunChar(input.charCodeAt(end - 1))) end--;
   return `${input.slice(0, end)}…[cut ${input.length - end} chars]`;
 }
 
@@ -95,7 +99,7 @@ function scrubRun(s: string, run: string, offset: number): string {
     const plus = s[i] === '+';
     if (!(plus ? isDigit(s[i + 1]) : isDigit(s[i]))) continue;
     if (!startsFree(s, i)) continue;
-    if (last - i + 1 < (plus ? 8 : 7)) return run; // later starts are shorter still
+    if (last - i + 1 < (plus ? 7 : 6)) return run; // later starts are shorter still
     let digits = 0;
     for (let k = i; k <= last; k++) if (isDigit(s[k])) digits++;
     if (digits < 6) return run;
@@ -113,17 +117,46 @@ function startsFree(s: string, i: number): boolean {
   return !prefix || NUMBER_SCHEMES.has(prefix[1].toLowerCase());
 }
 
-/** Scrubs strings in a log object (depth-limited). Keys like `callId` carry UUIDs, which are left intact. */
+/**
+ * Scrubs strings in a log object (depth-limited). Keys like `callId` carry UUIDs, which are left intact.
+ *
+ * Plain objects and arrays are copied with their strings scrubbed. An Error becomes a plain object of
+ * its name, message, stack and own fields, scrubbed (its message and stack are not enumerable, so a
+ * plain copy would lose them; its `code` is kept as `errorCode` when it is a symbol such as
+ * `ECONNREFUSED`, since `code` itself is redacted). Other class instances (the raw request and
+ * response pino-http passes, sockets, Buffers, Dates) are left to their serializers untouched: copying
+ * a response walked its socket and server on every access log line.
+ */
 export function scrubObject(value: unknown, depth = 0): unknown {
   if (depth > 6) return value;
   if (typeof value === 'string') return isUuidLike(value) ? value : scrubString(value);
   if (Array.isArray(value)) return value.map((v) => scrubObject(v, depth + 1));
-  if (value && typeof value === 'object' && !(value instanceof Date) && !Buffer.isBuffer(value)) {
+  if (value instanceof Error) return scrubError(value, depth);
+  if (value && typeof value === 'object' && isPlain(value)) {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) out[k] = k === 'time' || k === 'pid' ? v : scrubObject(v, depth + 1);
     return out;
   }
   return value;
+}
+
+function isPlain(value: object): boolean {
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+const ERROR_SYMBOL = /^[A-Z][A-Z0-9_]{2,63}$/;
+
+function scrubError(e: Error, depth: number): Record<string, unknown> {
+  const out: Record<string, unknown> = { type: e.name, message: scrubString(String(e.message)) };
+  if (typeof e.stack === 'string') out.stack = scrubString(e.stack);
+  for (const [k, v] of Object.entries(e)) {
+    if (k === 'code') {
+      if (typeof v === 'string' && ERROR_SYMBOL.test(v)) out.errorCode = v;
+    } else if (k !== 'message' && k !== 'stack') out[k] = scrubObject(v, depth + 1);
+  }
+  if (e.cause !== undefined && depth < 6) out.cause = scrubObject(e.cause, depth + 1);
+  return out;
 }
 
 function isUuidLike(s: string): boolean {
@@ -133,4 +166,14 @@ function isUuidLike(s: string): boolean {
 /** Strips query strings from logged URLs (Twilio may put numbers there). */
 export function pathOnly(url: string | undefined): string | undefined {
   return url?.split('?')[0];
+}
+
+/**
+ * A request URL as an access log line carries it: path only, scrubbed and cut like any string. The
+ * request is a child logger's binding in pino-http, which the `log` formatter never sees, so the
+ * serializer scrubs it itself (a number in a path was logged whole before).
+ */
+export function loggedPath(url: string | undefined): string | undefined {
+  const path = pathOnly(url);
+  return path === undefined ? undefined : scrubString(path);
 }
