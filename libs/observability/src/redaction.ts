@@ -54,8 +54,9 @@ export const MAX_SCRUBBED_LENGTH = 2048;
  * E.164-like numbers and runs of 6+ digits that could be a number or a code, in linear time.
  *
  * What counts: `+`? then a digit, then digits, spaces and `( ) . -`, ending in a digit, at least 6
- * characters (a bare six-digit code counts; the pattern below wanted 7 and let `code 482913` through), holding 6 or more digits; not preceded or followed by a letter, digit, `_` or `-`, so
- * digits inside ids (UUIDs, SIDs, hashes) are left alone. Nor after `word:` (an id such as BullMQ's
+ * characters (a bare six-digit code counts; the pattern below wanted 7 and let `code 482913` through),
+ * holding 6 or more digits; not preceded or followed by a letter, digit, `_` or `-`, so digits inside
+ * ids (UUIDs, SIDs, hashes) are left alone. Nor after `word:` (an id such as BullMQ's
  * `repeat:retention-scan:1764000000000`), except after the number schemes `tel:`, `sms:`, `sip:`, `fax:`.
  *
  * The pattern this replaces (`/(?<![\w-])\+?\d[\d\s().-]{5,}\d(?![\w-])/g`) backtracked
@@ -63,14 +64,17 @@ export const MAX_SCRUBBED_LENGTH = 2048;
  * Here each candidate run is found by a single character class and read once from each end.
  */
 const CANDIDATE_RUN = /\+?[\d\s().-]+/g;
+/** One character of a candidate run (what `cut` steps back over). */
+const RUN_CHAR = /[+\d\s().-]/;
+/** RUN_CHAR.test of the character with code `c`: ASCII by its code (`cut` steps back over up to 2 KB), the rest by the class. */
+function isRunChar(c: number): boolean {
+  if (c > 127) return RUN_CHAR.test(String.fromCharCode(c));
+  return (c >= 48 && c <= 57) || (c >= 9 && c <= 13) || c === 32 || c === 43 || c === 40 || c === 41 || c === 46 || c === 45;
+}
 const WORD_OR_DASH = /[\w-]/;
 const ID_PREFIX = /([A-Za-z][\w.-]*):$/;
 const NUMBER_SCHEMES = new Set(['tel', 'sms', 'sip', 'fax', 'callto']);
 const isDigit = (c: string | undefined) => c !== undefined && c >= '0' && c <= '9';
-/** A character of CANDIDATE_RUN (`+`, a digit, whitespace, `( ) . -`), by code: `cut` reads up to 2 KB of them. */
-function isRunChar(c: number): boolean {
-  return (c >= 48 && c <= 57) || c === 43 || c === 40 || c === 41 || c === 46 || c === 45 || c === 32 || (c >= 9 && c <= 13) || c === 160;
-}
 
 export function scrubString(input: string): string {
   const s = input.length > MAX_SCRUBBED_LENGTH ? cut(input) : input;
@@ -163,17 +167,12 @@ function isUuidLike(s: string): boolean {
   return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
 }
 
-/** Strips query strings from logged URLs (Twilio may put numbers there). */
-export function pathOnly(url: string | undefined): string | undefined {
-  return url?.split('?')[0];
-}
-
 /**
- * A request URL as an access log line carries it: path only, scrubbed and cut like any string. The
- * request is a child logger's binding in pino-http, which the `log` formatter never sees, so the
- * serializer scrubs it itself (a number in a path was logged whole before).
+ * A request URL as an access log line carries it: path only (Twilio may put numbers in a query
+ * string), scrubbed and cut like any string. The request is a child logger's binding in pino-http,
+ * which the `log` formatter never sees, so the serializer scrubs it itself (a number in a path was
+ * logged whole before).
  */
 export function loggedPath(url: string | undefined): string | undefined {
-  const path = pathOnly(url);
-  return path === undefined ? undefined : scrubString(path);
+  return url === undefined ? undefined : scrubString(url.split('?')[0]);
 }
