@@ -2,6 +2,7 @@ import { randomBytes } from 'crypto';
 import { AddressInfo } from 'net';
 import { IncomingMessage, Server, ServerResponse, createServer } from 'http';
 import twilio from 'twilio';
+import { PeerAccount } from './twilio-peer-account';
 import { PeerConferences } from './twilio-peer-conferences';
 
 /**
@@ -76,6 +77,8 @@ export class TwilioPeer {
   onCallUpdate?: (callSid: string, params: Record<string, string>) => void;
   /** Conferences, participants and the callbacks they send (signed, in order). */
   readonly conferences: PeerConferences;
+  /** Phone numbers, TwiML apps and API keys (what `twilio:check` reads). */
+  readonly account: PeerAccount;
   private server?: Server;
 
   constructor(
@@ -83,6 +86,7 @@ export class TwilioPeer {
     readonly authToken: string,
   ) {
     this.conferences = new PeerConferences(accountSid, authToken);
+    this.account = new PeerAccount(accountSid, authToken);
   }
 
   get url(): string {
@@ -125,6 +129,8 @@ export class TwilioPeer {
     const expected = 'Basic ' + Buffer.from(`${this.accountSid}:${this.authToken}`).toString('base64');
     if (req.headers.authorization !== expected) return this.json(res, 401, { code: 20003, message: 'Authenticate', status: 401 });
     if (this.failAll) return this.json(res, this.failAll, { code: 20500, message: 'Internal Server Error', status: this.failAll });
+    const acct = this.account.rest(req.method ?? 'GET', url.pathname, params, url.searchParams);
+    if (acct) return this.json(res, acct.status, acct.body);
     const conf = url.pathname.match(
       /^\/2010-04-01\/Accounts\/(AC\w+)\/Conferences(?:\/([^/]+?))?(?:\/(Participants)(?:\/([^/]+?))?)?\.json$/,
     );
