@@ -17,7 +17,14 @@ export default async function globalSetup(): Promise<void> {
     u.pathname = '/';
     const c = await createConnection({ uri: u.toString() });
     await c.query(`DROP DATABASE IF EXISTS \`${name}\``);
-    await c.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+    // With the server's defaults, as an operator's own CREATE DATABASE or a managed database would be
+    // (MariaDB 10.11: utf8mb4_general_ci; MySQL 8: utf8mb4_0900_ai_ci), not the schema's own
+    // utf8mb4_unicode_ci: every table must state its collation, and the whole suite runs on such a
+    // database (test/e2e/database-collation.e2e-spec.ts checks it). On a server whose default happens
+    // to be utf8mb4_unicode_ci, another collation is named so that the point is still tested.
+    const [[server]] = await c.query<any[]>('SELECT @@collation_server AS collation');
+    const other = server.collation === 'utf8mb4_unicode_ci' ? ' CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci' : '';
+    await c.query(`CREATE DATABASE \`${name}\`${other}`);
     await c.end();
   }
   await runMigrations(TEST_DATABASE_URL, TEST_KEYSTORE_URL);
