@@ -13,7 +13,7 @@ SUDO=""
 db_up() { mysqladmin --protocol=tcp -h127.0.0.1 -P3306 -uhotline -photline ping >/dev/null 2>&1 || mysqladmin -uroot ping >/dev/null 2>&1; }
 redis_up() { (exec 3<>/dev/tcp/127.0.0.1/6379 && printf 'PING\r\n' >&3 && timeout 2 head -c 5 <&3 | grep -q PONG) 2>/dev/null; }
 apt_install() {
-  if ! command -v apt-get >/dev/null; then say "cannot install $* here: no apt-get. Start MySQL 8 and Redis 7 yourself (docker compose -f docker/compose.yml up -d mysql redis)."; exit 1; fi
+  if ! command -v apt-get >/dev/null; then say "cannot install $* here: no apt-get. Start MariaDB 10.11 and Redis 7 yourself (docker compose -f docker/compose.yml up -d mysql redis)."; exit 1; fi
   [ -f /tmp/.hotline-apt-updated ] || { $SUDO apt-get update -qq && touch /tmp/.hotline-apt-updated; }
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
 }
