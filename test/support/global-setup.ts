@@ -11,6 +11,7 @@ export default async function globalSetup(): Promise<void> {
   if ((globalThis as any).__hotlineSetupDone) return;
   (globalThis as any).__hotlineSetupDone = true;
   resetLogCapture();
+  require('./twilio-contract').resetTwilioContractRun(); // the run's Twilio contract checks (test/security/twilio-contract-last)
   for (const url of [TEST_DATABASE_URL, TEST_KEYSTORE_URL]) {
     const u = new URL(url);
     const name = u.pathname.slice(1);
