@@ -1,11 +1,16 @@
 const Sequencer = require('@jest/test-sequencer').default;
 
-/** Jest's own order, except that the log scan runs last: it checks what every other suite logged. */
+/**
+ * Jest's own order, except that the log scan runs last but one: it checks what every other suite logged;
+ * the Twilio contract report (test/security/twilio-contract-last.e2e-spec.ts) comes after it.
+ */
 class LogScanLast extends Sequencer {
   async sort(tests) {
     const sorted = await super.sort(tests);
     const last = (t) => /[\\/]test[\\/]security[\\/]log-capture\.e2e-spec\.ts$/.test(t.path);
-    return [...sorted.filter((t) => !last(t)), ...sorted.filter(last)];
+    // After it, the Twilio contract report: every request and webhook of the run checked, the log scan's own included.
+    const contract = (t) => /[\\/]test[\\/]security[\\/]twilio-contract-last\.e2e-spec\.ts$/.test(t.path);
+    return [...sorted.filter((t) => !last(t) && !contract(t)), ...sorted.filter(last), ...sorted.filter(contract)];
   }
 }
 
