@@ -291,9 +291,9 @@ describe('Twilio contract: webhook parameters against Twilio documentation', () 
     ]);
   });
 
-  it('takes a route reached by two kinds as either (hold music: conference waitUrl, participant HoldUrl)', () => {
+  it('takes a route reached by two kinds as either (hold music: conference waitUrl, participant HoldUrl, its own Redirect)', () => {
     expect(checkWebhookParams('/twilio/conference/hold-music', { CallSid: CA, From: NUMBER, QueueSid: 'QU1' })).toEqual([
-      '/twilio/conference/hold-music: QueueSid is not a parameter Twilio documents for conference-wait-url or participant-hold-url',
+      '/twilio/conference/hold-music: QueueSid is not a parameter Twilio documents for conference-wait-url or participant-hold-url or redirect',
     ]);
   });
 });
