@@ -127,7 +127,8 @@ export class TwilioPeer {
     const params = Object.fromEntries(new URLSearchParams(body));
     this.requests.push({ method: req.method ?? 'GET', path: url.pathname, params, at: Date.now() });
     const expected = 'Basic ' + Buffer.from(`${this.accountSid}:${this.authToken}`).toString('base64');
-    if (req.headers.authorization !== expected) return this.json(res, 401, { code: 20003, message: 'Authenticate', status: 401 });
+    if (req.headers.authorization !== expected && !this.account.authenticates(req.headers.authorization))
+      return this.json(res, 401, { code: 20003, message: 'Authenticate', status: 401 });
     if (this.failAll) return this.json(res, this.failAll, { code: 20500, message: 'Internal Server Error', status: this.failAll });
     const acct = this.account.rest(req.method ?? 'GET', url.pathname, params, url.searchParams);
     if (acct) return this.json(res, acct.status, acct.body);

@@ -7,6 +7,7 @@ import { AuditVerifyCommand } from './commands/audit-verify.command';
 import { KeysRotateCommand } from './commands/keys-rotate.command';
 import { UsersCreateCommand } from './commands/users-create.command';
 import { RetentionReportCommandModule } from './commands/retention-report.command';
+import { TwilioCheckCommandModule } from './commands/twilio-check.command';
 
 /** Administrative commands over the same libraries as the apps, without HTTP. */
 @Module({})
@@ -14,7 +15,14 @@ export class CliModule {
   static forRoot(env: Env): DynamicModule {
     return {
       module: CliModule,
-      imports: [HotlineConfigModule.forRoot(env), PersistenceModule.forRoot(), AuditModule, StaffModule, RetentionReportCommandModule],
+      imports: [
+        HotlineConfigModule.forRoot(env),
+        PersistenceModule.forRoot(),
+        AuditModule,
+        StaffModule,
+        RetentionReportCommandModule,
+        TwilioCheckCommandModule,
+      ],
       providers: [AuditVerifyCommand, KeysRotateCommand, UsersCreateCommand],
     };
   }

@@ -1,11 +1,14 @@
 import { CommandFactory } from 'nest-commander';
 import { loadEnvOrExit } from '@hotline/config';
 import { CliModule } from './cli.module';
+import { TwilioCheckCliModule } from './commands/twilio-check.command';
 
 /** `npm run cli -- <command>`; `npm run cli -- --help` lists them. */
 async function main() {
   const env = loadEnvOrExit('cli', []);
-  await CommandFactory.run(CliModule.forRoot(env), {
+  // twilio:check needs no database: it runs without one, so Twilio can be set up before MySQL is there.
+  const root = process.argv[2] === 'twilio:check' ? TwilioCheckCliModule.forRoot(env) : CliModule.forRoot(env);
+  await CommandFactory.run(root, {
     logger: ['error', 'warn'],
     errorHandler: (err) => {
       // commander's own exits (--help, --version, unknown command) carry their exit code.

@@ -4,3 +4,4 @@ export * from './twiml';
 export * from './twilio.service';
 export * from './twilio.module';
 export * from './twilio-conferences';
+export * from './twilio-account-check';
