@@ -156,7 +156,7 @@ export class TwilioAccountCheck {
         this.add(
           'credentials',
           'FAIL',
-          `account ${shortSid(sid!)} is ${account.status}: Twilio takes no calls for it (Twilio console: Account > General settings)`,
+          `account ${shortSid(sid!)} is ${account.status}: Twilio takes no calls for it (see the Twilio console: Account > General settings, and billing)`,
         );
       else if (account.type === 'Trial')
         this.add(
@@ -438,7 +438,7 @@ export class TwilioAccountCheck {
         this.add(
           'twiml-app',
           'FAIL',
-          `TwiML app ${shortSid(sid)} (TWILIO_TWIML_APP_SID) does not exist in account ${shortSid(this.env.TWILIO_ACCOUNT_SID!)}: browser audio cannot work; create one (Twilio console: Voice > TwiML > TwiML Apps) and set its SID`,
+          `TwiML app ${shortSid(sid)} (TWILIO_TWIML_APP_SID) does not exist in account ${shortSid(this.env.TWILIO_ACCOUNT_SID!)}: browser audio cannot work; create one (Twilio console: Phone Numbers > Manage > TwiML apps) and set its SID`,
         );
       else this.add('twiml-app', 'FAIL', `could not read TwiML app ${shortSid(sid)}: ${this.restProblem(e)}`);
       return false;
