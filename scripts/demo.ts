@@ -276,7 +276,13 @@ async function main(): Promise<void> {
   const applied = await migrate(env.DATABASE_URL, env.KEYSTORE_URL);
   say(applied.length ? `migrations applied: ${applied.length}` : 'migrations: up to date');
 
-  const peer = await new TwilioPeer(env.TWILIO_ACCOUNT_SID!, env.TWILIO_AUTH_TOKEN!).start(Number(process.env.DEMO_TWILIO_PORT ?? 0));
+  // Twilio as it behaves (callbacks concurrent and out of order, rings that take their time), in real time.
+  const peer = await new TwilioPeer(env.TWILIO_ACCOUNT_SID!, env.TWILIO_AUTH_TOKEN!, { timeScale: 1, deleteRefusalMs: 60_000 }).start(
+    Number(process.env.DEMO_TWILIO_PORT ?? 0),
+  );
+  // The demo has no audio, so no browser registers a voice device: each console's leg is answered
+  // for it after a ring (a real line rings the console's browser, which takes only the legs meant for it).
+  peer.devices.answerUnregisteredAfterMs = 1500;
   base.TWILIO_API_URL = peer.url;
   say(`local Twilio peer at ${peer.url}`);
 

@@ -92,7 +92,6 @@ describe('active rescue', () => {
     registerSecret('number', from);
     const call = await placeCall(hooks, { digits: '2', from, extra: LOCATION });
     peer.registerCall(call.callSid, from, '+15550000000');
-    peer.liveCalls.add(call.callSid);
     await console.next('call:offered', (p) => p.callId === call.callId);
     expect(await console.emit('call:accept', { callId: call.callId })).toEqual({ ok: true });
     await operatorAnswers(hooks, peer, call);
@@ -188,8 +187,7 @@ describe('active rescue', () => {
 
     // The call ends: the location leaves the routing state, the number can no longer be read.
     expect(await dumpRedis(redis)).toContain('SPRINGFIELD');
-    peer.liveCalls.delete(call.callSid);
-    peer.endedCalls.add(call.callSid);
+    peer.endQuietly(call.callSid);
     await callStatus(hooks, call, 'completed', 5);
     await console.next('call:ended', (p) => p.callId === call.callId);
     await http().get(`${path}/${id}`).set(bearer(operator)).expect(409);
@@ -215,8 +213,7 @@ describe('active rescue', () => {
     const path = `/calls/${call.callId}/rescue-requests`;
     await http().put(`/calls/${call.callId}/assessment`).set(bearer(operator)).send({ riskLevel: 'imminent' }).expect(200);
     const { body } = await http().post(path).set(bearer(operator)).send({ reason: 'caller says goodbye' }).expect(201);
-    peer.liveCalls.delete(call.callSid);
-    peer.endedCalls.add(call.callSid);
+    peer.endQuietly(call.callSid);
     await callStatus(hooks, call, 'completed', 5);
     for (let i = 0; i < 100; i++) {
       const [row] = await db.query('SELECT ended_at FROM calls WHERE id = ?', [call.callId]);

@@ -277,7 +277,7 @@ describe('gateway routing under races', () => {
     expect(await client.emit('wrapup:done', { callId: call.callId })).toEqual({ ok: true });
 
     const gone = await placeCall(hooks);
-    peer.goneCalls.add(gone.callSid);
+    peer.endQuietly(gone.callSid);
     await client.next('call:offered', (p) => p.callId === gone.callId);
     expect(await client.emit('call:accept', { callId: gone.callId })).toEqual({ ok: false, error: 'connect_failed' });
     await eventually(async () => client.of('status').at(-1).status === 'available');

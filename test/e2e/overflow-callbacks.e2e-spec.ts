@@ -295,7 +295,7 @@ describe('overflow, callbacks and follow-ups', () => {
     const [{ call_sid: callSid }] = await db.query('SELECT call_sid FROM calls WHERE id = ?', [callId]);
     const number = '+15557654321';
     peer.registerCall(callSid, number, HOTLINE);
-    peer.endedCalls.add(callSid);
+    peer.endQuietly(callSid);
 
     await http().post(`/calls/${callId}/followups`).set(bearer(operator)).send({ consent: false }).expect(400);
     const other = await records.f.staff('operator');

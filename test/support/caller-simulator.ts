@@ -1,11 +1,13 @@
-import { TwilioPeer, randomSid, signTwilioRequest } from './twilio-peer';
+import { CallDriver, PeerCall, TwilioPeer, randomSid, signTwilioRequest } from './twilio-peer';
+import { XmlNode, parseXml } from './twiml-xml';
 
 /**
- * Plays Twilio for the demo and the browser test: places calls through the gateway's real, signed
- * webhooks, walks the TwiML it gets back (Gather → action with Digits, Redirect, Enqueue → polls the
- * wait URL as Twilio does, Dial), hangs up now and then while waiting, and plays the far end of the
- * REST calls the gateway makes to the local TwilioPeer (a `<Dial>` to the operator puts the call in
- * progress; the caller hangs up after a while). Loopback only, and bounded in every loop.
+ * Callers, for the demo and the browser tests: each rings the hotline through the gateway's real,
+ * signed webhooks and answers what it hears as a person would (keys in the menus, waiting, hanging
+ * up now and then). The call itself is the local TwilioPeer's (a Call resource there, its status
+ * callbacks, conferences and `<Dial>` legs are the peer's); this class is the call's driver for the
+ * verbs a caller answers: `<Gather>` (keys), `<Enqueue>` (waits, the wait URL asked again each time
+ * its TwiML ends, as Twilio does), `<Record>`, `<Leave>`. Loopback only, and bounded in every loop.
  */
 export interface CallerSimulatorOptions {
   /** Where the gateway listens (loopback). */
@@ -95,7 +97,6 @@ interface Live {
   webhooks: number;
   timers: Set<NodeJS.Timeout>;
   enqueue?: { waitUrl: string; waitMethod: string; action?: string; actionMethod: string };
-  dial?: { action?: string; actionMethod: string; recordingCallback?: string; recordingMethod: string; record: boolean };
   polling: boolean;
 }
 
@@ -111,16 +112,17 @@ const FICTIONAL_CALLERS = [
 ];
 const MAX_WEBHOOKS_PER_CALL = 400;
 const MAX_REMEMBERED_CALLS = 500;
-const REQUEST_TIMEOUT_MS = 5000;
+/** Twilio waits 15 s for an answer, then fails the call. */
+const REQUEST_TIMEOUT_MS = 15_000;
+const QUEUE_SID = 'QU' + '0'.repeat(32);
 
-export class CallerSimulator {
+export class CallerSimulator implements CallDriver {
   readonly calls = new Map<string, SimCall>();
   private readonly live = new Map<string, Live>();
   private readonly opts: Required<Omit<CallerSimulatorOptions, 'log'>> & Pick<CallerSimulatorOptions, 'log'>;
   private readonly public: URL;
   private generator?: NodeJS.Timeout;
   private stopped = false;
-  private readonly previousOnCallUpdate?: TwilioPeer['onCallUpdate'];
   private readonly waiters = new Set<() => void>();
 
   constructor(options: CallerSimulatorOptions) {
@@ -142,13 +144,8 @@ export class CallerSimulator {
     if (!isLoopback(new URL(options.gatewayUrl).hostname))
       throw new Error('the caller simulator only talks to a gateway on this machine (gatewayUrl must be loopback)');
     this.public = new URL(options.publicUrl);
-    this.previousOnCallUpdate = options.peer.onCallUpdate;
-    // Conference callbacks (and a REST-added leg's own) reach the gateway as Twilio's would.
-    options.peer.conferences.deliverTo ??= { publicUrl: options.publicUrl, gatewayUrl: options.gatewayUrl };
-    options.peer.onCallUpdate = (sid, params) => {
-      this.previousOnCallUpdate?.(sid, params);
-      void this.onCallUpdate(sid, params);
-    };
+    // What the peer sends (callbacks, wait and hold music, Dial actions) reaches the gateway as Twilio's would.
+    options.peer.webhooks.deliverTo ??= { publicUrl: options.publicUrl, gatewayUrl: options.gatewayUrl };
   }
 
   /** Places calls at random intervals around `callEverySeconds` until stop(). */
@@ -169,7 +166,6 @@ export class CallerSimulator {
     this.stopped = true;
     clearTimeout(this.generator);
     await Promise.all([...this.live.keys()].map((sid) => this.hangUp(sid).catch(() => undefined)));
-    this.opts.peer.onCallUpdate = this.previousOnCallUpdate;
   }
 
   /** One caller rings the hotline and walks the call flow until it waits in the queue (or it ends). */
@@ -197,6 +193,12 @@ export class CallerSimulator {
       for (const [sid, c] of this.calls) if (c.state === 'completed' && this.calls.size > MAX_REMEMBERED_CALLS) this.calls.delete(sid);
     }
     this.live.set(call.sid, { call, plan, sequence: 0, webhooks: 0, timers: new Set(), polling: false });
+    // The call is Twilio's (the peer's): its status callbacks go to the number's "call status changes" URL.
+    this.opts.peer.registerCall(call.sid, from, this.opts.hotlineNumber, {
+      statusCallback: new URL('/twilio/voice/status', this.public).toString(),
+      location: plan.location,
+    });
+    this.opts.peer.drivers.set(call.sid, this);
     this.say(`${who(call)} rings the hotline`);
     const url = new URL('/twilio/voice/incoming', this.public).toString();
     const first = await this.webhook(call.sid, url, 'POST', { CallStatus: 'ringing' });
@@ -216,10 +218,8 @@ export class CallerSimulator {
         QueueTime: String(queueTime),
       });
     }
-    if (l.call.state === 'connected') await this.finishDial(l);
-    // Out of any conference it is in (its participant-leave, and the conference's end, go to the gateway).
-    this.opts.peer.conferences.hangUp(sid);
-    await this.opts.peer.conferences.settled();
+    // The peer ends the call: out of its conference or dial, its `completed` to the gateway.
+    this.opts.peer.hangUp(sid);
     await this.complete(sid);
   }
 
@@ -248,13 +248,51 @@ export class CallerSimulator {
     for (const w of [...this.waiters]) w();
   }
 
-  /** Executes a TwiML document as Twilio would, verb by verb. */
+  // ---- CallDriver: the peer hands over a caller's verbs, and tells what happened to the call --------
+
+  async resume(call: PeerCall, verbs: XmlNode[], documentUrl: string): Promise<void> {
+    const l = this.live.get(call.sid);
+    if (!l) return;
+    return this.runVerbs(l, verbs, documentUrl);
+  }
+
+  /** The gateway gave the call new TwiML (the peer runs it): out of the queue. */
+  interrupt(call: PeerCall): void {
+    const l = this.live.get(call.sid);
+    if (l) l.polling = false;
+  }
+
+  /** Into a conference, or the operator's leg answered the `<Dial>`. */
+  bridged(call: PeerCall): void {
+    const l = this.live.get(call.sid);
+    if (!l || l.call.state === 'connected') return;
+    l.polling = false;
+    l.call.connectedAt = Date.now();
+    l.call.dialled = call.documents.at(-1)?.twiml.match(/<Conference\b[^>]*>([^<]*)</)?.[1] ?? l.call.dialled;
+    this.setState(l, 'connected');
+    this.say(`${who(l.call)} is talking to an operator`);
+    if (Number.isFinite(l.plan.talkSeconds)) this.later(l, l.plan.talkSeconds, () => void this.hangUp(l.call.sid));
+  }
+
+  ended(call: PeerCall): void {
+    void this.complete(call.sid);
+  }
+
+  /** Runs a document's verbs; Twilio's own (`<Dial>`, `<Hangup>`, the end of the document) go back to the peer. */
   private async run(sid: string, twiml: string, documentUrl: string): Promise<void> {
     const l = this.live.get(sid);
     if (!l || l.call.state === 'completed') return;
+    const peerCall = this.opts.peer.calls.get(sid);
+    peerCall?.documents.push({ url: documentUrl, twiml });
     const root = parseXml(twiml);
     if (root.name !== 'Response') return this.fail(sid, 'the gateway answered something that is not TwiML');
-    for (const verb of root.children) {
+    return this.runVerbs(l, root.children, documentUrl);
+  }
+
+  private async runVerbs(l: Live, verbs: XmlNode[], documentUrl: string): Promise<void> {
+    const sid = l.call.sid;
+    for (let i = 0; i < verbs.length; i++) {
+      const verb = verbs[i];
       if (over(l.call)) return;
       switch (verb.name) {
         case 'Say':
@@ -298,24 +336,32 @@ export class CallerSimulator {
             const next = await this.webhook(sid, l.enqueue.action, l.enqueue.actionMethod, {
               CallStatus: 'in-progress',
               QueueResult: 'leave',
+              QueueSid: QUEUE_SID,
+              QueueTime: String(Math.round((Date.now() - (l.call.queuedAt ?? Date.now())) / 1000)),
             });
             if (next) await this.run(sid, next.twiml, l.enqueue.action);
             return;
           }
-          return this.complete(sid);
+          return this.peerHangsUp(sid);
         case 'Record':
           return this.record(l, verb, documentUrl);
-        case 'Dial':
-          return this.connect(l, verb, documentUrl);
-        case 'Hangup':
-        case 'Reject':
-          return this.complete(sid);
-        default:
-          continue;
+        default: {
+          // <Dial>, <Hangup>, <Reject>: Twilio's to carry out (the peer), from this verb on.
+          const call = this.opts.peer.calls.get(sid);
+          if (!call) return;
+          return this.opts.peer.runVerbs(call, verbs.slice(i), documentUrl);
+        }
       }
     }
     // Twilio hangs up at the end of a document, except while a caller waits in a queue.
-    if (!l.polling) await this.complete(sid);
+    if (!l.polling) this.peerHangsUp(sid);
+  }
+
+  /** Twilio ends the call (the end of a document, a failed request): the peer sends its `completed`. */
+  private peerHangsUp(sid: string): void {
+    const call = this.opts.peer.calls.get(sid);
+    if (call) this.opts.peer.complete(call, 'completed');
+    else void this.complete(sid);
   }
 
   private queued(l: Live): void {
@@ -350,7 +396,7 @@ export class CallerSimulator {
     const waiting = [...this.calls.values()].filter((c) => c.state === 'queued').length;
     const res = await this.webhook(call.sid, enqueue.waitUrl, enqueue.waitMethod, {
       CallStatus: 'in-progress',
-      QueueSid: 'QU' + '0'.repeat(32),
+      QueueSid: QUEUE_SID,
       QueuePosition: String(waiting),
       CurrentQueueSize: String(waiting),
       QueueTime: String(queueTime),
@@ -401,106 +447,36 @@ export class CallerSimulator {
   private async record(l: Live, verb: XmlNode, documentUrl: string): Promise<void> {
     this.say(`${who(l.call)} leaves a voice message`);
     const recordingSid = randomSid('RE');
-    if (verb.attrs.recordingStatusCallback)
-      await this.webhook(l.call.sid, this.resolve(verb.attrs.recordingStatusCallback, documentUrl), 'POST', {
-        RecordingSid: recordingSid,
-        RecordingStatus: 'completed',
-        RecordingDuration: '12',
-      });
+    const startedAt = new Date();
+    if (verb.attrs.recordingStatusCallback) {
+      const callback = this.resolve(verb.attrs.recordingStatusCallback, documentUrl);
+      // Twilio reports the recording once processed, as a callback of its own (not in order with the action).
+      this.opts.peer.later(100 + Math.floor(this.opts.peer.random() * 200), () =>
+        this.opts.peer.webhooks.callback(callback, {
+          AccountSid: this.opts.accountSid,
+          CallSid: l.call.sid,
+          RecordingSid: recordingSid,
+          RecordingUrl: `https://api.twilio.com/2010-04-01/Accounts/${this.opts.accountSid}/Recordings/${recordingSid}`,
+          RecordingStatus: 'completed',
+          RecordingDuration: '12',
+          RecordingChannels: '1',
+          RecordingSource: 'RecordVerb',
+          RecordingStartTime: startedAt.toUTCString(),
+        }),
+      );
+    }
     if (!verb.attrs.action) return;
     const action = this.resolve(verb.attrs.action, documentUrl);
     const next = await this.webhook(l.call.sid, action, verb.attrs.method ?? 'POST', {
+      CallStatus: 'in-progress',
       RecordingSid: recordingSid,
+      RecordingUrl: `https://api.twilio.com/2010-04-01/Accounts/${this.opts.accountSid}/Recordings/${recordingSid}`,
       RecordingDuration: '12',
     });
     if (next) await this.run(l.call.sid, next.twiml, action);
   }
 
-  /** The gateway changed the call through Twilio's REST API (the peer tells us). */
-  private async onCallUpdate(sid: string, params: Record<string, string>): Promise<void> {
-    const l = this.live.get(sid);
-    if (!l || l.call.state === 'completed') return;
-    l.polling = false;
-    if (params.Status === 'completed' || params.Status === 'canceled') {
-      this.say(`${who(l.call)}: the hotline ended the call`);
-      return this.complete(sid);
-    }
-    const base = new URL('/', this.public).toString();
-    if (params.Twiml) return this.run(sid, params.Twiml, base);
-    if (params.Url) {
-      const target = this.resolve(params.Url, base);
-      const next = await this.webhook(sid, target, params.Method ?? 'POST', { CallStatus: 'in-progress' });
-      if (next) await this.run(sid, next.twiml, target);
-    }
-  }
-
-  private connect(l: Live, dial: XmlNode, documentUrl: string): void {
-    const conference = dial.children.find((c) => c.name === 'Conference');
-    if (conference) {
-      // The peer joined the call to the conference (it saw the TwiML); the operator's leg is the peer's.
-      l.dial = { actionMethod: 'POST', recordingMethod: 'POST', record: false };
-      l.call.dialled = `conference:${conference.text.trim()}`;
-      l.call.connectedAt = Date.now();
-      this.setState(l, 'connected');
-      this.say(`${who(l.call)} is in the call's conference${conference.attrs.record ? ' (recorded, with consent)' : ''}`);
-      if (Number.isFinite(l.plan.talkSeconds)) this.later(l, l.plan.talkSeconds, () => void this.hangUp(l.call.sid));
-      return;
-    }
-    const client = dial.children.find((c) => c.name === 'Client');
-    const identity = (client?.children.find((c) => c.name === 'Identity')?.text ?? client?.text ?? dial.text).trim();
-    l.dial = {
-      action: dial.attrs.action ? this.resolve(dial.attrs.action, documentUrl) : undefined,
-      actionMethod: dial.attrs.method ?? 'POST',
-      record: Boolean(dial.attrs.record && dial.attrs.record !== 'do-not-record'),
-      recordingCallback: dial.attrs.recordingStatusCallback ? this.resolve(dial.attrs.recordingStatusCallback, documentUrl) : undefined,
-      recordingMethod: dial.attrs.recordingStatusCallbackMethod ?? 'POST',
-    };
-    l.call.dialled = identity;
-    l.call.connectedAt = Date.now();
-    this.setState(l, 'connected');
-    // The operator's leg answered: Twilio tells the Client's statusCallback (event `answered`).
-    const answered = client?.attrs.statusCallback;
-    if (answered && (client?.attrs.statusCallbackEvent ?? '').split(/\s+/).includes('answered'))
-      void this.webhook(l.call.sid, this.resolve(answered, documentUrl), client?.attrs.statusCallbackMethod ?? 'POST', {
-        CallStatus: 'in-progress',
-        ParentCallSid: l.call.sid,
-      });
-    this.say(`${who(l.call)} is talking to an operator${l.dial.record ? ' (recorded, with consent)' : ''}`);
-    if (Number.isFinite(l.plan.talkSeconds)) {
-      this.later(l, l.plan.talkSeconds, () => {
-        void this.hangUp(l.call.sid);
-      });
-    }
-  }
-
-  /** The operator's leg ends: Dial's action, then the recording callback if recording. */
-  private async finishDial(l: Live): Promise<void> {
-    const d = l.dial;
-    if (!d) return;
-    l.dial = undefined;
-    const duration = String(Math.round((Date.now() - (l.call.connectedAt ?? Date.now())) / 1000));
-    if (d.action)
-      await this.webhook(l.call.sid, d.action, d.actionMethod, {
-        CallStatus: 'completed',
-        DialCallStatus: 'completed',
-        DialCallDuration: duration,
-        DialCallSid: randomSid('CA'),
-      });
-    if (d.record && d.recordingCallback) {
-      const recordingSid = randomSid('RE');
-      await this.webhook(l.call.sid, d.recordingCallback, d.recordingMethod, {
-        RecordingSid: recordingSid,
-        RecordingUrl: `https://api.twilio.com/2010-04-01/Accounts/${this.opts.accountSid}/Recordings/${recordingSid}`,
-        RecordingStatus: 'completed',
-        RecordingDuration: duration,
-        RecordingChannels: '2',
-        RecordingSource: 'DialVerb',
-        RecordingStartTime: new Date(l.call.connectedAt ?? Date.now()).toUTCString(),
-      });
-    }
-  }
-
-  /** The call is over: Twilio's status callback `completed`, with the next SequenceNumber. */
+  /** The call is over (the peer ended it, and sent its `completed`): timers stop, waiters hear. */
   private async complete(sid: string): Promise<void> {
     const l = this.live.get(sid);
     if (!l || l.call.state === 'completed') return;
@@ -511,20 +487,13 @@ export class CallerSimulator {
     l.call.endedAt = Date.now();
     this.setState(l, 'completed');
     this.live.delete(sid);
-    const duration = String(Math.round((l.call.endedAt - l.call.startedAt) / 1000));
-    await this.post(l, new URL('/twilio/voice/status', this.public).toString(), 'POST', {
-      CallStatus: 'completed',
-      CallDuration: duration,
-      Duration: String(Math.ceil(Number(duration) / 60)),
-      SequenceNumber: String(l.sequence++),
-      Timestamp: new Date().toUTCString(),
-      CallbackSource: 'call-progress-events',
-    });
     this.say(`${who(l.call)}'s call ended (${previous === 'connected' ? 'after talking' : `while ${previous}`})`);
   }
 
   private async fail(sid: string, why: string): Promise<void> {
     this.say(`${who(this.calls.get(sid)!)}: ${why}; Twilio would hang up`);
+    const call = this.opts.peer.calls.get(sid);
+    if (call) this.opts.peer.complete(call, 'failed');
     await this.complete(sid);
   }
 
@@ -586,6 +555,11 @@ export class CallerSimulator {
       });
       return { status: res.status, body: await res.text() };
     } catch (e) {
+      if ((e as Error)?.name === 'TimeoutError')
+        this.opts.peer.webhooks.failures.push({
+          path: publicTarget.pathname,
+          what: 'no answer within 15 s (Twilio gives up: application error)',
+        });
       this.say(`${who(l.call)}: the gateway did not answer ${publicTarget.pathname} (${e?.cause?.code ?? e?.name})`);
       this.drop(l);
       return null;
@@ -639,40 +613,5 @@ function who(call: SimCall): string {
   return call.caller < 0 ? `a withheld caller (${call.sid.slice(0, 8)})` : `caller #${call.caller + 1} (${call.sid.slice(0, 8)})`;
 }
 
-export interface XmlNode {
-  name: string;
-  attrs: Record<string, string>;
-  children: XmlNode[];
-  text: string;
-}
-
-/** Just enough XML for TwiML: elements, attributes, text, the five entities. */
-export function parseXml(xml: string): XmlNode {
-  const root: XmlNode = { name: '#document', attrs: {}, children: [], text: '' };
-  const stack: XmlNode[] = [root];
-  const tokens = xml.replace(/<\?[\s\S]*?\?>|<!--[\s\S]*?-->/g, '').match(/<[^>]+>|[^<]+/g) ?? [];
-  for (const token of tokens) {
-    const top = stack[stack.length - 1];
-    if (token.startsWith('</')) {
-      if (stack.length > 1) stack.pop();
-    } else if (token.startsWith('<')) {
-      const m = token.match(/^<\s*([\w:.-]+)([\s\S]*?)(\/?)\s*>$/);
-      if (!m) continue;
-      const node: XmlNode = { name: m[1], attrs: {}, children: [], text: '' };
-      for (const a of m[2].matchAll(/([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')/g)) node.attrs[a[1]] = decode(a[2] ?? a[3]);
-      top.children.push(node);
-      if (!m[3]) stack.push(node);
-    } else {
-      top.text += decode(token);
-    }
-  }
-  return root.children[0] ?? root;
-}
-
-function decode(s: string): string {
-  return s.replace(/&(lt|gt|quot|apos|amp|#\d+|#x[0-9a-f]+);/gi, (_, e: string) =>
-    e[0] === '#'
-      ? String.fromCodePoint(e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10))
-      : ({ lt: '<', gt: '>', quot: '"', apos: "'", amp: '&' } as Record<string, string>)[e.toLowerCase()],
-  );
-}
+export { parseXml } from './twiml-xml';
+export type { XmlNode } from './twiml-xml';

@@ -5,7 +5,7 @@ import { GATEWAY_MUST_NOT_HOLD, type Env, type HotlineConfigOptions } from '@hot
 import { RoutingStore } from '@hotline/routing';
 import { TEST_SECRETS, withAppAccount } from './test-config';
 import { TwilioPeer } from './twilio-peer';
-import { ConsoleClient, Staff, TwilioWebhooks, baseUrlOf, connectConsole, staff } from './webhooks';
+import { ConsoleClient, Staff, TwilioWebhooks, baseUrlOf, connectConsole, consoleDevice, staff } from './webhooks';
 
 /** A gateway under test, listening on a free loopback port. */
 export interface GatewayTestApp {
@@ -27,7 +27,15 @@ export async function startGatewayApp(env: Env, options: HotlineConfigOptions = 
   for (const k of GATEWAY_MUST_NOT_HOLD) delete own[k];
   const app = await createGatewayApp(own as unknown as Env, options);
   await app.listen(0, '127.0.0.1');
-  return { app, env, base: baseUrlOf(app), hooks: TwilioWebhooks.for(app, env) };
+  const base = baseUrlOf(app);
+  const hooks = TwilioWebhooks.for(app, env);
+  // The Twilio peer this gateway talks to (TWILIO_API_URL): it holds the test's calls and sends its callbacks here.
+  const peer = TwilioPeer.at(env.TWILIO_API_URL);
+  if (peer) {
+    hooks.peer = peer;
+    peer.webhooks.deliverTo ??= { publicUrl: env.PUBLIC_URL, gatewayUrl: base };
+  }
+  return { app, env, base, hooks };
 }
 
 /** Twilio's side (REST API and signed callbacks) for the apps under test, with the test account. */
@@ -53,11 +61,17 @@ export function clearRouting(redis: Redis): Promise<void> {
 export async function connectOperator(
   base: string,
   env: Env,
-  opts: { available?: boolean; track?: ConsoleClient[] } = {},
+  opts: { available?: boolean; track?: ConsoleClient[]; peer?: TwilioPeer; answerAfterMs?: number } = {},
 ): Promise<{ op: Staff; client: ConsoleClient }> {
   const op = staff(env, 'operator');
   const client = await connectConsole(base, '/operator', op.token);
   opts.track?.push(client);
+  // Its browser's voice device answers the legs meant for it, as the console does.
+  const peer = opts.peer ?? TwilioPeer.at(env.TWILIO_API_URL);
+  if (peer) {
+    const unregister = consoleDevice(peer, client, op.id, { answerAfterMs: opts.answerAfterMs });
+    client.socket.on('disconnect', unregister);
+  }
   await client.next('status');
   if (opts.available ?? true) expect(await client.emit('status:set', { status: 'available' })).toEqual({ ok: true, status: 'available' });
   return { op, client };

@@ -76,8 +76,8 @@ export function testEnvVars(app?: DbApp): Record<string, string> {
     SECOND_FACTOR_ROLES: '',
     AGREEMENTS_DIR: `${require('os').tmpdir()}/hotline-no-agreements-${TEST_ID}`,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-    // The suites written for the direct <Dial> bridge keep it; conference suites set CALL_BRIDGE=conference
-    // (HOTLINE_TEST_CALL_BRIDGE=conference runs every suite through conferences).
-    CALL_BRIDGE: process.env.HOTLINE_TEST_CALL_BRIDGE ?? 'direct',
+    // Production's bridge: every call in a conference. The direct <Dial> bridge keeps a suite of its own
+    // (test/e2e/direct-bridge.e2e-spec.ts); HOTLINE_TEST_CALL_BRIDGE=direct runs everything through it.
+    CALL_BRIDGE: process.env.HOTLINE_TEST_CALL_BRIDGE ?? 'conference',
   };
 }

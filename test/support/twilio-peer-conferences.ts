@@ -1,42 +1,46 @@
 import { randomBytes } from 'crypto';
-import twilio from 'twilio';
+import type { PeerCall, PeerCore } from './twilio-peer';
+import { parseXml } from './twiml-xml';
 
 /**
- * Twilio's Conferences and their Participants, as the local peer plays them. What it models:
+ * Twilio's Conferences and their Participants, as the local peer plays them:
  *
- * - `<Dial><Conference …>name</Conference></Dial>` in a call update joins that call to the conference
- *   named `name` (created on first join; `conference-start` when a participant who starts it joins);
- * - `participants.create` (REST) dials a new leg (`To`: `client:…` or a number) into the conference
- *   named in the path (created if there is none in progress): the leg answers (its StatusCallback
- *   hears `answered` … `in-progress`) and joins, unless its `To` is in `noAnswer` (then `no-answer`,
- *   and it never joins) or `declines` (then `busy`);
- * - participant update: `Hold` (+`HoldUrl`), `Muted`, `Coaching` + `CallSidToCoach`;
- *   participant remove; the conference ended (`Status=completed`);
- * - a participant with `EndConferenceOnExit` who leaves ends the conference (everyone else leaves);
- * - status callbacks: the conference's `StatusCallback` gets `conference-start`, `conference-end`,
- *   `participant-join`, `participant-leave`, `participant-hold`, `participant-unhold`,
- *   `participant-mute`, `participant-unmute`, `participant-modify` (the events asked for: TwiML's
- *   `start end join leave mute hold modify`, REST's `ConferenceStatusCallbackEvent`), each with
- *   Twilio's parameters (ConferenceSid, FriendlyName, StatusCallbackEvent, SequenceNumber,
- *   Timestamp, CallSid, Hold, Muted, Coaching, …) and signed as Twilio signs webhooks; a recorded
- *   conference posts its recording callback when it ends.
- *
- * Callbacks are posted in order, one at a time (`settled()` waits for all sent so far), to
- * `deliverTo` (the gateway's address), signed for the public URL they name.
+ * - `<Dial><Conference …>name</Conference></Dial>` in a call's TwiML joins that call to the
+ *   conference named `name` (made on first use); `participants.create` (REST) dials a new leg (a
+ *   Call of its own, `outbound-api`) that joins once answered: a `client:` leg rings the identity's
+ *   Voice SDK devices (./twilio-peer-devices.ts) until one accepts or rejects it or it rings out, a
+ *   number rings the callee (TwilioPeer.callees);
+ * - a conference starts only when a participant with `startConferenceOnEnter` is in it with at
+ *   least one other; until then each participant who came with a `waitUrl` hears it: the peer
+ *   fetches it and plays it, looping only where its TwiML says so (`<Redirect>`, `<Play loop="0">`);
+ *   it may hold only `<Say>`, `<Play>`, `<Pause>` and `<Redirect>` (Twilio's error 13238);
+ * - participant update: `Hold` (with `HoldUrl`, fetched and played the same way), `Muted`, `Coaching` +
+ *   `CallSidToCoach`; participant remove (its call hangs up); the conference ended (`Status=completed`);
+ *   a participant with `endConferenceOnExit` who leaves ends the conference for everyone;
+ * - the conference's `StatusCallback` hears the events asked for (TwiML's `start end join leave mute
+ *   hold modify`, REST's `ConferenceStatusCallbackEvent`) with Twilio's parameters, through
+ *   PeerWebhooks: concurrently, out of order, some twice; each carries its SequenceNumber;
+ * - a recorded conference posts its recording's callback after the conference and its calls ended.
  */
 export interface PeerParticipant {
   callSid: string;
   label: string | null;
-  /** Who the leg dialled (REST-added legs), e.g. `client:op-…` or a number; null for a call joined by TwiML. */
+  /** Who the leg dialled (REST-added legs), e.g. `client:op-…` (without its parameters) or a number; null for a call joined by TwiML. */
   to: string | null;
-  status: 'ringing' | 'connected' | 'complete' | 'failed';
+  status: 'queued' | 'connecting' | 'ringing' | 'connected' | 'complete' | 'failed';
   muted: boolean;
   hold: boolean;
   holdUrl: string | null;
+  holdMethod: 'GET' | 'POST';
   coaching: boolean;
   callSidToCoach: string | null;
   startConferenceOnEnter: boolean;
   endConferenceOnExit: boolean;
+  waitUrl: string | null;
+  waitMethod: 'GET' | 'POST';
+  /** How many times its wait and hold URLs were fetched. */
+  waitFetches: number;
+  holdFetches: number;
 }
 
 export interface PeerConference {
@@ -47,17 +51,20 @@ export interface PeerConference {
   /** Everyone who ever joined, in order (call SIDs). */
   joined: string[];
   statusCallback: string | null;
+  statusCallbackMethod: 'GET' | 'POST';
   events: Set<string>;
   record: boolean;
   recordingStatusCallback: string | null;
+  recordingSids: string[];
   sequence: number;
-  startedAt: number;
+  startedAt: number | null;
+  createdAt: number;
 }
 
+/** A callback the conference sent (in the order it was generated; delivery order is PeerWebhooks'). */
 export interface PeerCallback {
   url: string;
   params: Record<string, string>;
-  status: number;
 }
 
 /** TwiML's short event names to the StatusCallbackEvent values Twilio posts. */
@@ -69,32 +76,39 @@ const TWIML_EVENTS: Record<string, string[]> = {
   mute: ['participant-mute', 'participant-unmute'],
   hold: ['participant-hold', 'participant-unhold'],
   modify: ['participant-modify'],
+  speaker: [],
+  announcement: [],
 };
 
 type Reply = { status: number; body: unknown };
+
+const MUSIC_VERBS = new Set(['Say', 'Play', 'Pause', 'Redirect']);
 
 export class PeerConferences {
   /** Every conference ever made, by SID. */
   readonly all = new Map<string, PeerConference>();
   readonly callbacks: PeerCallback[] = [];
-  /** `To`s whose legs ring out unanswered (no-answer) or are declined (busy). */
+  /** `To`s (numbers, or `client:<identity>`) whose legs ring out unanswered (no-answer) or are declined (busy). */
   readonly noAnswer = new Set<string>();
   readonly declines = new Set<string>();
-  /** How long an unanswered or declined leg rings before Twilio reports it (ms). */
-  ringMs = 300;
   /** When set, creating a conference (a participant into a new one) fails with this status. */
   failCreate?: number;
-  /** Where callbacks go: the public URL they name is rebased onto this (the gateway's own address). */
-  deliverTo?: { publicUrl: string; gatewayUrl: string };
-  /** Each REST-added leg that answered, with its StatusCallback (the demo plays these). */
+  /** Problems with the TwiML the gateway gave for waiting or hold music (a test fails on any). */
+  readonly musicProblems: string[] = [];
+  /** Each REST-added leg that answered (the demo names them). */
   onParticipantAdded?: (c: PeerConference, p: PeerParticipant) => void;
-  private chain: Promise<void> = Promise.resolve();
-  private readonly ringing = new Set<Promise<void>>();
+  private readonly music = new Map<string, { stop: () => void }>();
 
-  constructor(
-    private readonly accountSid: string,
-    private readonly authToken: string,
-  ) {}
+  constructor(private readonly core: PeerCore) {}
+
+  /** Where callbacks go (the gateway's own address for the public URL they name). */
+  set deliverTo(d: { publicUrl: string; gatewayUrl: string } | undefined) {
+    this.core.webhooks.deliverTo = d;
+  }
+
+  get deliverTo(): { publicUrl: string; gatewayUrl: string } | undefined {
+    return this.core.webhooks.deliverTo;
+  }
 
   /** The conference in progress (or starting) with this friendly name or SID. */
   live(nameOrSid: string): PeerConference | undefined {
@@ -113,13 +127,12 @@ export class PeerConferences {
     return [...this.all.values()].find((c) => c.status !== 'completed' && c.participants.has(callSid));
   }
 
-  /** Resolves when every callback sent so far (and every leg still ringing out) has been answered. */
-  async settled(): Promise<void> {
-    while (this.ringing.size) await Promise.all([...this.ringing]);
-    await this.chain;
+  /** Resolves when every callback sent so far (and every leg still ringing) is over. */
+  settled(): Promise<void> {
+    return this.core.settled();
   }
 
-  /** The callbacks of one conference's events, in order (`StatusCallbackEvent` values). */
+  /** The callbacks of one conference's events, in the order they happened (`StatusCallbackEvent` values). */
   eventsOf(name: string): string[] {
     const sids = new Set([...this.all.values()].filter((c) => c.friendlyName === name).map((c) => c.sid));
     return this.callbacks
@@ -127,43 +140,56 @@ export class PeerConferences {
       .map((c) => c.params.StatusCallbackEvent);
   }
 
-  /** A call update (new TwiML, or Status=completed): the call leaves its conference; a `<Dial><Conference>` joins one. */
-  callChanged(callSid: string, params: Record<string, string>): void {
-    const current = this.of(callSid);
-    if (current) this.leave(current, callSid, params.Status === 'completed' ? 'hangup' : 'participant-updated-via-api');
-    const twiml = params.Twiml ?? '';
-    const m = /<Dial\b[^>]*>\s*<Conference\b([^>]*)>([^<]*)<\/Conference>/.exec(twiml);
-    if (!m) return;
-    const attrs = attrsOf(m[1]);
-    const name = decode(m[2].trim());
+  /** The caller (or any leg) hangs up. */
+  hangUp(callSid: string): void {
+    const call = this.core.calls.get(callSid);
+    if (call) this.core.complete(call, 'completed');
+    else {
+      const c = this.of(callSid);
+      if (c) this.leave(c, callSid, 'hangup');
+    }
+  }
+
+  /** `<Dial><Conference>` in a call's TwiML: the call joins. Resolves when it has left the conference. */
+  joinByTwiml(call: PeerCall, attrs: Record<string, string>, name: string): Promise<void> {
     let c = this.live(name);
     if (!c)
       c = this.create(
         name,
         attrs.statusCallback ?? null,
+        (attrs.statusCallbackMethod as 'GET' | 'POST') ?? 'POST',
         eventsFromTwiml(attrs.statusCallbackEvent),
         attrs.record === 'record-from-start',
         attrs.recordingStatusCallback ?? null,
       );
-    this.join(c, {
-      callSid,
-      label: attrs.participantLabel ?? null,
-      to: null,
-      status: 'connected',
-      muted: attrs.muted === 'true',
-      hold: false,
-      holdUrl: null,
-      coaching: !!attrs.coach,
-      callSidToCoach: attrs.coach ?? null,
-      startConferenceOnEnter: attrs.startConferenceOnEnter !== 'false',
-      endConferenceOnExit: attrs.endConferenceOnExit === 'true',
+    const conf = c;
+    return new Promise<void>((resolve) => {
+      call.onLeaveConference = resolve;
+      this.join(conf, {
+        callSid: call.sid,
+        label: attrs.participantLabel ?? null,
+        to: null,
+        status: 'connected',
+        muted: attrs.muted === 'true',
+        hold: false,
+        holdUrl: null,
+        holdMethod: 'POST',
+        coaching: !!attrs.coach,
+        callSidToCoach: attrs.coach ?? null,
+        startConferenceOnEnter: attrs.startConferenceOnEnter !== 'false',
+        endConferenceOnExit: attrs.endConferenceOnExit === 'true',
+        waitUrl: attrs.waitUrl ?? null,
+        waitMethod: (attrs.waitMethod as 'GET' | 'POST') ?? 'POST',
+        waitFetches: 0,
+        holdFetches: 0,
+      });
     });
   }
 
-  /** The caller (or any leg) hangs up: it leaves its conference. */
-  hangUp(callSid: string): void {
+  /** The call stopped being in its conference (hung up, redirected, removed). */
+  callLeft(callSid: string, reason: string): void {
     const c = this.of(callSid);
-    if (c) this.leave(c, callSid, 'hangup');
+    if (c) this.leave(c, callSid, reason);
   }
 
   rest(
@@ -208,7 +234,10 @@ export class PeerConferences {
     const p = callSid ? (c.participants.get(callSid) ?? [...c.participants.values()].find((x) => x.label === callSid)) : undefined;
     if (!p) return notFound();
     if (method === 'DELETE') {
-      this.leave(c, p.callSid, 'participant-removed-via-api');
+      const call = this.core.calls.get(p.callSid);
+      // Removed from the conference, the participant's call hangs up.
+      if (call) this.core.complete(call, 'completed', 'participant-removed-via-api');
+      else this.leave(c, p.callSid, 'participant-removed-via-api');
       return { status: 204, body: null };
     }
     if (method === 'POST') {
@@ -225,69 +254,70 @@ export class PeerConferences {
       if (/^CF[0-9a-f]{32}$/.test(confId)) return notFound();
       if (this.failCreate)
         return { status: this.failCreate, body: { code: 20500, message: 'Internal Server Error', status: this.failCreate } };
-      const events = eventsFromTwiml(multi.getAll('ConferenceStatusCallbackEvent').join(' '));
       c = this.create(
         confId,
         params.ConferenceStatusCallback ?? null,
-        events,
+        (params.ConferenceStatusCallbackMethod as 'GET' | 'POST') ?? 'POST',
+        eventsFromTwiml(multi.getAll('ConferenceStatusCallbackEvent').join(' ')),
         params.ConferenceRecord === 'record-from-start' || params.ConferenceRecord === 'true',
         params.ConferenceRecordingStatusCallback ?? null,
       );
     }
     if (params.Coaching === 'true' && !c.participants.has(params.CallSidToCoach ?? ''))
       return { status: 400, body: { code: 16028, message: 'CallSidToCoach is not a participant of this conference', status: 400 } };
+    const conf = c;
+    const address = params.To;
+    const bare = address.split('?')[0];
+    const call = this.core.outbound({
+      from: params.From,
+      to: address,
+      statusCallback: params.StatusCallback ?? null,
+      statusCallbackMethod: (params.StatusCallbackMethod as 'GET' | 'POST') ?? 'POST',
+      statusCallbackEvents: multi.getAll('StatusCallbackEvent').flatMap((e) => e.split(/[\s,]+/)),
+      timeoutSeconds: Number(params.Timeout ?? 60),
+    });
+    call.conference = conf.friendlyName;
     const p: PeerParticipant = {
-      callSid: 'CA' + randomBytes(16).toString('hex'),
+      callSid: call.sid,
       label: params.Label ?? null,
-      to: params.To,
+      to: bare,
       status: 'ringing',
       muted: params.Muted === 'true',
       hold: false,
       holdUrl: null,
+      holdMethod: 'POST',
       coaching: params.Coaching === 'true',
       callSidToCoach: params.Coaching === 'true' ? (params.CallSidToCoach ?? null) : null,
       startConferenceOnEnter: params.StartConferenceOnEnter !== 'false',
       endConferenceOnExit: params.EndConferenceOnExit === 'true',
+      waitUrl: params.WaitUrl ?? null,
+      waitMethod: (params.WaitMethod as 'GET' | 'POST') ?? 'POST',
+      waitFetches: 0,
+      holdFetches: 0,
     };
-    const callEvents = multi.getAll('StatusCallbackEvent').flatMap((e) => e.split(/[\s,]+/));
-    const statusCallback = params.StatusCallback ?? null;
-    const conf = c;
-    const legParams = (status: string) => ({
-      AccountSid: this.accountSid,
-      CallSid: p.callSid,
-      CallStatus: status,
-      From: params.From,
-      To: params.To,
-      Direction: 'outbound-api',
-      ApiVersion: '2010-04-01',
-      Timestamp: new Date().toUTCString(),
-    });
-    if (this.noAnswer.has(params.To) || this.declines.has(params.To)) {
-      p.status = 'failed';
-      const outcome = this.noAnswer.has(params.To) ? 'no-answer' : 'busy';
-      if (statusCallback) {
-        // Twilio reports an unanswered leg after it has rung, not at once.
-        const ring: Promise<void> = new Promise((r) =>
-          setTimeout(() => {
-            this.send(statusCallback, legParams(outcome));
-            this.ringing.delete(ring);
-            r();
-          }, this.ringMs),
-        );
-        this.ringing.add(ring);
+    const forced = this.noAnswer.has(bare) ? ('no-answer' as const) : this.declines.has(bare) ? ('busy' as const) : undefined;
+    void this.core.ringOut(call, forced).then((answered) => {
+      if (!answered) {
+        p.status = 'failed';
+        return;
       }
-    } else {
-      if (statusCallback && callEvents.includes('answered')) this.send(statusCallback, legParams('in-progress'));
+      if (conf.status === 'completed') {
+        // The conference ended while this leg rang: it has nowhere to go.
+        this.core.complete(call, 'completed');
+        return;
+      }
       p.status = 'connected';
+      call.onLeaveConference = () => undefined;
       this.join(conf, p);
       this.onParticipantAdded?.(conf, p);
-    }
-    return { status: 201, body: this.partJson(conf, { ...p, status: p.status === 'failed' ? 'ringing' : p.status }) };
+    });
+    return { status: 201, body: this.partJson(conf, p) };
   }
 
   private create(
     name: string,
     statusCallback: string | null,
+    statusCallbackMethod: 'GET' | 'POST',
     events: Set<string> | string[],
     record: boolean,
     recordingStatusCallback: string | null,
@@ -299,11 +329,14 @@ export class PeerConferences {
       participants: new Map(),
       joined: [],
       statusCallback,
+      statusCallbackMethod,
       events: new Set(events),
       record,
       recordingStatusCallback,
+      recordingSids: [],
       sequence: 0,
-      startedAt: Date.now(),
+      startedAt: null,
+      createdAt: Date.now(),
     };
     this.all.set(c.sid, c);
     return c;
@@ -312,12 +345,20 @@ export class PeerConferences {
   private join(c: PeerConference, p: PeerParticipant): void {
     c.participants.set(p.callSid, p);
     c.joined.push(p.callSid);
-    if (c.status === 'init' && p.startConferenceOnEnter) {
-      c.status = 'in-progress';
-      c.startedAt = Date.now();
-      this.event(c, 'conference-start', null);
-    }
     this.event(c, 'participant-join', p);
+    this.maybeStart(c);
+    if (c.status !== 'in-progress' && p.waitUrl) this.play(`wait:${p.callSid}`, p, 'wait', p.waitUrl, p.waitMethod);
+  }
+
+  /** Twilio starts a conference once someone who starts it is in it with at least one other. */
+  private maybeStart(c: PeerConference): void {
+    if (c.status !== 'init') return;
+    const ps = [...c.participants.values()];
+    if (ps.length < 2 || !ps.some((p) => p.startConferenceOnEnter)) return;
+    c.status = 'in-progress';
+    c.startedAt = Date.now();
+    for (const p of ps) this.stopMusic(`wait:${p.callSid}`);
+    this.event(c, 'conference-start', null);
   }
 
   private update(c: PeerConference, p: PeerParticipant, params: Record<string, string>): void {
@@ -326,7 +367,10 @@ export class PeerConferences {
       if (hold !== p.hold) {
         p.hold = hold;
         p.holdUrl = hold ? (params.HoldUrl ?? null) : null;
+        p.holdMethod = (params.HoldMethod as 'GET' | 'POST') ?? 'GET';
         this.event(c, hold ? 'participant-hold' : 'participant-unhold', p);
+        if (hold && p.holdUrl) this.play(`hold:${p.callSid}`, p, 'hold', p.holdUrl, p.holdMethod);
+        if (!hold) this.stopMusic(`hold:${p.callSid}`);
       }
     }
     if (params.Muted !== undefined) {
@@ -348,47 +392,127 @@ export class PeerConferences {
     if (!p) return;
     c.participants.delete(callSid);
     p.status = 'complete';
+    this.stopMusic(`wait:${callSid}`);
+    this.stopMusic(`hold:${callSid}`);
     this.event(c, 'participant-leave', p, { Reason: reason });
+    const call = this.core.calls.get(callSid);
+    const done = call?.onLeaveConference;
+    if (call) call.onLeaveConference = undefined;
     if (p.endConferenceOnExit) this.end(c, callSid, 'participant-with-end-conference-on-exit-left');
     else if (c.participants.size === 0) this.end(c, null, 'last-participant-left');
+    done?.();
   }
 
   private end(c: PeerConference, endingCallSid: string | null, reason: string): void {
     if (c.status === 'completed') return;
-    for (const other of [...c.participants.values()]) {
+    const others = [...c.participants.values()];
+    const ended = c.status === 'in-progress' || c.startedAt !== null;
+    c.status = 'completed';
+    for (const other of others) {
       c.participants.delete(other.callSid);
       other.status = 'complete';
+      this.stopMusic(`wait:${other.callSid}`);
+      this.stopMusic(`hold:${other.callSid}`);
       this.event(c, 'participant-leave', other, { Reason: reason });
+      const call = this.core.calls.get(other.callSid);
+      const done = call?.onLeaveConference;
+      if (call) call.onLeaveConference = undefined;
+      // A REST-added leg has nothing after the conference: it hangs up. A TwiML-joined call goes on
+      // with its document (its <Dial> ends).
+      if (call && call.direction === 'outbound-api') this.core.complete(call, 'completed');
+      done?.();
     }
-    c.status = 'completed';
     this.event(c, 'conference-end', null, {
       ReasonConferenceEnded: reason,
       ...(endingCallSid ? { CallSidEndingConference: endingCallSid } : {}),
     });
-    if (c.record && c.recordingStatusCallback) {
+    if (c.record && ended && c.recordingStatusCallback) {
       const sid = 'RE' + randomBytes(16).toString('hex');
-      this.send(c.recordingStatusCallback, {
-        AccountSid: this.accountSid,
-        ConferenceSid: c.sid,
-        RecordingSid: sid,
-        RecordingUrl: `https://api.twilio.com/2010-04-01/Accounts/${this.accountSid}/Recordings/${sid}`,
-        RecordingStatus: 'completed',
-        RecordingDuration: String(Math.round((Date.now() - c.startedAt) / 1000)),
-        RecordingChannels: '1',
-        RecordingSource: 'Conference',
-        RecordingStartTime: new Date(c.startedAt).toUTCString(),
-      });
+      c.recordingSids.push(sid);
+      const started = c.startedAt ?? c.createdAt;
+      // Twilio posts a recording once it is processed: after the conference, and its calls, ended.
+      this.core.later(200 + Math.floor(this.core.random() * 300), () =>
+        this.core.webhooks.callback(c.recordingStatusCallback, {
+          AccountSid: this.core.accountSid,
+          ConferenceSid: c.sid,
+          RecordingSid: sid,
+          RecordingUrl: `https://api.twilio.com/2010-04-01/Accounts/${this.core.accountSid}/Recordings/${sid}`,
+          RecordingStatus: 'completed',
+          RecordingDuration: String(Math.round((Date.now() - started) / 1000)),
+          RecordingChannels: '1',
+          RecordingSource: 'Conference',
+          RecordingStartTime: new Date(started).toUTCString(),
+        }),
+      );
     }
   }
 
+  // ---- music: waitUrl and holdUrl ----------------------------------------------------------------
+
+  /**
+   * Fetches a wait or hold URL and plays its TwiML: `<Say>`, `<Play>` and `<Pause>` take their time,
+   * `<Redirect>` fetches again, and when the document ends the participant hears silence (Twilio
+   * loops nothing the TwiML does not loop). Any other verb is refused, as Twilio refuses it (13238).
+   */
+  private play(key: string, p: PeerParticipant, kind: 'wait' | 'hold', url: string, method: 'GET' | 'POST'): void {
+    this.stopMusic(key);
+    let stopped = false;
+    let timer: NodeJS.Timeout | undefined;
+    this.music.set(key, {
+      stop: () => {
+        stopped = true;
+        clearTimeout(timer);
+      },
+    });
+    const call = this.core.calls.get(p.callSid);
+    const fetchAndPlay = async (target: string, how: 'GET' | 'POST', round: number): Promise<void> => {
+      if (stopped || round > 500) return;
+      if (kind === 'wait') p.waitFetches++;
+      else p.holdFetches++;
+      const twiml = await this.core.webhooks.fetchTwiml(target, call ? this.core.voiceParams(call) : {}, how);
+      if (stopped || twiml === null) return;
+      const doc = parseXml(twiml);
+      if (doc.name !== 'Response') {
+        // Not TwiML: Twilio plays it as audio, once.
+        return;
+      }
+      let ms = 0;
+      for (const verb of doc.children) {
+        if (!MUSIC_VERBS.has(verb.name)) {
+          this.musicProblems.push(`${new URL(target).pathname}: <${verb.name}> is not allowed in ${kind} music (Twilio error 13238)`);
+          return;
+        }
+        if (verb.name === 'Pause') ms += Number(verb.attrs.length ?? 1) * 1000 * this.core.realism.timeScale;
+        if (verb.name === 'Say' || verb.name === 'Play') {
+          const loop = Number(verb.attrs.loop ?? 1);
+          ms += Math.max(1, loop === 0 ? Infinity : loop) * 2000 * this.core.realism.timeScale;
+        }
+        if (verb.name === 'Redirect') {
+          const next = new URL(verb.text.trim() || target, target).toString();
+          timer = setTimeout(() => void fetchAndPlay(next, (verb.attrs.method as 'GET' | 'POST') ?? 'POST', round + 1), Math.max(20, ms));
+          return;
+        }
+        if (!Number.isFinite(ms)) return; // <Say loop="0">: plays until stopped
+      }
+      // The document ended: silence until the music is stopped.
+    };
+    void fetchAndPlay(url, method, 0);
+  }
+
+  private stopMusic(key: string): void {
+    this.music.get(key)?.stop();
+    this.music.delete(key);
+  }
+
   private event(c: PeerConference, event: string, p: PeerParticipant | null, extra: Record<string, string> = {}): void {
+    const sequence = ++c.sequence;
     if (!c.statusCallback || !c.events.has(event)) return;
     const params: Record<string, string> = {
-      AccountSid: this.accountSid,
+      AccountSid: this.core.accountSid,
       ConferenceSid: c.sid,
       FriendlyName: c.friendlyName,
       StatusCallbackEvent: event,
-      SequenceNumber: String(++c.sequence),
+      SequenceNumber: String(sequence),
       Timestamp: new Date().toUTCString(),
       ...(p
         ? {
@@ -399,56 +523,27 @@ export class PeerConferences {
             EndConferenceOnExit: String(p.endConferenceOnExit),
             StartConferenceOnEnter: String(p.startConferenceOnEnter),
             ...(p.label ? { ParticipantLabel: p.label } : {}),
-            ...(p.callSidToCoach ? { CallSidToCoach: p.callSidToCoach } : {}),
           }
         : {}),
       ...extra,
     };
-    this.send(c.statusCallback, params);
-  }
-
-  /** Posts a callback as Twilio does: form-encoded, signed for its public URL; in order. */
-  private send(url: string, params: Record<string, string>): void {
-    const record: PeerCallback = { url, params, status: 0 };
-    this.callbacks.push(record);
-    this.chain = this.chain.then(async () => {
-      const target =
-        this.deliverTo && url.startsWith(this.deliverTo.publicUrl)
-          ? this.deliverTo.gatewayUrl + url.slice(this.deliverTo.publicUrl.replace(/\/$/, '').length)
-          : null;
-      if (!target) return;
-      try {
-        const res = await fetch(target, {
-          method: 'POST',
-          headers: {
-            'Content-Type': 'application/x-www-form-urlencoded',
-            'X-Twilio-Signature': twilio.getExpectedTwilioSignature(this.authToken, url, params),
-            'User-Agent': 'TwilioProxy/1.1',
-          },
-          body: new URLSearchParams(params).toString(),
-          signal: AbortSignal.timeout(5000),
-        });
-        record.status = res.status;
-        await res.text();
-      } catch {
-        record.status = -1;
-      }
-    });
+    this.callbacks.push({ url: c.statusCallback, params });
+    this.core.webhooks.callback(c.statusCallback, params, c.statusCallbackMethod);
   }
 
   private confJson(c: PeerConference): Record<string, unknown> {
     return {
       sid: c.sid,
-      account_sid: this.accountSid,
+      account_sid: this.core.accountSid,
       friendly_name: c.friendlyName,
       status: c.status,
-      uri: `/2010-04-01/Accounts/${this.accountSid}/Conferences/${c.sid}.json`,
+      uri: `/2010-04-01/Accounts/${this.core.accountSid}/Conferences/${c.sid}.json`,
     };
   }
 
   private partJson(c: PeerConference, p: PeerParticipant): Record<string, unknown> {
     return {
-      account_sid: this.accountSid,
+      account_sid: this.core.accountSid,
       call_sid: p.callSid,
       conference_sid: c.sid,
       label: p.label,
@@ -459,22 +554,22 @@ export class PeerConferences {
       status: p.status,
       start_conference_on_enter: p.startConferenceOnEnter,
       end_conference_on_exit: p.endConferenceOnExit,
-      uri: `/2010-04-01/Accounts/${this.accountSid}/Conferences/${c.sid}/Participants/${p.callSid}.json`,
+      uri: `/2010-04-01/Accounts/${this.core.accountSid}/Conferences/${c.sid}/Participants/${p.callSid}.json`,
     };
   }
 }
 
-function page(key: string, items: unknown[]): Record<string, unknown> {
+export function page(key: string, items: unknown[], uri = ''): Record<string, unknown> {
   return {
     [key]: items,
-    first_page_uri: '',
+    first_page_uri: uri,
     next_page_uri: null,
     previous_page_uri: null,
     page: 0,
     page_size: 100,
     start: 0,
     end: Math.max(0, items.length - 1),
-    uri: '',
+    uri,
   };
 }
 
@@ -483,20 +578,5 @@ function notFound(): Reply {
 }
 
 function eventsFromTwiml(attr: string | undefined): Set<string> {
-  return new Set((attr ?? '').split(/\s+/).flatMap((e) => TWIML_EVENTS[e] ?? []));
-}
-
-function attrsOf(s: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const a of s.matchAll(/([\w:.-]+)\s*=\s*"([^"]*)"/g)) out[a[1]] = decode(a[2]);
-  return out;
-}
-
-function decode(s: string): string {
-  return s
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&apos;/g, "'")
-    .replace(/&amp;/g, '&');
+  return new Set((attr ?? '').split(/[\s,]+/).flatMap((e) => TWIML_EVENTS[e] ?? []));
 }

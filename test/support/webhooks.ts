@@ -5,8 +5,9 @@ import { AddressInfo } from 'net';
 import { io, Socket } from 'socket.io-client';
 import { TokenService } from '@hotline/auth';
 import type { Env } from '@hotline/config';
-import type { ConsoleNamespace, Role } from '@hotline/contract';
-import { randomSid, signTwilioRequest } from './twilio-peer';
+import { ExpectedLegs, VOICE_LEG_GRACE_MS, type ConsoleNamespace, type Role, type VoiceLegAnnouncement } from '@hotline/contract';
+import { checkWebhookParams, recordWebhookCheck } from './twilio-contract';
+import { TwilioPeer, randomSid, signTwilioRequest } from './twilio-peer';
 
 /** The base URL an app under test listens on (after `app.listen(0, '127.0.0.1')`). */
 export function baseUrlOf(app: INestApplication): string {
@@ -25,6 +26,8 @@ export interface WebhookReply {
  */
 export class TwilioWebhooks {
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  /** The Twilio peer of the gateway under test: the calls a test rings in are its calls too. */
+  peer?: TwilioPeer;
 
   constructor(
     readonly baseUrl: string,
@@ -36,9 +39,23 @@ export class TwilioWebhooks {
     return new TwilioWebhooks(baseUrlOf(app), env.PUBLIC_URL, env.TWILIO_AUTH_TOKEN!);
   }
 
-  /** `pathOrUrl`: a path, or an absolute URL from our own TwiML (PUBLIC_URL + path). */
-  async post(pathOrUrl: string, params: Record<string, string>, opts: { signature?: string | null } = {}): Promise<WebhookReply> {
+  /**
+   * `pathOrUrl`: a path, or an absolute URL from our own TwiML (PUBLIC_URL + path). A request signed as
+   * Twilio signs it must also carry only what Twilio documents for that route
+   * (test/fixtures/twilio-webhooks.json), or the test is wrong about Twilio: it throws. Tests that send
+   * what Twilio never would, on purpose (forged, fuzzed), say `unchecked` or pass a signature.
+   */
+  async post(
+    pathOrUrl: string,
+    params: Record<string, string>,
+    opts: { signature?: string | null; unchecked?: boolean } = {},
+  ): Promise<WebhookReply> {
     const path = pathOrUrl.startsWith(this.publicUrl) ? pathOrUrl.slice(this.publicUrl.replace(/\/$/, '').length) : pathOrUrl;
+    if (opts.signature === undefined && !opts.unchecked) {
+      const problems = checkWebhookParams(path, params);
+      recordWebhookCheck(path, problems);
+      if (problems.length) throw new Error(`this test posts what Twilio would not send: ${problems.join('; ')}`);
+    }
     const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
     const signature =
       opts.signature === undefined ? signTwilioRequest(this.authToken, this.publicUrl.replace(/\/$/, '') + path, params) : opts.signature;
@@ -109,6 +126,12 @@ export async function placeCall(
 ): Promise<SimulatedCall> {
   const callSid = opts.callSid ?? randomSid('CA');
   const from = opts.from ?? testNumber();
+  // The call is Twilio's: the peer holds it (in progress, its caller ID) and sends its `completed`.
+  const location = Object.fromEntries(Object.entries(opts.extra ?? {}).filter(([k]) => /^(From|To)(City|State|Zip|Country)$/.test(k)));
+  hooks.peer?.registerCall(callSid, from, '+15550000000', {
+    statusCallback: hooks.publicUrl.replace(/\/$/, '') + '/twilio/voice/status',
+    location,
+  });
   const base = {
     AccountSid: 'AC' + '0123456789abcdef'.repeat(2),
     CallSid: callSid,
@@ -131,13 +154,17 @@ export async function placeCall(
   return { callSid, from, callId, waitUrl, enqueueTwiml: consent.text };
 }
 
-/** A status callback for a call (SequenceNumber as Twilio numbers them). */
+/**
+ * A status callback for a call (SequenceNumber as Twilio numbers them), posted by the test. A
+ * terminal one also ends the call at the peer (it leaves its conference; its own callbacks go too).
+ */
 export function callStatus(
   hooks: TwilioWebhooks,
   call: { callSid: string; from: string },
   status: string,
   sequence: number,
 ): Promise<WebhookReply> {
+  if (['completed', 'busy', 'failed', 'no-answer', 'canceled'].includes(status)) hooks.peer?.endQuietly(call.callSid);
   return hooks.post('/twilio/voice/status', {
     CallSid: call.callSid,
     From: call.from,
@@ -239,35 +266,62 @@ export async function eventually<T>(check: () => Promise<T | null | undefined | 
 }
 
 /**
- * The operator's browser leg answers a call the gateway connected (`peer` saw the `<Dial><Client>`):
- * Twilio posts the Client's statusCallback, event `answered`. Only then is the call on record as
- * answered by that operator.
+ * The operator's browser answers the leg the gateway had Twilio ring for this call (a conference
+ * leg or a direct `<Dial><Client>`): the test stands in for the console's voice device and takes
+ * the ringing leg whose custom parameters name the call. Only then is the call on record as
+ * answered by that operator, and their console told it is connected. Returns the leg's CallSid.
  */
 export async function operatorAnswers(
-  hooks: TwilioWebhooks,
-  peer: {
-    callUpdates: { callSid: string; params: Record<string, string> }[];
-    requests?: { method: string; path: string; params: Record<string, string> }[];
-  },
+  _hooks: TwilioWebhooks,
+  peer: TwilioPeer,
   call: { callSid: string; callId?: string },
-): Promise<void> {
-  const last = [...peer.callUpdates].reverse().find((u) => u.callSid === call.callSid);
-  if (last?.params.Twiml?.includes('<Conference')) {
-    // A conference (named after the call id): the operator's leg was dialled in by REST; its own
-    // statusCallback says it answered.
-    const callId = call.callId ?? twimlText(last.params.Twiml, 'Conference');
-    const leg = [...(peer.requests ?? [])]
-      .reverse()
-      .find((r) => r.method === 'POST' && r.path.endsWith(`/Conferences/${callId}/Participants.json`) && r.params.StatusCallback);
-    if (!leg) throw new Error(`the gateway never dialled an operator leg into the conference of ${callId}`);
-    const res = await hooks.post(leg.params.StatusCallback, { CallSid: 'CA' + '0'.repeat(32), CallStatus: 'in-progress' });
-    if (res.status !== 200) throw new Error(`answered callback answered ${res.status}`);
-    return;
-  }
-  const update = [...peer.callUpdates].reverse().find((u) => u.callSid === call.callSid && u.params.Twiml?.includes('<Client'));
-  if (!update) throw new Error(`the gateway never connected ${call.callSid} to an operator`);
-  const url = twimlAttr(update.params.Twiml, 'Client', 'statusCallback');
-  if (!url) throw new Error('the operator leg has no statusCallback');
-  const res = await hooks.post(url, { CallSid: 'CA' + '0'.repeat(32), ParentCallSid: call.callSid, CallStatus: 'in-progress' });
-  if (res.status !== 200) throw new Error(`answered callback answered ${res.status}`);
+): Promise<string> {
+  const ofCall = (sid: string, params: Record<string, string>) =>
+    (!!call.callId && params.callId === call.callId) || peer.calls.get(sid)?.parentCallSid === call.callSid;
+  const leg = await eventually(
+    async () => {
+      const ringing = peer.devices.ringing().find((l) => ofCall(l.callSid, l.customParameters));
+      if (ringing) return { sid: ringing.callSid, ringing: true };
+      // Already taken by a console's device (consoleDevice): nothing left to do.
+      const taken = [...peer.calls.values()].find(
+        (c) => c.status === 'in-progress' && c.to.startsWith('client:') && ofCall(c.sid, c.customParameters),
+      );
+      return taken ? { sid: taken.sid, ringing: false } : null;
+    },
+    5000,
+    5,
+  ).catch(() => {
+    throw new Error(`no browser leg rang for call ${call.callId ?? call.callSid}`);
+  });
+  if (leg.ringing) peer.devices.accept(leg.sid);
+  await peer.settled();
+  return leg.sid;
+}
+
+/**
+ * A console's voice device as the console page runs it (libs/contract ExpectedLegs, the same rule):
+ * told of each leg on its socket (`voice:leg`), it takes the legs meant for it, after `answerAfterMs`
+ * of ringing, and refuses any other once the grace for a late announcement has passed. Returns its
+ * unregister.
+ */
+export function consoleDevice(peer: TwilioPeer, client: ConsoleClient, staffId: string, opts: { answerAfterMs?: number } = {}): () => void {
+  const expected = new ExpectedLegs(staffId);
+  for (const a of client.of('voice:leg') as VoiceLegAnnouncement[]) expected.announce(a);
+  const onLeg = (a: VoiceLegAnnouncement) => expected.announce(a);
+  client.socket.on('voice:leg', onLeg);
+  const unregister = peer.devices.register(`op-${staffId}`, (leg) => {
+    const deadline = Date.now() + VOICE_LEG_GRACE_MS;
+    const decide = () => {
+      if (leg.state !== 'ringing') return;
+      const d = expected.decide(leg.customParameters);
+      if (d.decision === 'accept') setTimeout(() => leg.accept(), opts.answerAfterMs ?? 0);
+      else if (d.decision === 'reject' || Date.now() > deadline) leg.reject();
+      else setTimeout(decide, 10);
+    };
+    decide();
+  });
+  return () => {
+    unregister();
+    client.socket.off('voice:leg', onLeg);
+  };
 }

@@ -16,6 +16,7 @@ import { PrivacyLineModule } from './privacy/privacy-line.module';
 // Overflow, callbacks and active rescue's caller location (issue 15): their own module files.
 import { OverflowController } from './overflow/overflow.controller';
 import { overflowProviders } from './overflow/overflow.providers';
+import { CallAnswers } from './routing/call-answers';
 import { CallConnector } from './routing/call-connector';
 import { RoutingEngine } from './routing/routing.engine';
 import { routingProviders } from './routing/routing.providers';
@@ -50,6 +51,7 @@ import { VoiceTokenController } from './voice/voice-token.controller';
     CallRecordsWorker,
     LiveEvents,
     RoutingEngine,
+    CallAnswers,
     CallConnector,
     CallFlowService,
     OperatorNames,

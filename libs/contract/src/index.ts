@@ -8,3 +8,4 @@
 export * from './roles';
 export * from './calls';
 export * from './socket';
+export * from './voice-legs';

@@ -1,5 +1,6 @@
 import type { RiskLevel } from './calls';
 import type { Role } from './roles';
+import type { VoiceLegAnnouncement } from './voice-legs';
 
 /**
  * The live console's socket.io contract (DESIGN.md, "Live console" and "Contract additions"),
@@ -185,6 +186,11 @@ export interface OperatorServerMessages {
   'transfer:status': { callId: string; state: TransferState; mode: TransferMode; reason?: string };
   /** Implementation's own (issue 14): the operators and directory entries a call may go to (sent on connect). */
   'transfer:targets': { operators: { id: string; name: string; status: OperatorStatus }[]; directory: DirectoryTarget[] };
+  /**
+   * Implementation's own (issue 23): a browser leg is about to ring this console's voice device
+   * (an accepted offer, a colleague's transfer, a callback it placed). Sent before Twilio dials.
+   */
+  'voice:leg': VoiceLegAnnouncement;
 }
 
 export type OperatorClientEvents = ClientEvents<OperatorClientMessages>;
@@ -213,6 +219,8 @@ export interface SupervisorServerMessages {
   'alert:rescue': { callId: string; requestId: string; operatorId: string; at: string };
   /** Contract addition (issue 14): an operator asks for help (`at`, `waitingSeconds`: the implementation's own). */
   'help:requested': { callId: string; operatorId: string; riskLevel: RiskLevel; at?: string; waitingSeconds?: number };
+  /** Implementation's own (issue 23): the supervisor's leg onto a call they listen to, coach or join is about to ring. */
+  'voice:leg': VoiceLegAnnouncement;
 }
 
 export type SupervisorClientEvents = ClientEvents<SupervisorClientMessages>;

@@ -57,6 +57,8 @@ const TTL_SECONDS = 86400;
  *   conf:<callId>      HASH  bridge sid caller op opLeg holdSince sup supMode supLeg supJoined xfer help ended
  *   confsid:<CF>       STRING callId
  *   confseq:<CF>       SET   SequenceNumbers applied
+ *   confasp:<CF>       HASH  aspect (hold:<CA>, leg:<CA>) -> newest SequenceNumber applied
+ *   answered:<CA>      STRING a leg's answer, seen once
  *   confs              SET   callIds of conferences in progress (the wallboard's live calls)
  */
 export class ConferenceState {
@@ -123,6 +125,29 @@ export class ConferenceState {
       helpAt: h.help ? Number(h.help) : null,
       ended: h.ended === '1',
     };
+  }
+
+  /** True the first time an answer of this leg (its CallSid) is seen: Twilio may report it twice. */
+  async firstAnswer(legSid: string): Promise<boolean> {
+    return (await this.redis.set(`${this.p}answered:${legSid}`, '1', 'EX', TTL_SECONDS, 'NX')) === 'OK';
+  }
+
+  /**
+   * Conference events arrive in no guaranteed order: an event about one aspect of the conference
+   * (a leg's hold, a leg's presence) is applied only when its SequenceNumber is newer than the last
+   * applied for that aspect. True when this one is the newest so far.
+   */
+  async newest(conferenceSid: string, aspect: string, sequence: number): Promise<boolean> {
+    const k = `${this.p}confasp:${conferenceSid}`;
+    const r = await this.redis.eval(
+      "local v = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '-1') if tonumber(ARGV[2]) <= v then return 0 end redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) redis.call('EXPIRE', KEYS[1], ARGV[3]) return 1",
+      1,
+      k,
+      aspect,
+      String(sequence),
+      String(TTL_SECONDS),
+    );
+    return r === 1;
   }
 
   /** True the first time this callback (ConferenceSid + SequenceNumber) is seen. */

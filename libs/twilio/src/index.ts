@@ -1,4 +1,4 @@
-export { createTwilioClient, isTwilioNotFound, RebasingRequestClient } from './twilio-client';
+export { createTwilioClient, isTwilioCallEnded, isTwilioNotFound, RebasingRequestClient } from './twilio-client';
 export type { Twilio, TwilioSettings } from './twilio-client';
 export * from './twiml';
 export * from './twilio.service';

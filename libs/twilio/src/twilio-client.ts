@@ -55,6 +55,15 @@ export function lazyRestClient(env: { TWILIO_ACCOUNT_SID?: string; TWILIO_AUTH_T
   };
 }
 
+/**
+ * True when Twilio says the call is over: it answers 400 with code 21220 ("Call is not in-progress.
+ * Cannot redirect.") to an update of a call that has ended, and 404 to one it no longer has.
+ */
+export function isTwilioCallEnded(e: unknown): boolean {
+  const err = e as { status?: number; code?: number };
+  return isTwilioNotFound(e) || err?.code === 21220;
+}
+
 /** True for Twilio's "not found" (the resource is already gone), which deletions count as done. */
 export function isTwilioNotFound(e: unknown): boolean {
   const err = e as { status?: number; code?: number };

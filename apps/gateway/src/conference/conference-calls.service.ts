@@ -6,12 +6,14 @@ import { Clock } from '@hotline/clock';
 import { DIRECTORY, Directory, ENV, Env } from '@hotline/config';
 import { counter, withTimeout } from '@hotline/observability';
 import { ConferenceCall, ConferenceState, RoutingStore, legLabel, parseLegLabel } from '@hotline/routing';
-import { TwilioConferences, TwilioService, isTwilioNotFound } from '@hotline/twilio';
+import { TwilioConferences, TwilioService, isTwilioCallEnded } from '@hotline/twilio';
 import { CallRecordsService } from '../calls/call-records.service';
 import { LiveEvents } from '../live/live-events';
 import { RecordsDb } from '../records-db';
+import { CallAnswers } from '../routing/call-answers';
 import { RoutingEngine } from '../routing/routing.engine';
-import { CallTwiml, clientIdentity } from '../telephony/twiml';
+import { CallTwiml } from '../telephony/twiml';
+import { voiceLeg } from '../telephony/voice-legs';
 import { CONFERENCE_EVENTS, ConferenceTwiml } from './conference-twiml';
 
 const REDIS_MS = 1000;
@@ -64,6 +66,7 @@ export class ConferenceCalls {
     private readonly callTwiml: CallTwiml,
     private readonly twiml: ConferenceTwiml,
     private readonly clock: Clock,
+    private readonly answers: CallAnswers,
   ) {}
 
   get enabled(): boolean {
@@ -82,16 +85,19 @@ export class ConferenceCalls {
    * TwiML to join it. When Twilio refuses (the conference cannot be created), the direct `<Dial>`.
    */
   async prepare(callId: string, operatorId: string, record: boolean): Promise<Bridge> {
+    // The operator's console is told which leg to take before Twilio rings it (libs/contract voice-legs).
+    const browser = voiceLeg(operatorId, callId, 'offer');
+    this.live.toOperator(operatorId, 'voice:leg', browser.announcement);
     const direct = (): Bridge => ({
       bridge: 'direct',
-      twiml: this.callTwiml.connect(callId, operatorId, record),
+      twiml: this.callTwiml.connect(callId, operatorId, record, browser),
       operatorLeg: null,
       conferenceSid: null,
     });
     if (!this.enabled) return direct();
     try {
       const leg = await this.conferences.addParticipant(callId, {
-        to: `client:${clientIdentity(operatorId)}`,
+        to: browser.address,
         from: this.from,
         label: legLabel({ kind: 'op', id: operatorId }),
         statusCallback: this.twiml.legUrl(callId, 'op', operatorId),
@@ -174,13 +180,16 @@ export class ConferenceCalls {
     const answered = status === 'in-progress' || status === 'answered';
     const failed = FAILED_LEG.has(status);
     if (!answered && !failed) return;
-    if (role === 'op' && UUID.test(id)) return answered ? this.operatorLegAnswered(callId, id) : this.operatorLegMissed(callId, id, status);
+    const legSid = str(params.CallSid);
+    if (role === 'op' && UUID.test(id))
+      return answered
+        ? this.operatorLegAnswered(callId, id, CALL_SID.test(legSid) ? legSid : null)
+        : this.operatorLegMissed(callId, id, status);
     if ((role === 'xfer' && UUID.test(id)) || (role === 'ext' && /^[a-z0-9-]{1,64}$/.test(id))) {
       const c = await this.state.get(callId);
       const to = role === 'xfer' ? id : `dir:${id}`;
       if (!c?.transfer || c.transfer.to !== to) return;
       if (failed) return this.releaseTransfer(c, status === 'busy' ? 'declined' : status === 'no-answer' ? 'no_answer' : 'failed');
-      const legSid = str(params.CallSid);
       await this.state.setTransfer(callId, { ...c.transfer, joined: true, leg: CALL_SID.test(legSid) ? legSid : c.transfer.leg });
       this.live.toOperator(c.transfer.by, 'transfer:status', { callId, state: 'connected', mode: c.transfer.mode });
       if (role === 'xfer') {
@@ -225,15 +234,9 @@ export class ConferenceCalls {
    * The operator's leg answered: on record as answered by them, if routing agrees the call is
    * theirs (the leg can answer before the caller turns out to be gone, and then nobody answered).
    */
-  private async operatorLegAnswered(callId: string, operatorId: string): Promise<void> {
-    let call = await withTimeout(this.store.call(callId), REDIS_MS).catch(() => null);
-    // The leg often answers while the caller is still being moved: wait (briefly) for the outcome.
-    for (let i = 0; i < 150 && call?.state === 'connecting' && call.operatorId === operatorId; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      call = await withTimeout(this.store.call(callId), REDIS_MS).catch(() => null);
-    }
-    if (call && (call.operatorId !== operatorId || call.state !== 'connected')) return;
-    await this.records.event({ kind: 'connected', callId, operatorId, at: this.clock.now().toISOString() });
+  private async operatorLegAnswered(callId: string, operatorId: string, legSid: string | null): Promise<void> {
+    // On record first, then the console is told it is connected (and given the transfer targets).
+    if (await this.answers.answered(callId, operatorId, legSid)) await this.sendTargets(operatorId);
   }
 
   /** The operator's browser never picked up: the caller back to the front of the queue, the operator away. */
@@ -254,7 +257,7 @@ export class ConferenceCalls {
     await this.twilio
       .updateCall(call.callSid, this.callTwiml.requeue(callId, call.recordingConsent, call.enqueuedAt))
       .catch((e) =>
-        this.logger.warn(`call ${callId} not put back in Twilio's queue (${isTwilioNotFound(e) ? 'call gone' : 'Twilio error'})`),
+        this.logger.warn(`call ${callId} not put back in Twilio's queue (${isTwilioCallEnded(e) ? 'call gone' : 'Twilio error'})`),
       );
     await this.state.ended(callId).catch(() => undefined);
   }
@@ -280,6 +283,20 @@ export class ConferenceCalls {
     if (c.conferenceSid && c.conferenceSid !== sid && event !== 'conference-start') return;
     const legSid = str(params.CallSid);
     const role = parseLegLabel(str(params.ParticipantLabel));
+    // Twilio sends each event as its own request, in no guaranteed order: a leg's presence and its
+    // hold are applied only when newer (by SequenceNumber) than what was applied for them already,
+    // so a late `participant-hold` after an unhold does not put the caller back on hold.
+    const sequence = /^\d{1,9}$/.test(seq) ? Number(seq) : null;
+    const aspect =
+      event === 'participant-hold' || event === 'participant-unhold'
+        ? `hold:${legSid}`
+        : event === 'participant-join' || event === 'participant-leave'
+          ? `leg:${legSid}`
+          : null;
+    if (aspect && sequence !== null && CALL_SID.test(legSid) && !(await this.state.newest(sid, aspect, sequence))) {
+      conferenceCallbacks.inc({ event, outcome: 'superseded' });
+      return;
+    }
     switch (event) {
       case 'conference-start':
         if (!c.conferenceSid) {
@@ -406,14 +423,9 @@ export class ConferenceCalls {
         directoryKind: null,
         at: at.toISOString(),
       });
-      return this.dialTarget(
-        c,
-        operatorId,
-        'xfer',
-        to.operatorId,
-        `client:${clientIdentity(to.operatorId)}`,
-        legLabel({ kind: 'op', id: to.operatorId }),
-      );
+      const browser = voiceLeg(to.operatorId, callId, 'transfer');
+      this.live.toOperator(to.operatorId, 'voice:leg', browser.announcement);
+      return this.dialTarget(c, operatorId, 'xfer', to.operatorId, browser.address, legLabel({ kind: 'op', id: to.operatorId }));
     }
     const entry = this.directory.get(to.directoryId);
     if (!entry) return { ok: false, error: 'unknown_directory_entry' };
@@ -569,7 +581,9 @@ export class ConferenceCalls {
     try {
       await this.twilio.updateCall(c.callerLeg!, this.callTwiml.requeue(c.callId, call.recordingConsent, r.enqueuedAt));
     } catch (e) {
-      this.logger.warn(`call ${c.callId}: cold transfer could not move the caller (${isTwilioNotFound(e) ? 'call gone' : 'Twilio error'})`);
+      this.logger.warn(
+        `call ${c.callId}: cold transfer could not move the caller (${isTwilioCallEnded(e) ? 'call gone' : 'Twilio error'})`,
+      );
     }
     await this.conferences.endConference(c.conferenceSid!).catch(() => undefined);
     if (r.outcome === 'offered' && target && r.offerExpiresAt)
@@ -616,9 +630,12 @@ export class ConferenceCalls {
     await this.state.set(callId, { supRec: id, help: '' });
     // Audited before anyone listens: no leg joins a call without its reason on record first.
     await this.records.event({ kind: 'supervision', id, callId, supervisorId, mode, reason, at });
+    // The supervisor's console registers its voice device when they listen, coach or join; it takes this leg.
+    const browser = voiceLeg(supervisorId, callId, 'supervision');
+    this.live.toSupervisor(supervisorId, 'voice:leg', browser.announcement);
     try {
       const leg = await this.conferences.addParticipant(c.conferenceSid, {
-        to: `client:${clientIdentity(supervisorId)}`,
+        to: browser.address,
         from: this.from,
         label: legLabel({ kind: 'sup', id: supervisorId }),
         statusCallback: this.twiml.legUrl(callId, 'sup', supervisorId),

@@ -68,11 +68,16 @@ export class ConferenceTwiml {
     return r.toString();
   }
 
-  /** Hold music: the words of the wait, a pause, again (Twilio plays the hold URL's TwiML in a loop). */
+  /**
+   * Hold music: the words of the wait, a pause, and again: the loop is the TwiML's own `<Redirect>`
+   * back here (Twilio plays a hold or wait URL's document once; only Say, Play, Pause and Redirect
+   * are allowed in it).
+   */
   holdMusic(): string {
     const r = new VoiceResponse();
     r.say({ voice: this.w.voice as any, language: this.w.language as any }, this.w.wait);
     r.pause({ length: 8 });
+    r.redirect({ method: 'POST' }, this.holdUrl);
     return r.toString();
   }
 }

@@ -23,6 +23,8 @@ export type SupervisorNamespace = Namespace<SupervisorClientEvents, SupervisorSe
 export const operatorRoom = (operatorId: string) => `operator:${operatorId}`;
 /** Every supervisor's wallboard, on every node (through the Redis adapter). */
 export const WALLBOARD_ROOM = 'wallboard';
+/** One supervisor's sockets on `/supervisor` (the voice legs of the calls they listen to). */
+export const supervisorRoom = (supervisorId: string) => `supervisor:${supervisorId}`;
 
 /** `call:offered` for an offer ending at `offerExpiresAt` of a call queued since `enqueuedAt` (epoch ms). */
 export function offeredPayload(
@@ -104,6 +106,12 @@ export class LiveEvents {
 
   revoked(operatorId: string, callId: string, reason: string): void {
     this.toOperator(operatorId, 'call:offer_revoked', { callId, reason });
+  }
+
+  /** To one supervisor's `/supervisor` sockets, whichever node holds them. */
+  toSupervisor<E extends keyof SupervisorServerMessages>(supervisorId: string, event: E, payload: SupervisorServerMessages[E]): void {
+    const room = this.supervisors?.to(supervisorRoom(supervisorId)) as unknown as { emit(e: string, p: unknown): boolean } | undefined;
+    room?.emit(event, payload);
   }
 
   /** To every supervisor's wallboard, whichever node holds it (help requests). */

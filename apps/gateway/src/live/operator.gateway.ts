@@ -23,6 +23,7 @@ import { RoutingStore } from '@hotline/routing';
 import { CallConnector } from '../routing/call-connector';
 import { RoutingEngine } from '../routing/routing.engine';
 import { CallRecordsService } from '../calls/call-records.service';
+import { CallAnswers } from '../routing/call-answers';
 import { ConferenceCalls } from '../conference/conference-calls.service';
 import { LiveEvents, OperatorNamespace, offeredPayload, operatorRoom } from './live-events';
 import { OperatorNames } from './operator-names';
@@ -59,6 +60,7 @@ export class OperatorGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     private readonly records: CallRecordsService,
     private readonly names: OperatorNames,
     private readonly conference: ConferenceCalls,
+    private readonly answers: CallAnswers,
   ) {}
 
   afterInit(ns: OperatorNamespace): void {
@@ -100,7 +102,7 @@ export class OperatorGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     if (status === 'offered' && call.state === 'offered' && call.offerExpiresAt) {
       socket.emit('call:offered', offeredPayload(callId, call.offerExpiresAt, call.enqueuedAt));
     } else if (status === 'on_call') {
-      const caller = await this.connector.callerHint(call.pseudonym, callId);
+      const caller = await this.answers.callerHint(call.pseudonym, callId);
       socket.emit('call:connected', caller ? { callId, caller } : { callId });
       await this.conference.resume(socket.data.principal.id, callId);
     } else if (status === 'wrap_up') {

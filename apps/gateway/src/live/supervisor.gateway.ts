@@ -10,7 +10,7 @@ import {
   SupervisorServerEvents,
 } from '@hotline/contract';
 import { ConferenceCalls, REASON_MAX } from '../conference/conference-calls.service';
-import { LiveEvents, SupervisorNamespace, WALLBOARD_ROOM } from './live-events';
+import { LiveEvents, SupervisorNamespace, WALLBOARD_ROOM, supervisorRoom } from './live-events';
 import { SocketData, SocketSessions } from './socket-auth';
 
 type SupervisorSocket = Socket<SupervisorClientEvents, SupervisorServerEvents, Record<string, never>, SocketData>;
@@ -41,7 +41,7 @@ export class SupervisorGateway implements OnGatewayInit, OnGatewayConnection {
 
   async handleConnection(socket: SupervisorSocket): Promise<void> {
     try {
-      await socket.join(WALLBOARD_ROOM);
+      await socket.join([WALLBOARD_ROOM, supervisorRoom(socket.data.principal.id)]);
       socket.emit('queue:stats', await this.live.snapshot());
     } catch (e) {
       this.logger.warn(`no queue stats for a new wallboard: ${(e as Error).message}`);

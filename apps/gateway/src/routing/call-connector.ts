@@ -1,12 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
-import type { AckReply, CallerHint } from '@hotline/contract';
-import { shortPseudonym } from '@hotline/crypto/pseudonym';
-import { CallerRecords } from '@hotline/calls/records';
+import type { AckReply } from '@hotline/contract';
 import { counter, withTimeout } from '@hotline/observability';
 import { recordingOptedOut } from '@hotline/privacy';
 import { RoutingStore } from '@hotline/routing';
 import { Clock } from '@hotline/clock';
-import { TwilioService, isTwilioNotFound } from '@hotline/twilio';
+import { TwilioService, isTwilioCallEnded } from '@hotline/twilio';
 import { CallRecordsService } from '../calls/call-records.service';
 import { LiveEvents } from '../live/live-events';
 import { RecordsDb } from '../records-db';
@@ -43,7 +41,7 @@ export class CallConnector {
       await this.twilio.updateCall(callSid, bridge.twiml);
     } catch (e) {
       await this.conference.abandon(bridge);
-      const gone = isTwilioNotFound(e);
+      const gone = isTwilioCallEnded(e);
       const outcome = await this.store.connectFailed(callId, operatorId, gone);
       connects.inc({ outcome: gone ? 'call_gone' : 'twilio_error' });
       this.logger.warn(
@@ -71,11 +69,8 @@ export class CallConnector {
     }
     connects.inc({ outcome: 'connected' });
     await this.conference.bridged(callId, operatorId, callSid, bridge);
-    // The record learns who answered when the operator's leg does (CallFlowService.answered).
-    const caller = await this.callerHint(pseudonym, callId);
-    this.live.toOperator(operatorId, 'status', { status: 'on_call' });
-    this.live.toOperator(operatorId, 'call:connected', caller ? { callId, caller } : { callId });
-    if (bridge.bridge === 'conference') await this.conference.sendTargets(operatorId);
+    // The console is told `call:connected` when the operator's browser leg answers, once the record
+    // knows who answered (CallAnswers): not before, or a note saved in between would find no call.
     return { ok: true };
   }
 
@@ -87,25 +82,6 @@ export class CallConnector {
       this.engine.kick();
     }
     return ok;
-  }
-
-  /**
-   * The returning-caller hint: how many earlier calls this pseudonym made and the last risk level,
-   * nothing more. Omitted for a withheld number, or when the records database does not answer.
-   */
-  async callerHint(pseudonym: string | null, callId: string): Promise<CallerHint | undefined> {
-    if (!pseudonym) return undefined;
-    try {
-      return await withTimeout(
-        (async () => {
-          const history = await new CallerRecords(await this.db.get()).history(pseudonym, callId);
-          return { pseudonym: shortPseudonym(pseudonym), ...history };
-        })(),
-        LOOKUP_MS,
-      );
-    } catch {
-      return undefined;
-    }
   }
 
   /** A caller who withdrew consent on the privacy line is not recorded; if that cannot be checked, neither (fail closed). */

@@ -8,6 +8,7 @@ import { CallerLocations, RoutingStore } from '@hotline/routing';
 import { CallRecordsService } from '../calls/call-records.service';
 import { LiveEvents } from '../live/live-events';
 import { OverflowService } from '../overflow/overflow.service';
+import { CallAnswers } from '../routing/call-answers';
 import { RoutingEngine } from '../routing/routing.engine';
 import { CallTwiml, ConsentQuestion } from './twiml';
 
@@ -47,6 +48,7 @@ export class CallFlowService {
     private readonly clock: Clock,
     private readonly overflow: OverflowService,
     private readonly locations: CallerLocations,
+    private readonly answers: CallAnswers,
   ) {
     this.waitPause = env.WAIT_PAUSE_SECONDS;
   }
@@ -192,7 +194,8 @@ export class CallFlowService {
     if (!UUID.test(callId) || !UUID.test(operatorId)) return;
     const status = str(params.CallStatus);
     if (status && status !== 'in-progress' && status !== 'answered') return;
-    await this.operatorAnswered(callId, operatorId);
+    const legSid = str(params.CallSid);
+    await this.answers.answered(callId, operatorId, CALL_SID.test(legSid) ? legSid : null);
   }
 
   private async operatorAnswered(callId: string, operatorId: string): Promise<void> {

@@ -1,5 +1,6 @@
 import { Wording } from '@hotline/config';
 import { VoiceResponse } from '@hotline/twilio';
+import type { VoiceLeg } from './voice-legs';
 
 export const HOTLINE_QUEUE = 'hotline';
 export const CONSENT_PATH = '/twilio/voice/consent';
@@ -21,6 +22,16 @@ export const ANSWERED_PATH = '/twilio/voice/answered';
 
 /** Identity of an operator's browser leg (Twilio Client); the voice token is issued for it too. */
 export const clientIdentity = (operatorId: string) => `op-${operatorId}`;
+
+/** `<Client>` to a browser leg: its identity and its custom parameters (`<Parameter>`), as the Voice SDK reads them. */
+interface DialNoun {
+  client(attrs: object): { identity(id: string): unknown; parameter(p: { name: string; value: string }): unknown };
+}
+export function clientNoun(parent: DialNoun, leg: VoiceLeg, attrs: object = {}): void {
+  const client = parent.client(attrs);
+  client.identity(leg.identity);
+  for (const [name, value] of Object.entries(leg.parameters)) client.parameter({ name, value });
+}
 
 /**
  * The caller's TwiML. URLs are absolute (PUBLIC_URL + path) because that is what Twilio signs; the
@@ -128,7 +139,7 @@ export class CallTwiml {
    * The caller to the operator's browser; recorded from answer only when the caller consented.
    * The action URL learns how the dial ended, so a browser that never picks up does not drop the caller.
    */
-  connect(callId: string, operatorId: string, record: boolean): string {
+  connect(callId: string, operatorId: string, record: boolean, leg: VoiceLeg): string {
     const r = new VoiceResponse();
     const dial = r.dial({
       action: this.url(DIALLED_PATH, { c: callId, o: operatorId }),
@@ -143,14 +154,11 @@ export class CallTwiml {
         : {}),
     });
     // The record says the operator answered when their leg does, not when Twilio took the update.
-    dial.client(
-      {
-        statusCallbackEvent: ['answered'],
-        statusCallback: this.url(ANSWERED_PATH, { c: callId, o: operatorId }),
-        statusCallbackMethod: 'POST',
-      },
-      clientIdentity(operatorId),
-    );
+    clientNoun(dial, leg, {
+      statusCallbackEvent: ['answered'],
+      statusCallback: this.url(ANSWERED_PATH, { c: callId, o: operatorId }),
+      statusCallbackMethod: 'POST',
+    });
     return r.toString();
   }
 

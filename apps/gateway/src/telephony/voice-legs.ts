@@ -1,0 +1,23 @@
+import { randomUUID } from 'crypto';
+import { VoiceLegAnnouncement, VoiceLegPurpose, voiceLegParameters } from '@hotline/contract';
+import { clientIdentity } from './twiml';
+
+/**
+ * A browser leg about to be dialled to a staff member's console (libs/contract/src/voice-legs.ts):
+ * what their console is told first (`voice:leg`), the custom parameters the leg carries, and the
+ * Participant address that carries them (`client:op-<id>?callId=…&purpose=…&staffId=…&leg=…`).
+ */
+export interface VoiceLeg {
+  identity: string;
+  announcement: VoiceLegAnnouncement;
+  parameters: Record<string, string>;
+  /** A Participant's `To`: the identity, with the custom parameters as its query. */
+  address: string;
+}
+
+export function voiceLeg(staffId: string, callId: string, purpose: VoiceLegPurpose): VoiceLeg {
+  const announcement: VoiceLegAnnouncement = { callId, purpose, leg: randomUUID() };
+  const parameters = voiceLegParameters(staffId, announcement);
+  const identity = clientIdentity(staffId);
+  return { identity, announcement, parameters, address: `client:${identity}?${new URLSearchParams(parameters).toString()}` };
+}
