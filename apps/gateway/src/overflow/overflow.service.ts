@@ -9,7 +9,9 @@ import { PseudonymService } from '@hotline/crypto/pseudonym';
 import { counter, withTimeout } from '@hotline/observability';
 import { CallerLocations, DEFAULT_ROUTING_PREFIX, RoutingStore } from '@hotline/routing';
 import { TwilioService } from '@hotline/twilio';
+import { LiveEvents } from '../live/live-events';
 import { RecordsDb } from '../records-db';
+import { voiceLeg } from '../telephony/voice-legs';
 import { ROUTING_REDIS } from '../routing/routing.providers';
 import type { TwilioParams } from '../telephony/call-flow.service';
 import { CallTwiml } from '../telephony/twiml';
@@ -51,6 +53,7 @@ export class OverflowService {
     private readonly clock: Clock,
     private readonly twilio: TwilioService,
     private readonly locations: CallerLocations,
+    private readonly live: LiveEvents,
   ) {}
 
   private stateKey(callId: string): string {
@@ -222,10 +225,17 @@ export class OverflowService {
     return this.twiml.voicemailThanks();
   }
 
-  /** Our outbound callback was answered: put the operator who placed it on the line. */
+  /**
+   * Our outbound callback was answered: put the operator who placed it on the line. Their console is
+   * told first which leg to take (the call's id, purpose `callback`), then Twilio rings it.
+   */
   callbackAnswered(query: TwilioParams): string {
     const operatorId = str(query.o);
-    return UUID.test(operatorId) ? this.twiml.callbackToOperator(operatorId) : this.twiml.unavailable();
+    const callId = str(query.c);
+    if (!UUID.test(operatorId) || !UUID.test(callId)) return this.twiml.unavailable();
+    const leg = voiceLeg(operatorId, callId, 'callback');
+    this.live.toOperator(operatorId, 'voice:leg', leg.announcement);
+    return this.twiml.callbackToOperator(leg);
   }
 
   /** How an outbound callback ended: the attempt's outcome; the callback is done, due again, or closed. */

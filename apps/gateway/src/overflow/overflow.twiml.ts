@@ -1,6 +1,7 @@
 import { OverflowChoice, OverflowReason, RoutingConfig, Wording } from '@hotline/config';
 import { VoiceResponse } from '@hotline/twilio';
-import { RECORDING_STATUS_PATH, clientIdentity } from '../telephony/twiml';
+import { RECORDING_STATUS_PATH, clientNoun } from '../telephony/twiml';
+import type { VoiceLeg } from '../telephony/voice-legs';
 export { QUEUE_LEFT_PATH } from '../telephony/twiml';
 
 export const OVERFLOW_CHOICE_PATH = '/twilio/voice/overflow/choice';
@@ -134,9 +135,9 @@ export class OverflowTwiml {
   }
 
   /** The callee answered our callback: their leg is put through to the operator's browser (direct dial). */
-  callbackToOperator(operatorId: string): string {
+  callbackToOperator(leg: VoiceLeg): string {
     const r = new VoiceResponse();
-    r.dial({ timeout: 20 }).client(clientIdentity(operatorId));
+    clientNoun(r.dial({ timeout: 20 }), leg);
     return r.toString();
   }
 }

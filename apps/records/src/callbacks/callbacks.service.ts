@@ -88,7 +88,7 @@ export class CallbacksService {
       const placed = await this.twilio.placeCall({
         to: claim.number,
         from: this.cfg.hotlineNumber,
-        url: `${this.base}/twilio/voice/callback/answered?${new URLSearchParams({ o: user.id, a: claim.attemptId })}`,
+        url: `${this.base}/twilio/voice/callback/answered?${new URLSearchParams({ o: user.id, c: claim.callId, a: claim.attemptId })}`,
         statusCallback: `${this.base}/twilio/voice/callback/status?${new URLSearchParams({ a: claim.attemptId })}`,
       });
       await this.numbers.placed(claim.attemptId, placed.sid);
