@@ -24,7 +24,11 @@ import { clearRouting, connectOperator, startGatewayApp, startTwilioPeer } from 
 
 const PUBLIC_URL = 'https://hotline.example.test';
 
-describe('gateway call flow', () => {
+/**
+ * The call flow, and the direct <Dial> bridge's own suite (the fallback when Twilio cannot create a
+ * conference): every other suite runs production's conference bridge.
+ */
+describe('gateway call flow (the direct <Dial> bridge)', () => {
   let app: INestApplication;
   let env: Env;
   let peer: TwilioPeer;
@@ -35,8 +39,8 @@ describe('gateway call flow', () => {
   let redis: Redis;
   const clients: ConsoleClient[] = [];
 
-  function operator(available = true) {
-    return connectOperator(base, env, { available, track: clients });
+  function operator(available = true, voice = true) {
+    return connectOperator(base, env, { available, track: clients, voice });
   }
 
   const callRow = (callId: string) => db.query('SELECT * FROM calls WHERE id = ?', [callId]).then((r: any[]) => r[0]);
@@ -46,6 +50,7 @@ describe('gateway call flow', () => {
     env = envFor({
       TWILIO_API_URL: peer.url,
       PUBLIC_URL,
+      CALL_BRIDGE: 'direct',
       OFFER_TIMEOUT_SECONDS: '2',
       TWILIO_API_KEY_SID: 'SK' + 'a'.repeat(32),
       TWILIO_API_KEY_SECRET: 'api-key-secret-for-tests-only',
@@ -69,7 +74,8 @@ describe('gateway call flow', () => {
   });
 
   it('takes a consenting call from ringing to wrap-up: queued, offered, accepted, dialled with recording, ended, available again', async () => {
-    const { op, client } = await operator();
+    // No voice device: the test answers the operator's ringing leg itself.
+    const { op, client } = await operator(true, false);
     const call = await placeCall(hooks, { digits: '1' });
     expect(call.enqueueTwiml).toContain('>hotline</Enqueue>');
     expect(twimlAttr(call.enqueueTwiml, 'Enqueue', 'waitUrl')).toMatch(new RegExp(`^${PUBLIC_URL}/twilio/voice/wait\\?`));
@@ -88,15 +94,18 @@ describe('gateway call flow', () => {
     expect(consent).toMatchObject({ granted: 1, wording_version: expect.any(String) });
 
     expect(await client.emit('call:accept', { callId: call.callId })).toEqual({ ok: true });
-    const connected = await client.next('call:connected', (p) => p.callId === call.callId);
-    expect(connected.caller).toEqual({ pseudonym: expect.stringMatching(/^C-[0-9A-F]{6}$/), earlierCalls: 0, lastRiskLevel: null });
     const update = peer.callUpdates.find((u) => u.callSid === call.callSid)!;
     expect(twimlAttr(update.params.Twiml, 'Dial', 'record')).toBe('record-from-answer-dual');
     expect(twimlAttr(update.params.Twiml, 'Dial', 'recordingStatusCallback')).toBe(`${PUBLIC_URL}/twilio/recording/status`);
-    expect(twimlText(update.params.Twiml, 'Client')).toBe(`op-${op.id}`);
-    // Twilio took the update, but the operator's leg has not answered yet: not on record as answered.
+    expect(twimlText(update.params.Twiml, 'Identity')).toBe(`op-${op.id}`);
+    // Twilio took the update, but the operator's leg has not answered yet: not on record as answered,
+    // and the console is not told it is connected.
+    await peer.settled();
     expect(await callRow(call.callId)).toMatchObject({ operator_id: null, answered_at: null });
+    expect(client.of('call:connected')).toEqual([]);
     await operatorAnswers(hooks, peer, call);
+    const connected = await client.next('call:connected', (p) => p.callId === call.callId);
+    expect(connected.caller).toEqual({ pseudonym: expect.stringMatching(/^C-[0-9A-F]{6}$/), earlierCalls: 0, lastRiskLevel: null });
     expect(await callRow(call.callId)).toMatchObject({ operator_id: op.id, status: 'connected', answered_at: expect.any(Date) });
     await client.next('status', (p) => p.status === 'on_call');
 
@@ -117,11 +126,12 @@ describe('gateway call flow', () => {
     const again = await placeCall(hooks, { digits: '2', from: call.from });
     await client.next('call:offered', (p) => p.callId === again.callId);
     expect(await client.emit('call:accept', { callId: again.callId })).toEqual({ ok: true });
+    await operatorAnswers(hooks, peer, again);
     const second = await client.next('call:connected', (p) => p.callId === again.callId);
     expect(second.caller).toEqual({ pseudonym: connected.caller.pseudonym, earlierCalls: 1, lastRiskLevel: 'none' });
     // Declined consent: the caller is connected without a recording.
     const dial = peer.callUpdates.find((u) => u.callSid === again.callSid)!.params.Twiml;
-    expect(twimlText(dial, 'Client')).toBe(`op-${op.id}`);
+    expect(twimlText(dial, 'Identity')).toBe(`op-${op.id}`);
     expect(twimlAttr(dial, 'Dial', 'record')).toBeNull();
     expect(dial).not.toContain('recordingStatusCallback');
     await callStatus(hooks, again, 'completed', 3);

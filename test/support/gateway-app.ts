@@ -55,20 +55,22 @@ export function clearRouting(redis: Redis): Promise<void> {
 
 /**
  * An operator signed in on a console as the browser does, once the gateway has told them their
- * status; then made available, unless `available: false`. The client is added to `track` (for the
+ * status; then made available, unless `available: false`; with the console's voice device, which
+ * answers the legs announced to it. The client is added to `track` (for the
  * test's teardown to close) as soon as it is connected.
  */
 export async function connectOperator(
   base: string,
   env: Env,
-  opts: { available?: boolean; track?: ConsoleClient[]; peer?: TwilioPeer; answerAfterMs?: number } = {},
+  opts: { available?: boolean; track?: ConsoleClient[]; peer?: TwilioPeer; answerAfterMs?: number; voice?: boolean } = {},
 ): Promise<{ op: Staff; client: ConsoleClient }> {
   const op = staff(env, 'operator');
   const client = await connectConsole(base, '/operator', op.token);
   opts.track?.push(client);
-  // Its browser's voice device answers the legs meant for it, as the console does.
+  // Its browser's voice device answers the legs meant for it, as the console does (`voice: false`:
+  // no device; the test answers the ringing leg itself with operatorAnswers).
   const peer = opts.peer ?? TwilioPeer.at(env.TWILIO_API_URL);
-  if (peer) {
+  if (peer && opts.voice !== false) {
     const unregister = consoleDevice(peer, client, op.id, { answerAfterMs: opts.answerAfterMs });
     client.socket.on('disconnect', unregister);
   }

@@ -254,7 +254,10 @@ export class TwilioPeer implements PeerCore {
       throw new Error(`the Twilio peer (seed ${this.realism.seed}) saw what Twilio would refuse:\n  ${problems.slice(0, 20).join('\n  ')}`);
   }
 
-  /** Everything in flight: callbacks, fetches, ringing legs. */
+  /**
+   * Everything in flight: callbacks, TwiML fetches, scheduled steps. Not a leg still ringing (it may
+   * ring until its timeout) nor a call's bridged `<Dial>` (it lasts as long as the call).
+   */
   async settled(): Promise<void> {
     for (let i = 0; i < 50; i++) {
       await this.webhooks.settled();
@@ -412,9 +415,8 @@ export class TwilioPeer implements PeerCore {
 
   /** Rings the call's `To`: a browser's devices, or a number's callee. True once answered. */
   ringOut(call: PeerCall, forced?: 'no-answer' | 'busy'): Promise<boolean> {
-    const p = this.ringOutNow(call, forced);
-    this.track(p);
-    return p;
+    // Not tracked by settled(): a leg may ring until its timeout (what follows an answer is tracked).
+    return this.ringOutNow(call, forced);
   }
 
   private async ringOutNow(call: PeerCall, forced?: 'no-answer' | 'busy'): Promise<boolean> {
@@ -804,10 +806,9 @@ export class TwilioPeer implements PeerCore {
       call.dialLeg = undefined;
       if (leg) this.complete(leg, 'completed');
     }
-    const p = params.Twiml
-      ? this.run(call, params.Twiml, null)
-      : this.fetchAndRun(call, params.Url, (params.Method as 'GET' | 'POST') ?? 'POST', {});
-    this.track(p);
+    // Not tracked by settled(): a document with a <Dial> runs as long as the call is bridged.
+    if (params.Twiml) void this.run(call, params.Twiml, null);
+    else void this.fetchAndRun(call, params.Url, (params.Method as 'GET' | 'POST') ?? 'POST', {});
   }
 
   private overCps(): boolean {
