@@ -53,6 +53,12 @@ export class EnvironmentVariables {
   @MinLength(16, { message: 'TWILIO_AUTH_TOKEN is too short' })
   TWILIO_AUTH_TOKEN?: string;
 
+  /** Gateway only: a second auth token whose signatures are also accepted, during a rotation (README). */
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'TWILIO_AUTH_TOKEN_SECONDARY is too short' })
+  TWILIO_AUTH_TOKEN_SECONDARY?: string;
+
   @IsOptional()
   @IsUrl({ require_tld: false, require_protocol: true }, { message: 'TWILIO_API_URL must be an absolute http(s) URL' })
   TWILIO_API_URL?: string;
@@ -316,7 +322,14 @@ export class EnvironmentVariables {
 
 export type Env = EnvironmentVariables;
 
-export type Secret = 'TOKEN_PRIVATE_KEY' | 'TOKEN_PUBLIC_KEY' | 'MASTER_KEY' | 'PSEUDONYM_KEY' | 'TWILIO_ACCOUNT_SID' | 'TWILIO_AUTH_TOKEN';
+export type Secret =
+  | 'TOKEN_PRIVATE_KEY'
+  | 'TOKEN_PUBLIC_KEY'
+  | 'MASTER_KEY'
+  | 'PSEUDONYM_KEY'
+  | 'TWILIO_ACCOUNT_SID'
+  | 'TWILIO_AUTH_TOKEN'
+  | 'TWILIO_AUTH_TOKEN_SECONDARY';
 
 export class ConfigurationError extends Error {
   constructor(readonly problems: string[]) {

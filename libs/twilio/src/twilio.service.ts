@@ -25,11 +25,13 @@ export class TwilioService {
 
   /**
    * True when `signature` (the X-Twilio-Signature header) is Twilio's for this URL and these POST
-   * parameters. Without TWILIO_AUTH_TOKEN nothing is valid.
+   * parameters, made with TWILIO_AUTH_TOKEN or, during a rotation, TWILIO_AUTH_TOKEN_SECONDARY
+   * (README, its row: the steps of a rotation). Without TWILIO_AUTH_TOKEN nothing is valid.
    */
   validateRequest(signature: string | undefined, url: string, params: Record<string, unknown>): boolean {
-    const token = this.env.TWILIO_AUTH_TOKEN;
-    return !!(token && signature && twilioLibrary.validateRequest(token, signature, url, params));
+    const { TWILIO_AUTH_TOKEN: token, TWILIO_AUTH_TOKEN_SECONDARY: secondary } = this.env;
+    if (!token || !signature) return false;
+    return [token, secondary].some((t) => !!t && twilioLibrary.validateRequest(t, signature, url, params));
   }
 
   /**
