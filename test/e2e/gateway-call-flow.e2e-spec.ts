@@ -138,6 +138,31 @@ describe('gateway call flow (the direct <Dial> bridge)', () => {
     await client.next('call:ended', (p) => p.callId === again.callId);
   });
 
+  it('puts the caller back at the front of the queue when the operator’s browser never picks up', async () => {
+    // No voice device answers this operator's leg: it rings out, and Twilio asks the <Dial action>.
+    const missing = await operator(true, false);
+    const call = await placeCall(hooks);
+    await missing.client.next('call:offered', (p) => p.callId === call.callId);
+    expect(await missing.client.emit('call:accept', { callId: call.callId })).toEqual({ ok: true });
+    const other = await operator();
+    expect(await missing.client.next('status', (p) => p.status === 'away' && p.reason)).toEqual({ status: 'away', reason: 'missed_call' });
+    expect(peer.devices.history.find((h) => h.customParameters.callId === call.callId)?.outcome).toBe('no-answer');
+    // Back in Twilio's queue (the Dial action's TwiML), and offered to the next operator.
+    await eventually(async () =>
+      twimlAttr(peer.calls.get(call.callSid)!.documents.at(-1)!.twiml, 'Enqueue', 'waitUrl')?.includes(call.callId),
+    );
+    await other.client.next('call:offered', (p) => p.callId === call.callId);
+    expect(await other.client.emit('call:accept', { callId: call.callId })).toEqual({ ok: true });
+    await other.client.next('call:connected', (p) => p.callId === call.callId);
+    // The missed leg never put the first operator on record; the answered one does.
+    await eventually(async () => (await callRow(call.callId))?.operator_id === other.op.id);
+
+    // The caller hangs up: the dial's end is the call's end.
+    peer.hangUp(call.callSid);
+    await other.client.next('call:ended', (p) => p.callId === call.callId);
+    await eventually(async () => (await callRow(call.callId))?.status === 'completed');
+  });
+
   it('treats silence as declining, and 9 as the way to the privacy line', async () => {
     const silent = await placeCall(hooks, { digits: '' });
     expect(silent.enqueueTwiml).toContain('will not be recorded');

@@ -5,6 +5,7 @@ import { GATEWAY_MUST_NOT_HOLD, type Env, type HotlineConfigOptions } from '@hot
 import { RoutingStore } from '@hotline/routing';
 import { TEST_SECRETS, withAppAccount } from './test-config';
 import { TwilioPeer } from './twilio-peer';
+import type { PeerRealism } from './twilio-peer-webhooks';
 import { ConsoleClient, Staff, TwilioWebhooks, baseUrlOf, connectConsole, consoleDevice, staff } from './webhooks';
 
 /** A gateway under test, listening on a free loopback port. */
@@ -39,8 +40,8 @@ export async function startGatewayApp(env: Env, options: HotlineConfigOptions = 
 }
 
 /** Twilio's side (REST API and signed callbacks) for the apps under test, with the test account. */
-export function startTwilioPeer(): Promise<TwilioPeer> {
-  return new TwilioPeer(TEST_SECRETS.TWILIO_ACCOUNT_SID, TEST_SECRETS.TWILIO_AUTH_TOKEN).start();
+export function startTwilioPeer(realism: Partial<PeerRealism> = {}): Promise<TwilioPeer> {
+  return new TwilioPeer(TEST_SECRETS.TWILIO_ACCOUNT_SID, TEST_SECRETS.TWILIO_AUTH_TOKEN, realism).start();
 }
 
 /** A routing store on `redis` with the test options (20 s offers), for tests that look at or reset routing state. */

@@ -276,8 +276,11 @@ export async function operatorAnswers(
   peer: TwilioPeer,
   call: { callSid: string; callId?: string },
 ): Promise<string> {
+  // The call's id: given, or read from the TwiML the gateway gave the caller (the conference's name, or the leg's parameter).
+  const twiml = [...peer.callUpdates].reverse().find((u) => u.callSid === call.callSid)?.params.Twiml ?? '';
+  const callId = call.callId ?? twimlText(twiml, 'Conference') ?? /<Parameter name="callId" value="([^"]+)"/.exec(twiml)?.[1] ?? undefined;
   const ofCall = (sid: string, params: Record<string, string>) =>
-    (!!call.callId && params.callId === call.callId) || peer.calls.get(sid)?.parentCallSid === call.callSid;
+    (!!callId && params.callId === callId) || peer.calls.get(sid)?.parentCallSid === call.callSid;
   const leg = await eventually(
     async () => {
       const ringing = peer.devices.ringing().find((l) => ofCall(l.callSid, l.customParameters));
