@@ -25,6 +25,8 @@ const SMS_FROM = TEST_SECRETS.TWILIO_SMS_FROM;
 /** Numbers that take no calls, enough to need a second page of Twilio's list (50 a page). */
 const SPARE = Array.from({ length: 55 }, (_, i) => `+1555020${String(i).padStart(4, '0')}`);
 const ANOTHER_TOKEN = 'another-auth-token-0123456789ab';
+/** Twilio's secondary auth token during a rotation (README: TWILIO_AUTH_TOKEN_SECONDARY). */
+const SECONDARY = 'secondary-auth-token-abcdef987654';
 
 jest.setTimeout(120_000);
 
@@ -142,7 +144,7 @@ describe('npm run cli -- twilio:check', () => {
       expect(r.out).not.toContain(n.phoneNumber.slice(2)); // the national digits
       expect(r.out).not.toContain(n.friendlyName); // Twilio's default: "(555) 000-0123"
     }
-    for (const secret of [TEST_SECRETS.TWILIO_AUTH_TOKEN, ANOTHER_TOKEN, key.secret]) expect(r.out).not.toContain(secret);
+    for (const secret of [TEST_SECRETS.TWILIO_AUTH_TOKEN, ANOTHER_TOKEN, SECONDARY, key.secret]) expect(r.out).not.toContain(secret);
     expect(r.out).not.toMatch(/^\s+at /m); // no stack trace
     // What it asked of the peer is in Twilio's API description (path, method, form).
     const asked = peer.requests.splice(0);
@@ -364,6 +366,46 @@ describe('npm run cli -- twilio:check', () => {
     } finally {
       forwarder.target = before;
       await other.app.close();
+    }
+  });
+
+  it('during an auth token rotation: TWILIO_AUTH_TOKEN_SECONDARY tried at Twilio and at the gateway', async () => {
+    const rotating = await startGatewayApp(envFor({ PUBLIC_URL: publicUrl, TWILIO_AUTH_TOKEN_SECONDARY: SECONDARY }));
+    const before = forwarder.target;
+    forwarder.target = Number(new URL(rotating.base).port);
+    try {
+      // 1. Twilio has the secondary token, the gateway holds it.
+      peer.account.secondaryAuthToken = SECONDARY;
+      let { code, lines } = await check({ TWILIO_AUTH_TOKEN_SECONDARY: SECONDARY });
+      expect(code).toBe(0);
+      expect(only(lines, 'secondary-token')).toEqual([
+        { level: 'ok', check: 'secondary-token', message: expect.stringContaining('the gateway accepts signatures made with it (200)') },
+      ]);
+      // After the promotion the old token is kept in the gateway a few minutes; Twilio no longer takes it.
+      peer.account.secondaryAuthToken = undefined;
+      ({ code, lines } = await check({ TWILIO_AUTH_TOKEN_SECONDARY: SECONDARY }));
+      expect(code).toBe(0);
+      expect(only(lines, 'secondary-token')).toEqual([
+        {
+          level: 'warn',
+          check: 'secondary-token',
+          message: expect.stringContaining('TWILIO_AUTH_TOKEN_SECONDARY is not accepted by Twilio (401)'),
+        },
+      ]);
+      // A gateway that was not restarted with it refuses what it signs.
+      forwarder.target = before;
+      peer.account.secondaryAuthToken = SECONDARY;
+      ({ code, lines } = await check({ TWILIO_AUTH_TOKEN_SECONDARY: SECONDARY }));
+      expect(code).toBe(1);
+      expect(only(lines, 'secondary-token')).toEqual([
+        expect.objectContaining({
+          level: 'FAIL',
+          message: expect.stringContaining('refused a request signed with TWILIO_AUTH_TOKEN_SECONDARY (403)'),
+        }),
+      ]);
+    } finally {
+      forwarder.target = before;
+      await rotating.app.close();
     }
   });
 

@@ -566,38 +566,55 @@ export class TwilioAccountCheck {
       );
   }
 
-  /** During an auth token rotation (TWILIO_AUTH_TOKEN_SECONDARY): Twilio and the gateway accept the second token too. */
+  /**
+   * During an auth token rotation (TWILIO_AUTH_TOKEN_SECONDARY, README): the gateway must accept
+   * signatures made with it. Twilio accepts it for REST while it is the account's secondary token;
+   * after the promotion it is the old token, kept in the gateway for a few minutes, which Twilio
+   * no longer accepts: a warning, not a failure.
+   */
   private async secondaryToken(): Promise<void> {
-    const secondary = (this.env as { TWILIO_AUTH_TOKEN_SECONDARY?: string }).TWILIO_AUTH_TOKEN_SECONDARY;
+    const secondary = this.env.TWILIO_AUTH_TOKEN_SECONDARY;
     const sid = this.env.TWILIO_ACCOUNT_SID;
-    if (!secondary || !sid) return;
-    try {
-      await createTwilioClient({ accountSid: sid, authToken: secondary, apiUrl: this.env.TWILIO_API_URL }).api.v2010.accounts(sid).fetch();
-    } catch (e) {
-      this.add(
-        'secondary-token',
-        'FAIL',
-        statusOf(e) === 401
-          ? 'TWILIO_AUTH_TOKEN_SECONDARY is not accepted by Twilio (401): it is not a token of this account (any more); drop it once a rotation is over'
-          : `could not try TWILIO_AUTH_TOKEN_SECONDARY at Twilio: ${this.restProblem(e)}`,
-      );
-      return;
-    }
+    if (!secondary) return;
+    let atTwilio: TwilioCheckLine | null = null;
+    if (sid)
+      try {
+        await createTwilioClient({ accountSid: sid, authToken: secondary, apiUrl: this.env.TWILIO_API_URL })
+          .api.v2010.accounts(sid)
+          .fetch();
+      } catch (e) {
+        atTwilio =
+          statusOf(e) === 401
+            ? {
+                check: 'secondary-token',
+                level: 'warn',
+                message:
+                  'TWILIO_AUTH_TOKEN_SECONDARY is not accepted by Twilio (401): right for the few minutes after a promotion, when it holds the old token; otherwise it is no token of this account: clear it and restart the gateway',
+              }
+            : {
+                check: 'secondary-token',
+                level: 'FAIL',
+                message: `could not try TWILIO_AUTH_TOKEN_SECONDARY at Twilio: ${this.restProblem(e)}`,
+              };
+      }
     const r = await this.signedPost(secondary);
     if (r.kind === 'error') this.add('secondary-token', 'FAIL', r.message);
     else if (r.status !== 200) this.add('secondary-token', 'FAIL', this.refusal(r, 'TWILIO_AUTH_TOKEN_SECONDARY'));
-    else
+    else if (!atTwilio)
       this.add(
         'secondary-token',
         'ok',
-        'TWILIO_AUTH_TOKEN_SECONDARY is accepted by Twilio, and the gateway accepts signatures made with it (200): a rotation can proceed',
+        sid
+          ? 'TWILIO_AUTH_TOKEN_SECONDARY is accepted by Twilio, and the gateway accepts signatures made with it (200)'
+          : 'the gateway accepts signatures made with TWILIO_AUTH_TOKEN_SECONDARY (200); not tried at Twilio: TWILIO_ACCOUNT_SID is not set',
       );
+    if (atTwilio) this.lines.push(atTwilio);
   }
 
   private refusal(r: { status: number; location?: string }, variable: string): string {
     const url = this.shown('status');
     if (r.status === 403)
-      return `the gateway at PUBLIC_URL refused a request signed with ${variable} (403): the gateway holds another TWILIO_AUTH_TOKEN, or its PUBLIC_URL is not ${showUrl(this.base)} (signatures are computed over it)`;
+      return `the gateway at PUBLIC_URL refused a request signed with ${variable} (403): the gateway holds ${variable === 'TWILIO_AUTH_TOKEN' ? 'another TWILIO_AUTH_TOKEN' : 'no such token (restart it with this environment)'}, or its PUBLIC_URL is not ${showUrl(this.base)} (signatures are computed over it)`;
     if (r.status >= 300 && r.status < 400)
       return `${url} answered ${r.status}, a redirect${r.location ? ` to ${showUrl(r.location)}` : ''}: Twilio signs the address it was given, so set PUBLIC_URL (and the numbers' URLs) to the final address`;
     if (r.status === 404)
