@@ -1,20 +1,46 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { clock, human } from '../format';
 import { useNow } from '../socket';
+import type { AudioView } from '../voice';
 import { Offer, OperatorSocket, ask } from './live';
 
-/** An incoming call: a countdown, Accept (which takes the focus, so Enter answers) and Decline. */
-export function OfferPanel(props: {
-  offer: Offer;
-  socket: OperatorSocket;
-  onAccepting: (outcome: Promise<boolean>) => void;
-  onDone: (message?: string) => void;
-}) {
+/**
+ * What the operator waits for between Accept and the call: the gateway has Twilio ring their
+ * browser, and the call is theirs once that leg answers (`call:connected`). Said as it is: ringing
+ * only once it rings; without browser audio, the call comes by phone routing.
+ */
+function connectingText(audio: AudioView): string {
+  switch (audio.state) {
+    case 'ringing':
+      return 'Connecting: your browser is ringing…';
+    case 'on_call':
+    case 'reconnecting':
+      return 'Connecting: your browser has answered; joining you to the caller…';
+    case 'not_configured':
+      return 'Connecting: the call is being put through to you…';
+    case 'unavailable':
+      return `Connecting, but this browser’s audio is unavailable (${audio.reason ?? 'voice service error'}): if the call cannot reach you, the caller goes back to the queue.`;
+    default:
+      return 'Connecting: waiting for your browser to ring…';
+  }
+}
+
+/**
+ * An incoming call: a countdown, Accept (which takes the focus, so Enter answers) and Decline; once
+ * accepted, that it is connecting (the focus moves to it) until the call connects or goes back.
+ */
+export function OfferPanel(props: { offer: Offer; socket: OperatorSocket; audio: AudioView; onDone: (message?: string) => void }) {
   const { offer, socket } = props;
   const now = useNow(250);
   const [pending, setPending] = useState(false);
+  const [accepted, setAccepted] = useState(false);
   const acceptRef = useRef<HTMLButtonElement>(null);
+  const connectingRef = useRef<HTMLHeadingElement>(null);
   useEffect(() => acceptRef.current?.focus(), [offer.callId]);
+  // Accept is gone once accepted: the focus goes to what replaced it, not to the page.
+  useEffect(() => {
+    if (accepted) connectingRef.current?.focus();
+  }, [accepted]);
 
   const total = Math.max(1, offer.expiresAt - offer.receivedAt);
   const left = Math.max(0, offer.expiresAt - now);
@@ -23,18 +49,27 @@ export function OfferPanel(props: {
   const answer = async (event: 'call:accept' | 'call:decline') => {
     setPending(true);
     try {
-      const asked = ask(socket, event, { callId: offer.callId });
-      if (event === 'call:accept') props.onAccepting(asked.then((r) => r.ok));
-      const res = await asked;
+      const res = await ask(socket, event, { callId: offer.callId });
       if (!res.ok)
         props.onDone(`The call could not be ${event === 'call:accept' ? 'accepted' : 'declined'}: ${human(res.error ?? 'refused')}.`);
       else if (event === 'call:decline') props.onDone();
+      else setAccepted(true);
     } catch {
       props.onDone('No answer from the server. The offer may have lapsed.');
     } finally {
       setPending(false);
     }
   };
+
+  if (accepted)
+    return (
+      <section class="panel offer connecting" aria-labelledby="offer-title">
+        <h2 id="offer-title" tabIndex={-1} ref={connectingRef}>
+          Connecting the call
+        </h2>
+        <p class="connecting-text">{connectingText(props.audio)}</p>
+      </section>
+    );
 
   return (
     <section class="panel offer" aria-labelledby="offer-title">

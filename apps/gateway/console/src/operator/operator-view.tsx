@@ -1,5 +1,5 @@
 import { NAMESPACES, OperatorClientEvents, OperatorServerEvents, OperatorStatus } from '@hotline/contract';
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useCallback, useState } from 'preact/hooks';
 import { STATUS_LABEL, human } from '../format';
 import { Session, loadStored, store } from '../session';
 import { useSocket, useSocketEvents } from '../socket';
@@ -27,7 +27,8 @@ export function OperatorView(props: { session: Session; onSignOut: () => void; o
   const [notice, setNotice] = useState<string | null>(null);
   const [historyVersion, setHistoryVersion] = useState(0);
   const [targets, setTargets] = useState<Targets | null>(null);
-  const voice = useVoice(session.token);
+  const voice = useVoice({ token: session.token, staffId: session.user.id });
+  const { announce, callOver } = voice;
 
   const setCall = useCallback((update: LiveCall | null | ((c: LiveCall | null) => LiveCall | null)) => {
     setCallState((current) => {
@@ -63,17 +64,17 @@ export function OperatorView(props: { session: Session; onSignOut: () => void; o
       'call:ended': ({ callId }) => {
         setCall((c) => (c && c.callId === callId && !c.endedAt ? { ...c, endedAt: Date.now() } : c));
         setHistoryVersion((v) => v + 1);
+        callOver(callId);
       },
+      // A browser leg is about to ring (an accepted offer, a colleague's transfer, a callback): the voice leg takes it.
+      'voice:leg': (a) => announce(a),
       'transfer:targets': (p) => setTargets(p),
       connect: () => setHistoryVersion((v) => v + 1),
       // A supervisor handed calls to or from this operator: the list of their calls changed.
       'calls:reassigned': () => setHistoryVersion((v) => v + 1),
     }),
-    [setCall],
+    [setCall, announce, callOver],
   );
-
-  const { setOnCall } = voice;
-  useEffect(() => setOnCall(call !== null && call.endedAt === undefined), [call, setOnCall]);
 
   const available = status !== null && status !== 'away';
   const busy = status === 'offered' || status === 'on_call' || status === 'wrap_up';
@@ -128,9 +129,10 @@ export function OperatorView(props: { session: Session; onSignOut: () => void; o
           <div class="live" aria-live="assertive">
             {offer && !call && (
               <OfferPanel
+                key={offer.callId}
                 offer={offer}
                 socket={socket}
-                onAccepting={voice.accepting}
+                audio={voice.view}
                 onDone={(message) => (setOffer(null), message && setNotice(message))}
               />
             )}

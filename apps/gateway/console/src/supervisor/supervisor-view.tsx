@@ -16,6 +16,7 @@ import { Session, loadStored, store } from '../session';
 import { useSocket, useSocketEvents } from '../socket';
 import { alertCue, soundReady, unlockSound } from '../sound';
 import { TopBar } from '../ui';
+import { useVoice } from '../voice';
 import { StatsPanel } from '../stats/stats-panel';
 import { Alert, AlertCard } from './alert-card';
 import { BreakGlass } from './break-glass';
@@ -62,6 +63,10 @@ export function SupervisorView(props: { session: Session; onSignOut: () => void;
   const [, setSoundTick] = useState(0);
   // Admins watch the wallboard but read no call content.
   const canRead = CONTENT_READERS.includes(session.user.role);
+  const canSupervise = session.user.role === 'supervisor';
+  // The supervisor's browser audio: registered when they listen, coach or join, let go when they are off the call.
+  const voice = useVoice({ token: session.token, staffId: session.user.id }, { onDemand: true });
+  const { announce } = voice;
 
   const setAlerts = useCallback((update: (a: Alert[]) => Alert[]) => {
     setAlertsState((current) => {
@@ -105,8 +110,10 @@ export function SupervisorView(props: { session: Session; onSignOut: () => void;
         alertCue();
       },
       connect: () => setCallsVersion((v) => v + 1),
+      // The leg onto a call this supervisor listens to, coaches or joins is about to ring: the voice leg takes it.
+      'voice:leg': (a) => announce(a),
     }),
-    [setAlerts],
+    [setAlerts, announce],
   );
 
   // An unacknowledged alert keeps sounding and keeps the tab title flagged.
@@ -191,7 +198,8 @@ export function SupervisorView(props: { session: Session; onSignOut: () => void;
           socket={socket}
           me={session.user.id}
           operatorName={operatorName}
-          canSupervise={session.user.role === 'supervisor'}
+          canSupervise={canSupervise}
+          voice={canSupervise ? voice : undefined}
         />
         <div class="supervisor-grid">
           <WaitingCalls snapshot={snapshot} />
