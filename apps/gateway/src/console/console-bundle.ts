@@ -32,10 +32,15 @@ export function consoleBundle(): Promise<ConsoleBundle> {
  * through the console tsconfig's `paths`) in memory, so that `npm start` and `npm run demo` serve it
  * with no build step. esbuild does not type-check: the console's own tsconfig does (see
  * console-bundle.spec.ts).
+ *
+ * `swap` replaces packages by other modules at build time (esbuild's `alias`): the browser tests
+ * build the same sources with a stand-in for the Voice SDK (test/browser/support/fake-voice-sdk.js).
+ * The gateway passes none.
  */
-export async function buildConsoleBundle(): Promise<ConsoleBundle> {
+export async function buildConsoleBundle(swap: Record<string, string> = {}): Promise<ConsoleBundle> {
   const result = await build({
     entryPoints: { app: join(CONSOLE_DIR, 'src', 'main.tsx'), styles: join(CONSOLE_DIR, 'src', 'styles.css') },
+    alias: swap,
     tsconfig: join(CONSOLE_DIR, 'tsconfig.json'),
     bundle: true,
     write: false,
