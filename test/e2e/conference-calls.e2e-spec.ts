@@ -191,10 +191,10 @@ describe('calls as conferences', () => {
       onHoldSeconds: expect.any(Number),
     });
 
-    // The hold music is TwiML Twilio can play (signed request, like every /twilio/* one).
-    const music = await hooks.post('/twilio/conference/hold-music', { AccountSid: env.TWILIO_ACCOUNT_SID!, ConferenceSid: caller.callSid });
-    expect(music.status).toBe(200);
-    expect(music.text).toContain('<Say');
+    // Twilio fetches the hold URL and plays its TwiML once; the music goes on only because the TwiML
+    // loops itself (a <Redirect> back to the hold URL): the caller never sits on hold in silence.
+    await eventually(async () => legOf(call.callId, 'caller')!.holdFetches >= 3, 10_000);
+    expect(peer.conferences.musicProblems).toEqual([]);
 
     // A replayed hold callback is applied once: the operator is told once.
     const holdCb = peer.conferences.callbacks.find(
@@ -552,6 +552,66 @@ describe('calls as conferences', () => {
       second.hooks.close();
       await second.app.close();
     }
+  });
+
+  describe('meets Twilio as it behaves (issue 23)', () => {
+    afterEach(() => peer.webhooks.lateBy.splice(0));
+
+    it('tells the console it is connected only once the record knows who answered: a note saved at once is taken', async () => {
+      // A browser takes a moment to ring and answer: the record must know the operator before the console says connected.
+      const op = await f.staff('operator');
+      const client = await connectConsole(base, '/operator', op.token);
+      clients.push(client);
+      client.socket.on('disconnect', consoleDevice(peer, client, op.id, { answerAfterMs: 400 }));
+      await client.next('status');
+      await client.emit('status:set', { status: 'available' });
+      const call = await placeCall(hooks);
+      await client.next('call:offered', (p) => p.callId === call.callId);
+      expect(await client.emit('call:accept', { callId: call.callId })).toEqual({ ok: true });
+      await client.next('call:connected', (p) => p.callId === call.callId);
+      // The moment the console shows the call, the operator writes: the record takes it.
+      const note = await f.http().post(`/calls/${call.callId}/notes`).set(bearer(op)).send({ text: 'caller is safe for now' });
+      expect(note.status).toBe(201);
+      const ring = peer.devices.history.find((h) => h.customParameters.callId === call.callId)!;
+      expect(ring).toMatchObject({ outcome: 'answered', customParameters: { purpose: 'offer', staffId: op.id } });
+      await hangUp(call);
+    });
+
+    it('applies conference events by SequenceNumber: a hold delivered after the unhold does not put the caller back on hold', async () => {
+      const { client } = await operator();
+      const { wall } = await supervisor();
+      const call = await acceptedCall(client);
+      // Twilio delivers the hold event late, after the unhold that followed it.
+      peer.webhooks.lateBy.push({ match: (p) => p.StatusCallbackEvent === 'participant-hold' && p.FriendlyName === call.callId, ms: 1500 });
+      expect(await client.emit('call:hold', { callId: call.callId, hold: true })).toEqual({ ok: true, onHold: true });
+      expect(await client.emit('call:hold', { callId: call.callId, hold: false })).toEqual({ ok: true, onHold: false });
+      await peer.settled();
+      expect(legOf(call.callId, 'caller')!.hold).toBe(false);
+      // The operator was never told the caller is on hold now, and the wallboard agrees.
+      expect(client.of('call:hold_state').filter((p) => p.callId === call.callId && p.onHold)).toEqual([]);
+      const board = await wall.next('queue:stats', (s) => s.liveCalls?.some((c: any) => c.callId === call.callId), { seen: false });
+      expect(board.liveCalls.find((c: any) => c.callId === call.callId).onHoldSeconds).toBeNull();
+      await hangUp(call);
+    });
+
+    it('keeps a caller who waits alone in the conference hearing the wait music: its TwiML loops itself', async () => {
+      // The operator's browser rings for a while (under its 20 s timeout, compressed here): the caller is in the conference first, alone.
+      const op = await f.staff('operator');
+      const client = await connectConsole(base, '/operator', op.token);
+      clients.push(client);
+      client.socket.on('disconnect', consoleDevice(peer, client, op.id, { answerAfterMs: 850 }));
+      await client.next('status');
+      await client.emit('status:set', { status: 'available' });
+      const call = await placeCall(hooks);
+      await client.next('call:offered', (p) => p.callId === call.callId);
+      expect(await client.emit('call:accept', { callId: call.callId })).toEqual({ ok: true });
+      await client.next('call:connected', (p) => p.callId === call.callId);
+      const caller = legOf(call.callId, 'caller')!;
+      // Fetched again and again while alone (each round: the words, a pause, a <Redirect> back), never silence.
+      expect(caller.waitFetches).toBeGreaterThanOrEqual(2);
+      expect(peer.conferences.musicProblems).toEqual([]);
+      await hangUp(call);
+    });
   });
 
   describe('routing races, through conferences', () => {

@@ -79,13 +79,13 @@ describe('gateway with a dependency away', () => {
     expect(call.enqueueTwiml).toContain('>hotline</Enqueue>');
     await client.next('call:offered', (p) => p.callId === call.callId);
     expect(await client.emit('call:accept', { callId: call.callId })).toEqual({ ok: true });
+    await operatorAnswers(hooks, peer, call);
     const connected = await client.next('call:connected', (p) => p.callId === call.callId);
     // Nothing about the caller can be looked up, and consent to record cannot be checked: no recording.
     expect(connected.caller).toBeUndefined();
     const dial = peer.callUpdates.find((u) => u.callSid === call.callSid)!.params.Twiml;
-    expect(twimlText(dial, 'Client')).toBe(`op-${op.id}`);
-    await operatorAnswers(hooks, peer, call);
-    expect(twimlAttr(dial, 'Dial', 'record')).toBeNull();
+    expect(twimlText(dial, 'Conference')).toBe(call.callId);
+    expect(twimlAttr(dial, 'Conference', 'record')).toBeNull();
     await callStatus(hooks, call, 'completed', 4);
     await client.next('call:ended', (p) => p.callId === call.callId);
     expect(mysql.refused).toBeGreaterThan(0);

@@ -588,9 +588,13 @@ describe('the privacy line', () => {
     const next = await placeCall(hooks, { from, digits: '1' });
     await console_.next('call:offered', (p) => p.callId === next.callId);
     expect(await console_.emit('call:accept', { callId: next.callId })).toEqual({ ok: true });
+    // Into the call's conference, not recorded (a conference recording would need record-from-start).
     const dial = peer.callUpdates.find((u) => u.callSid === next.callSid)!.params.Twiml;
-    expect(twimlText(dial, 'Client')).toBe(`op-${op.id}`);
-    expect(twimlAttr(dial, 'Dial', 'record')).toBeNull();
+    expect(twimlText(dial, 'Conference')).toBe(next.callId);
+    expect(twimlAttr(dial, 'Conference', 'record')).toBeNull();
+    const opLeg = peer.requests.find((r) => r.path.endsWith(`/Conferences/${next.callId}/Participants.json`))!;
+    expect(opLeg.params.To).toMatch(new RegExp(`^client:op-${op.id}\\?`));
+    expect(opLeg.params.ConferenceRecord).toBeUndefined();
     await callStatus(hooks, next, 'completed', 5);
   });
 

@@ -1,4 +1,4 @@
-import { createTwilioClient, isTwilioNotFound } from '@hotline/twilio';
+import { createTwilioClient, isTwilioCallEnded, isTwilioNotFound } from '@hotline/twilio';
 import { TEST_SECRETS } from '../support/test-config';
 import { TwilioPeer, randomSid } from '../support/twilio-peer';
 import { startTwilioPeer } from '../support/gateway-app';
@@ -15,8 +15,26 @@ describe('Twilio REST client with TWILIO_API_URL', () => {
       apiUrl: peer.url,
     });
     const callSid = randomSid('CA');
-    await client.calls(callSid).update({ twiml: '<Response><Dial><Client>op</Client></Dial></Response>' });
-    expect(peer.callUpdates).toEqual([{ callSid, params: { Twiml: '<Response><Dial><Client>op</Client></Dial></Response>' } }]);
+    // A call Twilio never had is 404; a live one takes new TwiML; one that has ended answers 400/21220.
+    expect(
+      isTwilioNotFound(
+        await client
+          .calls(callSid)
+          .update({ twiml: '<Response><Hangup/></Response>' })
+          .catch((e) => e),
+      ),
+    ).toBe(true);
+    peer.registerCall(callSid, '+15550009998', '+15550000000');
+    await client.calls(callSid).update({ twiml: '<Response><Say>One moment.</Say></Response>' });
+    expect(peer.callUpdates).toEqual([{ callSid, params: { Twiml: '<Response><Say>One moment.</Say></Response>' } }]);
+    await peer.settled();
+    expect(peer.calls.get(callSid)!.status).toBe('completed');
+    const ended = await client
+      .calls(callSid)
+      .update({ twiml: '<Response><Hangup/></Response>' })
+      .catch((e) => e);
+    expect(ended).toMatchObject({ status: 400, code: 21220 });
+    expect(isTwilioCallEnded(ended)).toBe(true);
 
     const rec = randomSid('RE');
     await client.recordings(rec).remove();

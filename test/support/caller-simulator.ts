@@ -145,7 +145,8 @@ export class CallerSimulator implements CallDriver {
       throw new Error('the caller simulator only talks to a gateway on this machine (gatewayUrl must be loopback)');
     this.public = new URL(options.publicUrl);
     // What the peer sends (callbacks, wait and hold music, Dial actions) reaches the gateway as Twilio's would.
-    options.peer.webhooks.deliverTo ??= { publicUrl: options.publicUrl, gatewayUrl: options.gatewayUrl };
+    if (!options.peer.webhooks.deliverTo)
+      options.peer.webhooks.deliverTo = { publicUrl: options.publicUrl, gatewayUrl: options.gatewayUrl };
   }
 
   /** Places calls at random intervals around `callEverySeconds` until stop(). */

@@ -31,10 +31,12 @@ export async function startGatewayApp(env: Env, options: HotlineConfigOptions = 
   const base = baseUrlOf(app);
   const hooks = TwilioWebhooks.for(app, env);
   // The Twilio peer this gateway talks to (TWILIO_API_URL): it holds the test's calls and sends its callbacks here.
+  // The newest gateway still open takes them (several nodes share Redis, so any node will do).
   const peer = TwilioPeer.at(env.TWILIO_API_URL);
   if (peer) {
     hooks.peer = peer;
-    peer.webhooks.deliverTo ??= { publicUrl: env.PUBLIC_URL, gatewayUrl: base };
+    const server = app.getHttpServer() as { listening: boolean };
+    peer.webhooks.gateways.push({ publicUrl: env.PUBLIC_URL, gatewayUrl: base, listening: () => server.listening });
   }
   return { app, env, base, hooks };
 }

@@ -79,8 +79,20 @@ export interface WebhookFailure {
 export class PeerWebhooks {
   readonly deliveries: PeerDelivery[] = [];
   readonly failures: WebhookFailure[] = [];
-  /** Where requests go: the public URL they name is rebased onto this (the gateway's own address). */
-  deliverTo?: { publicUrl: string; gatewayUrl: string };
+  /** Gateways under test, newest last: requests go to the newest one still listening. */
+  readonly gateways: { publicUrl: string; gatewayUrl: string; listening: () => boolean }[] = [];
+  private fixed?: { publicUrl: string; gatewayUrl: string };
+
+  /** Where requests go: the public URL they name is rebased onto this (a gateway's own address). */
+  get deliverTo(): { publicUrl: string; gatewayUrl: string } | undefined {
+    if (this.fixed) return this.fixed;
+    const g = [...this.gateways].reverse().find((x) => x.listening());
+    return g ? { publicUrl: g.publicUrl, gatewayUrl: g.gatewayUrl } : undefined;
+  }
+
+  set deliverTo(d: { publicUrl: string; gatewayUrl: string } | undefined) {
+    this.fixed = d;
+  }
   /** Checks each request's parameters against Twilio's documented ones for its route (the contract). */
   check?: (path: string, params: Record<string, string>) => void;
   private readonly inFlight = new Set<Promise<unknown>>();
@@ -91,12 +103,16 @@ export class PeerWebhooks {
     private readonly random: () => number,
   ) {}
 
+  /** Callbacks a test holds back (a late event, as Twilio may deliver it): matching ones wait this much longer. */
+  readonly lateBy: { match: (params: Record<string, string>) => boolean; ms: number }[] = [];
+
   /** A status callback: after a random delay, concurrently with the others, sometimes twice. Not awaited. */
   callback(url: string | null | undefined, params: Record<string, string>, method: 'POST' | 'GET' = 'POST'): void {
     if (!url) return;
     const copies = this.random() < this.realism.duplicateRate ? 2 : 1;
+    const late = this.lateBy.find((l) => l.match(params))?.ms ?? 0;
     for (let copy = 1; copy <= copies; copy++) {
-      const delay = Math.floor(this.random() * this.realism.jitterMs) * copy;
+      const delay = late + Math.floor(this.random() * this.realism.jitterMs) * copy;
       this.track(
         new Promise<void>((resolve) =>
           setTimeout(() => {
@@ -127,10 +143,11 @@ export class PeerWebhooks {
   }
 
   private target(url: string): string | null {
-    if (!this.deliverTo) return null;
-    const base = this.deliverTo.publicUrl.replace(/\/$/, '');
+    const to = this.deliverTo;
+    if (!to) return null;
+    const base = to.publicUrl.replace(/\/$/, '');
     if (!url.startsWith(base)) return null;
-    return this.deliverTo.gatewayUrl.replace(/\/$/, '') + url.slice(base.length);
+    return to.gatewayUrl.replace(/\/$/, '') + url.slice(base.length);
   }
 
   private async send(url: string, params: Record<string, string>, method: 'POST' | 'GET', copy: 1 | 2): Promise<PeerDelivery | null> {
