@@ -23,6 +23,19 @@ import {
 
 const PUBLIC_URL = 'https://hotline.example.test';
 const LOCATION = { FromCity: 'SPRINGFIELD', FromState: 'IL', FromZip: '62701', FromCountry: 'US' };
+/** What Twilio sends as `From` for a withheld or unavailable caller ID: none of them is a number to show. */
+const WITHHELD = [
+  '+266696687',
+  '+7378742833',
+  '+2562533',
+  '+86282452253',
+  '+8656696',
+  'anonymous',
+  'restricted',
+  'unknown',
+  'private',
+  'unavailable',
+];
 
 /** Every key of the test's Redis database with its value, as text (BullMQ's jobs included). */
 async function dumpRedis(redis: Redis): Promise<string> {
@@ -83,13 +96,13 @@ describe('active rescue', () => {
   const http = () => records.f.http();
 
   /** A caller (with caller-ID location) answered by `operator` through the console, as in production. */
-  async function liveCall(op: TestStaff): Promise<{ call: SimulatedCall; console: ConsoleClient }> {
+  async function liveCall(op: TestStaff, withheld?: string): Promise<{ call: SimulatedCall; console: ConsoleClient }> {
     const console = await connectConsole(base, '/operator', op.token);
     clients.push(console);
     await console.next('status');
     await console.emit('status:set', { status: 'available' });
-    const from = testNumber();
-    registerSecret('number', from);
+    const from = withheld ?? testNumber();
+    if (!withheld) registerSecret('number', from);
     const call = await placeCall(hooks, { digits: '2', from, extra: LOCATION });
     peer.registerCall(call.callSid, from, '+15550000000');
     await console.next('call:offered', (p) => p.callId === call.callId);
@@ -139,6 +152,7 @@ describe('active rescue', () => {
       .expect(200);
     expect(approved.body).toEqual({
       number: call.from,
+      withheld: false,
       location: { city: 'SPRINGFIELD', state: 'IL', zip: '62701', country: 'US' },
     });
     expect(peer.requests.some((r) => r.method === 'GET' && r.path.endsWith(`/Calls/${call.callSid}.json`))).toBe(true);
@@ -205,6 +219,33 @@ describe('active rescue', () => {
     expect(findLeaks(logs, [{ kind: 'number', value: call.from }])).toEqual([]);
     // The logs hold this run's lines (a clean scan means something).
     expect(logs.length).toBeGreaterThan(0);
+  });
+
+  it('says the number is withheld when Twilio’s caller ID is one of its stand-ins for a withheld or unavailable number, and still shows the caller-ID location', async () => {
+    for (const from of WITHHELD) {
+      const op = await records.f.staff('operator');
+      const { call, console } = await liveCall(op, from);
+      const path = `/calls/${call.callId}/rescue-requests`;
+      await http().put(`/calls/${call.callId}/assessment`).set(bearer(op)).send({ riskLevel: 'imminent' }).expect(200);
+      const { body } = await http().post(path).set(bearer(op)).send({ reason: 'caller has means and a plan' }).expect(201);
+      const approved = await http().post(`${path}/${body.id}/approve`).set(bearer(supervisor)).send({ reason: 'dispatch' }).expect(200);
+      const location = { city: 'SPRINGFIELD', state: 'IL', zip: '62701', country: 'US' };
+      expect({ from, disclosed: approved.body }).toEqual({ from, disclosed: { number: null, withheld: true, location } });
+      expect((await http().get(`${path}/${body.id}`).set(bearer(op)).expect(200)).body).toEqual({
+        status: 'approved',
+        number: null,
+        withheld: true,
+        location,
+      });
+      // What the escalation says was disclosed: the location, not a number.
+      const [row] = await db.query('SELECT escalation_id FROM rescue_requests WHERE id = ?', [body.id]);
+      const detail = await http().get(`/calls/${call.callId}`).set(bearer(op)).expect(200);
+      expect(detail.body.escalations.find((e: any) => e.id === row.escalation_id).fieldsDisclosed).toEqual(['caller_location']);
+      peer.endQuietly(call.callSid);
+      await callStatus(hooks, call, 'completed', 5);
+      await console.next('call:ended', (p) => p.callId === call.callId);
+      console.close();
+    }
   });
 
   it('is refused once the call has ended, even after a request was made', async () => {

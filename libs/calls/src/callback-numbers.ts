@@ -4,6 +4,7 @@ import { randomUUID } from 'crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { ENV, Env } from '@hotline/config';
 import { ContactKeys, ContentCipher } from '@hotline/crypto';
+import { dialableNumber } from '@hotline/crypto/pseudonym';
 import { KEYSTORE } from '@hotline/persistence';
 import { CallbackBook, CallbackKind, CallbackStatus, LIVE_CALLBACK, callbackNumberField } from './callbacks';
 
@@ -66,24 +67,27 @@ export class CallbackNumbers {
 
   /**
    * `operatorId` takes a due callback for one attempt: the attempt is on record and the number is
-   * returned, to be handed to Twilio and forgotten. Throws CallbackNotDue when it is not open and due.
+   * returned, to be handed to Twilio and forgotten. Throws CallbackNotDue when it is not open and due,
+   * or when it holds no number that may be dialled (then it is closed, its number erased, for good).
    */
   async claim(callbackId: string, operatorId: string, now: Date): Promise<{ attemptId: string; callId: string; number: string }> {
-    return this.db.transaction(async (m) => {
+    const claimed = await this.db.transaction(async (m) => {
       const [cb]: any[] = await m.query(
         `SELECT id, call_id, status, due_at, contact_key_id, sealed_number, number_enc FROM callbacks WHERE id = ? FOR UPDATE`,
         [callbackId],
       );
-      if (!cb || cb.status !== 'open' || new Date(cb.due_at).getTime() > now.getTime())
-        throw new CallbackNotDue('this callback is not due');
-      const number = await this.openNumber(m, cb);
+      if (!cb || cb.status !== 'open' || new Date(cb.due_at).getTime() > now.getTime()) return { refused: 'this callback is not due' };
+      const opened = await this.openNumber(m, cb);
+      // Twilio's stand-in for a withheld or unavailable caller ID (sealed before it was refused) is no number to dial.
+      const number = dialableNumber(opened);
       if (!number) {
-        // The seal cannot be opened (its key or the call's key is gone): nothing to call, ever.
+        // The seal cannot be opened (its key or the call's key is gone), or it holds no number: nothing to call, ever.
         await m.query(
-          `UPDATE callbacks SET status = 'closed', closed_at = ?, last_outcome = 'failed', sealed_number = NULL, number_enc = NULL WHERE id = ?`,
-          [now, callbackId],
+          `UPDATE callbacks SET status = 'closed', closed_at = ?, last_outcome = ?, sealed_number = NULL, number_enc = NULL, claimed_by = NULL
+            WHERE id = ?`,
+          [now, opened ? 'withheld' : 'failed', callbackId],
         );
-        throw new CallbackNotDue('this callback has no number any more');
+        return { refused: opened ? 'this callback’s number is withheld: it cannot be dialled' : 'this callback has no number any more' };
       }
       const attemptId = randomUUID();
       await m.query(
@@ -92,8 +96,11 @@ export class CallbackNumbers {
         [attemptId, callbackId, cb.call_id, operatorId, now],
       );
       await m.query(`UPDATE callbacks SET status = 'dialling', claimed_by = ? WHERE id = ?`, [operatorId, callbackId]);
-      return { attemptId, callId: cb.call_id, number };
+      return { attemptId, callId: cb.call_id as string, number };
     });
+    // Refused after the transaction commits: a callback closed for want of a number stays closed.
+    if ('refused' in claimed) throw new CallbackNotDue(claimed.refused);
+    return claimed;
   }
 
   /**

@@ -32,7 +32,9 @@ export interface CallerLocation {
 
 export interface Disclosure {
   status: 'requested' | 'approved';
-  number?: string;
+  /** Null when the caller's number is withheld (`withheld`). */
+  number?: string | null;
+  withheld?: boolean;
   location?: CallerLocation | null;
 }
 
@@ -45,10 +47,14 @@ export const scheduleFollowup = (token: string, callId: string) =>
 export const requestRescue = (token: string, callId: string, reason: string) =>
   api<{ id: string }>('POST', `/calls/${callId}/rescue-requests`, { token, body: { reason } });
 export const approveRescue = (token: string, callId: string, id: string, reason: string) =>
-  api<{ number: string; location: CallerLocation | null }>('POST', `/calls/${callId}/rescue-requests/${id}/approve`, {
-    token,
-    body: { reason },
-  });
+  api<{ number: string | null; withheld: boolean; location: CallerLocation | null }>(
+    'POST',
+    `/calls/${callId}/rescue-requests/${id}/approve`,
+    {
+      token,
+      body: { reason },
+    },
+  );
 export const readRescue = (token: string, callId: string, id: string) =>
   api<Disclosure>('GET', `/calls/${callId}/rescue-requests/${id}`, { token });
 

@@ -6,6 +6,7 @@ import { Principal } from '@hotline/auth';
 import { CallbackBook, CallbackNotDue, CallbackNumbers, CallRepository } from '@hotline/calls';
 import { Clock } from '@hotline/clock';
 import { ENV, Env, ROUTING_CONFIG, RoutingConfig, WORDING, Wording, addDuration, durationMs } from '@hotline/config';
+import { dialableNumber } from '@hotline/crypto/pseudonym';
 import { REDIS, withTimeout } from '@hotline/observability';
 import { liveCallersWaiting } from '@hotline/routing';
 import { TwilioService } from '@hotline/twilio';
@@ -121,15 +122,16 @@ export class CallbacksService {
     if (!call || call.operatorId !== user.id) throw new NotFoundException(NOT_FOUND);
     const callSid = await this.callSid(callId);
     const caller = callSid ? await twilioAnswer(() => this.twilio.caller(callSid)) : null;
-    if (!caller || !/^\+[1-9]\d{6,14}$/.test(caller.from))
-      throw new ConflictException('the caller’s number is withheld or no longer held by Twilio: no follow-up can be scheduled');
+    // Twilio's stand-ins for a withheld or unavailable caller ID are no number to call.
+    const number = caller ? dialableNumber(caller.from) : null;
+    if (!number) throw new ConflictException('the caller’s number is withheld or no longer held by Twilio: no follow-up can be scheduled');
     const now = this.clock.now();
     const dueAt = inHours ? new Date(now.getTime() + inHours * 3600_000) : addDuration(now, this.cfg.followups.defaultDelay);
     const r = await this.numbers.scheduleFollowup(
       {
         callId,
         operatorId: user.id,
-        number: caller.from,
+        number,
         dueAt,
         maxAttempts: this.cfg.callbacks.maxAttempts,
         wordingVersion: this.wording.version,

@@ -88,10 +88,16 @@ export class CallerLocationDto {
 
 export class RescueDisclosureDto {
   @ApiProperty({
-    description: 'The caller’s number, read now from Twilio’s Call resource for the live call. Never stored.',
+    type: String,
+    nullable: true,
+    description:
+      'The caller’s number, read now from Twilio’s Call resource for the live call. Never stored. Null when the caller ID is withheld ' +
+      'or unavailable (Twilio’s stand-ins such as `anonymous` or +266696687 are never shown as a number).',
     example: '+15551234567',
   })
-  number: string;
+  number: string | null;
+  @ApiProperty({ description: 'The caller withheld their number (or their network did not give it): `number` is null.' })
+  withheld: boolean;
   @ApiProperty({
     type: CallerLocationDto,
     nullable: true,
@@ -102,6 +108,7 @@ export class RescueDisclosureDto {
 
 export class RescueStatusDto {
   @ApiProperty({ enum: ['requested', 'approved'] }) status: string;
-  @ApiPropertyOptional() number?: string;
+  @ApiPropertyOptional({ type: String, nullable: true, description: 'Once approved; null when withheld.' }) number?: string | null;
+  @ApiPropertyOptional({ description: 'Once approved: the number is withheld.' }) withheld?: boolean;
   @ApiPropertyOptional({ type: CallerLocationDto, nullable: true }) location?: CallerLocationDto | null;
 }

@@ -4,6 +4,7 @@ import { AuditService } from '@hotline/audit';
 import { Principal } from '@hotline/auth';
 import { CallRepository, CallSummary, RescueRequest, RescueRequests } from '@hotline/calls';
 import { Clock } from '@hotline/clock';
+import { dialableNumber } from '@hotline/crypto/pseudonym';
 import type { DisclosableField, RescueAlert } from '@hotline/contract';
 import { AlertMessage, alertsChannel } from '@hotline/events';
 import { REDIS, withTimeout } from '@hotline/observability';
@@ -12,6 +13,17 @@ import { TwilioService } from '@hotline/twilio';
 
 const NOT_FOUND = 'no such call';
 const NO_REQUEST = 'no such rescue request on this call';
+
+/**
+ * What an approved rescue discloses, read live. `number` is null and `withheld` true when Twilio's
+ * caller ID is its stand-in for a withheld or unavailable number (never shown as a number); the
+ * caller-ID location is shown where Twilio gave one, withheld number or not.
+ */
+export interface RescueDisclosure {
+  number: string | null;
+  withheld: boolean;
+  location: CallerLocation | null;
+}
 
 /**
  * Active rescue (the 988 imminent-risk policy): two people, both audited, before anyone sees the
@@ -65,7 +77,7 @@ export class RescueService {
     return { id: created.id };
   }
 
-  async approve(user: Principal, callId: string, id: string, reason: string): Promise<{ number: string; location: CallerLocation | null }> {
+  async approve(user: Principal, callId: string, id: string, reason: string): Promise<RescueDisclosure> {
     // Read first, outside the transaction (no lock held across a call to Twilio); disclosed only once the approval commits.
     const pre = await this.requests.find(callId, id);
     if (!pre) throw new NotFoundException(NO_REQUEST);
@@ -74,7 +86,11 @@ export class RescueService {
     if (!before) throw new NotFoundException(NOT_FOUND);
     this.mustBeLive(before);
     const live = await this.readLive(callId);
-    const fields: DisclosableField[] = live.location ? ['phone_number', 'caller_location'] : ['phone_number'];
+    // What is disclosed: the number unless withheld, the location where Twilio gave one.
+    const fields: DisclosableField[] = [
+      ...(live.number ? (['phone_number'] as const) : []),
+      ...(live.location ? (['caller_location'] as const) : []),
+    ];
     const approved = await this.calls.transaction(async (tx) => {
       const call = await this.calls.lockExclusive(callId, tx);
       if (!call) throw new NotFoundException(NOT_FOUND);
@@ -145,12 +161,13 @@ export class RescueService {
       throw new ConflictException('the call has ended: its number cannot be read any more');
   }
 
-  private async readLive(callId: string): Promise<{ number: string; location: CallerLocation | null }> {
+  private async readLive(callId: string): Promise<RescueDisclosure> {
     const callSid = await this.requests.callSid(callId);
     const caller = callSid ? await twilioAnswer(() => this.twilio.liveCaller(callSid)) : null;
     if (!caller) throw new ConflictException('the call has ended: its number cannot be read any more');
     const location = await withTimeout(this.locations.read(callId), 1000).catch(() => null);
-    return { number: caller.from, location };
+    const number = dialableNumber(caller.from);
+    return { number, withheld: !number, location };
   }
 
   private async alert(alert: RescueAlert): Promise<void> {

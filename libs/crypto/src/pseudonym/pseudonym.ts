@@ -26,6 +26,16 @@ export function normaliseE164(raw: string | undefined | null): string | null {
 }
 
 /**
+ * A number we may dial or show: the caller's E.164 number, or null when Twilio's `From` is the
+ * stand-in for a withheld or unavailable caller ID (above) or no number at all. The one test for
+ * every number Hotline books, dials or discloses (overflow callbacks, follow-ups, active rescue): a
+ * null is never booked, dialled or shown as a number.
+ */
+export function dialableNumber(raw: string | undefined | null): string | null {
+  return normaliseE164(raw);
+}
+
+/**
  * The caller's keyed pseudonym: HMAC-SHA256 of the E.164 number. The number itself is never stored;
  * without PSEUDONYM_KEY a pseudonym cannot be tested against a guessed number.
  */

@@ -68,7 +68,7 @@ export function RescueRequest(props: { session: Session; callId: string; ended: 
           ) : disclosure?.status === 'approved' ? (
             <dl class="disclosure">
               <dt>Caller’s number</dt>
-              <dd>{disclosure.number}</dd>
+              <dd>{disclosure.number ?? 'Withheld by the caller'}</dd>
               <dt>Caller-ID location</dt>
               <dd>{place(disclosure.location)}</dd>
             </dl>

@@ -50,7 +50,7 @@ export function RescueAlerts(props: {
 /** Two people: the supervisor states a reason; then the number and location are read live and shown here. */
 function ApproveRescue(props: { session: Session; alert: RescueAlertItem; onClose: () => void; onApproved: () => void }) {
   const [reason, setReason] = useState('');
-  const [result, setResult] = useState<{ number: string; location: CallerLocation | null } | null>(null);
+  const [result, setResult] = useState<{ number: string | null; location: CallerLocation | null } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -75,7 +75,7 @@ function ApproveRescue(props: { session: Session; alert: RescueAlertItem; onClos
         <div aria-live="assertive">
           <dl class="disclosure">
             <dt>Caller’s number</dt>
-            <dd>{result.number}</dd>
+            <dd>{result.number ?? 'Withheld by the caller'}</dd>
             <dt>Caller-ID location</dt>
             <dd>{place(result.location)}</dd>
           </dl>
