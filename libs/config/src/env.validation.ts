@@ -1,3 +1,4 @@
+import { Transform } from 'class-transformer';
 import { IsBase64, IsIP, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength, ValidateBy } from 'class-validator';
 import { networkListProblem } from './networks';
 
@@ -78,6 +79,21 @@ export class EnvironmentVariables {
   @IsOptional()
   @IsString()
   TWILIO_TWIML_APP_SID?: string;
+
+  /**
+   * Every app that dials (gateway, records): the outbound calls per second the Twilio account allows
+   * (Twilio's CPS). New legs wait their turn, live calls first, shared by every process through Redis.
+   * Default 1 (Twilio's own default); read here as an integer and defaulted here.
+   */
+  @Transform(({ value }) => (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value))
+  @ValidateBy({
+    name: 'callsPerSecond',
+    validator: {
+      validate: (v: unknown) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 10_000,
+      defaultMessage: () => 'TWILIO_CPS must be a whole number of calls per second, 1 to 10000',
+    },
+  })
+  TWILIO_CPS: number = 1;
 
   /** PEM P-256 private key that signs staff tokens (ES256): records only. */
   @IsOptional()

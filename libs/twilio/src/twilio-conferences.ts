@@ -1,5 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { ENV, Env } from '@hotline/config';
+import { OutboundPacer, OutboundPriority } from './outbound-pacer';
 import { Twilio, lazyRestClient, isTwilioNotFound } from './twilio-client';
 
 /** A leg to dial into a conference (Twilio's Participants resource, create). */
@@ -25,6 +26,8 @@ export interface NewParticipant {
   startConferenceOnEnter?: boolean;
   endConferenceOnExit?: boolean;
   earlyMedia?: boolean;
+  /** Whose turn at the account's calls per second (TWILIO_CPS): `live` (default), someone is on the line waiting for this leg. */
+  priority?: OutboundPriority;
 }
 
 export interface ParticipantChange {
@@ -38,23 +41,34 @@ export interface ParticipantChange {
 /**
  * Twilio Conferences: the few REST calls a call that lives in a conference needs. Part of the
  * Twilio port (only libs/twilio talks to Twilio); the address is TWILIO_API_URL, as for TwilioService.
+ * Each request is bounded (TWILIO_REST_TIMEOUT_MS, never retried), except a new leg: that waits its
+ * turn at the account's calls per second (OutboundPacer), so it is never made inside a webhook.
  */
 @Injectable()
 export class TwilioConferences {
-  constructor(@Inject(ENV) private readonly env: Env) {
+  constructor(
+    @Inject(ENV) private readonly env: Env,
+    @Optional() pacer?: OutboundPacer,
+  ) {
     this.rest = lazyRestClient(env);
+    this.pacer = pacer ?? new OutboundPacer(env);
   }
 
   private readonly rest: () => Twilio;
+  private readonly pacer: OutboundPacer;
 
   /**
    * Dials a leg into the conference `name` (a conference SID, or a friendly name: Twilio creates the
-   * conference if none of that name is in progress). Returns the new leg's CallSid.
+   * conference if none of that name is in progress), when its turn at TWILIO_CPS comes (a live leg
+   * waits up to 10 s, then OutboundSlotUnavailable is thrown; a 429 is waited out and tried once
+   * more). Returns the new leg's CallSid.
    */
   async addParticipant(name: string, p: NewParticipant): Promise<{ callSid: string; conferenceSid: string }> {
-    const r = await this.rest()
-      .conferences(name)
-      .participants.create({
+    // The client and its resource made first (the library loads them on first use): once the turn
+    // comes, the request goes at once.
+    const participants = this.rest().conferences(name).participants;
+    const r = await this.pacer.create(p.priority ?? 'live', () =>
+      participants.create({
         to: p.to,
         from: p.from,
         label: p.label,
@@ -78,7 +92,8 @@ export class TwilioConferences {
             }
           : {}),
         ...(p.coaching ? { coaching: true, callSidToCoach: p.callSidToCoach } : {}),
-      });
+      }),
+    );
     return { callSid: r.callSid, conferenceSid: r.conferenceSid };
   }
 

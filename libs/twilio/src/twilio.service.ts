@@ -1,5 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { ENV, Env } from '@hotline/config';
+import { OutboundPacer, OutboundPriority } from './outbound-pacer';
 import { Twilio, lazyRestClient, isTwilioNotFound, twilioLibrary } from './twilio-client';
 
 /** Raised when a Twilio setting this operation needs is missing (the message names it). */
@@ -17,11 +18,17 @@ export class TwilioNotConfiguredError extends Error {
  */
 @Injectable()
 export class TwilioService {
-  constructor(@Inject(ENV) private readonly env: Env) {
+  constructor(
+    @Inject(ENV) private readonly env: Env,
+    @Optional() pacer?: OutboundPacer,
+  ) {
     this.rest = lazyRestClient(env);
+    this.pacer = pacer ?? new OutboundPacer(env);
   }
 
   private readonly rest: () => Twilio;
+  /** New outbound calls wait their turn at the account's calls per second (TWILIO_CPS), live calls first. */
+  private readonly pacer: OutboundPacer;
 
   /**
    * True when `signature` (the X-Twilio-Signature header) is Twilio's for this URL and these POST
@@ -121,18 +128,29 @@ export class TwilioService {
   /**
    * Places an outbound call (a callback) from `from` to `to`; Twilio asks `url` for its TwiML when
    * it is answered and posts its end to `statusCallback`. The number goes to Twilio and nowhere else.
+   * The call waits its turn at TWILIO_CPS behind every live leg waiting (`priority`, default
+   * `callback`: up to 15 s, then OutboundSlotUnavailable is thrown); a 429 is waited out and tried once more.
    */
-  async placeCall(p: { to: string; from: string; url: string; statusCallback: string }): Promise<{ sid: string }> {
-    const c = await this.rest().calls.create({
-      to: p.to,
-      from: p.from,
-      url: p.url,
-      method: 'POST',
-      statusCallback: p.statusCallback,
-      statusCallbackMethod: 'POST',
-      statusCallbackEvent: ['completed'],
-      timeout: 30,
-    });
+  async placeCall(p: {
+    to: string;
+    from: string;
+    url: string;
+    statusCallback: string;
+    priority?: OutboundPriority;
+  }): Promise<{ sid: string }> {
+    const calls = this.rest().calls; // made before the turn comes, so that the request goes at once
+    const c = await this.pacer.create(p.priority ?? 'callback', () =>
+      calls.create({
+        to: p.to,
+        from: p.from,
+        url: p.url,
+        method: 'POST',
+        statusCallback: p.statusCallback,
+        statusCallbackMethod: 'POST',
+        statusCallbackEvent: ['completed'],
+        timeout: 30,
+      }),
+    );
     return { sid: c.sid };
   }
 
