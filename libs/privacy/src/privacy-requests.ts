@@ -9,7 +9,7 @@ import type { SmsCap } from '@hotline/contract';
 import { AlertMessage, alertsChannel } from '@hotline/events';
 import { PrivacyJobs } from '@hotline/jobs';
 import { REDIS, counter, withTimeout } from '@hotline/observability';
-import { TwilioService } from '@hotline/twilio';
+import { TwilioService, answerWithin } from '@hotline/twilio';
 import {
   AuditAppend,
   CallerSummary,
@@ -45,6 +45,13 @@ export type SendCodeResult = 'sent' | 'refused' | 'not_sent';
 
 /** Steps of the privacy line (the phone menu counts its own steps in the same counter). */
 export const privacyLineSteps = counter('hotline_privacy_line_total', 'Privacy line steps', ['step']);
+/**
+ * How long the privacy line waits for Twilio to take a verification SMS: it is sent while Twilio
+ * waits for the answer to the caller's key press (the webhook's budget, WEBHOOK_BUDGET_MS, covers the
+ * database work around it too). Past it the caller hears that no code could be sent.
+ */
+export const SMS_SEND_BUDGET_MS = 2500;
+
 /** Verification SMS refused because a cap was full (per number, per country calling code, in all). */
 export const smsRefusedByCap = counter('hotline_privacy_sms_refused_total', 'Privacy line verification SMS refused at a cap', ['cap']);
 
@@ -104,15 +111,36 @@ export class PrivacyRequests {
     }
     const issued = await verification.issue(pseudonym);
     if (!issued.ok) return this.refused(ds, callSid, { blockedUntil: issued.blockedUntil.toISOString() });
-    let sid: string;
-    try {
-      sid = (await this.twilio.sendSms(number, codeSms(issued.code), this.statusCallback)).sid;
-    } catch (e) {
+    const sending: Promise<{ sid: string } | { error: unknown }> = this.twilio
+      .sendSms(number, codeSms(issued.code), this.statusCallback)
+      .then(
+        (m) => ({ sid: m.sid }),
+        (error: unknown) => ({ error }),
+      );
+    const sent = await answerWithin<{ sid: string } | { error: unknown } | { late: true }>(sending, SMS_SEND_BUDGET_MS, () => ({
+      late: true,
+    }));
+    if (!('sid' in sent)) {
+      const late = 'late' in sent;
+      // Past the budget Twilio may still take the SMS: if its SID comes, it is kept like any other
+      // (so the message is deleted at Twilio), though the caller has been told no code was sent.
+      if (late) void sending.then((r) => ('sid' in r ? this.keepLateSms(ds, r.sid, pseudonym, callSid) : undefined));
+      const e = 'error' in sent ? (sent.error as { name?: string; status?: number }) : undefined;
       privacyLineSteps.inc({ step: 'code_not_sent' });
-      this.logger.warn({ msg: 'verification SMS not sent', callSid, error: (e as Error).name, status: (e as { status?: number }).status });
-      await this.audit(ds, { action: 'privacy.code_not_sent', targetType: 'privacy_call', targetId: callSid, detail: { intent } });
+      this.logger.warn({
+        msg: 'verification SMS not sent',
+        callSid,
+        ...(late ? { overBudgetMs: SMS_SEND_BUDGET_MS } : { error: e?.name, status: e?.status }),
+      });
+      await this.audit(ds, {
+        action: 'privacy.code_not_sent',
+        targetType: 'privacy_call',
+        targetId: callSid,
+        detail: late ? { intent, timedOut: true } : { intent },
+      });
       return 'not_sent';
     }
+    const sid = sent.sid;
     await recordSentSms(ds, { sid, purpose: 'code', pseudonym, at: this.clock.now() });
     await this.jobs.deleteSms(sid);
     privacyLineSteps.inc({ step: 'code_sent' });
@@ -208,6 +236,16 @@ export class PrivacyRequests {
       this.logger.warn({ msg: 'no contact key published by the worker: this request gets no closing SMS', requestId: req.id });
     await this.jobs.deletionRequest(req.id, req.executeAfter);
     return req;
+  }
+
+  /** A verification SMS Twilio took after the caller was told it was not sent: kept, so that it is deleted at Twilio. */
+  private async keepLateSms(ds: DataSource, sid: string, pseudonym: string, callSid: string): Promise<void> {
+    try {
+      await recordSentSms(ds, { sid, purpose: 'code', pseudonym, at: this.clock.now() });
+      await this.jobs.deleteSms(sid);
+    } catch (e) {
+      this.logger.warn({ msg: 'late verification SMS not kept for deletion', callSid, messageSid: sid, error: (e as Error).name });
+    }
   }
 
   /** A one-time contact key taken but not used goes back to the pool (best effort: an unused key seals nothing). */

@@ -1,6 +1,7 @@
 import { Body, Controller, Header, HttpCode, Logger, Post, Query } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Public } from '@hotline/auth';
+import { WEBHOOK_BUDGET_MS, answerWithin } from '@hotline/twilio';
 import { CallTwiml } from '../telephony/twiml';
 import { ConferenceCalls, TwilioParams } from './conference-calls.service';
 import { ConferenceTwiml } from './conference-twiml';
@@ -8,6 +9,9 @@ import { ConferenceTwiml } from './conference-twiml';
 /**
  * Twilio's conference webhooks: conference and participant status callbacks, a leg's call
  * progress, hold music. Signatures are checked by TwilioSignatureMiddleware (every /twilio/* path).
+ * Each callback is answered within its time budget (WEBHOOK_BUDGET_MS) whatever Twilio's REST API
+ * does: applying it (taking the caller off hold, removing a leg, ending the conference) goes on
+ * after the answer when it takes longer; the answer is empty TwiML either way.
  */
 @Public()
 @ApiExcludeController()
@@ -24,7 +28,7 @@ export class ConferenceController {
   @HttpCode(200)
   @Header('Content-Type', 'text/xml')
   async status(@Query() query: TwilioParams, @Body() body: TwilioParams): Promise<string> {
-    await this.calls.status(query, body ?? {}).catch((e) => this.failed('status', e));
+    await this.applied('status', this.calls.status(query, body ?? {}));
     return CallTwiml.empty();
   }
 
@@ -32,7 +36,7 @@ export class ConferenceController {
   @HttpCode(200)
   @Header('Content-Type', 'text/xml')
   async leg(@Query() query: TwilioParams, @Body() body: TwilioParams): Promise<string> {
-    await this.calls.leg(query, body ?? {}).catch((e) => this.failed('leg', e));
+    await this.applied('leg', this.calls.leg(query, body ?? {}));
     return CallTwiml.empty();
   }
 
@@ -40,7 +44,7 @@ export class ConferenceController {
   @HttpCode(200)
   @Header('Content-Type', 'text/xml')
   async recording(@Query() query: TwilioParams, @Body() body: TwilioParams): Promise<string> {
-    await this.calls.recording(query, body ?? {}).catch((e) => this.failed('recording', e));
+    await this.applied('recording', this.calls.recording(query, body ?? {}));
     return CallTwiml.empty();
   }
 
@@ -49,6 +53,15 @@ export class ConferenceController {
   @Header('Content-Type', 'text/xml')
   holdMusic(): string {
     return this.twiml.holdMusic();
+  }
+
+  /** Waits for the callback to be applied, up to the budget; then answers while it goes on. */
+  private applied(what: string, work: Promise<void>): Promise<void> {
+    return answerWithin(
+      work.catch((e) => this.failed(what, e)),
+      WEBHOOK_BUDGET_MS,
+      () => this.logger.warn(`conference ${what} callback answered before it was applied (over ${WEBHOOK_BUDGET_MS} ms); it goes on`),
+    );
   }
 
   /**

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { normaliseE164, PseudonymService } from '@hotline/crypto/pseudonym';
 import { PrivacyCaller, PrivacyIntent, PrivacyRequests, privacyLineSteps as steps } from '@hotline/privacy';
+import { WEBHOOK_BUDGET_MS, answerWithin } from '@hotline/twilio';
 import { PrivacySession, PrivacySessions } from './privacy-session';
 import { PrivacyTwiml, spokenDuration } from './privacy-twiml';
 
@@ -40,9 +41,22 @@ export class PrivacyLineService {
     private readonly twiml: PrivacyTwiml,
   ) {}
 
-  /** Any step: a failure the caller cannot fix ends the call politely, and changes nothing more. */
+  /**
+   * Any step: a failure the caller cannot fix ends the call politely, and changes nothing more. A
+   * step answers within its time budget (WEBHOOK_BUDGET_MS): past it, whatever held it up (the
+   * database, Twilio), the caller is asked to call again rather than left to Twilio's application
+   * error; the code's SMS has a budget of its own within it (SMS_SEND_BUDGET_MS, then "we could not send").
+   */
   async step(name: string, params: TwilioParams, fn: (callSid: string) => Promise<string>): Promise<string> {
     const callSid = str(params.CallSid);
+    return answerWithin(this.run(name, callSid, fn), WEBHOOK_BUDGET_MS, () => {
+      steps.inc({ step: 'over_budget' });
+      this.logger.warn({ msg: 'privacy line step over its time budget; the caller is asked to call again', step: name, callSid });
+      return this.twiml.end('unavailable');
+    });
+  }
+
+  private async run(name: string, callSid: string, fn: (callSid: string) => Promise<string>): Promise<string> {
     try {
       if (!CALL_SID.test(callSid)) throw new PrivacyLineStop('no valid CallSid');
       return await fn(callSid);

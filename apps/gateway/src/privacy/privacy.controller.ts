@@ -1,13 +1,14 @@
 import { Body, Controller, Header, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Public } from '@hotline/auth';
-import { MessagingResponse } from '@hotline/twilio';
+import { MessagingResponse, WEBHOOK_BUDGET_MS, answerWithin } from '@hotline/twilio';
 import { PrivacyLineService, TwilioParams } from './privacy-line.service';
 import { SmsStatusService } from './sms-status.service';
 
 /**
  * The privacy line (`/twilio/voice/privacy`, reached directly or by 9 from the main menu) and the
  * steps its TwiML leads to. Signatures are checked by TwilioSignatureMiddleware like every /twilio/* path.
+ * Every step answers within its time budget (PrivacyLineService.step).
  */
 @Public()
 @ApiExcludeController()
@@ -51,7 +52,10 @@ export class PrivacyController {
   }
 }
 
-/** Twilio's message status callbacks for the SMS the privacy line and the worker send. */
+/**
+ * Twilio's message status callbacks for the SMS the privacy line and the worker send; answered within
+ * the webhook budget (what is not done by then goes on, and the delayed delete-sms job is there anyway).
+ */
 @Public()
 @ApiExcludeController()
 @Controller('twilio/sms')
@@ -62,7 +66,7 @@ export class SmsStatusController {
   @HttpCode(200)
   @Header('Content-Type', 'text/xml')
   async status(@Body() body: TwilioParams): Promise<string> {
-    await this.sms.status(body ?? {});
+    await answerWithin(this.sms.status(body ?? {}), WEBHOOK_BUDGET_MS, () => undefined);
     return new MessagingResponse().toString();
   }
 }

@@ -8,6 +8,8 @@ import { RecordsDb } from '../records-db';
 import type { TwilioParams } from './privacy-line.service';
 
 const MESSAGE_SID = /^(SM|MM)[0-9a-fA-F]{32}$/;
+/** The deletion at Twilio is tried this long inside the callback; past it the delayed delete-sms job does it. */
+const DELETE_BUDGET_MS = 2500;
 const deleted = counter('hotline_sms_deleted_total', 'SMS deleted at Twilio after their final status', ['via']);
 
 /**
@@ -33,7 +35,7 @@ export class SmsStatusService {
       const ds = await withTimeout(this.records.get(), 3000);
       const known = await smsKnown(ds, sid);
       if (!known || known.deleted) return;
-      const outcome = await this.twilio.deleteMessage(sid);
+      const outcome = await withTimeout(this.twilio.deleteMessage(sid), DELETE_BUDGET_MS);
       await ds.transaction(async (m) => {
         if (await markSmsDeleted(m, sid, this.clock.now())) {
           await new AuditService(ds).append(
