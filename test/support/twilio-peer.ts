@@ -166,6 +166,8 @@ export class TwilioPeer implements PeerCore {
   readonly goneRecordings = new Set<string>();
   /** When set, every request fails with this status (Twilio down). */
   failAll?: number;
+  /** Every REST request waits this long before it is handled and answered (Twilio's API slow); 0: at once. */
+  restDelayMs = 0;
   /** Outbound calls placed (calls.create), in order, with the SID Twilio gave each. */
   readonly placedCalls: { sid: string; to: string; from: string; url: string; statusCallback: string; machineDetection?: string }[] = [];
   /** Numbers the peer rings, and how they answer (default: a person, after a short ring). */
@@ -644,6 +646,7 @@ export class TwilioPeer implements PeerCore {
     const params = Object.fromEntries(form);
     const record: PeerRequest = { method: req.method ?? 'GET', path: url.pathname, params, at: Date.now() };
     this.requests.push(record);
+    if (this.restDelayMs) await sleep(this.restDelayMs);
     const reply = (status: number, json: unknown, headers: Record<string, string> = {}) => {
       record.status = status;
       for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
