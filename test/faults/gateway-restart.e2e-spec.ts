@@ -5,7 +5,7 @@ import { AppProcess, freePort, startAppProcess, waitForHttp } from '../support/a
 import { envFor } from '../support/env-for';
 import { TEST_SECRETS } from '../support/test-config';
 import { TwilioPeer } from '../support/twilio-peer';
-import { ConsoleClient, SimulatedCall, TwilioWebhooks, callStatus, eventually, placeCall, staff } from '../support/webhooks';
+import { ConsoleClient, SimulatedCall, TwilioWebhooks, callStatus, eventually, placeCall, staff, consoleDevice } from '../support/webhooks';
 import { clearRouting, startTwilioPeer, testRoutingStore } from '../support/gateway-app';
 
 /**
@@ -56,6 +56,8 @@ describe('gateway restarted with operators connected', () => {
     });
     const c: Console = { id: op.id, client: new ConsoleClient(socket), mark: 0 };
     consoles.push(c);
+    // Its browser's voice device stays registered at Twilio while the gateway restarts.
+    consoleDevice(peer, c.client, op.id);
     await c.client.next('status');
     return c;
   }
@@ -76,6 +78,9 @@ describe('gateway restarted with operators connected', () => {
     base = `http://127.0.0.1:${port}`;
     env = envFor({ PUBLIC_URL });
     hooks = new TwilioWebhooks(base, PUBLIC_URL, TEST_SECRETS.TWILIO_AUTH_TOKEN);
+    // The gateway runs as its own process: the peer holds the test's calls and posts its callbacks there.
+    hooks.peer = peer;
+    peer.webhooks.deliverTo = { publicUrl: PUBLIC_URL, gatewayUrl: base };
     redis = new Redis(env.REDIS_URL);
     await clearRouting(redis);
     await startGateway();

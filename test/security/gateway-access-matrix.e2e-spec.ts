@@ -7,7 +7,7 @@ import type { Role } from '@hotline/contract';
 import { envFor } from '../support/env-for';
 import { Factory, bearer } from '../support/factories';
 import { TwilioPeer } from '../support/twilio-peer';
-import { ConsoleClient, TwilioWebhooks, baseUrlOf, callStatus, connectConsole, placeCall, staff } from '../support/webhooks';
+import { ConsoleClient, TwilioWebhooks, baseUrlOf, callStatus, connectConsole, consoleDevice, placeCall, staff } from '../support/webhooks';
 import { routeTable } from './support/routes';
 import { SocketNamespaceInfo, socketTable } from './support/sockets';
 import { startRecordsApp } from '../support/records-app';
@@ -129,6 +129,7 @@ describe('gateway access: HTTP routes and console sockets', () => {
     const op = staff(env, 'operator');
     const client = await connectConsole(base, '/operator', op.token);
     clients.push(client);
+    client.socket.on('disconnect', consoleDevice(peer, client, op.id));
     await client.next('status');
     if (available) expect(await client.emit('status:set', { status: 'available' })).toEqual({ ok: true, status: 'available' });
     return { op, client };

@@ -579,7 +579,8 @@ export class CallerSimulator implements CallDriver {
   }
 
   private resolve(url: string, base: string): string {
-    return new URL(url, base).toString();
+    // A document from a call update has no URL of its own (its URLs are absolute).
+    return (base ? new URL(url, base) : new URL(url)).toString();
   }
 
   private later(l: Live, seconds: number, fn: () => void): void {
