@@ -4,6 +4,7 @@ import { join } from 'path';
 import { INestApplication } from '@nestjs/common';
 import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
+import { CallbackNumbers } from '@hotline/calls';
 import { Env } from '@hotline/config';
 import { CONTACT_KEYS_REDIS_KEY } from '@hotline/crypto';
 import { dumpAllText, openTestDataSources } from '../support/db';
@@ -12,10 +13,23 @@ import { FakeClock } from '../support/fake-clock';
 import { TestStaff, bearer } from '../support/factories';
 import { clearRouting, startGatewayApp, startTwilioPeer } from '../support/gateway-app';
 import { RecordsTestApp, startRecordsApp } from '../support/records-app';
-import { TwilioPeer } from '../support/twilio-peer';
+import { PeerCall, TwilioPeer } from '../support/twilio-peer';
 import { CallerSimulator } from '../support/caller-simulator';
 import { TEST_SECRETS } from '../support/test-config';
-import { SimulatedCall, TwilioWebhooks, callStatus, placeCall, twimlAttr, twimlText } from '../support/webhooks';
+import { parseXml } from '../support/twiml-xml';
+import {
+  ConsoleClient,
+  SimulatedCall,
+  TwilioWebhooks,
+  callStatus,
+  connectConsole,
+  consoleDevice,
+  eventually,
+  placeCall,
+  testNumber,
+  twimlAttr,
+  twimlText,
+} from '../support/webhooks';
 
 const PUBLIC_URL = 'https://hotline.example.test';
 const HOTLINE = '+15550000000';
@@ -23,6 +37,20 @@ const BACKUP = '+15550009999';
 /** A Wednesday, 10:00 in the line's zone (open), and a Sunday 03:00 (closed). */
 const OPEN_AT = new Date('2026-11-25T10:00:00Z');
 const CLOSED_AT = new Date('2026-11-29T03:00:00Z');
+/** What Twilio sends as `From` for a withheld or unavailable caller ID: none of them is a number to call or show. */
+const WITHHELD = [
+  '+266696687',
+  '+7378742833',
+  '+2562533',
+  '+86282452253',
+  '+8656696',
+  'anonymous',
+  'restricted',
+  'unknown',
+  'private',
+  'unavailable',
+];
+const UNAVAILABLE_WORDS = 'we cannot take your call right now';
 
 /** The routing file under test: weekdays 08:00-20:00 UTC, a 5-minute maximum wait, every choice offered. */
 function routingFile(): string {
@@ -47,10 +75,46 @@ function routingFile(): string {
   return path;
 }
 
+/**
+ * Answering machine detection as Twilio documents it (test/fixtures/twilio-webhooks.json), for this
+ * suite, until test/support/twilio-peer.ts does it itself (asked of the peer's owner): a call placed
+ * with MachineDetection has `AnsweredBy` on the request to its Url (kind outbound-call-url), and
+ * not on its status callbacks (kind call-status documents no AnsweredBy).
+ */
+function answeringMachineDetectionAsDocumented(peer: TwilioPeer): void {
+  const webhooks = peer.webhooks;
+  const fetchTwiml = webhooks.fetchTwiml.bind(webhooks);
+  webhooks.fetchTwiml = (url, params, method) => {
+    const call = peer.calls.get(params.CallSid);
+    const amd = !!call?.machineDetection && !!call.answeredBy && call.url === url && !params.AnsweredBy;
+    return fetchTwiml(url, amd ? { ...params, AnsweredBy: call!.answeredBy! } : params, method);
+  };
+  const callback = webhooks.callback.bind(webhooks);
+  webhooks.callback = (url, params, method) => {
+    const sent = { ...params };
+    if (sent.CallbackSource === 'call-progress-events') delete sent.AnsweredBy;
+    callback(url, sent, method);
+  };
+}
+
+/** The words a call heard after its first `<Dial>` (the rest of that document, and every document after it). */
+function saidAfterDial(call: PeerCall): string[] {
+  const said: string[] = [];
+  let dialled = false;
+  for (const d of call.documents) {
+    for (const verb of parseXml(d.twiml).children) {
+      if (verb.name === 'Dial') dialled = true;
+      else if (dialled && verb.name === 'Say') said.push(verb.text.trim());
+    }
+  }
+  return said;
+}
+
 describe('overflow, callbacks and follow-ups', () => {
   let peer: TwilioPeer;
   let env: Env;
   let gateway: INestApplication;
+  let base: string;
   let hooks: TwilioWebhooks;
   let records: RecordsTestApp;
   let db: DataSource;
@@ -59,18 +123,24 @@ describe('overflow, callbacks and follow-ups', () => {
   let operator: TestStaff;
   let supervisor: TestStaff;
   const clock = new FakeClock(OPEN_AT);
+  const consoles: ConsoleClient[] = [];
 
   beforeAll(async () => {
     peer = await startTwilioPeer();
+    answeringMachineDetectionAsDocumented(peer);
     const vars = { TWILIO_API_URL: peer.url, PUBLIC_URL, ROUTING_CONFIG: routingFile() };
     env = envFor(vars);
     redis = new Redis(env.REDIS_URL);
     await clearRouting(redis);
     records = await startRecordsApp(vars, { clock });
-    ({ app: gateway, hooks } = await startGatewayApp(env, { clock }));
+    ({ app: gateway, base, hooks } = await startGatewayApp(env, { clock }));
     ({ db, close: closeDb } = await openTestDataSources());
     operator = await records.f.staff('operator');
     supervisor = await records.f.staff('supervisor');
+  });
+
+  afterEach(() => {
+    while (consoles.length) consoles.pop()!.close();
   });
 
   afterAll(async () => {
@@ -93,12 +163,43 @@ describe('overflow, callbacks and follow-ups', () => {
     db.query('SELECT reason, choice FROM call_overflow WHERE call_id = ? ORDER BY offered_at', [callId]);
   const callbackOf = (callId: string): Promise<any> =>
     db.query('SELECT * FROM callbacks WHERE call_id = ?', [callId]).then((r: any[]) => r[0]);
+  /** The callback of a call once its attempt `attempt` has ended (Twilio's callbacks come on their own time). */
+  const afterAttempt = (callId: string, attempt: number): Promise<any> =>
+    eventually(async () => {
+      const row = await callbackOf(callId);
+      return row && row.attempts === attempt && row.status !== 'dialling' ? row : null;
+    }, 15_000);
   const http = () => records.f.http();
 
-  async function newCaller(): Promise<SimulatedCall> {
-    const call = await placeCall(hooks, { digits: '2' });
+  async function newCaller(from?: string): Promise<SimulatedCall> {
+    const call = await placeCall(hooks, { digits: '2', from });
     peer.registerCall(call.callSid, call.from, HOTLINE);
     return call;
+  }
+
+  /** A console of `who`, with its browser's voice device, which takes the legs announced to it (as the console page does). */
+  async function operatorConsole(who: TestStaff): Promise<ConsoleClient> {
+    const client = await connectConsole(base, '/operator', who.token);
+    consoles.push(client);
+    const unregister = consoleDevice(peer, client, who.id);
+    client.socket.on('disconnect', unregister);
+    await client.next('status');
+    return client;
+  }
+
+  /** A caller past the maximum wait books a callback (1 callback, 1 agree), by the webhooks Twilio would send, and hangs up. */
+  async function bookCallback(): Promise<{ call: SimulatedCall; item: any }> {
+    clock.set(OPEN_AT);
+    const call = await newCaller();
+    clock.advance(6 * 60_000);
+    const offer = await poll(call);
+    const consent = await press(twimlAttr(offer.text, 'Gather', 'action')!, call, '2');
+    const booked = await press(twimlAttr(consent.text, 'Gather', 'action')!, call, '1');
+    expect(booked.text).toContain('<Leave/>');
+    expect((await leftQueue(call)).text).toContain('We will call you back');
+    await callStatus(hooks, call, 'completed', 1);
+    const list = await http().get('/callbacks').set(bearer(operator)).expect(200);
+    return { call, item: list.body.items.find((i: any) => i.callId === call.callId) };
   }
 
   it('outside opening hours offers the configured choices (not "keep waiting"), records the offer and the choice, and puts the caller through to the backup line', async () => {
@@ -119,6 +220,9 @@ describe('overflow, callbacks and follow-ups', () => {
     expect(await redis.zscore('hl:{rt}:live', call.callId)).not.toBeNull();
     const next = await leftQueue(call);
     expect(twimlText(next.text, 'Dial')).toBe(BACKUP);
+    // How the dial ends decides what follows (its action): nothing is said after the <Dial> itself.
+    expect(twimlAttr(next.text, 'Dial', 'action')).toBe(`${PUBLIC_URL}/twilio/voice/overflow/backup-dialled`);
+    expect(next.text).toMatch(/<\/Dial><\/Response>$/);
     // Out of the queue for good: routing no longer holds the call (no operator is offered it).
     expect(await redis.zscore('hl:{rt}:live', call.callId)).toBeNull();
     expect(await overflowOf(call.callId)).toEqual([{ reason: 'closed', choice: 'backup_line' }]);
@@ -136,6 +240,50 @@ describe('overflow, callbacks and follow-ups', () => {
     await http().get('/callbacks/summary').set(bearer(operator)).expect(403);
     await callStatus(hooks, call, 'completed', 2);
     await callStatus(hooks, holiday, 'completed', 2);
+  });
+
+  it('the backup line, as Twilio runs it: answered there, the caller hears nothing more once that conversation ends; not answered, they hear that we cannot take the call', async () => {
+    clock.set(CLOSED_AT);
+    const sim = new CallerSimulator({
+      gatewayUrl: hooks.baseUrl,
+      publicUrl: PUBLIC_URL,
+      accountSid: TEST_SECRETS.TWILIO_ACCOUNT_SID,
+      authToken: TEST_SECRETS.TWILIO_AUTH_TOKEN,
+      peer,
+      hangUpProbability: 0,
+      waitPollSeconds: 1,
+    });
+    /** A caller who takes the backup line (closed: 1 callback, 2 voice message, 3 backup line) and stays until the call ends. */
+    const throughBackupLine = async () => {
+      const c = await sim.placeCall({ from: testNumber(), digits: ['2'], overflowDigits: ['3'], talkSeconds: Infinity });
+      await sim.waitFor(c.sid, 'completed', 15_000);
+      await peer.settled();
+      const call = peer.calls.get(c.sid)!;
+      const leg = peer.legsOf(c.sid).map((sid) => peer.calls.get(sid)!);
+      return { call, leg };
+    };
+    try {
+      // The backup centre answers, talks, and hangs up.
+      peer.callees.set(BACKUP, { answer: 'human', afterMs: 200, talkMs: 2_000 });
+      const answered = await throughBackupLine();
+      expect(answered.leg).toEqual([expect.objectContaining({ to: BACKUP, status: 'completed' })]);
+      expect(answered.leg[0].answeredAt).not.toBeNull();
+      expect(answered.call.status).toBe('completed');
+      expect(saidAfterDial(answered.call)).toEqual([]);
+      expect(answered.call.documents.at(-1)!.twiml).toContain('<Hangup/>');
+
+      // Nobody answers there (or it is busy): the caller is told, then the call ends.
+      for (const answer of ['no-answer', 'busy'] as const) {
+        peer.callees.set(BACKUP, { answer, afterMs: 200 });
+        const unanswered = await throughBackupLine();
+        expect(unanswered.leg).toEqual([expect.objectContaining({ to: BACKUP, status: answer })]);
+        expect(saidAfterDial(unanswered.call).join(' ')).toContain(UNAVAILABLE_WORDS);
+        expect(unanswered.call.status).toBe('completed');
+      }
+    } finally {
+      peer.callees.delete(BACKUP);
+      await sim.stop();
+    }
   });
 
   it('while open and within the maximum wait, the caller hears the wait music; past it, the choices with "keep waiting" first', async () => {
@@ -161,7 +309,28 @@ describe('overflow, callbacks and follow-ups', () => {
     await callStatus(hooks, call, 'completed', 1);
   });
 
-  it('a caller past the maximum wait asks for a callback: the number is sealed, an operator calls out from the hotline number through Twilio and reaches them; then the number is gone', async () => {
+  it('a withheld or unavailable caller ID (each of Twilio’s stand-ins) is never offered a callback, nor booked one: the caller is told a callback needs their number', async () => {
+    clock.set(CLOSED_AT);
+    const keysBefore = await redis.llen(CONTACT_KEYS_REDIS_KEY);
+    for (const from of WITHHELD) {
+      const call = await newCaller(from);
+      const offer = await poll(call);
+      expect({ from, offered: offer.text.includes('call you back') }).toEqual({ from, offered: false });
+      expect(offer.text).toContain('To leave a voice message, press 1.');
+      // Even asked directly (the consent question's answer), nothing is booked: the caller hears why.
+      const consent = await press(`${PUBLIC_URL}/twilio/voice/overflow/callback-consent?c=${call.callId}`, call, '1');
+      expect({ from, said: consent.text }).toEqual({
+        from,
+        said: expect.stringContaining('Your number is withheld, so we cannot call you back'),
+      });
+      expect(consent.text).not.toContain('<Leave');
+      expect(await callbackOf(call.callId)).toBeUndefined();
+      await callStatus(hooks, call, 'completed', 1);
+    }
+    expect(await redis.llen(CONTACT_KEYS_REDIS_KEY)).toBe(keysBefore);
+  });
+
+  it('a caller past the maximum wait asks for a callback: the number is sealed; an operator calls back through Twilio, which rings them and, once they answer, the operator’s browser; then the number is gone', async () => {
     clock.set(OPEN_AT);
     expect(await redis.llen(CONTACT_KEYS_REDIS_KEY)).toBeGreaterThan(0);
     const call = await newCaller();
@@ -206,6 +375,10 @@ describe('overflow, callbacks and follow-ups', () => {
     expect(held.body.message).toContain('callers are waiting live');
     await callStatus(hooks, waiting, 'completed', 1);
 
+    // The operator's console is open (its browser's voice device takes the legs announced to it).
+    const console = await operatorConsole(operator);
+    // The caller picks up after a short ring, and talks until they hang up.
+    peer.callees.set(call.from, { answer: 'human', afterMs: 400, talkMs: 20_000 });
     const dial = await http().post(`/callbacks/${item.id}/dial`).set(bearer(operator)).expect(201);
     const placed = peer.placedCalls.at(-1)!;
     expect(placed).toMatchObject({ to: call.from, from: HOTLINE });
@@ -218,21 +391,75 @@ describe('overflow, callbacks and follow-ups', () => {
     const other = await records.f.staff('operator');
     await http().post(`/callbacks/${item.id}/dial`).set(bearer(other)).expect(409);
 
-    // The callee answers: Twilio asks for TwiML, which rings the operator's browser.
-    const answered = await hooks.post(placed.url, { CallSid: placed.sid, CallStatus: 'in-progress', Direction: 'outbound-api' });
-    expect(twimlText(answered.text, 'Client')).toBe(`op-${operator.id}`);
-    await hooks.post(placed.statusCallback, { CallSid: placed.sid, CallStatus: 'completed', Direction: 'outbound-api' });
-    const done = await callbackOf(call.callId);
+    // Twilio rings the caller; they answer (a person); Twilio asks the call's Url, whose TwiML rings the
+    // operator's browser, announced to their console first (purpose callback), and the console takes it.
+    const announced = await console.next('voice:leg', (a) => a.callId === call.callId, { timeoutMs: 15_000 });
+    expect(announced).toMatchObject({ purpose: 'callback' });
+    const leg = await eventually(async () =>
+      peer.devices.history.find((h) => h.customParameters.callId === call.callId && h.customParameters.purpose === 'callback'),
+    );
+    expect(leg).toMatchObject({ identity: `op-${operator.id}`, customParameters: { staffId: operator.id, leg: announced.leg } });
+    await eventually(async () => leg.outcome === 'answered');
+    const callee = peer.calls.get(placed.sid)!;
+    expect(callee.status).toBe('in-progress');
+    expect(callee.documents.map((d) => d.twiml).join('')).toContain(`op-${operator.id}`);
+
+    // The caller hangs up: the attempt reached them, the callback is done and its number erased.
+    const done = await afterAttempt(call.callId, 1);
     expect(done).toMatchObject({ status: 'done', attempts: 1, last_outcome: 'reached', number_enc: null, sealed_number: null });
-    // Twilio's record of the outbound call (it holds the number) is deleted once the call is over.
-    expect(peer.deletedCalls).toContain(placed.sid);
+    expect(peer.calls.get(placed.sid)!.status).toBe('completed');
     const [attempt] = await db.query('SELECT operator_id, outcome, twilio_call_sid FROM callback_attempts WHERE callback_id = ?', [
       item.id,
     ]);
     expect(attempt).toEqual({ operator_id: operator.id, outcome: 'reached', twilio_call_sid: placed.sid });
     const [audit] = await db.query("SELECT detail FROM audit_log WHERE action = 'callback.dialled' AND target_id = ?", [call.callId]);
     expect(JSON.stringify(audit.detail)).not.toContain(call.from.slice(1));
+    peer.callees.delete(call.from);
   });
+
+  // FAILING UNTIL TwilioService.placeCall (libs/twilio, not this change's to edit) passes on `machineDetection`:
+  // records asks for it (apps/records callbacks.service CallbackPlacement), the gateway reads AnsweredBy, but
+  // the request Twilio receives has no MachineDetection yet. `it.failing` keeps the suite honest meanwhile:
+  // it turns red as soon as this passes; then make it `it` (checked passing with MachineDetection sent).
+  it.failing(
+    'a callback an answering machine takes is not "reached": nobody’s browser rings, nothing is left on it, the attempt is `machine` and the callback due again (operators see why), closed after its attempts',
+    async () => {
+      const { call, item } = await bookCallback();
+      expect(item).toMatchObject({ attempts: 0, lastOutcome: null });
+      await operatorConsole(operator);
+      peer.callees.set(call.from, { answer: 'machine', afterMs: 400 });
+      const rangBefore = peer.devices.history.length;
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        await http().post(`/callbacks/${item.id}/dial`).set(bearer(operator)).expect(201);
+        const placed = peer.placedCalls.at(-1)!;
+        expect(placed).toMatchObject({ to: call.from, from: HOTLINE, machineDetection: 'Enable' });
+        const row = await afterAttempt(call.callId, attempt);
+        await eventually(async () => peer.calls.get(placed.sid)?.status === 'completed');
+        const machine = peer.calls.get(placed.sid)!;
+        expect(machine.answeredBy).toBe('machine_start');
+        // callbacks.onMachine: hangup (the default): the machine records nothing, no operator is rung.
+        expect(machine.documents).toHaveLength(1);
+        expect(machine.documents[0].twiml).toContain('<Hangup/>');
+        expect(machine.documents[0].twiml).not.toMatch(/<Say|<Dial|<Play/);
+        if (attempt < 3) {
+          expect(row).toMatchObject({ status: 'open', last_outcome: 'machine' });
+          expect(row.number_enc).not.toBeNull();
+          // Due again after retryAfter, like an attempt nobody answered; the list says what happened.
+          await http().post(`/callbacks/${item.id}/dial`).set(bearer(operator)).expect(409);
+          clock.advance(11 * 60_000);
+          const listed = (await http().get('/callbacks').set(bearer(operator)).expect(200)).body.items.find((i: any) => i.id === item.id);
+          expect(listed).toMatchObject({ status: 'open', attempts: attempt, lastOutcome: 'machine' });
+        } else {
+          expect(row).toMatchObject({ status: 'closed', last_outcome: 'machine', number_enc: null, sealed_number: null });
+        }
+      }
+      expect(peer.devices.history.slice(rangBefore).filter((h) => h.customParameters.callId === call.callId)).toEqual([]);
+      const attempts = await db.query('SELECT outcome FROM callback_attempts WHERE callback_id = ? ORDER BY started_at', [item.id]);
+      expect(attempts.map((a: { outcome: string }) => a.outcome)).toEqual(['machine', 'machine', 'machine']);
+      await http().post(`/callbacks/${item.id}/dial`).set(bearer(operator)).expect(409);
+      peer.callees.delete(call.from);
+    },
+  );
 
   it('records a voice message only after explicit consent: refused, nothing is recorded; agreed, the caller is recorded and the recording is the call’s', async () => {
     clock.set(CLOSED_AT);
@@ -283,7 +510,9 @@ describe('overflow, callbacks and follow-ups', () => {
       expect(c.state).toBe('completed');
       const [call] = await db.query('SELECT id FROM calls WHERE call_sid = ?', [c.sid]);
       expect(await overflowOf(call.id)).toEqual([{ reason: 'closed', choice: 'voicemail' }]);
-      expect(await db.query('SELECT 1 FROM recordings WHERE call_id = ?', [call.id])).toHaveLength(1);
+      // Twilio reports the recording once processed, after the call's end.
+      await peer.settled();
+      await eventually(async () => (await db.query('SELECT 1 FROM recordings WHERE call_id = ?', [call.id])).length === 1);
     } finally {
       await sim.stop();
     }
@@ -316,14 +545,15 @@ describe('overflow, callbacks and follow-ups', () => {
     expect(await listed(operator)).toMatchObject({ kind: 'followup', preferred: true, attempts: 0 });
     expect(await listed(other)).toMatchObject({ kind: 'followup', preferred: false });
 
+    // Nobody answers that number: Twilio rings it out (the call's timeout) and says so.
+    peer.callees.set(number, { answer: 'no-answer' });
     const id = scheduled.body.id;
     for (let attempt = 1; attempt <= 3; attempt++) {
       await http().post(`/callbacks/${id}/dial`).set(bearer(operator)).expect(201);
       const placed = peer.placedCalls.at(-1)!;
       expect(placed.to).toBe(number);
-      await hooks.post(placed.statusCallback, { CallSid: placed.sid, CallStatus: 'no-answer' });
-      const row = await callbackOf(callId);
-      expect(row.attempts).toBe(attempt);
+      const row = await afterAttempt(callId, attempt);
+      expect(peer.calls.get(placed.sid)!.status).toBe('no-answer');
       if (attempt < 3) {
         expect(row).toMatchObject({ status: 'open', last_outcome: 'no-answer' });
         // Not due again until retryAfter has passed.
@@ -335,5 +565,39 @@ describe('overflow, callbacks and follow-ups', () => {
     }
     expect(await listed(operator)).toBeUndefined();
     await http().post(`/callbacks/${id}/dial`).set(bearer(operator)).expect(409);
+    peer.callees.delete(number);
+  });
+
+  it('no follow-up is scheduled for a withheld or unavailable caller ID (each of Twilio’s stand-ins): Twilio’s record of the call holds no number', async () => {
+    clock.set(OPEN_AT);
+    for (const from of WITHHELD) {
+      const callId = await records.f.call({ operator });
+      const [{ call_sid: callSid }] = await db.query('SELECT call_sid FROM calls WHERE id = ?', [callId]);
+      peer.registerCall(callSid, from, HOTLINE);
+      peer.endQuietly(callSid);
+      const refused = await http().post(`/calls/${callId}/followups`).set(bearer(operator)).send({ consent: true });
+      expect({ from, status: refused.status }).toEqual({ from, status: 409 });
+      expect(refused.body.message).toContain('withheld');
+      expect(await callbackOf(callId)).toBeUndefined();
+    }
+  });
+
+  it('a callback that holds a withheld or unavailable caller ID (filed before they were refused) is never dialled: closed, its number erased', async () => {
+    clock.set(OPEN_AT);
+    const numbers = records.app.get(CallbackNumbers);
+    const placedBefore = peer.placedCalls.length;
+    for (const from of WITHHELD) {
+      const callId = await records.f.call({ operator });
+      const now = clock.now();
+      const { id } = await numbers.scheduleFollowup(
+        { callId, operatorId: operator.id, number: from, dueAt: new Date(now.getTime() - 1000), maxAttempts: 3, wordingVersion: 'test' },
+        now,
+      );
+      const dial = await http().post(`/callbacks/${id}/dial`).set(bearer(operator));
+      expect({ from, status: dial.status }).toEqual({ from, status: 409 });
+      expect(dial.body.message).toContain('withheld');
+      expect(await callbackOf(callId)).toMatchObject({ status: 'closed', last_outcome: 'withheld', number_enc: null, sealed_number: null });
+    }
+    expect(peer.placedCalls.length).toBe(placedBefore);
   });
 });

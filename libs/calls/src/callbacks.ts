@@ -10,7 +10,11 @@ export type CallbackKind = 'callback' | 'followup';
  * (privacy line) or asked for deletion. Once not open or dialling, the number is erased.
  */
 export type CallbackStatus = 'open' | 'dialling' | 'done' | 'closed' | 'withdrawn';
-export type AttemptOutcome = 'reached' | 'no-answer' | 'busy' | 'failed' | 'canceled';
+/**
+ * How an outbound attempt ended. `machine`: an answering machine (or fax) answered, as Twilio's answering
+ * machine detection said: not reached, so the callback is due again (or closed after `maxAttempts`).
+ */
+export type AttemptOutcome = 'reached' | 'machine' | 'no-answer' | 'busy' | 'failed' | 'canceled';
 
 export interface NewCallback {
   /** Chosen by the caller of `request`: the number is sealed in its context before the row exists. */
@@ -122,7 +126,8 @@ export class CallbackBook {
   }
 
   /**
-   * How an outbound attempt ended (Twilio's status callback). Reached: done. Not reached: due again
+   * How an outbound attempt ended (Twilio's status callback, or its answered URL when a machine
+   * answered). Reached: done. Not reached (a machine answering is not reached): due again
    * after `retryAfter`, or closed once `maxAttempts` have failed. Either end erases the number.
    * Idempotent: an attempt already ended is left as it is.
    */

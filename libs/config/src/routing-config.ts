@@ -28,7 +28,18 @@ export interface RoutingConfig {
   overflow: OverflowChoice[];
   backupLine: string | null;
   hotlineNumber: string | null;
-  callbacks: { maxAttempts: number; dueWithin: IsoDuration; retryAfter: IsoDuration; priority: 'after_live' | 'before_live' };
+  callbacks: {
+    maxAttempts: number;
+    dueWithin: IsoDuration;
+    retryAfter: IsoDuration;
+    priority: 'after_live' | 'before_live';
+    /**
+     * When Twilio's answering machine detection says a machine answered a callback: `hangup` (the
+     * default) leaves nothing; `message` waits for the greeting's end and says the wording's
+     * `overflow.callbackMachine`, then hangs up. Either way the attempt is `machine`, not reached.
+     */
+    onMachine: 'hangup' | 'message';
+  };
   followups: { defaultDelay: IsoDuration };
 }
 
@@ -118,13 +129,16 @@ export function parseRoutingConfig(text: string, origin = 'routing config'): Rou
     problems.push('callbacks.maxAttempts: must be an integer from 1 to 10');
   const priority = cb.priority ?? 'after_live';
   if (priority !== 'after_live' && priority !== 'before_live') problems.push('callbacks.priority: must be after_live or before_live');
+  const onMachine = cb.onMachine ?? 'hangup';
+  if (onMachine !== 'hangup' && onMachine !== 'message') problems.push('callbacks.onMachine: must be hangup or message');
   for (const k of Object.keys(cb))
-    if (!['maxAttempts', 'dueWithin', 'retryAfter', 'priority'].includes(k)) problems.push(`callbacks.${k}: unknown key`);
+    if (!['maxAttempts', 'dueWithin', 'retryAfter', 'priority', 'onMachine'].includes(k)) problems.push(`callbacks.${k}: unknown key`);
   const callbacks = {
     maxAttempts,
     dueWithin: dur('callbacks.dueWithin', cb.dueWithin, 'PT2H'),
     retryAfter: dur('callbacks.retryAfter', cb.retryAfter, 'PT15M'),
     priority,
+    onMachine,
   };
   const fu = doc.followups ?? {};
   const followups = { defaultDelay: dur('followups.defaultDelay', fu.defaultDelay, 'PT24H') };

@@ -47,11 +47,18 @@ export class OverflowController {
     return this.overflow.voicemailDone();
   }
 
+  @Post('overflow/backup-dialled')
+  @HttpCode(200)
+  @Header('Content-Type', 'text/xml')
+  backupDialled(@Body() body: TwilioParams): string {
+    return this.overflow.backupDialled(body ?? {});
+  }
+
   @Post('callback/answered')
   @HttpCode(200)
   @Header('Content-Type', 'text/xml')
-  callbackAnswered(@Query() query: TwilioParams): string {
-    return this.overflow.callbackAnswered(query);
+  callbackAnswered(@Query() query: TwilioParams, @Body() body: TwilioParams): Promise<string> {
+    return this.overflow.callbackAnswered(query, body ?? {});
   }
 
   @Post('callback/status')

@@ -5,7 +5,7 @@ import { AttemptOutcome, CallbackBook } from '@hotline/calls/records';
 import { Clock } from '@hotline/clock';
 import { OverflowChoice, OverflowReason, ROUTING_CONFIG, RoutingConfig, WORDING, Wording, durationMs, isOpen } from '@hotline/config';
 import { CONTACT_KEYS_REDIS_KEY, parsePublishedContactKey, sealContact } from '@hotline/crypto/contact-seal';
-import { PseudonymService } from '@hotline/crypto/pseudonym';
+import { PseudonymService, dialableNumber } from '@hotline/crypto/pseudonym';
 import { counter, withTimeout } from '@hotline/observability';
 import { CallerLocations, DEFAULT_ROUTING_PREFIX, RoutingStore } from '@hotline/routing';
 import { TwilioService } from '@hotline/twilio';
@@ -22,7 +22,8 @@ const MYSQL_MS = 1500;
 const STATE_TTL_SECONDS = 6 * 3600;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const CALL_SID = /^CA[0-9a-fA-F]{32}$/;
-const E164 = /^\+[1-9]\d{6,14}$/;
+/** How long a machine answering a callback is remembered for its status callback (Redis, by attempt id). */
+const MACHINE_MARK_SECONDS = 3600;
 
 const choices = counter('hotline_overflow_total', 'Overflow offers and the choices callers made', ['step']);
 
@@ -88,7 +89,8 @@ export class OverflowService {
     }
     if (!reason) return null;
     const offered = this.cfg.overflow.filter(
-      (c) => !(c === 'keep_waiting' && reason === 'closed') && !(c === 'callback' && !E164.test(from)),
+      // A callback needs a number we may dial: not to a withheld or unavailable caller ID.
+      (c) => !(c === 'keep_waiting' && reason === 'closed') && !(c === 'callback' && !dialableNumber(from)),
     );
     if (!offered.length) return null;
     choices.inc({ step: `offered_${reason}` });
@@ -118,7 +120,7 @@ export class OverflowService {
       return this.twiml.words('keepWaiting');
     }
     if (choice === 'callback')
-      return E164.test(str(params.From)) ? this.twiml.consent('callback', q) : this.twiml.words('callbackWithheld');
+      return dialableNumber(str(params.From)) ? this.twiml.consent('callback', q) : this.twiml.words('callbackWithheld');
     if (choice === 'voicemail') return this.twiml.consent('voicemail', q);
     // The backup line: out of the queue, then dialled from the queue's action.
     if (!(await this.remember(callId, { next: 'backup_line' }))) return this.twiml.words('keepWaiting');
@@ -131,14 +133,17 @@ export class OverflowService {
    * The answer to the callback consent. 1: the number is sealed (one-time key from the pool the
    * worker keeps published), the callback filed with the consent and its wording version, and the
    * caller leaves the queue to hear that it is booked. Anything else: back to waiting, nothing kept.
+   * A withheld or unavailable caller ID is no number to call back: the caller is told so, nothing kept.
    */
   async callbackConsent(query: TwilioParams, params: TwilioParams): Promise<string> {
     const callId = str(query.c);
     const from = str(params.From);
     const callSid = str(params.CallSid);
     if (!UUID.test(callId) || !CALL_SID.test(callSid)) return this.twiml.words('notConsented');
+    const number = dialableNumber(from);
+    if (!number) return this.twiml.words('callbackWithheld');
     const at = this.clock.now();
-    if (str(params.Digits) !== '1' || !E164.test(from)) {
+    if (str(params.Digits) !== '1') {
       await this.book((b) => b.consent(callId, this.pseudonyms.of(from), 'callback', false, this.wording.version, at)).catch(
         () => undefined,
       );
@@ -159,7 +164,7 @@ export class OverflowService {
             kind: 'callback',
             callerPseudonym: this.pseudonyms.of(from),
             contactKeyId: key.id,
-            sealedNumber: sealContact(key.key, from, id),
+            sealedNumber: sealContact(key.key, number, id),
             preferredOperatorId: null,
             dueAt: at,
             maxAttempts: this.cfg.callbacks.maxAttempts,
@@ -226,19 +231,56 @@ export class OverflowService {
   }
 
   /**
-   * Our outbound callback was answered: put the operator who placed it on the line. Their console is
-   * told first which leg to take (the call's id, purpose `callback`), then Twilio rings it.
+   * The backup line's `<Dial action>`: answered there and over (`completed`), the call simply ends;
+   * busy, not answered, failed: the caller hears that we cannot take the call.
    */
-  callbackAnswered(query: TwilioParams): string {
+  backupDialled(params: TwilioParams): string {
+    const answered = str(params.DialCallStatus) === 'completed';
+    choices.inc({ step: answered ? 'backup_line_answered' : 'backup_line_unanswered' });
+    return this.twiml.backupLineEnded(answered);
+  }
+
+  private machineKey(attemptId: string): string {
+    return `${DEFAULT_ROUTING_PREFIX}cbm:${attemptId}`;
+  }
+
+  /**
+   * Our outbound callback was answered: put the operator who placed it on the line. Their console is
+   * told first which leg to take (the call's id, purpose `callback`), then Twilio rings it. Callbacks
+   * are placed with answering machine detection: when Twilio says a machine (or fax) answered
+   * (`AnsweredBy`), nobody is rung, the attempt is `machine` (not reached: due again, or closed after
+   * maxAttempts), and the machine hears nothing, or the configured words (callbacks.onMachine).
+   */
+  async callbackAnswered(query: TwilioParams, params: TwilioParams): Promise<string> {
     const operatorId = str(query.o);
     const callId = str(query.c);
     if (!UUID.test(operatorId) || !UUID.test(callId)) return this.twiml.unavailable();
+    const answeredBy = str(params.AnsweredBy);
+    if (answeredBy === 'fax' || answeredBy.startsWith('machine')) {
+      await this.machineAnswered(str(query.a));
+      return this.twiml.callbackOnMachine();
+    }
     const leg = voiceLeg(operatorId, callId, 'callback');
     this.live.toOperator(operatorId, 'voice:leg', leg.announcement);
     return this.twiml.callbackToOperator(leg);
   }
 
-  /** How an outbound callback ended: the attempt's outcome; the callback is done, due again, or closed. */
+  /** A machine took the attempt: on record now, and remembered for its status callback should the record fail. */
+  private async machineAnswered(attemptId: string): Promise<void> {
+    if (!UUID.test(attemptId)) return;
+    await withTimeout(this.redis.set(this.machineKey(attemptId), '1', 'EX', MACHINE_MARK_SECONDS), REDIS_MS).catch(() => undefined);
+    try {
+      const r = await this.book((b) => b.attemptEnded(attemptId, 'machine', this.clock.now(), durationMs(this.cfg.callbacks.retryAfter)));
+      if (r) this.logger.log(`callback ${r.callbackId}: attempt ${r.attempts} machine; now ${r.status}`);
+    } catch (e) {
+      this.logger.warn(`callback attempt ${attemptId}: machine not on record yet (${(e as Error).message.slice(0, 80)})`);
+    }
+  }
+
+  /**
+   * How an outbound callback ended: the attempt's outcome; the callback is done, due again, or closed.
+   * A call a machine answered ends `completed` too: what the answered URL learnt (AnsweredBy) decides.
+   */
   async callbackStatus(query: TwilioParams, params: TwilioParams): Promise<void> {
     const attemptId = str(query.a);
     const status = str(params.CallStatus);
@@ -249,8 +291,10 @@ export class OverflowService {
       failed: 'failed',
       canceled: 'canceled',
     };
-    const outcome = outcomes[status];
+    let outcome = outcomes[status];
     if (!UUID.test(attemptId) || !outcome) return;
+    if (outcome === 'reached' && (await withTimeout(this.redis.get(this.machineKey(attemptId)), REDIS_MS).catch(() => null)))
+      outcome = 'machine';
     const r = await this.book((b) => b.attemptEnded(attemptId, outcome, this.clock.now(), durationMs(this.cfg.callbacks.retryAfter)));
     if (r) this.logger.log(`callback ${r.callbackId}: attempt ${r.attempts} ${outcome}; now ${r.status}`);
     // Twilio's record of the outbound call holds the number it dialled: deleted as soon as the call is over.

@@ -12,6 +12,11 @@ export const VOICEMAIL_DONE_PATH = '/twilio/voice/overflow/voicemail-done';
 export const CALLBACK_ANSWERED_PATH = '/twilio/voice/callback/answered';
 /** An outbound callback ended: how (no-answer, busy, completed...). */
 export const CALLBACK_STATUS_PATH = '/twilio/voice/callback/status';
+/** The backup line's `<Dial action>`: how the dial ended (DialCallStatus). */
+export const BACKUP_DIALLED_PATH = '/twilio/voice/overflow/backup-dialled';
+
+/** What an answering machine left a callback hears (`callbacks.onMachine: message`): its wording entry. */
+const MACHINE_WORDING = 'callbackMachine';
 
 /** One letter per choice, so the offered order travels in the Gather's URL (no Redis needed to read a key press). */
 export const CHOICE_CODES: Record<OverflowChoice, string> = { keep_waiting: 'k', callback: 'c', voicemail: 'v', backup_line: 'b' };
@@ -35,6 +40,13 @@ export class OverflowTwiml {
     private readonly cfg: RoutingConfig,
   ) {
     this.base = publicUrl.replace(/\/$/, '');
+    if (cfg.callbacks.onMachine === 'message' && !this.machineWords())
+      throw new Error(`callbacks.onMachine is message (routing file), but the wording file has no overflow.${MACHINE_WORDING} to say`);
+  }
+
+  private machineWords(): string | undefined {
+    const text = (this.w.overflow as Record<string, string | undefined>)[MACHINE_WORDING];
+    return typeof text === 'string' && text.trim() ? text : undefined;
   }
 
   url(path: string, query: Record<string, string | number> = {}): string {
@@ -119,17 +131,40 @@ export class OverflowTwiml {
     return r.toString();
   }
 
+  /**
+   * The backup line. Twilio goes on to the verb after a `<Dial>` however the dial ended, so nothing
+   * follows it here: its action (BACKUP_DIALLED_PATH) says what comes next, by how it ended.
+   */
   backupLine(): string {
     const r = new VoiceResponse();
     this.say(r, this.w.overflow.transferring);
-    r.dial({ timeout: 30 }, this.cfg.backupLine!);
-    this.say(r, this.w.unavailable);
+    r.dial({ timeout: 30, action: this.url(BACKUP_DIALLED_PATH), method: 'POST' }, this.cfg.backupLine!);
+    return r.toString();
+  }
+
+  /** The backup line's dial ended: answered (and over), the call ends without another word; otherwise the caller is told. */
+  backupLineEnded(answered: boolean): string {
+    if (!answered) return this.unavailable();
+    const r = new VoiceResponse();
+    r.hangup();
     return r.toString();
   }
 
   unavailable(): string {
     const r = new VoiceResponse();
     this.say(r, this.w.unavailable);
+    r.hangup();
+    return r.toString();
+  }
+
+  /**
+   * An answering machine (or fax) took our callback: nothing is left on it, unless the routing file
+   * says `callbacks.onMachine: message` (then the wording's neutral words, after its greeting).
+   */
+  callbackOnMachine(): string {
+    const r = new VoiceResponse();
+    const words = this.cfg.callbacks.onMachine === 'message' ? this.machineWords() : undefined;
+    if (words) this.say(r, words);
     r.hangup();
     return r.toString();
   }

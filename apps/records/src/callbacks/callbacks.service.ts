@@ -16,6 +16,14 @@ import { twilioAnswer } from './rescue.service';
 const NOT_FOUND = 'no such call';
 
 /**
+ * A callback's outbound call: with Twilio's answering machine detection (synchronous: the call's Url
+ * is asked once Twilio knows who answered, with `AnsweredBy`), so that a voicemail is not the caller
+ * reached. `DetectMessageEnd` waits for a machine's greeting to end, for the words
+ * `callbacks.onMachine: message` leaves; `Enable` answers as soon as it knows.
+ */
+type CallbackPlacement = Parameters<TwilioService['placeCall']>[0] & { machineDetection: 'Enable' | 'DetectMessageEnd' };
+
+/**
  * Callbacks for operators: the list of those due (no number), the outbound call (the number is
  * opened here, handed to Twilio, and forgotten), follow-ups scheduled at wrap-up (the number read
  * from Twilio's record of the call, straight under the call's data key), and the wallboard's counts.
@@ -86,12 +94,14 @@ export class CallbacksService {
       throw e;
     }
     try {
-      const placed = await this.twilio.placeCall({
+      const placement: CallbackPlacement = {
         to: claim.number,
         from: this.cfg.hotlineNumber,
         url: `${this.base}/twilio/voice/callback/answered?${new URLSearchParams({ o: user.id, c: claim.callId, a: claim.attemptId })}`,
         statusCallback: `${this.base}/twilio/voice/callback/status?${new URLSearchParams({ a: claim.attemptId })}`,
-      });
+        machineDetection: this.cfg.callbacks.onMachine === 'message' ? 'DetectMessageEnd' : 'Enable',
+      };
+      const placed = await this.twilio.placeCall(placement);
       await this.numbers.placed(claim.attemptId, placed.sid);
     } catch (e) {
       await this.numbers.notPlaced(claim.attemptId, now, durationMs(this.cfg.callbacks.retryAfter));

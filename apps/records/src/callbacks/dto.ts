@@ -45,7 +45,12 @@ export class CallbackTaskDto {
   @ApiProperty({ description: 'Due for longer than callbacks.dueWithin.' }) overdue: boolean;
   @ApiProperty() attempts: number;
   @ApiProperty() maxAttempts: number;
-  @ApiProperty({ nullable: true, enum: ['no-answer', 'busy', 'failed', 'canceled'] }) lastOutcome: string | null;
+  @ApiProperty({
+    nullable: true,
+    enum: ['machine', 'no-answer', 'busy', 'failed', 'canceled'],
+    description: 'How the last attempt ended; `machine`: an answering machine (or fax) answered (Twilio’s detection), not the caller.',
+  })
+  lastOutcome: string | null;
   @ApiProperty({ description: 'You took the first call (follow-ups prefer that operator).' }) preferred: boolean;
 }
 
