@@ -157,4 +157,15 @@ export function isTwilioNotFound(e: unknown): boolean {
   return err?.status === 404 || err?.code === 20404;
 }
 
+/**
+ * True when Twilio will not delete a call yet: 409 with code 20009 ("Cannot delete this resource
+ * before it is complete"), for a call still in progress or one that completed only moments ago
+ * (Twilio's docs: wait at least a minute after the end). Not a failure: the deletion is tried again
+ * later, with backoff.
+ */
+export function isTwilioNotYetDeletable(e: unknown): boolean {
+  const err = e as { status?: number; code?: number };
+  return err?.code === 20009 || err?.status === 409;
+}
+
 export type { Twilio };
