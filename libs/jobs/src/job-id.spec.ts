@@ -9,6 +9,7 @@ describe('jobId', () => {
     expect(jobId.deletionRequest('r1')).toBe('deletion-request.r1');
     expect(jobId.deleteRecordings(callId)).toBe(`delete-recordings.${callId}`);
     expect(jobId.deleteSms('SM123')).toBe('delete-sms.SM123');
+    expect(jobId.deleteCall('CA123')).toBe('delete-call.CA123');
     expect(jobId.openCall(callId)).toBe(`open-call-${callId}`);
     expect(Object.values(schedulerId)).toEqual(['retention-scan', 'retention-reconcile']);
   });
@@ -19,6 +20,7 @@ describe('jobId', () => {
     expect(jobId.callEvent({ kind: 'ended', callId, callSid: 'CA1' })).toBe(`call-event-ended_${callId}`);
     expect(jobId.callEvent({ kind: 'wrapup', callId, operatorId: 'op1' })).toBe(`call-event-wrapup_${callId}`);
     expect(jobId.callEvent({ kind: 'recording', callId: null, callSid: 'CA1', recordingSid: 'RE1' })).toBe('call-event-recording_CA1_RE1');
+    expect(jobId.callEvent({ kind: 'leg', callId, legSid: 'CA2' })).toBe(`call-event-leg_${callId}_CA2`);
   });
 
   it('never gives BullMQ an id with a single colon, which it refuses', () => {

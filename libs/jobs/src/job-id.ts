@@ -12,6 +12,8 @@ export interface CallEventRef {
   id?: string;
   outcome?: string;
   consentKind?: string;
+  /** A leg of the call at Twilio (kind `leg`): its CallSid. */
+  legSid?: string;
 }
 
 /** BullMQ refuses a custom id with one ':' ("Custom Id cannot contain :"); every id goes through this. */
@@ -32,6 +34,7 @@ export const jobId = {
   deletionRequest: (requestId: string) => bullSafe(`deletion-request.${requestId}`),
   deleteRecordings: (callId: string) => bullSafe(`delete-recordings.${callId}`),
   deleteSms: (messageSid: string) => bullSafe(`delete-sms.${messageSid}`),
+  deleteCall: (callSid: string) => bullSafe(`delete-call.${callSid}`),
   openCall: (callId: string) => bullSafe(`open-call-${callId}`),
   /** One per call and kind of event (and operator, or recording, where a call has several). */
   callEvent: (e: CallEventRef) =>
@@ -45,9 +48,11 @@ export const jobId = {
             ? e.recordingSid
             : e.kind === 'consent'
               ? e.consentKind
-              : e.id
-                ? `${e.id}${e.outcome ? '-' + e.outcome : ''}`
-                : '',
+              : e.kind === 'leg'
+                ? e.legSid
+                : e.id
+                  ? `${e.id}${e.outcome ? '-' + e.outcome : ''}`
+                  : '',
       ]
         .filter(Boolean)
         .join('_'),

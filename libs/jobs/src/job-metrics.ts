@@ -9,6 +9,12 @@ export const jobMetrics = {
       'job',
       'last',
     ]),
+  notYet: () =>
+    counter(
+      'hotline_jobs_not_yet_total',
+      'Jobs put back because their work could not be done yet (Twilio refusing, 20009, to delete a call just ended), by queue and job name',
+      ['queue', 'job'],
+    ),
   duration: () =>
     histogram(
       'hotline_job_duration_seconds',

@@ -1,6 +1,4 @@
-import { DynamicModule, Global, Module } from '@nestjs/common';
 import type { ConnectionOptions } from 'bullmq';
-import { ENV, Env } from '@hotline/config';
 import { redisOptionsFromUrl } from '@hotline/observability';
 
 /**
@@ -33,22 +31,5 @@ export class JobsRedis {
   /** For workers: BullMQ's blocking connection waits for Redis whatever the app (`maxRetriesPerRequest: null`). */
   forWorker(): ConnectionOptions {
     return redisOptionsFromUrl(this.url);
-  }
-}
-
-/**
- * Jobs in this app: provides `JobsRedis` to every module. Producers (`RetentionJobs`,
- * `PrivacyJobs`, `CallRecordJobs`) and workers (subclasses of `QueueWorker`) are listed by the
- * feature modules that use them, so an app opens only the queues it needs.
- */
-@Global()
-@Module({})
-export class JobsModule {
-  static forRoot(whenRedisIsAway: WhenRedisIsAway): DynamicModule {
-    return {
-      module: JobsModule,
-      providers: [{ provide: JobsRedis, inject: [ENV], useFactory: (env: Env) => new JobsRedis(env.REDIS_URL, whenRedisIsAway) }],
-      exports: [JobsRedis],
-    };
   }
 }

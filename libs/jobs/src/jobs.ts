@@ -8,6 +8,8 @@ export enum QueueName {
   Sms = 'sms',
   CallRecords = 'call-records',
   Twilio = 'twilio',
+  /** Calls deleted at Twilio once it allows it (callbacks' outbound calls, queued by the gateway). */
+  TwilioCalls = 'twilio-calls',
 }
 
 export enum JobName {
@@ -26,6 +28,11 @@ export enum JobName {
   /** A call status change (answered, ended) to write to records, replayed the same way. */
   CallEvent = 'call-event',
   DeleteRecordings = 'delete-recordings',
+  /**
+   * A call that has just ended (a callback's outbound call: its record at Twilio holds the number
+   * dialled) and the legs it opened, deleted at Twilio once Twilio allows it (20009 until then).
+   */
+  DeleteCall = 'delete-call',
 }
 
 export const JOBS_TO_QUEUE: Record<JobName, QueueName> = {
@@ -40,6 +47,7 @@ export const JOBS_TO_QUEUE: Record<JobName, QueueName> = {
   [JobName.OpenCall]: QueueName.CallRecords,
   [JobName.CallEvent]: QueueName.CallRecords,
   [JobName.DeleteRecordings]: QueueName.Twilio,
+  [JobName.DeleteCall]: QueueName.TwilioCalls,
 };
 
 /** BullMQ key prefix, so a shared Redis can host other things too. */
@@ -62,13 +70,26 @@ export interface SecureDeleteBatchJobData {
   callIds: string[];
 }
 
+/**
+ * How many times a job was put back because its work could not be done yet (`NotYet`: Twilio refuses
+ * to delete a call that ended moments ago); set by QueueWorker, it spaces the next try.
+ */
+export interface NotYetCounted {
+  notYetRounds?: number;
+}
+
 /** The `twilio_cleanup` row to carry out (its SIDs are sealed there, never in Redis). */
-export interface TwilioCleanupJobData {
+export interface TwilioCleanupJobData extends NotYetCounted {
   cleanupId: string;
 }
 
-export interface DeletionRequestJobData {
+export interface DeletionRequestJobData extends NotYetCounted {
   requestId: string;
+}
+
+/** The CallSid only: never the number the call was placed to. */
+export interface DeleteCallJobData extends NotYetCounted {
+  callSid: string;
 }
 
 export interface DeleteRecordingsJobData {

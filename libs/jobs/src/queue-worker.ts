@@ -1,8 +1,9 @@
 import { Logger, OnModuleDestroy } from '@nestjs/common';
-import { Job, Worker, WorkerOptions } from 'bullmq';
+import { DelayedError, Job, Worker, WorkerOptions } from 'bullmq';
 import { jobMetrics } from './job-metrics';
-import { BULL_PREFIX, JobName, QueueName } from './jobs';
+import { BULL_PREFIX, JobName, NotYetCounted, QueueName } from './jobs';
 import { JobsRedis } from './jobs-redis';
+import { NotYet, NotYetPolicy, notYetDelayMs } from './not-yet';
 
 /** What one job name does. Its result's numbers and strings are logged, so it returns counts and outcomes, never content. */
 export type JobHandler = (job: Job) => Promise<unknown>;
@@ -19,7 +20,11 @@ export type QueueWorkerOptions = Pick<WorkerOptions, 'concurrency' | 'lockDurati
  *   ends: ids and numbers only, never a payload (a subclass may add the record a job is about);
  * - counts completed and failed jobs and times them, by queue and job name;
  * - logs each failed attempt, and hands the last one (no retry left) to `lastAttemptFailed` for
- *   an audit entry or a metric of the subclass's own.
+ *   an audit entry or a metric of the subclass's own;
+ * - puts back, delayed, a job whose handler throws `NotYet` (work that can only be done later, such
+ *   as deleting a call Twilio still refuses to delete, 20009), on a queue started with a
+ *   `NotYetPolicy`: not an attempt spent, not a failure; once the policy's rounds are spent it fails
+ *   as any other job does.
  * Workers close on module destroy, before the producers' queues (application shutdown): a job
  * finishing as the app stops may still add to a queue.
  */
@@ -28,6 +33,7 @@ export abstract class QueueWorker implements OnModuleDestroy {
   /** The running BullMQ workers by queue (a test may pause one to hold jobs back). */
   readonly workers = new Map<QueueName, Worker>();
   private table?: JobHandlers;
+  private readonly notYetPolicies = new Map<QueueName, NotYetPolicy>();
 
   protected constructor(private readonly jobsRedis: JobsRedis) {}
 
@@ -42,8 +48,10 @@ export abstract class QueueWorker implements OnModuleDestroy {
     return { job: job.name, jobId: job.id };
   }
 
-  protected start(queue: QueueName, options: QueueWorkerOptions): Worker {
-    const worker = new Worker(queue, (job) => this.run(queue, job), {
+  /** Starts the queue's BullMQ worker; with `notYet`, how a job that throws `NotYet` is spaced. */
+  protected start(queue: QueueName, options: QueueWorkerOptions, notYet?: NotYetPolicy): Worker {
+    if (notYet) this.notYetPolicies.set(queue, notYet);
+    const worker = new Worker(queue, (job, token) => this.run(queue, job, token), {
       ...options,
       connection: this.jobsRedis.forWorker(),
       prefix: BULL_PREFIX,
@@ -58,7 +66,7 @@ export abstract class QueueWorker implements OnModuleDestroy {
     await Promise.all([...this.workers.values()].map((w) => w.close()));
   }
 
-  private async run(queue: QueueName, job: Job): Promise<unknown> {
+  private async run(queue: QueueName, job: Job, token?: string): Promise<unknown> {
     const labels = { queue, job: job.name };
     const stop = jobMetrics.duration().startTimer(labels);
     this.logger.log({ msg: 'job started', ...this.jobFields(job), attempt: job.attemptsMade + 1 });
@@ -71,10 +79,39 @@ export abstract class QueueWorker implements OnModuleDestroy {
       this.logger.log({ msg: 'job done', ...this.jobFields(job), ...countsOf(result) });
       return result;
     } catch (e) {
+      if (e instanceof NotYet && token && (await this.putBack(queue, job, token, e))) {
+        stop({ outcome: 'not_yet' });
+        // BullMQ leaves a job it was told is delayed where it is: no attempt spent, no failure.
+        throw new DelayedError();
+      }
+      // A NotYet past its rounds is the failure it stands for.
+      const failure = (e instanceof NotYet && e.cause instanceof Error ? e.cause : e) as Error;
       stop({ outcome: 'failed' });
-      await this.failed(queue, job, e as Error);
-      throw e;
+      await this.failed(queue, job, failure);
+      throw failure;
     }
+  }
+
+  /** A job whose work cannot be done yet, delayed by its queue's policy; false when its rounds are spent (or it could not be). */
+  private async putBack(queue: QueueName, job: Job, token: string, e: NotYet): Promise<boolean> {
+    const policy = this.notYetPolicies.get(queue);
+    const round = Number((job.data as NotYetCounted | undefined)?.notYetRounds ?? 0);
+    if (!policy || round >= policy.rounds) return false;
+    const delayMs = notYetDelayMs(policy, round);
+    try {
+      await job.updateData({ ...job.data, notYetRounds: round + 1 });
+      await job.moveToDelayed(Date.now() + delayMs, token);
+    } catch (err) {
+      this.logger.warn({
+        msg: 'job could not be put back; failing this attempt instead',
+        ...this.jobFields(job),
+        error: (err as Error).name,
+      });
+      return false;
+    }
+    jobMetrics.notYet().inc({ queue, job: job.name });
+    this.logger.log({ msg: 'job put back: not yet', ...this.jobFields(job), round: round + 1, delayMs, why: e.message });
+    return true;
   }
 
   private async failed(queue: QueueName, job: Job, e: Error): Promise<void> {
