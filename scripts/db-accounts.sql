@@ -36,6 +36,10 @@ GRANT SELECT (id, call_id, mode, from_staff_id, to_staff_id, directory_id, direc
 GRANT SELECT, INSERT ON `{{records}}`.`call_access` TO 'hotline_gateway'@'%';
 GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`call_supervisions` TO 'hotline_gateway'@'%';
 GRANT SELECT (id, call_id, created_at) ON `{{records}}`.`escalations` TO 'hotline_gateway'@'%';
+-- Every Twilio leg of a call (issue 23): the gateway keeps the SIDs of the legs it learns (conference
+-- participants: operators, transfer targets, supervisors, directory entries), for their deletion at
+-- Twilio with the call. SIDs only; it deletes nothing.
+GRANT SELECT, INSERT ON `{{records}}`.`call_legs` TO 'hotline_gateway'@'%';
 
 -- records: the system of record. Staff and sign-in, calls and their content under need to know,
 -- legal holds, deletion requests (read), the audit log (read, append). It destroys nothing.
@@ -108,6 +112,9 @@ GRANT SELECT, UPDATE, DELETE ON `{{records}}`.`call_overflow` TO 'hotline_worker
 GRANT SELECT, UPDATE, DELETE ON `{{records}}`.`callbacks` TO 'hotline_worker'@'%';
 GRANT SELECT, UPDATE, DELETE ON `{{records}}`.`callback_attempts` TO 'hotline_worker'@'%';
 GRANT SELECT, UPDATE, DELETE ON `{{records}}`.`rescue_requests` TO 'hotline_worker'@'%';
+-- A call's legs at Twilio: read and deleted with the call; a callback's legs found at Twilio are kept
+-- (INSERT) and marked deleted there (UPDATE), as is the callback's call (callback_attempts, above).
+GRANT SELECT, INSERT, UPDATE, DELETE ON `{{records}}`.`call_legs` TO 'hotline_worker'@'%';
 -- The worker counts calls into the hourly statistics before it destroys them, and the reconciler
 -- keeps a complaint's data key (complaints are read only to know their ids).
 GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`stats_hourly` TO 'hotline_worker'@'%';

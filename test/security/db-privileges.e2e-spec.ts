@@ -78,6 +78,12 @@ describe('database accounts: each app may do only what it needs', () => {
     await refused(conns.gateway!, 'DELETE FROM calls');
   });
 
+  it("only the worker deletes a call's legs; records, which deletes nothing at Twilio, does not read them", async () => {
+    await refused(conns.gateway!, "DELETE FROM call_legs WHERE call_id = 'no-such-call'");
+    await refused(conns.gateway!, "UPDATE call_legs SET deleted_at = NOW() WHERE call_id = 'no-such-call'");
+    await refused(conns.records!, 'SELECT call_sid FROM call_legs LIMIT 1');
+  });
+
   it.each(APPS)('%s cannot UPDATE or DELETE audit rows, nor rewrite the schema', async (app) => {
     const c = conns[app]!;
     expect(await refused(c, "UPDATE audit_log SET action = 'rewritten' WHERE seq = ?", [seq])).toBe('ER_TABLEACCESS_DENIED_ERROR');
@@ -105,6 +111,11 @@ describe('database accounts: each app may do only what it needs', () => {
     await conns.worker!.query("DELETE FROM notes WHERE call_id = 'no-such-call'");
     await conns.worker!.query('SELECT seq, hash FROM audit_log WHERE seq = ?', [seq]);
     await conns.worker!.query(`DELETE FROM \`${KEYS}\`.data_keys WHERE call_id = 'no-such-call'`);
+    // A call's legs at Twilio (issue 23): the gateway keeps them, the worker deletes them (and marks them deleted there).
+    await conns.gateway!.query('SELECT call_sid FROM call_legs LIMIT 1');
+    await conns.worker!.query("UPDATE call_legs SET deleted_at = NOW() WHERE call_id = 'no-such-call'");
+    await conns.worker!.query("DELETE FROM call_legs WHERE call_id = 'no-such-call'");
+    await conns.worker!.query("UPDATE callback_attempts SET call_deleted_at = NOW() WHERE twilio_call_sid = 'no-such-call'");
     // And no app account reaches another database on the server.
     for (const app of APPS) await refused(conns[app]!, 'SELECT user FROM mysql.user');
     expect(DB).not.toBe(KEYS);

@@ -4,6 +4,7 @@ import { AuditInput, AuditService } from '@hotline/audit';
 import { RetentionConfig, recordingDeadline } from '@hotline/config';
 import { CallEventTooEarly, CallRowMissing } from './call-lifecycle-errors';
 import { CONFERENCE_EVENT_KINDS, CallConferenceRecords, ConferenceEventPayload } from './call-conference';
+import { CallLegEventPayload, CallLegs } from './call-legs';
 import { OpenCallGroup, OpenCallInput } from './open-call';
 
 export { CallEventTooEarly, CallRowMissing } from './call-lifecycle-errors';
@@ -22,6 +23,8 @@ export type CallEventPayload =
   | { kind: 'wrapup'; callId: string; operatorId: string; category: string | null }
   | { kind: 'recording'; callId: string | null; callSid: string; recordingSid: string; status: string; at: string }
   | ConferenceEventPayload
+  /** A Twilio leg of the call (conference participants, transfer targets, supervisors): kept for its deletion at Twilio with the call. */
+  | CallLegEventPayload
   /** A consent asked in the call flow besides recording (research, when configured): the caller's answer. */
   | { kind: 'consent'; callId: string; consentKind: 'research' | 'follow_up'; granted: boolean; wordingVersion: string; at: string };
 
@@ -73,6 +76,8 @@ export class CallLifecycle {
         return this.recordingLinked({ callId: e.callId, callSid: e.callSid }, e.recordingSid, e.status, new Date(e.at));
       case 'consent':
         return this.consented(e.callId, e.consentKind, e.granted, e.wordingVersion, new Date(e.at));
+      case 'leg':
+        return new CallLegs(this.db).record(e.callId, e.legSid, e.role, new Date(e.at));
     }
   }
 

@@ -19,15 +19,25 @@ export const SPARSE_CHILD_TABLES = [
   'call_supervisions',
 ] as const;
 
-/** Child tables in which most calls have rows: deleted from one by one. */
-const DENSE_CHILD_TABLES = ['notes', 'risk_assessments', 'consents', 'recordings', 'escalations'] as const;
+/**
+ * Child tables in which most calls have rows: deleted from one by one. `call_legs` (the Twilio legs
+ * of a call in a conference) is one: every answered call has at least its operator's leg.
+ */
+const DENSE_CHILD_TABLES = ['notes', 'risk_assessments', 'consents', 'recordings', 'escalations', 'call_legs'] as const;
 
 /** Rows that belong to a call, deleted with it (legal holds go too, but only lifted ones). */
 export const CALL_CHILD_TABLES = [...DENSE_CHILD_TABLES, ...SPARSE_CHILD_TABLES] as const;
 export type CallChildTable = (typeof CALL_CHILD_TABLES)[number];
 
 /** Where rows written for a call after its destruction (e.g. a late recording callback) are looked for. */
-export const STRAY_ROW_TABLES: readonly CallChildTable[] = ['notes', 'risk_assessments', 'consents', 'escalations', 'recordings'];
+export const STRAY_ROW_TABLES: readonly CallChildTable[] = [
+  'notes',
+  'risk_assessments',
+  'consents',
+  'escalations',
+  'recordings',
+  'call_legs',
+];
 
 export interface DestructionCandidate {
   callId: string;
@@ -42,12 +52,18 @@ export interface RecordingToDelete {
   deletedAt: Date | null;
 }
 
-/** What Twilio still holds of a call when it is destroyed: the caller's leg (the legs it opened are found by their parent) and its recordings. */
+/**
+ * What Twilio still holds of a call when it is destroyed: the caller's leg (the legs a `<Dial>` of
+ * it opened are found by their parent), the other legs on record (`call_legs`: conference
+ * participants, which have no parent at Twilio), its recordings and the calls placed back to the caller.
+ */
 export interface TwilioResidue {
   callSid: string | null;
   recordingSids: string[];
   /** Calls placed from the hotline to the caller for this call (callback and follow-up attempts). */
   outboundCallSids: string[];
+  /** The call's other legs at Twilio not yet deleted there (operators, transfer targets, supervisors, directory entries, callbacks' legs). */
+  legSids: string[];
 }
 
 export interface TwilioCleanupRow {
@@ -133,9 +149,9 @@ export class CallDestructionSteps {
   /**
    * Locks, in id order (two batches cannot deadlock on each other), the call rows, the calls'
    * range of the legal-hold index (a locking read locks the gaps too: no hold can be inserted for
-   * these calls until `tx` ends) and their recordings (none can arrive meanwhile). Returns, with
-   * the calls, what Twilio still holds of each: the caller's CallSid and the recordings not yet
-   * deleted there, read under those locks, for the cleanup that follows the commit.
+   * these calls until `tx` ends), their recordings and their legs (none can arrive meanwhile).
+   * Returns, with the calls, what Twilio still holds of each: the caller's CallSid, the legs and
+   * the recordings not yet deleted there, read under those locks, for the cleanup that follows the commit.
    */
   async lock(
     callIds: string[],
@@ -165,11 +181,17 @@ export class CallDestructionSteps {
       'SELECT call_id, twilio_call_sid FROM callback_attempts WHERE call_id IN (?) AND twilio_call_sid IS NOT NULL FOR UPDATE',
       [callIds],
     );
+    // The call's other legs at Twilio (a leg learnt now waits for these locks, or finds the call gone).
+    const legs: { call_id: string; call_sid: string }[] = await tx.query(
+      'SELECT call_id, call_sid FROM call_legs WHERE call_id IN (?) AND deleted_at IS NULL ORDER BY call_id, created_at FOR UPDATE',
+      [callIds],
+    );
     const atTwilio = new Map<string, TwilioResidue>(
-      locked.map((r) => [r.id, { callSid: r.call_sid, recordingSids: [], outboundCallSids: [] }]),
+      locked.map((r) => [r.id, { callSid: r.call_sid, recordingSids: [], outboundCallSids: [], legSids: [] }]),
     );
     for (const r of recordingRows) if (!r.deleted_at) atTwilio.get(r.call_id)?.recordingSids.push(r.recording_sid);
     for (const r of outbound) atTwilio.get(r.call_id)?.outboundCallSids.push(r.twilio_call_sid);
+    for (const r of legs) atTwilio.get(r.call_id)?.legSids.push(r.call_sid);
     const serviceLevel = Number(this.env?.SERVICE_LEVEL_SECONDS ?? 30);
     return {
       calls: new Map(locked.map((r) => [r.id, candidate(r)])),
@@ -232,8 +254,9 @@ export class CallDestructionSteps {
   }
 
   /**
-   * After an attempt: the calls now cleaned up at Twilio, with the steps to add to their
-   * certificates, recorded together (a retry neither repeats a call nor its steps).
+   * After an attempt: the steps to add to the certificates (of the calls now cleaned up at Twilio,
+   * and of those only partly, which Twilio would not finish yet), and the calls now done, recorded
+   * together (a retry neither repeats a call nor its steps).
    */
   async twilioCleanupProgress(id: string, done: { callId: string; steps: DeletionStep[] }[], allDone: string[]): Promise<void> {
     await this.db.transaction(async (m) => {
@@ -244,6 +267,24 @@ export class CallDestructionSteps {
         ]);
       await m.query('UPDATE twilio_cleanup SET done_call_ids = ?, attempts = attempts + 1 WHERE id = ?', [JSON.stringify(allDone), id]);
     });
+  }
+
+  /**
+   * The Twilio SIDs each of these destroyed calls' certificates already names as deleted there (the
+   * steps of an earlier attempt of their cleanup): a cleanup tried again does not repeat them.
+   */
+  async deletedAtTwilioOf(callIds: string[]): Promise<Map<string, Set<string>>> {
+    const out = new Map<string, Set<string>>();
+    if (!callIds.length) return out;
+    const rows: { call_id: string; steps: string | DeletionStep[] }[] = await this.db.query(
+      'SELECT call_id, steps FROM deletion_certificates WHERE call_id IN (?)',
+      [callIds],
+    );
+    for (const r of rows) {
+      const steps = (typeof r.steps === 'string' ? JSON.parse(r.steps) : r.steps) as DeletionStep[];
+      out.set(r.call_id, new Set(steps.filter((s) => s.step.endsWith('_at_twilio') && s.detail).map((s) => s.detail!)));
+    }
+    return out;
   }
 
   /** The cleanup is over (its key destroyed first): the row goes. */
@@ -342,6 +383,14 @@ export class CallDestructionSteps {
       [limit],
     );
     return rows.map((r) => r.call_id);
+  }
+
+  /** SIDs of the call's legs not yet deleted at Twilio (a destroyed call's stray legs, for the reconciler). */
+  async legSidsAtTwilio(callId: string): Promise<string[]> {
+    const rows: { call_sid: string }[] = await this.db.query('SELECT call_sid FROM call_legs WHERE call_id = ? AND deleted_at IS NULL', [
+      callId,
+    ]);
+    return rows.map((r) => r.call_sid);
   }
 
   /** SIDs of the call's recordings not yet deleted at Twilio. */

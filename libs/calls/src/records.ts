@@ -9,6 +9,7 @@ export * from './retention-policy';
 export * from './legal-holds';
 export * from './call-lifecycle';
 export * from './call-conference';
+export * from './call-legs';
 export * from './caller-records';
 export * from './call-recordings';
 export * from './call-retention';
