@@ -4,7 +4,7 @@ import { RETENTION_CONFIG, RetentionConfig } from '@hotline/config';
 import { CallRecordJobs, JobName, jobId } from '@hotline/jobs';
 import { counter, withTimeout } from '@hotline/observability';
 import { DataSource } from 'typeorm';
-import { CallEventPayload, CallLifecycle, CallRowMissing, OpenCallPayload } from '@hotline/calls/records';
+import { CALL_LEG_KINDS, CallEventPayload, CallLegKind, CallLifecycle, CallRowMissing, OpenCallPayload } from '@hotline/calls/records';
 import { RecordsDb } from '../records-db';
 
 const DIRECT_WRITE_MS = 1500;
@@ -46,6 +46,18 @@ export class CallRecordsService {
       () => this.jobs.callEvent(e),
       (ds) => this.lifecycle(ds).apply(e),
     );
+  }
+
+  /**
+   * A Twilio leg of the call that the gateway learnt (the CallSid a REST answer gave, a leg's status
+   * callback, a participant joining): kept with the call (libs/calls `call_legs`), so that it is
+   * deleted at Twilio with the call: a conference's participants have no parent call there, and
+   * nothing else would find them. Never waits the caller: written, or queued, in the background;
+   * learnt again later, it is one row. A SID only, never a number.
+   */
+  leg(callId: string, legSid: string, role: string): void {
+    if (!(CALL_LEG_KINDS as readonly string[]).includes(role)) return;
+    void this.event({ kind: 'leg', callId, legSid, role: role as CallLegKind, at: new Date().toISOString() }).catch(() => undefined);
   }
 
   /** libs/calls writes the record, over the data source as RecordsDb has it connected now. */

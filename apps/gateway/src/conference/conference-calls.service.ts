@@ -110,6 +110,8 @@ export class ConferenceCalls {
         startConferenceOnEnter: true,
         endConferenceOnExit: false,
       });
+      // Every leg is kept with the call, for its deletion at Twilio (a participant has no parent call there).
+      this.records.leg(callId, leg.callSid, 'op');
       return { bridge: 'conference', twiml: this.twiml.join(callId, record), operatorLeg: leg.callSid, conferenceSid: leg.conferenceSid };
     } catch (e) {
       bridges.inc({ bridge: 'direct_fallback' });
@@ -181,6 +183,7 @@ export class ConferenceCalls {
     const failed = FAILED_LEG.has(status);
     if (!answered && !failed) return;
     const legSid = str(params.CallSid);
+    if (CALL_SID.test(legSid)) this.records.leg(callId, legSid, role);
     if (role === 'op' && UUID.test(id))
       return answered
         ? this.operatorLegAnswered(callId, id, CALL_SID.test(legSid) ? legSid : null)
@@ -305,6 +308,7 @@ export class ConferenceCalls {
         }
         return;
       case 'participant-join':
+        if (role && role.kind !== 'caller' && CALL_SID.test(legSid)) this.records.leg(callId, legSid, role.kind);
         if (role?.kind === 'caller' && CALL_SID.test(legSid)) await this.state.set(callId, { caller: legSid });
         if (role?.kind === 'op' && role.id === c.operatorId && CALL_SID.test(legSid)) await this.state.set(callId, { opLeg: legSid });
         if (role?.kind === 'sup' && c.supervisor?.id === role.id) {
@@ -478,6 +482,7 @@ export class ConferenceCalls {
         timeoutSeconds: this.env.TRANSFER_RING_SECONDS,
         endConferenceOnExit: false,
       });
+      this.records.leg(c.callId, leg.callSid, role);
       const now = await this.state.get(c.callId);
       if (now?.transfer && !now.transfer.leg) await this.state.setTransfer(c.callId, { ...now.transfer, leg: leg.callSid });
     } catch (e) {
@@ -647,6 +652,7 @@ export class ConferenceCalls {
         ...(change.coaching ? { coaching: true, callSidToCoach: change.callSidToCoach } : {}),
         endConferenceOnExit: false,
       });
+      this.records.leg(callId, leg.callSid, 'sup');
       const now = await this.state.get(callId);
       if (now?.supervisor?.id === supervisorId && !now.supervisor.leg) await this.state.set(callId, { supLeg: leg.callSid });
     } catch (e) {
