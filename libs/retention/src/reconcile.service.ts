@@ -4,7 +4,7 @@ import { RETENTION_CONFIG, RetentionConfig, durationMs } from '@hotline/config';
 import { CallDestructionSteps, LegalHolds, STRAY_ROW_TABLES } from '@hotline/calls';
 import { Clock, systemClock } from '@hotline/clock';
 import { DataKeyEntry, DataKeyStore } from '@hotline/crypto';
-import { TwilioService } from '@hotline/twilio';
+import { TwilioService, isTwilioNotYetDeletable } from '@hotline/twilio';
 import { retentionMetrics } from './metrics';
 
 export interface ReconcileResult {
@@ -155,7 +155,11 @@ export class ReconcileService {
     return { ...result, refused: why };
   }
 
-  /** Rows of a destroyed call (certificate, no call row) that arrived after it went. */
+  /**
+   * Rows of a destroyed call (certificate, no call row) that arrived after it went. What they name at
+   * Twilio goes first: a late recording, a leg learnt late (a call Twilio will not delete yet, 20009,
+   * keeps its row for the next run).
+   */
   private async strayRows(pageSize: number): Promise<number> {
     let deleted = 0;
     for (const table of STRAY_ROW_TABLES) {
@@ -167,6 +171,7 @@ export class ReconcileService {
           if (table === 'recordings') {
             for (const sid of await this.calls.recordingSidsAtTwilio(callId)) await this.twilio.deleteRecording(sid);
           }
+          if (table === 'call_legs' && !(await this.deleteLegsAtTwilio(callId))) continue;
           await this.calls.transaction(async (m) => {
             const rows = await this.calls.deleteStrayRows(table, callId, m);
             if (!rows) return;
@@ -189,6 +194,20 @@ export class ReconcileService {
       }
     }
     return deleted;
+  }
+
+  /** A destroyed call's stray legs, deleted at Twilio; false when Twilio will not delete one yet (the row waits). */
+  private async deleteLegsAtTwilio(callId: string): Promise<boolean> {
+    let all = true;
+    for (const sid of await this.calls.legSidsAtTwilio(callId)) {
+      try {
+        await this.twilio.deleteCall(sid);
+      } catch (e) {
+        if (!isTwilioNotYetDeletable(e)) throw e;
+        all = false;
+      }
+    }
+    return all;
   }
 
   private async heldWithoutKey(): Promise<number> {

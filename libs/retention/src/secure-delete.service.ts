@@ -28,7 +28,10 @@ export type SecureDeleteOutcome =
   | { callId: string; outcome: 'not_found' }
   | { callId: string; outcome: 'failed'; error: Error };
 
-/** Twilio would not delete the call yet (it is still in progress: 400/409); the cleanup's retry tries again once it has ended. */
+/**
+ * Twilio would not delete a call of this destroyed call yet (400; or 409/20009 after the cleanup's
+ * rounds of waiting for it were spent): a failure of the attempt, retried, and its last one audited.
+ */
 export class CallLiveAtTwilioError extends Error {
   constructor(readonly callId: string) {
     super(`call ${callId} is still in progress at Twilio; it is deleted there on a later attempt`);
@@ -42,8 +45,9 @@ const AUDIT_ACTOR = { actorId: null, actorRole: 'system' };
  * Destroys calls so that it can be proven: the data key (crypto-shredding: every copy of the
  * content, backups and binlogs included, becomes unreadable), the rows, then a content-free
  * certificate and an audit entry, in one transaction; then, from a sealed queue, what Twilio holds
- * (the call, every leg Twilio opened for it, its recordings: the caller's number, times and
- * duration) by `TwilioCleanupService`. Every step is safe to repeat, so a job killed at any point
+ * (the call, every leg of it: conference participants on record and the legs a `<Dial>` opened, the
+ * calls placed back to the caller, its recordings: the caller's number, times and duration) by
+ * `TwilioCleanupService`. Every step is safe to repeat, so a job killed at any point
  * is finished by running it again.
  *
  * Used by the retention worker (reason `retention`) and by deletion requests made by phone
@@ -79,7 +83,8 @@ export class SecureDeleteService {
    *     and their recordings, then checks the hold and the deadline (a held call, or one whose
    *     deadline moved, is left alone; no look without locks comes first: it would be repeated
    *     under them anyway, and the scan that queued the call just looked); reads under those locks
-   *     what Twilio still holds of each call (its CallSid, its recordings not yet deleted there)
+   *     what Twilio still holds of each call (its CallSid, its other legs on record, the calls placed
+   *     back to the caller, its recordings not yet deleted there)
    *     and queues it, sealed to a one-time key, in `twilio_cleanup`; deletes the rows (the call's
    *     DELETE carries the hold predicate too) and writes the certificate, the hourly statistics
    *     and the audit entry, uncommitted; destroys the data key, last; and only then commits.
@@ -193,7 +198,7 @@ export class SecureDeleteService {
         // What Twilio holds of these calls, sealed and queued with the deletion (committed with it, or neither).
         const residue: CleanupEntry[] = go
           .map(({ req }) => ({ callId: req.callId, ...atTwilio.get(req.callId)! }))
-          .filter((r) => r.callSid || r.recordingSids.length || r.outboundCallSids.length);
+          .filter((r) => r.callSid || r.recordingSids.length || r.outboundCallSids.length || r.legSids.length);
         const cleanupId = residue.length ? randomUUID() : undefined;
         if (cleanupId)
           await this.calls.queueTwilioCleanup(
@@ -303,6 +308,11 @@ export interface CleanupEntry {
   recordingSids: string[];
   /** Callback and follow-up calls placed to the caller (absent in batches sealed before callbacks existed). */
   outboundCallSids?: string[];
+  /**
+   * The call's other legs on record (`call_legs`: conference participants, which have no parent at
+   * Twilio, and callbacks' legs); absent in batches sealed before legs were kept.
+   */
+  legSids?: string[];
 }
 
 /** The sealing context of a cleanup row: a sealed batch opens only as the row it was written for. */
