@@ -50,6 +50,10 @@ describe('the console in a browser', () => {
     await clearRouting(redis);
     await redis.quit();
     peer = await startTwilioPeer();
+    // These consoles run without browser audio (no API key, as in the demo): nothing registers a
+    // voice device, so each leg is answered for them after a ring. test/browser/voice-legs.e2e-spec.ts
+    // drives the console's own device and its choice of legs.
+    peer.devices.answerUnregisteredAfterMs = 150;
     const started = await startRecordsApp({}, { listen: true });
     records = started.app;
     const recordsUrl = started.url;

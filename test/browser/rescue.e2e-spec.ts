@@ -66,6 +66,10 @@ describe('callbacks and active rescue in the console', () => {
     await clearRouting(redis);
     await redis.quit();
     peer = await startTwilioPeer();
+    // These consoles run without browser audio (no API key, as in the demo): nothing registers a
+    // voice device, so each leg is answered for them after a ring. test/browser/voice-legs.e2e-spec.ts
+    // drives the console's own device and its choice of legs.
+    peer.devices.answerUnregisteredAfterMs = 150;
     const vars = { TWILIO_API_URL: peer.url, PUBLIC_URL, ROUTING_CONFIG: routingFile() };
     const started = await startRecordsApp(vars, { listen: true, clock });
     records = started.app;

@@ -224,6 +224,8 @@ describe('staff accounts in the console', () => {
     await clearRouting(redis);
     await redis.quit();
     const peer = await startTwilioPeer();
+    // No browser audio here (as in the demo): the operator's leg is answered for them after a ring.
+    peer.devices.answerUnregisteredAfterMs = 150;
     const telephony = await startGatewayApp(
       envFor({ RECORDS_URL: records.url, TWILIO_API_URL: peer.url, PUBLIC_URL, AGREEMENTS_DIR: shipped.AGREEMENTS_DIR }),
     );
