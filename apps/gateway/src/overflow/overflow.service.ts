@@ -297,16 +297,11 @@ export class OverflowService {
       outcome = 'machine';
     const r = await this.book((b) => b.attemptEnded(attemptId, outcome, this.clock.now(), durationMs(this.cfg.callbacks.retryAfter)));
     if (r) this.logger.log(`callback ${r.callbackId}: attempt ${r.attempts} ${outcome}; now ${r.status}`);
-    // Twilio's record of the outbound call holds the number it dialled: deleted as soon as the call is over.
+    // Twilio's record of the outbound call holds the number it dialled: deleted, with the legs it opened,
+    // by a job (its CallSid only) that waits out Twilio's refusal to delete a call just over (20009).
     const callSid = str(params.CallSid);
-    if (CALL_SID.test(callSid))
-      await this.twilio
-        .deleteCall(callSid)
-        .catch((e) =>
-          this.logger.warn(
-            `callback attempt ${attemptId}: its call not deleted at Twilio (status ${(e as { status?: number }).status ?? '-'})`,
-          ),
-        );
+    if (CALL_SID.test(callSid) && (await this.twilio.deleteCallWhenEnded(callSid)) === 'not_queued')
+      this.logger.warn(`callback attempt ${attemptId}: the deletion of its call at Twilio not queued; the worker's reconciler will`);
   }
 
   private async chose(callId: string, choice: OverflowChoice): Promise<void> {

@@ -6,11 +6,11 @@ import { CallbackBook, CallerRecords } from '@hotline/calls';
 import { Clock, systemClock } from '@hotline/clock';
 import { ENV, Env, RetentionConfig, masterKeys } from '@hotline/config';
 import { ContactKeys, openContact } from '@hotline/crypto';
-import { PrivacyJobs } from '@hotline/jobs';
+import { NotYet, PrivacyJobs } from '@hotline/jobs';
 import { KEYSTORE } from '@hotline/persistence';
 import { CLOSING_SMS, IN_PROGRESS, SMS_STATUS_PATH, callSidsOf, recordSentSms } from '@hotline/privacy';
 import { RETENTION_CONFIG, SecureDeleteService } from '@hotline/retention';
-import { TwilioService } from '@hotline/twilio';
+import { TwilioService, isTwilioNotYetDeletable } from '@hotline/twilio';
 
 export type DeletionRequestOutcome =
   | { outcome: 'not_found' | 'cancelled' | 'nothing_to_do' }
@@ -176,12 +176,24 @@ export class DeletionRequestProcessor {
 
   /**
    * The privacy-line calls that asked for this request, deleted at Twilio (their record there holds
-   * the caller's number). They have ended by now (the grace period); Twilio refusing one that has
-   * not (400/409) fails this attempt, and the retry deletes it. The SIDs stay on the request: once
-   * deleted at Twilio they name nothing.
+   * the caller's number). They have ended by now (the grace period); one Twilio will not delete yet
+   * (409, 20009: still in progress, or ended moments ago) makes the job wait and come back
+   * (NotYet, `TWILIO_DELETE_RETRY_MS` doubling: not a failure), after the others are deleted; every
+   * step before this one is safe to run again. The SIDs stay on the request: once deleted at Twilio
+   * they name nothing. (The calls the request destroyed, their legs and recordings, are deleted at
+   * Twilio by secure deletion's cleanup.)
    */
   private async deletePrivacyCalls(req: RequestRow): Promise<void> {
-    for (const sid of callSidsOf(req.call_sids)) await this.twilio.deleteCall(sid);
+    let refused: unknown;
+    for (const sid of callSidsOf(req.call_sids)) {
+      try {
+        await this.twilio.deleteCall(sid);
+      } catch (e) {
+        if (!isTwilioNotYetDeletable(e)) throw e;
+        refused ??= e;
+      }
+    }
+    if (refused) throw new NotYet('Twilio will not delete a privacy-line call of the request yet (20009)', { cause: refused });
   }
 
   /** The caller's codes, lockout, preferences, and the SMS sent to them (deleted at Twilio first). */

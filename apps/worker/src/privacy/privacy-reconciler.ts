@@ -2,21 +2,24 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type Redis from 'ioredis';
 import { DataSource } from 'typeorm';
-import { CallRecordings, CallbackBook, CallbackNumbers } from '@hotline/calls';
+import { CallLegs, CallRecordings, CallbackBook, CallbackNumbers } from '@hotline/calls';
 import { Clock, systemClock } from '@hotline/clock';
 import { ENV, Env } from '@hotline/config';
 import { ContactKeys } from '@hotline/crypto';
-import { PrivacyJobs } from '@hotline/jobs';
+import { PrivacyJobs, TwilioCallJobs } from '@hotline/jobs';
 import { REDIS } from '@hotline/observability';
 import { KEYSTORE } from '@hotline/persistence';
 import { IN_PROGRESS } from '@hotline/privacy';
 
 const PAGE = 500;
+/** A callback's call whose end was never reported is looked at after this long. */
+const UNREPORTED_CALL_MS = 2 * 3600_000;
 
 /**
  * MySQL, not Redis, says what the privacy line still owes: requests not carried out (or whose
  * closing SMS is not sent), recordings of withdrawn consents still at Twilio, SMS not deleted at
- * Twilio. This queues each again (job ids dedupe), so work lost with Redis, or never queued because
+ * Twilio, callbacks' outbound calls not deleted at Twilio (their job lost, never queued because Redis
+ * was away when the call ended, or failed for good). This queues each again (job ids dedupe), so work lost with Redis, or never queued because
  * Redis was away when the caller called, is done all the same. It also keeps the pool of one-time
  * contact keys published (the gateway seals a caller's number to one, for the closing SMS), and
  * destroys the keys whose number is erased (a cancelled request; a run that stopped in between).
@@ -37,6 +40,7 @@ export class PrivacyReconciler {
     private readonly callRecordings: CallRecordings,
     private readonly queues: PrivacyJobs,
     private readonly callbackNumbers: CallbackNumbers,
+    private readonly callJobs: TwilioCallJobs,
   ) {
     this.contactKeys = new ContactKeys(keystore, env);
   }
@@ -78,7 +82,7 @@ export class PrivacyReconciler {
     return spent.length;
   }
 
-  async run(now = this.clock.now()): Promise<{ requests: number; recordings: number; sms: number }> {
+  async run(now = this.clock.now()): Promise<{ requests: number; recordings: number; sms: number; calls: number }> {
     await this.publishContactKey();
     await this.destroySpentContactKeys();
     // A callback number still under its one-time seal goes under its call's data key (then dies with
@@ -104,8 +108,17 @@ export class PrivacyReconciler {
     );
     for (const s of sms) await this.queues.deleteSms(s.message_sid, 0);
 
-    const result = { requests: requests.length, recordings: recordings.length, sms: sms.length };
-    if (result.requests || result.recordings || result.sms) this.logger.log({ msg: 'privacy work re-queued from MySQL', ...result });
+    // Callbacks' outbound calls ended (past the gateway's own job's first try) and not yet deleted at Twilio.
+    const calls = await new CallLegs(this.db).outboundCallsOwed(
+      new Date(now.getTime() - this.callJobs.firstTryAfterMs),
+      new Date(now.getTime() - UNREPORTED_CALL_MS),
+      PAGE,
+    );
+    for (const sid of calls) await this.callJobs.deleteCall(sid, 0);
+
+    const result = { requests: requests.length, recordings: recordings.length, sms: sms.length, calls: calls.length };
+    if (result.requests || result.recordings || result.sms || result.calls)
+      this.logger.log({ msg: 'privacy work re-queued from MySQL', ...result });
     return result;
   }
 }

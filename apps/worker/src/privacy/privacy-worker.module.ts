@@ -3,16 +3,25 @@ import { CallsModule } from '@hotline/calls';
 import { PrivacyJobs } from '@hotline/jobs';
 import { RetentionModule } from '@hotline/retention';
 import { TwilioModule } from '@hotline/twilio';
+import { DeleteCallProcessor } from './delete-call.processor';
 import { DeleteRecordingsProcessor } from './delete-recordings.processor';
 import { DeleteSmsProcessor } from './delete-sms.processor';
 import { DeletionRequestProcessor } from './deletion-request.processor';
 import { PrivacyReconciler } from './privacy-reconciler';
 import { PrivacyWorker } from './privacy.worker';
 
-/** Deletion requests made by phone, recordings after withdrawn consent, SMS deletion at Twilio. */
+/** Deletion requests made by phone, recordings after withdrawn consent, SMS and just-ended calls (callbacks) deleted at Twilio. */
 @Module({
   // CallsModule: callbacks' sealed numbers are moved under their call's data key here too (CallbackNumbers).
   imports: [RetentionModule, TwilioModule, CallsModule],
-  providers: [PrivacyJobs, DeletionRequestProcessor, DeleteRecordingsProcessor, DeleteSmsProcessor, PrivacyReconciler, PrivacyWorker],
+  providers: [
+    PrivacyJobs,
+    DeletionRequestProcessor,
+    DeleteRecordingsProcessor,
+    DeleteSmsProcessor,
+    DeleteCallProcessor,
+    PrivacyReconciler,
+    PrivacyWorker,
+  ],
 })
 export class PrivacyWorkerModule {}

@@ -1,17 +1,19 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { Job } from 'bullmq';
 import { AuditService } from '@hotline/audit';
-import { RetentionConfig, durationMs } from '@hotline/config';
+import { ENV, Env, RetentionConfig, durationMs } from '@hotline/config';
 import {
   JobHandlers,
   JobName,
   JobsRedis,
+  NotYetPolicy,
   QueueName,
   QueueWorker,
   RetentionJobs,
   SecureDeleteBatchJobData,
   SecureDeleteJobData,
   TwilioCleanupJobData,
+  twilioDeletePolicy,
 } from '@hotline/jobs';
 import { RETENTION_CONFIG, retentionMetrics } from '@hotline/retention';
 import { ReconcileProcessor } from './reconcile.processor';
@@ -27,13 +29,17 @@ const LOCK_MS = 5_000;
 /**
  * Runs the retention queue: scans, secure deletions and reconciliation, and keeps its schedulers
  * in place. The last failed attempt of a job is audited and counted (the call stays for the next scan).
+ * A Twilio cleanup that Twilio will not finish yet (a call just ended: 20009) waits and comes back
+ * (`TWILIO_DELETE_RETRY_MS`, doubling): not an attempt spent, not a failure.
  */
 @Injectable()
 export class RetentionWorker extends QueueWorker implements OnApplicationBootstrap {
   private watchdog?: NodeJS.Timeout;
+  private readonly notYet: NotYetPolicy;
 
   constructor(
     redis: JobsRedis,
+    @Inject(ENV) env: Env,
     @Inject(RETENTION_CONFIG) private readonly cfg: RetentionConfig,
     private readonly queue: RetentionJobs,
     private readonly scan: RetentionScanProcessor,
@@ -42,6 +48,7 @@ export class RetentionWorker extends QueueWorker implements OnApplicationBootstr
     private readonly audit: AuditService,
   ) {
     super(redis);
+    this.notYet = twilioDeletePolicy(env);
   }
 
   protected handlers(): JobHandlers {
@@ -59,12 +66,11 @@ export class RetentionWorker extends QueueWorker implements OnApplicationBootstr
     // Not awaited: with Redis away the app still starts (and /health says so); this completes, or
     // the watchdog below does, once Redis is back.
     void this.queue.ensureSchedulers(every, true).catch((e) => this.logger.warn({ msg: 'schedulers not set up yet', error: e.name }));
-    this.start(QueueName.Retention, {
-      concurrency: this.cfg.concurrency,
-      lockDuration: LOCK_MS,
-      stalledInterval: LOCK_MS / 2,
-      maxStalledCount: 3,
-    });
+    this.start(
+      QueueName.Retention,
+      { concurrency: this.cfg.concurrency, lockDuration: LOCK_MS, stalledInterval: LOCK_MS / 2, maxStalledCount: 3 },
+      this.notYet,
+    );
     // If Redis loses its data (flush, failover without persistence), the schedulers go with it:
     // put them back, and the next scan finds in MySQL whatever work was lost.
     this.watchdog = setInterval(
