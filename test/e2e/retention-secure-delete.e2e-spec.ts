@@ -13,10 +13,25 @@ import { TEST_REDIS_URL } from '../support/test-config';
 import { createWorkerApp } from '../../apps/worker/src/bootstrap';
 import { openTestDataSources } from '../support/db';
 import { envFor } from '../support/env-for';
-import { TwilioPeer } from '../support/twilio-peer';
-import { CallFactory, countRows, dropRetentionQueue, readCall, shortRetentionFile, tablesMentioning, waitFor } from './retention-support';
-import { startRecordsApp } from '../support/records-app';
-import { startTwilioPeer } from '../support/gateway-app';
+import { TwilioPeer, randomSid } from '../support/twilio-peer';
+import {
+  CallFactory,
+  callThroughEverything,
+  callsAtTwilioOf,
+  countRows,
+  dropRetentionQueue,
+  notDeleted,
+  readCall,
+  shortRetentionFile,
+  tablesMentioning,
+  waitFor,
+} from './retention-support';
+import { RecordsTestApp, startRecordsApp } from '../support/records-app';
+import { clearRouting, startGatewayApp, startTwilioPeer } from '../support/gateway-app';
+import { ConsoleClient, TwilioWebhooks, testNumber } from '../support/webhooks';
+
+const PUBLIC_URL = 'https://hotline.example.test';
+const HOTLINE = '+15550000000';
 
 async function certificateOf(db: DataSource, callId: string): Promise<any | undefined> {
   const [row] = await db.query('SELECT * FROM deletion_certificates WHERE call_id = ?', [callId]);
@@ -30,36 +45,77 @@ describe('retention and secure deletion', () => {
   let closeDb: () => Promise<void>;
   let calls: CallFactory;
   let worker: INestApplication;
+  let recordsApp: RecordsTestApp;
   let records: INestApplication;
+  let gateway: INestApplication;
+  let gatewayBase: string;
+  let hooks: TwilioWebhooks;
+  let redis: Redis;
+  const clients: ConsoleClient[] = [];
   const retentionFile = shortRetentionFile();
   const bearer = (role: string) => `Bearer ${records.get(TokenService).sign({ id: randomUUID(), username: role, role: role as any })}`;
+  /**
+   * Twilio refuses (20009) to delete a call for a while after it ended: the local peer for 1.5 s
+   * (Twilio: at least a minute), so the deletions' backoff starts there.
+   */
+  const twilioVars = () => ({ TWILIO_API_URL: peer.url, PUBLIC_URL, TWILIO_DELETE_RETRY_MS: String(peer.realism.deleteRefusalMs) });
 
   beforeAll(async () => {
     await dropRetentionQueue();
     peer = await startTwilioPeer();
     ({ db, keys, close: closeDb } = await openTestDataSources());
     calls = new CallFactory(db, keys);
-    worker = await createWorkerApp(envFor({ RETENTION_CONFIG: retentionFile, TWILIO_API_URL: peer.url }));
+    redis = new Redis(TEST_REDIS_URL);
+    await clearRouting(redis);
+    worker = await createWorkerApp(envFor({ RETENTION_CONFIG: retentionFile, ...twilioVars() }));
     await worker.init();
-    ({ app: records } = await startRecordsApp({ RETENTION_CONFIG: retentionFile }));
+    recordsApp = await startRecordsApp({ RETENTION_CONFIG: retentionFile, ...twilioVars() });
+    records = recordsApp.app;
+    // The gateway keeps the shipped retention file (calls it opens are not destroyed mid-call); a test expires them itself.
+    ({ app: gateway, base: gatewayBase, hooks } = await startGatewayApp(envFor(twilioVars())));
   });
 
   afterAll(async () => {
+    clients.forEach((c) => c.close());
+    hooks?.close();
+    await gateway?.close();
     await records?.close();
     await worker?.close();
     await dropRetentionQueue();
     await peer?.stop();
+    await redis?.quit();
     await closeDb?.();
   });
 
+  /** The caller's call as the peer holds it: in progress (`live`), or ended moments ago (Twilio refuses to delete it for a while). */
+  function callAtTwilio(state: 'live' | 'ended'): string {
+    const sid = randomSid('CA');
+    peer.registerCall(sid, testNumber(), HOTLINE);
+    if (state === 'ended') peer.endQuietly(sid);
+    return sid;
+  }
+  const deletesOf = (sid: string) => peer.requests.filter((r) => r.method === 'DELETE' && r.path.endsWith(`/Calls/${sid}.json`));
+
   it('destroys an expired call end to end: key, every row, a certificate and an audit entry; then its call and recording at Twilio', async () => {
-    const call = await calls.seed({ deadlineInMs: -1000, notes: 2, recording: true, escalation: true, liftedHold: true });
+    // The caller's call is still in progress at Twilio when the call is destroyed: Twilio refuses to delete it (20009).
+    const callSid = callAtTwilio('live');
+    const call = await calls.seed({ deadlineInMs: -1000, notes: 2, recording: true, escalation: true, liftedHold: true, callSid });
+    await waitFor("Twilio's refusal to delete the call still in progress", async () => deletesOf(callSid).some((r) => r.status === 409));
+    // It ends: Twilio still refuses for a while, then deletes it; the cleanup waited (not a failure) and came back.
+    peer.hangUp(callSid);
 
     // The Twilio cleanup adds its steps to the certificate once Twilio has deleted the call there.
     const cert = await waitFor('the certificate with the Twilio steps', async () => {
       const c = await certificateOf(db, call.callId);
       return c && JSON.stringify(c.steps).includes('call_at_twilio') ? c : undefined;
     });
+    expect(deletesOf(callSid).map((r) => r.status)).toEqual([
+      ...deletesOf(callSid)
+        .slice(0, -1)
+        .map(() => 409),
+      204,
+    ]);
+    expect(await registry.getSingleMetricAsString('hotline_jobs_not_yet_total')).toMatch(/job="twilio-cleanup"[^}]*} [1-9]/);
 
     expect(peer.deletedRecordings).toContain(call.recordingSid);
     expect(await keys.query('SELECT 1 FROM data_keys WHERE call_id = ?', [call.callId])).toHaveLength(0);
@@ -84,6 +140,10 @@ describe('retention and secure deletion', () => {
     // The sealed SIDs and the one-time key that opened them are gone with the cleanup.
     const cleanupId = steps.find((s: any) => s.step === 'twilio').detail.replace('cleanup ', '');
     expect(await countRows(db, 'SELECT COUNT(*) FROM twilio_cleanup WHERE id = ?', [cleanupId])).toBe(0);
+    // Twilio's refusals were waited out, not failures: nothing audited, nothing alerted.
+    expect(
+      await countRows(db, "SELECT COUNT(*) FROM audit_log WHERE action = 'twilio_cleanup.failed' AND target_id = ?", [cleanupId]),
+    ).toBe(0);
     const certText = JSON.stringify(cert);
     expect(certText).not.toContain(call.pseudonym);
     for (const t of call.noteTexts) expect(certText).not.toContain(t);
@@ -96,9 +156,9 @@ describe('retention and secure deletion', () => {
   });
 
   it('destroys the records on time while Twilio is failing: the SIDs wait sealed (in plain nowhere), the cleanup retries, audits its last failure, and finishes once Twilio answers', async () => {
-    const call = await calls.seed({ deadlineInMs: -1000, notes: 1, recording: true });
-    const [{ call_sid: callSid }] = await db.query('SELECT call_sid FROM calls WHERE id = ?', [call.callId]);
+    const callSid = callAtTwilio('ended');
     peer.failAll = 503;
+    const call = await calls.seed({ deadlineInMs: -1000, notes: 1, recording: true, callSid });
     let cleanupId: string;
     let keyId: string;
     try {
@@ -140,7 +200,7 @@ describe('retention and secure deletion', () => {
   it('deletes at Twilio the calls placed back to the caller (callback attempts) with the call', async () => {
     const call = await calls.seed({ deadlineInMs: 3_600_000, notes: 1 });
     const callbackId = randomUUID();
-    const outbound = 'CA' + randomUUID().replace(/-/g, '');
+    const outbound = callAtTwilio('ended');
     await db.query(
       "INSERT INTO callbacks (id, call_id, kind, status, due_at, max_attempts, created_at) VALUES (?, ?, 'callback', 'closed', ?, 3, ?)",
       [callbackId, call.callId, new Date(), new Date()],
@@ -157,6 +217,52 @@ describe('retention and secure deletion', () => {
       return c && JSON.stringify(c.steps).includes('callback_call_at_twilio') ? c : undefined;
     });
     expect(JSON.stringify(cert.steps)).toContain(outbound);
+  });
+
+  it("deletes at Twilio every Call of a conference-bridged call it destroys: the caller's, every participant leg (operators, transfer target, supervisor), the callback placed to the caller and its leg, and the recording; the callback's own Call within seconds of its end", async () => {
+    const trail = await callThroughEverything({ peer, hooks, base: gatewayBase, f: recordsApp.f, db, clients });
+
+    // The callback's Call (its record at Twilio holds the number it dialled) and its <Dial> leg go by a
+    // job of their own once Twilio allows it (20009 until then): seconds after their end, not at retention.
+    await waitFor("the callback's Call deleted at Twilio", async () => peer.calls.get(trail.callbackSid)?.deleted, 15_000);
+    expect(Date.now() - trail.callbackEndedAt).toBeLessThan(8_000);
+    const callbackLegs = peer.legsOf(trail.callbackSid).map((sid) => peer.calls.get(sid)!);
+    expect(callbackLegs).toHaveLength(1);
+    expect(notDeleted(callbackLegs)).toEqual([]);
+    // Until the call is destroyed, the only Call at Twilio that carries the number is the caller's own.
+    expect(peer.callsWith(trail.from).map((c) => c.sid)).toEqual([trail.callSid]);
+    // The record knows every leg of the call at Twilio (SIDs only): the conference's participants, which have no parent there, and the callback's.
+    const conferenceLegs = [...peer.calls.values()].filter((c) => c.conference === trail.callId).map((c) => c.sid);
+    expect(conferenceLegs).toHaveLength(3);
+    await waitFor('every leg on record', async () => {
+      const rows: { call_sid: string }[] = await db.query('SELECT call_sid FROM call_legs WHERE call_id = ?', [trail.callId]);
+      return [...conferenceLegs, ...callbackLegs.map((c) => c.sid)].every((sid) => rows.some((r) => r.call_sid === sid));
+    });
+
+    // Expired: the scan destroys it, the cleanup deletes at Twilio what is left there.
+    await db.query('UPDATE calls SET retention_deadline = ? WHERE id = ?', [new Date(Date.now() - 1000), trail.callId]);
+    const cert = await waitFor('the call destroyed and its Twilio steps certified', async () => {
+      const c = await certificateOf(db, trail.callId);
+      return c && JSON.stringify(c.steps).includes('call_at_twilio') ? c : undefined;
+    });
+    await waitFor('the cleanup done', async () => (await countRows(db, 'SELECT COUNT(*) FROM twilio_cleanup')) === 0);
+
+    const { calls: atTwilio, recordings } = callsAtTwilioOf(peer, {
+      callIds: [trail.callId],
+      callSids: [trail.callSid],
+      outboundSids: [trail.callbackSid],
+    });
+    // The caller's call, operator A's leg, the supervisor's, operator B's (the transfer target), the callback and its leg.
+    expect(atTwilio.length).toBeGreaterThanOrEqual(6);
+    expect(atTwilio.filter((c) => c.conference === trail.callId && !c.parentCallSid)).toHaveLength(3);
+    expect(notDeleted(atTwilio)).toEqual([]);
+    expect(recordings).toHaveLength(1);
+    expect(peer.deletedRecordings).toEqual(expect.arrayContaining(recordings));
+    expect(peer.callsWith(trail.from)).toEqual([]);
+    // The certificate names each leg deleted there; nothing of the call is left in the records database.
+    const steps: { step: string; detail?: string }[] = typeof cert.steps === 'string' ? JSON.parse(cert.steps) : cert.steps;
+    expect(steps.filter((x) => x.step === 'call_leg_at_twilio').map((x) => x.detail)).toEqual(expect.arrayContaining(conferenceLegs));
+    expect(await tablesMentioning(db, trail.callId)).toEqual(['audit_log', 'deletion_certificates']);
   });
 
   it('keeps a call under legal hold past its deadline, and destroys it once the hold is lifted', async () => {

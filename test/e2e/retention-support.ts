@@ -10,8 +10,10 @@ import { BULL_PREFIX, QueueName } from '@hotline/jobs';
 import { Queue } from 'bullmq';
 import { redisOptionsFromUrl } from '@hotline/observability';
 import { envFor } from '../support/env-for';
-import { randomSid } from '../support/twilio-peer';
+import { Factory, TestStaff, bearer } from '../support/factories';
+import { PeerCall, TwilioPeer, randomSid } from '../support/twilio-peer';
 import { TEST_REDIS_URL, TEST_SECRETS } from '../support/test-config';
+import { ConsoleClient, TwilioWebhooks, callStatus, connectConsole, consoleDevice, eventually, placeCall } from '../support/webhooks';
 
 /** A retention file with second-long policies, for tests that watch calls expire. */
 export function shortRetentionFile(extra: Record<string, string | number> = {}): string {
@@ -48,10 +50,13 @@ export interface SeedOptions {
   liftedHold?: boolean;
   escalation?: boolean;
   policy?: string;
+  /** The caller's CallSid (one the Twilio peer holds, for a test that watches it deleted there); a random one otherwise. */
+  callSid?: string;
 }
 
 export interface SeededCall {
   callId: string;
+  callSid: string;
   recordingSid?: string;
   noteTexts: string[];
   pseudonym: string;
@@ -77,6 +82,7 @@ export class CallFactory {
     const deadline = new Date(now + o.deadlineInMs);
     const pseudonym = randomUUID().replace(/-/g, '').padEnd(64, 'a');
     const operator = randomUUID();
+    const callSid = o.callSid ?? randomSid('CA');
     const noteTexts: string[] = [];
     let recordingSid: string | undefined;
     // All at once, as records would have them: a scan must never catch the call half-written.
@@ -84,7 +90,7 @@ export class CallFactory {
       await m.query(
         `INSERT INTO calls (id, call_sid, caller_pseudonym, operator_id, status, started_at, risk_level, retention_policy, retention_deadline, recording_consent, created_at)
        VALUES (?, ?, ?, ?, 'completed', ?, 'low', ?, ?, 1, ?)`,
-        [callId, randomSid('CA'), pseudonym, operator, started, o.policy ?? 'default', deadline, started],
+        [callId, callSid, pseudonym, operator, started, o.policy ?? 'default', deadline, started],
       );
       await m.query(
         `INSERT INTO consents (id, call_id, caller_pseudonym, kind, granted, wording_version, decided_at) VALUES (?, ?, ?, 'recording', 1, 'v1', ?)`,
@@ -124,7 +130,7 @@ export class CallFactory {
       if (o.liftedHold) await this.placeHold(callId, true, m);
       if (o.hold) await this.placeHold(callId, false, m);
     });
-    return { callId, recordingSid, noteTexts, pseudonym };
+    return { callId, callSid, recordingSid, noteTexts, pseudonym };
   }
 
   async placeHold(callId: string, lifted = false, m: DataSource | EntityManager = this.db): Promise<void> {
@@ -257,4 +263,139 @@ export async function slowTwilio(target: string, delayMs: number): Promise<{ url
       return new Promise<void>((r) => server.close(() => r()));
     },
   };
+}
+
+/**
+ * A call through everything a call opens at Twilio, in conferences as production bridges it (the
+ * tests' default): the caller (recording consented) answered by operator A's browser leg; a
+ * supervisor listens and leaves; a warm transfer to operator B (B's leg joins, A's leaves); the
+ * caller hangs up (the conference's recording is reported after); B schedules a follow-up, records
+ * places it from the hotline number, the caller answers, B's browser is put through (a `<Dial>` leg
+ * of the callback's call), and the caller hangs up. Every leg is a Call at the peer; the conference
+ * legs have no parent there.
+ */
+export interface ConferenceCallTrail {
+  callId: string;
+  /** The caller's own call. */
+  callSid: string;
+  from: string;
+  /** The callback's outbound call, placed to the caller. */
+  callbackSid: string;
+  /** The moment the callback's call ended at the peer. */
+  callbackEndedAt: number;
+}
+
+export async function callThroughEverything(p: {
+  peer: TwilioPeer;
+  hooks: TwilioWebhooks;
+  base: string;
+  f: Factory;
+  db: DataSource;
+  clients: ConsoleClient[];
+  from?: string;
+}): Promise<ConferenceCallTrail> {
+  const { peer, hooks, base, f, db, clients } = p;
+  const signIn = async (role: 'operator' | 'supervisor'): Promise<{ staff: TestStaff; client: ConsoleClient }> => {
+    const staff = await f.staff(role);
+    const client = await connectConsole(base, role === 'operator' ? '/operator' : '/supervisor', staff.token);
+    clients.push(client);
+    // The browser's voice device takes the legs announced to this console.
+    client.socket.on('disconnect', consoleDevice(peer, client, staff.id));
+    if (role === 'operator') {
+      await client.next('status');
+      expect(await client.emit('status:set', { status: 'available' })).toEqual({ ok: true, status: 'available' });
+    } else await client.next('queue:stats');
+    return { staff, client };
+  };
+  const a = await signIn('operator');
+  const sup = await signIn('supervisor');
+  const call = await placeCall(hooks, { digits: '1', from: p.from });
+  await a.client.next('call:offered', (o) => o.callId === call.callId);
+  expect(await a.client.emit('call:accept', { callId: call.callId })).toEqual({ ok: true });
+  await a.client.next('call:connected', (o) => o.callId === call.callId);
+  await peer.settled();
+
+  // A supervisor listens (a browser leg of theirs dialled into the conference), then leaves.
+  expect(
+    await sup.client.emit('call:supervise', { callId: call.callId, mode: 'listen', reason: 'listening in on a new operator' }),
+  ).toEqual({
+    ok: true,
+  });
+  await a.client.next('supervision', (o) => o.callId === call.callId);
+  expect(await sup.client.emit('call:unsupervise', { callId: call.callId })).toEqual({ ok: true });
+  await a.client.next('supervision:ended', (o) => o.callId === call.callId);
+
+  // A warm transfer to B: B's leg joins, A's leaves; the call is B's.
+  const b = await signIn('operator');
+  expect(await a.client.emit('call:transfer', { callId: call.callId, mode: 'warm', to: { operatorId: b.staff.id } })).toEqual({ ok: true });
+  await a.client.next('transfer:status', (o) => o.callId === call.callId && o.state === 'connected');
+  await b.client.next('call:connected', (o) => o.callId === call.callId);
+  expect(await a.client.emit('transfer:complete', { callId: call.callId })).toEqual({ ok: true });
+  await a.client.next('call:ended', (o) => o.callId === call.callId);
+  expect(await a.client.emit('wrapup:done', { callId: call.callId })).toEqual({ ok: true });
+  // Offered no other call (a test may place more).
+  expect(await a.client.emit('status:set', { status: 'away' })).toMatchObject({ ok: true });
+  await peer.settled();
+
+  // The caller hangs up: the conference ends, its recording is reported after.
+  peer.conferences.hangUp(call.callSid);
+  await peer.settled();
+  expect((await callStatus(hooks, call, 'completed', 5)).status).toBe(200);
+  await b.client.next('call:ended', (o) => o.callId === call.callId);
+  expect(await b.client.emit('wrapup:done', { callId: call.callId })).toEqual({ ok: true });
+  expect(await b.client.emit('status:set', { status: 'away' })).toMatchObject({ ok: true });
+  await eventually(async () => Number((await db.query('SELECT COUNT(*) AS n FROM recordings WHERE call_id = ?', [call.callId]))[0].n) > 0);
+  await eventually(
+    async () => (await db.query('SELECT operator_id FROM calls WHERE id = ?', [call.callId]))[0]?.operator_id === b.staff.id,
+  );
+
+  // B's follow-up, made due now, and dialled: the caller answers, B's browser is put through, the caller hangs up.
+  const followup = await f.http().post(`/calls/${call.callId}/followups`).set(bearer(b.staff)).send({ consent: true, inHours: 1 });
+  expect(followup.status).toBe(201);
+  await db.query('UPDATE callbacks SET due_at = ? WHERE id = ?', [new Date(Date.now() - 60_000), followup.body.id]);
+  expect((await f.http().post(`/callbacks/${followup.body.id}/dial`).set(bearer(b.staff))).status).toBe(201);
+  const placed = peer.placedCalls.at(-1)!;
+  expect(placed.to).toBe(call.from);
+  const bridged = await eventually(
+    async () => peer.legsOf(placed.sid).some((sid) => peer.calls.get(sid)?.status === 'in-progress'),
+    10_000,
+  ).catch(() => {
+    throw new Error(
+      `the callback's <Dial> to B's browser never answered: ${JSON.stringify(peer.legsOf(placed.sid).map((s) => peer.calls.get(s)?.status))}`,
+    );
+  });
+  expect(bridged).toBe(true);
+  peer.hangUp(placed.sid);
+  const callbackEndedAt = Date.now();
+  return { callId: call.callId, callSid: call.callSid, from: call.from, callbackSid: placed.sid, callbackEndedAt };
+}
+
+/**
+ * Every Call of these calls at the peer, and every conference recording: the callers' own calls, every
+ * participant of their conferences (REST-added legs name the conference; TwiML-joined ones are in its
+ * `joined`), the legs a `<Dial>` of any of them opened, the calls placed back to the caller and theirs.
+ */
+export function callsAtTwilioOf(
+  peer: TwilioPeer,
+  trail: { callIds: string[]; callSids: string[]; outboundSids: string[] },
+): { calls: PeerCall[]; recordings: string[] } {
+  const sids = new Set<string>([...trail.callSids, ...trail.outboundSids]);
+  const conferences = [...peer.conferences.all.values()].filter((c) => trail.callIds.includes(c.friendlyName));
+  for (const c of conferences) c.joined.forEach((sid) => sids.add(sid));
+  for (const c of peer.calls.values()) if (c.conference && trail.callIds.includes(c.conference)) sids.add(c.sid);
+  for (const sid of [...sids]) peer.legsOf(sid).forEach((leg) => sids.add(leg));
+  return {
+    calls: [...sids].map((sid) => peer.calls.get(sid)).filter((c): c is PeerCall => !!c),
+    recordings: conferences.flatMap((c) => c.recordingSids),
+  };
+}
+
+/** What of `calls` Twilio still holds, described (role, status) for a readable failure. */
+export function notDeleted(calls: PeerCall[]): string[] {
+  return calls
+    .filter((c) => !c.deleted)
+    .map(
+      (c) =>
+        `${c.sid} ${c.direction}${c.conference ? ' conference' : ''}${c.parentCallSid ? ' child' : ''} to ${c.to.split('?')[0].slice(0, 12)} ${c.status}`,
+    );
 }
