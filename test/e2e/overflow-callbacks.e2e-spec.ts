@@ -75,28 +75,6 @@ function routingFile(): string {
   return path;
 }
 
-/**
- * Answering machine detection as Twilio documents it (test/fixtures/twilio-webhooks.json), for this
- * suite, until test/support/twilio-peer.ts does it itself (asked of the peer's owner): a call placed
- * with MachineDetection has `AnsweredBy` on the request to its Url (kind outbound-call-url), and
- * not on its status callbacks (kind call-status documents no AnsweredBy).
- */
-function answeringMachineDetectionAsDocumented(peer: TwilioPeer): void {
-  const webhooks = peer.webhooks;
-  const fetchTwiml = webhooks.fetchTwiml.bind(webhooks);
-  webhooks.fetchTwiml = (url, params, method) => {
-    const call = peer.calls.get(params.CallSid);
-    const amd = !!call?.machineDetection && !!call.answeredBy && call.url === url && !params.AnsweredBy;
-    return fetchTwiml(url, amd ? { ...params, AnsweredBy: call!.answeredBy! } : params, method);
-  };
-  const callback = webhooks.callback.bind(webhooks);
-  webhooks.callback = (url, params, method) => {
-    const sent = { ...params };
-    if (sent.CallbackSource === 'call-progress-events') delete sent.AnsweredBy;
-    callback(url, sent, method);
-  };
-}
-
 /** The words a call heard after its first `<Dial>` (the rest of that document, and every document after it). */
 function saidAfterDial(call: PeerCall): string[] {
   const said: string[] = [];
@@ -127,7 +105,6 @@ describe('overflow, callbacks and follow-ups', () => {
 
   beforeAll(async () => {
     peer = await startTwilioPeer();
-    answeringMachineDetectionAsDocumented(peer);
     const vars = { TWILIO_API_URL: peer.url, PUBLIC_URL, ROUTING_CONFIG: routingFile() };
     env = envFor(vars);
     redis = new Redis(env.REDIS_URL);
@@ -381,7 +358,8 @@ describe('overflow, callbacks and follow-ups', () => {
     peer.callees.set(call.from, { answer: 'human', afterMs: 400, talkMs: 20_000 });
     const dial = await http().post(`/callbacks/${item.id}/dial`).set(bearer(operator)).expect(201);
     const placed = peer.placedCalls.at(-1)!;
-    expect(placed).toMatchObject({ to: call.from, from: HOTLINE });
+    // Placed with answering-machine detection: a person answering is told apart from a voicemail.
+    expect(placed).toMatchObject({ to: call.from, from: HOTLINE, machineDetection: 'Enable' });
     expect(JSON.stringify(dial.body)).not.toContain(call.from.slice(1));
     // Once opened, the number lives under the call's data key, not its one-time seal.
     const moved = await callbackOf(call.callId);
@@ -417,49 +395,42 @@ describe('overflow, callbacks and follow-ups', () => {
     peer.callees.delete(call.from);
   });
 
-  // FAILING UNTIL TwilioService.placeCall (libs/twilio, not this change's to edit) passes on `machineDetection`:
-  // records asks for it (apps/records callbacks.service CallbackPlacement), the gateway reads AnsweredBy, but
-  // the request Twilio receives has no MachineDetection yet. `it.failing` keeps the suite honest meanwhile:
-  // it turns red as soon as this passes; then make it `it` (checked passing with MachineDetection sent).
-  it.failing(
-    'a callback an answering machine takes is not "reached": nobody’s browser rings, nothing is left on it, the attempt is `machine` and the callback due again (operators see why), closed after its attempts',
-    async () => {
-      const { call, item } = await bookCallback();
-      expect(item).toMatchObject({ attempts: 0, lastOutcome: null });
-      await operatorConsole(operator);
-      peer.callees.set(call.from, { answer: 'machine', afterMs: 400 });
-      const rangBefore = peer.devices.history.length;
-      for (let attempt = 1; attempt <= 3; attempt++) {
-        await http().post(`/callbacks/${item.id}/dial`).set(bearer(operator)).expect(201);
-        const placed = peer.placedCalls.at(-1)!;
-        expect(placed).toMatchObject({ to: call.from, from: HOTLINE, machineDetection: 'Enable' });
-        const row = await afterAttempt(call.callId, attempt);
-        await eventually(async () => peer.calls.get(placed.sid)?.status === 'completed');
-        const machine = peer.calls.get(placed.sid)!;
-        expect(machine.answeredBy).toBe('machine_start');
-        // callbacks.onMachine: hangup (the default): the machine records nothing, no operator is rung.
-        expect(machine.documents).toHaveLength(1);
-        expect(machine.documents[0].twiml).toContain('<Hangup/>');
-        expect(machine.documents[0].twiml).not.toMatch(/<Say|<Dial|<Play/);
-        if (attempt < 3) {
-          expect(row).toMatchObject({ status: 'open', last_outcome: 'machine' });
-          expect(row.number_enc).not.toBeNull();
-          // Due again after retryAfter, like an attempt nobody answered; the list says what happened.
-          await http().post(`/callbacks/${item.id}/dial`).set(bearer(operator)).expect(409);
-          clock.advance(11 * 60_000);
-          const listed = (await http().get('/callbacks').set(bearer(operator)).expect(200)).body.items.find((i: any) => i.id === item.id);
-          expect(listed).toMatchObject({ status: 'open', attempts: attempt, lastOutcome: 'machine' });
-        } else {
-          expect(row).toMatchObject({ status: 'closed', last_outcome: 'machine', number_enc: null, sealed_number: null });
-        }
+  it('a callback an answering machine takes is not "reached": nobody’s browser rings, nothing is left on it, the attempt is `machine` and the callback due again (operators see why), closed after its attempts', async () => {
+    const { call, item } = await bookCallback();
+    expect(item).toMatchObject({ attempts: 0, lastOutcome: null });
+    await operatorConsole(operator);
+    peer.callees.set(call.from, { answer: 'machine', afterMs: 400 });
+    const rangBefore = peer.devices.history.length;
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      await http().post(`/callbacks/${item.id}/dial`).set(bearer(operator)).expect(201);
+      const placed = peer.placedCalls.at(-1)!;
+      expect(placed).toMatchObject({ to: call.from, from: HOTLINE, machineDetection: 'Enable' });
+      const row = await afterAttempt(call.callId, attempt);
+      await eventually(async () => peer.calls.get(placed.sid)?.status === 'completed');
+      const machine = peer.calls.get(placed.sid)!;
+      expect(machine.answeredBy).toBe('machine_start');
+      // callbacks.onMachine: hangup (the default): the machine records nothing, no operator is rung.
+      expect(machine.documents).toHaveLength(1);
+      expect(machine.documents[0].twiml).toContain('<Hangup/>');
+      expect(machine.documents[0].twiml).not.toMatch(/<Say|<Dial|<Play/);
+      if (attempt < 3) {
+        expect(row).toMatchObject({ status: 'open', last_outcome: 'machine' });
+        expect(row.number_enc).not.toBeNull();
+        // Due again after retryAfter, like an attempt nobody answered; the list says what happened.
+        await http().post(`/callbacks/${item.id}/dial`).set(bearer(operator)).expect(409);
+        clock.advance(11 * 60_000);
+        const listed = (await http().get('/callbacks').set(bearer(operator)).expect(200)).body.items.find((i: any) => i.id === item.id);
+        expect(listed).toMatchObject({ status: 'open', attempts: attempt, lastOutcome: 'machine' });
+      } else {
+        expect(row).toMatchObject({ status: 'closed', last_outcome: 'machine', number_enc: null, sealed_number: null });
       }
-      expect(peer.devices.history.slice(rangBefore).filter((h) => h.customParameters.callId === call.callId)).toEqual([]);
-      const attempts = await db.query('SELECT outcome FROM callback_attempts WHERE callback_id = ? ORDER BY started_at', [item.id]);
-      expect(attempts.map((a: { outcome: string }) => a.outcome)).toEqual(['machine', 'machine', 'machine']);
-      await http().post(`/callbacks/${item.id}/dial`).set(bearer(operator)).expect(409);
-      peer.callees.delete(call.from);
-    },
-  );
+    }
+    expect(peer.devices.history.slice(rangBefore).filter((h) => h.customParameters.callId === call.callId)).toEqual([]);
+    const attempts = await db.query('SELECT outcome FROM callback_attempts WHERE callback_id = ? ORDER BY started_at', [item.id]);
+    expect(attempts.map((a: { outcome: string }) => a.outcome)).toEqual(['machine', 'machine', 'machine']);
+    await http().post(`/callbacks/${item.id}/dial`).set(bearer(operator)).expect(409);
+    peer.callees.delete(call.from);
+  });
 
   it('records a voice message only after explicit consent: refused, nothing is recorded; agreed, the caller is recorded and the recording is the call’s', async () => {
     clock.set(CLOSED_AT);

@@ -409,7 +409,6 @@ export class TwilioPeer implements PeerCore {
         SequenceNumber: String(seq),
         Timestamp: new Date().toUTCString(),
         ...(event === 'completed' ? { CallDuration: String(duration) } : {}),
-        ...(call.answeredBy ? { AnsweredBy: call.answeredBy } : {}),
       },
       call.statusCallbackMethod,
     );
@@ -461,7 +460,8 @@ export class TwilioPeer implements PeerCore {
     call.answeredAt = Date.now();
     if (call.machineDetection) call.answeredBy = answeredBy ?? 'human';
     this.progress(call, 'answered');
-    if (call.url) void this.fetchAndRun(call, call.url, call.urlMethod, {});
+    // With answering-machine detection, Twilio asks the Url once it knows who answered, and says so.
+    if (call.url) void this.fetchAndRun(call, call.url, call.urlMethod, call.answeredBy ? { AnsweredBy: call.answeredBy } : {});
     return true;
   }
 

@@ -164,6 +164,11 @@ export class TwilioService {
     url: string;
     statusCallback: string;
     priority?: OutboundPriority;
+    /**
+     * Answering-machine detection: Twilio asks `url` once it knows who answered, with `AnsweredBy`
+     * (`Enable`: as soon as it knows; `DetectMessageEnd`: after a machine's greeting, to leave words).
+     */
+    machineDetection?: 'Enable' | 'DetectMessageEnd';
   }): Promise<{ sid: string }> {
     const calls = this.rest().calls; // made before the turn comes, so that the request goes at once
     const c = await this.pacer.create(p.priority ?? 'callback', () =>
@@ -176,6 +181,7 @@ export class TwilioService {
         statusCallbackMethod: 'POST',
         statusCallbackEvent: ['completed'],
         timeout: 30,
+        ...(p.machineDetection ? { machineDetection: p.machineDetection } : {}),
       }),
     );
     return { sid: c.sid };

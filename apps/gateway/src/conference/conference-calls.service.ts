@@ -510,11 +510,15 @@ export class ConferenceCalls {
       this.live.toOperator(t.to, 'call:ended', { callId: c.callId });
       this.engine.kick();
     }
-    if (t.leg && c.conferenceSid) await this.conferences.removeParticipant(c.conferenceSid, t.leg).catch(() => undefined);
-    if (c.conferenceSid && c.callerLeg && !c.ended)
-      await this.conferences
-        .updateParticipant(c.conferenceSid, c.callerLeg, { hold: false })
-        .catch((e) => this.logger.warn(`caller of call ${c.callId} not taken off hold: ${(e as Error).message}`));
+    // Both at once: the caller off hold first of all (a slow Twilio must not leave them in hold music).
+    await Promise.all([
+      c.conferenceSid && c.callerLeg && !c.ended
+        ? this.conferences
+            .updateParticipant(c.conferenceSid, c.callerLeg, { hold: false })
+            .catch((e) => this.logger.warn(`caller of call ${c.callId} not taken off hold: ${(e as Error).message}`))
+        : undefined,
+      t.leg && c.conferenceSid ? this.conferences.removeParticipant(c.conferenceSid, t.leg).catch(() => undefined) : undefined,
+    ]);
     this.live.toOperator(t.by, 'transfer:status', { callId: c.callId, state: 'failed', mode: t.mode, reason });
     if (t.id)
       await this.records.event({
