@@ -1,17 +1,19 @@
 /**
- * Offer to connected: a conference against the direct <Dial>, in one run (issue 14). An operator is
- * offered a call and accepts; timed from the accept to the moment both parties are bridged and the
- * gateway has taken every callback that says so:
- *  - direct: the caller's `<Dial><Client>` update at Twilio, then the Client leg's `answered`
- *    callback (posted as Twilio would, at once);
- *  - conference: the operator's leg dialled into the conference (REST), the caller's update to
- *    `<Dial><Conference>`, then the leg's `answered`, `conference-start` and both `participant-join`
- *    callbacks (the local peer posts them, signed, in order).
+ * Accept to connected: a conference against the direct <Dial>, in one run (issues 14 and 23), with
+ * the local peer behaving as Twilio does (realistic mode: callbacks concurrent, out of order and
+ * some twice; the operator's browser leg rings its Voice SDK device, which takes it by the console's
+ * own rule, ExpectedLegs, as soon as it rings). An operator is offered a call and accepts; timed from
+ * the accept to the console's `call:connected`, which the gateway sends only once the operator's
+ * leg has answered and the record knows who answered:
+ *  - direct: the caller's `<Dial><Client>` update at Twilio, the Client leg rung and answered, its
+ *    `answered` callback;
+ *  - conference: the operator's leg dialled into the conference (REST), rung and answered, the
+ *    caller's update to `<Dial><Conference>`, the leg's `answered` callback (and the conference's
+ *    own events, which the gateway takes alongside).
  * Also the accept's own ack (the REST calls the gateway makes before it answers the console).
  * Rounds alternate the two bridges on fresh gateways (same Redis, same MySQL), after a warm-up, so
- * drift on a shared machine falls on both. The local peer answers in microseconds: what is measured
- * is the gateway's own cost of the conference path (one more REST call, four more callbacks), not
- * Twilio's media setup.
+ * drift on a shared machine falls on both. The local peer answers in microseconds and its devices
+ * at once: what is measured is the gateway's own cost, not Twilio's media setup or a browser's.
  */
 import { INestApplication } from '@nestjs/common';
 import Redis from 'ioredis';
@@ -20,16 +22,7 @@ import { RoutingStore } from '@hotline/routing';
 import { envFor } from '../test/support/env-for';
 import { TEST_SECRETS } from '../test/support/test-config';
 import { TwilioPeer } from '../test/support/twilio-peer';
-import {
-  ConsoleClient,
-  TwilioWebhooks,
-  baseUrlOf,
-  callStatus,
-  connectConsole,
-  placeCall,
-  staff,
-  twimlAttr,
-} from '../test/support/webhooks';
+import { ConsoleClient, TwilioWebhooks, baseUrlOf, connectConsole, consoleDevice, placeCall, staff } from '../test/support/webhooks';
 import { Bench, BenchRow } from './types';
 
 const CALLS = Number(process.env.CONFERENCE_BENCH_CALLS ?? 60);
@@ -53,10 +46,14 @@ const bench: Bench = async () => {
       const app: INestApplication = await createGatewayApp(env);
       await app.listen(0, '127.0.0.1');
       const hooks = TwilioWebhooks.for(app, env);
-      peer.conferences.deliverTo = { publicUrl: PUBLIC_URL, gatewayUrl: baseUrlOf(app) };
+      hooks.peer = peer;
+      peer.webhooks.deliverTo = { publicUrl: PUBLIC_URL, gatewayUrl: baseUrlOf(app) };
       let client: ConsoleClient | undefined;
       try {
-        client = await connectConsole(baseUrlOf(app), '/operator', staff(env, 'operator').token);
+        const op = staff(env, 'operator');
+        client = await connectConsole(baseUrlOf(app), '/operator', op.token);
+        // The console's voice device: takes the legs announced to it the moment they ring.
+        consoleDevice(peer, client, op.id);
         await client.next('status');
         await client.emit('status:set', { status: 'available' });
         for (let i = 0; i < calls; i++) {
@@ -66,25 +63,18 @@ const bench: Bench = async () => {
           const ack = await client.emit('call:accept', { callId: call.callId });
           const tAck = performance.now();
           if (!ack.ok) throw new Error(`accept refused: ${JSON.stringify(ack)}`);
-          if (bridge === 'direct') {
-            // Twilio dials the browser leg and posts its `answered` callback.
-            const update = [...peer.callUpdates].reverse().find((u) => u.callSid === call.callSid)!;
-            const answered = twimlAttr(update.params.Twiml, 'Client', 'statusCallback')!;
-            await hooks.post(answered, { CallSid: 'CA' + '1'.repeat(32), ParentCallSid: call.callSid, CallStatus: 'in-progress' });
-          } else {
-            await peer.conferences.settled();
-            if (peer.conferences.live(call.callId)?.participants.size !== 2) throw new Error('the conference does not hold both legs');
-          }
+          await client.next('call:connected', (p) => p.callId === call.callId, { timeoutMs: 5000, seen: false });
           const t1 = performance.now();
+          if (bridge === 'conference' && peer.conferences.live(call.callId)?.participants.size !== 2)
+            throw new Error('the conference does not hold both legs');
           if (keep) {
             results[bridge].ack.push(tAck - t0);
             results[bridge].connected.push(t1 - t0);
           }
-          peer.conferences.hangUp(call.callSid);
-          await peer.conferences.settled();
-          await callStatus(hooks, call, 'completed', 2);
+          peer.hangUp(call.callSid);
           await client.next('call:ended', (p) => p.callId === call.callId, { timeoutMs: 5000 });
           await client.emit('wrapup:done', { callId: call.callId });
+          await peer.settled();
         }
       } finally {
         client?.close();
@@ -123,7 +113,7 @@ const bench: Bench = async () => {
     };
   };
   return [
-    row('connected', 'accept to connected (both legs bridged, callbacks taken)'),
+    row('connected', 'accept to connected (realistic peer: leg rung and answered, on record, console told)'),
     row('ack', 'accept to ack (REST before the console hears back)'),
   ];
 };

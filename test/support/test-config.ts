@@ -79,6 +79,8 @@ export function testEnvVars(app?: DbApp): Record<string, string> {
     // Production's bridge: every call in a conference. The direct <Dial> bridge keeps a suite of its own
     // (test/e2e/direct-bridge.e2e-spec.ts); HOTLINE_TEST_CALL_BRIDGE=direct runs everything through it.
     CALL_BRIDGE: process.env.HOTLINE_TEST_CALL_BRIDGE ?? 'conference',
+    // The peer refuses to delete a call for 1.5 s after it ends (Twilio: about a minute): retry on its scale.
+    TWILIO_DELETE_RETRY_MS: '1500',
     TWILIO_CPS: process.env.HOTLINE_PEER_CPS ?? '30', // the peer's own default (twilio-peer-webhooks.ts), so no suite waits on pacing
   };
 }

@@ -31,6 +31,7 @@ export const DEFAULTS: Record<string, string> = {
   CALL_BRIDGE: 'conference',
   DIRECTORY_FILE: join(PROJECT_ROOT, 'config', 'directory.yaml'),
   TRANSFER_RING_SECONDS: '20',
+  TWILIO_DELETE_RETRY_MS: '60000',
   ROUTING_SWEEP_MS: '250',
   SMS_DELETE_AFTER_SECONDS: '300',
   PRIVACY_SMS_PER_NUMBER_PER_HOUR: '5',
@@ -70,6 +71,6 @@ export const GATEWAY_MUST_NOT_HOLD = [
   'JWT_SECRET',
 ];
 /** Records signs tokens and reads content; the checkpoint key that watches its audit writes is not its own. */
-export const RECORDS_MUST_NOT_HOLD = ['AUDIT_CHECKPOINT_KEY', 'JWT_SECRET'];
+export const RECORDS_MUST_NOT_HOLD = ['AUDIT_CHECKPOINT_KEY', 'JWT_SECRET', 'TWILIO_AUTH_TOKEN_SECONDARY'];
 /** The worker destroys content and signs audit checkpoints; it serves no staff, so it signs no tokens. */
-export const WORKER_MUST_NOT_HOLD = ['TOKEN_PRIVATE_KEY', 'BOOTSTRAP_ADMIN', 'JWT_SECRET'];
+export const WORKER_MUST_NOT_HOLD = ['TOKEN_PRIVATE_KEY', 'BOOTSTRAP_ADMIN', 'JWT_SECRET', 'TWILIO_AUTH_TOKEN_SECONDARY'];

@@ -201,6 +201,15 @@ export class EnvironmentVariables {
   @IsString()
   DIRECTORY_FILE: string;
 
+  /**
+   * Twilio refuses (20009) to delete a call in progress or only just over ("wait at least a minute"):
+   * the first retry waits this long, doubling to eight times it, for eight rounds (libs/jobs NotYet).
+   */
+  @IsInt()
+  @Min(100)
+  @Max(3_600_000)
+  TWILIO_DELETE_RETRY_MS: number;
+
   /** How long a transfer target's leg may ring before the caller goes back to the transferring operator. */
   @IsInt()
   @Min(5)

@@ -1,6 +1,5 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { ENV, Env } from '@hotline/config';
-import { CALL_DELETIONS } from '@hotline/twilio';
 import { JobsRedis, WhenRedisIsAway } from './jobs-redis';
 import { TwilioCallJobs } from './producers/twilio-call.jobs';
 
@@ -8,8 +7,8 @@ import { TwilioCallJobs } from './producers/twilio-call.jobs';
  * Jobs in this app: provides `JobsRedis` to every module. Producers (`RetentionJobs`,
  * `PrivacyJobs`, `CallRecordJobs`) and workers (subclasses of `QueueWorker`) are listed by the
  * feature modules that use them, so an app opens only the queues it needs. One producer is the
- * app's for every module: `TwilioCallJobs`, as the Twilio port's `CALL_DELETIONS` (a call just
- * ended is deleted at Twilio by a job, `TwilioService.deleteCallWhenEnded`); its queue opens on first use.
+ * app's for every module: `TwilioCallJobs` (a call just ended is deleted at Twilio by a job); its
+ * queue opens on first use.
  */
 @Global()
 @Module({})
@@ -20,9 +19,8 @@ export class JobsModule {
       providers: [
         { provide: JobsRedis, inject: [ENV], useFactory: (env: Env) => new JobsRedis(env.REDIS_URL, whenRedisIsAway) },
         TwilioCallJobs,
-        { provide: CALL_DELETIONS, useExisting: TwilioCallJobs },
       ],
-      exports: [JobsRedis, TwilioCallJobs, CALL_DELETIONS],
+      exports: [JobsRedis, TwilioCallJobs],
     };
   }
 }

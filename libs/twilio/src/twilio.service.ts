@@ -5,18 +5,6 @@ import { Twilio, lazyRestClient, isTwilioNotFound, twilioLibrary } from './twili
 
 export { isTwilioNotYetDeletable } from './twilio-client';
 
-/**
- * Where the deletion at Twilio of a call that has only just ended goes: Twilio refuses it (409,
- * 20009) until the call has been over for a while (its docs: at least a minute), so it is made by a
- * job that retries with backoff, never inside a webhook. Provided by an app with job queues
- * (JobsModule in libs/jobs). Ids only: a CallSid, never a number.
- */
-export const CALL_DELETIONS = Symbol('CALL_DELETIONS');
-export interface CallDeletions {
-  /** Queues the deletion of this call at Twilio (and of the legs it opened); false when it could not be queued. */
-  deleteCall(callSid: string): Promise<boolean>;
-}
-
 /** Raised when a Twilio setting this operation needs is missing (the message names it). */
 export class TwilioNotConfiguredError extends Error {
   constructor(message: string) {
@@ -35,7 +23,6 @@ export class TwilioService {
   constructor(
     @Inject(ENV) private readonly env: Env,
     @Optional() pacer?: OutboundPacer,
-    @Optional() @Inject(CALL_DELETIONS) private readonly deletions?: CallDeletions,
   ) {
     this.rest = lazyRestClient(env);
     this.pacer = pacer ?? new OutboundPacer(env);
@@ -103,7 +90,7 @@ export class TwilioService {
    * Deletes a call's record at Twilio (its numbers, times and duration); an already-deleted one
    * counts as done. Twilio refuses (409, code 20009: `isTwilioNotYetDeletable`) to delete a call
    * that is still in progress or ended only moments ago: the refusal is thrown, for the caller to
-   * retry later with backoff (a job, not a webhook: see `deleteCallWhenEnded`).
+   * retry later with backoff (a job, not a webhook).
    */
   async deleteCall(callSid: string): Promise<'deleted' | 'already_gone'> {
     try {
@@ -113,17 +100,6 @@ export class TwilioService {
       if (isTwilioNotFound(e)) return 'already_gone';
       throw e;
     }
-  }
-
-  /**
-   * A call that has just ended (a callback's outbound call, whose record at Twilio holds the number
-   * it dialled) is deleted at Twilio, with the legs it opened, by a job (`CALL_DELETIONS`) that
-   * retries through Twilio's refusal (20009) with backoff. `not_queued` when this app has no job
-   * queues or Redis did not take the job: the worker's privacy reconciler queues it from MySQL.
-   */
-  async deleteCallWhenEnded(callSid: string): Promise<'queued' | 'not_queued'> {
-    if (!this.deletions) return 'not_queued';
-    return (await this.deletions.deleteCall(callSid).catch(() => false)) ? 'queued' : 'not_queued';
   }
 
   /**

@@ -2,13 +2,13 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { randomUUID } from 'crypto';
 import { AttemptOutcome, CallbackBook } from '@hotline/calls/records';
+import { TwilioCallJobs } from '@hotline/jobs';
 import { Clock } from '@hotline/clock';
 import { OverflowChoice, OverflowReason, ROUTING_CONFIG, RoutingConfig, WORDING, Wording, durationMs, isOpen } from '@hotline/config';
 import { CONTACT_KEYS_REDIS_KEY, parsePublishedContactKey, sealContact } from '@hotline/crypto/contact-seal';
 import { PseudonymService, dialableNumber } from '@hotline/crypto/pseudonym';
 import { counter, withTimeout } from '@hotline/observability';
 import { CallerLocations, DEFAULT_ROUTING_PREFIX, RoutingStore } from '@hotline/routing';
-import { TwilioService } from '@hotline/twilio';
 import { LiveEvents } from '../live/live-events';
 import { RecordsDb } from '../records-db';
 import { voiceLeg } from '../telephony/voice-legs';
@@ -52,9 +52,9 @@ export class OverflowService {
     private readonly db: RecordsDb,
     private readonly pseudonyms: PseudonymService,
     private readonly clock: Clock,
-    private readonly twilio: TwilioService,
     private readonly locations: CallerLocations,
     private readonly live: LiveEvents,
+    private readonly callDeletions: TwilioCallJobs,
   ) {}
 
   private stateKey(callId: string): string {
@@ -300,7 +300,7 @@ export class OverflowService {
     // Twilio's record of the outbound call holds the number it dialled: deleted, with the legs it opened,
     // by a job (its CallSid only) that waits out Twilio's refusal to delete a call just over (20009).
     const callSid = str(params.CallSid);
-    if (CALL_SID.test(callSid) && (await this.twilio.deleteCallWhenEnded(callSid)) === 'not_queued')
+    if (CALL_SID.test(callSid) && !(await this.callDeletions.deleteCall(callSid).catch(() => false)))
       this.logger.warn(`callback attempt ${attemptId}: the deletion of its call at Twilio not queued; the worker's reconciler will`);
   }
 

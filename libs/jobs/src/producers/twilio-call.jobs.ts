@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { JobsOptions, Queue } from 'bullmq';
 import { ENV, Env } from '@hotline/config';
-import type { CallDeletions } from '@hotline/twilio';
 import { JobProducer } from '../job-producer';
 import { jobId } from '../job-id';
 import { DeleteCallJobData, JobName, QueueName } from '../jobs';
@@ -19,11 +18,11 @@ const OPTIONS: JobsOptions = { attempts: 6, backoff: { type: 'exponential', dela
  * CallSid only, never a number. The first try waits `TWILIO_DELETE_RETRY_MS` (Twilio's window), so
  * it is rarely refused; a refusal puts the job back with backoff (NotYet), not a failure.
  *
- * Provided by JobsModule as the Twilio port's `CALL_DELETIONS`: `TwilioService.deleteCallWhenEnded`
- * queues here in an app with job queues. The queue is opened on first use.
+ * Provided by JobsModule to every module of an app with job queues (the gateway's overflow service
+ * queues here). The queue is opened on first use.
  */
 @Injectable()
-export class TwilioCallJobs extends JobProducer implements CallDeletions {
+export class TwilioCallJobs extends JobProducer {
   private queue?: Queue;
   /** The wait before the first try (`TWILIO_DELETE_RETRY_MS`). */
   readonly firstTryAfterMs: number;
