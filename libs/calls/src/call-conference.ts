@@ -62,15 +62,18 @@ export class CallConferenceRecords {
 
   /** How the caller was connected: in the conference named after the call, or directly (fallback). */
   async bridged(callId: string, bridge: 'conference' | 'direct', conferenceSid: string | null): Promise<void> {
-    const res = await this.db.query('UPDATE calls SET bridge = ?, conference_sid = COALESCE(?, conference_sid) WHERE id = ?', [
-      bridge,
-      conferenceSid,
-      callId,
-    ]);
-    if (!Number(res?.affectedRows ?? 0)) {
-      const rows = await this.db.query('SELECT id FROM calls WHERE id = ?', [callId]);
-      if (!rows.length) throw new CallRowMissing(callId);
-    }
+    const update = () =>
+      this.db.query('UPDATE calls SET bridge = ?, conference_sid = COALESCE(?, conference_sid) WHERE id = ?', [
+        bridge,
+        conferenceSid,
+        callId,
+      ]);
+    if (Number((await update())?.affectedRows ?? 0)) return;
+    // No row matched: the call is not open yet (its opening queued, or committing right now). If it is
+    // there by now, it opened between the two statements: update it again, or the bridge would be lost.
+    const rows = await this.db.query('SELECT id FROM calls WHERE id = ?', [callId]);
+    if (!rows.length) throw new CallRowMissing(callId);
+    await update();
   }
 
   /**
