@@ -119,8 +119,14 @@ describe('hourly statistics that outlive deletion', () => {
   });
 
   it('sums by day and week', async () => {
-    const from = new Date(hour.getTime() - 7 * DAY).toISOString();
-    const to = new Date(Date.now() + HOUR).toISOString();
+    // Whole weeks (Monday 00:00 UTC to Monday 00:00 UTC), so both sums cover the very same hours: a
+    // window cut mid-week would let the week's bucket count hours (of other suites' calls) the days' left out.
+    const monday = (t: number) => {
+      const d = new Date(Math.floor(t / DAY) * DAY);
+      return d.getTime() - ((d.getUTCDay() + 6) % 7) * DAY;
+    };
+    const from = new Date(monday(hour.getTime() - 7 * DAY)).toISOString();
+    const to = new Date(monday(Date.now()) + 7 * DAY).toISOString();
     const byDay = await stats({ from, to, by: 'day' });
     const day = byDay.periods.find((p: any) => p.start === new Date(Math.floor(hour.getTime() / DAY) * DAY).toISOString());
     expect(day).toMatchObject({ offered: 4, answered: 3, abandoned: 1 });
