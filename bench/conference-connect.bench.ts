@@ -63,7 +63,7 @@ const bench: Bench = async () => {
           const ack = await client.emit('call:accept', { callId: call.callId });
           const tAck = performance.now();
           if (!ack.ok) throw new Error(`accept refused: ${JSON.stringify(ack)}`);
-          await client.next('call:connected', (p) => p.callId === call.callId, { timeoutMs: 5000, seen: false });
+          await client.next('call:connected', (p) => p.callId === call.callId, { timeoutMs: 5000 });
           const t1 = performance.now();
           if (bridge === 'conference' && peer.conferences.live(call.callId)?.participants.size !== 2)
             throw new Error('the conference does not hold both legs');
