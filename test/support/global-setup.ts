@@ -12,6 +12,7 @@ export default async function globalSetup(): Promise<void> {
   (globalThis as any).__hotlineSetupDone = true;
   resetLogCapture();
   require('./twilio-contract').resetTwilioContractRun(); // the run's Twilio contract checks (test/security/twilio-contract-last)
+  require('../security/support/attack-ledger').resetAttackLedger(); // the run's attacks (test/security/attacks-last)
   for (const url of [TEST_DATABASE_URL, TEST_KEYSTORE_URL]) {
     const u = new URL(url);
     const name = u.pathname.slice(1);
