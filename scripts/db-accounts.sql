@@ -33,7 +33,9 @@ GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`callback_attempts` TO 'hotline_ga
 -- records), need-to-know grants made by a transfer, supervisions; which escalations a call has
 -- (ids only), to link a transfer to emergency services to its escalation record.
 GRANT SELECT (id, call_id, mode, from_staff_id, to_staff_id, directory_id, directory_kind, escalation_id, outcome, started_at, ended_at), INSERT, UPDATE ON `{{records}}`.`call_transfers` TO 'hotline_gateway'@'%';
-GRANT SELECT, INSERT ON `{{records}}`.`call_access` TO 'hotline_gateway'@'%';
+-- A grant is revoked (issue 24: a warm transfer that failed after the colleague joined), or given again
+-- after a revocation: UPDATE of these columns only, never DELETE (the row goes with its call).
+GRANT SELECT, INSERT, UPDATE (via, transfer_id, granted_at, revoked_at) ON `{{records}}`.`call_access` TO 'hotline_gateway'@'%';
 GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`call_supervisions` TO 'hotline_gateway'@'%';
 GRANT SELECT (id, call_id, created_at) ON `{{records}}`.`escalations` TO 'hotline_gateway'@'%';
 -- Every Twilio leg of a call (issue 23): the gateway keeps the SIDs of the legs it learns (conference
@@ -46,6 +48,8 @@ GRANT SELECT, INSERT ON `{{records}}`.`call_legs` TO 'hotline_gateway'@'%';
 GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`staff` TO 'hotline_records'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON `{{records}}`.`staff_recovery_codes` TO 'hotline_records'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON `{{records}}`.`staff_passkeys` TO 'hotline_records'@'%';
+-- Sessions (issue 24): records' own record of them (ended, locked, step-up, idle), which Redis only copies.
+GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`staff_sessions` TO 'hotline_records'@'%';
 GRANT SELECT, INSERT ON `{{records}}`.`agreement_acceptances` TO 'hotline_records'@'%';
 GRANT SELECT, INSERT ON `{{records}}`.`handovers` TO 'hotline_records'@'%';
 GRANT SELECT, INSERT, UPDATE ON `{{records}}`.`calls` TO 'hotline_records'@'%';

@@ -7,7 +7,9 @@ import { CallRowMissing } from './call-lifecycle-errors';
  * What a call that lives in a conference adds to its record (issue 14), as plain data for the
  * gateway's writes (queued and replayed like the others, so every write is idempotent on its id).
  * Ids only: a directory entry is named by its id and kind, never its number; a supervisor's stated
- * reason goes to the audit trail, as a break-glass read's does.
+ * reason goes to the audit trail, as a break-glass read's does. A supervision is the exception to
+ * queueing (issue 24): it is written at once or not at all (`CallConferenceRecords.supervise`), so
+ * no leg is dialled before its audit entry is written and its reason never sits in a job.
  */
 export type ConferenceEventPayload =
   | { kind: 'bridged'; callId: string; bridge: 'conference' | 'direct'; conferenceSid: string | null }
@@ -24,7 +26,22 @@ export type ConferenceEventPayload =
     }
   | { kind: 'transfer_outcome'; id: string; callId: string; outcome: 'connected' | 'completed' | 'failed'; at: string }
   | { kind: 'supervision'; id: string; callId: string; supervisorId: string; mode: SupervisionMode; reason: string; at: string }
-  | { kind: 'supervision_ended'; id: string; callId: string; supervisorId: string; at: string };
+  /**
+   * `abandoned`: the supervision may never have been written (its write failed or came too late, and
+   * no leg was dialled): closed if it is there after all, nothing to do if not.
+   */
+  | { kind: 'supervision_ended'; id: string; callId: string; supervisorId: string; at: string; abandoned?: boolean };
+
+/** A supervision's own entry, with its stated reason: written directly, never kept in a job. */
+export type SupervisionEventPayload = Extract<ConferenceEventPayload, { kind: 'supervision' }>;
+
+/** A supervision not committed by its deadline: rolled back (the gateway has given up on it and dials nothing). */
+export class SupervisionWriteTooLate extends Error {
+  constructor(id: string) {
+    super(`supervision ${id} not committed in time: rolled back`);
+    this.name = 'SupervisionWriteTooLate';
+  }
+}
 
 export const CONFERENCE_EVENT_KINDS = ['bridged', 'transfer', 'transfer_outcome', 'supervision', 'supervision_ended'] as const;
 
@@ -48,6 +65,7 @@ export class CallConferenceRecords {
         return this.transfer(e);
       case 'transfer_outcome':
         return this.transferOutcome(e.id, e.callId, e.outcome, new Date(e.at));
+      // Only a supervision queued before issue 24 comes this way (a replayed job); new ones use supervise().
       case 'supervision':
         return this.supervision(e);
       case 'supervision_ended':
@@ -123,15 +141,26 @@ export class CallConferenceRecords {
     });
   }
 
-  /** Need-to-know access to one call's record, for one member of staff; audited once. */
+  /**
+   * Need-to-know access to one call's record, for one member of staff, by the transfer `transferId`;
+   * audited once. A grant they hold already stands as it is (and stays that transfer's); one revoked
+   * before is given again, now this transfer's.
+   */
   private async grant(m: EntityManager, callId: string, staffId: string, grantedBy: string, transferId: string, at: Date): Promise<void> {
-    const res = await m.query('INSERT IGNORE INTO call_access (call_id, staff_id, via, granted_at) VALUES (?, ?, ?, ?)', [
+    const res = await m.query('INSERT IGNORE INTO call_access (call_id, staff_id, via, transfer_id, granted_at) VALUES (?, ?, ?, ?, ?)', [
       callId,
       staffId,
       'transfer',
+      transferId,
       at,
     ]);
-    if (Number(res?.affectedRows ?? 0) !== 1) return;
+    if (Number(res?.affectedRows ?? 0) !== 1) {
+      const again = await m.query(
+        'UPDATE call_access SET via = ?, transfer_id = ?, granted_at = ?, revoked_at = NULL WHERE call_id = ? AND staff_id = ? AND revoked_at IS NOT NULL',
+        ['transfer', transferId, at, callId, staffId],
+      );
+      if (Number(again?.affectedRows ?? 0) !== 1) return;
+    }
     await this.audit.append(
       {
         actorId: grantedBy,
@@ -146,9 +175,32 @@ export class CallConferenceRecords {
   }
 
   /**
+   * The grant that transfer `transferId` gave, revoked (issue 24): a warm transfer that failed after
+   * the colleague joined. Only that transfer's grant: one the colleague held before stands. Audited.
+   */
+  private async revoke(m: EntityManager, callId: string, staffId: string, transferId: string, at: Date): Promise<void> {
+    const res = await m.query(
+      'UPDATE call_access SET revoked_at = ? WHERE call_id = ? AND staff_id = ? AND transfer_id = ? AND revoked_at IS NULL',
+      [at, callId, staffId, transferId],
+    );
+    if (Number(res?.affectedRows ?? 0) !== 1) return;
+    await this.audit.append(
+      {
+        actorRole: 'system',
+        action: 'call.access_revoked',
+        targetType: 'call',
+        targetId: callId,
+        detail: { staffId, via: 'transfer', transferId, why: 'transfer_failed' },
+      },
+      m,
+    );
+  }
+
+  /**
    * How a transfer ended (connected: the target joined; completed: the call is theirs; failed: it
    * came back). A warm transfer to an operator completed: the call is theirs (calls.operator_id: they
-   * write to it now), and the transferring operator keeps read access (call_access), audited.
+   * write to it now), and the transferring operator keeps read access (call_access), audited. Failed
+   * after the colleague joined: the read access their joining gave is revoked, audited.
    */
   private async transferOutcome(id: string, callId: string, outcome: 'connected' | 'completed' | 'failed', at: Date): Promise<void> {
     await this.db.transaction(async (m) => {
@@ -175,11 +227,22 @@ export class CallConferenceRecords {
         await m.query('UPDATE calls SET operator_id = ? WHERE id = ?', [r.to_staff_id, callId]);
         await this.grant(m, callId, r.from_staff_id, r.from_staff_id, id, at);
       }
+      if (outcome === 'failed' && r.mode === 'warm' && r.to_staff_id) await this.revoke(m, callId, r.to_staff_id, id, at);
     });
   }
 
-  /** A supervisor listens, coaches or joins: recorded, and audited with the stated reason, as a break-glass read is. */
-  private async supervision(e: Extract<ConferenceEventPayload, { kind: 'supervision' }>): Promise<void> {
+  /**
+   * A supervisor listens, coaches or joins, or changes how: recorded, and audited with the stated
+   * reason, before it takes effect (issue 24). `notAfter` (ms since the epoch): the writer gives up
+   * then, so a transaction not ready to commit by then rolls back (SupervisionWriteTooLate) rather
+   * than leave an entry for a listen-in that was never started. Throws CallRowMissing when the call is
+   * not on record yet: then nobody listens either.
+   */
+  async supervise(e: SupervisionEventPayload, notAfter?: number): Promise<void> {
+    await this.supervision(e, notAfter);
+  }
+
+  private async supervision(e: SupervisionEventPayload, notAfter?: number): Promise<void> {
     await this.db.transaction(async (m) => {
       await this.callExists(m, e.callId);
       const have = await m.query('SELECT id FROM call_supervisions WHERE id = ?', [e.id]);
@@ -202,13 +265,21 @@ export class CallConferenceRecords {
         },
         m,
       );
+      if (notAfter !== undefined && Date.now() > notAfter) throw new SupervisionWriteTooLate(e.id);
     });
   }
 
   private async supervisionEnded(e: Extract<ConferenceEventPayload, { kind: 'supervision_ended' }>): Promise<void> {
     await this.db.transaction(async (m) => {
+      // Abandoned: the call row's lock first, which the supervision's own write takes first too, so a
+      // write still committing is waited for (and then closed here), never missed.
+      if (e.abandoned) await m.query('SELECT id FROM calls WHERE id = ? FOR UPDATE', [e.callId]);
       const rows: { ended_at: Date | null }[] = await m.query('SELECT ended_at FROM call_supervisions WHERE id = ? FOR UPDATE', [e.id]);
-      if (!rows.length) throw new CallRowMissing(e.callId, `has no supervision ${e.id} yet`);
+      if (!rows.length) {
+        // Abandoned before anyone listened, and never written: nothing to close.
+        if (e.abandoned) return;
+        throw new CallRowMissing(e.callId, `has no supervision ${e.id} yet`);
+      }
       if (rows[0].ended_at) return;
       await m.query('UPDATE call_supervisions SET ended_at = ? WHERE id = ?', [new Date(e.at), e.id]);
       await this.audit.append(
@@ -218,7 +289,7 @@ export class CallConferenceRecords {
           action: 'call.unsupervise',
           targetType: 'call',
           targetId: e.callId,
-          detail: { supervisionId: e.id },
+          detail: { supervisionId: e.id, ...(e.abandoned ? { abandoned: true } : {}) },
         },
         m,
       );

@@ -164,9 +164,9 @@ export class CallLifecycle {
 
   /** The operator's wrap-up category; only the operator who handled the call sets it. */
   async wrappedUp(callId: string, operatorId: string, category: string | null): Promise<void> {
-    // The operator who answered, or one the call was transferred to (call_access).
+    // The operator who answered, or one the call was transferred to (call_access, a grant not revoked).
     const res = await this.db.query(
-      'UPDATE calls SET wrapup_category = ? WHERE id = ? AND (operator_id = ? OR EXISTS (SELECT 1 FROM call_access a WHERE a.call_id = calls.id AND a.staff_id = ?))',
+      'UPDATE calls SET wrapup_category = ? WHERE id = ? AND (operator_id = ? OR EXISTS (SELECT 1 FROM call_access a WHERE a.call_id = calls.id AND a.staff_id = ? AND a.revoked_at IS NULL))',
       [category, callId, operatorId, operatorId],
     );
     if (!Number(res?.affectedRows ?? 0)) {

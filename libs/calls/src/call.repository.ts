@@ -41,7 +41,7 @@ export abstract class CallRepository {
 
   abstract findSummary(callId: string): Promise<CallSummary | null>;
 
-  /** Read access granted to this member of staff beyond handling the call (a transfer: call_access). */
+  /** Read access granted to this member of staff beyond handling the call (a transfer: call_access), and not revoked since. */
   abstract hasReadGrant(callId: string, staffId: string, tx?: CallTx): Promise<boolean>;
 
   /**

@@ -44,8 +44,8 @@ export class TypeOrmCallRepository extends CallRepository {
     const where: string[] = [];
     const params: unknown[] = [];
     if (filter.operatorId) {
-      // The calls they handle, and those they were given read access to (a transfer).
-      where.push('(operator_id = ? OR id IN (SELECT call_id FROM call_access WHERE staff_id = ?))');
+      // The calls they handle, and those they were given read access to (a transfer), unless revoked since.
+      where.push('(operator_id = ? OR id IN (SELECT call_id FROM call_access WHERE staff_id = ? AND revoked_at IS NULL))');
       params.push(filter.operatorId, filter.operatorId);
     }
     if (page.cursor) {
@@ -68,7 +68,10 @@ export class TypeOrmCallRepository extends CallRepository {
   }
 
   async hasReadGrant(callId: string, staffId: string, tx?: CallTx): Promise<boolean> {
-    const rows = await (tx ?? this.ds).query('SELECT 1 AS granted FROM call_access WHERE call_id = ? AND staff_id = ?', [callId, staffId]);
+    const rows = await (tx ?? this.ds).query(
+      'SELECT 1 AS granted FROM call_access WHERE call_id = ? AND staff_id = ? AND revoked_at IS NULL',
+      [callId, staffId],
+    );
     return rows.length > 0;
   }
 

@@ -35,7 +35,8 @@ const NOT_FOUND = 'no such call';
  * Need to know, enforced for every call object:
  *  - an operator reads and writes the calls they handled (`calls.operator_id`), and reads the calls
  *    a transfer gave them access to (`call_access`: the colleague who brought them in, or whom
- *    they handed the call to); any other call, existing or not, is the same 404, so ids cannot be probed;
+ *    they handed the call to; not a grant revoked since, as a warm transfer's that failed after the
+ *    colleague joined); any other call, existing or not, is the same 404, so ids cannot be probed;
  *  - a supervisor reads a call only with a stated reason (X-Access-Reason), audited as break-glass;
  *  - records officers and auditors read no content (403 for a live call);
  *  - a destroyed call answers 410 with its certificate (content-free) to supervisors, records
@@ -260,7 +261,7 @@ export class CallsService {
     return call;
   }
 
-  /** Operators: the call they handle, or one they were given read access to by a transfer (call_access). */
+  /** Operators: the call they handle, or one they were given read access to by a transfer (call_access, not revoked). */
   private async mayRead(user: Principal, call: CallSummary, tx: CallTx): Promise<void> {
     if (user.role === 'operator' && call.operatorId !== user.id && !(await this.calls.hasReadGrant(call.callId, user.id, tx)))
       throw new NotFoundException(NOT_FOUND);
