@@ -4,15 +4,30 @@ import { RETENTION_CONFIG, RetentionConfig } from '@hotline/config';
 import { CallRecordJobs, JobName, jobId } from '@hotline/jobs';
 import { counter, withTimeout } from '@hotline/observability';
 import { DataSource } from 'typeorm';
-import { CALL_LEG_KINDS, CallEventPayload, CallLegKind, CallLifecycle, CallRowMissing, OpenCallPayload } from '@hotline/calls/records';
+import {
+  CALL_LEG_KINDS,
+  CallConferenceRecords,
+  CallEventPayload,
+  CallLegKind,
+  CallLifecycle,
+  CallRowMissing,
+  OpenCallPayload,
+  SupervisionEventPayload,
+} from '@hotline/calls/records';
 import { RecordsDb } from '../records-db';
 
 const DIRECT_WRITE_MS = 1500;
+/**
+ * A supervision's write must be ready to commit this long before the gateway gives up on it, or it
+ * rolls back: what the gateway answers the supervisor (recorded or not) is then what MySQL keeps.
+ */
+const COMMIT_MARGIN_MS = 300;
 
-const writes = counter('hotline_gateway_record_writes_total', 'Call record writes from the gateway, by path (direct, queued, lost)', [
-  'kind',
-  'path',
-]);
+const writes = counter(
+  'hotline_gateway_record_writes_total',
+  'Call record writes from the gateway, by path (direct, queued, lost; a supervision: direct or refused)',
+  ['kind', 'path'],
+);
 
 /**
  * The gateway's writes to the records database. Each is tried at once; when MySQL does not answer
@@ -39,13 +54,45 @@ export class CallRecordsService {
     );
   }
 
-  async event(e: CallEventPayload): Promise<'written' | 'queued' | 'lost'> {
+  /**
+   * Any call event but a supervision (which is `supervision`'s, never queued). A supervision that
+   * comes this way all the same is written directly or not at all ('lost'), never kept in a job.
+   */
+  async event(e: Exclude<CallEventPayload, SupervisionEventPayload>): Promise<'written' | 'queued' | 'lost'> {
+    const any = e as CallEventPayload;
+    if (any.kind === 'supervision') return (await this.supervision(any)) === 'written' ? 'written' : 'lost';
     return this.write(
       JobName.CallEvent,
       jobId.callEvent(e),
       () => this.jobs.callEvent(e),
       (ds) => this.lifecycle(ds).apply(e),
     );
+  }
+
+  /**
+   * A supervisor's listen-in, coaching, barge or change of mode, with its stated reason (issue 24):
+   * written in MySQL directly, before anything of it happens, or not at all. Never a job: the reason
+   * would sit in plain text in Redis, and the leg would be dialled with its audit entry only queued.
+   * 'not_written' when MySQL did not take it in DIRECT_WRITE_MS (away, slow, refusing, the call not on
+   * record yet): the write then rolls back rather than commit late (COMMIT_MARGIN_MS), and the caller
+   * of this must not go on. Logged by ids only (never the reason).
+   */
+  async supervision(e: SupervisionEventPayload): Promise<'written' | 'not_written'> {
+    const notAfter = Date.now() + DIRECT_WRITE_MS - COMMIT_MARGIN_MS;
+    try {
+      await withTimeout(
+        this.db.get().then((ds) => new CallConferenceRecords(ds).supervise(e, notAfter)),
+        DIRECT_WRITE_MS,
+      );
+      writes.inc({ kind: 'supervision', path: 'direct' });
+      return 'written';
+    } catch (err) {
+      writes.inc({ kind: 'supervision', path: 'refused' });
+      // A code or a kind, never the error's text (a driver may quote what it was given).
+      const why = (err as { code?: unknown }).code ?? (/^no answer within/.test((err as Error).message) ? 'timeout' : (err as Error).name);
+      this.logger.warn(`supervision ${e.id} of call ${e.callId} not written (${String(why).slice(0, 40)}): not started`);
+      return 'not_written';
+    }
   }
 
   /**

@@ -610,6 +610,14 @@ export class ConferenceCalls {
 
   // ---- supervision and help --------------------------------------------------------------------
 
+  /**
+   * Listen, coach or join, or change how (issue 24: fail closed). The supervision and its audit entry
+   * (with the stated reason) are written in MySQL directly before anything of it happens: before the
+   * supervisor's leg is dialled, before a change of mode reaches Twilio. If MySQL does not take the
+   * write in time (away, slow, refusing), nothing happens: no leg, no change, the supervision state
+   * undone, and the ack says `audit_unavailable` (the console: the listen-in could not be recorded, try
+   * again). The write is never queued, so the reason never sits in a job.
+   */
   async supervise(supervisorId: string, callId: string, mode: SupervisionMode, reason: string): Promise<AckReply> {
     const c = await this.state.get(callId);
     if (!c || c.ended || !c.operatorId) return { ok: false, error: 'not_a_live_call' };
@@ -623,22 +631,42 @@ export class ConferenceCalls {
           : { muted: false, coaching: false };
     const at = this.clock.now().toISOString();
     const id = randomUUID();
+    const entry = { kind: 'supervision', id, callId, supervisorId, mode, reason, at } as const;
     if (c.supervisor && c.supervisor.id !== supervisorId) return { ok: false, error: 'already_supervised' };
     if (c.supervisor?.leg) {
-      // Already on the call: change how (each change is audited with its own reason).
-      await this.conferences.updateParticipant(c.conferenceSid, c.supervisor.leg, change);
+      // Already on the call: change how. Audited first, with its own reason; unrecorded, nothing changes.
+      if ((await this.records.supervision(entry)) !== 'written') return this.auditUnavailable(callId, supervisorId, id);
+      try {
+        await this.conferences.updateParticipant(c.conferenceSid, c.supervisor.leg, change);
+      } catch (e) {
+        this.logger.warn(`supervisor leg of call ${callId} not changed by Twilio (status ${(e as { status?: number }).status ?? 'none'})`);
+        // The mode on record never took effect: closed at once; the one in force stays as it was.
+        await this.records.event({
+          kind: 'supervision_ended',
+          id,
+          callId,
+          supervisorId,
+          at: this.clock.now().toISOString(),
+          abandoned: true,
+        });
+        return { ok: false, error: 'supervision_failed' };
+      }
       const previous = await this.state.supervisionRecord(callId);
       await this.state.set(callId, { supMode: mode, supRec: id });
       if (previous) await this.records.event({ kind: 'supervision_ended', id: previous, callId, supervisorId, at });
-      await this.records.event({ kind: 'supervision', id, callId, supervisorId, mode, reason, at });
       this.live.toOperator(c.operatorId, 'supervision', { callId, mode });
       this.live.statsChanged();
       return { ok: true };
     }
     if (!(await this.state.startSupervision(callId, supervisorId, mode))) return { ok: false, error: 'already_supervised' };
-    await this.state.set(callId, { supRec: id, help: '' });
+    await this.state.set(callId, { supRec: id });
     // Audited before anyone listens: no leg joins a call without its reason on record first.
-    await this.records.event({ kind: 'supervision', id, callId, supervisorId, mode, reason, at });
+    if ((await this.records.supervision(entry)) !== 'written') {
+      await this.state.endSupervision(callId);
+      this.live.statsChanged();
+      return this.auditUnavailable(callId, supervisorId, id);
+    }
+    await this.state.set(callId, { help: '' });
     // The supervisor's console registers its voice device when they listen, coach or join; it takes this leg.
     const browser = voiceLeg(supervisorId, callId, 'supervision');
     this.live.toSupervisor(supervisorId, 'voice:leg', browser.announcement);
@@ -666,6 +694,18 @@ export class ConferenceCalls {
     }
     this.live.statsChanged();
     return { ok: true };
+  }
+
+  /**
+   * A supervision whose audit entry MySQL did not take: nothing of it happened. Should its write still
+   * commit after all (too late for the gateway to know), it is closed by a content-free job (ids only,
+   * never the reason), which finds nothing to close otherwise.
+   */
+  private auditUnavailable(callId: string, supervisorId: string, id: string): AckReply {
+    void this.records
+      .event({ kind: 'supervision_ended', id, callId, supervisorId, at: this.clock.now().toISOString(), abandoned: true })
+      .catch(() => undefined);
+    return { ok: false, error: 'audit_unavailable' };
   }
 
   async unsupervise(supervisorId: string, callId: string): Promise<AckReply> {

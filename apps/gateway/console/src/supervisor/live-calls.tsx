@@ -242,7 +242,12 @@ function ReasonDialog(props: {
               props.onStarted();
               props.onClose();
             } else {
-              setError(`Refused: ${human(res.error)}.`);
+              // The gateway starts nothing it could not write to the audit trail first (MySQL away or slow).
+              setError(
+                res.error === 'audit_unavailable'
+                  ? 'The listen-in could not be recorded in the audit trail, so nothing was started or changed; try again.'
+                  : `Refused: ${human(res.error)}.`,
+              );
               props.onRefused();
             }
           } catch {
