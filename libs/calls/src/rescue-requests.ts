@@ -71,6 +71,23 @@ export class RescueRequests {
     );
   }
 
+  /**
+   * Who handles the call now, for active rescue's need to know (issue 24): `calls.operator_id`, the
+   * operator the record says has the call (it moves with a warm transfer's handover and when the next
+   * operator answers a cold transfer), unless that operator has handed it on by a cold transfer nobody
+   * has answered yet (the caller back in the queue): then nobody. Null too when the call is not there.
+   */
+  async handler(callId: string, tx?: EntityManager): Promise<string | null> {
+    const [r]: { operator_id: string | null; handed_on: number | string }[] = await (tx ?? this.db).query(
+      `SELECT c.operator_id,
+              EXISTS (SELECT 1 FROM call_transfers t
+                       WHERE t.call_id = c.id AND t.mode = 'cold' AND t.from_staff_id = c.operator_id AND t.outcome = 'started') AS handed_on
+         FROM calls c WHERE c.id = ?`,
+      [callId],
+    );
+    return r && !Number(r.handed_on) ? r.operator_id : null;
+  }
+
   /** The Twilio CallSid of the caller's leg (the live Call resource holds their number); null when unknown. */
   async callSid(callId: string, tx?: EntityManager): Promise<string | null> {
     const [r]: { call_sid: string | null }[] = await (tx ?? this.db).query('SELECT call_sid FROM calls WHERE id = ?', [callId]);

@@ -34,8 +34,9 @@ export class RescueController {
     summary: 'Approve a rescue request (supervisor, with a reason): the number and location',
     description:
       'Reads the number from Twilio’s Call resource for the live call and the caller-ID location from its routing state; shows them to ' +
-      'you (and, on request, to the operator who asked); never stores them. The escalation it records says which fields were disclosed ' +
-      'and to whom, not their values. Both people are in the audit trail.',
+      'you (and, on request, to the operator who handles the call now: the one who asked, unless they handed it on since, and who is ' +
+      'told `rescue:approved`); never stores them. Neither the operator who asked nor the one who handles the call now may approve ' +
+      '(403). The escalation it records says which fields were disclosed and to whom, not their values. Both people are in the audit trail.',
   })
   @ApiParam({ name: 'callId', format: 'uuid' })
   @ApiParam({ name: 'id', format: 'uuid', description: 'The rescue request' })
@@ -50,7 +51,10 @@ export class RescueController {
   @ApiOperation({
     summary: 'A rescue request: its status, and once approved the number and location (to the two people only)',
     description:
-      'Only the operator who asked and the supervisor who approved; read live from Twilio each time (audited); 409 once the call has ended.',
+      'Only the operator who handles the live call now (`calls.operator_id`: the one who asked until they hand the call on by a ' +
+      'transfer, then whoever has it; nobody while a cold-transferred caller waits in the queue) and the supervisor who approved ' +
+      '(any supervisor while it waits); 404 for anyone else, the operator who asked and handed the call on included. Read live from ' +
+      'Twilio each time (audited, by whoever reads); 409 once the call has ended.',
   })
   @ApiParam({ name: 'callId', format: 'uuid' })
   @ApiParam({ name: 'id', format: 'uuid', description: 'The rescue request' })

@@ -29,9 +29,11 @@ export interface RescueDisclosure {
  * Active rescue (the 988 imminent-risk policy): two people, both audited, before anyone sees the
  * caller's number. The operator who handles the live, imminent-risk call asks; a supervisor approves
  * with a reason; only then is the number read, live, from Twilio's Call resource, and the caller-ID
- * location from the live call's routing state. They are returned to those two people only, on each
- * read, and written nowhere: not a table, a log line, a job, an audit entry or a Redis key. The
- * escalation the approval records says which fields were disclosed and to whom, never their values.
+ * location from the live call's routing state. They are returned to two people only, on each read:
+ * the approving supervisor, and the call's current handler (`calls.operator_id` of the live call:
+ * the operator who asked until they hand the call on, then whoever has it now; issue 24), and
+ * written nowhere: not a table, a log line, a job, an audit entry or a Redis key. The escalation the
+ * approval records says which fields were disclosed and to whom, never their values.
  */
 @Injectable()
 export class RescueService {
@@ -99,11 +101,15 @@ export class RescueService {
       if (!r) throw new NotFoundException(NO_REQUEST);
       if (r.status !== 'requested') throw new ConflictException('this request is approved already');
       if (r.requestedBy === user.id) throw new ForbiddenException('the person who asked cannot approve');
+      // Disclosed to the call's handler now (the one who asked, unless the call was handed on since) and the approver.
+      const handler = await this.requests.handler(callId, tx);
+      // Two people: whoever has the call now (a supervisor taking calls, after a transfer) is not the second.
+      if (handler === user.id) throw new ForbiddenException('the call’s handler cannot approve');
       const escalation = await this.calls.addEscalation(
         call,
         r.requestedBy,
         {
-          disclosedTo: `active rescue: the requesting operator ${r.requestedBy} and the approving supervisor ${user.id}`,
+          disclosedTo: `active rescue: the call's handler ${handler ?? '(none: the call is being transferred)'} (asked by ${r.requestedBy}) and the approving supervisor ${user.id}`,
           legalBasis: 'imminent risk to life (988 imminent-risk policy), two-person approval; number read live from Twilio, not stored',
           fieldsDisclosed: fields,
           emergencyContactConfirmedAt: null,
@@ -120,25 +126,37 @@ export class RescueService {
           targetType: 'call',
           targetId: callId,
           // Which fields and to whom (ids), never their values.
-          detail: { rescueRequestId: r.id, escalationId: escalation.id, fieldsDisclosed: fields, disclosedTo: [r.requestedBy, user.id] },
+          detail: {
+            rescueRequestId: r.id,
+            escalationId: escalation.id,
+            fieldsDisclosed: fields,
+            disclosedTo: handler ? [handler, user.id] : [user.id],
+          },
         },
         tx,
       );
-      return r;
+      return { handler };
     });
-    await this.alert({ callId, requestId: id, operatorId: approved.requestedBy, stage: 'approved', at: this.clock.now().toISOString() });
+    // The operator told is the one who has the call now (rescue:approved), who alone of operators may read it.
+    if (approved.handler)
+      await this.alert({ callId, requestId: id, operatorId: approved.handler, stage: 'approved', at: this.clock.now().toISOString() });
     return live;
   }
 
-  /** The request's status; once approved, the number and location again, to the two people only (each read audited). */
+  /**
+   * The request's status; once approved, the number and location again, to the call's current
+   * handler and the approving supervisor only (each read audited). An operator who asked and has
+   * handed the call on since reads nothing more (404, like any call not theirs).
+   */
   async read(user: Principal, callId: string, id: string) {
     const r = await this.requests.find(callId, id);
-    if (!r || !this.isParty(user, r)) throw new NotFoundException(NO_REQUEST);
+    const call = r ? await this.calls.findSummary(callId) : null;
+    if (!r || !call || !this.isParty(user, r, await this.requests.handler(callId))) throw new NotFoundException(NO_REQUEST);
     if (r.status !== 'approved') return { status: r.status };
-    const call = await this.calls.findSummary(callId);
-    if (!call) throw new NotFoundException(NOT_FOUND);
     this.mustBeLive(call);
     const live = await this.readLive(callId);
+    // The call may have changed hands while Twilio was asked: disclosed only if it is still theirs.
+    if (!this.isParty(user, r, await this.requests.handler(callId))) throw new NotFoundException(NO_REQUEST);
     await this.audit.append({
       actorId: user.id,
       actorRole: user.role,
@@ -150,9 +168,14 @@ export class RescueService {
     return { status: r.status, ...live };
   }
 
-  private isParty(user: Principal, r: RescueRequest): boolean {
-    if (user.role === 'operator') return r.requestedBy === user.id;
-    // Any supervisor sees that a request waits (to approve it); once approved, only the one who approved.
+  /**
+   * Who may read a request: the call's current handler (RescueRequests.handler: the operator who has
+   * the call now, not whoever asked), and supervisors: any while it waits (to approve it), once approved
+   * only the one who approved. A supervisor taking calls who has the call now reads it as its handler.
+   */
+  private isParty(user: Principal, r: RescueRequest, handler: string | null): boolean {
+    if (handler === user.id) return true;
+    if (user.role !== 'supervisor') return false;
     return r.status === 'requested' || r.approvedBy === user.id;
   }
 
