@@ -248,6 +248,52 @@ describe('active rescue', () => {
     }
   });
 
+  it('follows the call when it is handed on: after a cold transfer the operator who asked reads nothing, the one who answers is told of the approval and reads it', async () => {
+    const asker = await records.f.staff('operator');
+    const { call, console: first } = await liveCall(asker);
+    const path = `/calls/${call.callId}/rescue-requests`;
+    await http().put(`/calls/${call.callId}/assessment`).set(bearer(asker)).send({ riskLevel: 'imminent' }).expect(200);
+    const { body } = await http().post(path).set(bearer(asker)).send({ reason: 'caller has means and a plan' }).expect(201);
+
+    // The next operator is free; the first hands the call on (cold: the caller back in the queue, offered to them).
+    const next = await records.f.staff('operator');
+    const second = await connectConsole(base, '/operator', next.token);
+    clients.push(second);
+    await second.next('status');
+    await second.emit('status:set', { status: 'available' });
+    expect(await first.emit('call:transfer', { callId: call.callId, mode: 'cold', to: { operatorId: next.id } })).toEqual({ ok: true });
+    await second.next('call:offered', (p) => p.callId === call.callId);
+    // While the caller waits for them, nobody of the operators has the call: the one who asked reads nothing.
+    await http().get(`${path}/${body.id}`).set(bearer(asker)).expect(404);
+    await http().get(`${path}/${body.id}`).set(bearer(next)).expect(404);
+
+    expect(await second.emit('call:accept', { callId: call.callId })).toEqual({ ok: true });
+    await operatorAnswers(hooks, peer, call);
+    for (let i = 0; i < 100; i++) {
+      const [row] = await db.query('SELECT operator_id FROM calls WHERE id = ?', [call.callId]);
+      if (row?.operator_id === next.id) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect((await http().get(`${path}/${body.id}`).set(bearer(next)).expect(200)).body).toEqual({ status: 'requested' });
+
+    // Approved now: the operator who has the call is told and reads it; the one who asked, neither.
+    await http().post(`${path}/${body.id}/approve`).set(bearer(supervisor)).send({ reason: 'dispatch' }).expect(200);
+    await second.next('rescue:approved', (p) => p.requestId === body.id);
+    expect((await http().get(`${path}/${body.id}`).set(bearer(next)).expect(200)).body).toMatchObject({ number: call.from });
+    const refused = await http().get(`${path}/${body.id}`).set(bearer(asker)).expect(404);
+    expect(JSON.stringify(refused.body)).not.toContain(call.from.slice(1));
+    expect(first.of('rescue:approved')).toEqual([]);
+    // The escalation and the audit name who it was disclosed to: the call's handler and the approver.
+    const [row] = await db.query('SELECT escalation_id FROM rescue_requests WHERE id = ?', [body.id]);
+    const detail = await http().get(`/calls/${call.callId}`).set(bearer(next)).expect(200);
+    expect(detail.body.escalations.find((e: any) => e.id === row.escalation_id).disclosedTo).toContain(next.id);
+    const [approved] = await db.query("SELECT detail FROM audit_log WHERE target_id = ? AND action = 'rescue.approved'", [call.callId]);
+    const approvedDetail = typeof approved.detail === 'string' ? JSON.parse(approved.detail) : approved.detail;
+    expect(approvedDetail.disclosedTo).toEqual([next.id, supervisor.id]);
+    peer.endQuietly(call.callSid);
+    await callStatus(hooks, call, 'completed', 5);
+  });
+
   it('is refused once the call has ended, even after a request was made', async () => {
     const operator = await records.f.staff('operator');
     const { call } = await liveCall(operator);

@@ -315,6 +315,58 @@ describe('calls as conferences', () => {
     await hangUp(call);
   });
 
+  it('a warm transfer the colleague leaves before the handover takes back the read access their joining gave (audited); a later one gives it again', async () => {
+    const a = await operator();
+    const call = await acceptedCall(a.client);
+    const b = await operator();
+    expect(await a.client.emit('call:transfer', { callId: call.callId, mode: 'warm', to: { operatorId: b.op.id } })).toEqual({ ok: true });
+    await b.client.next('call:connected', (p) => p.callId === call.callId);
+    await peer.conferences.settled();
+    await eventually(async () => (await f.http().get(`/calls/${call.callId}`).set(bearer(b.op))).status === 200);
+
+    // B hangs up before A completes: released, the caller off hold and back with A.
+    peer.conferences.hangUp(legOf(call.callId, `op:${b.op.id}`)!.callSid);
+    const failed = await a.client.next('transfer:status', (p) => p.callId === call.callId && p.state === 'failed');
+    expect(failed.reason).toBe('target_left');
+    await peer.conferences.settled();
+    expect(legOf(call.callId, 'caller')!.hold).toBe(false);
+    await eventually(async () => (await f.http().get(`/calls/${call.callId}`).set(bearer(b.op))).status === 404);
+    expect((await f.http().get('/calls').set(bearer(b.op))).body.items.map((c: any) => c.callId)).not.toContain(call.callId);
+    const [grant] = await db.query('SELECT via, transfer_id, revoked_at FROM call_access WHERE call_id = ? AND staff_id = ?', [
+      call.callId,
+      b.op.id,
+    ]);
+    const [transfer] = await db.query('SELECT id, outcome FROM call_transfers WHERE call_id = ?', [call.callId]);
+    expect(transfer.outcome).toBe('failed');
+    expect(grant).toMatchObject({ via: 'transfer', transfer_id: transfer.id, revoked_at: expect.any(Date) });
+    let trail = await audit(call.callId);
+    expect(trail.filter((e) => e.action.startsWith('call.access_')).map((e) => [e.action, e.detail.staffId])).toEqual([
+      ['call.access_granted', b.op.id],
+      ['call.access_revoked', b.op.id],
+    ]);
+    expect(trail.find((e) => e.action === 'call.access_revoked')!.detail).toMatchObject({
+      transferId: transfer.id,
+      why: 'transfer_failed',
+    });
+
+    // A tries again and B stays to the handover: B's access is given again, then the call is theirs.
+    await b.client.emit('wrapup:done', { callId: call.callId });
+    expect(await b.client.emit('status:set', { status: 'available' })).toEqual({ ok: true, status: 'available' });
+    expect(await a.client.emit('call:transfer', { callId: call.callId, mode: 'warm', to: { operatorId: b.op.id } })).toEqual({ ok: true });
+    await a.client.next('transfer:status', (p) => p.callId === call.callId && p.state === 'connected', { seen: false });
+    await eventually(async () => (await f.http().get(`/calls/${call.callId}`).set(bearer(b.op))).status === 200);
+    expect(await a.client.emit('transfer:complete', { callId: call.callId })).toEqual({ ok: true });
+    await eventually(async () => (await callRow(call.callId))?.operator_id === b.op.id);
+    trail = await audit(call.callId);
+    expect(trail.filter((e) => e.action.startsWith('call.access_')).map((e) => [e.action, e.detail.staffId])).toEqual([
+      ['call.access_granted', b.op.id],
+      ['call.access_revoked', b.op.id],
+      ['call.access_granted', b.op.id],
+      ['call.access_granted', a.op.id],
+    ]);
+    await hangUp(call);
+  });
+
   it('cold-transfers to a named operator: the caller back in the queue, offered to them first; the first keeps read access', async () => {
     const a = await operator();
     const call = await acceptedCall(a.client);
@@ -418,6 +470,8 @@ describe('calls as conferences', () => {
       ok: true,
     });
     await a.client.next('supervision', (p) => p.callId === call.callId && p.mode === 'coach');
+    // Audited before it took effect: the entry was there by the time the operator was told.
+    expect((await audit(call.callId)).filter((e) => e.action === 'call.supervise').map((e) => e.detail.mode)).toEqual(['listen', 'coach']);
     const opLeg = legOf(call.callId, `op:${a.op.id}`)!;
     expect(legOf(call.callId, `sup:${sup.id}`)).toMatchObject({ muted: false, coaching: true, callSidToCoach: opLeg.callSid });
 
