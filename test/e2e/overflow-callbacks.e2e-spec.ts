@@ -51,6 +51,13 @@ const WITHHELD = [
   'unavailable',
 ];
 const UNAVAILABLE_WORDS = 'we cannot take your call right now';
+/**
+ * Where callbacks may call, stated rather than left to the default (the hotline number's country, US).
+ * The callers here are NANP 555 numbers (testNumber) and Ofcom drama numbers: ranges set aside for
+ * fiction, which ring nobody, count as numbers of their main country (libs/calls callback-policy), so
+ * they are dialable in tests and the demo as they would be nowhere else.
+ */
+const CALLBACK_COUNTRIES = 'GB,US';
 
 /** The routing file under test: weekdays 08:00-20:00 UTC, a 5-minute maximum wait, every choice offered. */
 function routingFile(): string {
@@ -105,7 +112,7 @@ describe('overflow, callbacks and follow-ups', () => {
 
   beforeAll(async () => {
     peer = await startTwilioPeer();
-    const vars = { TWILIO_API_URL: peer.url, PUBLIC_URL, ROUTING_CONFIG: routingFile() };
+    const vars = { TWILIO_API_URL: peer.url, PUBLIC_URL, ROUTING_CONFIG: routingFile(), CALLBACK_COUNTRIES };
     env = envFor(vars);
     redis = new Redis(env.REDIS_URL);
     await clearRouting(redis);
@@ -335,10 +342,18 @@ describe('overflow, callbacks and follow-ups', () => {
     for (const key of await redis.keys('*'))
       if ((await redis.type(key)) === 'string') expect(await redis.get(key)).not.toContain(call.from.slice(1));
 
-    // The operator's list: due now, no number.
+    // The operator's list: due now, no number; the country being called (records read it from the number).
     const list = await http().get('/callbacks').set(bearer(operator)).expect(200);
     const item = list.body.items.find((i: any) => i.callId === call.callId);
-    expect(item).toMatchObject({ kind: 'callback', status: 'open', attempts: 0, maxAttempts: 3, overdue: false });
+    expect(item).toMatchObject({
+      kind: 'callback',
+      status: 'open',
+      attempts: 0,
+      maxAttempts: 3,
+      overdue: false,
+      country: 'US',
+      countryName: 'United States',
+    });
     expect(JSON.stringify(list.body)).not.toContain(call.from.slice(1));
     await http().get('/callbacks').set(bearer(supervisor)).expect(403);
 
@@ -357,13 +372,16 @@ describe('overflow, callbacks and follow-ups', () => {
     // The caller picks up after a short ring, and talks until they hang up.
     peer.callees.set(call.from, { answer: 'human', afterMs: 400, talkMs: 20_000 });
     const dial = await http().post(`/callbacks/${item.id}/dial`).set(bearer(operator)).expect(201);
+    expect(dial.body).toMatchObject({ status: 'dialling', country: 'US', countryName: 'United States' });
     const placed = peer.placedCalls.at(-1)!;
     // Placed with answering-machine detection: a person answering is told apart from a voicemail.
     expect(placed).toMatchObject({ to: call.from, from: HOTLINE, machineDetection: 'Enable' });
     expect(JSON.stringify(dial.body)).not.toContain(call.from.slice(1));
-    // Once opened, the number lives under the call's data key, not its one-time seal.
+    // Once opened, the number lives under the call's data key, not its one-time seal (marked moved: a seal
+    // added later is refused); the attempt is counted as it is placed.
     const moved = await callbackOf(call.callId);
-    expect(moved).toMatchObject({ status: 'dialling', sealed_number: null });
+    expect(moved).toMatchObject({ status: 'dialling', sealed_number: null, attempts: 1, country: 'US' });
+    expect(moved.number_moved_at).toEqual(expect.any(Date));
     expect(moved.number_enc).not.toBeNull();
     // A second operator cannot take the same callback while it is being dialled.
     const other = await records.f.staff('operator');
@@ -513,7 +531,7 @@ describe('overflow, callbacks and follow-ups', () => {
       (await http().get('/callbacks').set(bearer(who)).expect(200)).body.items.find((i: any) => i.callId === callId);
     expect(await listed(operator)).toBeUndefined();
     clock.advance(24 * 3600_000 + 60_000);
-    expect(await listed(operator)).toMatchObject({ kind: 'followup', preferred: true, attempts: 0 });
+    expect(await listed(operator)).toMatchObject({ kind: 'followup', preferred: true, attempts: 0, country: 'US' });
     expect(await listed(other)).toMatchObject({ kind: 'followup', preferred: false });
 
     // Nobody answers that number: Twilio rings it out (the call's timeout) and says so.

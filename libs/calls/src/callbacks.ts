@@ -20,6 +20,11 @@ export interface NewCallback {
   /** Chosen by the caller of `request`: the number is sealed in its context before the row exists. */
   id: string;
   callId: string;
+  /**
+   * `callback` (what the gateway files). Any other kind, or a preferred operator, is written only
+   * by an account that may (records, or a test's migrator): the gateway's INSERT right names neither
+   * column, so MySQL refuses it a follow-up (issue 24).
+   */
   kind: CallbackKind;
   callerPseudonym: string | null;
   /** The one-time contact key the number is sealed to, and the sealed number (see contact-seal.ts). */
@@ -44,6 +49,9 @@ export interface CallbackStats {
 
 /** The context a callback's number is sealed in (its one-time key) and encrypted under (the call's data key). */
 export const callbackNumberField = (callbackId: string) => `callback:${callbackId}:number`;
+
+/** MySQL's refusal of a statement that names a column (or table) the account has no right on. */
+const SEAL_RIGHT_REFUSED = new Set(['ER_COLUMNACCESS_DENIED_ERROR', 'ER_TABLEACCESS_DENIED_ERROR']);
 
 /** The statuses in which a callback still holds a number. */
 export const LIVE_CALLBACK = "status IN ('open', 'dialling')";
@@ -113,11 +121,17 @@ export class CallbackBook {
       );
       if (existing.length) return { id: existing[0].id, created: false };
       const id = c.id;
+      // Only the columns a new request sets (the gateway's INSERT right): kind (`callback`), status
+      // (`open`), attempts (0) and everything records writes later take their defaults.
+      const extra: [string, unknown][] = [];
+      if (c.kind !== 'callback') extra.push(['kind', c.kind]);
+      if (c.preferredOperatorId) extra.push(['preferred_operator_id', c.preferredOperatorId]);
       await m.query(
-        `INSERT INTO callbacks (id, call_id, kind, status, caller_pseudonym, contact_key_id, sealed_number, number_enc, preferred_operator_id,
-                                claimed_by, due_at, attempts, max_attempts, last_outcome, created_at, closed_at)
-         VALUES (?, ?, ?, 'open', ?, ?, ?, NULL, ?, NULL, ?, 0, ?, NULL, ?, NULL)`,
-        [id, c.callId, c.kind, c.callerPseudonym, c.contactKeyId, c.sealedNumber, c.preferredOperatorId, c.dueAt, c.maxAttempts, now],
+        `INSERT INTO callbacks (id, call_id, caller_pseudonym, contact_key_id, sealed_number, due_at, max_attempts, created_at${extra
+          .map(([col]) => `, ${col}`)
+          .join('')})
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?${', ?'.repeat(extra.length)})`,
+        [id, c.callId, c.callerPseudonym, c.contactKeyId, c.sealedNumber, c.dueAt, c.maxAttempts, now, ...extra.map(([, v]) => v)],
       );
       await new CallbackBook(m).consent(c.callId, c.callerPseudonym, c.kind, true, c.wordingVersion, c.consentedAt);
       return { id, created: true };
@@ -127,15 +141,20 @@ export class CallbackBook {
 
   /**
    * How an outbound attempt ended (Twilio's status callback, or its answered URL when a machine
-   * answered). Reached: done. Not reached (a machine answering is not reached): due again
-   * after `retryAfter`, or closed once `maxAttempts` have failed. Either end erases the number.
-   * Idempotent: an attempt already ended is left as it is.
+   * answered). Reached: done. Not reached (a machine answering is not reached): open again, due when
+   * records said as it placed the call (`due_at`: the attempt's start plus `retryAfter`), or closed
+   * once `max_attempts` have been made (records counted this one as it placed it). Either end erases
+   * the number under the call's key. Idempotent: an attempt already ended is left as it is.
+   *
+   * What the gateway writes here is exactly its UPDATE right (issue 24): the attempt's outcome and
+   * end; the callback's status, last outcome and close, and the erasure of `number_enc` (a ciphertext
+   * only records can make, so the right cannot plant a number). Never `due_at`, `attempts`, the seal,
+   * the preferred operator: records alone sets those.
    */
   async attemptEnded(
     attemptId: string,
     outcome: AttemptOutcome,
     at: Date,
-    retryAfterMs: number,
   ): Promise<{ callbackId: string; status: CallbackStatus; attempts: number } | null> {
     const run = async (m: EntityManager) => {
       const [a]: { callback_id: string; outcome: string | null }[] = await m.query(
@@ -149,21 +168,16 @@ export class CallbackBook {
       );
       await m.query('UPDATE callback_attempts SET outcome = ?, ended_at = ? WHERE id = ?', [outcome, at, attemptId]);
       if (!cb) return null;
-      const attempts = cb.attempts + 1;
+      const attempts = Number(cb.attempts);
       let status: CallbackStatus = outcome === 'reached' ? 'done' : attempts >= cb.max_attempts ? 'closed' : 'open';
       if (cb.status !== 'open' && cb.status !== 'dialling') status = cb.status as CallbackStatus;
       if (status === 'open') {
-        await m.query(`UPDATE callbacks SET status = 'open', attempts = ?, last_outcome = ?, claimed_by = NULL, due_at = ? WHERE id = ?`, [
-          attempts,
-          outcome,
-          new Date(at.getTime() + retryAfterMs),
-          a.callback_id,
-        ]);
+        await m.query(`UPDATE callbacks SET status = 'open', last_outcome = ? WHERE id = ?`, [outcome, a.callback_id]);
       } else {
+        // The seal went when records opened the number to place the call; the key's copy goes now.
         await m.query(
-          `UPDATE callbacks SET status = ?, attempts = ?, last_outcome = ?, claimed_by = NULL, closed_at = COALESCE(closed_at, ?),
-                  sealed_number = NULL, number_enc = NULL WHERE id = ?`,
-          [status, attempts, outcome, at, a.callback_id],
+          `UPDATE callbacks SET status = ?, last_outcome = ?, closed_at = COALESCE(closed_at, ?), number_enc = NULL WHERE id = ?`,
+          [status, outcome, at, a.callback_id],
         );
       }
       return { callbackId: a.callback_id, status, attempts };
@@ -171,13 +185,28 @@ export class CallbackBook {
     return this.db instanceof DataSource ? this.db.transaction(run) : run(this.db);
   }
 
-  /** The caller withdrew their callbacks and follow-ups (privacy line): numbers erased; how many. */
+  /**
+   * The caller withdrew their callbacks and follow-ups (privacy line): each is withdrawn, and its
+   * number under the call's key erased at once; how many. A number still under its one-time seal
+   * (booked moments ago) cannot be opened by anyone but records and the worker, and is erased with
+   * its key by the worker's reconciler (CallbackNumbers.moveSealed, destroySpentCallbackKeys): the
+   * gateway, which runs this on the privacy line, has no right to write a seal, not even to erase one.
+   * The worker (a deletion by phone) has: it erases the seals here too.
+   */
   async withdraw(pseudonym: string, at: Date): Promise<number> {
     const r = await this.db.query(
-      `UPDATE callbacks SET status = 'withdrawn', closed_at = ?, sealed_number = NULL, number_enc = NULL, claimed_by = NULL
-        WHERE caller_pseudonym = ? AND ${LIVE_CALLBACK}`,
+      `UPDATE callbacks SET status = 'withdrawn', closed_at = ?, number_enc = NULL WHERE caller_pseudonym = ? AND ${LIVE_CALLBACK}`,
       [at, pseudonym],
     );
+    await this.db
+      .query(
+        `UPDATE callbacks SET sealed_number = NULL WHERE caller_pseudonym = ? AND status = 'withdrawn' AND sealed_number IS NOT NULL`,
+        [pseudonym],
+      )
+      .catch((e: { code?: string }) => {
+        // The gateway's account may not touch a seal (MySQL refuses the statement, nothing else): the reconciler erases it.
+        if (!SEAL_RIGHT_REFUSED.has(e.code ?? '')) throw e;
+      });
     await this.db.query(
       `UPDATE consents SET withdrawn_at = ? WHERE caller_pseudonym = ? AND kind IN ('callback', 'followup') AND withdrawn_at IS NULL`,
       [at, pseudonym],

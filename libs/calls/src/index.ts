@@ -4,4 +4,6 @@ export * from './call.mapper';
 export * from './typeorm-call.repository';
 export * from './calls.module';
 export * from './callback-numbers';
+export * from './callback-policy';
+export * from './callback-caps';
 export * from './rescue-requests';

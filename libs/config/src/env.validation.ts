@@ -2,6 +2,21 @@ import { Transform } from 'class-transformer';
 import { IsBase64, IsIP, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength, ValidateBy } from 'class-validator';
 import { networkListProblem } from './networks';
 
+/** Why `v` is no list of ISO 3166 alpha-2 country codes (each known to the platform's ICU), or null when it is one. */
+export function countryListProblem(v: unknown): string | null {
+  if (typeof v !== 'string') return 'not a text';
+  const codes = v.split(',').map((c) => c.trim());
+  if (!codes.length || codes.some((c) => !c)) return 'an empty entry';
+  const names = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'none' });
+  for (const c of codes) {
+    if (!/^[A-Za-z]{2}$/.test(c)) return `"${c}" is not a two-letter code`;
+    // ICU also names codes that are no country (EU, UN, ZZ) or not ISO 3166's (UK: use GB).
+    if (c.toUpperCase() === 'UK') return '"UK" is not ISO 3166: the United Kingdom is GB';
+    if (!names.of(c.toUpperCase()) || ['EU', 'EZ', 'UN', 'ZZ', 'QO'].includes(c.toUpperCase())) return `"${c}" is no country`;
+  }
+  return null;
+}
+
 /**
  * Every variable the apps read, with its rule. Defaults live in `defaults.ts`;
  * secrets have none: outside demo mode a missing secret stops the app.
@@ -94,6 +109,21 @@ export class EnvironmentVariables {
     },
   })
   TWILIO_CPS: number = 1;
+
+  /**
+   * Gateway, records (issue 24): the countries a callback or follow-up may dial, ISO 3166 alpha-2 codes,
+   * comma-separated (`GB,IE`). Unset: the country of `hotlineNumber` in the routing file. Premium-rate,
+   * shared-cost and other special ranges are refused whatever the country (libs/calls callback-policy).
+   */
+  @IsOptional()
+  @ValidateBy({
+    name: 'countryList',
+    validator: {
+      validate: (v: unknown) => typeof v === 'string' && countryListProblem(v) === null,
+      defaultMessage: (a) => `CALLBACK_COUNTRIES must be comma-separated ISO 3166 country codes (GB,US): ${countryListProblem(a?.value)}`,
+    },
+  })
+  CALLBACK_COUNTRIES?: string;
 
   /** PEM P-256 private key that signs staff tokens (ES256): records only. */
   @IsOptional()

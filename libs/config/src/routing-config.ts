@@ -39,6 +39,13 @@ export interface RoutingConfig {
      * `overflow.callbackMachine`, then hangs up. Either way the attempt is `machine`, not reached.
      */
     onMachine: 'hangup' | 'message';
+    /**
+     * Issue 24: caps against callbacks that run up call charges. `perNumberPerDay`: callbacks one
+     * number may book (gateway), and be called back for (records), in a sliding 24 hours;
+     * `perHour`: callbacks booked, and outbound callback calls placed, across the line in a sliding
+     * hour. A cap reached refuses (the caller is told; the operator gets 409) and alerts the wallboard.
+     */
+    caps: { perNumberPerDay: number; perHour: number };
   };
   followups: { defaultDelay: IsoDuration };
 }
@@ -132,13 +139,25 @@ export function parseRoutingConfig(text: string, origin = 'routing config'): Rou
   const onMachine = cb.onMachine ?? 'hangup';
   if (onMachine !== 'hangup' && onMachine !== 'message') problems.push('callbacks.onMachine: must be hangup or message');
   for (const k of Object.keys(cb))
-    if (!['maxAttempts', 'dueWithin', 'retryAfter', 'priority', 'onMachine'].includes(k)) problems.push(`callbacks.${k}: unknown key`);
+    if (!['maxAttempts', 'dueWithin', 'retryAfter', 'priority', 'onMachine', 'caps'].includes(k))
+      problems.push(`callbacks.${k}: unknown key`);
+  const capsDoc = cb.caps ?? {};
+  if (typeof capsDoc !== 'object' || Array.isArray(capsDoc)) problems.push('callbacks.caps: must be a mapping (perNumberPerDay, perHour)');
+  for (const k of Object.keys(capsDoc ?? {}))
+    if (!['perNumberPerDay', 'perHour'].includes(k)) problems.push(`callbacks.caps.${k}: unknown key`);
+  const cap = (k: 'perNumberPerDay' | 'perHour', dflt: number, max: number): number => {
+    const v = capsDoc?.[k] === undefined ? dflt : Number(capsDoc[k]);
+    if (!Number.isInteger(v) || v < 1 || v > max) problems.push(`callbacks.caps.${k}: must be an integer from 1 to ${max}`);
+    return v;
+  };
+  const caps = { perNumberPerDay: cap('perNumberPerDay', 3, 100), perHour: cap('perHour', 60, 100_000) };
   const callbacks = {
     maxAttempts,
     dueWithin: dur('callbacks.dueWithin', cb.dueWithin, 'PT2H'),
     retryAfter: dur('callbacks.retryAfter', cb.retryAfter, 'PT15M'),
     priority,
     onMachine,
+    caps,
   };
   const fu = doc.followups ?? {};
   const followups = { defaultDelay: dur('followups.defaultDelay', fu.defaultDelay, 'PT24H') };

@@ -122,6 +122,24 @@ export interface SmsCapAlert {
   at: string;
 }
 
+/**
+ * Issue 24: the caps on callbacks. `number`: callbacks one number booked (or was called back for) in
+ * a sliding day; `line`: callbacks booked (or outbound callback calls placed) across the line in a
+ * sliding hour. A cap reached may mean someone books callbacks to run up call charges.
+ */
+export const CALLBACK_CAPS = ['number', 'line'] as const;
+export type CallbackCap = (typeof CALLBACK_CAPS)[number];
+/** Where a cap refused: the gateway booking a callback, or records placing its call. */
+export const CALLBACK_CAP_STAGES = ['booking', 'dialling'] as const;
+export type CallbackCapStage = (typeof CALLBACK_CAP_STAGES)[number];
+
+/** A cap on callbacks was reached: which, where, when. Never a number or a pseudonym. */
+export interface CallbackCapAlert {
+  cap: CallbackCap;
+  stage: CallbackCapStage;
+  at: string;
+}
+
 /** Why the reconciler refused to destroy any data key (then it destroyed none, and alerts). */
 export const RECONCILE_REFUSALS = ['keystore_paired_elsewhere', 'too_many_orphans', 'records_database_unknown'] as const;
 export type ReconcileRefusal = (typeof RECONCILE_REFUSALS)[number];
@@ -214,6 +232,8 @@ export interface SupervisorServerMessages {
   'alert:escalation': EscalationAlert;
   /** The privacy line refused a verification SMS at one of its caps (once per cap and window). */
   'alert:sms_cap': SmsCapAlert;
+  /** Issue 24: a cap on callbacks refused a booking or a call (once per cap, number or line, and window). */
+  'alert:callback_cap': CallbackCapAlert;
   'alert:reconcile_refused': ReconcileRefusedAlert;
   /** Issue 15: an operator asks for the caller's number and location on an imminent-risk call. */
   'alert:rescue': { callId: string; requestId: string; operatorId: string; at: string };

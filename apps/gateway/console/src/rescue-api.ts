@@ -12,6 +12,9 @@ export interface CallbackTask {
   maxAttempts: number;
   lastOutcome: string | null;
   preferred: boolean;
+  /** The country being called (ISO 3166 code and name), never the number; null until records has opened it. */
+  country: string | null;
+  countryName: string | null;
 }
 
 export interface CallbackSummary {
@@ -21,6 +24,8 @@ export interface CallbackSummary {
   scheduled: number;
   dialling: number;
   overflowToday: Record<string, number>;
+  /** Callbacks refused at a cap in the last hour (null: Redis could not say). */
+  capRefusalsLastHour: { stage: 'booking' | 'dialling'; cap: 'number' | 'line'; count: number }[] | null;
 }
 
 export interface CallerLocation {
@@ -41,7 +46,8 @@ export interface Disclosure {
 export const listCallbacks = (token: string) =>
   api<{ items: CallbackTask[]; priority: 'after_live' | 'before_live'; liveWaiting: number }>('GET', '/callbacks', { token });
 export const callbackSummary = (token: string) => api<CallbackSummary>('GET', '/callbacks/summary', { token });
-export const dialCallback = (token: string, id: string) => api<{ attemptId: string }>('POST', `/callbacks/${id}/dial`, { token });
+export const dialCallback = (token: string, id: string) =>
+  api<{ attemptId: string; country: string; countryName: string | null }>('POST', `/callbacks/${id}/dial`, { token });
 export const scheduleFollowup = (token: string, callId: string) =>
   api<{ id: string; dueAt: string }>('POST', `/calls/${callId}/followups`, { token, body: { consent: true } });
 export const requestRescue = (token: string, callId: string, reason: string) =>

@@ -2,11 +2,24 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { randomUUID } from 'crypto';
 import { AttemptOutcome, CallbackBook } from '@hotline/calls/records';
+import { CallbackCaps } from '@hotline/calls/callback-caps';
+import { checkCallbackNumber, callbackCountries, unknownCallbackCountries } from '@hotline/calls/callback-policy';
 import { TwilioCallJobs } from '@hotline/jobs';
 import { Clock } from '@hotline/clock';
-import { OverflowChoice, OverflowReason, ROUTING_CONFIG, RoutingConfig, WORDING, Wording, durationMs, isOpen } from '@hotline/config';
+import {
+  ENV,
+  Env,
+  OverflowChoice,
+  OverflowReason,
+  ROUTING_CONFIG,
+  RoutingConfig,
+  WORDING,
+  Wording,
+  durationMs,
+  isOpen,
+} from '@hotline/config';
 import { CONTACT_KEYS_REDIS_KEY, parsePublishedContactKey, sealContact } from '@hotline/crypto/contact-seal';
-import { PseudonymService, dialableNumber } from '@hotline/crypto/pseudonym';
+import { PseudonymService } from '@hotline/crypto/pseudonym';
 import { counter, withTimeout } from '@hotline/observability';
 import { CallerLocations, DEFAULT_ROUTING_PREFIX, RoutingStore } from '@hotline/routing';
 import { LiveEvents } from '../live/live-events';
@@ -26,6 +39,10 @@ const CALL_SID = /^CA[0-9a-fA-F]{32}$/;
 const MACHINE_MARK_SECONDS = 3600;
 
 const choices = counter('hotline_overflow_total', 'Overflow offers and the choices callers made', ['step']);
+const refusals = counter('hotline_callback_refused_total', 'Callbacks and follow-ups refused (where, and why: never whose)', [
+  'stage',
+  'reason',
+]);
 
 function str(v: string | string[] | undefined): string {
   return typeof v === 'string' ? v : Array.isArray(v) ? (v[0] ?? '') : '';
@@ -42,8 +59,13 @@ function str(v: string | string[] | undefined): string {
 @Injectable()
 export class OverflowService {
   private readonly logger = new Logger(OverflowService.name);
+  /** The countries a callback may call (CALLBACK_COUNTRIES, default the hotline number's): issue 24. */
+  private readonly countries: ReadonlySet<string>;
+  /** The caps on callbacks booked: per number per day, the line's per hour. */
+  private readonly caps: CallbackCaps;
 
   constructor(
+    @Inject(ENV) env: Env,
     @Inject(ROUTING_CONFIG) private readonly cfg: RoutingConfig,
     @Inject(WORDING) private readonly wording: Wording,
     @Inject(ROUTING_REDIS) private readonly redis: Redis,
@@ -55,7 +77,21 @@ export class OverflowService {
     private readonly locations: CallerLocations,
     private readonly live: LiveEvents,
     private readonly callDeletions: TwilioCallJobs,
-  ) {}
+  ) {
+    this.countries = callbackCountries(env, cfg.hotlineNumber);
+    this.caps = new CallbackCaps(redis, cfg.callbacks.caps, clock);
+    const unknown = unknownCallbackCountries(this.countries);
+    if (unknown.length) this.logger.warn(`CALLBACK_COUNTRIES names ${unknown.join(', ')}: no number of those can be called back`);
+    if (cfg.overflow.includes('callback') && !this.countries.size)
+      this.logger.warn(
+        'callbacks are offered, but no country may be called back (CALLBACK_COUNTRIES unset, no hotlineNumber): none is offered',
+      );
+  }
+
+  /** Whether a callback may be offered to, or booked for, this caller ID: a number to dial, of an allowed country, no premium range. */
+  private callbackNumber(from: string) {
+    return checkCallbackNumber(from, this.countries);
+  }
 
   private stateKey(callId: string): string {
     return `${DEFAULT_ROUTING_PREFIX}ovf:${callId}`;
@@ -89,8 +125,9 @@ export class OverflowService {
     }
     if (!reason) return null;
     const offered = this.cfg.overflow.filter(
-      // A callback needs a number we may dial: not to a withheld or unavailable caller ID.
-      (c) => !(c === 'keep_waiting' && reason === 'closed') && !(c === 'callback' && !dialableNumber(from)),
+      // A callback needs a number we may dial: not to a withheld or unavailable caller ID, and not to one of
+      // a country callbacks may not call or of a premium-rate or special range (issue 24).
+      (c) => !(c === 'keep_waiting' && reason === 'closed') && !(c === 'callback' && !this.callbackNumber(from).ok),
     );
     if (!offered.length) return null;
     choices.inc({ step: `offered_${reason}` });
@@ -119,8 +156,11 @@ export class OverflowService {
       await this.chose(callId, 'keep_waiting');
       return this.twiml.words('keepWaiting');
     }
-    if (choice === 'callback')
-      return dialableNumber(str(params.From)) ? this.twiml.consent('callback', q) : this.twiml.words('callbackWithheld');
+    if (choice === 'callback') {
+      const check = this.callbackNumber(str(params.From));
+      if (check.ok) return this.twiml.consent('callback', q);
+      return this.refuseCallback(callId, check.refusal);
+    }
     if (choice === 'voicemail') return this.twiml.consent('voicemail', q);
     // The backup line: out of the queue, then dialled from the queue's action.
     if (!(await this.remember(callId, { next: 'backup_line' }))) return this.twiml.words('keepWaiting');
@@ -140,8 +180,9 @@ export class OverflowService {
     const from = str(params.From);
     const callSid = str(params.CallSid);
     if (!UUID.test(callId) || !CALL_SID.test(callSid)) return this.twiml.words('notConsented');
-    const number = dialableNumber(from);
-    if (!number) return this.twiml.words('callbackWithheld');
+    const check = this.callbackNumber(from);
+    if (!check.ok) return this.refuseCallback(callId, check.refusal);
+    const number = check.number;
     const at = this.clock.now();
     if (str(params.Digits) !== '1') {
       await this.book((b) => b.consent(callId, this.pseudonyms.of(from), 'callback', false, this.wording.version, at)).catch(
@@ -149,12 +190,27 @@ export class OverflowService {
       );
       return this.twiml.words('notConsented');
     }
+    const id = randomUUID();
+    // The caps on bookings (per number per day, the line's per hour): over one, nothing is kept (issue 24).
+    const pseudonym = this.pseudonyms.of(from)!;
+    const cap = await this.caps.take('booking', pseudonym, id).catch((e: Error) => {
+      this.logger.warn(
+        `call ${callId}: the caps on callbacks cannot be checked (${e.message.slice(0, 80)}); nothing booked, the caller keeps waiting`,
+      );
+      return null;
+    });
+    if (!cap) return this.twiml.words('notConsented');
+    if (!cap.ok) {
+      refusals.inc({ stage: 'booking', reason: `cap_${cap.cap}` });
+      this.logger.warn(`call ${callId}: callback refused, the ${cap.cap} cap on bookings is full`);
+      if (cap.alert) this.live.toSupervisors('alert:callback_cap', { cap: cap.cap, stage: 'booking', at: at.toISOString() });
+      return this.twiml.words('callbackRefused');
+    }
     const key = parsePublishedContactKey(await withTimeout(this.redis.lpop(CONTACT_KEYS_REDIS_KEY), REDIS_MS).catch(() => null));
     if (!key) {
       this.logger.warn(`call ${callId}: no one-time contact key to seal a callback number to; the caller keeps waiting`);
       return this.twiml.words('notConsented');
     }
-    const id = randomUUID();
     try {
       const filed = await this.book((b) =>
         b.request(
@@ -162,7 +218,7 @@ export class OverflowService {
             id,
             callId,
             kind: 'callback',
-            callerPseudonym: this.pseudonyms.of(from),
+            callerPseudonym: pseudonym,
             contactKeyId: key.id,
             sealedNumber: sealContact(key.key, number, id),
             preferredOperatorId: null,
@@ -184,6 +240,18 @@ export class OverflowService {
     choices.inc({ step: 'callback' });
     await this.remember(callId, { next: 'callback_booked' });
     return OverflowTwiml.leave();
+  }
+
+  /**
+   * No callback for this caller ID: withheld (the caller hears why), or of a country callbacks may not
+   * call or a premium-rate or special range (they hear that we cannot call them back on it). Counted,
+   * logged with the call's id and the reason only: never the number.
+   */
+  private refuseCallback(callId: string, refusal: 'withheld' | 'invalid' | 'premium' | 'country'): string {
+    refusals.inc({ stage: 'booking', reason: refusal });
+    if (refusal === 'withheld') return this.twiml.words('callbackWithheld');
+    this.logger.log(`call ${callId}: no callback offered or booked (${refusal} number)`);
+    return this.twiml.words('callbackRefused');
   }
 
   /** The answer to the voicemail consent: 1 records the consent and leaves the queue to record; else nothing is recorded. */
@@ -270,7 +338,7 @@ export class OverflowService {
     if (!UUID.test(attemptId)) return;
     await withTimeout(this.redis.set(this.machineKey(attemptId), '1', 'EX', MACHINE_MARK_SECONDS), REDIS_MS).catch(() => undefined);
     try {
-      const r = await this.book((b) => b.attemptEnded(attemptId, 'machine', this.clock.now(), durationMs(this.cfg.callbacks.retryAfter)));
+      const r = await this.book((b) => b.attemptEnded(attemptId, 'machine', this.clock.now()));
       if (r) this.logger.log(`callback ${r.callbackId}: attempt ${r.attempts} machine; now ${r.status}`);
     } catch (e) {
       this.logger.warn(`callback attempt ${attemptId}: machine not on record yet (${(e as Error).message.slice(0, 80)})`);
@@ -295,7 +363,7 @@ export class OverflowService {
     if (!UUID.test(attemptId) || !outcome) return;
     if (outcome === 'reached' && (await withTimeout(this.redis.get(this.machineKey(attemptId)), REDIS_MS).catch(() => null)))
       outcome = 'machine';
-    const r = await this.book((b) => b.attemptEnded(attemptId, outcome, this.clock.now(), durationMs(this.cfg.callbacks.retryAfter)));
+    const r = await this.book((b) => b.attemptEnded(attemptId, outcome, this.clock.now()));
     if (r) this.logger.log(`callback ${r.callbackId}: attempt ${r.attempts} ${outcome}; now ${r.status}`);
     // Twilio's record of the outbound call holds the number it dialled: deleted, with the legs it opened,
     // by a job (its CallSid only) that waits out Twilio's refusal to delete a call just over (20009).

@@ -18,6 +18,9 @@ export const BACKUP_DIALLED_PATH = '/twilio/voice/overflow/backup-dialled';
 /** What an answering machine left a callback hears (`callbacks.onMachine: message`): its wording entry. */
 const MACHINE_WORDING = 'callbackMachine';
 
+/** What a caller who may not be called back on their number hears (issue 24): its wording entry, optional. */
+const REFUSED_WORDING = 'callbackRefused';
+
 /** One letter per choice, so the offered order travels in the Gather's URL (no Redis needed to read a key press). */
 export const CHOICE_CODES: Record<OverflowChoice, string> = { keep_waiting: 'k', callback: 'c', voicemail: 'v', backup_line: 'b' };
 export const CODE_CHOICES: Record<string, OverflowChoice> = Object.fromEntries(
@@ -87,10 +90,15 @@ export class OverflowTwiml {
     return r.toString();
   }
 
-  /** Words, then back to the wait music (still in the queue). */
-  words(key: 'keepWaiting' | 'notConsented' | 'callbackWithheld'): string {
+  /**
+   * Words, then back to the wait music (still in the queue). `callbackRefused` (issue 24: a number we
+   * cannot call back, or a cap reached) is the wording's `overflow.callbackRefused`; a wording file
+   * without it says `notConsented` (nothing has been kept), which is as true.
+   */
+  words(key: 'keepWaiting' | 'notConsented' | 'callbackWithheld' | 'callbackRefused'): string {
     const r = new VoiceResponse();
-    this.say(r, this.w.overflow[key]);
+    const refused = (this.w.overflow as Record<string, string | undefined>)[REFUSED_WORDING];
+    this.say(r, key === 'callbackRefused' ? (refused?.trim() ? refused : this.w.overflow.notConsented) : this.w.overflow[key]);
     return r.toString();
   }
 

@@ -52,12 +52,34 @@ export class CallbackTaskDto {
   })
   lastOutcome: string | null;
   @ApiProperty({ description: 'You took the first call (follow-ups prefer that operator).' }) preferred: boolean;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: 'GB',
+    description:
+      'The ISO 3166 country of the number being called, read by records from the number itself (never the number). Null until records ' +
+      'has opened the number (it does when it lists or dials).',
+  })
+  country: string | null;
+  @ApiProperty({ type: String, nullable: true, example: 'United Kingdom', description: 'The country’s name in English.' })
+  countryName: string | null;
 }
 
 export class CallbackListDto {
   @ApiProperty({ type: [CallbackTaskDto] }) items: CallbackTaskDto[];
   @ApiProperty({ enum: ['after_live', 'before_live'], description: 'callbacks.priority in config/routing.yaml.' }) priority: string;
   @ApiProperty({ description: 'Callers waiting live now: with after_live, nobody is called back while any wait.' }) liveWaiting: number;
+}
+
+export class CallbackCapRefusalsDto {
+  @ApiProperty({
+    enum: ['booking', 'dialling'],
+    description: 'Where the cap refused: the gateway booking a callback, or records placing its call.',
+  })
+  stage: string;
+  @ApiProperty({ enum: ['number', 'line'], description: '`number`: callbacks.caps.perNumberPerDay; `line`: callbacks.caps.perHour.' })
+  cap: string;
+  @ApiProperty() count: number;
 }
 
 export class CallbackSummaryDto {
@@ -68,11 +90,21 @@ export class CallbackSummaryDto {
   @ApiProperty() dialling: number;
   @ApiProperty({ description: 'Overflow offers today and the choices made (keep_waiting, callback, voicemail, backup_line).' })
   overflowToday: Record<string, number>;
+  @ApiProperty({
+    type: [CallbackCapRefusalsDto],
+    nullable: true,
+    description:
+      'Callbacks refused at a cap (config/routing.yaml callbacks.caps) in the last hour, by where and which cap; counts only, never ' +
+      'whose. Null when Redis cannot say. The wallboard is also told at once (`alert:callback_cap`).',
+  })
+  capRefusalsLastHour: CallbackCapRefusalsDto[] | null;
 }
 
 export class DialResultDto {
   @ApiProperty({ format: 'uuid' }) attemptId: string;
   @ApiProperty({ enum: ['dialling'] }) status: string;
+  @ApiProperty({ example: 'GB', description: 'The ISO 3166 country being called (never the number).' }) country: string;
+  @ApiProperty({ type: String, nullable: true, example: 'United Kingdom' }) countryName: string | null;
 }
 
 export class ScheduledDto {

@@ -7,10 +7,16 @@ import { ErrorText } from '../ui';
 const REFRESH_MS = 20_000;
 const KIND: Record<CallbackTask['kind'], string> = { callback: 'Callback', followup: 'Follow-up' };
 
+/** Where a callback calls: the country's name (records reads it from the number; never the number itself). */
+function countryOf(c: { country: string | null; countryName: string | null }): string {
+  return c.countryName ?? c.country ?? 'country not known yet';
+}
+
 /**
  * The callbacks due now: asked for by callers who could not wait, and follow-ups whose time has come
  * (yours first). Call back sets the operator Away (no live call is offered meanwhile) and places the
  * call from the hotline number; their browser rings when the callee answers. No number is ever shown here: records opens it only to hand it to Twilio.
+ * Each shows the country it calls (issue 24), so that an operator sees a call abroad before placing it.
  */
 export function CallbackList(props: { session: Session; busy: boolean; beforeDial?: () => Promise<void> }) {
   const [items, setItems] = useState<CallbackTask[] | null>(null);
@@ -42,9 +48,9 @@ export function CallbackList(props: { session: Session; busy: boolean; beforeDia
     setError(null);
     try {
       await props.beforeDial?.();
-      await dialCallback(props.session.token, c.id);
+      const placed = await dialCallback(props.session.token, c.id);
       setMessage(
-        `Calling back (attempt ${c.attempts + 1} of ${c.maxAttempts}). Your browser rings when they answer. You are Away meanwhile: switch Available on when done.`,
+        `Calling back (attempt ${c.attempts + 1} of ${c.maxAttempts}), in ${countryOf({ country: placed.country, countryName: placed.countryName })}. Your browser rings when they answer. You are Away meanwhile: switch Available on when done.`,
       );
     } catch (e) {
       setError(`The call was not placed: ${(e as Error).message}`);
@@ -72,8 +78,9 @@ export function CallbackList(props: { session: Session; busy: boolean; beforeDia
             <li key={c.id} class={c.overdue ? 'overdue' : ''}>
               <span>
                 {KIND[c.kind]} due {timeOfDay(c.dueAt)}
-                {c.overdue ? ' (overdue)' : ''}
-                {c.preferred ? ' · you took the first call' : ''} · attempt {c.attempts + 1} of {c.maxAttempts}
+                {c.overdue ? ' (overdue)' : ''} · <span class="callback-country">calls {countryOf(c)}</span>
+                {c.preferred ? ' · you took the first call' : ''} · attempt {c.status === 'dialling' ? c.attempts : c.attempts + 1} of{' '}
+                {c.maxAttempts}
                 {c.lastOutcome ? ` · last: ${c.lastOutcome.replace('-', ' ')}` : ''}
               </span>
               <button

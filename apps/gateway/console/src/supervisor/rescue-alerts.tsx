@@ -121,7 +121,15 @@ const CHOICE_LABEL: Record<string, string> = {
   backup_line: 'went to the backup line',
 };
 
-/** The wallboard's callbacks: due, overdue, scheduled follow-ups; today's overflow choices. */
+/** Issue 24: what each cap on callbacks refused (callbacks.caps in the routing file). */
+const CAP_LABEL: Record<string, string> = {
+  'booking:number': 'bookings refused (a number’s daily limit)',
+  'booking:line': 'bookings refused (the line’s hourly limit)',
+  'dialling:number': 'calls not placed (a number’s daily limit)',
+  'dialling:line': 'calls not placed (the line’s hourly limit)',
+};
+
+/** The wallboard's callbacks: due, overdue, scheduled follow-ups; today's overflow choices; refusals at a cap. */
 export function CallbackBoard(props: { session: Session }) {
   const [s, setS] = useState<CallbackSummary | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -156,6 +164,13 @@ export function CallbackBoard(props: { session: Session }) {
               .join('')}
             .
           </p>
+          {!!s.capRefusalsLastHour?.length && (
+            <p class="notice" role="status">
+              Callback limits reached in the last hour:{' '}
+              {s.capRefusalsLastHour.map((r) => `${r.count} ${CAP_LABEL[`${r.stage}:${r.cap}`] ?? `${r.stage} ${r.cap}`}`).join('; ')}. Many
+              may mean someone books callbacks to run up call charges.
+            </p>
+          )}
         </>
       )}
     </section>
