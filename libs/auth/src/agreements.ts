@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { readFileSync, readdirSync } from 'fs';
 import { join } from 'path';
 import { ENV, Env } from '@hotline/config';
@@ -28,39 +28,98 @@ export function compareVersions(a: string, b: string): number {
 }
 
 /**
+ * Whether this deployment must publish an agreement: everywhere but the test suites (NODE_ENV=test)
+ * and the demo (HOTLINE_DEMO). There, a missing, unreadable or empty AGREEMENTS_DIR stops start-up.
+ */
+export function agreementRequired(env: Pick<Env, 'HOTLINE_DEMO'>, nodeEnv = process.env.NODE_ENV): boolean {
+  return nodeEnv !== 'test' && env.HOTLINE_DEMO !== '1' && env.HOTLINE_DEMO !== 'true';
+}
+
+/**
  * The confidentiality agreement's versions, read from AGREEMENTS_DIR. The current version is the
- * highest. Publishing a new version is dropping a file in the directory: every app sees it within a
- * second (the listing is read again at most once a second), and every member must accept it at their
- * next request. An empty or missing directory means no agreement is asked for.
+ * highest. Publishing a new version is dropping a file in the directory: records notices within
+ * half a second (AgreementWatch) and announces it on the sessions channel, and every member must
+ * accept it at their next request or socket event; the listing is read again at most once a second.
+ *
+ * A directory that cannot be read (gone, permissions) keeps the version last read: an agreement
+ * once asked for is never dropped by a fault. Outside tests and the demo, records and the gateway
+ * refuse to start without a readable directory holding a version (`assertPublished`). A gateway node
+ * also takes the version records announces (`announced`), so that a node whose own copy of the
+ * directory lags behind still asks for the new one.
  */
 @Injectable()
 export class AgreementCatalog {
+  private readonly logger = new Logger(AgreementCatalog.name);
   private cached?: { at: number; current: Agreement | null };
+  /** The version records last announced (undefined: none heard); null: records has none published. */
+  private announcedVersion?: string | null;
 
   constructor(@Inject(ENV) private readonly env: Env) {}
 
   current(): Agreement | null {
     const now = Date.now();
     if (this.cached && now - this.cached.at < 1000) return this.cached.current;
+    return this.refresh();
+  }
+
+  /** Reads the directory now (the watcher's poll); a directory that cannot be read keeps what was last read. */
+  refresh(): Agreement | null {
     const versions = this.versions();
+    if (versions === null) {
+      const kept = this.cached?.current ?? null;
+      if (kept) this.logger.error(`AGREEMENTS_DIR ${this.env.AGREEMENTS_DIR} cannot be read: version ${kept.version} stays current`);
+      this.cached = { at: Date.now(), current: kept };
+      return kept;
+    }
     const top = versions[versions.length - 1];
-    const current = top ? this.read(top) : null;
-    this.cached = { at: now, current };
+    const current = top ? (this.read(top) ?? this.cached?.current ?? null) : null;
+    this.cached = { at: Date.now(), current };
     return current;
   }
 
-  /** Whether `accepted` (a member's highest accepted version) covers the current version. */
-  satisfied(accepted: string | null): boolean {
-    const current = this.current();
-    return !current || (accepted !== null && compareVersions(accepted, current.version) >= 0);
+  /** Records announced that `version` is current (a gateway node hears it on the sessions channel). */
+  announced(version: string | null): void {
+    this.announcedVersion = version;
   }
 
-  private versions(): string[] {
+  /** The version members must have accepted: the directory's, or the one records announced if later. */
+  requiredVersion(): string | null {
+    const local = this.current()?.version ?? null;
+    const heard = this.announcedVersion ?? null;
+    if (local === null) return heard;
+    if (heard === null) return local;
+    return compareVersions(heard, local) > 0 ? heard : local;
+  }
+
+  /** Whether `accepted` (a member's highest accepted version) covers the required version. */
+  satisfied(accepted: string | null): boolean {
+    const required = this.requiredVersion();
+    return !required || (accepted !== null && compareVersions(accepted, required) >= 0);
+  }
+
+  /** For start-up outside tests and the demo: throws, saying what to do, unless a version can be read. */
+  assertPublished(): void {
+    const dir = this.env.AGREEMENTS_DIR;
+    const versions = this.versions();
+    if (versions === null)
+      throw new Error(
+        `AGREEMENTS_DIR ${dir} cannot be read: the confidentiality agreement must be published (config/agreements/<version>.md) before staff can be served`,
+      );
+    const top = versions[versions.length - 1];
+    if (!top || !this.read(top))
+      throw new Error(
+        `AGREEMENTS_DIR ${dir} holds no readable agreement (<version>.md): publish the confidentiality agreement before staff can be served`,
+      );
+    this.refresh();
+  }
+
+  /** The versions in the directory, in order; null when it cannot be read. */
+  private versions(): string[] | null {
     let names: string[];
     try {
       names = readdirSync(this.env.AGREEMENTS_DIR);
     } catch {
-      return [];
+      return null;
     }
     return names
       .map((n) => VERSION_FILE.exec(n)?.[1])

@@ -8,3 +8,4 @@ export * from './sessions';
 export * from './agreements';
 export * from './password-policy';
 export * from './second-factor';
+export * from './auth-state';

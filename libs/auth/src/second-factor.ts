@@ -23,6 +23,11 @@ export function newTotpSecret(): string {
   return new Secret({ size: 20 }).base32;
 }
 
+/** A TOTP secret (base32) made of these bytes (20: RFC 4226's recommended length). */
+export function totpSecretFrom(bytes: Uint8Array): string {
+  return new Secret({ buffer: Uint8Array.from(bytes).buffer }).base32;
+}
+
 export function totpFor(secretBase32: string, username: string): TOTP {
   return new TOTP({ issuer: TOTP_ISSUER, label: username, secret: Secret.fromBase32(secretBase32), ...TOTP_PARAMS });
 }

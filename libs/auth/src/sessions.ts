@@ -1,21 +1,30 @@
 import { Inject, Injectable, OnModuleDestroy, Optional } from '@nestjs/common';
-import { randomBytes } from 'crypto';
 import type Redis from 'ioredis';
 import { Clock, systemClock } from '@hotline/clock';
 import { ENV, Env } from '@hotline/config';
 import type { SessionEndedReason } from '@hotline/contract';
 import { REDIS, createRedis } from '@hotline/observability';
+import { AuthStateKeys } from './auth-state';
 import { Principal } from './principal';
 
-/** Keys share one hash tag (one slot on Redis Cluster). */
-const ENDED_SESSION = (sid: string) => `hl:{auth}:ended-session:${sid}`;
-const ENDED_BEFORE = (staffId: string) => `hl:{auth}:sessions-ended-before:${staffId}`;
-/** The sessions a member started by signing in (sid -> SessionInfo JSON), for them to see and end. */
-const SESSIONS_OF = (staffId: string) => `hl:{auth}:sessions:${staffId}`;
-/** When a session last made a request (ms, the injected clock): the server-side idle limit. */
-const LAST_SEEN = (sid: string) => `hl:{auth}:seen:${sid}`;
-/** The highest agreement version the member accepted (written by records on acceptance and at sign-in). */
-const AGREED = (staffId: string) => `hl:{auth}:agreed:${staffId}`;
+/**
+ * The keys of sessions' state in Redis, one hash tag (one slot on Redis Cluster). Records writes
+ * them all; the gateway's Redis user may only read these five (README, "Tokens and sessions"):
+ * everything else under `hl:{auth}:` (sign-in challenges, WebAuthn challenges, sign-in limits) is
+ * records' alone.
+ */
+export const AUTH_KEYS = {
+  /** A session signed out or ended: present = ended (whatever its value). */
+  endedSession: (sid: string) => `hl:{auth}:ended-session:${sid}`,
+  /** Every session of a member issued up to a time ended (deactivated, new role, password, factor reset): signed. */
+  endedBefore: (staffId: string) => `hl:{auth}:sessions-ended-before:${staffId}`,
+  /** When a session last made a request (ms): the server-side idle limit. */
+  seen: (sid: string) => `hl:{auth}:seen:${sid}`,
+  /** The highest agreement version the member accepted: signed. */
+  agreed: (staffId: string) => `hl:{auth}:agreed:${staffId}`,
+  /** A session locked by its console's idle lock: present = locked. */
+  locked: (sid: string) => `hl:{auth}:locked:${sid}`,
+} as const;
 
 /** Why every session of a member ended at once. */
 export type AllSessionsEndedReason = Extract<
@@ -23,60 +32,80 @@ export type AllSessionsEndedReason = Extract<
   'deactivated' | 'role_changed' | 'password_changed' | 'password_reset' | 'factor_reset'
 >;
 
-/** One signed-in session, as its member sees it in their list. */
-export interface SessionInfo {
-  sid: string;
-  startedAt: string;
-  /** The client address it signed in from (staff only; never a caller's). */
-  address: string;
-  userAgent: string | null;
-  lastSeenAt: string | null;
-}
-
 /** What one request needs to know about its session, in one round trip. */
 export interface SessionState {
   /** live; ended (signed out, deactivated, ...); idle (no request for SESSION_IDLE_SECONDS). */
   state: 'live' | 'ended' | 'idle';
-  /** The highest agreement version this member accepted, as far as Redis knows (null: none). */
+  /** Locked by its console's idle lock: nothing is served but unlocking, signing out and GET /auth/me. */
+  locked: boolean;
+  /** The highest agreement version this member accepted, as far as can be verified (null: none). */
   agreed: string | null;
-}
-
-/** What an ended session (or every session of one member of staff) looks like on the channel. */
-export interface SessionsEnded {
-  staffId: string;
-  /** One session (signed out); absent: every session of this member issued until `before`. */
-  sid?: string;
-  before?: number;
-  reason: 'signed_out' | 'idle' | AllSessionsEndedReason;
+  /** Records only: when the session last proved password and factor (sign-in, unlock, step-up), ms; null: never. */
+  steppedUpAt?: number | null;
 }
 
 /**
- * The channel on which ended sessions are announced to every gateway node (which disconnect the
- * sockets at once). Pub/sub ignores SELECT, so the channel carries the database number.
+ * Who decides whether a token's session is on. Records provides its own (MySQL, records'
+ * SessionLedger); elsewhere (the gateway) the guard asks the SessionRegistry (Redis, read-only).
+ */
+export abstract class SessionAuthority {
+  abstract check(p: Pick<Principal, 'id' | 'sid' | 'iatMs' | 'exp'>): Promise<SessionState>;
+}
+
+/** The sessions channel's messages, each signed by records (AuthStateKeys): ended, locked, unlocked, a new agreement. */
+export type SessionEvent =
+  | {
+      kind: 'ended';
+      staffId: string;
+      /** One session (signed out, idle); absent: every session of this member issued until `before`. */
+      sid?: string;
+      before?: number;
+      reason: 'signed_out' | 'idle' | AllSessionsEndedReason;
+      at: number;
+    }
+  | { kind: 'locked' | 'unlocked'; staffId: string; sid: string; at: number }
+  | { kind: 'agreement'; version: string | null; at: number };
+
+export type SessionsEnded = Extract<SessionEvent, { kind: 'ended' }>;
+
+/** A message on the channel older (or further ahead) than this is not believed (a replay). */
+const MESSAGE_WINDOW_MS = 60_000;
+/** How many ended sessions a node remembers before it drops those whose tokens have expired. */
+const MEMORY_PRUNE_AT = 20_000;
+
+/**
+ * The channel on which session changes are announced to every gateway node (which disconnect or
+ * refuse sockets at once). Pub/sub ignores SELECT, so the channel carries the database number.
  */
 export function sessionsChannel(db: number | undefined): string {
   return `hotline:sessions-ended:db${db ?? 0}`;
 }
 
-export function newSessionId(): string {
-  return randomBytes(18).toString('base64url');
-}
-
 /**
- * Sessions that end before their token does. Every token carries a session id (`sid`) and the
- * moment it was issued (`iatMs`); a session is over when it was signed out (its sid is recorded as
- * ended) or when its member was deactivated or changed role after it was issued (one timestamp per
- * member). Both are kept in Redis only as long as a token could still be valid (SESSION_TTL_SECONDS),
- * checked by records on every request and by the gateway at every socket connection, and announced
- * on a channel so that every gateway node disconnects the sockets at once.
+ * Sessions as Redis holds them: the fast copy the gateway checks at every socket connection and
+ * event, written by records alone (records' own decisions rest on its MySQL database, which a Redis
+ * writer cannot touch: apps/records/src/auth/session-ledger.ts).
+ *
+ * Every token carries a session id (`sid`) and the moment it was issued (`iatMs`). A session is over
+ * when its sid is marked ended, or when its member's sessions were ended after it was issued (a
+ * signed time per member); locked while its lock marker stands. Markers are kept only as long as a
+ * token could still be valid (SESSION_TTL_SECONDS). Changes are announced on a channel, each message
+ * signed by records and believed only within a minute of its time: every gateway node closes the
+ * sockets at once, and remembers what it was told for as long as the tokens live, so that a marker
+ * deleted from Redis does not revive a session on any node that heard of its end or lock.
  */
 @Injectable()
 export class SessionRegistry implements OnModuleDestroy {
   private subscriber?: Redis;
+  /** What this node heard on the channel: ended sessions (sid -> forget after, ms), cut-offs by member, locks by sid. */
+  private readonly heardEnded = new Map<string, number>();
+  private readonly heardEndedBefore = new Map<string, number>();
+  private readonly heardLock = new Map<string, { locked: boolean; at: number }>();
 
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(ENV) private readonly env: Env,
+    private readonly keys: AuthStateKeys,
     @Optional() private readonly clock: Clock = systemClock,
   ) {}
 
@@ -98,128 +127,148 @@ export class SessionRegistry implements OnModuleDestroy {
   }
 
   /**
-   * The session's state and its member's accepted agreement version, in one round trip. A session
-   * started by signing in (`started`) carries a last-seen time: past SESSION_IDLE_SECONDS without a
-   * request it is over (and is ended for good, announced, so consoles close too). A token minted
-   * without signing in (tests' factories) has no last-seen time and no idle limit.
+   * The session's state, lock and its member's accepted agreement version, in one round trip; reads
+   * only. A marker whose signature does not hold counts as the refusal it stands for (a forged
+   * cut-off ends the member's sessions; a forged acceptance is no acceptance). A session started by
+   * signing in carries a last-seen time: past SESSION_IDLE_SECONDS it is `idle` (records ends it).
    */
   async check(p: Pick<Principal, 'id' | 'sid' | 'iatMs'>): Promise<SessionState> {
-    if (!p.sid) return { state: 'ended', agreed: null };
-    const [ended, endedBefore, seen, agreed] = await this.redis.mget(
-      ENDED_SESSION(p.sid),
-      ENDED_BEFORE(p.id),
-      LAST_SEEN(p.sid),
-      AGREED(p.id),
+    if (!p.sid) return { state: 'ended', locked: false, agreed: null };
+    const [ended, endedBefore, seen, agreedRaw, lockedRaw] = await this.redis.mget(
+      AUTH_KEYS.endedSession(p.sid),
+      AUTH_KEYS.endedBefore(p.id),
+      AUTH_KEYS.seen(p.sid),
+      AUTH_KEYS.agreed(p.id),
+      AUTH_KEYS.locked(p.sid),
     );
-    if (ended) return { state: 'ended', agreed };
-    if (endedBefore && (p.iatMs ?? 0) <= Number(endedBefore)) return { state: 'ended', agreed };
-    if (seen && this.clock.nowMs() - Number(seen) > this.idleMs) {
-      await this.end({ id: p.id, sid: p.sid }, 'idle');
-      return { state: 'idle', agreed };
+    const agreed = this.verifiedAgreed(p.id, agreedRaw);
+    const locked = lockedRaw !== null || this.heardLock.get(p.sid)?.locked === true;
+    const iatMs = p.iatMs ?? 0;
+    if (ended || this.heardEnded.has(p.sid)) return { state: 'ended', locked, agreed };
+    if (iatMs <= (this.heardEndedBefore.get(p.id) ?? -Infinity)) return { state: 'ended', locked, agreed };
+    if (endedBefore !== null) {
+      const cut = this.keys.verify<{ staffId?: unknown; before?: unknown }>(AUTH_KEYS.endedBefore(p.id), endedBefore);
+      if (!cut || cut.staffId !== p.id || typeof cut.before !== 'number' || iatMs <= cut.before) return { state: 'ended', locked, agreed };
     }
-    return { state: 'live', agreed };
+    if (seen && this.clock.nowMs() - Number(seen) > this.idleMs) return { state: 'idle', locked, agreed };
+    return { state: 'live', locked, agreed };
   }
 
-  /** A session begun by signing in: listed for its member, and held to the idle limit from now. */
-  async started(p: Pick<Principal, 'id' | 'sid' | 'iatMs'>, info: { address: string; userAgent?: string }): Promise<void> {
-    if (!p.sid) return;
-    const now = this.clock.nowMs();
-    const entry = {
-      startedAt: new Date(now).toISOString(),
-      iatMs: p.iatMs ?? now,
-      address: info.address,
-      userAgent: info.userAgent?.slice(0, 200) ?? null,
-    };
-    await this.redis
-      .multi()
-      .hset(SESSIONS_OF(p.id), p.sid, JSON.stringify(entry))
-      .pexpire(SESSIONS_OF(p.id), this.ttlMs)
-      .set(LAST_SEEN(p.sid), String(now), 'PX', this.ttlMs)
-      .exec();
+  /** The version in a signed acceptance for this member, or null. */
+  private verifiedAgreed(staffId: string, raw: string | null): string | null {
+    const a = this.keys.verify<{ staffId?: unknown; version?: unknown }>(AUTH_KEYS.agreed(staffId), raw);
+    return a && a.staffId === staffId && typeof a.version === 'string' ? a.version : null;
   }
 
-  /** A request (or a console event) on a session: it is not idle. Only sessions begun by signing in are touched. */
-  async touch(sids: string[]): Promise<void> {
+  /** The version the member accepted, as the signed copy says (null: none or not verifiable). */
+  async agreedVersion(staffId: string): Promise<string | null> {
+    return this.verifiedAgreed(staffId, await this.redis.get(AUTH_KEYS.agreed(staffId)));
+  }
+
+  // ---- written by records only (AuthStateKeys signs) ------------------------------------------------
+
+  /** A session begun by signing in: held to the idle limit from now (the gateway's copy; records keeps its own). */
+  async started(sid: string, nowMs: number): Promise<void> {
+    await this.redis.set(AUTH_KEYS.seen(sid), String(nowMs), 'PX', this.ttlMs);
+  }
+
+  /** A request on a session: it is not idle. Only sessions begun by signing in are touched. */
+  async touch(sids: string[], nowMs = this.clock.nowMs()): Promise<void> {
     if (!sids.length) return;
-    const now = String(this.clock.nowMs());
     const pipe = this.redis.pipeline();
-    for (const sid of sids) pipe.set(LAST_SEEN(sid), now, 'PX', this.ttlMs, 'XX');
+    for (const sid of sids) pipe.set(AUTH_KEYS.seen(sid), String(nowMs), 'PX', this.ttlMs, 'XX');
     await pipe.exec();
   }
 
-  /** The member's live sessions, newest first (ended ones are dropped from the list). */
-  async list(staffId: string): Promise<SessionInfo[]> {
-    const all = await this.redis.hgetall(SESSIONS_OF(staffId));
-    const out: SessionInfo[] = [];
-    const dead: string[] = [];
-    for (const [sid, json] of Object.entries(all)) {
-      let e: { startedAt: string; iatMs: number; address: string; userAgent: string | null };
-      try {
-        e = JSON.parse(json);
-      } catch {
-        dead.push(sid);
-        continue;
-      }
-      const state = await this.check({ id: staffId, sid, iatMs: e.iatMs });
-      if (state.state !== 'live') {
-        dead.push(sid);
-        continue;
-      }
-      const seen = await this.redis.get(LAST_SEEN(sid));
-      out.push({
-        sid,
-        startedAt: e.startedAt,
-        address: e.address,
-        userAgent: e.userAgent,
-        lastSeenAt: seen ? new Date(Number(seen)).toISOString() : null,
-      });
-    }
-    if (dead.length) await this.redis.hdel(SESSIONS_OF(staffId), ...dead);
-    return out.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
-  }
-
-  /** Whether `sid` is one of the member's listed sessions (so a member ends only their own). */
-  async owns(staffId: string, sid: string): Promise<boolean> {
-    return (await this.redis.hexists(SESSIONS_OF(staffId), sid)) === 1;
-  }
-
-  /** The member accepted agreement `version` (records writes the database first; this is the fast copy every app reads). */
+  /** The member accepted agreement `version` (records wrote the database first): the signed copy every app reads. */
   async agreed(staffId: string, version: string): Promise<void> {
-    await this.redis.set(AGREED(staffId), version, 'PX', this.ttlMs * 2);
+    const key = AUTH_KEYS.agreed(staffId);
+    await this.redis.set(key, this.keys.sign(key, { staffId, version }), 'PX', this.ttlMs * 2);
   }
 
-  /** Sign-out (or the idle limit): this session only. */
-  async end(p: Pick<Principal, 'id' | 'sid'>, reason: 'signed_out' | 'idle' = 'signed_out'): Promise<void> {
-    if (!p.sid) return;
-    await this.redis.set(ENDED_SESSION(p.sid), p.id, 'PX', this.ttlMs);
-    await this.redis.hdel(SESSIONS_OF(p.id), p.sid);
-    await this.announce({ staffId: p.id, sid: p.sid, reason });
+  /** One session ended (signed out, ended from the list, idle): marked and announced. */
+  async ended(p: { id: string; sid: string }, reason: 'signed_out' | 'idle'): Promise<void> {
+    const key = AUTH_KEYS.endedSession(p.sid);
+    await this.redis
+      .multi()
+      .set(key, this.keys.sign(key, { staffId: p.id, sid: p.sid }), 'PX', this.ttlMs)
+      .del(AUTH_KEYS.locked(p.sid))
+      .exec();
+    await this.announce({ kind: 'ended', staffId: p.id, sid: p.sid, reason, at: Date.now() });
   }
 
-  /** Deactivation, a new role, a new password or second factor: every session of this member issued until now. */
-  async endAllFor(staffId: string, reason: AllSessionsEndedReason, now = Date.now()): Promise<void> {
-    await this.redis.set(ENDED_BEFORE(staffId), String(now), 'PX', this.ttlMs);
-    await this.announce({ staffId, before: now, reason });
+  /** Every session of this member issued until `before` (ms) ended: marked (signed) and announced. */
+  async allEnded(staffId: string, reason: AllSessionsEndedReason, before: number): Promise<void> {
+    const key = AUTH_KEYS.endedBefore(staffId);
+    await this.redis.set(key, this.keys.sign(key, { staffId, before }), 'PX', this.ttlMs);
+    await this.announce({ kind: 'ended', staffId, before, reason, at: Date.now() });
   }
 
-  private async announce(e: SessionsEnded): Promise<void> {
-    await this.redis.publish(this.channel, JSON.stringify(e));
+  /** The session is locked (records' database first): marked and announced, so that every node refuses its sockets. */
+  async locked(p: { id: string; sid: string }): Promise<void> {
+    const key = AUTH_KEYS.locked(p.sid);
+    const at = Date.now();
+    await this.redis.set(key, this.keys.sign(key, { staffId: p.id, sid: p.sid, at }), 'PX', this.ttlMs);
+    await this.announce({ kind: 'locked', staffId: p.id, sid: p.sid, at });
   }
 
-  /** Calls `onEnded` for every ended session announced by any app (a gateway disconnects sockets). */
-  async listen(onEnded: (e: SessionsEnded) => void): Promise<void> {
+  /** The member unlocked the session with their password (and factor): the marker goes, and every node is told. */
+  async unlocked(p: { id: string; sid: string }): Promise<void> {
+    await this.redis.del(AUTH_KEYS.locked(p.sid));
+    await this.announce({ kind: 'unlocked', staffId: p.id, sid: p.sid, at: Date.now() });
+  }
+
+  /** A new version of the agreement is current (null: none published): every node checks its sockets against it. */
+  async agreementPublished(version: string | null): Promise<void> {
+    await this.announce({ kind: 'agreement', version, at: Date.now() });
+  }
+
+  private async announce(e: SessionEvent): Promise<void> {
+    await this.redis.publish(this.channel, this.keys.sign(this.channel, e));
+  }
+
+  // ---- heard by every node ------------------------------------------------------------------------
+
+  /**
+   * Calls `onEvent` for every session change records announces. A message that is not signed by
+   * records, or is more than a minute old (a replay), is ignored. What is heard is also remembered
+   * (ended sessions and cut-offs for as long as tokens live, the latest lock or unlock of each
+   * session), and `check` believes it even if the Redis marker is gone.
+   */
+  async listen(onEvent: (e: SessionEvent) => void): Promise<void> {
     this.subscriber ??= createRedis(this.env.REDIS_URL, { connectionName: 'hotline-sessions' });
     this.subscriber.on('message', (channel: string, message: string) => {
       if (channel !== this.channel) return;
-      let e: SessionsEnded;
-      try {
-        e = JSON.parse(message) as SessionsEnded;
-      } catch {
-        return;
-      }
-      onEnded(e);
+      const e = this.keys.verify<SessionEvent>(this.channel, message);
+      if (!e || typeof e.at !== 'number' || Math.abs(Date.now() - e.at) > MESSAGE_WINDOW_MS) return;
+      if (!this.remember(e)) return;
+      onEvent(e);
     });
     await this.subscriber.subscribe(this.channel);
+  }
+
+  /** Keeps what a message says; false for a lock or unlock older than the last one heard for its session. */
+  private remember(e: SessionEvent): boolean {
+    const now = Date.now();
+    if (e.kind === 'ended') {
+      if (this.heardEnded.size + this.heardEndedBefore.size > MEMORY_PRUNE_AT) this.prune(now);
+      if (e.sid) this.heardEnded.set(e.sid, now + this.ttlMs);
+      else if (typeof e.before === 'number')
+        this.heardEndedBefore.set(e.staffId, Math.max(e.before, this.heardEndedBefore.get(e.staffId) ?? 0));
+      if (e.sid) this.heardLock.delete(e.sid);
+    } else if (e.kind === 'locked' || e.kind === 'unlocked') {
+      const last = this.heardLock.get(e.sid);
+      if (last && last.at > e.at) return false;
+      if (this.heardLock.size > MEMORY_PRUNE_AT) this.heardLock.clear();
+      this.heardLock.set(e.sid, { locked: e.kind === 'locked', at: e.at });
+    }
+    return true;
+  }
+
+  private prune(now: number): void {
+    for (const [sid, until] of this.heardEnded) if (until < now) this.heardEnded.delete(sid);
+    // A cut-off matters only to tokens issued before it, which expire within SESSION_TTL_SECONDS of it.
+    for (const [staffId, before] of this.heardEndedBefore) if (before + this.ttlMs < now) this.heardEndedBefore.delete(staffId);
   }
 
   async onModuleDestroy(): Promise<void> {

@@ -66,6 +66,14 @@ export interface StaffChange {
   displayName?: string;
 }
 
+/** Enrolment replaces nothing: the member has a second factor already (an admin's factor reset is the way to replace it). */
+export class FactorAlreadyEnrolledError extends Error {
+  constructor() {
+    super('a second factor is enrolled already: an admin must reset it before another is enrolled');
+    this.name = 'FactorAlreadyEnrolledError';
+  }
+}
+
 export class SelfLockoutError extends Error {
   constructor() {
     super('an admin cannot deactivate their own account or give up their own admin role');
@@ -214,10 +222,18 @@ export class StaffService {
     });
   }
 
-  /** Enrolment completed: the secret (sealed by the caller, StaffSecretSeal) and the recovery codes' hashes replace any before. Audited. */
+  /**
+   * Enrolment completed: the secret (sealed by the caller, StaffSecretSeal) and the recovery codes'
+   * hashes, only where the member has no second factor at all (no TOTP secret, no passkey): enrolment
+   * replaces nothing (FactorAlreadyEnrolledError), whatever a challenge claims. The row is locked so
+   * that two enrolments racing each other cannot both pass. Audited.
+   */
   async enrolTotp(id: string, secret: string, recoveryHashes: string[], step: number, actor: Principal): Promise<void> {
     await this.ds.transaction(async (m) => {
-      await m.query('UPDATE staff SET totp_secret = ?, totp_last_step = ?, factor_enrolled_at = ? WHERE id = ?', [
+      const [row] = await m.query('SELECT totp_secret FROM staff WHERE id = ? FOR UPDATE', [id]);
+      const [{ n }] = await m.query('SELECT COUNT(*) AS n FROM staff_passkeys WHERE staff_id = ?', [id]);
+      if (!row || row.totp_secret !== null || Number(n) > 0) throw new FactorAlreadyEnrolledError();
+      await m.query('UPDATE staff SET totp_secret = ?, totp_last_step = ?, factor_enrolled_at = ? WHERE id = ? AND totp_secret IS NULL', [
         secret,
         step,
         new Date(),
@@ -237,6 +253,15 @@ export class StaffService {
         m,
       );
     });
+  }
+
+  /** Which second factors the member has (none: they enrol at their next sign-in if their role needs one). */
+  async factorsOf(id: string): Promise<{ totp: boolean; passkey: boolean }> {
+    const [row] = await this.ds.query(
+      'SELECT totp_secret IS NOT NULL AS totp, (SELECT COUNT(*) FROM staff_passkeys WHERE staff_id = ?) AS passkeys FROM staff WHERE id = ?',
+      [id, id],
+    );
+    return { totp: Boolean(Number(row?.totp ?? 0)), passkey: Number(row?.passkeys ?? 0) > 0 };
   }
 
   /** The same TOTP secret, sealed again (under a new master key). */
@@ -264,13 +289,14 @@ export class StaffService {
     return { used: Number(res?.affectedRows ?? 0) === 1, remaining: Number(n) };
   }
 
-  /** An admin resets a member's second factor: they enrol again at their next sign-in. Audited. */
+  /** An admin resets a member's second factor (TOTP, recovery codes and passkeys): they enrol again at their next sign-in. Audited. */
   async resetFactor(id: string, actor: Principal): Promise<StaffAccount | null> {
     return this.ds.transaction(async (m) => {
       const [row] = await m.query('SELECT id, username, role, display_name, active FROM staff WHERE id = ? FOR UPDATE', [id]);
       if (!row) return null;
       await m.query('UPDATE staff SET totp_secret = NULL, totp_last_step = NULL, factor_enrolled_at = NULL WHERE id = ?', [id]);
       await m.query('DELETE FROM staff_recovery_codes WHERE staff_id = ?', [id]);
+      await m.query('DELETE FROM staff_passkeys WHERE staff_id = ?', [id]);
       await this.audit.append(
         { actorId: actor.id, actorRole: actor.role, action: 'staff.factor_reset', targetType: 'staff', targetId: id },
         m,

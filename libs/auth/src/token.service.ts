@@ -1,10 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { KeyObject, createHash, createPrivateKey, createPublicKey } from 'crypto';
+import { KeyObject, createHash, createPrivateKey, createPublicKey, randomBytes } from 'crypto';
 import { decode, sign, verify } from 'jsonwebtoken';
 import { ENV, Env } from '@hotline/config';
 import { ROLES } from '@hotline/contract';
 import { AccessTokenClaims, Principal } from './principal';
-import { newSessionId } from './sessions';
+
+/** A new session id (the `sid` a token carries): 144 random bits, base64url. */
+export function newSessionId(): string {
+  return randomBytes(18).toString('base64url');
+}
 
 /** The one algorithm tokens are signed and accepted with (P-256 ECDSA); `none`, HS* and the rest are refused. */
 export const TOKEN_ALGORITHM = 'ES256';

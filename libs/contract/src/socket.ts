@@ -183,8 +183,26 @@ export interface OperatorClientMessages {
 export type SessionEndedReason =
   'signed_out' | 'deactivated' | 'role_changed' | 'expired' | 'password_changed' | 'password_reset' | 'factor_reset' | 'idle';
 
+/**
+ * Implementation's own (issue 24): the session was locked (the console's idle lock, POST
+ * /auth/lock); the server closes the socket, and refuses the session's connections
+ * (`connect_error` `locked`) and events (ack `{ ok: false, error: 'locked' }`) until it is unlocked
+ * (POST /auth/unlock).
+ */
+export type SessionLockedPayload = Record<string, never>;
+/**
+ * Implementation's own (issue 24): a new version of the confidentiality agreement is current and
+ * this member has not accepted it; the server closes the socket, and refuses their connections
+ * (`connect_error` `agreement_required`) and events until they accept it (POST /agreements/:version/accept).
+ */
+export interface AgreementRequiredPayload {
+  version: string;
+}
+
 export interface OperatorServerMessages {
   'session:ended': { reason: SessionEndedReason };
+  'session:locked': SessionLockedPayload;
+  'session:agreement_required': AgreementRequiredPayload;
   status: { status: OperatorStatus; reason?: string };
   'call:offered': { callId: string; offerExpiresAt: string; waitingSeconds: number };
   'call:offer_revoked': { callId: string; reason: OfferRevokedReason | string };
@@ -227,6 +245,8 @@ export interface SupervisorClientMessages {
 /** `/supervisor`, server to client. */
 export interface SupervisorServerMessages {
   'session:ended': { reason: SessionEndedReason };
+  'session:locked': SessionLockedPayload;
+  'session:agreement_required': AgreementRequiredPayload;
   /** Sent on connect and within one second of any change. */
   'queue:stats': QueueStats;
   'alert:escalation': EscalationAlert;

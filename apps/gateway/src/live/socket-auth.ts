@@ -1,14 +1,18 @@
-import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import type { Socket } from 'socket.io';
 import {
   AGREEMENT_REQUIRED,
   AgreementCatalog,
   PASSWORD_CHANGE_REQUIRED,
   Principal,
+  SESSION_LOCKED,
+  SessionEvent,
   SessionRegistry,
   SessionsEnded,
   TokenService,
+  agreementRequired,
 } from '@hotline/auth';
+import { ENV, Env } from '@hotline/config';
 import type { Role, SessionEndedReason } from '@hotline/contract';
 import { SOCKET_LIMITS, TOO_MANY_CONNECTIONS, limitSocketEvents } from './socket-limits';
 
@@ -18,6 +22,9 @@ export interface SocketData {
   ready?: Promise<unknown>;
 }
 
+/** How long a console's handshake waits for records to confirm its session. */
+const RECORDS_CONFIRM_MS = 2000;
+
 /** setTimeout's longest delay; a token living longer is checked again then. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -25,8 +32,19 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * Who may hold a console socket, for how long. Handshake middleware (`namespace.use`), because Nest
  * guards do not run on connection: a missing, forged or expired token, a session that was ended
  * (signed out, member deactivated or given another role), or a role not listed, gets a connect_error
- * and no events. An admitted socket is told `session:ended` and disconnected when its token expires,
- * and at once when its session is ended on any app or node (SessionRegistry's channel).
+ * and no events; so does a locked session (`locked`) and a member who has not accepted the current
+ * agreement (`agreement_required`). An admitted socket is told `session:ended` and disconnected when
+ * its token expires, and at once when its session is ended on any app or node; told
+ * `session:locked` or `session:agreement_required` and disconnected at once when its session is
+ * locked or a new agreement version is published that its member has not accepted (records'
+ * signed announcements on SessionRegistry's channel). Every event is checked again before any
+ * handler (refused with ack `{ ok: false, error: 'locked' | 'agreement_required' | 'session_ended' }`),
+ * so that a node which missed an announcement still serves nothing to such a session.
+ *
+ * The gateway only reads the sessions' Redis keys (its Redis user may not write them); records
+ * writes them, signs what must be believed, and keeps its own record in MySQL (README, "Tokens and
+ * sessions"). An open console keeps its session from the server's idle limit by its own requests to
+ * records (the console asks GET /auth/me every minute while unlocked).
  *
  * Limits (socket-limits.ts): a member holds at most SOCKET_LIMITS.connectionsPerMember sockets on
  * this node, both namespaces together (the next gets connect_error `too_many_connections`), and each
@@ -34,32 +52,23 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * keeps flooding is disconnected).
  */
 @Injectable()
-export class SocketSessions implements OnModuleInit, OnModuleDestroy {
+export class SocketSessions implements OnModuleInit {
   private readonly logger = new Logger(SocketSessions.name);
   /** This node's sockets by member of staff. */
   private readonly byStaff = new Map<string, Set<Socket>>();
-
-  private keepAlive?: NodeJS.Timeout;
+  private lastUnreachableLog = 0;
 
   constructor(
     private readonly tokens: TokenService,
     private readonly sessions: SessionRegistry,
     private readonly agreements: AgreementCatalog,
+    @Inject(ENV) private readonly env: Env,
   ) {}
 
   async onModuleInit(): Promise<void> {
-    await this.sessions.listen((e) => this.ended(e));
-    // An open console is a session in use (the console locks itself when its member is idle): its
-    // session is kept from the server's idle limit while a socket of it is connected to this node.
-    this.keepAlive = setInterval(() => {
-      const sids = [...this.byStaff.values()].flatMap((set) => [...set].map((s) => (s.data as SocketData).principal?.sid ?? ''));
-      this.sessions.touch([...new Set(sids.filter(Boolean))]).catch(() => undefined);
-    }, 60_000);
-    this.keepAlive.unref();
-  }
-
-  onModuleDestroy(): void {
-    if (this.keepAlive) clearInterval(this.keepAlive);
+    // Outside tests and the demo a missing agreements directory stops start-up (it must not mean "no agreement").
+    if (agreementRequired(this.env)) this.agreements.assertPublished();
+    await this.sessions.listen((e) => this.heard(e));
   }
 
   /** The handshake middleware for a namespace open to `roles`. */
@@ -69,26 +78,75 @@ export class SocketSessions implements OnModuleInit, OnModuleDestroy {
       if (!principal) return next(new Error('unauthorized: sign in again (a valid access token is required)'));
       if (!roles.includes(principal.role)) return next(new Error(`forbidden: this console is for ${roles.join(' and ')} accounts`));
       this.sessions.check(principal).then(
-        ({ state, agreed }) => {
+        ({ state, agreed, locked }) => {
           if (state !== 'live') return next(new Error('unauthorized: this session has ended; sign in again'));
+          // Nothing is served to a locked session until it is unlocked at records (POST /auth/unlock).
+          if (locked) return next(new Error(SESSION_LOCKED));
           // Nothing is served before a one-time password is changed and the current agreement accepted (as over HTTP).
           if (principal.mustChangePassword) return next(new Error(PASSWORD_CHANGE_REQUIRED));
           if (!this.agreements.satisfied(agreed)) return next(new Error(AGREEMENT_REQUIRED));
-          // Counted and tracked in the same turn, so that handshakes racing each other cannot all pass.
-          if ((this.byStaff.get(principal.id)?.size ?? 0) >= SOCKET_LIMITS.connectionsPerMember) {
-            this.logger.warn({ msg: 'console connection refused: too many for one member', staffId: principal.id });
-            return next(new Error(TOO_MANY_CONNECTIONS));
-          }
-          (socket.data as SocketData).principal = principal;
-          this.track(socket, principal);
-          limitSocketEvents(socket, () =>
-            this.logger.warn({ msg: 'console socket kept sending past its rate limit; disconnected', staffId: principal.id }),
-          );
-          next();
+          return this.confirm(socket.handshake.auth?.token as string).then((refusal) => {
+            if (refusal) return next(new Error(refusal));
+            this.admit(socket, principal, next);
+          });
         },
         () => next(new Error('unavailable: sessions cannot be checked right now; try again shortly')),
       );
     };
+  }
+
+  /**
+   * Records' word on the session (GET /auth/session, decided on its MySQL record, which no Redis
+   * writer can change): null to admit, or the connect_error to refuse with. Records out of reach
+   * (down, slow, 5xx) leaves the decision to the Redis check already made (fail open for the caller:
+   * consoles reconnect during a records outage), said in the log at most once a minute.
+   */
+  private async confirm(token: string): Promise<string | null> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.env.RECORDS_URL.replace(/\/$/, '')}/auth/session`, {
+        headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' },
+        signal: AbortSignal.timeout(RECORDS_CONFIRM_MS),
+      });
+    } catch (e) {
+      this.recordsUnreachable((e as Error).name);
+      return null;
+    }
+    if (res.ok) {
+      await res.body?.cancel().catch(() => undefined);
+      return null;
+    }
+    const body = (await res.json().catch(() => null)) as { error?: unknown } | null;
+    if (res.status === 401) return 'unauthorized: this session has ended; sign in again';
+    if (res.status === 403) {
+      const error = typeof body?.error === 'string' ? body.error : '';
+      if (error === SESSION_LOCKED || error === AGREEMENT_REQUIRED || error === PASSWORD_CHANGE_REQUIRED) return error;
+      return 'forbidden: records refused this session';
+    }
+    this.recordsUnreachable(`HTTP ${res.status}`);
+    return null;
+  }
+
+  private recordsUnreachable(why: string): void {
+    if (Date.now() - this.lastUnreachableLog < 60_000) return;
+    this.lastUnreachableLog = Date.now();
+    this.logger.warn({ msg: 'records could not confirm a console session; admitted on the Redis check alone', why });
+  }
+
+  /** The session passed: counted against the member's cap, tracked, limited and checked at every event. */
+  private admit(socket: Socket, principal: Principal, next: (err?: Error) => void): void {
+    // Counted and tracked in the same turn, so that handshakes racing each other cannot all pass.
+    if ((this.byStaff.get(principal.id)?.size ?? 0) >= SOCKET_LIMITS.connectionsPerMember) {
+      this.logger.warn({ msg: 'console connection refused: too many for one member', staffId: principal.id });
+      return next(new Error(TOO_MANY_CONNECTIONS));
+    }
+    (socket.data as SocketData).principal = principal;
+    this.track(socket, principal);
+    limitSocketEvents(socket, () =>
+      this.logger.warn({ msg: 'console socket kept sending past its rate limit; disconnected', staffId: principal.id }),
+    );
+    this.checkEvents(socket);
+    next();
   }
 
   private track(socket: Socket, p: Principal): void {
@@ -116,6 +174,74 @@ export class SocketSessions implements OnModuleInit, OnModuleDestroy {
     socket.conn.once('close', untrack);
   }
 
+  /**
+   * Every event of an admitted socket, before any handler: its session must still be live, unlocked
+   * and its member's agreement current (Redis, and what this node heard on the channel). A refused
+   * event is acked `{ ok: false, error }` and handled by nothing; the socket is then told why and
+   * closed. If Redis cannot be asked the event goes on (fail open for the caller: the handshake and
+   * the channel stand guard).
+   */
+  private checkEvents(socket: Socket): void {
+    socket.use((packet, next) => {
+      const p = (socket.data as SocketData).principal;
+      const refuse = (error: string) => {
+        const ack = packet[packet.length - 1];
+        if (typeof ack === 'function') ack({ ok: false, error });
+      };
+      this.sessions.check(p).then(
+        ({ state, locked, agreed }) => {
+          if (state !== 'live') {
+            refuse('session_ended');
+            return this.close(socket, state === 'idle' ? 'idle' : 'expired');
+          }
+          if (locked) {
+            refuse(SESSION_LOCKED);
+            return this.refuseSocket(socket, 'session:locked', {});
+          }
+          if (!this.agreements.satisfied(agreed)) {
+            refuse(AGREEMENT_REQUIRED);
+            return this.refuseSocket(socket, 'session:agreement_required', { version: this.agreements.requiredVersion() });
+          }
+          next();
+        },
+        () => next(),
+      );
+    });
+  }
+
+  /** A change records announced (signed): sessions ended or locked, a new agreement version. */
+  private heard(e: SessionEvent): void {
+    if (e.kind === 'ended') return this.ended(e);
+    if (e.kind === 'locked') {
+      for (const socket of this.byStaff.get(e.staffId) ?? [])
+        if ((socket.data as SocketData).principal.sid === e.sid) this.refuseSocket(socket, 'session:locked', {});
+      return;
+    }
+    if (e.kind === 'agreement') {
+      this.agreements.announced(e.version);
+      void this.recheckAgreements();
+    }
+  }
+
+  /** A new agreement version: the sockets of members who have not accepted it are told and closed. */
+  private async recheckAgreements(): Promise<void> {
+    const version = this.agreements.requiredVersion();
+    if (!version) return;
+    await Promise.all(
+      [...this.byStaff.keys()].map(async (staffId) => {
+        let agreed: string | null;
+        try {
+          agreed = await this.sessions.agreedVersion(staffId);
+        } catch {
+          // Redis cannot be asked: the next event of each socket is checked again.
+          return;
+        }
+        if (this.agreements.satisfied(agreed)) return;
+        for (const socket of this.byStaff.get(staffId) ?? []) this.refuseSocket(socket, 'session:agreement_required', { version });
+      }),
+    );
+  }
+
   private ended(e: SessionsEnded): void {
     for (const socket of this.byStaff.get(e.staffId) ?? []) {
       const p = (socket.data as SocketData).principal;
@@ -127,6 +253,14 @@ export class SocketSessions implements OnModuleInit, OnModuleDestroy {
   private close(socket: Socket, reason: SessionEndedReason): void {
     this.logger.log({ msg: 'console session ended; socket closed', staffId: (socket.data as SocketData).principal?.id, reason });
     socket.emit('session:ended', { reason });
+    socket.disconnect(true);
+  }
+
+  /** The session is locked, or its member must accept a new agreement: the console is told, and closed. */
+  private refuseSocket(socket: Socket, event: 'session:locked' | 'session:agreement_required', payload: object): void {
+    if (!socket.connected) return;
+    this.logger.log({ msg: 'console socket closed', staffId: (socket.data as SocketData).principal?.id, why: event });
+    socket.emit(event, payload);
     socket.disconnect(true);
   }
 }

@@ -22,6 +22,77 @@ export class UserDto {
   @ApiProperty() displayName: string;
 }
 
+export class FactorsDto {
+  @ApiProperty({ description: 'A TOTP authenticator app is enrolled (a code, or a recovery code, is asked)' }) totp: boolean;
+  @ApiProperty({ description: 'At least one passkey is registered (it may stand in for a code)' }) passkey: boolean;
+}
+
+export class MeDto extends UserDto {
+  @ApiProperty({
+    description:
+      'This session is locked by its console’s idle lock: nothing but POST /auth/unlock, POST /auth/logout and this route is served, and no socket event, until the member unlocks it. A console reloaded shows its lock from this.',
+  })
+  locked: boolean;
+  @ApiProperty({ type: FactorsDto, description: 'What unlocking and step-up ask for besides the password' }) factors: FactorsDto;
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'Until when this session counts as having just proved password and factor (step-up); null: not now',
+  })
+  stepUpUntil: string | null;
+  @ApiProperty({ description: 'The console locks after this many seconds without input (CONSOLE_IDLE_LOCK_SECONDS)' })
+  idleLockSeconds: number;
+}
+
+export class ReauthDto {
+  @ApiProperty({ format: 'password', description: 'Your password' })
+  @IsString()
+  @Length(1, MAX_PASSWORD_LENGTH)
+  password: string;
+
+  @ApiPropertyOptional({
+    description: 'With a TOTP factor: six digits from the authenticator app, or a recovery code (each good once)',
+    example: '123456',
+  })
+  @IsOptional()
+  @IsString()
+  @Length(6, 16)
+  code?: string;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    description: "With a passkey: the browser's WebAuthn answer (startAuthentication) to POST /auth/reauth/passkey-options",
+  })
+  @IsOptional()
+  @IsObject()
+  passkey?: Record<string, unknown>;
+}
+
+export class UnlockedDto {
+  @ApiProperty({ enum: [false] }) locked: false;
+  @ApiProperty({ format: 'date-time', description: 'Until when this session counts as stepped up (unlocking proves password and factor)' })
+  stepUpUntil: string;
+}
+
+export class SessionCheckDto {
+  @ApiProperty({ description: 'The session id the token carries' }) sid: string;
+  @ApiProperty({ enum: [true] }) live: true;
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'Until when the last proof of password and factor stands',
+  })
+  stepUpUntil: string | null;
+}
+
+export class SteppedUpDto {
+  @ApiProperty({ format: 'date-time', description: 'Until when adding a passkey or changing the password is allowed without asking again' })
+  stepUpUntil: string;
+}
+
 export class LoginResponseDto {
   @ApiProperty({
     description:

@@ -1,6 +1,6 @@
-import { HttpException, HttpStatus, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
+import { ConflictException, HttpException, HttpStatus, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { randomBytes } from 'crypto';
+import { createHash, randomBytes } from 'crypto';
 import type Redis from 'ioredis';
 import { toDataURL } from 'qrcode';
 import { generateAuthenticationOptions, verifyAuthenticationResponse } from '@simplewebauthn/server';
@@ -8,6 +8,8 @@ import type { AuthenticationResponseJSON, PublicKeyCredentialRequestOptionsJSON 
 import { DataSource } from 'typeorm';
 import { AuditService } from '@hotline/audit';
 import {
+  AuthStateKeys,
+  FactorAlreadyEnrolledError,
   SessionRegistry,
   StaffCredentials,
   StaffService,
@@ -16,7 +18,7 @@ import {
   dummyPasswordHash,
   looksLikeRecoveryCode,
   newRecoveryCodes,
-  newTotpSecret,
+  totpSecretFrom,
   recoveryCodeHash,
   secondFactorRoles,
   totpFor,
@@ -30,6 +32,7 @@ import { REDIS, counter } from '@hotline/observability';
 import type { Role } from '@hotline/contract';
 import { LoginThrottle, Scope } from './login-throttle';
 import { webauthnParty } from './passkeys';
+import { SessionLedger } from './session-ledger';
 
 export interface LoginResult {
   accessToken: string;
@@ -65,19 +68,34 @@ export interface ClientInfo {
 /** A challenge lives in Redis for this long; at most this many codes are tried on one. */
 export const CHALLENGE_SECONDS = 5 * 60;
 export const CHALLENGE_ATTEMPTS = 5;
-const CHALLENGE = (id: string) => `hl:{auth}:challenge:${id}`;
+/**
+ * A sign-in between its password and its second factor, in Redis MAC'ed (AuthStateKeys: under a key
+ * only records holds, bound to this key's name): a challenge written or altered by anyone else does
+ * not verify and is refused like an unknown one. The TOTP secret offered at enrolment is not in it:
+ * records derives it from its own key and the challenge, so it is neither readable in Redis nor
+ * choosable by whoever writes there (`enrolmentSecret`). The key names a hash of the challenge, not
+ * the challenge itself: whoever lists Redis's keys learns nothing to send as one.
+ */
+export const CHALLENGE = (id: string) => `hl:{auth}:challenge:${createHash('sha256').update(id).digest('base64url')}`;
 interface Challenge {
   staffId: string;
   username: string;
   kind: 'totp' | 'enrol';
   attempts: number;
-  /** Enrolment: the secret offered, until a code proves the member's app holds it. */
-  pendingSecret?: string;
+  /** Enrolment: the secret was offered (POST /auth/factor/enrol), until a code proves the member's app holds it. */
+  enrolling?: boolean;
   /** A passkey sign-in: the WebAuthn challenge the authenticator must sign. */
   webauthnChallenge?: string;
 }
 
 const BAD_CREDENTIALS = 'wrong username or password';
+
+function factorEnrolled(): ConflictException {
+  return new ConflictException({
+    error: 'factor_enrolled',
+    message: 'a second factor is enrolled already for this account: sign in again with it (an admin can reset it)',
+  });
+}
 const logins = () => counter('hotline_logins_total', 'Sign-in attempts by outcome', ['outcome']);
 
 /**
@@ -100,6 +118,8 @@ export class LoginService {
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(ENV) private readonly env: Env,
     private readonly secrets: StaffSecretSeal,
+    private readonly keys: AuthStateKeys,
+    private readonly ledger: SessionLedger,
   ) {}
 
   async login(username: string, password: string, client: ClientInfo | string): Promise<LoginResult | FactorChallenge> {
@@ -139,21 +159,37 @@ export class LoginService {
       const kind = account.totpSecret || passkeys ? 'totp' : 'enrol';
       const challenge = randomBytes(32).toString('base64url');
       const c: Challenge = { staffId: account.id, username: account.username, kind, attempts: 0 };
-      await this.redis.set(CHALLENGE(challenge), JSON.stringify(c), 'EX', CHALLENGE_SECONDS);
+      await this.redis.set(CHALLENGE(challenge), this.keys.mac(CHALLENGE(challenge), c), 'EX', CHALLENGE_SECONDS);
       await this.audit.append({ ...actor, action: 'auth.factor_challenge', detail: { username: account.username, kind } });
       return { factorRequired: kind, challenge, ...(passkeys ? { passkey: true } : {}) };
     }
     return this.finish(account, info);
   }
 
-  /** An `enrol` challenge: a new TOTP secret to scan (kept with the challenge until a code proves it). */
+  /**
+   * An `enrol` challenge: a new TOTP secret to scan (derived again from the challenge until a code
+   * proves it). Only for a member with no second factor: enrolment replaces nothing (409).
+   */
   async enrol(challenge: string): Promise<{ secret: string; otpauthUrl: string; qrDataUrl: string }> {
     const c = await this.challenge(challenge);
     if (c.kind !== 'enrol') throw new UnauthorizedException('this sign-in asks for a code, not an enrolment');
-    c.pendingSecret ??= newTotpSecret();
-    await this.redis.set(CHALLENGE(challenge), JSON.stringify(c), 'KEEPTTL');
-    const otpauthUrl = totpFor(c.pendingSecret, c.username).toString();
-    return { secret: c.pendingSecret, otpauthUrl, qrDataUrl: await toDataURL(otpauthUrl, { margin: 1, width: 220 }) };
+    const has = await this.staff.factorsOf(c.staffId);
+    if (has.totp || has.passkey) {
+      await this.redis.del(CHALLENGE(challenge));
+      throw factorEnrolled();
+    }
+    if (!c.enrolling) {
+      c.enrolling = true;
+      await this.saveChallenge(challenge, c);
+    }
+    const secret = this.enrolmentSecret(challenge, c);
+    const otpauthUrl = totpFor(secret, c.username).toString();
+    return { secret, otpauthUrl, qrDataUrl: await toDataURL(otpauthUrl, { margin: 1, width: 220 }) };
+  }
+
+  /** The TOTP secret offered with an `enrol` challenge: only records can compute it (its key, the challenge id, the member). */
+  private enrolmentSecret(challenge: string, c: Challenge): string {
+    return totpSecretFrom(this.keys.derive('totp-enrolment', [challenge, c.staffId]));
   }
 
   /**
@@ -180,11 +216,21 @@ export class LoginService {
     let method: 'totp' | 'recovery' = 'totp';
     let recoveryCodesLeft: number | undefined;
     if (c.kind === 'enrol') {
-      const step = c.pendingSecret ? totpStep(c.pendingSecret, code.trim(), now) : null;
-      if (c.pendingSecret && step !== null) {
+      const pending = c.enrolling ? this.enrolmentSecret(challenge, c) : null;
+      const step = pending ? totpStep(pending, code.trim(), now) : null;
+      if (pending && step !== null) {
         const codes = newRecoveryCodes();
-        const sealed = this.secrets.seal(account.id, c.pendingSecret);
-        await this.staff.enrolTotp(account.id, sealed, codes.map(recoveryCodeHash), step, principalOf(account));
+        const sealed = this.secrets.seal(account.id, pending);
+        try {
+          await this.staff.enrolTotp(account.id, sealed, codes.map(recoveryCodeHash), step, principalOf(account));
+        } catch (e) {
+          if (!(e instanceof FactorAlreadyEnrolledError)) throw e;
+          // Enrolment replaces nothing: a factor was enrolled since this challenge was issued (another sign-in).
+          await this.throttle.failed(gate.attempt);
+          await this.redis.del(CHALLENGE(challenge));
+          await this.audit.append({ ...actor, action: 'auth.factor_failed', detail: { reason: 'factor_enrolled', method: 'totp' } });
+          throw factorEnrolled();
+        }
         await this.throttle.succeeded(gate.attempt);
         await this.redis.del(CHALLENGE(challenge));
         return { ...(await this.finish({ ...account, totpSecret: sealed }, client)), recoveryCodes: codes };
@@ -208,7 +254,7 @@ export class LoginService {
       await this.countFailure(account.id);
       c.attempts += 1;
       if (c.attempts >= CHALLENGE_ATTEMPTS) await this.redis.del(CHALLENGE(challenge));
-      else await this.redis.set(CHALLENGE(challenge), JSON.stringify(c), 'KEEPTTL');
+      else await this.saveChallenge(challenge, c);
       await this.audit.append({
         ...actor,
         action: 'auth.factor_failed',
@@ -235,7 +281,7 @@ export class LoginService {
       userVerification: 'preferred',
     });
     c.webauthnChallenge = options.challenge;
-    await this.redis.set(CHALLENGE(challenge), JSON.stringify(c), 'KEEPTTL');
+    await this.saveChallenge(challenge, c);
     return options;
   }
 
@@ -278,7 +324,7 @@ export class LoginService {
     if (!ok) {
       const { locked } = await this.throttle.failed(gate.attempt);
       await this.countFailure(account.id);
-      await this.redis.set(CHALLENGE(challenge), JSON.stringify(c), 'KEEPTTL');
+      await this.saveChallenge(challenge, c);
       await this.audit.append({ ...actor, action: 'auth.factor_failed', detail: { reason: 'bad_passkey', method: 'passkey' } });
       if (locked) throw refusal('locked', locked.scope, locked.seconds);
       throw new UnauthorizedException('the passkey was not accepted');
@@ -290,10 +336,27 @@ export class LoginService {
     return this.finish(account, client);
   }
 
+  /**
+   * The challenge, verified: one that is absent, expired, or was not MAC'ed by records for this
+   * very id (forged, altered, copied from another key) is refused alike.
+   */
   private async challenge(id: string): Promise<Challenge> {
     const raw = typeof id === 'string' && id.length <= 64 ? await this.redis.get(CHALLENGE(id)) : null;
-    if (!raw) throw new UnauthorizedException('this sign-in has expired or is unknown: sign in again');
-    return JSON.parse(raw) as Challenge;
+    const c = this.keys.verifyMac<Challenge>(CHALLENGE(id), raw);
+    if (
+      !c ||
+      typeof c.staffId !== 'string' ||
+      typeof c.username !== 'string' ||
+      (c.kind !== 'totp' && c.kind !== 'enrol') ||
+      typeof c.attempts !== 'number'
+    )
+      throw new UnauthorizedException('this sign-in has expired or is unknown: sign in again');
+    return c;
+  }
+
+  /** The challenge written again after a change (MAC'ed), its expiry kept. */
+  private async saveChallenge(id: string, c: Challenge): Promise<void> {
+    await this.redis.set(CHALLENGE(id), this.keys.mac(CHALLENGE(id), c), 'KEEPTTL');
   }
 
   /** Password (and factor) right: the token, the session, what the account holder is told. */
@@ -317,7 +380,8 @@ export class LoginService {
     const user = { id: account.id, username: account.username, role: account.role, displayName: account.displayName };
     const accessToken = this.tokens.sign({ ...user, mustChangePassword: account.mustChangePassword });
     const principal = this.tokens.verify(accessToken)!;
-    await this.sessions.started(principal, client);
+    // Records' own record of the session (MySQL): listed for its member, held to the idle limit, fresh for step-up.
+    await this.ledger.started(principal, client);
     // The fast copy every app checks (SessionRegistry) is re-seeded from the database at each sign-in.
     const accepted = (await this.staff.acceptedVersions(account.id)).sort(compareVersions).pop();
     if (accepted) await this.sessions.agreed(account.id, accepted);

@@ -1,9 +1,10 @@
 import { BadRequestException, Body, ConflictException, Controller, Get, HttpCode, NotFoundException, Patch, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { CurrentUser, DuplicateUsernameError, Principal, Roles, SelfLockoutError, SessionRegistry, StaffService } from '@hotline/auth';
+import { CurrentUser, DuplicateUsernameError, Principal, Roles, SelfLockoutError, StaffService } from '@hotline/auth';
 import { UuidParam } from '../calls/uuid-param';
 import { ApiErrors } from '../common/api-errors';
 import { CreateUserDto, PasswordResetDto, StaffListDto, UpdateUserDto, UpdatedUserDto, UserDto } from '../auth/dto';
+import { SessionLedger } from '../auth/session-ledger';
 
 @ApiTags('users')
 @ApiBearerAuth()
@@ -11,7 +12,7 @@ import { CreateUserDto, PasswordResetDto, StaffListDto, UpdateUserDto, UpdatedUs
 export class UsersController {
   constructor(
     private readonly staff: StaffService,
-    private readonly sessions: SessionRegistry,
+    private readonly sessions: SessionLedger,
   ) {}
 
   @Get()
@@ -47,7 +48,7 @@ export class UsersController {
   @ApiOperation({
     summary: "Reset a member's second factor (admin)",
     description:
-      'Removes their TOTP secret and recovery codes: they enrol again at their next sign-in. Every session of the member ends at once. Audited.',
+      'Removes their TOTP secret, recovery codes and passkeys: they enrol again at their next sign-in (the only way a second factor is replaced: enrolment replaces nothing). Every session of the member ends at once. Audited.',
   })
   @ApiErrors([400, 401, 403, 404])
   async resetFactor(@UuidParam('id') id: string, @CurrentUser() admin: Principal): Promise<void> {
