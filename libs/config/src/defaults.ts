@@ -24,6 +24,7 @@ export const DEFAULTS: Record<string, string> = {
   COMPLAINT_ACK_DAYS: '5',
   COMPLAINT_RESOLVE_DAYS: '28',
   RESEARCH_K: '5',
+  RESEARCH_PERIOD: 'month',
   SESSION_TTL_SECONDS: String(10 * 3600),
   LOG_LEVEL: 'info',
   OPERATOR_GRACE_SECONDS: '30',

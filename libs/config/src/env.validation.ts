@@ -202,6 +202,13 @@ export class EnvironmentVariables {
   @Max(1000)
   RESEARCH_K: number;
 
+  /**
+   * Research export: the period it is released by, `month` (calendar months, UTC) or `week` (ISO weeks,
+   * Monday 00:00 UTC); only whole periods that have ended.
+   */
+  @IsIn(['month', 'week'], { message: 'RESEARCH_PERIOD must be month or week' })
+  RESEARCH_PERIOD: 'month' | 'week';
+
   @IsInt()
   @Min(60)
   @Max(86400)
