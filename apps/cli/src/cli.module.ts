@@ -8,6 +8,7 @@ import { KeysRotateCommand } from './commands/keys-rotate.command';
 import { UsersCreateCommand } from './commands/users-create.command';
 import { RetentionReportCommandModule } from './commands/retention-report.command';
 import { TwilioCheckCommandModule } from './commands/twilio-check.command';
+import { RedisAclCommand } from './commands/redis-acl.command';
 
 /** Administrative commands over the same libraries as the apps, without HTTP. */
 @Module({})
@@ -23,7 +24,7 @@ export class CliModule {
         RetentionReportCommandModule,
         TwilioCheckCommandModule,
       ],
-      providers: [AuditVerifyCommand, KeysRotateCommand, UsersCreateCommand],
+      providers: [AuditVerifyCommand, KeysRotateCommand, UsersCreateCommand, RedisAclCommand],
     };
   }
 }

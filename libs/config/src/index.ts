@@ -8,3 +8,4 @@ export * from './retention-config';
 export * from './wording';
 export * from './routing-config';
 export * from './directory';
+export * from './redis-acl';

@@ -3,6 +3,7 @@ import { validateSync } from 'class-validator';
 import { DEFAULTS } from './defaults';
 import { ConfigurationError, EnvironmentVariables, Secret } from './env.validation';
 import { masterKeyProblems } from './keys';
+import { REDIS_USERS, RedisApp, isDefaultRedisUser } from './redis-acl';
 
 const INTEGER_KEYS = [
   'GATEWAY_PORT',
@@ -81,6 +82,8 @@ export function loadEnvOrExit(
       process.stderr.write(
         `[${app}] warning: given ${given.join(', ')}, which the ${app} does not need; remove ${given.length > 1 ? 'them' : 'it'} from its environment (least privilege)\n`,
       );
+    const redisWarning = defaultRedisUserWarning(app, env.REDIS_URL, source);
+    if (redisWarning) process.stderr.write(`${redisWarning}\n`);
     return env;
   } catch (e) {
     if (e instanceof ConfigurationError) {
@@ -89,4 +92,19 @@ export function loadEnvOrExit(
     }
     throw e;
   }
+}
+
+/**
+ * An app (not the demo) whose REDIS_URL connects as Redis's `default` user, which may read and change
+ * every key (sign-in challenges, ended sessions, queued jobs): the warning that names the fix, or null.
+ * Never prints the URL (it may carry a password).
+ */
+export function defaultRedisUserWarning(app: string, redisUrl: string, source: NodeJS.ProcessEnv = process.env): string | null {
+  if (!(app in REDIS_USERS) || source.HOTLINE_DEMO === '1' || !isDefaultRedisUser(redisUrl)) return null;
+  const { user, passwordVar } = REDIS_USERS[app as RedisApp];
+  return (
+    `[${app}] warning: REDIS_URL connects as Redis's default user, which can read and change every key (sign-in challenges, ended sessions, queued jobs); ` +
+    `connect as the ${app}'s own ACL user: REDIS_URL=redis://${user}:<${passwordVar}>@<host>:6379/0, the users created with ` +
+    `\`npm run -s cli -- redis:acl | redis-cli\` (docs/trust-model.md)`
+  );
 }
