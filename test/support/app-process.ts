@@ -18,7 +18,7 @@ export interface AppProcess {
 
 /**
  * One app as its own process, started the way `npm run start:<app>` does, with the test databases
- * and secrets, as its own database account (and LOG_CAPTURE_FILE: its log lines join the run's capture). For faults a test
+ * and secrets, as its own database account and Redis user (and LOG_CAPTURE_FILE: its log lines join the run's capture). For faults a test
  * cannot make in-process: SIGKILL, a restart on the same port.
  */
 export function startAppProcess(app: AppName, env: Record<string, string>): AppProcess {

@@ -20,8 +20,9 @@ export interface GatewayTestApp {
 
 /**
  * Creates a gateway with `env`, as it runs for real: without what it must not hold (no content key,
- * no signing key, no keystore) and connecting as the gateway's own database account (where `env`
- * names the migrator); and listens on a free loopback port. The caller closes `app`.
+ * no signing key, no keystore), connecting as the gateway's own database account (where `env` names
+ * the migrator) and as its own Redis user, `hotline-gateway` (where `env` names Redis's default user);
+ * and listens on a free loopback port. The caller closes `app`.
  */
 export async function startGatewayApp(env: Env, options: HotlineConfigOptions = {}): Promise<GatewayTestApp> {
   const own = { ...withAppAccount(env, 'gateway') } as Record<string, unknown>;

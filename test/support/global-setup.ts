@@ -36,5 +36,8 @@ export default async function globalSetup(): Promise<void> {
   rmSync(TEST_AUDIT_CHECKPOINT_DIR, { recursive: true, force: true });
   const redis = new Redis(TEST_REDIS_URL);
   await redis.flushdb();
+  // Each app's own Redis user (libs/config/src/redis-acl.ts; server-wide, as the same in every run), before any app connects.
+  const acl = require('../../libs/config/src/redis-acl') as typeof import('../../libs/config/src/redis-acl');
+  for (const args of acl.redisAclSetUserArgs(acl.localRedisPasswords())) await redis.call('ACL', ...args);
   await redis.quit();
 }

@@ -2,6 +2,7 @@ import { INestApplication } from '@nestjs/common';
 import type { HotlineConfigOptions } from '@hotline/config';
 import { createRecordsApp } from '../../apps/records/src/bootstrap';
 import { envFor } from './env-for';
+import { withAppRedisUser } from './test-config';
 import { Factory } from './factories';
 import { baseUrlOf } from './webhooks';
 
@@ -21,14 +22,16 @@ export interface RecordsAppOptions extends HotlineConfigOptions {
 }
 
 /**
- * Creates and starts a records app with `envFor(env)`. The caller closes it. It connects as the
- * migrator, not as `hotline_records`: tests reach past it through `f.db` (its data source) to make
+ * Creates and starts a records app with `envFor(env)`. The caller closes it. It connects to MySQL as
+ * the migrator, not as `hotline_records`: tests reach past it through `f.db` (its data source) to make
  * what no app may (a tampered audit row, a destroyed key); the records account's grants are tried in
  * test/security/db-privileges.e2e-spec.ts and by every app started as a process (startAppProcess).
+ * To Redis it connects as its own user, `hotline-records`, as it runs for real (tests reach Redis with
+ * their own connection).
  */
 export async function startRecordsApp(env: Record<string, string> = {}, opts: RecordsAppOptions = {}): Promise<RecordsTestApp> {
   const { listen: _listen, ...appOptions } = opts;
-  const app = await createRecordsApp(envFor(env), appOptions);
+  const app = await createRecordsApp(withAppRedisUser(envFor(env), 'records'), appOptions);
   if (opts.listen) await app.listen(0, '127.0.0.1');
   else await app.init();
   const url = opts.listen ? baseUrlOf(app) : '';

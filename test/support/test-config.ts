@@ -5,6 +5,7 @@
  * Relative imports only: globalSetup runs outside jest's module mapping.
  */
 import { DbApp, asDbAccount } from '../../scripts/db-accounts';
+import { asRedisUser, isDefaultRedisUser } from '../../libs/config/src/redis-acl';
 
 export const TEST_ID = (process.env.HOTLINE_TEST_ID ?? 'test').replace(/[^A-Za-z0-9_]/g, '_');
 export const TEST_REDIS_DB = Number(process.env.HOTLINE_TEST_REDIS_DB ?? 1);
@@ -25,14 +26,29 @@ export function testDatabaseUrls(app: DbApp): { DATABASE_URL: string; KEYSTORE_U
 }
 
 /**
- * `env`'s database URLs as `app`'s own account, where they are the migrator's (a test may point an app
- * at a proxy in front of the test server: the same account then, through the proxy).
+ * An app's own Redis URL on this run's database: the app's ACL user (libs/config/src/redis-acl.ts),
+ * which the tests' globalSetup creates before any app connects.
+ */
+export function testRedisUrl(app: DbApp): string {
+  return asRedisUser(TEST_REDIS_URL, app);
+}
+
+/**
+ * `env`'s database URLs as `app`'s own account, where they are the migrator's, and its REDIS_URL as the
+ * app's own Redis user, where it is the harness's `default` user (a test may point an app at a proxy in
+ * front of the test server: the same account and user then, through the proxy).
  */
 export function withAppAccount<E extends object>(env: E, app: DbApp): E {
   const migrator = new URL(TEST_DATABASE_URL).username;
   const swap = (url: string | undefined) => (url && new URL(url).username === migrator ? asDbAccount(url, app) : url);
   const { DATABASE_URL, KEYSTORE_URL } = env as { DATABASE_URL?: string; KEYSTORE_URL?: string };
-  return { ...env, DATABASE_URL: swap(DATABASE_URL), KEYSTORE_URL: swap(KEYSTORE_URL) };
+  return { ...withAppRedisUser(env, app), DATABASE_URL: swap(DATABASE_URL), KEYSTORE_URL: swap(KEYSTORE_URL) };
+}
+
+/** `env`'s REDIS_URL as `app`'s own Redis user, where it is the harness's `default` user (its database URLs unchanged). */
+export function withAppRedisUser<E extends object>(env: E, app: DbApp): E {
+  const { REDIS_URL } = env as { REDIS_URL?: string };
+  return REDIS_URL && isDefaultRedisUser(REDIS_URL) ? { ...env, REDIS_URL: asRedisUser(REDIS_URL, app) } : { ...env };
 }
 
 /** Fixed test secrets: random-looking, never used outside tests. */
@@ -58,8 +74,9 @@ export const TEST_AUDIT_CHECKPOINT_PUBLIC_KEY =
 export const TEST_AUDIT_CHECKPOINT_DIR = `${require('os').tmpdir()}/hotline-audit-checkpoints-${TEST_ID}`;
 
 /**
- * The variables of an app under test. With `app`, the databases are reached as that app's own account;
- * without, as the migrator (for tests that set up or inspect data directly).
+ * The variables of an app under test. With `app`, the databases are reached as that app's own account
+ * and Redis as its own user; without, as the migrator and Redis's `default` user (for tests that set up
+ * or inspect data directly).
  */
 export function testEnvVars(app?: DbApp): Record<string, string> {
   return {
@@ -68,7 +85,7 @@ export function testEnvVars(app?: DbApp): Record<string, string> {
     AUDIT_CHECKPOINT_PUBLIC_KEY: TEST_AUDIT_CHECKPOINT_PUBLIC_KEY,
     DATABASE_URL: TEST_DATABASE_URL,
     KEYSTORE_URL: TEST_KEYSTORE_URL,
-    REDIS_URL: TEST_REDIS_URL,
+    REDIS_URL: app ? testRedisUrl(app) : TEST_REDIS_URL,
     ...(app ? testDatabaseUrls(app) : {}),
     ...TEST_SECRETS,
     // Existing suites sign staff in with a password alone and mint tokens for staff who accepted no
