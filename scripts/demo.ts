@@ -8,7 +8,8 @@ import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, writeFi
 import { Secret, TOTP } from 'otpauth';
 import { createServer } from 'net';
 import { join } from 'path';
-import { loadEnv } from '@hotline/config';
+import Redis from 'ioredis';
+import { loadEnv, localRedisPasswords, redisAclSetUserArgs } from '@hotline/config';
 import type { Role } from '@hotline/contract';
 import { CallerSimulator } from '../test/support/caller-simulator';
 import { TwilioPeer } from '../test/support/twilio-peer';
@@ -231,6 +232,18 @@ export async function ensureDemoAccounts(
   return result;
 }
 
+/** The apps' Redis users (libs/config/src/redis-acl.ts, as scripts/ensure-services.sh makes them), with the local passwords. */
+async function createRedisUsers(url: string): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    for (const args of redisAclSetUserArgs(localRedisPasswords())) await redis.call('ACL', ...args);
+  } finally {
+    redis.disconnect();
+  }
+}
+
 async function main(): Promise<void> {
   const say = (m: string) => process.stdout.write(`\x1b[1m[demo]\x1b[0m ${m}\n`);
   const secrets = demoSecrets();
@@ -275,6 +288,12 @@ async function main(): Promise<void> {
   say('applying migrations');
   const applied = await migrate(env.DATABASE_URL, env.KEYSTORE_URL);
   say(applied.length ? `migrations applied: ${applied.length}` : 'migrations: up to date');
+  // Each app connects to Redis as its own user (AppGroup builds its REDIS_URL), made here as the database accounts are by the migrations.
+  await createRedisUsers(env.REDIS_URL).catch((e: Error) =>
+    say(
+      `the apps' Redis users could not be made as REDIS_URL's user (${e.message.slice(0, 120)}); they must exist already (compose's ACL file)`,
+    ),
+  );
 
   // Twilio as it behaves (callbacks concurrent and out of order, rings that take their time), in real time.
   const peer = await new TwilioPeer(env.TWILIO_ACCOUNT_SID!, env.TWILIO_AUTH_TOKEN!, { timeScale: 1, deleteRefusalMs: 60_000 }).start(

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Makes sure MariaDB/MySQL and Redis answer on this machine: starts local ones where it can,
 # installs them with apt-get where absent (as root), and creates the `hotline` (migrator) account;
-# each app's own account is made by `npm run migrate` (scripts/db-accounts.ts).
+# each app's own account is made by `npm run migrate` (scripts/db-accounts.ts). Gives each app its own
+# Redis ACL user (hotline-gateway, hotline-records, hotline-worker: the rules `npm run -s cli -- redis:acl`
+# prints, libs/config/src/redis-acl.ts) with the local development passwords (REDIS_GATEWAY_PASSWORD,
+# REDIS_RECORDS_PASSWORD, REDIS_WORKER_PASSWORD override them); Redis's `default` user stays as it is here
+# (the tests' set-up and this script use it).
 # Set HOTLINE_SKIP_SERVICES=1 when DATABASE_URL/REDIS_URL point at servers you run yourself.
 set -euo pipefail
 [ "${HOTLINE_SKIP_SERVICES:-0}" = "1" ] && exit 0
@@ -63,5 +67,23 @@ if ! redis_up; then
   $SUDO redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/hotline.log >/dev/null
   for _ in $(seq 1 40); do redis_up && break; sleep 0.25; done
   redis_up || { say "Redis did not come up"; exit 1; }
+fi
+
+# The apps' Redis users, every time (ACL SETUSER ... reset: the rules as they are now; a restarted
+# redis-server without an ACL file has forgotten them). Needs node_modules (ensure-deps runs first).
+cd "$(dirname "$0")/.."
+if ! acl_out=$(node -r ./scripts/register.js -e '
+  const acl = require("./libs/config/src/redis-acl.ts");
+  const Redis = require("ioredis");
+  const r = new Redis("redis://127.0.0.1:6379/0", { maxRetriesPerRequest: 1, retryStrategy: () => null });
+  r.on("error", () => undefined);
+  (async () => {
+    for (const args of acl.redisAclSetUserArgs(acl.localRedisPasswords())) await r.call("ACL", ...args);
+  })().then(
+    () => { r.disconnect(); },
+    (e) => { process.stderr.write(String(e.message).slice(0, 200)); r.disconnect(); process.exitCode = 1; },
+  );' 2>&1); then
+  # Redis answers (this script's promise); the apps will name WRONGPASS if their users are really missing.
+  say "could not create the apps' Redis users on 127.0.0.1:6379 (${acl_out}). If this Redis is compose's, its users come from its ACL file; otherwise create them as an administrator: npm run -s cli -- redis:acl | redis-cli"
 fi
 exit 0

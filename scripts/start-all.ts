@@ -6,7 +6,14 @@
 import { ChildProcess, spawn } from 'child_process';
 import { join } from 'path';
 import { createInterface } from 'readline';
-import { DEFAULTS, GATEWAY_MUST_NOT_HOLD, RECORDS_MUST_NOT_HOLD, WORKER_MUST_NOT_HOLD } from '@hotline/config';
+import {
+  DEFAULTS,
+  GATEWAY_MUST_NOT_HOLD,
+  RECORDS_MUST_NOT_HOLD,
+  REDIS_USER_VARS,
+  WORKER_MUST_NOT_HOLD,
+  asRedisUser,
+} from '@hotline/config';
 import { DB_ACCOUNT_VARS, dbUrlsOfApp } from './db-accounts';
 
 export type AppName = 'records' | 'gateway' | 'worker';
@@ -26,6 +33,8 @@ const MUST_NOT_HOLD: Record<AppName, string[]> = {
  * instead of the migrator's (least privilege, as in docker/compose.yml): `<APP>_DATABASE_URL` and
  * `<APP>_KEYSTORE_URL` when set, or else DATABASE_URL and KEYSTORE_URL with the app's account
  * (scripts/db-accounts.ts; its password from `<APP>_DB_PASSWORD`). The gateway gets no KEYSTORE_URL.
+ * Likewise its own Redis ACL user: `<APP>_REDIS_URL` when set, or else REDIS_URL's server and database
+ * as `hotline-<app>` (libs/config/src/redis-acl.ts; its password from `REDIS_<APP>_PASSWORD`).
  */
 export function envOfApp(name: AppName, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const own = { ...env };
@@ -33,7 +42,9 @@ export function envOfApp(name: AppName, env: NodeJS.ProcessEnv): NodeJS.ProcessE
   const urls = dbUrlsOfApp(name, env, { DATABASE_URL: DEFAULTS.DATABASE_URL, KEYSTORE_URL: DEFAULTS.KEYSTORE_URL });
   for (const k of DB_ACCOUNT_VARS) delete own[k];
   delete own.KEYSTORE_URL;
-  return { ...own, ...urls };
+  const REDIS_URL = env[`${name.toUpperCase()}_REDIS_URL`] || asRedisUser(env.REDIS_URL || DEFAULTS.REDIS_URL, name, env);
+  for (const k of [...REDIS_USER_VARS, 'REDIS_ADMIN_PASSWORD']) delete own[k];
+  return { ...own, ...urls, REDIS_URL };
 }
 
 export interface AppExit {
