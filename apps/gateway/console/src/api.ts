@@ -18,6 +18,12 @@ export function setAgreementRequiredHandler(handler: () => void): void {
   onAgreementRequired = handler;
 }
 
+/** Called when records answers that this session is locked (by this console in another tab, or before a reload). */
+let onLocked: () => void = () => undefined;
+export function setLockedHandler(handler: () => void): void {
+  onLocked = handler;
+}
+
 interface RequestOptions {
   token?: string;
   body?: unknown;
@@ -56,6 +62,7 @@ export async function api<T>(method: string, path: string, opts: RequestOptions 
     if (res.status === 401 && opts.token) onUnauthorized();
     const code = typeof data?.error === 'string' ? data.error : undefined;
     if (res.status === 403 && code === 'agreement_required') onAgreementRequired();
+    if (res.status === 403 && code === 'locked') onLocked();
     throw new ApiError(res.status, message, Number.isFinite(retry) && retry > 0 ? retry : undefined, code);
   }
   return data as T;

@@ -1,30 +1,44 @@
 import { render } from 'preact';
-import { useCallback, useEffect, useState } from 'preact/hooks';
-import { ApiError, logout, setAgreementRequiredHandler, setUnauthorizedHandler } from './api';
-import { LoginAnswer, SignedIn, loginStep } from './account/account-api';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { ApiError, logout, setAgreementRequiredHandler, setLockedHandler, setUnauthorizedHandler } from './api';
+import { LoginAnswer, Me, SignedIn, fetchMe, lockSession, loginStep } from './account/account-api';
 import { AccountButton, changingOwnPassword } from './account/account-panel';
-import { IdleLock } from './account/idle-lock';
+import { IdleLock, onLiveCall } from './account/idle-lock';
 import { AgreementStep, SignInSteps } from './account/sign-in-steps';
 import { AdminView } from './admin/admin-view';
 import { dateTime } from './format';
 import { OperatorView } from './operator/operator-view';
 import { Session, clearSession, loadSession, saveSession } from './session';
+import { reconnectConsoles } from './socket';
 import { unlockSound } from './sound';
 import { HandoverButton } from './supervisor/handover';
 import { SupervisorView } from './supervisor/supervisor-view';
 import { RecordsOfficerView } from './records-officer/records-officer-view';
 import { AuditorView } from './auditor/auditor-view';
 
+/** While the console is open and unlocked it asks records this often who it is: a use of the session, and news of a lock or an agreement. */
+const HEARTBEAT_MS = 60_000;
+
 function App() {
   const [session, setSession] = useState<Session | null>(loadSession);
   const [notice, setNotice] = useState<string | null>(null);
   /** What the sign-in said about the sign-ins before it, shown until dismissed or signed out. */
   const [report, setReport] = useState<SignInReport | null>(null);
+  /**
+   * Whether records says this session is locked: null until it has answered (a reloaded page shows
+   * nothing of the console before it knows).
+   */
+  const [locked, setLocked] = useState<boolean | null>(() => (loadSession() ? null : false));
+  const lockedRef = useRef(locked);
+  lockedRef.current = locked;
+  const [me, setMe] = useState<Me | null>(null);
 
   const signOut = useCallback((why?: string) => {
     clearSession();
     setSession(null);
     setReport(null);
+    setLocked(false);
+    setMe(null);
     setNotice(why ?? null);
   }, []);
 
@@ -32,6 +46,45 @@ function App() {
   /** A new version of the agreement was published while signed in: nothing else until it is accepted. */
   const [agreementDue, setAgreementDue] = useState(false);
   useEffect(() => setAgreementRequiredHandler(() => setAgreementDue(true)), []);
+  /** Records says this session is locked (locked in another tab of it, say): the lock shows here too. */
+  useEffect(() => setLockedHandler(() => setLocked(true)), []);
+
+  // Records is asked at start (a reload shows the lock) and every minute while unlocked (the session is in use).
+  const token = session?.token;
+  useEffect(() => {
+    if (!token) return;
+    let gone = false;
+    let retry: ReturnType<typeof setTimeout> | undefined;
+    const ask = () =>
+      fetchMe(token).then(
+        (m) => {
+          if (gone) return;
+          setMe(m);
+          setLocked(m.locked);
+        },
+        (e) => {
+          if (gone || lockedRef.current !== null) return;
+          // 403 agreement_required: not locked (records checks the lock first); the agreement shows. Otherwise try again shortly.
+          if (e instanceof ApiError && e.status === 403 && e.code === 'agreement_required') setLocked(false);
+          else if (!(e instanceof ApiError && e.status === 401)) retry = setTimeout(ask, 3000);
+        },
+      );
+    void ask();
+    const beat = setInterval(() => {
+      if (lockedRef.current === false) void ask();
+    }, HEARTBEAT_MS);
+    return () => {
+      gone = true;
+      clearInterval(beat);
+      if (retry) clearTimeout(retry);
+    };
+  }, [token]);
+
+  const lockNow = useCallback(() => {
+    setLocked(true);
+    // The server's lock: records refuses this session's requests, the gateway its sockets, until it is unlocked.
+    if (token) void lockSession(token).catch(() => undefined);
+  }, [token]);
 
   useEffect(() => {
     if (!session?.expiresAt) return;
@@ -46,17 +99,29 @@ function App() {
         onSignedIn={(s, r) => {
           setNotice(null);
           setReport(r);
+          setLocked(false);
           setSession(s);
         }}
       />
     );
   }
+  if (locked === null)
+    return (
+      <main class="signin">
+        <section class="card">
+          <h1>Hotline console</h1>
+          <p role="status">Checking your session…</p>
+        </section>
+      </main>
+    );
   const refused = (message: string) =>
     message === 'agreement_required'
       ? setAgreementDue(true)
-      : changingOwnPassword()
-        ? undefined
-        : signOut(`The live connection was refused (${message}). Please sign in again.`);
+      : message === 'locked'
+        ? setLocked(true)
+        : changingOwnPassword()
+          ? undefined
+          : signOut(`The live connection was refused (${message}). Please sign in again.`);
   // Signing out ends the session on the server too; the page signs out whatever the answer.
   const signOutHere = () => {
     void logout(session.token).catch(() => undefined);
@@ -91,18 +156,41 @@ function App() {
         );
     }
   };
-  if (agreementDue) return <AgreementStep token={session.token} onAccepted={() => setAgreementDue(false)} onCancel={signOutHere} />;
+  const agreed = () => {
+    setAgreementDue(false);
+    // The view stayed up (a live call): its sockets, closed by the server for the agreement, connect again.
+    reconnectConsoles();
+  };
+  // Nothing else until the new agreement is accepted; on a live call the view stays mounted under it (its voice leg with it).
+  const liveCall = onLiveCall();
+  if (agreementDue && !liveCall) return <AgreementStep token={session.token} onAccepted={agreed} onCancel={signOutHere} />;
   return (
     <IdleLock
       session={session}
-      idleSeconds={session.idleLockSeconds ?? 600}
-      onUnlocked={(s) => setSession(saveSession(s.accessToken, s.user, s.idleLockSeconds))}
+      idleSeconds={me?.idleLockSeconds ?? session.idleLockSeconds ?? 600}
+      locked={locked}
+      factors={me?.factors ?? null}
+      onLock={lockNow}
+      onUnlocked={() => setLocked(false)}
       onSignOut={signOutHere}
     >
-      {report && <SignInReportLine report={report} onDismiss={() => setReport(null)} />}
-      {view()}
-      <AccountButton session={session} onNewToken={(token) => setSession(saveSession(token, session.user, session.idleLockSeconds))} />
-      {session.user.role === 'supervisor' && <HandoverButton session={session} />}
+      {agreementDue && (
+        <div
+          class="agreement-overlay"
+          role="dialog"
+          aria-modal="true"
+          aria-label="Confidentiality agreement"
+          style={{ position: 'fixed', inset: 0, zIndex: 50, overflowY: 'auto' }}
+        >
+          <AgreementStep token={session.token} onAccepted={agreed} onCancel={signOutHere} />
+        </div>
+      )}
+      <div inert={agreementDue || undefined} aria-hidden={agreementDue || undefined}>
+        {report && <SignInReportLine report={report} onDismiss={() => setReport(null)} />}
+        {view()}
+        <AccountButton session={session} onNewToken={(token) => setSession(saveSession(token, session.user, session.idleLockSeconds))} />
+        {session.user.role === 'supervisor' && <HandoverButton session={session} />}
+      </div>
     </IdleLock>
   );
 }

@@ -14,9 +14,23 @@ const SESSION_ENDED: Record<string, string> = {
   idle: 'your session ended after a long idle time',
 };
 
+/** The consoles' sockets that the server closed, to connect again once what refused them is settled. */
+const reconnectors = new Set<() => void>();
+
+/**
+ * After a new agreement was accepted while the view stayed up (a live call): the sockets the server
+ * closed for it connect again (the view's own state, and the call, are kept).
+ */
+export function reconnectConsoles(): void {
+  for (const r of reconnectors) r();
+}
+
 /**
  * One socket.io connection to a gateway namespace for the lifetime of a view. socket.io reconnects
- * by itself; a refusal in the handshake (bad or expired token) does not retry and is reported.
+ * by itself; a refusal in the handshake (bad or expired token, `locked`, `agreement_required`) does
+ * not retry and is reported. The server closing the socket because the session was locked
+ * (`session:locked`) or a new agreement must be accepted (`session:agreement_required`) is reported
+ * as that refusal, for the page to show the lock or the agreement.
  */
 export function useSocket<S extends Record<string, any>, C extends Record<string, any>>(
   namespace: string,
@@ -42,16 +56,35 @@ export function useSocket<S extends Record<string, any>, C extends Record<string
       setState('refused');
       onRefused(SESSION_ENDED[reason] ?? 'your session has ended');
     };
+    const onLocked = () => {
+      setState('refused');
+      onRefused('locked');
+    };
+    const onAgreementRequired = () => {
+      setState('refused');
+      onRefused('agreement_required');
+    };
+    const reconnect = () => {
+      if (socket.connected || socket.active) return;
+      setState('connecting');
+      socket.connect();
+    };
     socket.on('connect', onConnect);
     socket.on('disconnect', onDisconnect);
     socket.on('connect_error', onError);
     (socket as unknown as Socket).on('session:ended', onSessionEnded);
+    (socket as unknown as Socket).on('session:locked', onLocked);
+    (socket as unknown as Socket).on('session:agreement_required', onAgreementRequired);
+    reconnectors.add(reconnect);
     socket.connect();
     return () => {
+      reconnectors.delete(reconnect);
       socket.off('connect', onConnect);
       socket.off('disconnect', onDisconnect);
       socket.off('connect_error', onError);
       (socket as unknown as Socket).off('session:ended', onSessionEnded);
+      (socket as unknown as Socket).off('session:locked', onLocked);
+      (socket as unknown as Socket).off('session:agreement_required', onAgreementRequired);
       socket.disconnect();
     };
   }, [socket]);

@@ -27,6 +27,8 @@ const ALLOWED = new RegExp(
       'callbacks(/summary|/[A-Za-z0-9-]+/dial)?',
       // Issue 16: the sign-in steps, one's own password and sessions, the agreement, the admin console, handover.
       'auth/(logout|factor|factor/enrol|factor/passkey|factor/passkey/options|password|passkeys|passkeys/options|sessions(/[A-Za-z0-9_-]+)?)',
+      // Issue 24: the server's idle lock and step-up (a fresh password and factor).
+      'auth/(lock|unlock|step-up|reauth/passkey-options)',
       'agreements/(current|acceptances|[0-9A-Za-z._-]+/accept)',
       'users(/[A-Za-z0-9-]+(/(password-reset|factor-reset))?)?',
       'handovers(/operators(/[A-Za-z0-9-]+/calls)?)?',

@@ -42,6 +42,27 @@ export const currentAgreement = (token: string) =>
 export const acceptAgreement = (token: string, version: string) =>
   api<{ version: string; acceptedAt: string }>('POST', `/agreements/${encodeURIComponent(version)}/accept`, { token });
 
+/** GET /auth/me: who is signed in, and whether this session is locked (a reload shows the lock). */
+export interface Me extends User {
+  displayName: string;
+  locked: boolean;
+  factors: { totp: boolean; passkey: boolean };
+  stepUpUntil: string | null;
+  idleLockSeconds: number;
+}
+/** What unlocking and step-up take: the password, and the code or passkey answer where the member has one. */
+export interface Reauth {
+  password: string;
+  code?: string;
+  passkey?: unknown;
+}
+export const fetchMe = (token: string) => api<Me>('GET', '/auth/me', { token });
+export const lockSession = (token: string) => api<void>('POST', '/auth/lock', { token });
+export const unlockSession = (token: string, body: Reauth) =>
+  api<{ locked: false; stepUpUntil: string }>('POST', '/auth/unlock', { token, body });
+export const stepUp = (token: string, body: Reauth) => api<{ stepUpUntil: string }>('POST', '/auth/step-up', { token, body });
+export const reauthPasskeyOptions = (token: string) => api<any>('POST', '/auth/reauth/passkey-options', { token });
+
 export interface StaffRow {
   id: string;
   username: string;

@@ -1,10 +1,11 @@
 import { startRegistration } from '@simplewebauthn/browser';
 import { useEffect, useState } from 'preact/hooks';
-import { api } from '../api';
+import { ApiError, api } from '../api';
 import { dateTime } from '../format';
 import { Session } from '../session';
 import { Dialog, ErrorText } from '../ui';
-import { addPasskey, changePassword, passkeyRegistrationOptions } from './account-api';
+import { Me, addPasskey, changePassword, fetchMe, passkeyRegistrationOptions, stepUp } from './account-api';
+import { ReauthForm } from './reauth-form';
 import { message } from './sign-in-steps';
 
 /**
@@ -25,8 +26,11 @@ interface SessionRow {
 
 /**
  * "My account": the member's own active sessions (each can be ended: a console left open elsewhere
- * is disconnected at once) and a new password. Changing the password ends every session, this one
- * included; the console goes on with the new token it is given.
+ * is disconnected at once), a passkey, and a new password. Changing the password ends every session,
+ * this one included; the console goes on with the new token it is given. Adding a passkey, and for a
+ * member with a second factor changing the password, need a fresh proof (step-up): when records
+ * answers `step_up_required` the dialog asks for the password and code again, then does what was
+ * asked.
  */
 export function AccountButton(props: { session: Session; onNewToken: (token: string) => void }) {
   const [open, setOpen] = useState(false);
@@ -47,6 +51,20 @@ function AccountDialog(props: { session: Session; onNewToken: (token: string) =>
   const [notice, setNotice] = useState<string | null>(null);
   const [current, setCurrent] = useState('');
   const [next, setNext] = useState('');
+  /** What to do again once the member has confirmed it is them (step-up). */
+  const [stepUpFor, setStepUpFor] = useState<(() => void) | null>(null);
+  const [factors, setFactors] = useState<Me['factors'] | null>(null);
+
+  /** Records wants a fresh proof first: ask for it, then `again`. */
+  const needsStepUp = (err: unknown, again: () => void): boolean => {
+    if (!(err instanceof ApiError && err.code === 'step_up_required')) return false;
+    fetchMe(token).then(
+      (m) => setFactors(m.factors),
+      () => undefined,
+    );
+    setStepUpFor(() => again);
+    return true;
+  };
 
   const load = () =>
     api<{ items: SessionRow[] }>('GET', '/auth/sessions', { token }).then(
@@ -64,20 +82,23 @@ function AccountDialog(props: { session: Session; onNewToken: (token: string) =>
       setError(message(e));
     }
   };
-  const change = async (e: Event) => {
-    e.preventDefault();
+  const doChange = async (currentPassword: string, newPassword: string) => {
     setError(null);
     changingSince = Date.now();
     try {
-      const r = await changePassword(token, current, next);
+      const r = await changePassword(token, currentPassword, newPassword);
       setCurrent('');
       setNext('');
       props.onNewToken(r.accessToken);
       setNotice('Your password is changed. Every other session of yours has ended.');
     } catch (err) {
       changingSince = 0;
-      setError(message(err));
+      if (!needsStepUp(err, () => void doChange(currentPassword, newPassword))) setError(message(err));
     }
+  };
+  const change = (e: Event) => {
+    e.preventDefault();
+    void doChange(current, next);
   };
 
   const newPasskey = async () => {
@@ -88,6 +109,7 @@ function AccountDialog(props: { session: Session; onNewToken: (token: string) =>
       await addPasskey(token, response);
       setNotice('Your passkey is added: at your next sign-in you may use it in place of a code.');
     } catch (err) {
+      if (needsStepUp(err, () => void newPasskey())) return;
       setError(err instanceof Error && !('status' in err) ? 'No passkey was made (the browser or the device said no).' : message(err));
     }
   };
@@ -100,6 +122,31 @@ function AccountDialog(props: { session: Session; onNewToken: (token: string) =>
         </p>
       )}
       <ErrorText error={error} />
+      {stepUpFor && (
+        <section aria-labelledby="step-up-title">
+          <h3 id="step-up-title">Confirm it is you</h3>
+          <p>
+            Adding a passkey or changing your password needs your password{factors?.totp ? ' and a code from your app' : ''} again (good for
+            a few minutes).
+          </p>
+          <ReauthForm
+            token={token}
+            factors={factors}
+            idPrefix="step-up"
+            submitLabel="Confirm"
+            send={(body) => stepUp(token, body)}
+            onDone={() => {
+              const again = stepUpFor;
+              setStepUpFor(null);
+              again();
+            }}
+          >
+            <button type="button" class="button quiet" onClick={() => setStepUpFor(null)}>
+              Cancel
+            </button>
+          </ReauthForm>
+        </section>
+      )}
       <h3>Where you are signed in</h3>
       {sessions === null ? (
         <p role="status">Loading…</p>

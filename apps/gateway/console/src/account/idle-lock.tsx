@@ -1,147 +1,80 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, logout } from '../api';
+import { useEffect, useRef } from 'preact/hooks';
 import { Session, loadStored } from '../session';
-import { SignedIn, isChallenge, loginStep, sendFactor } from './account-api';
-import { message } from './sign-in-steps';
+import { Me, unlockSession } from './account-api';
+import { ReauthForm } from './reauth-form';
 
 const ACTIVITY = ['keydown', 'pointerdown', 'pointermove', 'wheel', 'touchstart'] as const;
 
 /** An operator's call that is still live (stored by the operator view): the console never locks then. */
-function onLiveCall(): boolean {
+export function onLiveCall(): boolean {
   const call = loadStored<{ callId: string; endedAt?: number }>('call');
   return !!call && !call.endedAt;
 }
 
 /**
- * Locks the console after `idleSeconds` without input, unless a call is live. While locked the
- * view is unmounted, so no call content stays on the page (nor its live connection); unlocking
- * needs the member's password, and their second factor when their role has one. Unlocking signs in
- * afresh (a new session) and ends the old one.
+ * Locks the console after `idleSeconds` without input, unless a call is live. Locking is the
+ * server's (POST /auth/lock, asked by `onLock`): records then refuses every request of this session
+ * but unlocking and signing out, and the gateway its sockets and events, so a reload, another tab
+ * or a copied token gets nothing either; the page asks records at start (GET /auth/me) and shows the
+ * lock again. While locked the view is unmounted, so no call content stays on the page (nor its
+ * live connection). Unlocking needs the member's password, and their code or passkey where they
+ * have a second factor (POST /auth/unlock); the same session then goes on.
  */
 export function IdleLock(props: {
   session: Session;
   idleSeconds: number;
-  onUnlocked: (s: SignedIn) => void;
+  locked: boolean;
+  factors: Me['factors'] | null;
+  onLock: () => void;
+  onUnlocked: () => void;
   onSignOut: () => void;
   children: any;
 }) {
-  const [locked, setLocked] = useState(false);
   const last = useRef(Date.now());
+  const { locked, onLock } = props;
 
   useEffect(() => {
     if (locked) return;
+    last.current = Date.now();
     const seen = () => (last.current = Date.now());
     for (const e of ACTIVITY) window.addEventListener(e, seen, { passive: true });
     const timer = setInterval(() => {
       if (onLiveCall()) last.current = Date.now();
-      else if (Date.now() - last.current >= props.idleSeconds * 1000) setLocked(true);
+      else if (Date.now() - last.current >= props.idleSeconds * 1000) onLock();
     }, 1000);
     return () => {
       for (const e of ACTIVITY) window.removeEventListener(e, seen);
       clearInterval(timer);
     };
-  }, [locked, props.idleSeconds]);
+  }, [locked, props.idleSeconds, onLock]);
 
   if (!locked) return props.children;
-  return (
-    <LockScreen
-      session={props.session}
-      onUnlocked={(s) => {
-        last.current = Date.now();
-        setLocked(false);
-        props.onUnlocked(s);
-      }}
-      onSignOut={props.onSignOut}
-    />
-  );
+  return <LockScreen session={props.session} factors={props.factors} onUnlocked={props.onUnlocked} onSignOut={props.onSignOut} />;
 }
 
-function LockScreen(props: { session: Session; onUnlocked: (s: SignedIn) => void; onSignOut: () => void }) {
-  const [password, setPassword] = useState('');
-  const [challenge, setChallenge] = useState<string | null>(null);
-  const [code, setCode] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+function LockScreen(props: { session: Session; factors: Me['factors'] | null; onUnlocked: () => void; onSignOut: () => void }) {
   const { username } = props.session.user;
-
-  const done = (s: SignedIn) => {
-    // The locked session ends: the unlocked console goes on under a fresh one.
-    void logout(props.session.token).catch(() => undefined);
-    props.onUnlocked(s);
-  };
-
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      if (challenge) done(await sendFactor(challenge, code.trim()));
-      else {
-        const answer = await loginStep(username, password);
-        setPassword('');
-        if (isChallenge(answer)) setChallenge(answer.challenge);
-        else done(answer);
-      }
-    } catch (err) {
-      setError(
-        err instanceof ApiError && err.status === 401
-          ? challenge
-            ? 'That code is not right.'
-            : 'That password is not right.'
-          : message(err),
-      );
-    } finally {
-      setBusy(false);
-    }
-  };
-
+  const factor = props.factors?.totp ? ' and a code from your authenticator app' : props.factors?.passkey ? ' and your passkey' : '';
   return (
     <main class="signin locked">
-      <form class="card" onSubmit={submit} aria-labelledby="lock-title">
+      <section class="card" aria-labelledby="lock-title">
         <h1 id="lock-title">Console locked</h1>
         <p role="status">
-          The console locked itself after a while without use. {username}, enter your {challenge ? 'code' : 'password'} to go on.
+          The console locked itself after a while without use. {username}, enter your password{factor} to go on.
         </p>
-        {challenge ? (
-          <>
-            <label for="unlock-code">Code</label>
-            <input
-              id="unlock-code"
-              autocomplete="one-time-code"
-              required
-              value={code}
-              onInput={(e) => setCode(e.currentTarget.value)}
-              autoFocus
-            />
-          </>
-        ) : (
-          <>
-            <label for="unlock-password">Password</label>
-            <input
-              id="unlock-password"
-              type="password"
-              autocomplete="current-password"
-              required
-              value={password}
-              onInput={(e) => setPassword(e.currentTarget.value)}
-              autoFocus
-            />
-          </>
-        )}
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
-        <div class="actions">
-          <button type="submit" class="button primary" disabled={busy}>
-            Unlock
-          </button>
+        <ReauthForm
+          token={props.session.token}
+          factors={props.factors}
+          idPrefix="unlock"
+          submitLabel="Unlock"
+          send={(body) => unlockSession(props.session.token, body)}
+          onDone={props.onUnlocked}
+        >
           <button type="button" class="button quiet" onClick={props.onSignOut}>
             Sign out
           </button>
-        </div>
-      </form>
+        </ReauthForm>
+      </section>
     </main>
   );
 }
