@@ -1,11 +1,13 @@
 import type { ResearchCall } from '@hotline/calls';
 
 /**
- * Anonymisation of research data: quasi-identifiers coarsened step by step (a ladder of
- * generalisation levels), then rows whose combination of fields is shared by fewer than k rows
- * suppressed, so that every exported row is identical to at least k - 1 others (k-anonymity over
- * every exported column: the row carries nothing else). The first level that suppresses no more
- * than `maxSuppressedShare` of the rows is used; failing that, the coarsest.
+ * Anonymisation of one release period's research data: quasi-identifiers coarsened step by step (a
+ * ladder of generalisation levels), then rows whose combination of fields is shared by fewer than k
+ * rows suppressed, so that every exported row is identical to at least k - 1 others (k-anonymity over
+ * every exported column: the row carries nothing else). The first level that suppresses no more than
+ * `maxSuppressedShare` of the rows is used; failing that, the coarsest. Each period is anonymised on
+ * its own calls alone, and every row carries its period: what one period releases never depends on
+ * another (see research.controller.ts for why that matters).
  */
 export interface ResearchRow {
   period: string;
@@ -64,11 +66,11 @@ export const RESEARCH_CATEGORIES = [
 const category = (c: ResearchCall) =>
   c.wrapupCategory === null ? 'none' : RESEARCH_CATEGORIES.includes(c.wrapupCategory) ? c.wrapupCategory : 'Other';
 
-const LEVELS: { describe: string; row(c: ResearchCall): ResearchRow }[] = [
+const LEVELS: { describe: string; row(c: ResearchCall, period: string): ResearchRow }[] = [
   {
-    describe: 'month; part of day; weekday or weekend; wait and talk in bands; risk level; category',
-    row: (c) => ({
-      period: month(c.startedAt),
+    describe: 'part of day; weekday or weekend; wait and talk in bands; risk level; category',
+    row: (c, period) => ({
+      period,
       partOfDay: partOfDay(c.startedAt),
       weekend: weekend(c.startedAt),
       outcome: outcome(c),
@@ -80,9 +82,9 @@ const LEVELS: { describe: string; row(c: ResearchCall): ResearchRow }[] = [
     }),
   },
   {
-    describe: 'month; wait under or over 2 minutes; talk in three bands; risk in three groups; category',
-    row: (c) => ({
-      period: month(c.startedAt),
+    describe: 'wait under or over 2 minutes; talk in three bands; risk in three groups; category',
+    row: (c, period) => ({
+      period,
       partOfDay: ALL,
       weekend: ALL,
       outcome: outcome(c),
@@ -94,9 +96,9 @@ const LEVELS: { describe: string; row(c: ResearchCall): ResearchRow }[] = [
     }),
   },
   {
-    describe: 'quarter; talk under or over 15 minutes; risk in three groups; no wait, no category',
-    row: (c) => ({
-      period: quarter(c.startedAt),
+    describe: 'talk under or over 15 minutes; risk in three groups; no wait, no category',
+    row: (c, period) => ({
+      period,
       partOfDay: ALL,
       weekend: ALL,
       outcome: outcome(c),
@@ -109,12 +111,18 @@ const LEVELS: { describe: string; row(c: ResearchCall): ResearchRow }[] = [
   },
 ];
 
-export function anonymise(calls: ResearchCall[], k: number, maxSuppressedShare = 0.1): { rows: ResearchRow[]; report: SuppressionReport } {
+/** The calls of one release period (`period`: its id, the rows' first column), anonymised. */
+export function anonymise(
+  calls: ResearchCall[],
+  k: number,
+  period: string,
+  maxSuppressedShare = 0.1,
+): { rows: ResearchRow[]; report: SuppressionReport } {
   const tried: { level: number; kept: ResearchRow[]; suppressedRows: number; suppressedCombinations: number }[] = [];
   for (let level = 0; level < LEVELS.length; level++) {
     const groups = new Map<string, ResearchRow[]>();
     for (const c of calls) {
-      const row = LEVELS[level].row(c);
+      const row = LEVELS[level].row(c, period);
       const key = RESEARCH_COLUMNS.map((col) => row[col]).join('\u0000');
       groups.set(key, [...(groups.get(key) ?? []), row]);
     }
@@ -149,8 +157,6 @@ export function anonymise(calls: ResearchCall[], k: number, maxSuppressedShare =
   };
 }
 
-const month = (d: Date) => d.toISOString().slice(0, 7);
-const quarter = (d: Date) => `${d.getUTCFullYear()}-Q${Math.floor(d.getUTCMonth() / 3) + 1}`;
 const partOfDay = (d: Date) => ['night', 'morning', 'afternoon', 'evening'][Math.floor(d.getUTCHours() / 6)];
 const weekend = (d: Date) => ([0, 6].includes(d.getUTCDay()) ? 'weekend' : 'weekday');
 const outcome = (c: ResearchCall) => (c.answeredAt ? 'answered' : 'abandoned');
