@@ -1,4 +1,4 @@
-import { CallDestructionSteps } from '@hotline/calls';
+import { CallDestructionSteps, HourlyStats } from '@hotline/calls';
 import { TestStaff, bearer } from '../support/factories';
 import { withRecordsApp } from '../support/records-app';
 import { FakeClock } from '../support/fake-clock';
@@ -88,20 +88,21 @@ describe('complaints', () => {
     await f.http().post('/complaints').set(bearer(officer)).send(body).expect(201);
     await f.http().patch(`/complaints/${a.body.id}`).set(bearer(officer)).send({ status: 'investigating' }).expect(200);
     await f.http().patch(`/complaints/${a.body.id}`).set(bearer(officer)).send({ status: 'resolved' }).expect(200);
+    // Counted in the table; the statistics never show a count under 5 (issue 24): null, and named as suppressed.
+    const counted = async (metric: string, from: Date, to: Date) =>
+      (await records.app.get(HourlyStats).read(from, to)).filter((r) => r.metric === metric).reduce((n, r) => n + r.n, 0);
+    expect(await counted('complaints_received', hour, new Date(hour.getTime() + 3_600_000))).toBe(2);
+    expect(
+      await counted('complaints_resolved', new Date(clock.now().getTime() - 3_600_000), new Date(clock.now().getTime() + 3_600_000)),
+    ).toBeGreaterThanOrEqual(1);
     const s = await f
       .http()
       .get('/stats/hourly')
       .query({ from: hour.toISOString(), to: new Date(hour.getTime() + 3_600_000).toISOString() })
       .set(bearer(sup))
       .expect(200);
-    expect(s.body.periods[0]).toMatchObject({ complaintsReceived: 2 });
-    const now = await f
-      .http()
-      .get('/stats/hourly')
-      .query({ by: 'week', to: new Date(clock.now().getTime() + 3_600_000).toISOString() })
-      .set(bearer(sup))
-      .expect(200);
-    expect(now.body.periods.reduce((n: number, p: any) => n + p.complaintsResolved, 0)).toBeGreaterThanOrEqual(1);
+    expect(s.body.periods[0].complaintsReceived).toBeNull();
+    expect(s.body.periods[0].suppressed.complaintsReceived).toMatch(/^(small|withheld)$/);
   });
 
   it('is seen by supervisors and records officers only, never by the member of staff it is about', async () => {

@@ -1,4 +1,5 @@
 import { INestApplication } from '@nestjs/common';
+import { HourlyStats } from '@hotline/calls';
 import { SecureDeleteService } from '@hotline/retention';
 import { createWorkerApp } from '../../apps/worker/src/bootstrap';
 import { RetentionScanProcessor } from '../../apps/worker/src/retention/retention-scan.processor';
@@ -79,17 +80,39 @@ describe('hourly statistics that outlive deletion', () => {
     wait: { '0-10s': 0, '10-30s': 2, '30-60s': 1, '1-2m': 1, '2-5m': 0, '5m+': 0 },
     talk: { '0-1m': 1, '1-5m': 1, '5-15m': 0, '15-30m': 1, '30-60m': 0, '60m+': 0 },
     // The escalation raised the first call to imminent: calls count by the level they ended with.
-    riskAssessed: { imminent: 1, low: 1 },
+    riskAssessed: { none: 0, low: 1, moderate: 0, high: 0, imminent: 1 },
     escalations: 1,
   };
+
+  /** What the table holds for one hour (every count, before any suppression): the counting itself. */
+  async function counted(at: Date): Promise<Record<string, any>> {
+    const out: Record<string, any> = { wait: {}, talk: {}, riskAssessed: {} };
+    const names: Record<string, string> = { answered_in_service_level: 'answeredInServiceLevel', risk_assessed: 'riskAssessed' };
+    for (const r of await records.app.get(HourlyStats).read(at, new Date(at.getTime() + HOUR))) {
+      const key = names[r.metric] ?? r.metric;
+      if (r.bucket) out[key][r.bucket] = r.n;
+      else out[key] = r.n;
+    }
+    return out;
+  }
+
+  const withoutZeros = (o: Record<string, number>) => Object.fromEntries(Object.entries(o).filter(([, n]) => n > 0));
 
   it('counts settled calls once (the worker scan), and still has them after retention destroyed the calls', async () => {
     // The scan counts calls an hour after they end; running it twice counts nothing twice.
     await worker.get(RetentionScanProcessor).process(clock.now());
     await worker.get(RetentionScanProcessor).process(clock.now());
+    const table = await counted(hour);
+    expect(table).toMatchObject({
+      ...expected,
+      wait: withoutZeros(expected.wait),
+      talk: withoutZeros(expected.talk),
+      riskAssessed: withoutZeros(expected.riskAssessed),
+    });
     const before = await stats(hourQuery());
     expect(before.periods).toHaveLength(1);
-    expect(before.periods[0]).toMatchObject({ start: hour.toISOString(), ...expected });
+    expect(before.periods[0].start).toBe(hour.toISOString());
+    const dayBefore = await stats({ ...hourQuery(), by: 'day' });
 
     // Eight years on (the clock is moved, not slept), retention has destroyed every one of them.
     clock.advance(8 * 365 * DAY);
@@ -100,8 +123,9 @@ describe('hourly statistics that outlive deletion', () => {
     );
     expect(await f.count('calls', 'id IN (?)', [ids])).toBe(0);
 
-    const after = await stats(hourQuery());
-    expect(after.periods[0]).toEqual(before.periods[0]);
+    expect(await counted(hour)).toEqual(table);
+    expect((await stats(hourQuery())).periods[0]).toEqual(before.periods[0]);
+    expect((await stats({ ...hourQuery(), by: 'day' })).periods).toEqual(dayBefore.periods);
   });
 
   it('counts a call destroyed before any scan counted it, as it is destroyed', async () => {
@@ -114,40 +138,111 @@ describe('hourly statistics that outlive deletion', () => {
     expect(await f.count('calls', 'id = ? AND stats_counted_at IS NULL', [x])).toBe(1);
     const [outcome] = await worker.get(SecureDeleteService).destroyMany([{ callId: x, reason: 'caller_request' }]);
     expect(outcome.outcome).toBe('destroyed');
-    const s = await stats({ from: justNow.toISOString(), to: new Date(justNow.getTime() + HOUR).toISOString() });
-    expect(s.periods[0]).toMatchObject({ offered: 1, answered: 1, answeredInServiceLevel: 1, wait: { '0-10s': 1 }, talk: { '1-5m': 1 } });
+    expect(await counted(justNow)).toMatchObject({
+      offered: 1,
+      answered: 1,
+      answeredInServiceLevel: 1,
+      wait: { '0-10s': 1 },
+      talk: { '1-5m': 1 },
+    });
   });
 
-  it('sums by day and week', async () => {
-    // Whole weeks (Monday 00:00 UTC to Monday 00:00 UTC), so both sums cover the very same hours: a
-    // window cut mid-week would let the week's bucket count hours (of other suites' calls) the days' left out.
-    const monday = (t: number) => {
-      const d = new Date(Math.floor(t / DAY) * DAY);
-      return d.getTime() - ((d.getUTCDay() + 6) % 7) * DAY;
-    };
-    const from = new Date(monday(hour.getTime() - 7 * DAY)).toISOString();
-    const to = new Date(monday(Date.now()) + 7 * DAY).toISOString();
-    const byDay = await stats({ from, to, by: 'day' });
-    const day = byDay.periods.find((p: any) => p.start === new Date(Math.floor(hour.getTime() / DAY) * DAY).toISOString());
-    expect(day).toMatchObject({ offered: 4, answered: 3, abandoned: 1 });
+  it('answers whole periods only, and sums days into weeks where every figure is shown', async () => {
+    // A range cut mid-week and mid-day: the answer is rounded out to whole weeks (Monday 00:00 UTC).
+    const from = new Date(hour.getTime() - 9 * DAY + 5 * HOUR).toISOString();
+    const to = new Date(Date.now() - 3 * HOUR).toISOString();
     const byWeek = await stats({ from, to, by: 'week' });
-    expect(byWeek.periods.every((p: any) => new Date(p.start).getUTCDay() === 1)).toBe(true);
-    expect(byWeek.periods.reduce((n: number, p: any) => n + p.offered, 0)).toBe(
-      byDay.periods.reduce((n: number, p: any) => n + p.offered, 0),
-    );
+    expect(new Date(byWeek.from).getUTCDay()).toBe(1);
+    expect(new Date(byWeek.to).getUTCDay()).toBe(1);
+    expect(byWeek.periods.every((p: any) => new Date(p.start).getUTCDay() === 1 && p.start.endsWith('T00:00:00.000Z'))).toBe(true);
+    const byDay = await stats({ from: byWeek.from, to: byWeek.to, by: 'day' });
+    expect(byDay.periods).toHaveLength(byWeek.periods.length * 7);
+    for (const [i, week] of byWeek.periods.entries()) {
+      const days = byDay.periods.slice(i * 7, i * 7 + 7);
+      for (const metric of ['offered', 'answered', 'abandoned', 'escalations', 'complaintsReceived']) {
+        const shown = [week, ...days].filter((p: any) => p[metric] !== null);
+        // Never exactly one figure of a sum withheld.
+        expect(shown.length).not.toBe(days.length);
+        if (shown.length === days.length + 1) expect(days.reduce((n: number, d: any) => n + d[metric], 0)).toBe(week[metric]);
+      }
+    }
   });
 
-  it('exports CSV with counts under five shown as "<5"', async () => {
+  it('shows small counts as <5 in every format (JSON: null and a flag), the same cells in JSON and CSV', async () => {
+    const json = await stats(hourQuery());
     const res = await f.http().get('/stats/hourly/csv').query(hourQuery()).set(bearer(sup)).expect(200);
     const lines = res.text.trim().split('\r\n');
     expect(lines[0]).toBe('period,metric,bucket,count');
     const cell = (metric: string, bucket = '') =>
       lines.find((l) => l.split(',')[1] === metric && l.split(',')[2] === bucket)?.split(',')[3];
-    expect(cell('offered')).toBe('<5');
-    expect(cell('abandoned')).toBe('<5');
+    const [p] = json.periods;
+    // Four calls: never shown. In this hour view the day's breakdown by hour is withheld around them ("x").
+    expect(p.offered).toBeNull();
+    expect(['small', 'withheld']).toContain(p.suppressed.offered);
+    expect(cell('offered')).toBe(p.suppressed.offered === 'small' ? '<5' : 'x');
     expect(cell('callbacks')).toBe('0');
-    expect(cell('wait', '10-30s')).toBe('<5');
-    expect(res.text).not.toMatch(/,4\r\n|,3\r\n|,2\r\n|,1\r\n/);
+    expect(p.callbacks).toBe(0);
+    const csvNames: Record<string, string> = {
+      answeredInServiceLevel: 'answered_in_service_level',
+      riskAssessed: 'risk_assessed',
+      complaintsReceived: 'complaints_received',
+      complaintsResolved: 'complaints_resolved',
+    };
+    for (const [key, v] of Object.entries(p)) {
+      if (key === 'start' || key === 'suppressed') continue;
+      const cells =
+        v !== null && typeof v === 'object' ? Object.entries(v as object).map(([b, n]) => [`${key}.${b}`, b, n]) : [[key, '', v]];
+      for (const [name, bucket, n] of cells as [string, string, number | null][]) {
+        const text = cell(csvNames[key] ?? key, bucket);
+        if (n === null) expect(text).toBe(p.suppressed[name] === 'small' ? '<5' : 'x');
+        else expect([text, n === 0 || n >= 5]).toEqual([String(n), true]);
+      }
+    }
+    expect(res.text).not.toMatch(/,[1-4]\r\n/);
+  });
+
+  it('withholds a complement so that a small abandoned count is not offered less answered, nor a wait band the rest of the bands', async () => {
+    // A quiet Wednesday long ago: 20 calls, 2 abandoned, and 2 answered calls that waited 10 to 30 s.
+    const wednesday = new Date('2024-06-12T00:00:00Z');
+    const day: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const startedAt = new Date(wednesday.getTime() + (9 + (i % 8)) * HOUR + i * 60_000);
+      const abandoned = i < 2;
+      const id = await f.call({ operator: abandoned ? undefined : op, startedAt, status: abandoned ? 'abandoned' : 'completed' });
+      const waitS = abandoned ? 40 : i < 4 ? 20 : 5;
+      await f.db.query('UPDATE calls SET answered_at = ?, ended_at = ? WHERE id = ?', [
+        abandoned ? null : new Date(startedAt.getTime() + waitS * 1000),
+        new Date(startedAt.getTime() + (waitS + (abandoned ? 0 : 600)) * 1000),
+        id,
+      ]);
+      day.push(id);
+    }
+    // Counted here, or by the worker's scan running meanwhile (which may destroy them too: they are long expired).
+    await records.app.get(HourlyStats).countCalls(day);
+    const offered = async () =>
+      (await records.app.get(HourlyStats).read(wednesday, new Date(wednesday.getTime() + DAY)))
+        .filter((r) => r.metric === 'offered')
+        .reduce((n, r) => n + r.n, 0);
+    await waitFor('the 20 calls counted', async () => (await offered()) === 20, 10_000);
+    const range = { from: wednesday.toISOString(), to: new Date(wednesday.getTime() + DAY).toISOString() };
+    for (const by of ['day', 'week']) {
+      const [p] = (await stats({ ...range, by })).periods;
+      expect(p.abandoned).toBeNull();
+      expect(p.suppressed.abandoned).toBe('small');
+      // offered = answered + abandoned: one of the other two is withheld as well.
+      expect(p.offered === null || p.answered === null).toBe(true);
+      // The wait bands sum to the calls answered or abandoned: never exactly one of them (and offered) withheld.
+      const hidden = [p.offered, ...Object.values(p.wait)].filter((n) => n === null);
+      expect(hidden.length).not.toBe(1);
+    }
+    const csv = await f
+      .http()
+      .get('/stats/hourly/csv')
+      .query({ ...range, by: 'day' })
+      .set(bearer(sup))
+      .expect(200);
+    expect(csv.text).toContain(`${wednesday.toISOString()},abandoned,,<5\r\n`);
+    expect(csv.text).toMatch(new RegExp(`${wednesday.toISOString()},(offered|answered),,x\r\n`));
   });
 
   it('is for supervisors only, and checks its range', async () => {
@@ -157,5 +252,12 @@ describe('hourly statistics that outlive deletion', () => {
     }
     await f.http().get('/stats/hourly').query({ by: 'month' }).set(bearer(sup)).expect(400);
     await f.http().get('/stats/hourly').query({ from: '2026-01-02T00:00:00Z', to: '2026-01-01T00:00:00Z' }).set(bearer(sup)).expect(400);
+    const long = await f
+      .http()
+      .get('/stats/hourly')
+      .query({ from: '2026-01-01T00:00:00Z', to: '2026-03-01T00:00:00Z', by: 'hour' })
+      .set(bearer(sup))
+      .expect(400);
+    expect(long.body.message).toMatch(/at most 31 days at a time by hour/);
   });
 });

@@ -1,6 +1,4 @@
-import { aggregate, periodStart, statsCsvRows, suppressed } from './aggregate';
-
-const H = 3_600_000;
+import { addRow, cellValues, CELLS, emptyCounts, periodEnd, periodStart, sumCounts } from './aggregate';
 
 describe('statistics periods', () => {
   it('starts days at midnight UTC and weeks on Monday', () => {
@@ -11,28 +9,26 @@ describe('statistics periods', () => {
     expect(periodStart(new Date('2026-11-30T00:00:00Z'), 'week').toISOString()).toBe('2026-11-30T00:00:00.000Z');
   });
 
-  it('sums hours into days, listing empty periods as zeros', () => {
-    const from = new Date('2026-11-01T00:00:00Z');
-    const rows = [
-      { hour: new Date(from.getTime() + 2 * H), metric: 'offered' as const, bucket: '', n: 3 },
-      { hour: new Date(from.getTime() + 5 * H), metric: 'offered' as const, bucket: '', n: 4 },
-      { hour: new Date(from.getTime() + 5 * H), metric: 'wait' as const, bucket: '10-30s', n: 2 },
-      { hour: new Date(from.getTime() + 50 * H), metric: 'risk_assessed' as const, bucket: 'high', n: 1 },
-    ];
-    const days = aggregate(rows, 'day', from, new Date(from.getTime() + 72 * H));
-    expect(days.map((d) => d.offered)).toEqual([7, 0, 0]);
-    expect(days[0].wait['10-30s']).toBe(2);
-    expect(days[2].riskAssessed).toEqual({ high: 1 });
+  it('ends a range at the end of its last period (only whole periods), and leaves a period boundary as it is', () => {
+    expect(periodEnd(new Date('2026-11-29T23:30:00Z'), 'day').toISOString()).toBe('2026-11-30T00:00:00.000Z');
+    expect(periodEnd(new Date('2026-11-30T00:00:00Z'), 'day').toISOString()).toBe('2026-11-30T00:00:00.000Z');
+    expect(periodEnd(new Date('2026-11-25T10:00:00Z'), 'week').toISOString()).toBe('2026-11-30T00:00:00.000Z');
+    expect(periodEnd(new Date('2026-11-25T10:00:01Z'), 'hour').toISOString()).toBe('2026-11-25T11:00:00.000Z');
   });
 
-  it('shows counts from 1 to 4 as <5 in exports, and 0 and 5 as they are', () => {
-    expect([0, 1, 4, 5, 12].map(suppressed)).toEqual(['0', '<5', '<5', '5', '12']);
-    const [p] = aggregate(
-      [{ hour: new Date('2026-11-01T00:00:00Z'), metric: 'offered', bucket: '', n: 2 }],
-      'hour',
-      new Date('2026-11-01T00:00:00Z'),
-      new Date('2026-11-01T01:00:00Z'),
-    );
-    expect(statsCsvRows([p]).find((r) => r[1] === 'offered')?.[3]).toBe('<5');
+  it('sums hourly rows into counts with every cell present (every risk level, every band)', () => {
+    const hour = new Date('2026-11-01T02:00:00Z');
+    const a = emptyCounts();
+    addRow(a, { hour, metric: 'offered', bucket: '', n: 3 });
+    addRow(a, { hour, metric: 'wait', bucket: '10-30s', n: 2 });
+    addRow(a, { hour, metric: 'risk_assessed', bucket: 'high', n: 1 });
+    const b = emptyCounts();
+    addRow(b, { hour, metric: 'offered', bucket: '', n: 4 });
+    const sum = sumCounts([a, b]);
+    expect(sum.offered).toBe(7);
+    expect(sum.wait['10-30s']).toBe(2);
+    expect(sum.riskAssessed).toEqual({ none: 0, low: 0, moderate: 0, high: 1, imminent: 0 });
+    expect(cellValues(sum)).toHaveLength(CELLS.length);
+    expect(cellValues(sum)[CELLS.indexOf('riskAssessed.high')]).toBe(1);
   });
 });
