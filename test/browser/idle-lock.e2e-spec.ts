@@ -58,10 +58,11 @@ describe('the idle lock and new agreements in the console', () => {
     return { page, password: op.password, websockets };
   }
 
-  const tokenOf = (page: Page) => page.evaluate(() => JSON.parse(sessionStorage.getItem('hotline.session')!).token as string);
+  const tokenOf = (page: Page) =>
+    page.evaluate(() => JSON.parse((globalThis as any).sessionStorage.getItem('hotline.session')).token as string);
   const apiStatus = (page: Page, path: string) =>
     page.evaluate(async (p) => {
-      const token = JSON.parse(sessionStorage.getItem('hotline.session')!).token;
+      const token = JSON.parse((globalThis as any).sessionStorage.getItem('hotline.session')).token;
       const res = await fetch(`/api${p}`, { headers: { Authorization: `Bearer ${token}` } });
       return { status: res.status, error: ((await res.json()) as { error?: string }).error };
     }, path);

@@ -48,6 +48,9 @@ export const StepUp = () => SetMetadata(STEP_UP_KEY, true);
 export const AGREEMENT_REQUIRED = 'agreement_required';
 export const PASSWORD_CHANGE_REQUIRED = 'password_change_required';
 export const SESSION_LOCKED = 'locked';
+/** The 401 of a token whose session is over (signed out, ended, deactivated) or idle too long. */
+export const SESSION_ENDED = 'session_ended';
+export const SESSION_IDLE = 'session_idle';
 export const STEP_UP_REQUIRED = 'step_up_required';
 /** How long a proof of password and factor stands for step-up (adding a passkey, a password with a factor). */
 export const STEP_UP_SECONDS = 5 * 60;
@@ -105,8 +108,13 @@ export class AccessGuard implements CanActivate {
     } catch {
       throw new ServiceUnavailableException('sessions cannot be checked right now; try again shortly');
     }
-    if (state.state === 'idle') throw new UnauthorizedException('this session ended after a long idle time: sign in again');
-    if (state.state !== 'live') throw new UnauthorizedException('this session has ended (signed out or deactivated): sign in again');
+    if (state.state === 'idle')
+      throw new UnauthorizedException({ error: SESSION_IDLE, message: 'this session ended after a long idle time: sign in again' });
+    if (state.state !== 'live')
+      throw new UnauthorizedException({
+        error: SESSION_ENDED,
+        message: 'this session has ended (signed out or deactivated): sign in again',
+      });
     req.user = principal;
     req.session = state;
     const roles = this.reflector.getAllAndOverride<Role[]>(ROLES_KEY, targets);

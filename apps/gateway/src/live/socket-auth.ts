@@ -5,6 +5,8 @@ import {
   AgreementCatalog,
   PASSWORD_CHANGE_REQUIRED,
   Principal,
+  SESSION_ENDED,
+  SESSION_IDLE,
   SESSION_LOCKED,
   SessionEvent,
   SessionRegistry,
@@ -78,15 +80,20 @@ export class SocketSessions implements OnModuleInit {
       if (!principal) return next(new Error('unauthorized: sign in again (a valid access token is required)'));
       if (!roles.includes(principal.role)) return next(new Error(`forbidden: this console is for ${roles.join(' and ')} accounts`));
       this.sessions.check(principal).then(
-        ({ state, agreed, locked }) => {
+        ({ state, agreed, locked, lockedBy }) => {
           if (state !== 'live') return next(new Error('unauthorized: this session has ended; sign in again'));
           // Nothing is served to a locked session until it is unlocked at records (POST /auth/unlock).
-          if (locked) return next(new Error(SESSION_LOCKED));
+          if (locked && lockedBy !== 'heard') return next(new Error(SESSION_LOCKED));
           // Nothing is served before a one-time password is changed and the current agreement accepted (as over HTTP).
           if (principal.mustChangePassword) return next(new Error(PASSWORD_CHANGE_REQUIRED));
           if (!this.agreements.satisfied(agreed)) return next(new Error(AGREEMENT_REQUIRED));
-          return this.confirm(socket.handshake.auth?.token as string).then((refusal) => {
+          return this.confirm(socket.handshake.auth?.token as string).then(({ refusal, confirmed }) => {
             if (refusal) return next(new Error(refusal));
+            // Locked as far as this node heard, the marker gone: only records' word unlocks it (the unlock's announcement may lag).
+            if (locked) {
+              if (!confirmed) return next(new Error(SESSION_LOCKED));
+              this.sessions.forgetLock(principal.sid!);
+            }
             this.admit(socket, principal, next);
           });
         },
@@ -97,11 +104,12 @@ export class SocketSessions implements OnModuleInit {
 
   /**
    * Records' word on the session (GET /auth/session, decided on its MySQL record, which no Redis
-   * writer can change): null to admit, or the connect_error to refuse with. Records out of reach
-   * (down, slow, 5xx) leaves the decision to the Redis check already made (fail open for the caller:
-   * consoles reconnect during a records outage), said in the log at most once a minute.
+   * writer can change): a `refusal` (the connect_error to refuse with), or none, `confirmed` when
+   * records said yes. Records out of reach (down, slow, 5xx) leaves the decision to the Redis check
+   * already made (fail open for the caller: consoles reconnect during a records outage), said in the
+   * log at most once a minute.
    */
-  private async confirm(token: string): Promise<string | null> {
+  private async confirm(token: string): Promise<{ refusal: string | null; confirmed: boolean }> {
     let res: Response;
     try {
       res = await fetch(`${this.env.RECORDS_URL.replace(/\/$/, '')}/auth/session`, {
@@ -110,21 +118,24 @@ export class SocketSessions implements OnModuleInit {
       });
     } catch (e) {
       this.recordsUnreachable((e as Error).name);
-      return null;
+      return { refusal: null, confirmed: false };
     }
     if (res.ok) {
       await res.body?.cancel().catch(() => undefined);
-      return null;
+      return { refusal: null, confirmed: true };
     }
     const body = (await res.json().catch(() => null)) as { error?: unknown } | null;
-    if (res.status === 401) return 'unauthorized: this session has ended; sign in again';
+    // Records says the session is over; a 401 for a token it cannot verify at all means it is not this
+    // deployment's records (or its keys differ): a misconfiguration, not the member's doing.
+    if (res.status === 401 && (body?.error === SESSION_ENDED || body?.error === SESSION_IDLE))
+      return { refusal: 'unauthorized: this session has ended; sign in again', confirmed: false };
     if (res.status === 403) {
       const error = typeof body?.error === 'string' ? body.error : '';
-      if (error === SESSION_LOCKED || error === AGREEMENT_REQUIRED || error === PASSWORD_CHANGE_REQUIRED) return error;
-      return 'forbidden: records refused this session';
+      const known = error === SESSION_LOCKED || error === AGREEMENT_REQUIRED || error === PASSWORD_CHANGE_REQUIRED;
+      return { refusal: known ? error : 'forbidden: records refused this session', confirmed: false };
     }
     this.recordsUnreachable(`HTTP ${res.status}`);
-    return null;
+    return { refusal: null, confirmed: false };
   }
 
   private recordsUnreachable(why: string): void {
