@@ -38,7 +38,7 @@ export function agreementRequired(env: Pick<Env, 'HOTLINE_DEMO'>, nodeEnv = proc
 /**
  * The confidentiality agreement's versions, read from AGREEMENTS_DIR. The current version is the
  * highest. Publishing a new version is dropping a file in the directory: records notices within
- * half a second (AgreementWatch) and announces it on the sessions channel, and every member must
+ * a quarter of a second (AgreementWatch) and announces it on the sessions channel, and every member must
  * accept it at their next request or socket event; the listing is read again at most once a second.
  *
  * A directory that cannot be read (gone, permissions) keeps the version last read: an agreement

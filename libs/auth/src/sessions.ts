@@ -38,6 +38,11 @@ export interface SessionState {
   state: 'live' | 'ended' | 'idle';
   /** Locked by its console's idle lock: nothing is served but unlocking, signing out and GET /auth/me. */
   locked: boolean;
+  /**
+   * Gateway only: why `locked` (the Redis marker, or only what this node heard on the channel: an
+   * unlock may still be on its way, records decides).
+   */
+  lockedBy?: 'marker' | 'heard';
   /** The highest agreement version this member accepted, as far as can be verified (null: none). */
   agreed: string | null;
   /** Records only: when the session last proved password and factor (sign-in, unlock, step-up), ms; null: never. */
@@ -142,7 +147,8 @@ export class SessionRegistry implements OnModuleDestroy {
       AUTH_KEYS.locked(p.sid),
     );
     const agreed = this.verifiedAgreed(p.id, agreedRaw);
-    const locked = lockedRaw !== null || this.heardLock.get(p.sid)?.locked === true;
+    const lockedBy = lockedRaw !== null ? 'marker' : this.heardLock.get(p.sid)?.locked === true ? 'heard' : undefined;
+    const locked = lockedBy !== undefined;
     const iatMs = p.iatMs ?? 0;
     if (ended || this.heardEnded.has(p.sid)) return { state: 'ended', locked, agreed };
     if (iatMs <= (this.heardEndedBefore.get(p.id) ?? -Infinity)) return { state: 'ended', locked, agreed };
@@ -151,7 +157,13 @@ export class SessionRegistry implements OnModuleDestroy {
       if (!cut || cut.staffId !== p.id || typeof cut.before !== 'number' || iatMs <= cut.before) return { state: 'ended', locked, agreed };
     }
     if (seen && this.clock.nowMs() - Number(seen) > this.idleMs) return { state: 'idle', locked, agreed };
-    return { state: 'live', locked, agreed };
+    return { state: 'live', locked, agreed, ...(lockedBy ? { lockedBy } : {}) };
+  }
+
+  /** Records confirmed the session is unlocked (its announcement may not have arrived yet): forget the lock heard. */
+  forgetLock(sid: string): void {
+    const last = this.heardLock.get(sid);
+    if (last?.locked) this.heardLock.set(sid, { locked: false, at: Date.now() });
   }
 
   /** The version in a signed acceptance for this member, or null. */

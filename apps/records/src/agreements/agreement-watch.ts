@@ -3,11 +3,11 @@ import { AgreementCatalog, SessionRegistry, agreementRequired } from '@hotline/a
 import { ENV, Env } from '@hotline/config';
 
 /** How often records reads AGREEMENTS_DIR for a new version. */
-export const AGREEMENT_POLL_MS = 500;
+export const AGREEMENT_POLL_MS = 250;
 
 /**
  * Publishing a new agreement reaches consoles already connected within a second: records reads the
- * directory every half second and, when the current version changes, announces it on the sessions
+ * directory every quarter second and, when the current version changes, announces it on the sessions
  * channel (signed); every gateway node then tells the sockets of members who have not accepted it
  * (`session:agreement_required`) and closes them, and refuses their connections until they accept.
  * Their next request to records is refused too (AccessGuard).
