@@ -4,7 +4,7 @@ import { dateTime } from '../format';
 import type { Session } from '../session';
 import { ErrorText } from '../ui';
 import { ComplaintsPanel } from './complaints-panel';
-import { OversightShell, downloadCsv, isoOf, message, query, useLoad } from './oversight-shell';
+import { OversightShell, downloadCsv, message, query, useLoad } from './oversight-shell';
 
 interface Hold {
   id: string;
@@ -372,43 +372,72 @@ function Certificates(props: { token: string }) {
   );
 }
 
-interface SuppressionReport {
+interface PeriodReport {
+  period: string;
+  status: 'released' | 'withheld';
+  reason: 'fewer_than_k' | 'changed' | 'overlaps' | null;
+  explanation: string | null;
+  firstReleasedAt: string | null;
+  considered: number | null;
+  exported: number;
+  suppressedRows: number | null;
+  suppressedCombinations: number | null;
+  generalisation: string | null;
+}
+interface ResearchReport {
   k: number;
-  generalisation: string;
   considered: number;
   exported: number;
   suppressedRows: number;
-  suppressedCombinations: number;
+  periods: PeriodReport[];
+}
+interface ResearchAnswer {
+  period: 'month' | 'week';
+  from: string;
+  to: string;
+  report: ResearchReport;
 }
 
-/** The anonymised research export: its suppression report on screen, its rows as a CSV download. Each is audited. */
+const PERIOD_NAME = { month: 'calendar month', week: 'ISO week' };
+
+/**
+ * The anonymised research export, released by whole, ended periods (records' RESEARCH_PERIOD: calendar
+ * months, or ISO weeks): its report on screen, period by period (released, or withheld and why), its
+ * rows as a CSV download. Each is audited.
+ */
 function ResearchExport(props: { token: string }) {
   const [from, setFrom] = useState('');
   const [to, setTo] = useState('');
-  const [report, setReport] = useState<SuppressionReport | null>(null);
+  const [answer, setAnswer] = useState<ResearchAnswer | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const params = () => query({ from: isoOf(from), to: isoOf(to) });
+  const params = () => query({ from: from.trim() || undefined, to: to.trim() || from.trim() || undefined });
   const preview = async (e: Event) => {
     e.preventDefault();
     setError(null);
+    setAnswer(null);
     try {
-      setReport((await api<{ report: SuppressionReport }>('GET', `/research/export${params()}`, { token: props.token })).report);
+      setAnswer(await api<ResearchAnswer>('GET', `/research/export${params()}`, { token: props.token }));
     } catch (err) {
       setError(message(err));
     }
   };
+  const report = answer?.report;
   return (
     <section class="panel" aria-labelledby="research-title">
       <h2 id="research-title">Research data (anonymised)</h2>
-      <p class="muted">Only calls whose callers consented to research; structured fields only, coarsened, rare combinations suppressed.</p>
-      <form class="inline-form" onSubmit={preview} aria-label="Research export">
+      <p class="muted" id="research-help">
+        Only calls whose callers consented to research; structured fields only, coarsened, rare combinations suppressed. Released by whole
+        periods that have ended (calendar months as 2025-03, or ISO weeks as 2025-W10 where research data is released by week; UTC); each
+        period keeps the content of its first release. Leave both empty for the latest period.
+      </p>
+      <form class="inline-form" onSubmit={preview} aria-label="Research export" aria-describedby="research-help">
         <div>
-          <label for="research-from">Calls from</label>
-          <input id="research-from" type="datetime-local" value={from} onInput={(e) => setFrom(e.currentTarget.value)} />
+          <label for="research-from">First period</label>
+          <input id="research-from" type="text" placeholder="2025-03" value={from} onInput={(e) => setFrom(e.currentTarget.value)} />
         </div>
         <div>
-          <label for="research-to">Calls to</label>
-          <input id="research-to" type="datetime-local" value={to} onInput={(e) => setTo(e.currentTarget.value)} />
+          <label for="research-to">Last period</label>
+          <input id="research-to" type="text" placeholder="2025-03" value={to} onInput={(e) => setTo(e.currentTarget.value)} />
         </div>
         <button type="submit" class="button primary">
           Show suppression report
@@ -424,12 +453,42 @@ function ResearchExport(props: { token: string }) {
         </button>
       </form>
       <ErrorText error={error} />
-      {report && (
-        <p role="status">
-          {report.considered} consenting call(s): {report.exported} exported, {report.suppressedRows} suppressed in{' '}
-          {report.suppressedCombinations} rare combination(s); every row matches at least {report.k - 1} others. Coarsened to:{' '}
-          {report.generalisation}.
-        </p>
+      {answer && report && (
+        <div>
+          <p role="status">
+            {answer.from === answer.to ? answer.from : `${answer.from} to ${answer.to}`} (by {PERIOD_NAME[answer.period]}, UTC):{' '}
+            {report.exported} row(s) exported from {report.considered} consenting call(s) in the periods released, {report.suppressedRows}{' '}
+            suppressed; every row matches at least {report.k - 1} others of its period.
+          </p>
+          <table class="table" aria-label="Research periods">
+            <thead>
+              <tr>
+                <th scope="col">Period</th>
+                <th scope="col">Released?</th>
+                <th scope="col">Consenting calls</th>
+                <th scope="col">Exported</th>
+                <th scope="col">Suppressed</th>
+                <th scope="col">Coarsened to</th>
+              </tr>
+            </thead>
+            <tbody>
+              {report.periods.map((p) => (
+                <tr key={p.period}>
+                  <th scope="row">{p.period}</th>
+                  <td>
+                    {p.status === 'released'
+                      ? `Released${p.firstReleasedAt ? ` (first on ${p.firstReleasedAt.slice(0, 10)})` : ''}`
+                      : `Withheld: ${p.explanation ?? p.reason}`}
+                  </td>
+                  <td>{p.considered ?? (p.reason === 'fewer_than_k' ? `fewer than ${report.k}` : 'not shown')}</td>
+                  <td>{p.exported}</td>
+                  <td>{p.suppressedRows ?? ''}</td>
+                  <td>{p.generalisation ?? ''}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
     </section>
   );

@@ -7,29 +7,45 @@ import { ErrorText } from '../ui';
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, Legend, Tooltip);
 
 type Period = 'hour' | 'day' | 'week';
+/** A count as records may show it: `null` when it is not shown (see `suppressed`). */
+type Count = number | null;
 interface StatsPeriod {
   start: string;
-  offered: number;
-  answered: number;
-  abandoned: number;
-  answeredInServiceLevel: number;
-  wait: Record<string, number>;
-  talk: Record<string, number>;
-  riskAssessed: Record<string, number>;
-  escalations: number;
-  complaintsReceived: number;
+  offered: Count;
+  answered: Count;
+  abandoned: Count;
+  answeredInServiceLevel: Count;
+  wait: Record<string, Count>;
+  talk: Record<string, Count>;
+  riskAssessed: Record<string, Count>;
+  escalations: Count;
+  complaintsReceived: Count;
+  /** The cells not shown, by name (`abandoned`, `wait.5m+`): a count from 1 to 4, or withheld so that one cannot be worked out. */
+  suppressed: Record<string, 'small' | 'withheld'>;
 }
 interface Stats {
   from: string;
   to: string;
   by: Period;
   serviceLevelSeconds: number;
+  smallCount: number;
   periods: StatsPeriod[];
+  /** Sums of the figures shown; `incomplete` names the cells where some period was not shown (the sum is then "at least"). */
+  totals: {
+    offered: number;
+    answered: number;
+    abandoned: number;
+    answeredInServiceLevel: number;
+    wait: Record<string, number>;
+    incomplete: string[];
+  };
 }
 
 const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const WEEK = 7 * DAY;
 /** How far back each view looks. */
-const SPAN: Record<Period, number> = { hour: 48 * HOUR, day: 14 * 24 * HOUR, week: 12 * 7 * 24 * HOUR };
+const SPAN: Record<Period, number> = { hour: 48 * HOUR, day: 14 * DAY, week: 12 * WEEK };
 const PERIOD_LABEL: Record<Period, string> = {
   hour: 'By hour (last 48 hours)',
   day: 'By day (last 14 days)',
@@ -51,23 +67,24 @@ export function StatsPanel(props: { token: string }) {
   const [by, setBy] = useState<Period>('day');
   const [asTable, setAsTable] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  // Whole periods (records answers whole periods only, UTC): up to the end of the current hour, day or week.
   const range = () => {
-    const to = new Date(Math.ceil(Date.now() / HOUR) * HOUR);
+    const unit = by === 'hour' ? HOUR : by === 'day' ? DAY : WEEK;
+    const monday = 4 * DAY; // 1970-01-05, a Monday: weeks counted from there
+    const offset = by === 'week' ? monday : 0;
+    const to = new Date(Math.ceil((Date.now() - offset) / unit) * unit + offset);
     return { by, from: new Date(to.getTime() - SPAN[by]).toISOString(), to: to.toISOString() };
   };
   const stats = useLoad(() => api<Stats>('GET', `/stats/hourly${query(range())}`, { token: props.token }), [by]);
   const s = stats.data;
-  const totals = s?.periods.reduce(
-    (t, p) => ({
-      offered: t.offered + p.offered,
-      answered: t.answered + p.answered,
-      abandoned: t.abandoned + p.abandoned,
-      inSl: t.inSl + p.answeredInServiceLevel,
-    }),
-    { offered: 0, answered: 0, abandoned: 0, inSl: 0 },
-  );
-  const waits: Record<string, number> = {};
-  for (const p of s?.periods ?? []) for (const [b, n] of Object.entries(p.wait)) waits[b] = (waits[b] ?? 0) + n;
+  const incomplete = new Set(s?.totals.incomplete ?? []);
+  /** A total: "at least" when some period's figure was not shown, "not shown" when none was. */
+  const total = (cell: string, n: number) => (!incomplete.has(cell) ? String(n) : n > 0 ? `at least ${n}` : 'not shown');
+  const small = `<${s?.smallCount ?? 5}`;
+  /** A cell as the table shows it: its figure, "<5" (a count from 1 to 4), or "x" (withheld). */
+  const cellText = (p: StatsPeriod, cell: string, n: Count) => (n !== null ? String(n) : p.suppressed[cell] === 'small' ? small : 'x');
+  const withheldIn = (p: StatsPeriod) => ['offered', 'answered', 'abandoned'].some((c) => c in p.suppressed);
+  const waits = Object.keys(s?.totals.wait ?? {});
 
   return (
     <section class="panel stats" aria-labelledby="stats-title">
@@ -97,17 +114,18 @@ export function StatsPanel(props: { token: string }) {
         </div>
       </div>
       <ErrorText error={stats.error ?? error} />
-      {s && totals && (
+      {s && (
         <p role="status" class="muted">
-          {totals.offered} calls offered, {totals.answered} answered ({totals.inSl} within {s.serviceLevelSeconds} s), {totals.abandoned}{' '}
-          abandoned. Kept after the calls themselves are deleted.
+          Offered: {total('offered', s.totals.offered)}. Answered: {total('answered', s.totals.answered)} (within {s.serviceLevelSeconds} s:{' '}
+          {total('answeredInServiceLevel', s.totals.answeredInServiceLevel)}). Abandoned: {total('abandoned', s.totals.abandoned)}. Kept
+          after the calls themselves are deleted.
         </p>
       )}
       {s && !asTable && (
         <div class="charts">
           <BarChart
             title="Calls per period"
-            labels={s.periods.map((p) => label(p.start, s.by))}
+            labels={s.periods.map((p) => label(p.start, s.by) + (withheldIn(p) ? ' *' : ''))}
             series={[
               { name: 'Offered', color: '#2f6f8f', values: s.periods.map((p) => p.offered) },
               { name: 'Answered', color: '#2e7d5b', values: s.periods.map((p) => p.answered) },
@@ -116,13 +134,24 @@ export function StatsPanel(props: { token: string }) {
           />
           <BarChart
             title="Waiting time (to answer or hang-up)"
-            labels={Object.keys(waits)}
-            series={[{ name: 'Calls', color: '#9a5b00', values: Object.values(waits) }]}
+            labels={waits.map((b) => (incomplete.has(`wait.${b}`) ? `${b} *` : b))}
+            series={[
+              {
+                name: 'Calls',
+                color: '#9a5b00',
+                values: waits.map((b) => (incomplete.has(`wait.${b}`) ? null : s.totals.wait[b])),
+              },
+            ]}
           />
+          <p class="muted chart-note">
+            Counts under {s.smallCount} are never shown. * marks a period with a count shown as {small}, or withheld (x) so that a small
+            count cannot be worked out from the others, and a waiting band not shown for every period: neither draws a bar (not a 0). Use
+            "Show as table" for every figure.
+          </p>
         </div>
       )}
       {s && asTable && (
-        <table class="table" aria-label="Statistics per period">
+        <table class="table" aria-label="Statistics per period" aria-describedby="stats-legend">
           <thead>
             <tr>
               <th scope="col">Period</th>
@@ -134,16 +163,19 @@ export function StatsPanel(props: { token: string }) {
               <th scope="col">Complaints</th>
             </tr>
           </thead>
+          <caption id="stats-legend" class="muted">
+            {small}: a count from 1 to {s.smallCount - 1}. x: withheld so that a small count cannot be worked out from the others.
+          </caption>
           <tbody>
             {s.periods.map((p) => (
               <tr key={p.start}>
                 <th scope="row">{label(p.start, s.by)}</th>
-                <td>{p.offered}</td>
-                <td>{p.answered}</td>
-                <td>{p.answeredInServiceLevel}</td>
-                <td>{p.abandoned}</td>
-                <td>{p.escalations}</td>
-                <td>{p.complaintsReceived}</td>
+                <td>{cellText(p, 'offered', p.offered)}</td>
+                <td>{cellText(p, 'answered', p.answered)}</td>
+                <td>{cellText(p, 'answeredInServiceLevel', p.answeredInServiceLevel)}</td>
+                <td>{cellText(p, 'abandoned', p.abandoned)}</td>
+                <td>{cellText(p, 'escalations', p.escalations)}</td>
+                <td>{cellText(p, 'complaintsReceived', p.complaintsReceived)}</td>
               </tr>
             ))}
           </tbody>
@@ -153,8 +185,11 @@ export function StatsPanel(props: { token: string }) {
   );
 }
 
-/** A bar chart (chart.js, no animation) whose canvas is an image named by its title and figures. */
-function BarChart(props: { title: string; labels: string[]; series: { name: string; color: string; values: number[] }[] }) {
+/**
+ * A bar chart (chart.js, no animation) whose canvas is an image named by its title and figures. A
+ * value not shown (`null`) draws no bar (never a 0); the summary then says "at least".
+ */
+function BarChart(props: { title: string; labels: string[]; series: { name: string; color: string; values: Count[] }[] }) {
   const canvas = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
     const chart = new Chart(canvas.current!, {
@@ -173,7 +208,13 @@ function BarChart(props: { title: string; labels: string[]; series: { name: stri
     });
     return () => chart.destroy();
   }, [JSON.stringify(props)]);
-  const summary = props.series.map((s) => `${s.name}: ${s.values.reduce((a, b) => a + b, 0)} in all`).join('; ');
+  const summary = props.series
+    .map((s) => {
+      const sum = s.values.reduce<number>((a, b) => a + (b ?? 0), 0);
+      const missing = s.values.filter((v) => v === null).length;
+      return missing ? `${s.name}: at least ${sum} in all (${missing} not shown)` : `${s.name}: ${sum} in all`;
+    })
+    .join('; ');
   return (
     <figure class="chart">
       <figcaption>{props.title}</figcaption>
