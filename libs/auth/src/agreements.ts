@@ -28,11 +28,13 @@ export function compareVersions(a: string, b: string): number {
 }
 
 /**
- * Whether this deployment must publish an agreement: everywhere but the test suites (NODE_ENV=test)
- * and the demo (HOTLINE_DEMO). There, a missing, unreadable or empty AGREEMENTS_DIR stops start-up.
+ * Whether this deployment must publish an agreement: everywhere but the test harness (NODE_ENV=test
+ * as under jest, or HOTLINE_TEST_ID, which the suites and the benchmarks set) and the demo
+ * (HOTLINE_DEMO). There, a missing, unreadable or empty AGREEMENTS_DIR stops start-up.
  */
-export function agreementRequired(env: Pick<Env, 'HOTLINE_DEMO'>, nodeEnv = process.env.NODE_ENV): boolean {
-  return nodeEnv !== 'test' && env.HOTLINE_DEMO !== '1' && env.HOTLINE_DEMO !== 'true';
+export function agreementRequired(env: Pick<Env, 'HOTLINE_DEMO'>, vars: NodeJS.ProcessEnv = process.env): boolean {
+  const testHarness = vars.NODE_ENV === 'test' || !!vars.HOTLINE_TEST_ID;
+  return !testHarness && env.HOTLINE_DEMO !== '1' && env.HOTLINE_DEMO !== 'true';
 }
 
 /**
@@ -53,6 +55,8 @@ export class AgreementCatalog {
   private cached?: { at: number; current: Agreement | null };
   /** The version records last announced (undefined: none heard); null: records has none published. */
   private announcedVersion?: string | null;
+  /** The directory could not be read at the last look (said in the log once, not at every poll). */
+  private unreadable = false;
 
   constructor(@Inject(ENV) private readonly env: Env) {}
 
@@ -67,10 +71,13 @@ export class AgreementCatalog {
     const versions = this.versions();
     if (versions === null) {
       const kept = this.cached?.current ?? null;
-      if (kept) this.logger.error(`AGREEMENTS_DIR ${this.env.AGREEMENTS_DIR} cannot be read: version ${kept.version} stays current`);
+      if (kept && !this.unreadable)
+        this.logger.error(`AGREEMENTS_DIR ${this.env.AGREEMENTS_DIR} cannot be read: version ${kept.version} stays current`);
+      this.unreadable = true;
       this.cached = { at: Date.now(), current: kept };
       return kept;
     }
+    this.unreadable = false;
     const top = versions[versions.length - 1];
     const current = top ? (this.read(top) ?? this.cached?.current ?? null) : null;
     this.cached = { at: Date.now(), current };
