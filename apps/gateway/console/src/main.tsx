@@ -60,7 +60,8 @@ function App() {
         (m) => {
           if (gone) return;
           setMe(m);
-          setLocked(m.locked);
+          // Records' answer may lock the page, never unlock it (an answer sent before this page locked arrives after): unlocking is the password's.
+          setLocked((was) => (was === null ? m.locked : was || m.locked));
         },
         (e) => {
           if (gone || lockedRef.current !== null) return;
