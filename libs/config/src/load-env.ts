@@ -95,12 +95,13 @@ export function loadEnvOrExit(
 }
 
 /**
- * An app (not the demo) whose REDIS_URL connects as Redis's `default` user, which may read and change
- * every key (sign-in challenges, ended sessions, queued jobs): the warning that names the fix, or null.
- * Never prints the URL (it may carry a password).
+ * An app (not the demo, not the test harness: NODE_ENV=test or HOTLINE_TEST_ID) whose REDIS_URL connects
+ * as Redis's `default` user, which may read and change every key (sign-in challenges, ended sessions,
+ * queued jobs): the warning that names the fix, or null. Never prints the URL (it may carry a password).
  */
 export function defaultRedisUserWarning(app: string, redisUrl: string, source: NodeJS.ProcessEnv = process.env): string | null {
-  if (!(app in REDIS_USERS) || source.HOTLINE_DEMO === '1' || !isDefaultRedisUser(redisUrl)) return null;
+  const harness = source.HOTLINE_DEMO === '1' || source.NODE_ENV === 'test' || !!source.HOTLINE_TEST_ID;
+  if (!(app in REDIS_USERS) || harness || !isDefaultRedisUser(redisUrl)) return null;
   const { user, passwordVar } = REDIS_USERS[app as RedisApp];
   return (
     `[${app}] warning: REDIS_URL connects as Redis's default user, which can read and change every key (sign-in challenges, ended sessions, queued jobs); ` +

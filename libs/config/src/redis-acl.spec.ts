@@ -92,6 +92,9 @@ describe('Redis ACL rules', () => {
     expect(w).toContain('npm run -s cli -- redis:acl');
     expect(w).not.toContain('hunter2');
     expect(defaultRedisUserWarning('gateway', url, { HOTLINE_DEMO: '1' })).toBeNull();
+    expect(defaultRedisUserWarning('records', url, { NODE_ENV: 'test' })).toBeNull();
+    expect(defaultRedisUserWarning('records', url, { HOTLINE_TEST_ID: 'bench' })).toBeNull();
+    expect(defaultRedisUserWarning('records', url, { NODE_ENV: 'production' })).toMatch(/^\[records\] warning/);
     expect(defaultRedisUserWarning('cli', url, {})).toBeNull();
     expect(defaultRedisUserWarning('worker', asRedisUser(url, 'worker', {}), {})).toBeNull();
   });
