@@ -199,6 +199,19 @@ describe('authentication state in Redis cannot be forged', () => {
     });
     expect(refused).toBe(true);
     expect(await f.count('agreement_acceptances', 'staff_id = ?', [op.id])).toBe(0);
+
+    // Locked meanwhile, the lock comes first (a reloaded console shows it), then the agreement once unlocked.
+    await f.http().post('/auth/lock').set(bearer({ token })).expect(204);
+    expect((await f.http().get('/auth/me').set(bearer({ token })).expect(200)).body.locked).toBe(true);
+    expect((await f.http().get('/agreements/current').set(bearer({ token })).expect(403)).body.error).toBe('locked');
+    await f
+      .http()
+      .post('/auth/unlock')
+      .set(bearer({ token }))
+      .set('X-Forwarded-For', address())
+      .send({ password: op.password })
+      .expect(200);
+    expect((await f.http().get('/auth/me').set(bearer({ token })).expect(403)).body.error).toBe('agreement_required');
   });
 
   it('writing an unlock does not unlock: the session stays locked at records and on every gateway node until the password is given', async () => {

@@ -119,12 +119,13 @@ export class AccessGuard implements CanActivate {
     req.session = state;
     const roles = this.reflector.getAllAndOverride<Role[]>(ROLES_KEY, targets);
     if (!roles || !roles.includes(principal.role)) throw new ForbiddenException('your role may not do this');
+    // A locked session is served its @WhileLocked routes alone, whatever else is due: unlocking comes first.
     if (state.locked && !this.reflector.getAllAndOverride<boolean>(WHILE_LOCKED_KEY, targets))
       throw new ForbiddenException({
         error: SESSION_LOCKED,
         message: 'this console is locked: unlock it with your password (POST /auth/unlock)',
       });
-    if (!this.reflector.getAllAndOverride<boolean>(SIGN_IN_STEP_KEY, targets)) {
+    if (!state.locked && !this.reflector.getAllAndOverride<boolean>(SIGN_IN_STEP_KEY, targets)) {
       if (principal.mustChangePassword)
         throw new ForbiddenException({ error: PASSWORD_CHANGE_REQUIRED, message: 'choose a new password first (POST /auth/password)' });
       if (!this.agreements.satisfied(state.agreed)) {

@@ -164,7 +164,8 @@ function App() {
   };
   // Nothing else until the new agreement is accepted; on a live call the view stays mounted under it (its voice leg with it).
   const liveCall = onLiveCall();
-  if (agreementDue && !liveCall) return <AgreementStep token={session.token} onAccepted={agreed} onCancel={signOutHere} />;
+  // A lock comes first: the agreement shows once the console is unlocked (records serves nothing else meanwhile).
+  if (agreementDue && !liveCall && !locked) return <AgreementStep token={session.token} onAccepted={agreed} onCancel={signOutHere} />;
   return (
     <IdleLock
       session={session}
@@ -175,7 +176,7 @@ function App() {
       onUnlocked={() => setLocked(false)}
       onSignOut={signOutHere}
     >
-      {agreementDue && (
+      {agreementDue && !locked && (
         <div
           class="agreement-overlay"
           role="dialog"
