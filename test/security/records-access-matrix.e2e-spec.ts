@@ -107,7 +107,8 @@ const ACCESS: Record<string, Row> = {
     prepare: async () => ({ path: '/auth/factor/passkey', body: { challenge: 'never-issued', response: { id: 'x' } } }),
   },
   'GET /auth/passkeys': { expect: { anonymous: 401 }, otherwise: 200, prepare: async () => ({ path: '/auth/passkeys' }) },
-  'POST /auth/passkeys/options': { expect: { anonymous: 401 }, otherwise: 200, prepare: async () => ({ path: '/auth/passkeys/options' }) },
+  // Issue 24: adding a passkey needs a fresh proof of password and factor (step-up); a minted token has none.
+  'POST /auth/passkeys/options': { expect: { anonymous: 401 }, otherwise: 403, prepare: async () => ({ path: '/auth/passkeys/options' }) },
   // No options were asked for with these (fresh) accounts: refused, nothing stored.
   'POST /auth/passkeys': {
     expect: { anonymous: 401 },
@@ -132,6 +133,39 @@ const ACCESS: Record<string, Row> = {
     },
   },
   'GET /auth/sessions': { expect: { anonymous: 401 }, otherwise: 200, prepare: async () => ({ path: '/auth/sessions' }) },
+  // Issue 24: the server's idle lock and step-up. Locking locks the session it is called with: each caller locks a fresh one.
+  'POST /auth/lock': {
+    expect: { anonymous: 401 },
+    otherwise: 204,
+    prepare: async ({ f }, actor) => ({
+      path: '/auth/lock',
+      token: actor === 'anonymous' ? undefined : (await f.staff(ROLE_OF[actor])).token,
+    }),
+  },
+  // Each caller unlocks (or steps up) a fresh session of their role with its own password.
+  'POST /auth/unlock': {
+    expect: { anonymous: 401 },
+    otherwise: 200,
+    async prepare({ f }, actor) {
+      const s = await f.staff(actor === 'anonymous' ? 'operator' : ROLE_OF[actor]);
+      return { path: '/auth/unlock', token: actor === 'anonymous' ? undefined : s.token, body: { password: s.password } };
+    },
+  },
+  'POST /auth/step-up': {
+    expect: { anonymous: 401 },
+    otherwise: 200,
+    async prepare({ f }, actor) {
+      const s = await f.staff(actor === 'anonymous' ? 'operator' : ROLE_OF[actor]);
+      return { path: '/auth/step-up', token: actor === 'anonymous' ? undefined : s.token, body: { password: s.password } };
+    },
+  },
+  // These accounts have no passkey: 400 for everyone signed in, nothing written.
+  'POST /auth/reauth/passkey-options': {
+    expect: { anonymous: 401 },
+    otherwise: 400,
+    prepare: async () => ({ path: '/auth/reauth/passkey-options' }),
+  },
+  'GET /auth/session': { expect: { anonymous: 401 }, otherwise: 200, prepare: async () => ({ path: '/auth/session' }) },
   'DELETE /auth/sessions/:sid': {
     expect: { anonymous: 401 },
     otherwise: 404,

@@ -40,8 +40,12 @@ interface Effect {
   moves?: string[];
 }
 const EFFECTS: Record<string, Effect> = {
-  'POST /auth/login': { audit: [['auth.login']] },
-  'POST /auth/logout': { audit: [['auth.logout']] },
+  // Issue 24: a session's row in records' database is written when it begins, and when a session minted without one ends or locks.
+  'POST /auth/login': { rows: { staff_sessions: 1 }, audit: [['auth.login']] },
+  'POST /auth/logout': { rows: { staff_sessions: 1 }, audit: [['auth.logout']] },
+  'POST /auth/lock': { rows: { staff_sessions: 1 }, audit: [['auth.session_locked']] },
+  'POST /auth/unlock': { rows: { staff_sessions: 1 }, audit: [['auth.session_unlocked']] },
+  'POST /auth/step-up': { rows: { staff_sessions: 1 }, audit: [['auth.stepped_up']] },
   'POST /users': { rows: { staff: 1 }, audit: [['staff.created']], moves: ['staffDigest'] },
   'PATCH /users/:id': { audit: [['staff.updated']], moves: ['staffDigest'] },
   'GET /calls/:callId': { audit: [['call.read'], ['call.break_glass']] },
@@ -75,7 +79,7 @@ const EFFECTS: Record<string, Effect> = {
   'GET /complaints/:id': { audit: [['complaint.read']] },
   'PATCH /complaints/:id': { audit: [['complaint.status_changed']], moves: ['complaintsDigest', 'statsCount'] },
   // Issue 16 (staff accounts).
-  'POST /auth/password': { audit: [['staff.password_changed']] },
+  'POST /auth/password': { rows: { staff_sessions: 1 }, audit: [['staff.password_changed']] },
   'POST /auth/passkeys': { rows: { staff_passkeys: 1 }, audit: [['auth.passkey_added']] },
   'DELETE /auth/sessions/:sid': { audit: [['auth.session_ended']] },
   'POST /users/:id/password-reset': { audit: [['staff.password_reset']] },
@@ -237,7 +241,7 @@ describe('records fuzzing from the OpenAPI document', () => {
       const schema = op.requestBody?.content?.['application/json']?.schema;
       const actor = actorFor(key);
       // Failed sign-ins (and wrong current passwords) are audited and counted by design: a 4xx there does change the database.
-      const mayChange = key === 'POST /auth/login' || key === 'POST /auth/password';
+      const mayChange = ['POST /auth/login', 'POST /auth/password', 'POST /auth/unlock', 'POST /auth/step-up'].includes(key);
       const idsFor = (name: string) => (name === 'id' ? escalationIds : callIds);
       const params = (key.match(/:[A-Za-z]+/g) ?? []).map((p) => p.slice(1));
       const pathArb = fc.tuple(...params.map((p) => idSegment(idsFor(p)))).map((ids) => {
@@ -277,9 +281,9 @@ describe('records fuzzing from the OpenAPI document', () => {
 
       await fc.assert(
         fc.asyncProperty(pathArb, bodyArb, queryArb, fc.boolean(), async ({ path, callId }, body, query, asStranger) => {
-          // Signing out ends the session it is sent with: it gets a session of its own each time.
+          // Signing out ends (locking locks) the session it is sent with: it gets a session of its own each time.
           const who =
-            key === 'POST /auth/logout'
+            key === 'POST /auth/logout' || key === 'POST /auth/lock'
               ? await f.staff('operator')
               : asStranger
                 ? byRole[['supervisor', 'records_officer', 'auditor', 'admin', 'operator'][path.length % 5]]
