@@ -7,16 +7,7 @@ import { openTestDataSources } from '../support/db';
 import { FakeClock } from '../support/fake-clock';
 import { envFor } from '../support/env-for';
 import { TwilioPeer } from '../support/twilio-peer';
-import {
-  ConsoleClient,
-  TwilioWebhooks,
-  callStatus,
-  connectConsole,
-  eventually,
-  placeCall,
-  twimlAttr,
-  operatorAnswers,
-} from '../support/webhooks';
+import { ConsoleClient, TwilioWebhooks, callStatus, connectConsole, eventually, placeCall, operatorAnswers } from '../support/webhooks';
 import { clearRouting, connectOperator, startGatewayApp, startTwilioPeer } from '../support/gateway-app';
 
 /** One atomic read of who holds what, straight from the routing keys. */
