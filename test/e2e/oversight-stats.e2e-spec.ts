@@ -5,7 +5,7 @@ import { createWorkerApp } from '../../apps/worker/src/bootstrap';
 import { RetentionScanProcessor } from '../../apps/worker/src/retention/retention-scan.processor';
 import { envFor } from '../support/env-for';
 import { FakeClock } from '../support/fake-clock';
-import { TestStaff, bearer } from '../support/factories';
+import { TestStaff, againOnDeadlock, bearer } from '../support/factories';
 import { withRecordsApp } from '../support/records-app';
 import { startTwilioPeer } from '../support/gateway-app';
 import { TwilioPeer } from '../support/twilio-peer';
@@ -13,6 +13,11 @@ import { dropRetentionQueue, shortRetentionFile, waitFor } from './retention-sup
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
+/** Monday 00:00 UTC of the week of `t`. */
+function periodStartOfWeek(t: Date): Date {
+  const day = new Date(Math.floor(t.getTime() / DAY) * DAY);
+  return new Date(day.getTime() - ((day.getUTCDay() + 6) % 7) * DAY);
+}
 const escalationBody = {
   disclosedTo: 'Ambulance service, control room',
   legalBasis: 'Vital interests',
@@ -27,8 +32,10 @@ describe('hourly statistics that outlive deletion', () => {
   const clock = new FakeClock();
   let op: TestStaff;
   let sup: TestStaff;
-  // An hour three days ago: nothing else in this run starts a call then.
-  const hour = new Date(Math.floor((Date.now() - 3 * DAY) / HOUR) * HOUR);
+  // An hour of a past week that no other call of this run will be counted into: what the statistics may
+  // show of an hour is decided under its whole week, so a week where other suites' calls are still to
+  // be counted (this one: they are counted when the clock is moved on) would change what it shows.
+  let hour: Date;
   const ids: string[] = [];
 
   /** A call started `offsetS` into the hour, answered after `waitS` (or abandoned then), talking `talkS`. */
@@ -41,7 +48,7 @@ describe('hourly statistics that outlive deletion', () => {
     });
     const answeredAt = talkS === null ? null : new Date(startedAt.getTime() + waitS * 1000);
     const endedAt = new Date(startedAt.getTime() + (waitS + (talkS ?? 0)) * 1000);
-    await f.db.query('UPDATE calls SET answered_at = ?, ended_at = ? WHERE id = ?', [answeredAt, endedAt, callId]);
+    await againOnDeadlock(() => f.db.query('UPDATE calls SET answered_at = ?, ended_at = ? WHERE id = ?', [answeredAt, endedAt, callId]));
     ids.push(callId);
     return callId;
   }
@@ -50,8 +57,20 @@ describe('hourly statistics that outlive deletion', () => {
     (await f.http().get('/stats/hourly').query(query).set(bearer(sup)).expect(200)).body;
   const hourQuery = () => ({ from: hour.toISOString(), to: new Date(hour.getTime() + HOUR).toISOString() });
 
+  /** Three days ago, or a week earlier for as long as that week still has calls not counted. */
+  async function quietHour(): Promise<Date> {
+    const thisWeek = periodStartOfWeek(new Date());
+    for (let at = Math.floor((Date.now() - 3 * DAY) / HOUR) * HOUR; ; at -= 7 * DAY) {
+      const week = periodStartOfWeek(new Date(at));
+      if (week.getTime() === thisWeek.getTime()) continue;
+      const end = new Date(week.getTime() + 7 * DAY);
+      if (!(await f.count('calls', 'started_at >= ? AND started_at < ? AND stats_counted_at IS NULL', [week, end]))) return new Date(at);
+    }
+  }
+
   beforeAll(async () => {
     await dropRetentionQueue();
+    hour = await quietHour();
     peer = await startTwilioPeer();
     [op, sup] = await Promise.all([f.staff('operator'), f.staff('supervisor')]);
     const a = await call(60, 12, 240);
@@ -61,6 +80,11 @@ describe('hourly statistics that outlive deletion', () => {
     await call(900, 70, null);
     const d = await call(1800, 12, 40);
     await f.http().put(`/calls/${d}/assessment`).set(bearer(op)).send({ riskLevel: 'low' }).expect(200);
+    // The rest of that week: an ordinary day elsewhere in it (32 calls), so that the week's own figures
+    // can be shown and what the hour view withholds is decided around the four calls above.
+    const week = periodStartOfWeek(hour);
+    const otherDay = new Date(week.getTime() + (hour.getTime() - week.getTime() < DAY ? DAY : 0));
+    for (let i = 0; i < 32; i++) await call(i * 1500, [5, 20, 45, 90][i % 4], [30, 200, 600, 1500][(i >> 2) % 4], otherDay);
     // As the worker's own MySQL account: its grants must let it count what it destroys.
     worker = await createWorkerApp(envFor({ RETENTION_CONFIG: shortRetentionFile(), TWILIO_API_URL: peer.url }, 'worker'), { clock });
     await worker.init();
@@ -218,11 +242,13 @@ describe('hourly statistics that outlive deletion', () => {
       const abandoned = i < 2;
       const id = await f.call({ operator: abandoned ? undefined : op, startedAt, status: abandoned ? 'abandoned' : 'completed' });
       const waitS = abandoned ? 40 : i < 4 ? 20 : 5;
-      await f.db.query('UPDATE calls SET answered_at = ?, ended_at = ? WHERE id = ?', [
-        abandoned ? null : new Date(startedAt.getTime() + waitS * 1000),
-        new Date(startedAt.getTime() + (waitS + (abandoned ? 0 : 600)) * 1000),
-        id,
-      ]);
+      await againOnDeadlock(() =>
+        f.db.query('UPDATE calls SET answered_at = ?, ended_at = ? WHERE id = ?', [
+          abandoned ? null : new Date(startedAt.getTime() + waitS * 1000),
+          new Date(startedAt.getTime() + (waitS + (abandoned ? 0 : 600)) * 1000),
+          id,
+        ]),
+      );
       day.push(id);
     }
     // Counted here, or by the worker's scan running meanwhile (which may destroy them too: they are long expired).

@@ -72,28 +72,35 @@ export class Factory {
   ): Promise<string> {
     const callId = randomUUID();
     const startedAt = opts.startedAt ?? new Date();
-    await openCall(
-      this.db,
-      this.retention,
-      {
-        callId,
-        callSid: 'CA' + randomBytes(16).toString('hex'),
-        callerPseudonym: opts.callerPseudonym ?? null,
-        recordingConsent: false,
-        wordingVersion: 'test',
-        startedAt,
-      },
-      (m, entry) => this.audit.append(entry, m),
+    // As the gateway's write would be (a job tried again): secure deletion running meanwhile may pick it as a deadlock's victim.
+    await againOnDeadlock(() =>
+      openCall(
+        this.db,
+        this.retention,
+        {
+          callId,
+          callSid: 'CA' + randomBytes(16).toString('hex'),
+          callerPseudonym: opts.callerPseudonym ?? null,
+          recordingConsent: false,
+          wordingVersion: 'test',
+          startedAt,
+        },
+        (m, entry) => this.audit.append(entry, m),
+      ),
     );
     if (opts.operator) {
-      await this.db.query('UPDATE calls SET operator_id = ?, status = ?, answered_at = ? WHERE id = ?', [
-        opts.operator.id,
-        opts.status ?? 'connected',
-        new Date(startedAt.getTime() + 12_000),
-        callId,
-      ]);
+      const { id } = opts.operator;
+      await againOnDeadlock(() =>
+        this.db.query('UPDATE calls SET operator_id = ?, status = ?, answered_at = ? WHERE id = ?', [
+          id,
+          opts.status ?? 'connected',
+          new Date(startedAt.getTime() + 12_000),
+          callId,
+        ]),
+      );
     } else if (opts.status) {
-      await this.db.query('UPDATE calls SET status = ? WHERE id = ?', [opts.status, callId]);
+      const { status } = opts;
+      await againOnDeadlock(() => this.db.query('UPDATE calls SET status = ? WHERE id = ?', [status, callId]));
     }
     return callId;
   }
@@ -101,6 +108,20 @@ export class Factory {
   async count(table: string, where = '1=1', params: unknown[] = []): Promise<number> {
     const [{ n }] = await this.db.query(`SELECT COUNT(*) AS n FROM \`${table}\` WHERE ${where}`, params);
     return Number(n);
+  }
+}
+
+/** Runs `work` again (up to four times) when MariaDB picked it as a deadlock's victim: it changed nothing then. */
+export async function againOnDeadlock<T>(work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (e) {
+      const code =
+        (e as { code?: string; driverError?: { code?: string } }).code ?? (e as { driverError?: { code?: string } }).driverError?.code;
+      if (attempt >= 4 || code !== 'ER_LOCK_DEADLOCK') throw e;
+      await new Promise((r) => setTimeout(r, 10 * attempt));
+    }
   }
 }
 

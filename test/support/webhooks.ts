@@ -291,7 +291,8 @@ export async function operatorAnswers(
       );
       return taken ? { sid: taken.sid, ringing: false } : null;
     },
-    5000,
+    // Generous: on a loaded machine (CI beside other work) the leg can take seconds to be dialled.
+    15000,
     5,
   ).catch(() => {
     throw new Error(`no browser leg rang for call ${call.callId ?? call.callSid}`);

@@ -2,6 +2,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { ENV } from '@hotline/config';
+import { retriedTransaction } from './lock-retry';
 
 /**
  * Content-free statistics kept per hour, written before the calls they count are destroyed (they
@@ -183,7 +184,7 @@ export class HourlyStats {
   async countSettled(endedBefore: Date, batch = 500): Promise<number> {
     let total = 0;
     for (;;) {
-      const n = await this.db.transaction((tx) => countCallsInto(tx, { endedBefore, limit: batch }, this.serviceLevelSeconds));
+      const n = await retriedTransaction(this.db, (tx) => countCallsInto(tx, { endedBefore, limit: batch }, this.serviceLevelSeconds));
       total += n;
       if (n < batch) return total;
     }
@@ -192,7 +193,7 @@ export class HourlyStats {
   /** Counts these calls now, if they are not counted yet. */
   countCalls(callIds: string[], tx?: EntityManager): Promise<number> {
     if (tx) return countCallsInto(tx, { callIds }, this.serviceLevelSeconds);
-    return this.db.transaction((m) => countCallsInto(m, { callIds }, this.serviceLevelSeconds));
+    return retriedTransaction(this.db, (m) => countCallsInto(m, { callIds }, this.serviceLevelSeconds));
   }
 
   /** Adds one to a metric in the hour of `at` (complaints), in `tx` when given. */

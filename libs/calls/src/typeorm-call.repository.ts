@@ -10,12 +10,12 @@ import { CallMapper, CallRow, EscalationRow, NoteRow } from './call.mapper';
 import { CallRepository, CallTx, ContentKeyGoneError, InvalidCursorError, NewNote } from './call.repository';
 import { LegalHolds } from './legal-holds';
 import { retentionAfterAssessment } from './retention-policy';
+import { retriedTransaction } from './lock-retry';
 
 export const CALLS_RETENTION = Symbol('CALLS_RETENTION');
 
 const CALL_COLUMNS =
   'id, status, started_at, answered_at, ended_at, risk_level, operator_id, retention_policy, retention_deadline, recording_consent, wrapup_category';
-const RETRYABLE = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
 
 @Injectable()
 export class TypeOrmCallRepository extends CallRepository {
@@ -30,14 +30,7 @@ export class TypeOrmCallRepository extends CallRepository {
   }
 
   async transaction<T>(work: (tx: CallTx) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.ds.transaction(work);
-      } catch (e) {
-        if (attempt >= 4 || !RETRYABLE.has((e as { code?: string }).code ?? '')) throw e;
-        await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * attempt));
-      }
-    }
+    return retriedTransaction(this.ds, work);
   }
 
   async list(filter: { operatorId?: string }, page: { limit: number; cursor?: string }): Promise<CallPage> {
