@@ -174,7 +174,7 @@ describe('gateway routing under races', () => {
       await eventually(async () => {
         const states = await Promise.all(opIds.map((id) => redis.hget(DEFAULT_ROUTING_PREFIX + 'op:' + id, 'status')));
         return states.every((s) => s === 'available');
-      }, 10000);
+      }, 20000);
     } finally {
       sampling = false;
       await sampler;
