@@ -10,7 +10,7 @@ const freshAddress = () => {
 };
 
 /*
- * The sign-in limits as the README documents them, written out here rather than imported from the
+ * The sign-in limits as docs/records.md documents them, written out here rather than imported from the
  * code, so that a change to either shows up as a failing test (issue 12):
  * - one username from one address: after 5 failures attempts wait (Retry-After 30 s, doubling, at
  *   most 5 minutes); attempts made while waiting count too; at 10 that username is locked from that

@@ -25,7 +25,7 @@ const SMS_FROM = TEST_SECRETS.TWILIO_SMS_FROM;
 /** Numbers that take no calls, enough to need a second page of Twilio's list (50 a page). */
 const SPARE = Array.from({ length: 55 }, (_, i) => `+1555020${String(i).padStart(4, '0')}`);
 const ANOTHER_TOKEN = 'another-auth-token-0123456789ab';
-/** Twilio's secondary auth token during a rotation (README: TWILIO_AUTH_TOKEN_SECONDARY). */
+/** Twilio's secondary auth token during a rotation (docs/configuration.md: TWILIO_AUTH_TOKEN_SECONDARY). */
 const SECONDARY = 'secondary-auth-token-abcdef987654';
 
 jest.setTimeout(120_000);

@@ -12,7 +12,7 @@ const SECONDARY = 'test-secondary-token-fedcba9876543210';
 const UNKNOWN = 'test-unknown-token-00112233445566778899';
 
 /**
- * Rotating Twilio's auth token (README: TWILIO_AUTH_TOKEN_SECONDARY): while the gateway holds a second
+ * Rotating Twilio's auth token (docs/configuration.md: TWILIO_AUTH_TOKEN_SECONDARY): while the gateway holds a second
  * token, a webhook signed with either is Twilio's; one signed with neither is refused (403) and changes
  * nothing. Without the second token, a signature made with it is refused like any other.
  */

@@ -16,7 +16,7 @@ const freshAddress = () => {
   return `192.0.${2 + (n >> 8)}.${n & 255}`;
 };
 
-/* The documented limits (README, sign-in), written out rather than imported from the code. */
+/* The documented limits (docs/records.md, sign-in), written out rather than imported from the code. */
 const PAIR_SLOWED_AFTER = 5;
 const ACCOUNT_SLOWED_AFTER = 20;
 const ACCOUNT_MAX_WAIT_SECONDS = 60;

@@ -12,7 +12,7 @@ import { clearRouting, startGatewayApp, startTwilioPeer } from '../support/gatew
  * What the internet can reach of the gateway, and how much of it (issue 12 item 6): security headers
  * on every answer, HSTS only behind https, `/metrics` and `/health` details only for
  * INTERNAL_NETWORKS, socket events rate-limited per connection, and a cap on one member's
- * connections. The numbers are the README's ("Call handling (gateway)"), pinned here on purpose
+ * connections. The numbers are docs/calls.md's ("Call handling (gateway)"), pinned here on purpose
  * rather than imported from the code.
  */
 const DOCUMENTED = { eventsPerSecond: 20, burst: 40, connectionsPerMember: 5 };

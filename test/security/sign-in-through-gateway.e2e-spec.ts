@@ -8,7 +8,7 @@ import { withRecordsApp } from '../support/records-app';
  * Sign-in throttling as the console reaches it: through the gateway's `/api/auth/login`, which
  * tells records the client address it computed (`req.ip`: X-Forwarded-For believed only from
  * TRUSTED_PROXIES). A stranger must not be able to lock staff out, neither by hammering from one
- * address nor by claiming other addresses. The numbers are the README's (sign-in), written out:
+ * address nor by claiming other addresses. The numbers are docs/records.md's (sign-in), written out:
  * one username from one address is slowed after 5 failures and locked from that address at 10;
  * an address is slowed after 20 failures and locked at 40; no account is ever locked.
  */

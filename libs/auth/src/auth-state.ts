@@ -25,7 +25,7 @@ const CONTEXT = 'hotline auth state v1';
  * A value that does not verify is treated as absent (or, where absence would grant something, as
  * the refusal it might hide: see SessionRegistry). Neither defeats deleting a value or putting back
  * an old one: what must survive that (ended and locked sessions, step-up) is kept in records'
- * MySQL database, and Redis holds only the gateway's fast copy (README, "Tokens and sessions").
+ * MySQL database, and Redis holds only the gateway's fast copy (docs/records.md, "Tokens and sessions").
  */
 @Injectable()
 export class AuthStateKeys {

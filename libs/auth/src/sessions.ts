@@ -9,7 +9,7 @@ import { Principal } from './principal';
 
 /**
  * The keys of sessions' state in Redis, one hash tag (one slot on Redis Cluster). Records writes
- * them all; the gateway's Redis user may only read these five (README, "Tokens and sessions"):
+ * them all; the gateway's Redis user may only read these five (docs/records.md, "Tokens and sessions"):
  * everything else under `hl:{auth}:` (sign-in challenges, WebAuthn challenges, sign-in limits) is
  * records' alone.
  */

@@ -59,7 +59,7 @@ export function trustProxySetting(trustedProxies: string): false | string[] {
 }
 
 /**
- * What each app must not be given (least privilege; the README's trust model). The gateway faces the
+ * What each app must not be given (least privilege; docs/trust-model.md). The gateway faces the
  * internet: it holds no key that decrypts content or signs tokens, and cannot reach the keystore.
  */
 export const GATEWAY_MUST_NOT_HOLD = [

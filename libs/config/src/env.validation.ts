@@ -69,7 +69,7 @@ export class EnvironmentVariables {
   @MinLength(16, { message: 'TWILIO_AUTH_TOKEN is too short' })
   TWILIO_AUTH_TOKEN?: string;
 
-  /** Gateway only: a second auth token whose signatures are also accepted, during a rotation (README). */
+  /** Gateway only: a second auth token whose signatures are also accepted, during a rotation (docs/configuration.md). */
   @IsOptional()
   @IsString()
   @MinLength(16, { message: 'TWILIO_AUTH_TOKEN_SECONDARY is too short' })

@@ -28,7 +28,7 @@ export function notYetDelayMs(policy: NotYetPolicy, round: number): number {
 export const TWILIO_DELETE_RETRY_DEFAULT_MS = 60_000;
 
 /**
- * `TWILIO_DELETE_RETRY_MS` (README, Configuration): the first wait before a deletion at Twilio that it
+ * `TWILIO_DELETE_RETRY_MS` (docs/configuration.md): the first wait before a deletion at Twilio that it
  * refused with 20009 is tried again (then doubling, up to eight times that, for eight rounds: about 47
  * minutes with the default of 60 s). Tests set it to the local peer's refusal window. A malformed
  * value stops the app at start, naming the variable.

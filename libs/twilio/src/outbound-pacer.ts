@@ -84,8 +84,8 @@ export function outboundSpacingMs(cps: number | undefined): number {
 }
 
 /**
- * Paces outbound legs to TWILIO_CPS (default 1) for the whole deployment, live calls first (the
- * README's "Outbound calls per second"). When Redis does not answer, each process paces its own legs
+ * Paces outbound legs to TWILIO_CPS (default 1) for the whole deployment, live calls first
+ * (docs/twilio.md, "Outbound calls per second"). When Redis does not answer, each process paces its own legs
  * (a 429 is then possible across processes, and handled by {@link OutboundPacer.create}).
  */
 @Injectable()

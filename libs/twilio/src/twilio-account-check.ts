@@ -32,7 +32,7 @@ export interface TwilioCheckReport {
   checks: TwilioCheckLine[];
 }
 
-/** The gateway's paths Twilio is configured with (README "Running for real with Twilio", step 3). */
+/** The gateway's paths Twilio is configured with (docs/operating.md "Running for real with Twilio", step 3). */
 export const TWILIO_WEBHOOK_PATHS = {
   incoming: '/twilio/voice/incoming',
   privacy: '/twilio/voice/privacy',
@@ -567,7 +567,7 @@ export class TwilioAccountCheck {
   }
 
   /**
-   * During an auth token rotation (TWILIO_AUTH_TOKEN_SECONDARY, README): the gateway must accept
+   * During an auth token rotation (TWILIO_AUTH_TOKEN_SECONDARY, docs/configuration.md): the gateway must accept
    * signatures made with it. Twilio accepts it for REST while it is the account's secondary token;
    * after the promotion it is the old token, kept in the gateway for a few minutes, which Twilio
    * no longer accepts: a warning, not a failure.

@@ -8,7 +8,7 @@ export const twilioLibrary = twilio;
 /**
  * How long one REST request to Twilio may take, and that it is never retried by the library: a
  * request made while Twilio waits for a webhook's answer must leave that answer time to go out
- * (README "Twilio's time limits"). Twilio's own client waits 30 s and, with autoRetry, retries 429s
+ * (docs/twilio.md "Twilio's limits: calls per second and webhook time"). Twilio's own client waits 30 s and, with autoRetry, retries 429s
  * three times; here a request that takes longer fails (no `status`), and a 429 is thrown at once as
  * {@link TwilioThrottled}, carrying Twilio's `Retry-After`, for the caller to decide (the outbound
  * pacer waits and tries once more; nothing else retries inside a webhook).

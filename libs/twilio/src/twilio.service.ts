@@ -35,7 +35,7 @@ export class TwilioService {
   /**
    * True when `signature` (the X-Twilio-Signature header) is Twilio's for this URL and these POST
    * parameters, made with TWILIO_AUTH_TOKEN or, during a rotation, TWILIO_AUTH_TOKEN_SECONDARY
-   * (README, its row: the steps of a rotation). Without TWILIO_AUTH_TOKEN nothing is valid.
+   * (docs/configuration.md, its row: the steps of a rotation). Without TWILIO_AUTH_TOKEN nothing is valid.
    */
   validateRequest(signature: string | undefined, url: string, params: Record<string, unknown>): boolean {
     const { TWILIO_AUTH_TOKEN: token, TWILIO_AUTH_TOKEN_SECONDARY: secondary } = this.env;

@@ -44,7 +44,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * so that a node which missed an announcement still serves nothing to such a session.
  *
  * The gateway only reads the sessions' Redis keys (its Redis user may not write them); records
- * writes them, signs what must be believed, and keeps its own record in MySQL (README, "Tokens and
+ * writes them, signs what must be believed, and keeps its own record in MySQL (docs/records.md, "Tokens and
  * sessions"). An open console keeps its session from the server's idle limit by its own requests to
  * records (the console asks GET /auth/me every minute while unlocked).
  *

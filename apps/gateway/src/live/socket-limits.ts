@@ -3,7 +3,7 @@ import type { Socket } from 'socket.io';
 /**
  * What one console connection may send. A console sends a handful of events a minute (status,
  * accept, decline, wrap-up); these limits leave room for bursts of clicks and reconnect replays
- * and stop a script from making a gateway node do Redis work in a loop. README "Call handling".
+ * and stop a script from making a gateway node do Redis work in a loop. docs/calls.md "Call handling".
  */
 export const SOCKET_LIMITS = {
   /** Events a connection may send per second, sustained (the token bucket's refill rate). */

@@ -7,7 +7,7 @@ import { REDIS, withTimeout } from '@hotline/observability';
 
 /**
  * How sign-in slows down and then locks, in three scopes, so that a stranger cannot turn it against
- * staff (README, "Records", sign-in):
+ * staff (docs/records.md, sign-in):
  *
  * - `pair`: one username from one client address. Past `throttleAfter` failures the next attempts
  *   wait (429 with Retry-After, doubling); attempts made while waiting count too, and at `lockAfter`

@@ -10,7 +10,7 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  *    idle lock) and when and why it ended;
  *  - `staff.sessions_ended_before`: every session of the member issued up to this time (ms) has ended
  *    (deactivation, a new role, a new password, a factor reset).
- * Redis keeps the gateway's fast copy (README, "Tokens and sessions"). The gateway has no grant on
+ * Redis keeps the gateway's fast copy (docs/records.md, "Tokens and sessions"). The gateway has no grant on
  * either: its grant on `staff` names columns (id, display_name).
  */
 export class StaffSessions1764000002400 implements MigrationInterface {
