@@ -1,4 +1,6 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import * as http from 'node:http';
+import * as https from 'node:https';
 import type { Socket } from 'socket.io';
 import {
   AGREEMENT_REQUIRED,
@@ -26,6 +28,8 @@ export interface SocketData {
 
 /** How long a console's handshake waits for records to confirm its session. */
 const RECORDS_CONFIRM_MS = 2000;
+/** After records failed to answer, how long handshakes rely on the Redis check alone before asking again. */
+const RECORDS_RETRY_MS = 5000;
 
 /** setTimeout's longest delay; a token living longer is checked again then. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -59,6 +63,9 @@ export class SocketSessions implements OnModuleInit {
   /** This node's sockets by member of staff. */
   private readonly byStaff = new Map<string, Set<Socket>>();
   private lastUnreachableLog = 0;
+  /** Until then records is taken as out of reach without asking (it failed to answer just before). */
+  private recordsDownUntil = 0;
+  private recordsAgent?: http.Agent;
 
   constructor(
     private readonly tokens: TokenService,
@@ -110,21 +117,18 @@ export class SocketSessions implements OnModuleInit {
    * log at most once a minute.
    */
   private async confirm(token: string): Promise<{ refusal: string | null; confirmed: boolean }> {
-    let res: Response;
+    let res: { status: number; body: { error?: unknown } | null };
+    // Records failed to answer moments ago: a thousand consoles reconnecting during its outage do not
+    // each wait for, and pile up, a request of their own (a locked session is still refused below).
+    if (Date.now() < this.recordsDownUntil) return { refusal: null, confirmed: false };
     try {
-      res = await fetch(`${this.env.RECORDS_URL.replace(/\/$/, '')}/auth/session`, {
-        headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' },
-        signal: AbortSignal.timeout(RECORDS_CONFIRM_MS),
-      });
+      res = await this.askRecords(token);
     } catch (e) {
       this.recordsUnreachable((e as Error).name);
       return { refusal: null, confirmed: false };
     }
-    if (res.ok) {
-      await res.body?.cancel().catch(() => undefined);
-      return { refusal: null, confirmed: true };
-    }
-    const body = (await res.json().catch(() => null)) as { error?: unknown } | null;
+    if (res.status >= 200 && res.status < 300) return { refusal: null, confirmed: true };
+    const { body } = res;
     // Records says the session is over; a 401 for a token it cannot verify at all means it is not this
     // deployment's records (or its keys differ): a misconfiguration, not the member's doing.
     if (res.status === 401 && (body?.error === SESSION_ENDED || body?.error === SESSION_IDLE))
@@ -138,7 +142,57 @@ export class SocketSessions implements OnModuleInit {
     return { refusal: null, confirmed: false };
   }
 
+  /**
+   * GET /auth/session at records over one kept-alive connection pool (node:http, not fetch: a console
+   * handshake is frequent and small, and a thousand consoles connecting at once should cost a thousand
+   * small requests, not a thousand fetch machineries). Rejects when records is out of reach or slow.
+   */
+  private askRecords(token: string): Promise<{ status: number; body: { error?: unknown } | null }> {
+    const url = new URL('/auth/session', this.env.RECORDS_URL.replace(/\/$/, '') + '/');
+    const client = url.protocol === 'https:' ? https : http;
+    this.recordsAgent ??= new client.Agent({ keepAlive: true, maxSockets: 16 });
+    return new Promise((resolve, reject) => {
+      const req = client.request(
+        url,
+        {
+          agent: this.recordsAgent,
+          headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' },
+          timeout: RECORDS_CONFIRM_MS,
+        },
+        (res) => {
+          const status = res.statusCode ?? 0;
+          // Only a refusal's body is read (its error code); a yes is drained.
+          if (status < 400) {
+            res.resume();
+            res.on('end', () => resolve({ status, body: null }));
+            return;
+          }
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (c: Buffer) => {
+            size += c.length;
+            if (size <= 16_384) chunks.push(c);
+          });
+          res.on('end', () => {
+            let body: { error?: unknown } | null = null;
+            try {
+              body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { error?: unknown };
+            } catch {
+              body = null;
+            }
+            resolve({ status, body });
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () => req.destroy(Object.assign(new Error('records did not answer in time'), { name: 'TimeoutError' })));
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
   private recordsUnreachable(why: string): void {
+    this.recordsDownUntil = Date.now() + RECORDS_RETRY_MS;
     if (Date.now() - this.lastUnreachableLog < 60_000) return;
     this.lastUnreachableLog = Date.now();
     this.logger.warn({ msg: 'records could not confirm a console session; admitted on the Redis check alone', why });
