@@ -107,13 +107,23 @@ const bench: Bench = async () => {
       floor: { name: 'direct <Dial> p50', value: q(d, 0.5), unit: 'ms' },
       ratio,
       target: 'conference p99 < 250 ms',
+      // Judged on every run's p99 (a row without a goal passes when every run passed), not on the p50 shown.
       pass: q(c, 0.99) < 250,
-      goal: { on: 'value', below: 250 },
       notes: `conference p50 ${q(c, 0.5).toFixed(1)} / p99 ${q(c, 0.99).toFixed(1)} ms; direct p50 ${q(d, 0.5).toFixed(1)} / p99 ${q(d, 0.99).toFixed(1)} ms; ${c.length} + ${d.length} calls, ${ROUNDS} alternating rounds after a warm-up`,
     };
   };
+  const p99 = q(results.conference.connected, 0.99);
   return [
     row('connected', 'accept to connected (realistic peer: leg rung and answered, on record, console told)'),
+    {
+      name: '  the same, conference p99',
+      value: p99,
+      unit: 'ms p99',
+      floor: { name: 'direct <Dial> p99', value: q(results.direct.connected, 0.99), unit: 'ms' },
+      target: '< 250 ms',
+      pass: p99 < 250,
+      goal: { on: 'value', below: 250 },
+    },
     row('ack', 'accept to ack (REST before the console hears back)'),
   ];
 };
