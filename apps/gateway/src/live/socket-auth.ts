@@ -174,7 +174,7 @@ export class SocketSessions implements OnModuleInit {
             if (size <= 16_384) chunks.push(c);
           });
           res.on('end', () => {
-            let body: { error?: unknown } | null = null;
+            let body: { error?: unknown } | null;
             try {
               body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { error?: unknown };
             } catch {
