@@ -203,10 +203,17 @@ export class ConsoleClient {
     });
   }
 
-  /** The first `event` matching `where`: already received, or the next to come (`seen: false`: only the next). */
-  next<T = any>(event: string, where: (p: T) => boolean = () => true, opts: { timeoutMs?: number; seen?: boolean } = {}): Promise<T> {
+  /**
+   * The first `event` matching `where`: already received, or the next to come (`seen: false`: only the next;
+   * `after`: received since `events` had that length, e.g. taken before an emit whose effects may beat its ack).
+   */
+  next<T = any>(
+    event: string,
+    where: (p: T) => boolean = () => true,
+    opts: { timeoutMs?: number; seen?: boolean; after?: number } = {},
+  ): Promise<T> {
     if (opts.seen !== false) {
-      const hit = this.events.find((e) => e.event === event && where(e.payload));
+      const hit = this.events.slice(opts.after ?? 0).find((e) => e.event === event && where(e.payload));
       if (hit) return Promise.resolve(hit.payload);
     }
     return new Promise((resolve, reject) => {
