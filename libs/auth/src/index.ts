@@ -9,3 +9,5 @@ export * from './agreements';
 export * from './password-policy';
 export * from './second-factor';
 export * from './auth-state';
+export * from './session-ledger';
+export * from './staff-names';

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { Principal } from '@hotline/auth';
+import { Principal, staffDisplayName } from '@hotline/auth';
 import { withTimeout } from '@hotline/observability';
 import { RecordsDb } from '../records-db';
 
@@ -16,8 +16,7 @@ export class OperatorNames {
     try {
       const ds = this.db.current;
       if (!ds) throw new Error('not connected');
-      const rows: { display_name: string }[] = await withTimeout(ds.query('SELECT display_name FROM staff WHERE id = ?', [p.id]), 500);
-      const name = rows[0]?.display_name || p.username;
+      const name = (await withTimeout(staffDisplayName(ds, p.id), 500)) ?? p.username;
       this.cache.set(p.id, name);
       return name;
     } catch {

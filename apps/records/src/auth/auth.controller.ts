@@ -36,6 +36,7 @@ import {
   StepUp,
   WhileLocked,
   steppedUp,
+  SessionLedger,
 } from '@hotline/auth';
 import { AuditService } from '@hotline/audit';
 import { Clock } from '@hotline/clock';
@@ -66,7 +67,6 @@ import { FactorChallenge, LoginResult, LoginService } from './login.service';
 import { PasswordChanges } from './password-changes';
 import { Passkeys } from './passkeys';
 import { Reauthentication } from './reauthentication';
-import { SessionLedger } from './session-ledger';
 
 function client(req: Request) {
   return { address: req.ip ?? req.socket.remoteAddress ?? 'unknown', userAgent: req.headers['user-agent'] };

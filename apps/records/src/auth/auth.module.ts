@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { SessionAuthority, StaffModule } from '@hotline/auth';
+import { SessionAuthority, StaffModule, SessionLedger } from '@hotline/auth';
 import { StaffSecretSeal } from '@hotline/crypto';
 import { AuthController } from './auth.controller';
 import { BootstrapAdmin } from './bootstrap-admin';
@@ -8,7 +8,6 @@ import { LoginService } from './login.service';
 import { PasswordChanges } from './password-changes';
 import { Passkeys } from './passkeys';
 import { Reauthentication } from './reauthentication';
-import { SessionLedger } from './session-ledger';
 import { AgreementWatch } from '../agreements/agreement-watch';
 import { AgreementsController } from '../agreements/agreements.controller';
 import { UsersController } from '../users/users.controller';

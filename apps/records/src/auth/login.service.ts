@@ -24,6 +24,7 @@ import {
   totpFor,
   totpStep,
   verifyPassword,
+  SessionLedger,
 } from '@hotline/auth';
 import { Clock } from '@hotline/clock';
 import { ENV, Env } from '@hotline/config';
@@ -32,7 +33,6 @@ import { REDIS, counter } from '@hotline/observability';
 import type { Role } from '@hotline/contract';
 import { LoginThrottle, Scope } from './login-throttle';
 import { webauthnParty } from './passkeys';
-import { SessionLedger } from './session-ledger';
 
 export interface LoginResult {
   accessToken: string;

@@ -9,11 +9,11 @@ import {
   stepUpRequired,
   steppedUp,
   verifyPassword,
+  SessionLedger,
 } from '@hotline/auth';
 import { Clock } from '@hotline/clock';
 import { LoginThrottle } from './login-throttle';
 import type { ClientInfo } from './login.service';
-import { SessionLedger } from './session-ledger';
 
 /**
  * A member changes their own password (or replaces the one-time password an admin set). The

@@ -1,10 +1,9 @@
 import { BadRequestException, Body, ConflictException, Controller, Get, HttpCode, NotFoundException, Patch, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { CurrentUser, DuplicateUsernameError, Principal, Roles, SelfLockoutError, StaffService } from '@hotline/auth';
+import { CurrentUser, DuplicateUsernameError, Principal, Roles, SelfLockoutError, StaffService, SessionLedger } from '@hotline/auth';
 import { UuidParam } from '../calls/uuid-param';
 import { ApiErrors } from '../common/api-errors';
 import { CreateUserDto, PasswordResetDto, StaffListDto, UpdateUserDto, UpdatedUserDto, UserDto } from '../auth/dto';
-import { SessionLedger } from '../auth/session-ledger';
 
 @ApiTags('users')
 @ApiBearerAuth()

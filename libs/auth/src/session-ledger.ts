@@ -1,18 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import {
-  AgreementCatalog,
-  AllSessionsEndedReason,
-  Principal,
-  SessionAuthority,
-  SessionRegistry,
-  SessionState,
-  StaffService,
-  compareVersions,
-} from '@hotline/auth';
 import { Clock } from '@hotline/clock';
 import { ENV, Env } from '@hotline/config';
+import { AgreementCatalog, compareVersions } from './agreements';
+import { Principal } from './principal';
+import { AllSessionsEndedReason, SessionAuthority, SessionRegistry, SessionState } from './sessions';
+import { StaffService } from './staff.service';
 
 /** One signed-in session, as its member sees it in their list. */
 export interface SessionInfo {
