@@ -1,11 +1,11 @@
 import { INestApplication } from '@nestjs/common';
-import { HourlyStats } from '@hotline/calls';
+import { HourlyStats, againOnLockConflict } from '@hotline/calls';
 import { SecureDeleteService } from '@hotline/retention';
 import { createWorkerApp } from '../../apps/worker/src/bootstrap';
 import { RetentionScanProcessor } from '../../apps/worker/src/retention/retention-scan.processor';
 import { envFor } from '../support/env-for';
 import { FakeClock } from '../support/fake-clock';
-import { TestStaff, againOnDeadlock, bearer } from '../support/factories';
+import { TestStaff, bearer } from '../support/factories';
 import { withRecordsApp } from '../support/records-app';
 import { startTwilioPeer } from '../support/gateway-app';
 import { TwilioPeer } from '../support/twilio-peer';
@@ -48,7 +48,9 @@ describe('hourly statistics that outlive deletion', () => {
     });
     const answeredAt = talkS === null ? null : new Date(startedAt.getTime() + waitS * 1000);
     const endedAt = new Date(startedAt.getTime() + (waitS + (talkS ?? 0)) * 1000);
-    await againOnDeadlock(() => f.db.query('UPDATE calls SET answered_at = ?, ended_at = ? WHERE id = ?', [answeredAt, endedAt, callId]));
+    await againOnLockConflict(() =>
+      f.db.query('UPDATE calls SET answered_at = ?, ended_at = ? WHERE id = ?', [answeredAt, endedAt, callId]),
+    );
     ids.push(callId);
     return callId;
   }
@@ -242,7 +244,7 @@ describe('hourly statistics that outlive deletion', () => {
       const abandoned = i < 2;
       const id = await f.call({ operator: abandoned ? undefined : op, startedAt, status: abandoned ? 'abandoned' : 'completed' });
       const waitS = abandoned ? 40 : i < 4 ? 20 : 5;
-      await againOnDeadlock(() =>
+      await againOnLockConflict(() =>
         f.db.query('UPDATE calls SET answered_at = ?, ended_at = ? WHERE id = ?', [
           abandoned ? null : new Date(startedAt.getTime() + waitS * 1000),
           new Date(startedAt.getTime() + (waitS + (abandoned ? 0 : 600)) * 1000),

@@ -5,7 +5,7 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { AuditService } from '@hotline/audit';
 import { StaffService, TokenService } from '@hotline/auth';
-import { CALLS_RETENTION, openCall } from '@hotline/calls';
+import { CALLS_RETENTION, againOnLockConflict, openCall } from '@hotline/calls';
 import type { RetentionConfig } from '@hotline/config';
 import type { CallStatus, Role } from '@hotline/contract';
 
@@ -73,7 +73,7 @@ export class Factory {
     const callId = randomUUID();
     const startedAt = opts.startedAt ?? new Date();
     // As the gateway's write would be (a job tried again): secure deletion running meanwhile may pick it as a deadlock's victim.
-    await againOnDeadlock(() =>
+    await againOnLockConflict(() =>
       openCall(
         this.db,
         this.retention,
@@ -90,7 +90,7 @@ export class Factory {
     );
     if (opts.operator) {
       const { id } = opts.operator;
-      await againOnDeadlock(() =>
+      await againOnLockConflict(() =>
         this.db.query('UPDATE calls SET operator_id = ?, status = ?, answered_at = ? WHERE id = ?', [
           id,
           opts.status ?? 'connected',
@@ -100,7 +100,7 @@ export class Factory {
       );
     } else if (opts.status) {
       const { status } = opts;
-      await againOnDeadlock(() => this.db.query('UPDATE calls SET status = ? WHERE id = ?', [status, callId]));
+      await againOnLockConflict(() => this.db.query('UPDATE calls SET status = ? WHERE id = ?', [status, callId]));
     }
     return callId;
   }
@@ -108,20 +108,6 @@ export class Factory {
   async count(table: string, where = '1=1', params: unknown[] = []): Promise<number> {
     const [{ n }] = await this.db.query(`SELECT COUNT(*) AS n FROM \`${table}\` WHERE ${where}`, params);
     return Number(n);
-  }
-}
-
-/** Runs `work` again (up to four times) when MariaDB picked it as a deadlock's victim: it changed nothing then. */
-export async function againOnDeadlock<T>(work: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await work();
-    } catch (e) {
-      const code =
-        (e as { code?: string; driverError?: { code?: string } }).code ?? (e as { driverError?: { code?: string } }).driverError?.code;
-      if (attempt >= 4 || code !== 'ER_LOCK_DEADLOCK') throw e;
-      await new Promise((r) => setTimeout(r, 10 * attempt));
-    }
   }
 }
 

@@ -7,3 +7,4 @@ export * from './callback-numbers';
 export * from './callback-policy';
 export * from './callback-caps';
 export * from './rescue-requests';
+export * from './lock-retry';

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { Socket } from 'socket.io';
@@ -58,7 +58,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * keeps flooding is disconnected).
  */
 @Injectable()
-export class SocketSessions implements OnModuleInit {
+export class SocketSessions implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(SocketSessions.name);
   /** This node's sockets by member of staff. */
   private readonly byStaff = new Map<string, Set<Socket>>();
@@ -73,6 +73,11 @@ export class SocketSessions implements OnModuleInit {
     private readonly agreements: AgreementCatalog,
     @Inject(ENV) private readonly env: Env,
   ) {}
+
+  onModuleDestroy(): void {
+    // The kept-alive connections to records close with the app.
+    this.recordsAgent?.destroy();
+  }
 
   async onModuleInit(): Promise<void> {
     // Outside tests and the demo a missing agreements directory stops start-up (it must not mean "no agreement").
