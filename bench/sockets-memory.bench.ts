@@ -67,7 +67,7 @@ const bench: Bench = async () => {
         target: `< ${TARGET_MB} MB`,
         pass: held.rss < TARGET_MB,
         goal: { on: 'value', below: TARGET_MB },
-        notes: `${perSocketKb.toFixed(1)} KB per socket above idle; peak ${held.peak.toFixed(0)} MB; ${registered} operators registered in Redis; gateway run as by start:gateway (ts-node, transpile-only)`,
+        notes: `${perSocketKb.toFixed(1)} KB per socket above idle; peak ${held.peak.toFixed(0)} MB; ${registered} operators registered in Redis; gateway run as by start:gateway (sources transpiled on load by swc, scripts/register.js)`,
       },
     ];
     return rows;

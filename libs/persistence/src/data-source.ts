@@ -31,7 +31,7 @@ export const RECORD_ENTITIES = [
 ];
 export const KEYSTORE_ENTITIES = [DataKeyEntity];
 
-/** Migration classes found in a folder (works from sources via ts-node and from a build). */
+/** Migration classes found in a folder (works from sources via scripts/register.js and from a build). */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- TypeORM's own type for migration classes
 function migrationsIn(folder: string): Function[] {
   const dir = join(__dirname, 'migrations', folder);
