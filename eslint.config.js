@@ -7,7 +7,7 @@ const globals = require('globals');
 
 module.exports = tseslint.config(
   {
-    ignores: ['node_modules/**', 'dist/**', 'coverage/**', '.demo/**', 'apps/gateway/console/dist/**', 'bench/results/**'],
+    ignores: ['node_modules/**', 'dist/**', 'coverage/**', '.demo/**', 'apps/console/dist/**', 'bench/results/**'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
@@ -37,7 +37,7 @@ module.exports = tseslint.config(
     },
   },
   {
-    files: ['apps/gateway/console/src/**/*.{ts,tsx}'],
+    files: ['apps/console/src/**/*.{ts,tsx}'],
     languageOptions: { globals: { ...globals.browser } },
   },
   {

@@ -2,7 +2,8 @@ import { createHash } from 'crypto';
 import { join } from 'path';
 import { build } from 'esbuild';
 
-export const CONSOLE_DIR = join(__dirname, '..', '..', 'console');
+/** The console's sources (apps/console): a browser app of its own, bundled and served by the gateway. */
+export const CONSOLE_DIR = join(__dirname, '..', '..', '..', 'console');
 
 export interface ConsoleAsset {
   body: Buffer;
