@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { AuditEntryEntity } from '@hotline/persistence';
 import { AuditRecord, GENESIS_HASH, entryHash } from './audit.chain';
 import { CheckpointStore } from './audit-checkpoints';
 
@@ -244,5 +243,3 @@ export class AuditService {
     return { ok: true, entries };
   }
 }
-
-export { AuditEntryEntity };

@@ -1,3 +1,11 @@
+/** One step of a call's destruction, as its deletion certificate records it. */
+export interface DeletionStep {
+  step: string;
+  outcome: 'done' | 'already_done' | 'skipped' | 'failed' | 'queued';
+  at: string;
+  detail?: string;
+}
+
 import type { CallStatus, DisclosableField, RiskLevel } from '@hotline/contract';
 import type { PolicyName } from '@hotline/config';
 
@@ -73,7 +81,7 @@ export interface DeletionCertificate {
   retentionDeadline: Date;
   deletionRequestId: string | null;
   destroyedAt: Date;
-  steps: { step: string; outcome: string; at: string; detail?: string }[];
+  steps: DeletionStep[];
 }
 
 export interface CallPage {

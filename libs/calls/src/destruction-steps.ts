@@ -1,10 +1,10 @@
-import type { DeletionCertificate } from './call.model';
+import type { DeletionCertificate, DeletionStep } from './call.model';
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { ENV } from '@hotline/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import type { IsolationLevel } from 'typeorm/driver/types/IsolationLevel';
-import type { DeletionStep } from '@hotline/persistence';
+import { recordsDatabaseId } from '@hotline/persistence';
 import { HOLD_IN_FORCE, heldCall } from './legal-holds';
 import { COUNTED_COLUMNS, CountedCall, HourlyStatRow, addToHourlyStats, statisticsOf } from './hourly-stats';
 
@@ -97,8 +97,7 @@ export class CallDestructionSteps {
 
   /** Which records database this is (records_identity, made with the database): the keystore is paired with it. */
   async recordsDatabaseId(): Promise<string | null> {
-    const [row] = await this.db.query('SELECT database_id FROM records_identity WHERE id = 1');
-    return row?.database_id ?? null;
+    return recordsDatabaseId(this.db);
   }
 
   /** Every recording row of these calls, deleted at Twilio or not, oldest first. */

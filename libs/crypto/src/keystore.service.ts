@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { randomBytes } from 'crypto';
 import { DataSource } from 'typeorm';
 import { ENV, Env, masterKeys } from '@hotline/config';
-import { KEYSTORE } from '@hotline/persistence';
+import { KEYSTORE, keystorePairedWith, pairKeystore } from '@hotline/persistence';
 import { DataKeyEntry, DataKeyStore } from './data-key-store';
 import { masterKeyId, unwrapDataKey, wrapDataKey } from './envelope';
 
@@ -131,16 +131,11 @@ export class KeystoreService extends DataKeyStore {
   }
 
   async pairedWith(): Promise<string | null> {
-    const [row] = await this.ds.query('SELECT records_database_id FROM keystore_identity WHERE id = 1');
-    return row?.records_database_id ?? null;
+    return keystorePairedWith(this.ds);
   }
 
   async pair(recordsDatabaseId: string): Promise<string> {
-    await this.ds.query(
-      'UPDATE keystore_identity SET records_database_id = ?, paired_at = NOW(3) WHERE id = 1 AND records_database_id IS NULL',
-      [recordsDatabaseId],
-    );
-    return (await this.pairedWith())!;
+    return (await pairKeystore(this.ds, recordsDatabaseId))!;
   }
 
   async quarantine(callIds: string[], at: Date): Promise<void> {

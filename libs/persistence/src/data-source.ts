@@ -1,35 +1,9 @@
 import { DataSource, DataSourceOptions } from 'typeorm';
-import { AuditEntryEntity } from './entities/audit-entry.entity';
-import { CallEntity } from './entities/call.entity';
-import { ConsentEntity } from './entities/consent.entity';
-import { DataKeyEntity } from './entities/data-key.entity';
-import { DeletionCertificateEntity } from './entities/deletion-certificate.entity';
-import { DeletionRequestEntity } from './entities/deletion-request.entity';
-import { EscalationEntity } from './entities/escalation.entity';
-import { LegalHoldEntity } from './entities/legal-hold.entity';
-import { NoteEntity } from './entities/note.entity';
-import { RecordingEntity } from './entities/recording.entity';
-import { RiskAssessmentEntity } from './entities/risk-assessment.entity';
-import { StaffEntity } from './entities/staff.entity';
 import { join } from 'path';
+import { pairKeystore, recordsDatabaseId } from './database-identity';
 import { readdirSync } from 'fs';
 
 export const KEYSTORE = 'keystore';
-
-export const RECORD_ENTITIES = [
-  StaffEntity,
-  CallEntity,
-  NoteEntity,
-  RiskAssessmentEntity,
-  ConsentEntity,
-  RecordingEntity,
-  LegalHoldEntity,
-  EscalationEntity,
-  DeletionCertificateEntity,
-  DeletionRequestEntity,
-  AuditEntryEntity,
-];
-export const KEYSTORE_ENTITIES = [DataKeyEntity];
 
 /** Migration classes found in a folder (works from sources via scripts/register.js and from a build). */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- TypeORM's own type for migration classes
@@ -57,7 +31,8 @@ export function recordsDataSourceOptions(url: string, extra: Partial<DataSourceO
   return {
     ...common,
     url,
-    entities: RECORD_ENTITIES,
+    // No entities: every table is read and written in SQL by the lib that owns it (scripts/table-owners.js).
+    entities: [],
     migrations: migrationsIn('records'),
     migrationsTableName: 'migrations',
     extra: { connectionLimit: 20 },
@@ -70,7 +45,7 @@ export function keystoreDataSourceOptions(url: string, extra: Partial<DataSource
     ...common,
     name: KEYSTORE,
     url,
-    entities: KEYSTORE_ENTITIES,
+    entities: [],
     migrations: migrationsIn('keystore'),
     migrationsTableName: 'migrations',
     extra: { connectionLimit: 10 },
@@ -93,11 +68,7 @@ export async function runMigrations(databaseUrl: string, keystoreUrl: string): P
     }
     // An unpaired keystore is paired with the records database it was migrated beside (a paired one
     // keeps its pairing: migrating it beside another records database changes nothing).
-    const [identity] = await records.query('SELECT database_id FROM records_identity WHERE id = 1');
-    await keystore.query(
-      'UPDATE keystore_identity SET records_database_id = ?, paired_at = NOW(3) WHERE id = 1 AND records_database_id IS NULL',
-      [identity.database_id],
-    );
+    await pairKeystore(keystore, (await recordsDatabaseId(records))!);
   } finally {
     for (const ds of [records, keystore]) if (ds.isInitialized) await ds.destroy();
   }

@@ -5,7 +5,7 @@ import { CallDestructionSteps, DestructionCandidate, NewCertificate } from '@hot
 import { Clock, systemClock } from '@hotline/clock';
 import { ContactKeys, DataKeyStore, PublishedContactKey, sealContact } from '@hotline/crypto';
 import { RetentionJobs } from '@hotline/jobs';
-import type { DeletionStep } from '@hotline/persistence';
+import type { DeletionStep } from '@hotline/calls';
 import { retentionMetrics } from './metrics';
 
 export type DeletionReason = 'retention' | 'caller_request';

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { CallDestructionSteps } from '@hotline/calls';
 import { ContactKeys } from '@hotline/crypto';
 import { NotYet } from '@hotline/jobs';
-import type { DeletionStep } from '@hotline/persistence';
+import type { DeletionStep } from '@hotline/calls';
 import { TwilioService, isTwilioNotYetDeletable } from '@hotline/twilio';
 import { CallLiveAtTwilioError, CleanupEntry, cleanupContext } from './secure-delete.service';
 
