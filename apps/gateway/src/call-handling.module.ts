@@ -1,68 +1,46 @@
-import { MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
-import { TokenModule } from '@hotline/auth';
-import { ENV, Env, WORDING, Wording } from '@hotline/config';
-import { PseudonymModule } from '@hotline/crypto/pseudonym';
-import { CallRecordJobs } from '@hotline/jobs';
+import { Module } from '@nestjs/common';
 import { TwilioModule } from '@hotline/twilio';
-import { CallRecordsService } from './calls/call-records.service';
-import { CallRecordsWorker } from './calls/call-records.worker';
-import { LiveEvents } from './live/live-events';
-import { SocketSessions } from './live/socket-auth';
-import { OperatorGateway } from './live/operator.gateway';
-import { OperatorNames } from './live/operator-names';
-import { SupervisorGateway } from './live/supervisor.gateway';
-// The privacy line (issue 6) lives in its own module; the signature middleware below covers its paths too.
+import { CallRecordsModule } from './calls/call-records.module';
+import { ConferenceModule } from './conference/conference.module';
+import { LiveModule } from './live/live.module';
+import { OverflowModule } from './overflow/overflow.module';
 import { PrivacyLineModule } from './privacy/privacy-line.module';
-// Overflow, callbacks and active rescue's caller location (issue 15): their own module files.
-import { OverflowController } from './overflow/overflow.controller';
-import { overflowProviders } from './overflow/overflow.providers';
-import { CallAnswers } from './routing/call-answers';
-import { CallConnector } from './routing/call-connector';
-import { RoutingEngine } from './routing/routing.engine';
-import { routingProviders } from './routing/routing.providers';
-import { CallFlowService } from './telephony/call-flow.service';
-import { TwilioSignatureMiddleware } from './telephony/twilio-signature.middleware';
-import { CallTwiml } from './telephony/twiml';
-import { RecordingController, VoiceController } from './telephony/voice.controller';
-import { ConferenceCalls } from './conference/conference-calls.service';
-import { ConferenceController } from './conference/conference.controller';
-import { ConferenceTwiml } from './conference/conference-twiml';
-import { VoiceTokenController } from './voice/voice-token.controller';
+import { RoutingModule } from './routing/routing.module';
+import { SocketsModule } from './sockets/sockets.module';
+import { RoutingStateModule } from './state/routing-state';
+import { TelephonyModule } from './telephony/telephony.module';
+import { TwimlModule } from './twiml/twiml.module';
+import { VoiceModule } from './voice/voice.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 /**
- * Call handling: Twilio webhooks and the call flow, routing in Redis, the `/operator` and
- * `/supervisor` namespaces, the voice token. Expects RecordsDb, ENV and REDIS from GatewayModule.
+ * Call handling, one module per folder, each importing only those below it (docs/architecture.md;
+ * .dependency-cruiser.js enforces the order):
+ *
+ *   webhooks, twiml, state, calls   the Twilio webhook layer, TwiML, shared state in Redis, the link to records
+ *   live                            the live-events port the others publish to
+ *   routing                         who gets the next caller
+ *   conference, overflow, privacy   the call once accepted; what a waiting caller is offered; the privacy line
+ *   telephony                       the caller's path from the first ring
+ *   sockets, voice                  the consoles' sockets and voice token
+ *
+ * Expects RecordsDb, ENV and the job queues from GatewayModule.
  */
 @Module({
-  imports: [TokenModule, PseudonymModule, TwilioModule, PrivacyLineModule],
-  controllers: [VoiceController, RecordingController, VoiceTokenController, OverflowController, ConferenceController],
-  providers: [
-    ...routingProviders,
-    { provide: CallTwiml, inject: [ENV, WORDING], useFactory: (env: Env, wording: Wording) => new CallTwiml(env.PUBLIC_URL, wording) },
-    {
-      provide: ConferenceTwiml,
-      inject: [CallTwiml, WORDING],
-      useFactory: (calls: CallTwiml, wording: Wording) => new ConferenceTwiml(calls, wording),
-    },
-    ConferenceCalls,
-    ...overflowProviders,
-    CallRecordJobs,
-    CallRecordsService,
-    CallRecordsWorker,
-    LiveEvents,
-    RoutingEngine,
-    CallAnswers,
-    CallConnector,
-    CallFlowService,
-    OperatorNames,
-    SocketSessions,
-    OperatorGateway,
-    SupervisorGateway,
-    TwilioSignatureMiddleware,
+  imports: [
+    TwilioModule,
+    WebhooksModule,
+    TwimlModule,
+    RoutingStateModule,
+    CallRecordsModule,
+    LiveModule,
+    RoutingModule,
+    ConferenceModule,
+    OverflowModule,
+    PrivacyLineModule,
+    TelephonyModule,
+    SocketsModule,
+    VoiceModule,
   ],
 })
-export class CallHandlingModule implements NestModule {
-  configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(TwilioSignatureMiddleware).forRoutes({ path: 'twilio/*path', method: RequestMethod.ALL });
-  }
-}
+export class CallHandlingModule {}

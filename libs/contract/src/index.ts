@@ -9,3 +9,4 @@ export * from './roles';
 export * from './calls';
 export * from './socket';
 export * from './voice-legs';
+export * from './ids';

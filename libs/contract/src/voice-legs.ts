@@ -11,6 +11,7 @@
  * query of a Participant's `To` (`client:op-…?callId=…&purpose=…`); the Voice SDK shows them as
  * `call.customParameters` (a Map).
  */
+import { isId } from './ids';
 
 export const VOICE_LEG_PURPOSES = ['offer', 'transfer', 'callback', 'supervision'] as const;
 export type VoiceLegPurpose = (typeof VOICE_LEG_PURPOSES)[number];
@@ -36,8 +37,6 @@ export function voiceLegParameters(staffId: string, a: VoiceLegAnnouncement): Re
   return { callId: a.callId, purpose: a.purpose, staffId, leg: a.leg };
 }
 
-const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
 /** A leg's custom parameters (a Map from the SDK, or a plain object), or null when they are not a Hotline leg's. */
 export function readVoiceLeg(params: ReadonlyMap<string, string> | Record<string, string> | null | undefined): VoiceLegParameters | null {
   if (!params) return null;
@@ -47,7 +46,7 @@ export function readVoiceLeg(params: ReadonlyMap<string, string> | Record<string
   const purpose = get('purpose');
   const staffId = get('staffId');
   const leg = get('leg');
-  if (!callId || !ID.test(callId) || !staffId || !ID.test(staffId) || !leg || !ID.test(leg)) return null;
+  if (!callId || !isId(callId) || !staffId || !isId(staffId) || !leg || !isId(leg)) return null;
   if (!(VOICE_LEG_PURPOSES as readonly string[]).includes(purpose ?? '')) return null;
   return { callId, purpose: purpose as VoiceLegPurpose, staffId, leg };
 }

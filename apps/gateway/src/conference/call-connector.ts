@@ -8,8 +8,8 @@ import { TwilioService, isTwilioCallEnded } from '@hotline/twilio';
 import { CallRecordsService } from '../calls/call-records.service';
 import { LiveEvents } from '../live/live-events';
 import { RecordsDb } from '../records-db';
-import { RoutingEngine } from './routing.engine';
-import { ConferenceCalls } from '../conference/conference-calls.service';
+import { RoutingEngine } from '../routing/routing.engine';
+import { ConferenceBridge } from './conference-bridge';
 
 const LOOKUP_MS = 800;
 const connects = counter('hotline_connects_total', 'Accepted offers by outcome', ['outcome']);
@@ -27,7 +27,7 @@ export class CallConnector {
     private readonly records: CallRecordsService,
     private readonly db: RecordsDb,
     private readonly clock: Clock,
-    private readonly conference: ConferenceCalls,
+    private readonly conference: ConferenceBridge,
   ) {}
 
   async accept(operatorId: string, callId: string): Promise<AckReply> {

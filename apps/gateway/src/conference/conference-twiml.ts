@@ -1,6 +1,6 @@
 import { Wording } from '@hotline/config';
 import { VoiceResponse } from '@hotline/twilio';
-import { CallTwiml } from '../telephony/twiml';
+import { CallTwiml } from '../twiml/twiml';
 
 /** Conference and participant status callbacks (`?c=<callId>`). */
 export const CONFERENCE_STATUS_PATH = '/twilio/conference/status';

@@ -2,8 +2,9 @@ import { Body, Controller, Header, HttpCode, Logger, Post, Query } from '@nestjs
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Public } from '@hotline/auth';
 import { WEBHOOK_BUDGET_MS, answerWithin } from '@hotline/twilio';
-import { CallTwiml } from '../telephony/twiml';
-import { ConferenceCalls, TwilioParams } from './conference-calls.service';
+import { CallTwiml } from '../twiml/twiml';
+import { TwilioParams } from '../webhooks/twilio-params';
+import { ConferenceEvents } from './conference-events';
 import { ConferenceTwiml } from './conference-twiml';
 
 /**
@@ -20,7 +21,7 @@ export class ConferenceController {
   private readonly logger = new Logger(ConferenceController.name);
 
   constructor(
-    private readonly calls: ConferenceCalls,
+    private readonly events: ConferenceEvents,
     private readonly twiml: ConferenceTwiml,
   ) {}
 
@@ -28,7 +29,7 @@ export class ConferenceController {
   @HttpCode(200)
   @Header('Content-Type', 'text/xml')
   async status(@Query() query: TwilioParams, @Body() body: TwilioParams): Promise<string> {
-    await this.applied('status', this.calls.status(query, body ?? {}));
+    await this.applied('status', this.events.status(query, body ?? {}));
     return CallTwiml.empty();
   }
 
@@ -36,7 +37,7 @@ export class ConferenceController {
   @HttpCode(200)
   @Header('Content-Type', 'text/xml')
   async leg(@Query() query: TwilioParams, @Body() body: TwilioParams): Promise<string> {
-    await this.applied('leg', this.calls.leg(query, body ?? {}));
+    await this.applied('leg', this.events.leg(query, body ?? {}));
     return CallTwiml.empty();
   }
 
@@ -44,7 +45,7 @@ export class ConferenceController {
   @HttpCode(200)
   @Header('Content-Type', 'text/xml')
   async recording(@Query() query: TwilioParams, @Body() body: TwilioParams): Promise<string> {
-    await this.applied('recording', this.calls.recording(query, body ?? {}));
+    await this.applied('recording', this.events.recording(query, body ?? {}));
     return CallTwiml.empty();
   }
 

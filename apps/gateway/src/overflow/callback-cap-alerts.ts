@@ -2,14 +2,13 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import type Redis from 'ioredis';
 import { CALLBACK_CAPS_PREFIX, CallbackCapMessage, callbackCapChannel } from '@hotline/calls/callback-caps';
 import { ENV, Env } from '@hotline/config';
-import { CALLBACK_CAPS, CALLBACK_CAP_STAGES } from '@hotline/contract';
+import { CALLBACK_CAPS, CALLBACK_CAP_STAGES, isId } from '@hotline/contract';
 import { createRedis, withTimeout } from '@hotline/observability';
 import { LiveEvents } from '../live/live-events';
-import { ROUTING_REDIS } from '../routing/routing.providers';
+import { ROUTING_REDIS } from '../state/routing-state';
 
 /** How long a relayed alert's id is remembered, so that one gateway node alone relays it. */
 const RELAYED_MS = 10 * 60_000;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
  * Relays to the wallboard (`alert:callback_cap`) the alerts records publishes when a cap on
@@ -49,7 +48,7 @@ export class CallbackCapAlerts implements OnApplicationBootstrap, OnApplicationS
     } catch {
       return false;
     }
-    if (!m || !UUID.test(String(m.id)) || !CALLBACK_CAPS.includes(m.cap) || !CALLBACK_CAP_STAGES.includes(m.stage)) return false;
+    if (!m || !isId(String(m.id)) || !CALLBACK_CAPS.includes(m.cap) || !CALLBACK_CAP_STAGES.includes(m.stage)) return false;
     const mine = await withTimeout(this.redis.set(`${CALLBACK_CAPS_PREFIX}:relayed:${m.id}`, '1', 'PX', RELAYED_MS, 'NX'), 1000).catch(
       () => null,
     );

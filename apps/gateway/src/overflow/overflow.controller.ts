@@ -1,8 +1,8 @@
 import { Body, Controller, Header, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Public } from '@hotline/auth';
-import type { TwilioParams } from '../telephony/call-flow.service';
-import { CallTwiml } from '../telephony/twiml';
+import type { TwilioParams } from '../webhooks/twilio-params';
+import { CallTwiml } from '../twiml/twiml';
 import { OverflowService } from './overflow.service';
 
 /** Twilio's webhooks for overflow and callbacks. Signatures are checked by TwilioSignatureMiddleware (twilio/*). */

@@ -24,17 +24,15 @@ import { counter, withTimeout } from '@hotline/observability';
 import { CallerLocations, DEFAULT_ROUTING_PREFIX, RoutingStore } from '@hotline/routing';
 import { LiveEvents } from '../live/live-events';
 import { RecordsDb } from '../records-db';
-import { voiceLeg } from '../telephony/voice-legs';
-import { ROUTING_REDIS } from '../routing/routing.providers';
-import type { TwilioParams } from '../telephony/call-flow.service';
-import { CallTwiml } from '../telephony/twiml';
+import { voiceLeg } from '../twiml/voice-legs';
+import { ROUTING_REDIS } from '../state/routing-state';
+import { CallTwiml } from '../twiml/twiml';
 import { CODE_CHOICES, OverflowTwiml } from './overflow.twiml';
+import { TwilioParams, isCallSid, isId, str } from '../webhooks/twilio-params';
 
 const REDIS_MS = 1000;
 const MYSQL_MS = 1500;
 const STATE_TTL_SECONDS = 6 * 3600;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const CALL_SID = /^CA[0-9a-fA-F]{32}$/;
 /** How long a machine answering a callback is remembered for its status callback (Redis, by attempt id). */
 const MACHINE_MARK_SECONDS = 3600;
 
@@ -43,10 +41,6 @@ const refusals = counter('hotline_callback_refused_total', 'Callbacks and follow
   'stage',
   'reason',
 ]);
-
-function str(v: string | string[] | undefined): string {
-  return typeof v === 'string' ? v : Array.isArray(v) ? (v[0] ?? '') : '';
-}
 
 /**
  * When nobody can answer (the line is closed, no operator is signed in, or the caller has waited
@@ -109,7 +103,7 @@ export class OverflowService {
    * Fails open: when Redis or MySQL cannot say, the caller keeps waiting.
    */
   async check(callId: string, callSid: string, from: string, consent: boolean, enqueuedAt: number): Promise<string | null> {
-    if (!this.cfg.overflow.length || !UUID.test(callId)) return null;
+    if (!this.cfg.overflow.length || !isId(callId)) return null;
     const now = this.clock.nowMs();
     const waited = now - enqueuedAt;
     let reason: OverflowReason | null = null;
@@ -148,7 +142,7 @@ export class OverflowService {
     const offered = [...str(query.o)].map((k) => CODE_CHOICES[k]).filter(Boolean);
     const digit = Number(str(params.Digits));
     const choice: OverflowChoice | undefined = offered[digit - 1];
-    if (!UUID.test(callId) || !choice) return this.twiml.words('keepWaiting');
+    if (!isId(callId) || !choice) return this.twiml.words('keepWaiting');
     const q = { c: callId };
     if (choice === 'keep_waiting') {
       choices.inc({ step: 'keep_waiting' });
@@ -179,7 +173,7 @@ export class OverflowService {
     const callId = str(query.c);
     const from = str(params.From);
     const callSid = str(params.CallSid);
-    if (!UUID.test(callId) || !CALL_SID.test(callSid)) return this.twiml.words('notConsented');
+    if (!isId(callId) || !isCallSid(callSid)) return this.twiml.words('notConsented');
     const check = this.callbackNumber(from);
     if (!check.ok) return this.refuseCallback(callId, check.refusal);
     const number = check.number;
@@ -257,7 +251,7 @@ export class OverflowService {
   /** The answer to the voicemail consent: 1 records the consent and leaves the queue to record; else nothing is recorded. */
   async voicemailConsent(query: TwilioParams, params: TwilioParams): Promise<string> {
     const callId = str(query.c);
-    if (!UUID.test(callId)) return this.twiml.words('notConsented');
+    if (!isId(callId)) return this.twiml.words('notConsented');
     const granted = str(params.Digits) === '1';
     const at = this.clock.now();
     try {
@@ -281,12 +275,12 @@ export class OverflowService {
     // Twilio's own failures: the caller hears so. Hung up, or taken out of the queue by a call update
     // (an operator's dial): nothing to add, the call is elsewhere.
     if (['queue-full', 'error', 'system-error'].includes(result)) return this.twiml.unavailable();
-    if (result !== 'leave' || !UUID.test(callId)) return CallTwiml.empty();
+    if (result !== 'leave' || !isId(callId)) return CallTwiml.empty();
     const next = await withTimeout(this.redis.hget(this.stateKey(callId), 'next'), REDIS_MS).catch(() => null);
     // Out of the queue for good: out of routing too (no operator is offered a caller who is recording a
     // message or on the backup line), and the caller-ID location goes. The record ends when they hang up.
     const callSid = str(params.CallSid);
-    if (CALL_SID.test(callSid)) await withTimeout(this.store.callStatus(callSid, null, true), REDIS_MS).catch(() => undefined);
+    if (isCallSid(callSid)) await withTimeout(this.store.callStatus(callSid, null, true), REDIS_MS).catch(() => undefined);
     await withTimeout(this.locations.forget(callId), REDIS_MS).catch(() => undefined);
     if (next === 'callback_booked') return this.twiml.callbackBooked();
     if (next === 'voicemail') return this.twiml.voicemail(callId);
@@ -322,7 +316,7 @@ export class OverflowService {
   async callbackAnswered(query: TwilioParams, params: TwilioParams): Promise<string> {
     const operatorId = str(query.o);
     const callId = str(query.c);
-    if (!UUID.test(operatorId) || !UUID.test(callId)) return this.twiml.unavailable();
+    if (!isId(operatorId) || !isId(callId)) return this.twiml.unavailable();
     const answeredBy = str(params.AnsweredBy);
     if (answeredBy === 'fax' || answeredBy.startsWith('machine')) {
       await this.machineAnswered(str(query.a));
@@ -335,7 +329,7 @@ export class OverflowService {
 
   /** A machine took the attempt: on record now, and remembered for its status callback should the record fail. */
   private async machineAnswered(attemptId: string): Promise<void> {
-    if (!UUID.test(attemptId)) return;
+    if (!isId(attemptId)) return;
     await withTimeout(this.redis.set(this.machineKey(attemptId), '1', 'EX', MACHINE_MARK_SECONDS), REDIS_MS).catch(() => undefined);
     try {
       const r = await this.book((b) => b.attemptEnded(attemptId, 'machine', this.clock.now()));
@@ -360,7 +354,7 @@ export class OverflowService {
       canceled: 'canceled',
     };
     let outcome = outcomes[status];
-    if (!UUID.test(attemptId) || !outcome) return;
+    if (!isId(attemptId) || !outcome) return;
     if (outcome === 'reached' && (await withTimeout(this.redis.get(this.machineKey(attemptId)), REDIS_MS).catch(() => null)))
       outcome = 'machine';
     const r = await this.book((b) => b.attemptEnded(attemptId, outcome, this.clock.now()));
@@ -368,7 +362,7 @@ export class OverflowService {
     // Twilio's record of the outbound call holds the number it dialled: deleted, with the legs it opened,
     // by a job (its CallSid only) that waits out Twilio's refusal to delete a call just over (20009).
     const callSid = str(params.CallSid);
-    if (CALL_SID.test(callSid) && !(await this.callDeletions.deleteCall(callSid).catch(() => false)))
+    if (isCallSid(callSid) && !(await this.callDeletions.deleteCall(callSid).catch(() => false)))
       this.logger.warn(`callback attempt ${attemptId}: the deletion of its call at Twilio not queued; the worker's reconciler will`);
   }
 

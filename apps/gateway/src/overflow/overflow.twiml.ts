@@ -1,8 +1,9 @@
 import { OverflowChoice, OverflowReason, RoutingConfig, Wording } from '@hotline/config';
 import { VoiceResponse } from '@hotline/twilio';
-import { RECORDING_STATUS_PATH, clientNoun } from '../telephony/twiml';
-import type { VoiceLeg } from '../telephony/voice-legs';
-export { QUEUE_LEFT_PATH } from '../telephony/twiml';
+import { RECORDING_STATUS_PATH } from '../twiml/twiml';
+import { clientNoun } from '../twiml/voice-legs';
+import type { VoiceLeg } from '../twiml/voice-legs';
+export { QUEUE_LEFT_PATH } from '../twiml/twiml';
 
 export const OVERFLOW_CHOICE_PATH = '/twilio/voice/overflow/choice';
 export const CALLBACK_CONSENT_PATH = '/twilio/voice/overflow/callback-consent';

@@ -4,15 +4,9 @@ import { PrivacyCaller, PrivacyIntent, PrivacyRequests, privacyLineSteps as step
 import { WEBHOOK_BUDGET_MS, answerWithin } from '@hotline/twilio';
 import { PrivacySession, PrivacySessions } from './privacy-session';
 import { PrivacyTwiml, spokenDuration } from './privacy-twiml';
+import { TwilioParams, isCallSid, str } from '../webhooks/twilio-params';
 
-export type TwilioParams = Record<string, string | string[] | undefined>;
-
-const CALL_SID = /^CA[0-9a-fA-F]{32}$/;
 const INTENTS: Record<string, PrivacyIntent> = { '1': 'delete', '2': 'withdraw', '3': 'cancel' };
-
-function str(v: string | string[] | undefined): string {
-  return typeof v === 'string' ? v : Array.isArray(v) ? (v[0] ?? '') : '';
-}
 
 /** Thrown when a step cannot go on (unknown call, number changed, state lost): the caller is told to call again. */
 class PrivacyLineStop extends Error {
@@ -58,7 +52,7 @@ export class PrivacyLineService {
 
   private async run(name: string, callSid: string, fn: (callSid: string) => Promise<string>): Promise<string> {
     try {
-      if (!CALL_SID.test(callSid)) throw new PrivacyLineStop('no valid CallSid');
+      if (!isCallSid(callSid)) throw new PrivacyLineStop('no valid CallSid');
       return await fn(callSid);
     } catch (e) {
       steps.inc({ step: 'unavailable' });

@@ -2,7 +2,8 @@ import { Body, Controller, Header, HttpCode, Post, Query } from '@nestjs/common'
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Public } from '@hotline/auth';
 import { MessagingResponse, WEBHOOK_BUDGET_MS, answerWithin } from '@hotline/twilio';
-import { PrivacyLineService, TwilioParams } from './privacy-line.service';
+import { TwilioParams } from '../webhooks/twilio-params';
+import { PrivacyLineService } from './privacy-line.service';
 import { SmsStatusService } from './sms-status.service';
 
 /**

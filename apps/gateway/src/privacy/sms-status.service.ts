@@ -5,7 +5,7 @@ import { counter, withTimeout } from '@hotline/observability';
 import { FINAL_SMS_STATUSES, markSmsDeleted, smsKnown } from '@hotline/privacy';
 import { TwilioService } from '@hotline/twilio';
 import { RecordsDb } from '../records-db';
-import type { TwilioParams } from './privacy-line.service';
+import type { TwilioParams } from '../webhooks/twilio-params';
 
 const MESSAGE_SID = /^(SM|MM)[0-9a-fA-F]{32}$/;
 /** The deletion at Twilio is tried this long inside the callback; past it the delayed delete-sms job does it. */

@@ -18,15 +18,18 @@ import {
   OperatorServerEvents,
   OperatorStatus,
   TransferTarget,
+  isId,
 } from '@hotline/contract';
 import { RoutingStore } from '@hotline/routing';
-import { CallConnector } from '../routing/call-connector';
+import { CallConnector } from '../conference/call-connector';
 import { RoutingEngine } from '../routing/routing.engine';
 import { CallRecordsService } from '../calls/call-records.service';
 import { CallAnswers } from '../routing/call-answers';
-import { ConferenceCalls } from '../conference/conference-calls.service';
-import { LiveEvents, OperatorNamespace, offeredPayload, operatorRoom } from './live-events';
-import { OperatorNames } from './operator-names';
+import { ConferenceBridge } from '../conference/conference-bridge';
+import { HelpRequests } from '../conference/help-requests';
+import { Transfers } from '../conference/transfers';
+import { LiveEvents, OperatorNamespace, offeredPayload, operatorRoom } from '../live/live-events';
+import { OperatorNames } from '../live/operator-names';
 import { SocketData, SocketSessions } from './socket-auth';
 
 type OperatorSocket = Socket<OperatorClientEvents, OperatorServerEvents, Record<string, never>, SocketData>;
@@ -34,12 +37,11 @@ type OperatorSocket = Socket<OperatorClientEvents, OperatorServerEvents, Record<
 /** `@SubscribeMessage` for an `/operator` client event, its name checked against the contract. */
 const OnOperator = (event: keyof OperatorClientMessages) => SubscribeMessage(event);
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const CATEGORY = /^[A-Za-z0-9 _-]{1,64}$/;
 
 function callIdOf(p: unknown): string | null {
   const id = (p as { callId?: unknown } | null)?.callId;
-  return typeof id === 'string' && UUID.test(id) ? id : null;
+  return typeof id === 'string' && isId(id) ? id : null;
 }
 
 /**
@@ -59,7 +61,9 @@ export class OperatorGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     private readonly connector: CallConnector,
     private readonly records: CallRecordsService,
     private readonly names: OperatorNames,
-    private readonly conference: ConferenceCalls,
+    private readonly bridge: ConferenceBridge,
+    private readonly transfers: Transfers,
+    private readonly helpRequests: HelpRequests,
     private readonly answers: CallAnswers,
   ) {}
 
@@ -104,7 +108,7 @@ export class OperatorGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     } else if (status === 'on_call') {
       const caller = await this.answers.callerHint(call.pseudonym, callId);
       socket.emit('call:connected', caller ? { callId, caller } : { callId });
-      await this.conference.resume(socket.data.principal.id, callId);
+      await this.bridge.resume(socket.data.principal.id, callId);
     } else if (status === 'wrap_up') {
       socket.emit('call:ended', { callId });
     }
@@ -198,7 +202,7 @@ export class OperatorGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     if (!callId) return { ok: false, error: 'callId must be a call id' };
     const hold = (body as { hold?: unknown }).hold;
     if (typeof hold !== 'boolean') return { ok: false, error: 'hold must be true or false' };
-    return this.act(socket, 'hold', callId, (me) => this.conference.hold(me, callId, hold));
+    return this.act(socket, 'hold', callId, (me) => this.bridge.hold(me, callId, hold));
   }
 
   @OnOperator('call:transfer')
@@ -212,12 +216,12 @@ export class OperatorGateway implements OnGatewayInit, OnGatewayConnection, OnGa
       const t = to as { operatorId?: unknown; directoryId?: unknown };
       if (typeof to !== 'object' || Object.keys(to).length !== 1)
         return { ok: false, error: 'to must be { operatorId } or { directoryId }' };
-      if (typeof t.operatorId === 'string' && UUID.test(t.operatorId)) target = { operatorId: t.operatorId };
+      if (typeof t.operatorId === 'string' && isId(t.operatorId)) target = { operatorId: t.operatorId };
       else if (typeof t.directoryId === 'string' && /^[a-z0-9][a-z0-9-]{0,63}$/.test(t.directoryId))
         target = { directoryId: t.directoryId };
       else return { ok: false, error: 'to must be { operatorId } or { directoryId }' };
     }
-    return this.act(socket, 'transfer', callId, (me) => this.conference.transfer(me, callId, mode, target));
+    return this.act(socket, 'transfer', callId, (me) => this.transfers.transfer(me, callId, mode, target));
   }
 
   @OnOperator('transfer:complete')
@@ -227,13 +231,13 @@ export class OperatorGateway implements OnGatewayInit, OnGatewayConnection, OnGa
   ): Promise<OperatorAck<'transfer:complete'>> {
     const callId = callIdOf(body);
     if (!callId) return { ok: false, error: 'callId must be a call id' };
-    return this.act(socket, 'transfer', callId, (me) => this.conference.complete(me, callId));
+    return this.act(socket, 'transfer', callId, (me) => this.transfers.complete(me, callId));
   }
 
   @OnOperator('help:request')
   async help(@ConnectedSocket() socket: OperatorSocket, @MessageBody() body: unknown): Promise<OperatorAck<'help:request'>> {
     const callId = callIdOf(body);
     if (!callId) return { ok: false, error: 'callId must be a call id' };
-    return this.act(socket, 'help', callId, (me) => this.conference.help(me, callId));
+    return this.act(socket, 'help', callId, (me) => this.helpRequests.help(me, callId));
   }
 }

@@ -8,16 +8,17 @@ import {
   SupervisorClientEvents,
   SupervisorClientMessages,
   SupervisorServerEvents,
+  isId,
 } from '@hotline/contract';
-import { ConferenceCalls, REASON_MAX } from '../conference/conference-calls.service';
-import { LiveEvents, SupervisorNamespace, WALLBOARD_ROOM, supervisorRoom } from './live-events';
+import { REASON_MAX } from '../conference/conference-common';
+import { Supervision } from '../conference/supervision';
+import { LiveEvents, SupervisorNamespace, WALLBOARD_ROOM, supervisorRoom } from '../live/live-events';
 import { SocketData, SocketSessions } from './socket-auth';
 
 type SupervisorSocket = Socket<SupervisorClientEvents, SupervisorServerEvents, Record<string, never>, SocketData>;
 
 /** `@SubscribeMessage` for a `/supervisor` client event, its name checked against the contract. */
 const OnSupervisor = (event: keyof SupervisorClientMessages) => SubscribeMessage(event);
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
  * `/supervisor`: the wallboard. `queue:stats` on connect and within a second of any change
@@ -31,7 +32,7 @@ export class SupervisorGateway implements OnGatewayInit, OnGatewayConnection {
   constructor(
     private readonly sockets: SocketSessions,
     private readonly live: LiveEvents,
-    private readonly conference: ConferenceCalls,
+    private readonly supervision: Supervision,
   ) {}
 
   afterInit(ns: SupervisorNamespace): void {
@@ -58,12 +59,12 @@ export class SupervisorGateway implements OnGatewayInit, OnGatewayConnection {
     const me = socket.data.principal;
     if (me.role !== 'supervisor') return { ok: false, error: 'forbidden: supervisors only' };
     const { callId, mode, reason } = (body ?? {}) as { callId?: unknown; mode?: unknown; reason?: unknown };
-    if (typeof callId !== 'string' || !UUID.test(callId)) return { ok: false, error: 'callId must be a call id' };
+    if (typeof callId !== 'string' || !isId(callId)) return { ok: false, error: 'callId must be a call id' };
     if (mode !== 'listen' && mode !== 'coach' && mode !== 'join') return { ok: false, error: 'mode must be listen, coach or join' };
     const why = typeof reason === 'string' ? reason.trim() : '';
     if (why.length < 3 || why.length > REASON_MAX) return { ok: false, error: `reason is required (3 to ${REASON_MAX} characters)` };
     try {
-      return await this.conference.supervise(me.id, callId, mode, why);
+      return await this.supervision.supervise(me.id, callId, mode, why);
     } catch (e) {
       this.logger.warn(`supervision of call ${callId} failed: ${(e as Error).message.slice(0, 120)}`);
       return { ok: false, error: 'supervision_failed' };
@@ -73,9 +74,9 @@ export class SupervisorGateway implements OnGatewayInit, OnGatewayConnection {
   @OnSupervisor('call:unsupervise')
   async unsupervise(@ConnectedSocket() socket: SupervisorSocket, @MessageBody() body: unknown): Promise<SupervisorAck<'call:unsupervise'>> {
     const callId = (body as { callId?: unknown } | null)?.callId;
-    if (typeof callId !== 'string' || !UUID.test(callId)) return { ok: false, error: 'callId must be a call id' };
+    if (typeof callId !== 'string' || !isId(callId)) return { ok: false, error: 'callId must be a call id' };
     try {
-      return await this.conference.unsupervise(socket.data.principal.id, callId);
+      return await this.supervision.unsupervise(socket.data.principal.id, callId);
     } catch (e) {
       this.logger.warn(`end of supervision of call ${callId} failed: ${(e as Error).message.slice(0, 120)}`);
       return { ok: false, error: 'supervision_failed' };

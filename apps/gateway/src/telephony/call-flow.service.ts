@@ -10,21 +10,13 @@ import { LiveEvents } from '../live/live-events';
 import { OverflowService } from '../overflow/overflow.service';
 import { CallAnswers } from '../routing/call-answers';
 import { RoutingEngine } from '../routing/routing.engine';
-import { CallTwiml, ConsentQuestion } from './twiml';
+import { CallTwiml, ConsentQuestion } from '../twiml/twiml';
+import { TwilioParams, isCallSid, isId, str } from '../webhooks/twilio-params';
 
 const REDIS_MS = 1000;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const TERMINAL = new Set(['completed', 'busy', 'failed', 'no-answer', 'canceled']);
 
 const intake = counter('hotline_calls_total', 'Calls by step of the call flow', ['step']);
-
-export type TwilioParams = Record<string, string | string[] | undefined>;
-
-function str(v: string | string[] | undefined): string {
-  return typeof v === 'string' ? v : Array.isArray(v) ? (v[0] ?? '') : '';
-}
-
-const CALL_SID = /^CA[0-9a-fA-F]{32}$/;
 
 /**
  * The caller's path through the gateway. Nothing here waits on MySQL or Redis for long: when
@@ -61,14 +53,14 @@ export class CallFlowService {
 
   /** The menu's answer: 1 consents to recording, 2 or silence declines, 9 goes to the privacy line. */
   async consent(query: TwilioParams, params: TwilioParams): Promise<string> {
-    const callId = UUID.test(str(query.c)) ? str(query.c) : randomUUID();
+    const callId = isId(str(query.c)) ? str(query.c) : randomUUID();
     const startedAt = /^\d{10,14}$/.test(str(query.t)) ? Number(str(query.t)) : this.clock.nowMs();
     const digits = str(params.Digits);
     if (digits === '9') return this.twiml.toPrivacyLine();
     if (digits && digits !== '1' && digits !== '2' && !str(query.n)) return this.twiml.menu(callId, startedAt, false, 1);
     const consent = digits === '1';
     const callSid = str(params.CallSid);
-    if (!CALL_SID.test(callSid)) return this.twiml.enqueue(callId, consent, this.clock.nowMs());
+    if (!isCallSid(callSid)) return this.twiml.enqueue(callId, consent, this.clock.nowMs());
     const pseudonym = this.pseudonyms.of(str(params.From));
     const enqueuedAt = this.clock.nowMs();
     intake.inc({ step: consent ? 'consented' : 'declined' });
@@ -101,7 +93,7 @@ export class CallFlowService {
     const callId = str(query.c);
     const consent = str(query.r) === '1';
     const enqueuedAt = /^\d{10,14}$/.test(str(query.q)) ? Number(str(query.q)) : this.clock.nowMs();
-    if (UUID.test(callId) && CALL_SID.test(str(params.CallSid))) {
+    if (isId(callId) && isCallSid(str(params.CallSid))) {
       const granted = str(params.Digits) === '1';
       intake.inc({ step: `${kind}_${granted ? 'consented' : 'declined'}` });
       await this.records.event({
@@ -125,7 +117,7 @@ export class CallFlowService {
   async wait(query: TwilioParams, params: TwilioParams): Promise<string> {
     const callId = str(query.c);
     const callSid = str(params.CallSid);
-    if (UUID.test(callId) && CALL_SID.test(callSid)) {
+    if (isId(callId) && isCallSid(callSid)) {
       const enqueuedAt = /^\d{10,14}$/.test(str(query.q)) ? Number(str(query.q)) : this.clock.nowMs();
       await this.register(callId, callSid, this.pseudonyms.of(str(params.From)), str(query.r) === '1', enqueuedAt);
       // Closed, nobody signed in, or waited too long: the caller is offered other ways (config/routing.yaml).
@@ -162,13 +154,13 @@ export class CallFlowService {
     if (status === 'completed' || status === 'answered') {
       // The leg was answered: on record (idempotent) in case its `answered` callback never came, if
       // routing agrees this operator has the call (an earlier, unanswered leg never names the operator).
-      if (UUID.test(callId) && UUID.test(operatorId)) {
+      if (isId(callId) && isId(operatorId)) {
         const call = await withTimeout(this.store.call(callId), REDIS_MS).catch(() => null);
         if (call?.operatorId === operatorId) await this.operatorAnswered(callId, operatorId);
       }
       return CallTwiml.hangup();
     }
-    if (!UUID.test(callId)) return CallTwiml.hangup();
+    if (!isId(callId)) return CallTwiml.hangup();
     let call = null;
     try {
       if ((await withTimeout(this.store.requeueMissed(callId, operatorId), REDIS_MS)) === 'requeued') {
@@ -191,11 +183,11 @@ export class CallFlowService {
   async answered(query: TwilioParams, params: TwilioParams): Promise<void> {
     const callId = str(query.c);
     const operatorId = str(query.o);
-    if (!UUID.test(callId) || !UUID.test(operatorId)) return;
+    if (!isId(callId) || !isId(operatorId)) return;
     const status = str(params.CallStatus);
     if (status && status !== 'in-progress' && status !== 'answered') return;
     const legSid = str(params.CallSid);
-    await this.answers.answered(callId, operatorId, CALL_SID.test(legSid) ? legSid : null);
+    await this.answers.answered(callId, operatorId, isCallSid(legSid) ? legSid : null);
   }
 
   private async operatorAnswered(callId: string, operatorId: string): Promise<void> {
@@ -205,7 +197,7 @@ export class CallFlowService {
   /** Call status callbacks: idempotent on CallSid + SequenceNumber, late ones ignored. */
   async status(params: TwilioParams): Promise<void> {
     const callSid = str(params.CallSid);
-    if (!CALL_SID.test(callSid)) return;
+    if (!isCallSid(callSid)) return;
     const status = str(params.CallStatus);
     const terminal = TERMINAL.has(status);
     const seqRaw = str(params.SequenceNumber);
@@ -239,7 +231,7 @@ export class CallFlowService {
   async recording(params: TwilioParams): Promise<void> {
     const callSid = str(params.CallSid);
     const recordingSid = str(params.RecordingSid);
-    if (!CALL_SID.test(callSid) || !/^RE[0-9a-fA-F]{32}$/.test(recordingSid)) return;
+    if (!isCallSid(callSid) || !/^RE[0-9a-fA-F]{32}$/.test(recordingSid)) return;
     const callId = await withTimeout(this.store.callIdForSid(callSid), REDIS_MS).catch(() => null);
     await this.records.event({
       kind: 'recording',

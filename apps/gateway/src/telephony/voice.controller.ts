@@ -1,8 +1,9 @@
 import { Body, Controller, Header, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Public } from '@hotline/auth';
-import { CallFlowService, TwilioParams } from './call-flow.service';
-import { CallTwiml } from './twiml';
+import { TwilioParams } from '../webhooks/twilio-params';
+import { CallFlowService } from './call-flow.service';
+import { CallTwiml } from '../twiml/twiml';
 
 /** Twilio's voice webhooks for the hotline number. Signatures are checked by TwilioSignatureMiddleware. */
 @Public()

@@ -1,6 +1,6 @@
 import { Wording } from '@hotline/config';
 import { VoiceResponse } from '@hotline/twilio';
-import type { VoiceLeg } from './voice-legs';
+import { VoiceLeg, clientNoun } from './voice-legs';
 
 export const HOTLINE_QUEUE = 'hotline';
 export const CONSENT_PATH = '/twilio/voice/consent';
@@ -19,19 +19,6 @@ export const DIALLED_PATH = '/twilio/voice/dialled';
 export const QUEUE_LEFT_PATH = '/twilio/voice/overflow/left';
 /** The operator's leg was answered (Client statusCallback, event `answered`). */
 export const ANSWERED_PATH = '/twilio/voice/answered';
-
-/** Identity of an operator's browser leg (Twilio Client); the voice token is issued for it too. */
-export const clientIdentity = (operatorId: string) => `op-${operatorId}`;
-
-/** `<Client>` to a browser leg: its identity and its custom parameters (`<Parameter>`), as the Voice SDK reads them. */
-interface DialNoun {
-  client(attrs: object): { identity(id: string): unknown; parameter(p: { name: string; value: string }): unknown };
-}
-export function clientNoun(parent: DialNoun, leg: VoiceLeg, attrs: object = {}): void {
-  const client = parent.client(attrs);
-  client.identity(leg.identity);
-  for (const [name, value] of Object.entries(leg.parameters)) client.parameter({ name, value });
-}
 
 /**
  * The caller's TwiML. URLs are absolute (PUBLIC_URL + path) because that is what Twilio signs; the

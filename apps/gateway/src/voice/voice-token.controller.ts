@@ -2,7 +2,7 @@ import { Controller, Get, ServiceUnavailableException, UseGuards } from '@nestjs
 import { ApiBearerAuth, ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { AccessGuard, CurrentUser, Principal, Roles } from '@hotline/auth';
 import { TwilioNotConfiguredError, TwilioService } from '@hotline/twilio';
-import { clientIdentity } from '../telephony/twiml';
+import { clientIdentity } from '../twiml/voice-legs';
 
 const TTL_SECONDS = 3600;
 

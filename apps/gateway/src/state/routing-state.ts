@@ -1,9 +1,9 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit, Provider } from '@nestjs/common';
+import { Inject, Injectable, Logger, Module, OnApplicationShutdown, OnModuleInit, Provider } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { Clock } from '@hotline/clock';
 import { ENV, Env } from '@hotline/config';
 import { createRedis } from '@hotline/observability';
-import { ConferenceState, RoutingStore } from '@hotline/routing';
+import { CallerLocations, ConferenceState, RoutingStore } from '@hotline/routing';
 
 export const ROUTING_REDIS = Symbol('ROUTING_REDIS');
 
@@ -32,7 +32,7 @@ export class RoutingRedisLifecycle implements OnModuleInit, OnApplicationShutdow
   }
 }
 
-export const routingProviders: Provider[] = [
+const providers: Provider[] = [
   {
     provide: ROUTING_REDIS,
     inject: [ENV],
@@ -61,4 +61,13 @@ export const routingProviders: Provider[] = [
       }),
   },
   { provide: ConferenceState, inject: [ROUTING_REDIS], useFactory: (redis: Redis) => new ConferenceState(redis) },
+  { provide: CallerLocations, inject: [ROUTING_REDIS], useFactory: (redis: Redis) => new CallerLocations(redis) },
 ];
+
+/**
+ * The shared state of call handling, in Redis under the routing prefix (libs/routing): the queue and
+ * the operators (RoutingStore), the calls in conferences (ConferenceState), the caller-ID location of
+ * a waiting caller (CallerLocations), on routing's own connection. Every gateway node sees the same.
+ */
+@Module({ providers, exports: [ROUTING_REDIS, RoutingStore, ConferenceState, CallerLocations] })
+export class RoutingStateModule {}
