@@ -5,8 +5,47 @@
  */
 const CIPHER_INTERNALS = '^libs/crypto/src/(content-cipher\\.service|envelope|keystore\\.service)\\.ts$';
 
+/**
+ * The gateway's call handling, one Nest module per folder, in layers from the bottom up
+ * (docs/architecture.md): a folder imports only folders of the layers below its own, never one
+ * of its own layer or above. The top-level files (bootstrap, the app and call-handling modules,
+ * records-db) and the console folder sit above all of them.
+ */
+const GATEWAY_LAYERS = [
+  ['webhooks', 'twiml', 'state', 'calls'],
+  ['live'],
+  ['routing'],
+  ['conference', 'overflow', 'privacy'],
+  ['telephony'],
+  ['sockets', 'voice'],
+];
+const GATEWAY_FOLDERS = [...GATEWAY_LAYERS.flat(), 'console'];
+
+function gatewayLayerRules() {
+  return GATEWAY_LAYERS.map((layer, i) => ({
+    name: `gateway-layer-${i}`,
+    severity: 'error',
+    comment:
+      `The gateway's ${layer.join(', ')} import only what lies below them (${GATEWAY_LAYERS.slice(0, i).flat().join(', ') || 'nothing of the gateway'}), ` +
+      'plus records-db; never a folder of their own layer or above (.dependency-cruiser.js GATEWAY_LAYERS).',
+    from: { path: `^apps/gateway/src/(${layer.join('|')})/` },
+    to: {
+      path: `^apps/gateway/src/(${[...GATEWAY_LAYERS.slice(i).flat(), 'console'].join('|')})/|^apps/gateway/src/[^/]+\\.module\\.ts$|^apps/gateway/src/bootstrap\\.ts$`,
+      pathNot: '^apps/gateway/src/$1/',
+    },
+  }));
+}
+
 module.exports = {
   forbidden: [
+    ...gatewayLayerRules(),
+    {
+      name: 'gateway-folder-in-a-layer',
+      severity: 'error',
+      comment: 'Every folder of the gateway is a module in one of the layers of GATEWAY_LAYERS (or the console): place a new one there.',
+      from: { path: '^apps/gateway/src/[^/]+/', pathNot: `^apps/gateway/src/(${GATEWAY_FOLDERS.join('|')})/` },
+      to: {},
+    },
     {
       name: 'app-imports-app',
       severity: 'error',
