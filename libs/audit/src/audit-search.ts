@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 
 /** What the auditor filters the trail by. `action` ending in `*` matches a prefix (`call.*`). */
 export interface AuditFilter {
@@ -67,6 +67,34 @@ export class AuditSearch {
       before = rows[rows.length - 1].seq;
     }
     return { entries: out.slice(0, max), truncated: out.length > max };
+  }
+
+  /** When the latest entry of `action` on that target was written (in `m` when given), or null. */
+  async lastAt(target: { action: string; targetType: string; targetId: string }, m?: EntityManager): Promise<Date | null> {
+    const [last] = await (m ?? this.ds).query(
+      'SELECT at FROM audit_log WHERE target_type = ? AND target_id = ? AND action = ? ORDER BY seq DESC LIMIT 1',
+      [target.targetType, target.targetId, target.action],
+    );
+    return last ? new Date(last.at) : null;
+  }
+
+  /** Whether `actorId` ever acted on that target (any action), in `m` when given. */
+  async hasActedOn(actorId: string, targetType: string, targetId: string, m?: EntityManager): Promise<boolean> {
+    const rows = await (m ?? this.ds).query('SELECT 1 FROM audit_log WHERE target_type = ? AND target_id = ? AND actor_id = ? LIMIT 1', [
+      targetType,
+      targetId,
+      actorId,
+    ]);
+    return rows.length > 0;
+  }
+
+  /** How many entries of these actions were written since `week` and, of them, since `day`. */
+  async countSince(actions: string[], since: { day: Date; week: Date }): Promise<{ week: number; day: number }> {
+    const [row] = await this.ds.query(
+      'SELECT COUNT(*) AS week, COALESCE(SUM(at >= ?), 0) AS day FROM audit_log WHERE action IN (?) AND at >= ?',
+      [since.day, actions, since.week],
+    );
+    return { week: Number(row?.week ?? 0), day: Number(row?.day ?? 0) };
   }
 
   private async query(f: AuditFilter, limit: number, beforeSeq?: number): Promise<AuditEntryView[]> {

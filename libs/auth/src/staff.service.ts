@@ -423,6 +423,21 @@ export class StaffService {
       : null;
   }
 
+  /**
+   * A sign-in succeeded, in `m`: locks the account's row (simultaneous sign-ins of one account are
+   * ordered by it), clears its lock-out and returns the refused sign-ins counted since the last one.
+   */
+  async signedIn(id: string, m: EntityManager): Promise<number> {
+    const [row] = await m.query('SELECT failed_logins FROM staff WHERE id = ? FOR UPDATE', [id]);
+    await m.query('UPDATE staff SET failed_logins = 0, locked_until = NULL WHERE id = ?', [id]);
+    return Number(row?.failed_logins ?? 0);
+  }
+
+  /** One more refused sign-in for the account holder to be told of (`staff.failed_logins`, reset by a sign-in). */
+  async countFailedSignIn(id: string): Promise<void> {
+    await this.ds.query('UPDATE staff SET failed_logins = failed_logins + 1 WHERE id = ?', [id]);
+  }
+
   async count(): Promise<number> {
     const [{ n }] = await this.ds.query('SELECT COUNT(*) AS n FROM staff');
     return Number(n);

@@ -57,4 +57,13 @@ export class CallRetention {
     );
     return row ? { startedAt: new Date(row.started_at), retentionDeadline: new Date(row.retention_deadline) } : null;
   }
+
+  /** Deletion certificates written since `week`, per reason, and of them since `day`. */
+  async certificatesByReasonSince(since: { day: Date; week: Date }): Promise<{ reason: string; week: number; day: number }[]> {
+    const rows: { reason: string; week: number; day: number }[] = await this.db.query(
+      'SELECT reason, COUNT(*) AS week, SUM(destroyed_at >= ?) AS day FROM deletion_certificates WHERE destroyed_at >= ? GROUP BY reason',
+      [since.day, since.week],
+    );
+    return rows.map((r) => ({ reason: r.reason, week: Number(r.week), day: Number(r.day) }));
+  }
 }

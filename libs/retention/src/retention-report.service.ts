@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { AuditSearch } from '@hotline/audit';
 import { CallDestructionSteps, CallRecordings, CallRetention, LegalHolds } from '@hotline/calls';
 import { Clock, systemClock } from '@hotline/clock';
 import { POLICY_NAMES, RetentionConfig, durationMs } from '@hotline/config';
@@ -55,8 +54,8 @@ export class RetentionReportService {
   @Inject(Clock) private readonly clock: Clock = systemClock;
 
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
     private readonly calls: CallRetention,
+    private readonly audit: AuditSearch,
     private readonly recordings: CallRecordings,
     private readonly holds: LegalHolds,
     private readonly destruction: CallDestructionSteps,
@@ -95,14 +94,8 @@ export class RetentionReportService {
     const holdsInForce = await this.holds.countInForce();
     const dayAgo = new Date(now.getTime() - DAY_MS);
     const weekAgo = new Date(now.getTime() - 7 * DAY_MS);
-    const byReason: { reason: string; week: number; day: number }[] = await this.db.query(
-      'SELECT reason, COUNT(*) AS week, SUM(destroyed_at >= ?) AS day FROM deletion_certificates WHERE destroyed_at >= ? GROUP BY reason',
-      [dayAgo, weekAgo],
-    );
-    const [failures] = await this.db.query(
-      "SELECT COUNT(*) AS week, COALESCE(SUM(at >= ?), 0) AS day FROM audit_log WHERE action IN ('call.destroy_failed', 'twilio_cleanup.failed') AND at >= ?",
-      [dayAgo, weekAgo],
-    );
+    const byReason = await this.calls.certificatesByReasonSince({ day: dayAgo, week: weekAgo });
+    const failures = await this.audit.countSince(['call.destroy_failed', 'twilio_cleanup.failed'], { day: dayAgo, week: weekAgo });
     const cleanup = await this.destruction.twilioCleanupBacklog();
     const cleanupOverdue = !!cleanup.oldest && cleanup.oldest < lateBefore;
     return {

@@ -6,7 +6,7 @@ import { toDataURL } from 'qrcode';
 import { generateAuthenticationOptions, verifyAuthenticationResponse } from '@simplewebauthn/server';
 import type { AuthenticationResponseJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import { DataSource } from 'typeorm';
-import { AuditService } from '@hotline/audit';
+import { AuditSearch, AuditService } from '@hotline/audit';
 import {
   AuthStateKeys,
   FactorAlreadyEnrolledError,
@@ -120,6 +120,7 @@ export class LoginService {
     private readonly secrets: StaffSecretSeal,
     private readonly keys: AuthStateKeys,
     private readonly ledger: SessionLedger,
+    private readonly auditTrail: AuditSearch,
   ) {}
 
   async login(username: string, password: string, client: ClientInfo | string): Promise<LoginResult | FactorChallenge> {
@@ -363,18 +364,11 @@ export class LoginService {
   private async finish(account: StaffCredentials, client: ClientInfo): Promise<LoginResult> {
     const actor = { actorId: account.id, actorRole: account.role, targetType: 'staff', targetId: account.id };
     const since = await this.ds.transaction(async (m) => {
-      // The row lock orders simultaneous sign-ins of one account: each reports what came before it.
-      const [row] = await m.query('SELECT failed_logins FROM staff WHERE id = ? FOR UPDATE', [account.id]);
-      const [last] = await m.query(
-        "SELECT at FROM audit_log WHERE target_type = 'staff' AND target_id = ? AND action = 'auth.login' ORDER BY seq DESC LIMIT 1",
-        [account.id],
-      );
-      await m.query('UPDATE staff SET failed_logins = 0, locked_until = NULL WHERE id = ?', [account.id]);
+      // The row lock (signedIn) orders simultaneous sign-ins of one account: each reports what came before it.
+      const failedAttemptsSince = await this.staff.signedIn(account.id, m);
+      const last = await this.auditTrail.lastAt({ action: 'auth.login', targetType: 'staff', targetId: account.id }, m);
       await this.audit.append({ ...actor, action: 'auth.login', detail: { username: account.username } }, m);
-      return {
-        lastSignInAt: last ? new Date(last.at).toISOString() : null,
-        failedAttemptsSince: Number(row?.failed_logins ?? 0),
-      };
+      return { lastSignInAt: last ? last.toISOString() : null, failedAttemptsSince };
     });
     logins().inc({ outcome: 'ok' });
     const user = { id: account.id, username: account.username, role: account.role, displayName: account.displayName };
@@ -396,7 +390,7 @@ export class LoginService {
 
   /** One more refused sign-in for the account holder to be told of (`staff.failed_logins`, reset by a sign-in). */
   private async countFailure(staffId: string): Promise<void> {
-    await this.ds.query('UPDATE staff SET failed_logins = failed_logins + 1 WHERE id = ?', [staffId]);
+    await this.staff.countFailedSignIn(staffId);
   }
 }
 

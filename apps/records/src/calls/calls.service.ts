@@ -8,9 +8,7 @@ import {
   NotFoundException,
   ConflictException,
 } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
-import { AuditService } from '@hotline/audit';
+import { AuditSearch, AuditService } from '@hotline/audit';
 import { Principal } from '@hotline/auth';
 import {
   CallDetail,
@@ -51,7 +49,7 @@ export class CallsService {
     private readonly calls: CallRepository,
     private readonly audit: AuditService,
     private readonly alerts: AlertsPublisher,
-    @InjectDataSource() private readonly ds: DataSource,
+    private readonly auditTrail: AuditSearch,
   ) {}
 
   async list(user: Principal, limit: number, cursor?: string): Promise<CallPage> {
@@ -298,11 +296,7 @@ export class CallsService {
     if (user.role === 'supervisor' || user.role === 'records_officer' || user.role === 'auditor') return true;
     if (user.role !== 'operator') return false;
     // The call row (and its operator_id) is gone; the audit trail still says who acted on it.
-    const rows = await (tx ?? this.ds).query(
-      "SELECT 1 FROM audit_log WHERE target_type = 'call' AND target_id = ? AND actor_id = ? LIMIT 1",
-      [callId, user.id],
-    );
-    return rows.length > 0;
+    return this.auditTrail.hasActedOn(user.id, 'call', callId, tx);
   }
 }
 
