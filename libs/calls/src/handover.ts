@@ -51,6 +51,17 @@ export class CallHandover {
     return { moved, refused };
   }
 
+  /** Keeps, in `m`, the record of a handover (its reason is kept here only; the audit entry carries its id). */
+  async recordHandover(
+    h: { id: string; fromOperatorId: string; toOperatorId: string; byStaffId: string; reason: string; callsMoved: number; at: Date },
+    m: EntityManager,
+  ): Promise<void> {
+    await m.query(
+      'INSERT INTO handovers (id, from_operator_id, to_operator_id, by_staff_id, reason, calls_moved, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      [h.id, h.fromOperatorId, h.toOperatorId, h.byStaffId, h.reason, h.callsMoved, h.at],
+    );
+  }
+
   /** The ended calls an operator holds, newest first (metadata only, for the supervisor choosing what to hand over). */
   async held(operatorId: string): Promise<{ callId: string; startedAt: Date; endedAt: Date; riskLevel: string }[]> {
     const rows = await this.db.query(

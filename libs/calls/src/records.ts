@@ -19,3 +19,4 @@ export * from './oversight';
 export * from './call-records.module';
 export * from './callbacks';
 export * from './handover';
+export * from './complaints';

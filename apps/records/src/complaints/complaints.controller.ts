@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Module, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsISO8601, IsOptional, IsString, IsUUID, Length, Matches } from 'class-validator';
-import { CurrentUser, Principal, Roles } from '@hotline/auth';
+import { CurrentUser, Principal, Roles, StaffModule } from '@hotline/auth';
 import { CallRecordsModule } from '@hotline/calls';
 import { CryptoModule } from '@hotline/crypto';
 import { ApiErrors } from '../common/api-errors';
@@ -144,5 +144,5 @@ export class ComplaintsController {
   }
 }
 
-@Module({ imports: [CallRecordsModule, CryptoModule], controllers: [ComplaintsController], providers: [ComplaintsService] })
+@Module({ imports: [CallRecordsModule, CryptoModule, StaffModule], controllers: [ComplaintsController], providers: [ComplaintsService] })
 export class ComplaintsModule {}

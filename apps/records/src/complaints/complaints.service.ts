@@ -1,21 +1,17 @@
 import { BadRequestException, ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'crypto';
-import { DataSource } from 'typeorm';
 import { AuditService } from '@hotline/audit';
-import { Principal } from '@hotline/auth';
-import { HourlyStats } from '@hotline/calls';
+import { Principal, StaffService } from '@hotline/auth';
+import { ComplaintBook, ComplaintRow, HourlyStats } from '@hotline/calls';
 import { Clock } from '@hotline/clock';
 import { ENV, Env } from '@hotline/config';
+import { COMPLAINT_NEXT_STATUS, ComplaintStatus } from '@hotline/contract';
 import { ContentCipher } from '@hotline/crypto';
 
-export const COMPLAINT_CHANNELS = ['phone', 'email', 'letter', 'in_person', 'other'] as const;
-export const COMPLAINT_CATEGORIES = ['conduct', 'service', 'privacy', 'access', 'other'] as const;
-export const COMPLAINT_STATUSES = ['received', 'investigating', 'resolved'] as const;
-export type ComplaintStatus = (typeof COMPLAINT_STATUSES)[number];
-
-/** The workflow: each status and the one it may move on to. */
-const NEXT: Record<ComplaintStatus, ComplaintStatus | null> = { received: 'investigating', investigating: 'resolved', resolved: null };
+// The channels, categories and statuses (and the workflow) are written once, in libs/contract: the console offers the same.
+export { COMPLAINT_CATEGORIES, COMPLAINT_CHANNELS, COMPLAINT_STATUSES } from '@hotline/contract';
+export type { ComplaintStatus } from '@hotline/contract';
+const NEXT = COMPLAINT_NEXT_STATUS;
 
 /** The field the complaint's text is sealed under (associated data, with the complaint's id). */
 const TEXT_FIELD = 'complaint.text';
@@ -55,7 +51,8 @@ export interface NewComplaint {
 @Injectable()
 export class ComplaintsService {
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly book: ComplaintBook,
+    private readonly staff: StaffService,
     private readonly cipher: ContentCipher,
     private readonly audit: AuditService,
     private readonly stats: HourlyStats,
@@ -69,31 +66,30 @@ export class ComplaintsService {
     if (receivedAt.getTime() > now.getTime() + 60_000)
       throw new BadRequestException({ message: 'receivedAt cannot be in the future', fields: ['receivedAt'] });
     if (input.staffId) {
-      const [staff] = await this.db.query('SELECT id FROM staff WHERE id = ?', [input.staffId]);
-      if (!staff) throw new BadRequestException({ message: 'no such member of staff', fields: ['staffId'] });
+      if (!(await this.staff.findById(input.staffId)))
+        throw new BadRequestException({ message: 'no such member of staff', fields: ['staffId'] });
       if (input.staffId === user.id)
         throw new BadRequestException({ message: 'a complaint about yourself is recorded by someone else', fields: ['staffId'] });
     }
     const id = randomUUID();
     const sealed = await this.cipher.encrypt(id, TEXT_FIELD, input.text);
     const dueAt = new Date(receivedAt.getTime() + this.env.COMPLAINT_ACK_DAYS * DAY_MS);
-    await this.db.transaction(async (tx) => {
-      await tx.query(
-        `INSERT INTO complaints (id, received_at, received_via, call_id, staff_id, category, body_enc, status, due_at, recorded_by, recorded_role, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?, ?)`,
-        [
+    await this.book.transaction(async (tx) => {
+      await this.book.insert(
+        {
           id,
           receivedAt,
-          input.receivedVia,
-          input.callId ?? null,
-          input.staffId ?? null,
-          input.category,
-          sealed,
+          receivedVia: input.receivedVia,
+          callId: input.callId ?? null,
+          staffId: input.staffId ?? null,
+          category: input.category,
+          sealedText: sealed,
           dueAt,
-          user.id,
-          user.role,
-          now,
-        ],
+          recordedBy: user.id,
+          recordedRole: user.role,
+          at: now,
+        },
+        tx,
       );
       await this.stats.bump('complaints_received', receivedAt, tx);
       await this.audit.append(
@@ -117,11 +113,7 @@ export class ComplaintsService {
   }
 
   async list(user: Principal, status?: ComplaintStatus): Promise<ComplaintMeta[]> {
-    const rows: any[] = await this.db.query(
-      `SELECT ${COLUMNS} FROM complaints WHERE (staff_id IS NULL OR staff_id <> ?) ${status ? 'AND status = ?' : ''}
-        ORDER BY status = 'resolved', due_at LIMIT 500`,
-      status ? [user.id, status] : [user.id],
-    );
+    const rows = await this.book.list(user.id, status);
     const now = this.clock.now();
     return rows.map((r) => toMeta(r, now));
   }
@@ -129,28 +121,20 @@ export class ComplaintsService {
   /** The complaint with its text, decrypted; the read is audited. */
   async read(user: Principal, id: string): Promise<ComplaintMeta & { text: string }> {
     const meta = await this.meta(user, id);
-    const [row] = await this.db.query('SELECT body_enc FROM complaints WHERE id = ?', [id]);
-    const text = await this.cipher.decrypt(id, TEXT_FIELD, row.body_enc);
+    const text = await this.cipher.decrypt(id, TEXT_FIELD, (await this.book.sealedText(id))!);
     await this.audit.append({ actorId: user.id, actorRole: user.role, action: 'complaint.read', targetType: 'complaint', targetId: id });
     return { ...meta, text };
   }
 
   async move(user: Principal, id: string, to: ComplaintStatus): Promise<ComplaintMeta> {
-    await this.db.transaction(async (tx) => {
-      const [row] = await tx.query(`SELECT ${COLUMNS} FROM complaints WHERE id = ? FOR UPDATE`, [id]);
-      if (!row || row.staff_id === user.id) throw new NotFoundException('no such complaint');
+    await this.book.transaction(async (tx) => {
+      const row = await this.book.find(id, tx);
+      if (!row || row.staffId === user.id) throw new NotFoundException('no such complaint');
       const from = row.status as ComplaintStatus;
       if (NEXT[from] !== to) throw new ConflictException(`a ${from} complaint cannot become ${to}`);
       const now = this.clock.now();
-      const dueAt =
-        to === 'investigating' ? new Date(new Date(row.received_at).getTime() + this.env.COMPLAINT_RESOLVE_DAYS * DAY_MS) : row.due_at;
-      await tx.query('UPDATE complaints SET status = ?, due_at = ?, updated_at = ?, resolved_at = ? WHERE id = ?', [
-        to,
-        dueAt,
-        now,
-        to === 'resolved' ? now : null,
-        id,
-      ]);
+      const dueAt = to === 'investigating' ? new Date(row.receivedAt.getTime() + this.env.COMPLAINT_RESOLVE_DAYS * DAY_MS) : row.dueAt;
+      await this.book.setStatus(id, { status: to, dueAt, updatedAt: now, resolvedAt: to === 'resolved' ? now : null }, tx);
       if (to === 'resolved') await this.stats.bump('complaints_resolved', now, tx);
       await this.audit.append(
         {
@@ -168,29 +152,15 @@ export class ComplaintsService {
   }
 
   private async meta(user: Principal, id: string): Promise<ComplaintMeta> {
-    const [row] = await this.db.query(`SELECT ${COLUMNS} FROM complaints WHERE id = ?`, [id]);
+    const row = await this.book.find(id);
     // The member of staff a complaint is about does not see it, whatever their role.
-    if (!row || row.staff_id === user.id) throw new NotFoundException('no such complaint');
+    if (!row || row.staffId === user.id) throw new NotFoundException('no such complaint');
     return toMeta(row, this.clock.now());
   }
 }
 
-const COLUMNS = 'id, received_at, received_via, call_id, staff_id, category, status, due_at, recorded_by, updated_at, resolved_at';
-
-function toMeta(r: any, now: Date): ComplaintMeta {
-  const dueAt = new Date(r.due_at);
-  return {
-    id: r.id,
-    receivedAt: new Date(r.received_at),
-    receivedVia: r.received_via,
-    callId: r.call_id,
-    staffId: r.staff_id,
-    category: r.category,
-    status: r.status,
-    dueAt,
-    overdue: r.status !== 'resolved' && dueAt < now,
-    recordedBy: r.recorded_by,
-    updatedAt: new Date(r.updated_at),
-    resolvedAt: r.resolved_at ? new Date(r.resolved_at) : null,
-  };
+function toMeta(r: ComplaintRow, now: Date): ComplaintMeta {
+  const { id, receivedAt, receivedVia, callId, staffId, category, status, dueAt, recordedBy, updatedAt, resolvedAt } = r;
+  const overdue = status !== 'resolved' && dueAt < now;
+  return { id, receivedAt, receivedVia, callId, staffId, category, status, dueAt, overdue, recordedBy, updatedAt, resolvedAt };
 }

@@ -124,9 +124,17 @@ export class HandoverService {
       const { moved, refused } = await this.calls.reassign(from, to, body.callIds?.map((c) => c.toLowerCase()) ?? 'all', m);
       const tasks: Record<string, number> = {};
       for (const t of this.tasks ?? []) tasks[t.kind] = await t.move(from, to, moved, m);
-      await m.query(
-        'INSERT INTO handovers (id, from_operator_id, to_operator_id, by_staff_id, reason, calls_moved, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-        [id, from, to, by.id, body.reason.trim(), moved.length, new Date()],
+      await this.calls.recordHandover(
+        {
+          id,
+          fromOperatorId: from,
+          toOperatorId: to,
+          byStaffId: by.id,
+          reason: body.reason.trim(),
+          callsMoved: moved.length,
+          at: new Date(),
+        },
+        m,
       );
       await this.audit.append(
         {
