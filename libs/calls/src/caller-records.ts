@@ -41,6 +41,14 @@ export class CallerRecords {
     return rows.map((r) => r.id);
   }
 
+  /** How many calls a deletion request destroyed (their deletion certificates name it). */
+  async destroyedForRequest(deletionRequestId: string): Promise<number> {
+    const [{ n }] = await this.db.query('SELECT COUNT(*) AS n FROM deletion_certificates WHERE deletion_request_id = ?', [
+      deletionRequestId,
+    ]);
+    return Number(n);
+  }
+
   /**
    * Marks every recording consent this caller gave as withdrawn (in the caller's transaction), and
    * returns how many, with the calls whose recordings are still at Twilio (to be deleted there).

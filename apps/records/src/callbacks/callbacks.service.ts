@@ -7,8 +7,6 @@ import {
   NotFoundException,
   ServiceUnavailableException,
 } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { AuditService } from '@hotline/audit';
 import { Principal } from '@hotline/auth';
 import {
@@ -67,7 +65,7 @@ export class CallbacksService {
     @Inject(ENV) env: Env,
     @Inject(ROUTING_CONFIG) private readonly cfg: RoutingConfig,
     @Inject(WORDING) private readonly wording: Wording,
-    @InjectDataSource() private readonly ds: DataSource,
+    private readonly book: CallbackBook,
     private readonly numbers: CallbackNumbers,
     private readonly calls: CallRepository,
     private readonly twilio: TwilioService,
@@ -117,7 +115,7 @@ export class CallbacksService {
     const now = this.clock.now();
     const dayStart = new Date(now);
     dayStart.setUTCHours(0, 0, 0, 0);
-    const stats = await new CallbackBook(this.ds).stats(now, this.overdueAfterMs, dayStart);
+    const stats = await this.book.stats(now, this.overdueAfterMs, dayStart);
     // The wallboard's view of the caps: refusals in the last hour, by where and which cap (counts only).
     const capRefusals = await this.guard.caps.refusalsSince(now.getTime() - 3600_000).catch(() => null);
     return { ...stats, capRefusalsLastHour: capRefusals };

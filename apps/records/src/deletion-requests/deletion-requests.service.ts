@@ -1,18 +1,12 @@
 import { BadRequestException, Inject, Injectable, Logger, NotFoundException, OnApplicationBootstrap } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type Redis from 'ioredis';
-import { DataSource } from 'typeorm';
 import { AuditService } from '@hotline/audit';
 import { Principal } from '@hotline/auth';
 import { ENV, Env } from '@hotline/config';
 import { ContactKeys, shortPseudonym } from '@hotline/crypto';
 import { REDIS } from '@hotline/observability';
-import { KEYSTORE } from '@hotline/persistence';
+import { DeletionRequestBook, DeletionRequestView } from '@hotline/privacy';
 import { DeletionRequestDto, DeletionRequestPageDto } from './dto';
-
-/** Never contact_enc, never the full pseudonym. */
-const COLUMNS =
-  'id, caller_pseudonym, requested_at, verified_by, status, execute_after, calls_total, calls_held, calls_deleted, completed_at, cancelled_at, contact_enc IS NOT NULL AS closing_sms_pending';
 
 const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
 
@@ -25,7 +19,7 @@ export function callerReference(r: { id: string; caller_pseudonym: string | null
   return r.caller_pseudonym ? shortPseudonym(r.caller_pseudonym) : `R-${String(r.id).slice(0, 8).toUpperCase()}`;
 }
 
-function toDto(r: any): DeletionRequestDto {
+function toDto(r: DeletionRequestView): DeletionRequestDto {
   return {
     id: r.id,
     caller: callerReference(r),
@@ -60,8 +54,8 @@ export class DeletionRequestsService implements OnApplicationBootstrap {
   constructor(
     @Inject(ENV) private readonly env: Env,
     @Inject(REDIS) private readonly redis: Redis,
-    @InjectDataSource() private readonly db: DataSource,
-    @InjectDataSource(KEYSTORE) private readonly keystore: DataSource,
+    private readonly requests: DeletionRequestBook,
+    private readonly contactKeys: ContactKeys,
     private readonly audit: AuditService,
   ) {}
 
@@ -71,19 +65,14 @@ export class DeletionRequestsService implements OnApplicationBootstrap {
    */
   async onApplicationBootstrap(): Promise<void> {
     if (!this.env.MASTER_KEY) return;
-    await new ContactKeys(this.keystore, this.env)
+    await this.contactKeys
       .publish(this.redis)
       .catch((e) => this.logger.warn({ msg: 'contact keys not published', error: (e as Error).name }));
   }
 
   async list(user: Principal, limit: number, cursor?: string): Promise<DeletionRequestPageDto> {
     const after = cursor ? decodeCursor(cursor) : null;
-    const rows: any[] = await this.db.query(
-      `SELECT ${COLUMNS} FROM deletion_requests
-        ${after ? 'WHERE (requested_at < ? OR (requested_at = ? AND id < ?))' : ''}
-        ORDER BY requested_at DESC, id DESC LIMIT ?`,
-      after ? [after.at, after.at, after.id, limit + 1] : [limit + 1],
-    );
+    const rows = await this.requests.page(limit + 1, after);
     const page = rows.slice(0, limit);
     const last = page.at(-1);
     await this.audit.append({
@@ -98,7 +87,7 @@ export class DeletionRequestsService implements OnApplicationBootstrap {
   }
 
   async get(user: Principal, id: string): Promise<DeletionRequestDto> {
-    const [row] = await this.db.query(`SELECT ${COLUMNS} FROM deletion_requests WHERE id = ?`, [id]);
+    const row = await this.requests.view(id);
     if (!row) throw new NotFoundException('no such deletion request');
     await this.audit.append({
       actorId: user.id,

@@ -1,6 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { CallLegs, CallRowMissing } from '@hotline/calls';
 import { Clock, systemClock } from '@hotline/clock';
 import { NotYet } from '@hotline/jobs';
@@ -27,13 +25,13 @@ export class DeleteCallProcessor {
   @Inject(Clock) private readonly clock: Clock = systemClock;
 
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly legs: CallLegs,
     private readonly twilio: TwilioService,
   ) {}
 
   async process(callSid: string): Promise<DeleteCallOutcome> {
     if (!CALL_SID.test(callSid)) return { outcome: 'not_a_call', legs: 0 };
-    const legs = new CallLegs(this.db);
+    const legs = this.legs;
     const outbound = await legs.outboundCall(callSid);
     if (outbound?.deletedAt) return { outcome: 'done_before', legs: 0 };
     const children = await this.twilio.childCallSids(callSid);

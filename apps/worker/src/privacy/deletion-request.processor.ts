@@ -1,35 +1,25 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { AuditService } from '@hotline/audit';
 import { CallbackBook, CallerRecords } from '@hotline/calls';
 import { Clock, systemClock } from '@hotline/clock';
 import { ENV, Env, RetentionConfig, masterKeys } from '@hotline/config';
 import { ContactKeys, openContact } from '@hotline/crypto';
 import { NotYet, PrivacyJobs } from '@hotline/jobs';
-import { KEYSTORE } from '@hotline/persistence';
-import { CLOSING_SMS, IN_PROGRESS, SMS_STATUS_PATH, callSidsOf, recordSentSms } from '@hotline/privacy';
+import {
+  CLOSING_SMS,
+  DeletionRequestBook,
+  DeletionRequestRow as RequestRow,
+  IN_PROGRESS,
+  SMS_STATUS_PATH,
+  callSidsOf,
+  recordSentSms,
+} from '@hotline/privacy';
 import { RETENTION_CONFIG, SecureDeleteService } from '@hotline/retention';
 import { TwilioService, isTwilioNotYetDeletable } from '@hotline/twilio';
 
 export type DeletionRequestOutcome =
   | { outcome: 'not_found' | 'cancelled' | 'nothing_to_do' }
   | { outcome: 'done' | 'partly_held'; deleted: number; held: number; closingSms: 'sent' | 'none' | 'not_sent' };
-
-interface RequestRow {
-  id: string;
-  /** NULL once the request is done: nothing then links it to the number. */
-  caller_pseudonym: string | null;
-  status: string;
-  execute_after: Date;
-  contact_enc: Buffer | null;
-  contact_key_id: string | null;
-  call_sids: string | null;
-  calls_held: number;
-}
-
-/** Tables of the caller's own, keyed by pseudonym, that go with a deletion (SMS records go after Twilio's copies). */
-const CALLER_TABLES = ['privacy_codes', 'privacy_blocks', 'caller_preferences'] as const;
 
 /** A delayed job may fire a moment early when the gateway's clock and the worker's differ. */
 const EARLY_MS = 1000;
@@ -52,12 +42,12 @@ export class DeletionRequestProcessor {
   @Inject(Clock) private readonly clock: Clock = systemClock;
   private readonly masterKeys: Buffer[];
   private readonly statusCallback: string;
-  private readonly contactKeys: ContactKeys;
 
   constructor(
     @Inject(ENV) env: Env,
-    @InjectDataSource() private readonly db: DataSource,
-    @InjectDataSource(KEYSTORE) keystore: DataSource,
+    private readonly requests: DeletionRequestBook,
+    private readonly contactKeys: ContactKeys,
+    private readonly callbacks: CallbackBook,
     private readonly callers: CallerRecords,
     @Inject(RETENTION_CONFIG) private readonly cfg: RetentionConfig,
     private readonly secureDelete: SecureDeleteService,
@@ -67,7 +57,6 @@ export class DeletionRequestProcessor {
   ) {
     const keys = masterKeys(env);
     this.masterKeys = [keys.current, ...keys.old];
-    this.contactKeys = new ContactKeys(keystore, env);
     this.statusCallback = env.PUBLIC_URL.replace(/\/$/, '') + SMS_STATUS_PATH;
   }
 
@@ -89,34 +78,25 @@ export class DeletionRequestProcessor {
     if (req.status === 'cancelled') return { outcome: 'cancelled' };
     // Done already: only the closing SMS may be left (a run that stopped after closing the request).
     if (req.contact_enc) {
-      const [row] = await this.db.query('SELECT calls_deleted, calls_held FROM deletion_requests WHERE id = ?', [requestId]);
+      const { deleted, held } = await this.requests.counts(requestId);
       const closingSms = await this.closingSms(requestId);
-      return {
-        outcome: req.status === 'partly_held' ? 'partly_held' : 'done',
-        deleted: Number(row.calls_deleted),
-        held: Number(row.calls_held),
-        closingSms,
-      };
+      return { outcome: req.status === 'partly_held' ? 'partly_held' : 'done', deleted, held, closingSms };
     }
     return { outcome: 'nothing_to_do' };
   }
 
-  private async read(id: string): Promise<RequestRow | null> {
-    const rows: RequestRow[] = await this.db.query(
-      'SELECT id, caller_pseudonym, status, execute_after, contact_enc, contact_key_id, call_sids, calls_held FROM deletion_requests WHERE id = ?',
-      [id],
-    );
-    return rows[0] ?? null;
+  private read(id: string): Promise<RequestRow | null> {
+    return this.requests.find(id);
   }
 
   /** From here on the caller cannot cancel: the row lock orders this against a cancellation. */
   private async claim(id: string, now: Date): Promise<'claimed' | 'cancelled' | 'finished' | 'not_due'> {
-    return this.db.transaction(async (m) => {
-      const [row] = await m.query('SELECT status, execute_after FROM deletion_requests WHERE id = ? FOR UPDATE', [id]);
+    return this.requests.transaction(async (m) => {
+      const row = await this.requests.lock(id, m);
       if (row?.status === IN_PROGRESS) return 'claimed';
       if (row?.status !== 'pending') return row?.status === 'cancelled' ? 'cancelled' : 'finished';
-      if (new Date(row.execute_after).getTime() > now.getTime() + EARLY_MS) return 'not_due';
-      await m.query('UPDATE deletion_requests SET status = ? WHERE id = ?', [IN_PROGRESS, id]);
+      if (row.executeAfter.getTime() > now.getTime() + EARLY_MS) return 'not_due';
+      await this.requests.markInProgress(id, m);
       await this.audit.append({ ...AUDIT, action: 'deletion_request.started', targetId: id, detail: {} }, m);
       return 'claimed';
     });
@@ -145,21 +125,12 @@ export class DeletionRequestProcessor {
 
     const removed = pseudonym ? await this.removeCallerData(pseudonym) : {};
     await this.deletePrivacyCalls(req);
-    const [{ n }] = await this.db.query('SELECT COUNT(*) AS n FROM deletion_certificates WHERE deletion_request_id = ?', [req.id]);
-    const deleted = Number(n);
-    await this.db.transaction(async (m) => {
-      const [row] = await m.query('SELECT status FROM deletion_requests WHERE id = ? FOR UPDATE', [req.id]);
+    const deleted = await this.callers.destroyedForRequest(req.id);
+    await this.requests.transaction(async (m) => {
+      const row = await this.requests.lock(req.id, m);
       if (row?.status !== IN_PROGRESS) return;
-      await m.query(
-        'UPDATE deletion_requests SET status = ?, calls_total = ?, calls_deleted = ?, calls_held = ?, completed_at = ?, caller_pseudonym = NULL WHERE id = ?',
-        [held ? 'partly_held' : 'done', deleted + held, deleted, held, this.clock.now(), req.id],
-      );
-      // The caller's earlier requests (cancelled ones) would still tie the number to the privacy line.
-      if (pseudonym)
-        await m.query("UPDATE deletion_requests SET caller_pseudonym = NULL WHERE caller_pseudonym = ? AND status NOT IN ('pending', ?)", [
-          pseudonym,
-          IN_PROGRESS,
-        ]);
+      // The caller's earlier requests (cancelled ones) would still tie the number to the privacy line: they lose it too.
+      await this.requests.close(req.id, { status: held ? 'partly_held' : 'done', deleted, held, at: this.clock.now(), pseudonym }, m);
       await this.audit.append(
         {
           ...AUDIT,
@@ -198,25 +169,14 @@ export class DeletionRequestProcessor {
 
   /** The caller's codes, lockout, preferences, and the SMS sent to them (deleted at Twilio first). */
   private async removeCallerData(pseudonym: string): Promise<Record<string, number>> {
-    const removed: Record<string, number> = {};
-    const sms: { message_sid: string; deleted_at: Date | null }[] = await this.db.query(
-      'SELECT message_sid, deleted_at FROM sms_messages WHERE caller_pseudonym = ?',
-      [pseudonym],
-    );
+    const sms = await this.requests.callerSms(pseudonym);
     for (const s of sms) {
-      if (!s.deleted_at) await this.twilio.deleteMessage(s.message_sid);
+      if (!s.deletedAt) await this.twilio.deleteMessage(s.messageSid);
     }
-    removed.sms_messages = sms.length
-      ? (
-          await this.db.query('DELETE FROM sms_messages WHERE caller_pseudonym = ? AND message_sid IN (?)', [
-            pseudonym,
-            sms.map((s) => s.message_sid),
-          ])
-        ).affectedRows
-      : 0;
-    for (const t of CALLER_TABLES)
-      removed[t] = (await this.db.query(`DELETE FROM ${t} WHERE caller_pseudonym = ?`, [pseudonym])).affectedRows;
-    return removed;
+    return this.requests.removeCallerRows(
+      pseudonym,
+      sms.map((s) => s.messageSid),
+    );
   }
 
   /**
@@ -225,28 +185,28 @@ export class DeletionRequestProcessor {
    * backups) unreadable. Twilio refusing the number for good (a 4xx) is not retried.
    */
   private async closingSms(id: string): Promise<'sent' | 'none' | 'not_sent'> {
-    const [row] = await this.db.query('SELECT contact_enc, contact_key_id FROM deletion_requests WHERE id = ?', [id]);
-    if (!row?.contact_enc) {
+    const row = await this.requests.sealedContact(id);
+    if (!row?.contactEnc) {
       // Sent (or given up) by a run that stopped before the key was destroyed.
-      if (row?.contact_key_id) await this.destroyContactKey(id, row.contact_key_id);
+      if (row?.contactKeyId) await this.destroyContactKey(id, row.contactKeyId);
       return 'none';
     }
-    const number = await this.open(row.contact_enc, row.contact_key_id, id);
-    if (!number) return this.giveUpClosingSms(id, 'unreadable', row.contact_key_id);
+    const number = await this.open(row.contactEnc, row.contactKeyId, id);
+    if (!number) return this.giveUpClosingSms(id, 'unreadable', row.contactKeyId);
     let sid: string;
     try {
       sid = (await this.twilio.sendSms(number, CLOSING_SMS, this.statusCallback)).sid;
     } catch (e) {
       const status = (e as { status?: number }).status ?? 0;
-      if (status >= 400 && status < 500 && status !== 429) return this.giveUpClosingSms(id, `twilio ${status}`, row.contact_key_id);
+      if (status >= 400 && status < 500 && status !== 429) return this.giveUpClosingSms(id, `twilio ${status}`, row.contactKeyId);
       throw e;
     }
-    await this.db.transaction(async (m) => {
+    await this.requests.transaction(async (m) => {
       await recordSentSms(m, { sid, purpose: 'closing', pseudonym: null, at: this.clock.now() });
-      await m.query('UPDATE deletion_requests SET contact_enc = NULL WHERE id = ?', [id]);
+      await this.requests.eraseContact(id, m);
       await this.audit.append({ ...AUDIT, action: 'deletion_request.closing_sms_sent', targetId: id, detail: { messageSid: sid } }, m);
     });
-    if (row.contact_key_id) await this.destroyContactKey(id, row.contact_key_id);
+    if (row.contactKeyId) await this.destroyContactKey(id, row.contactKeyId);
     await this.queues
       .deleteSms(sid)
       .catch((e) => this.logger.warn({ msg: 'delete-sms job not queued; the reconciler will', messageSid: sid, error: (e as Error).name }));
@@ -256,14 +216,13 @@ export class DeletionRequestProcessor {
   /** The one-time key goes first, then its id: a run that stops between the two finds the id and destroys again. */
   /** A deletion by phone cancels the caller's pending callbacks and follow-ups (numbers erased, their keys destroyed). */
   private async cancelCallbacks(pseudonym: string, callIds: string[]): Promise<void> {
-    const book = new CallbackBook(this.db);
-    await book.withdraw(pseudonym, this.clock.now());
-    for (const keyId of await book.contactKeysOfCalls(callIds)) await this.contactKeys.destroy(keyId);
+    await this.callbacks.withdraw(pseudonym, this.clock.now());
+    for (const keyId of await this.callbacks.contactKeysOfCalls(callIds)) await this.contactKeys.destroy(keyId);
   }
 
   private async destroyContactKey(id: string, keyId: string): Promise<void> {
     await this.contactKeys.destroy(keyId);
-    await this.db.query('UPDATE deletion_requests SET contact_key_id = NULL WHERE id = ? AND contact_key_id = ?', [id, keyId]);
+    await this.requests.forgetContactKey(id, keyId);
   }
 
   private async open(sealed: Buffer, keyId: string | null, id: string): Promise<string | null> {
@@ -280,8 +239,8 @@ export class DeletionRequestProcessor {
   }
 
   private async giveUpClosingSms(id: string, why: string, keyId: string | null): Promise<'not_sent'> {
-    await this.db.transaction(async (m) => {
-      await m.query('UPDATE deletion_requests SET contact_enc = NULL WHERE id = ?', [id]);
+    await this.requests.transaction(async (m) => {
+      await this.requests.eraseContact(id, m);
       await this.audit.append({ ...AUDIT, action: 'deletion_request.closing_sms_failed', targetId: id, detail: { why } }, m);
     });
     if (keyId) await this.destroyContactKey(id, keyId);

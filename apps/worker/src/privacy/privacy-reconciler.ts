@@ -1,15 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type Redis from 'ioredis';
-import { DataSource } from 'typeorm';
 import { CallLegs, CallRecordings, CallbackBook, CallbackNumbers } from '@hotline/calls';
 import { Clock, systemClock } from '@hotline/clock';
-import { ENV, Env } from '@hotline/config';
 import { ContactKeys } from '@hotline/crypto';
 import { PrivacyJobs, TwilioCallJobs } from '@hotline/jobs';
 import { REDIS } from '@hotline/observability';
-import { KEYSTORE } from '@hotline/persistence';
-import { IN_PROGRESS } from '@hotline/privacy';
+import { DeletionRequestBook } from '@hotline/privacy';
 
 const PAGE = 500;
 /** A callback's call whose end was never reported is looked at after this long. */
@@ -30,20 +26,17 @@ export class PrivacyReconciler {
   /** Property-injected (the system clock unless the app was given one), so tests move time instead of sleeping. */
   @Inject(Clock) private readonly clock: Clock = systemClock;
 
-  private readonly contactKeys: ContactKeys;
-
   constructor(
-    @Inject(ENV) env: Env,
     @Inject(REDIS) private readonly redis: Redis,
-    @InjectDataSource() private readonly db: DataSource,
-    @InjectDataSource(KEYSTORE) keystore: DataSource,
+    private readonly requests: DeletionRequestBook,
+    private readonly contactKeys: ContactKeys,
+    private readonly callbacks: CallbackBook,
+    private readonly legs: CallLegs,
     private readonly callRecordings: CallRecordings,
     private readonly queues: PrivacyJobs,
     private readonly callbackNumbers: CallbackNumbers,
     private readonly callJobs: TwilioCallJobs,
-  ) {
-    this.contactKeys = new ContactKeys(keystore, env);
-  }
+  ) {}
 
   /** Tops up the pool of one-time contact keys the gateway takes from (one per deletion request). */
   async publishContactKey(): Promise<void> {
@@ -52,17 +45,10 @@ export class PrivacyReconciler {
 
   /** One-time contact keys of requests whose sealed number is erased (sent, given up, cancelled): destroyed. */
   async destroySpentContactKeys(): Promise<number> {
-    const rows: { id: string; contact_key_id: string }[] = await this.db.query(
-      `SELECT id, contact_key_id FROM deletion_requests
-        WHERE contact_key_id IS NOT NULL AND contact_enc IS NULL AND status NOT IN ('pending', ?) LIMIT ${PAGE}`,
-      [IN_PROGRESS],
-    );
+    const rows = await this.requests.spentContactKeys(PAGE);
     for (const r of rows) {
-      await this.contactKeys.destroy(r.contact_key_id);
-      await this.db.query('UPDATE deletion_requests SET contact_key_id = NULL WHERE id = ? AND contact_key_id = ?', [
-        r.id,
-        r.contact_key_id,
-      ]);
+      await this.contactKeys.destroy(r.contactKeyId);
+      await this.requests.forgetContactKey(r.id, r.contactKeyId);
     }
     return rows.length;
   }
@@ -73,11 +59,10 @@ export class PrivacyReconciler {
    * sealed number (binlogs, backups) unreadable.
    */
   async destroySpentCallbackKeys(): Promise<number> {
-    const book = new CallbackBook(this.db);
-    const spent = await book.spentContactKeys(PAGE);
+    const spent = await this.callbacks.spentContactKeys(PAGE);
     for (const s of spent) {
       await this.contactKeys.destroy(s.contactKeyId);
-      await book.forgetContactKey(s.id, s.contactKeyId);
+      await this.callbacks.forgetContactKey(s.id, s.contactKeyId);
     }
     return spent.length;
   }
@@ -91,25 +76,17 @@ export class PrivacyReconciler {
       .moveSealed(PAGE)
       .catch((e) => this.logger.warn({ msg: 'callback numbers not moved', error: (e as Error).name }));
     await this.destroySpentCallbackKeys();
-    const requests: { id: string; execute_after: Date }[] = await this.db.query(
-      `SELECT id, execute_after FROM deletion_requests
-        WHERE status IN ('pending', ?) OR (status IN ('done', 'partly_held') AND contact_enc IS NOT NULL)
-        ORDER BY execute_after LIMIT ${PAGE}`,
-      [IN_PROGRESS],
-    );
-    for (const r of requests) await this.queues.deletionRequest(r.id, new Date(r.execute_after));
+    const requests = await this.requests.owed(PAGE);
+    for (const r of requests) await this.queues.deletionRequest(r.id, r.executeAfter);
 
     const recordings = await this.callRecordings.callsOwingWithdrawnDeletion(PAGE);
     for (const callId of recordings) await this.queues.deleteRecordings(callId);
 
-    const sms: { message_sid: string }[] = await this.db.query(
-      `SELECT message_sid FROM sms_messages WHERE deleted_at IS NULL AND sent_at < ? LIMIT ${PAGE}`,
-      [new Date(now.getTime() - this.queues.smsDelayMs)],
-    );
-    for (const s of sms) await this.queues.deleteSms(s.message_sid, 0);
+    const sms = await this.requests.smsNotDeleted(new Date(now.getTime() - this.queues.smsDelayMs), PAGE);
+    for (const sid of sms) await this.queues.deleteSms(sid, 0);
 
     // Callbacks' outbound calls ended (past the gateway's own job's first try) and not yet deleted at Twilio.
-    const calls = await new CallLegs(this.db).outboundCallsOwed(
+    const calls = await this.legs.outboundCallsOwed(
       new Date(now.getTime() - this.callJobs.firstTryAfterMs),
       new Date(now.getTime() - UNREPORTED_CALL_MS),
       PAGE,

@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { CallsModule } from '@hotline/calls';
+import { CryptoModule } from '@hotline/crypto';
 import { PrivacyJobs } from '@hotline/jobs';
+import { DeletionRequestBookModule } from '@hotline/privacy';
 import { RetentionModule } from '@hotline/retention';
 import { TwilioModule } from '@hotline/twilio';
 import { DeleteCallProcessor } from './delete-call.processor';
@@ -13,7 +15,7 @@ import { PrivacyWorker } from './privacy.worker';
 /** Deletion requests made by phone, recordings after withdrawn consent, SMS and just-ended calls (callbacks) deleted at Twilio. */
 @Module({
   // CallsModule: callbacks' sealed numbers are moved under their call's data key here too (CallbackNumbers).
-  imports: [RetentionModule, TwilioModule, CallsModule],
+  imports: [RetentionModule, TwilioModule, CallsModule, CryptoModule, DeletionRequestBookModule],
   providers: [
     PrivacyJobs,
     DeletionRequestProcessor,
