@@ -1,3 +1,5 @@
+import type { AccessHow, AccessKind } from '@hotline/contract';
+
 /**
  * THE one table that says which audit actions are an access to a call, and how. An access report
  * (breach notification) reads the trail through it and nothing else: a new kind of access (the
@@ -7,8 +9,7 @@
  *    kept in the entry's detail), listen_in (a supervisor on a live call), supervision (a supervisor's
  *    act on a call's content without a break-glass read, e.g. countersigning).
  */
-export type AccessHow = 'own_call' | 'break_glass' | 'listen_in' | 'supervision';
-export type AccessKind = 'read' | 'write' | 'listen';
+export type { AccessHow, AccessKind };
 
 export const CALL_ACCESS_ACTIONS: Readonly<Record<string, { access: AccessKind; how: AccessHow }>> = {
   'call.answered': { access: 'listen', how: 'own_call' },

@@ -1,11 +1,13 @@
 import { PageQuery } from '../common/page-query';
 import { ApiProperty } from '@nestjs/swagger';
+import { CursorPage, DELETION_REQUEST_STATUSES, DeletionRequestView } from '@hotline/contract';
 
-export const DELETION_REQUEST_STATUS_VALUES = ['pending', 'in_progress', 'done', 'partly_held', 'cancelled'];
+export const DELETION_REQUEST_STATUS_VALUES: string[] = [...DELETION_REQUEST_STATUSES];
 
 export class ListDeletionRequestsQuery extends PageQuery {}
 
-export class DeletionRequestDto {
+/** The console reads it as libs/contract's DeletionRequestView. */
+export class DeletionRequestDto implements DeletionRequestView {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty({
     description:
@@ -31,7 +33,7 @@ export class DeletionRequestDto {
   closingSmsPending: boolean;
 }
 
-export class DeletionRequestPageDto {
+export class DeletionRequestPageDto implements CursorPage<DeletionRequestView> {
   @ApiProperty({ type: [DeletionRequestDto] }) items: DeletionRequestDto[];
   @ApiProperty({ type: String, nullable: true, description: 'Pass as `cursor` for the next (older) page; null on the last page.' })
   nextCursor: string | null;

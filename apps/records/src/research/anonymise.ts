@@ -1,4 +1,5 @@
 import type { ResearchCall } from '@hotline/calls';
+import { WRAP_UP_CATEGORIES } from '@hotline/contract';
 
 /**
  * Anonymisation of one release period's research data: quasi-identifiers coarsened step by step (a
@@ -48,21 +49,11 @@ export interface SuppressionReport {
 const ALL = '*';
 
 /**
- * The wrap-up categories the console offers (apps/gateway/console/src/operator/wrap-up.tsx). The
- * socket accepts up to 64 characters of anything, so a category outside this list (free text, which
- * could say anything) is exported as `other`.
+ * The wrap-up categories the console offers (WRAP_UP_CATEGORIES, libs/contract). The socket accepts
+ * up to 64 characters of anything, so a category outside this list (free text, which could say
+ * anything) is exported as `other`.
  */
-export const RESEARCH_CATEGORIES = [
-  'Emotional support',
-  'Suicidal thoughts',
-  'Self-harm',
-  'Abuse or violence',
-  'Relationships or family',
-  'Health or addiction',
-  'Information or referral',
-  'Silent or dropped call',
-  'Other',
-];
+export const RESEARCH_CATEGORIES: readonly string[] = WRAP_UP_CATEGORIES;
 const category = (c: ResearchCall) =>
   c.wrapupCategory === null ? 'none' : RESEARCH_CATEGORIES.includes(c.wrapupCategory) ? c.wrapupCategory : 'Other';
 

@@ -1,8 +1,9 @@
-import { RISK_LEVELS } from '@hotline/contract';
+import { RISK_LEVELS, STATS_PERIODS, StatsPeriod } from '@hotline/contract';
 import { HOUR_MS, HourlyStatRow, StatMetric, TALK_BUCKETS, WAIT_BUCKETS } from '@hotline/calls';
 
-export const PERIODS = ['hour', 'day', 'week'] as const;
-export type Period = (typeof PERIODS)[number];
+/** What the statistics are summed by: written once, in libs/contract (the console offers the same). */
+export const PERIODS = STATS_PERIODS;
+export type Period = StatsPeriod;
 
 export const DAY_MS = 24 * HOUR_MS;
 export const WEEK_MS = 7 * DAY_MS;
