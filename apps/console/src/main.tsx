@@ -15,6 +15,7 @@ import { HandoverButton } from './supervisor/handover';
 import { SupervisorView } from './supervisor/supervisor-view';
 import { RecordsOfficerView } from './records-officer/records-officer-view';
 import { AuditorView } from './auditor/auditor-view';
+import { WithHeaderActions } from './ui';
 
 /** While the console is open and unlocked it asks records this often who it is: a use of the session, and news of a lock or an agreement. */
 const HEARTBEAT_MS = 60_000;
@@ -189,9 +190,19 @@ function App() {
       )}
       <div inert={agreementDue || undefined} aria-hidden={agreementDue || undefined}>
         {report && <SignInReportLine report={report} onDismiss={() => setReport(null)} />}
-        {view()}
-        <AccountButton session={session} onNewToken={(token) => setSession(saveSession(token, session.user, session.idleLockSeconds))} />
-        {session.user.role === 'supervisor' && <HandoverButton session={session} />}
+        <WithHeaderActions
+          actions={
+            <>
+              {session.user.role === 'supervisor' && <HandoverButton session={session} />}
+              <AccountButton
+                session={session}
+                onNewToken={(token) => setSession(saveSession(token, session.user, session.idleLockSeconds))}
+              />
+            </>
+          }
+        >
+          {view()}
+        </WithHeaderActions>
       </div>
     </IdleLock>
   );

@@ -1,5 +1,5 @@
-import type { ComponentChildren } from 'preact';
-import { useEffect, useRef } from 'preact/hooks';
+import { createContext, type ComponentChildren } from 'preact';
+import { useContext, useEffect, useRef } from 'preact/hooks';
 import type { ConnectionState } from './socket';
 import type { Session } from './session';
 
@@ -11,22 +11,54 @@ const CONNECTION_LABEL: Record<ConnectionState, string> = {
   refused: 'Not connected',
 };
 
-export function TopBar(props: { session: Session; connection: ConnectionState; onSignOut: () => void; title: string }) {
+/**
+ * What the page header carries besides who is signed in: "My account" for everyone, "Hand over
+ * calls" for supervisors, an admin's switch between views (main.tsx and the views provide them). In
+ * the header, never floating over the page (they used to cover the waiting callers and the note button).
+ */
+const HeaderActions = createContext<ComponentChildren>(null);
+
+/** Adds `actions` to the header of every TopBar below (before those added further up). */
+export function WithHeaderActions(props: { actions: ComponentChildren; children: ComponentChildren }) {
+  const outer = useContext(HeaderActions);
+  return (
+    <HeaderActions.Provider
+      value={
+        <>
+          {props.actions}
+          {outer}
+        </>
+      }
+    >
+      {props.children}
+    </HeaderActions.Provider>
+  );
+}
+
+/**
+ * The page header: the page's one h1 (Hotline and the view), the live connection's state (views with
+ * sockets), who is signed in, the header actions and Sign out.
+ */
+export function TopBar(props: { session: Session; connection?: ConnectionState; onSignOut: () => void; title: string }) {
   const { session, connection } = props;
+  const actions = useContext(HeaderActions);
   return (
     <header class="topbar">
-      <div class="brand">
+      <h1 class="brand">
         <span class="brand-name">Hotline</span>
         <span class="brand-view">{props.title}</span>
-      </div>
+      </h1>
       <div class="topbar-right">
-        <span class={`connection connection-${connection}`} role="status" aria-live="polite">
-          <span class="dot" aria-hidden="true" />
-          {CONNECTION_LABEL[connection]}
-        </span>
+        {connection && (
+          <span class={`connection connection-${connection}`} role="status" aria-live="polite">
+            <span class="dot" aria-hidden="true" />
+            {CONNECTION_LABEL[connection]}
+          </span>
+        )}
         <span class="whoami">
           {session.user.username} <span class="muted">({session.user.role.replace('_', ' ')})</span>
         </span>
+        {actions}
         <button type="button" class="button quiet" onClick={props.onSignOut}>
           Sign out
         </button>

@@ -4,7 +4,7 @@ import { StaffRow, createStaff, listAcceptances, listStaff, resetFactor, resetPa
 import { message } from '../account/sign-in-steps';
 import { Session } from '../session';
 import { SupervisorView } from '../supervisor/supervisor-view';
-import { Dialog, ErrorText, Select, TopBar } from '../ui';
+import { Dialog, ErrorText, Select, TopBar, WithHeaderActions } from '../ui';
 
 const roleName = (r: Role) => r.replace('_', ' ');
 
@@ -21,18 +21,14 @@ export function AdminView(props: { session: Session; onSignOut: () => void; onRe
     </button>
   );
   // The wallboard, as before for admins: queue figures and alerts, no call content (break-glass is for supervisors).
-  if (tab === 'wallboard')
-    return (
-      <>
-        <SupervisorView session={props.session} onSignOut={props.onSignOut} onRefused={props.onRefused} />
-        {toggle}
-      </>
-    );
   return (
-    <>
-      <StaffAccounts session={props.session} onSignOut={props.onSignOut} />
-      {toggle}
-    </>
+    <WithHeaderActions actions={toggle}>
+      {tab === 'wallboard' ? (
+        <SupervisorView session={props.session} onSignOut={props.onSignOut} onRefused={props.onRefused} />
+      ) : (
+        <StaffAccounts session={props.session} onSignOut={props.onSignOut} />
+      )}
+    </WithHeaderActions>
   );
 }
 
@@ -75,7 +71,7 @@ function StaffAccounts(props: { session: Session; onSignOut: () => void }) {
       <TopBar session={props.session} connection="connected" onSignOut={props.onSignOut} title="Staff accounts" />
       <main class="admin">
         <div class="admin-head">
-          <h1>Staff</h1>
+          <h2>Staff</h2>
           <button type="button" class="button primary" onClick={() => setEditing('new')}>
             New account
           </button>

@@ -1,43 +1,16 @@
+import type { AccessHow, AccessReport, AuditEntry, AuditEntryPage, AuditVerification } from '@hotline/contract';
 import { useState } from 'preact/hooks';
 import { api } from '../api';
+import { DataTable } from '../components/data-table';
+import { InlineForm, TextField, useAction } from '../components/form';
+import { downloadCsv, isoOf, query } from '../components/load';
+import { OversightShell } from '../components/oversight-shell';
+import { MoreButton, usePages } from '../components/paging';
 import { dateTime } from '../format';
 import type { Session } from '../session';
 import { ErrorText } from '../ui';
-import { OversightShell, downloadCsv, isoOf, message, query } from '../records-officer/oversight-shell';
 
-interface Entry {
-  seq: number;
-  at: string;
-  actorId: string | null;
-  actorRole: string | null;
-  action: string;
-  targetType: string | null;
-  targetId: string | null;
-  detail: Record<string, unknown> | null;
-}
-interface Verification {
-  ok: boolean;
-  entries: number;
-  firstBadEntry?: { seq: number; problem: string };
-  checkpoints?: { files: number; coveredToSeq: number; problems: string[] };
-}
-interface AccessReport {
-  accesses: {
-    seq: number;
-    at: string;
-    callId: string;
-    actorId: string | null;
-    action: string;
-    access: string;
-    how: string;
-    reason: string | null;
-  }[];
-  calls: { callId: string }[];
-  callers: { distinctCallers: number; canBeTold: number; cannotBeTold: number; callsDestroyed: number; callsWithheld: number };
-  truncated: boolean;
-}
-
-const HOW_TEXT: Record<string, string> = {
+const HOW_TEXT: Record<AccessHow, string> = {
   own_call: 'own call',
   break_glass: 'break-glass',
   listen_in: 'listen-in',
@@ -60,29 +33,18 @@ export function AuditorView(props: { session: Session; onSignOut: () => void }) 
 }
 
 function Verify(props: { token: string }) {
-  const [result, setResult] = useState<Verification | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const run = async () => {
-    setBusy(true);
-    setError(null);
-    try {
-      setResult(await api<Verification>('GET', '/audit/verify', { token: props.token }));
-    } catch (err) {
-      setError(message(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+  const [result, setResult] = useState<AuditVerification | null>(null);
+  const action = useAction();
+  const run = () => action.run(async () => setResult(await api<AuditVerification>('GET', '/audit/verify', { token: props.token })));
   return (
     <section class="panel" aria-labelledby="verify-title">
       <div class="panel-head">
         <h2 id="verify-title">Chain verification</h2>
-        <button type="button" class="button primary" onClick={() => void run()} disabled={busy}>
-          {busy ? 'Verifying…' : 'Verify the chain'}
+        <button type="button" class="button primary" onClick={() => void run()} disabled={action.busy}>
+          {action.busy ? 'Verifying…' : 'Verify the chain'}
         </button>
       </div>
-      <ErrorText error={error} />
+      <ErrorText error={action.error} />
       {result && (
         <div role="status" class={result.ok ? 'ok' : 'error'}>
           {result.ok ? (
@@ -111,122 +73,66 @@ function Search(props: { token: string }) {
   const [actorId, setActorId] = useState('');
   const [action, setAction] = useState('');
   const [targetId, setTargetId] = useState('');
-  const [entries, setEntries] = useState<Entry[] | null>(null);
-  const [next, setNext] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
   const filters = () => ({ from: isoOf(from), to: isoOf(to), actorId: actorId.trim(), action: action.trim(), targetId: targetId.trim() });
-
-  const load = async (cursor?: string) => {
-    setBusy(true);
-    setError(null);
-    try {
-      const page = await api<{ entries: Entry[]; nextCursor: string | null }>(
-        'GET',
-        `/audit/entries${query({ ...filters(), limit: 50, cursor })}`,
-        {
-          token: props.token,
-        },
-      );
-      setEntries((prev) => (cursor && prev ? [...prev, ...page.entries] : page.entries));
-      setNext(page.nextCursor);
-    } catch (err) {
-      setError(message(err));
-    } finally {
-      setBusy(false);
-    }
-  };
-  const exportCsv = async () => {
-    setError(null);
-    try {
-      await downloadCsv(props.token, `/audit/entries/csv${query(filters())}`, 'audit-entries.csv');
-    } catch (err) {
-      setError(message(err));
-    }
-  };
+  const entries = usePages<AuditEntry>(async (cursor) => {
+    const page = await api<AuditEntryPage>('GET', `/audit/entries${query({ ...filters(), limit: 50, cursor })}`, { token: props.token });
+    return { items: page.entries, next: page.nextCursor };
+  });
+  const exporting = useAction();
+  const exportCsv = () => exporting.run(() => downloadCsv(props.token, `/audit/entries/csv${query(filters())}`, 'audit-entries.csv'));
+  const shown = entries.items;
 
   return (
     <section class="panel" aria-labelledby="search-title">
       <h2 id="search-title">Search the audit trail</h2>
-      <form
-        class="inline-form"
-        aria-label="Audit search"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void load();
-        }}
-      >
-        <div>
-          <label for="audit-from">From</label>
-          <input id="audit-from" type="datetime-local" value={from} onInput={(e) => setFrom(e.currentTarget.value)} />
-        </div>
-        <div>
-          <label for="audit-to">To</label>
-          <input id="audit-to" type="datetime-local" value={to} onInput={(e) => setTo(e.currentTarget.value)} />
-        </div>
-        <div>
-          <label for="audit-actor">Actor id</label>
-          <input id="audit-actor" value={actorId} onInput={(e) => setActorId(e.currentTarget.value)} />
-        </div>
-        <div>
-          <label for="audit-action">Action</label>
-          <input
-            id="audit-action"
-            value={action}
-            placeholder="e.g. call.* or call.break_glass"
-            onInput={(e) => setAction(e.currentTarget.value)}
-          />
-        </div>
-        <div>
-          <label for="audit-target">Target id</label>
-          <input id="audit-target" value={targetId} onInput={(e) => setTargetId(e.currentTarget.value)} />
-        </div>
-        <button type="submit" class="button primary" disabled={busy}>
+      <InlineForm label="Audit search" onSubmit={() => void entries.load()}>
+        <TextField id="audit-from" label="From" type="datetime-local" value={from} onValue={setFrom} />
+        <TextField id="audit-to" label="To" type="datetime-local" value={to} onValue={setTo} />
+        <TextField id="audit-actor" label="Actor id" value={actorId} onValue={setActorId} />
+        <TextField id="audit-action" label="Action" value={action} onValue={setAction} placeholder="e.g. call.* or call.break_glass" />
+        <TextField id="audit-target" label="Target id" value={targetId} onValue={setTargetId} />
+        <button type="submit" class="button primary" disabled={entries.busy}>
           Search
         </button>
         <button type="button" class="button" onClick={() => void exportCsv()}>
           Export CSV
         </button>
-      </form>
-      <ErrorText error={error} />
-      {entries && (
+      </InlineForm>
+      <ErrorText error={entries.error ?? exporting.error} />
+      {shown && (
         <>
           <p role="status" class="muted">
-            {entries.length} entr{entries.length === 1 ? 'y' : 'ies'} shown{next ? ' (more match)' : ''}.
+            {shown.length} entr{shown.length === 1 ? 'y' : 'ies'} shown{entries.next ? ' (more match)' : ''}.
           </p>
-          <table class="table" aria-label="Audit entries">
-            <thead>
-              <tr>
-                <th scope="col">#</th>
-                <th scope="col">When</th>
-                <th scope="col">Actor</th>
-                <th scope="col">Action</th>
-                <th scope="col">Target</th>
-                <th scope="col">Detail</th>
-              </tr>
-            </thead>
-            <tbody>
-              {entries.map((e) => (
-                <tr key={e.seq}>
-                  <td>{e.seq}</td>
-                  <td>{dateTime(e.at)}</td>
-                  <td>
+          <DataTable
+            label="Audit entries"
+            rows={shown}
+            rowKey={(e) => e.seq}
+            empty="No entry matches."
+            columns={[
+              { header: '#', cell: (e) => e.seq },
+              { header: 'When', cell: (e) => dateTime(e.at) },
+              {
+                header: 'Actor',
+                cell: (e) => (
+                  <>
                     <span class="mono">{e.actorId ? e.actorId.slice(0, 8) : '—'}</span> <span class="muted">{e.actorRole ?? ''}</span>
-                  </td>
-                  <td>{e.action}</td>
-                  <td>
+                  </>
+                ),
+              },
+              { header: 'Action', cell: (e) => e.action },
+              {
+                header: 'Target',
+                cell: (e) => (
+                  <>
                     <span class="muted">{e.targetType ?? ''}</span> <span class="mono">{e.targetId ?? ''}</span>
-                  </td>
-                  <td class="detail">{e.detail ? JSON.stringify(e.detail) : ''}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          {next && (
-            <button type="button" class="button" onClick={() => void load(next)} disabled={busy}>
-              Show more
-            </button>
-          )}
+                  </>
+                ),
+              },
+              { header: 'Detail', class: 'detail', cell: (e) => (e.detail ? JSON.stringify(e.detail) : '') },
+            ]}
+          />
+          <MoreButton next={entries.next} busy={entries.busy} onMore={() => void entries.more()} />
         </>
       )}
     </section>
@@ -239,54 +145,31 @@ function AccessReportPanel(props: { token: string }) {
   const [from, setFrom] = useState('');
   const [to, setTo] = useState('');
   const [report, setReport] = useState<AccessReport | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const action = useAction();
   const params = () => (callId.trim() ? { callId: callId.trim() } : { staffId: staffId.trim(), from: isoOf(from), to: isoOf(to) });
-  const run = async (e: Event) => {
-    e.preventDefault();
-    setError(null);
-    try {
-      setReport(await api<AccessReport>('GET', `/audit/access-report${query(params())}`, { token: props.token }));
-    } catch (err) {
-      setError(message(err));
-    }
-  };
+  const run = () =>
+    action.run(async () => setReport(await api<AccessReport>('GET', `/audit/access-report${query(params())}`, { token: props.token })));
   return (
     <section class="panel" aria-labelledby="access-title">
       <h2 id="access-title">Access report</h2>
       <p class="muted">A member of staff and a time range, or one call. The report is itself audited.</p>
-      <form class="inline-form" onSubmit={run} aria-label="Access report">
-        <div>
-          <label for="report-staff">Staff id</label>
-          <input id="report-staff" value={staffId} onInput={(e) => setStaffId(e.currentTarget.value)} />
-        </div>
-        <div>
-          <label for="report-from">From</label>
-          <input id="report-from" type="datetime-local" value={from} onInput={(e) => setFrom(e.currentTarget.value)} />
-        </div>
-        <div>
-          <label for="report-to">To</label>
-          <input id="report-to" type="datetime-local" value={to} onInput={(e) => setTo(e.currentTarget.value)} />
-        </div>
-        <div>
-          <label for="report-call">Or call id</label>
-          <input id="report-call" value={callId} onInput={(e) => setCallId(e.currentTarget.value)} />
-        </div>
+      <InlineForm label="Access report" onSubmit={() => void run()}>
+        <TextField id="report-staff" label="Staff id" value={staffId} onValue={setStaffId} />
+        <TextField id="report-from" label="From" type="datetime-local" value={from} onValue={setFrom} />
+        <TextField id="report-to" label="To" type="datetime-local" value={to} onValue={setTo} />
+        <TextField id="report-call" label="Or call id" value={callId} onValue={setCallId} />
         <button type="submit" class="button primary">
           Run report
         </button>
         <button
           type="button"
           class="button"
-          onClick={() =>
-            void downloadCsv(props.token, `/audit/access-report/csv${query(params())}`, 'access-report.csv').catch((err) =>
-              setError(message(err)),
-            )
-          }
+          onClick={() => void action.run(() => downloadCsv(props.token, `/audit/access-report/csv${query(params())}`, 'access-report.csv'))}
         >
           Export report CSV
         </button>
-      </form>
-      <ErrorText error={error} />
+      </InlineForm>
+      <ErrorText error={action.error} />
       {report && (
         <>
           <p role="status">
@@ -297,30 +180,20 @@ function AccessReportPanel(props: { token: string }) {
               : ''}
             .
           </p>
-          <table class="table" aria-label="Accesses">
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Call</th>
-                <th scope="col">Who</th>
-                <th scope="col">Access</th>
-                <th scope="col">How</th>
-                <th scope="col">Reason given</th>
-              </tr>
-            </thead>
-            <tbody>
-              {report.accesses.map((a) => (
-                <tr key={a.seq}>
-                  <td>{dateTime(a.at)}</td>
-                  <td class="mono">{a.callId}</td>
-                  <td class="mono">{a.actorId?.slice(0, 8) ?? '—'}</td>
-                  <td>{a.access}</td>
-                  <td>{HOW_TEXT[a.how] ?? a.how}</td>
-                  <td>{a.reason ?? ''}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <DataTable
+            label="Accesses"
+            rows={report.accesses}
+            rowKey={(a) => a.seq}
+            empty="No access in this report."
+            columns={[
+              { header: 'When', cell: (a) => dateTime(a.at) },
+              { header: 'Call', class: 'mono', cell: (a) => a.callId },
+              { header: 'Who', class: 'mono', cell: (a) => a.actorId?.slice(0, 8) ?? '—' },
+              { header: 'Access', cell: (a) => a.access },
+              { header: 'How', cell: (a) => HOW_TEXT[a.how] ?? a.how },
+              { header: 'Reason given', cell: (a) => a.reason ?? '' },
+            ]}
+          />
         </>
       )}
     </section>

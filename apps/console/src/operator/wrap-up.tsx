@@ -1,22 +1,14 @@
+import { WRAP_UP_CATEGORIES, WrapUpCategory } from '@hotline/contract';
 import { useState } from 'preact/hooks';
 import { ErrorText, Select } from '../ui';
 import { OperatorSocket, ask } from './live';
 
-const WRAP_UP_CATEGORIES = [
-  'Emotional support',
-  'Suicidal thoughts',
-  'Self-harm',
-  'Abuse or violence',
-  'Relationships or family',
-  'Health or addiction',
-  'Information or referral',
-  'Silent or dropped call',
-  'Other',
-];
-
-/** After the call: a category, then Done makes the operator available again. */
+/**
+ * After the call: a category (libs/contract's list, which records' research export knows too), then
+ * Done makes the operator available again.
+ */
 export function WrapUp(props: { callId: string; socket: OperatorSocket; onDone: () => void }) {
-  const [category, setCategory] = useState('');
+  const [category, setCategory] = useState<WrapUpCategory | ''>('');
   const [error, setError] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
   const submit = async (e: Event) => {

@@ -1,27 +1,21 @@
+import {
+  COMPLAINT_CATEGORIES,
+  COMPLAINT_CHANNELS,
+  COMPLAINT_NEXT_STATUS,
+  ComplaintCategory,
+  ComplaintChannel,
+  ComplaintSummary,
+} from '@hotline/contract';
 import { useState } from 'preact/hooks';
 import { api } from '../api';
+import { DataTable } from '../components/data-table';
+import { Field, InlineForm, Outcome, TextField, useAction } from '../components/form';
+import { useLoad } from '../components/load';
 import { dateTime } from '../format';
 import { ErrorText, Select } from '../ui';
-import { message, useLoad } from './oversight-shell';
 
-const CHANNELS = ['phone', 'email', 'letter', 'in_person', 'other'] as const;
-const CATEGORIES = ['conduct', 'service', 'privacy', 'access', 'other'] as const;
-const NEXT: Record<string, { status: string; label: string } | undefined> = {
-  received: { status: 'investigating', label: 'Start investigating' },
-  investigating: { status: 'resolved', label: 'Resolve' },
-};
+const LABEL = { investigating: 'Start investigating', resolved: 'Resolve' } as const;
 const human = (s: string) => s.replace('_', ' ');
-
-interface Complaint {
-  id: string;
-  receivedAt: string;
-  receivedVia: string;
-  category: string;
-  status: string;
-  dueAt: string;
-  overdue: boolean;
-  callId: string | null;
-}
 
 /**
  * Complaints (supervisors and records officers): record one (its text is encrypted by records),
@@ -29,120 +23,108 @@ interface Complaint {
  * The list carries no text; none about the signed-in member is ever listed.
  */
 export function ComplaintsPanel(props: { token: string }) {
-  const list = useLoad(() => api<{ complaints: Complaint[] }>('GET', '/complaints', { token: props.token }), []);
-  const [via, setVia] = useState<(typeof CHANNELS)[number] | ''>('');
-  const [category, setCategory] = useState<(typeof CATEGORIES)[number] | ''>('');
+  const list = useLoad(() => api<{ complaints: ComplaintSummary[] }>('GET', '/complaints', { token: props.token }), []);
+  const [via, setVia] = useState<ComplaintChannel | ''>('');
+  const [category, setCategory] = useState<ComplaintCategory | ''>('');
   const [text, setText] = useState('');
   const [callId, setCallId] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [status, setStatus] = useState<string | null>(null);
+  const action = useAction();
 
-  const record = async (e: Event) => {
-    e.preventDefault();
-    setError(null);
-    try {
+  const record = () =>
+    action.run(async () => {
       await api('POST', '/complaints', {
         token: props.token,
         body: { receivedVia: via, category, text, ...(callId.trim() ? { callId: callId.trim() } : {}) },
       });
-      setStatus('The complaint is recorded.');
       setText('');
       setCallId('');
       list.reload();
-    } catch (err) {
-      setError(message(err));
-    }
-  };
-  const move = async (c: Complaint, to: string) => {
-    setError(null);
-    try {
+      return 'The complaint is recorded.';
+    });
+  const move = (c: ComplaintSummary, to: string) =>
+    action.run(async () => {
       await api('PATCH', `/complaints/${encodeURIComponent(c.id)}`, { token: props.token, body: { status: to } });
-      setStatus(`The ${human(c.category)} complaint of ${dateTime(c.receivedAt)} is now ${to}.`);
       list.reload();
-    } catch (err) {
-      setError(message(err));
-    }
+      return `The ${human(c.category)} complaint of ${dateTime(c.receivedAt)} is now ${to}.`;
+    });
+  const nextStep = (c: ComplaintSummary) => {
+    const to = COMPLAINT_NEXT_STATUS[c.status];
+    return to ? { to, label: LABEL[to as keyof typeof LABEL] } : null;
   };
 
   return (
     <section class="panel" aria-labelledby="complaints-title">
       <h2 id="complaints-title">Complaints</h2>
-      <form class="inline-form" onSubmit={record} aria-label="Record a complaint">
-        <div>
-          <label for="complaint-via">Received by</label>
-          <Select id="complaint-via" value={via} placeholder="How" options={CHANNELS} label={human} onChange={setVia} required />
-        </div>
-        <div>
-          <label for="complaint-category">Category</label>
-          <Select id="complaint-category" value={category} placeholder="Category" options={CATEGORIES} onChange={setCategory} required />
-        </div>
-        <div>
-          <label for="complaint-call">Call id (optional)</label>
-          <input id="complaint-call" value={callId} onInput={(e) => setCallId(e.currentTarget.value)} />
-        </div>
-        <div class="grow">
-          <label for="complaint-text">What the complaint says</label>
-          <input id="complaint-text" value={text} required maxLength={8000} onInput={(e) => setText(e.currentTarget.value)} />
-        </div>
-        <button type="submit" class="button primary">
+      <InlineForm label="Record a complaint" onSubmit={() => void record()}>
+        <Field id="complaint-via" label="Received by">
+          <Select id="complaint-via" value={via} placeholder="How" options={COMPLAINT_CHANNELS} label={human} onChange={setVia} required />
+        </Field>
+        <Field id="complaint-category" label="Category">
+          <Select
+            id="complaint-category"
+            value={category}
+            placeholder="Category"
+            options={COMPLAINT_CATEGORIES}
+            onChange={setCategory}
+            required
+          />
+        </Field>
+        <TextField id="complaint-call" label="Call id (optional)" value={callId} onValue={setCallId} />
+        <TextField id="complaint-text" label="What the complaint says" value={text} onValue={setText} required maxLength={8000} grow />
+        <button type="submit" class="button primary" disabled={action.busy}>
           Record complaint
         </button>
-      </form>
-      <ErrorText error={error ?? list.error} />
-      {status && (
-        <p class="ok" role="status">
-          {status}
-        </p>
-      )}
-      <table class="table" aria-label="Complaints by due date">
-        <thead>
-          <tr>
-            <th scope="col">Received</th>
-            <th scope="col">By</th>
-            <th scope="col">Category</th>
-            <th scope="col">State</th>
-            <th scope="col">Due</th>
-            <th scope="col">
-              <span class="visually-hidden">Action</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {list.data?.complaints.length === 0 && (
-            <tr>
-              <td colSpan={6} class="muted">
-                No complaints.
-              </td>
-            </tr>
-          )}
-          {list.data?.complaints.map((c) => (
-            <tr key={c.id} class={c.overdue ? 'overdue' : ''}>
-              <td>
+      </InlineForm>
+      <ErrorText error={list.error} />
+      <Outcome error={action.error} done={action.done} />
+      <DataTable
+        label="Complaints by due date"
+        rows={list.data?.complaints}
+        rowKey={(c) => c.id}
+        rowClass={(c) => (c.overdue ? 'overdue' : '')}
+        empty="No complaints."
+        columns={[
+          {
+            header: 'Received',
+            cell: (c) => (
+              <>
                 {dateTime(c.receivedAt)} <span class="muted">#{c.id.slice(0, 8)}</span>
-              </td>
-              <td>{human(c.receivedVia)}</td>
-              <td>{c.category}</td>
-              <td>{c.status}</td>
-              <td>
+              </>
+            ),
+          },
+          { header: 'By', cell: (c) => human(c.receivedVia) },
+          { header: 'Category', cell: (c) => c.category },
+          { header: 'State', cell: (c) => c.status },
+          {
+            header: 'Due',
+            cell: (c) => (
+              <>
                 {dateTime(c.dueAt)}
                 {c.overdue && <strong> (overdue)</strong>}
-              </td>
-              <td>
-                {NEXT[c.status] && (
+              </>
+            ),
+          },
+          {
+            header: 'Action',
+            hidden: true,
+            cell: (c) => {
+              const step = nextStep(c);
+              return (
+                step && (
                   <button
                     type="button"
                     class="button"
-                    aria-label={`${NEXT[c.status]!.label}: the ${c.category} complaint #${c.id.slice(0, 8)} of ${dateTime(c.receivedAt)}`}
-                    onClick={() => void move(c, NEXT[c.status]!.status)}
+                    aria-label={`${step.label}: the ${c.category} complaint #${c.id.slice(0, 8)} of ${dateTime(c.receivedAt)}`}
+                    onClick={() => void move(c, step.to)}
                   >
-                    {NEXT[c.status]!.label}
+                    {step.label}
                   </button>
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+                )
+              );
+            },
+          },
+        ]}
+      />
     </section>
   );
 }

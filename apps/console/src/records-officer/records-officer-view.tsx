@@ -1,58 +1,27 @@
+import type {
+  CursorPage,
+  DeletionCertificateSummary,
+  DeletionRequestStatus,
+  DeletionRequestView,
+  LegalHold,
+  ResearchExportReport,
+  ResearchPeriod,
+  RetentionReport,
+} from '@hotline/contract';
 import { useState } from 'preact/hooks';
 import { api } from '../api';
+import { DataTable } from '../components/data-table';
+import { InlineForm, Outcome, TextField, useAction } from '../components/form';
+import { downloadCsv, query, useLoad } from '../components/load';
+import { OversightShell } from '../components/oversight-shell';
+import { MoreButton, usePages } from '../components/paging';
 import { dateTime } from '../format';
 import type { Session } from '../session';
 import { ErrorText } from '../ui';
 import { ComplaintsPanel } from './complaints-panel';
-import { OversightShell, downloadCsv, message, query, useLoad } from './oversight-shell';
-
-interface Hold {
-  id: string;
-  callId: string;
-  reason: string;
-  placedBy: string;
-  placedAt: string;
-  liftedAt: string | null;
-}
-interface DeletionRequest {
-  id: string;
-  caller: string;
-  requestedAt: string;
-  status: string;
-  executeAfter: string;
-  callsTotal: number;
-  callsHeld: number;
-  callsDeleted: number;
-  completedAt: string | null;
-}
-interface Certificate {
-  id: string;
-  callId: string;
-  reason: string;
-  retentionPolicy: string;
-  destroyedAt: string;
-  deletionRequestId: string | null;
-}
-interface RetentionReport {
-  generatedAt: string;
-  ok: boolean;
-  overdue: number;
-  overdueRecordings: number;
-  awaitingDeletion: number;
-  holdsInForce: { holds: number; calls: number };
-  deletions: { lastDay: number; lastWeek: number };
-  failures: { lastDay: number; lastWeek: number };
-  policies: {
-    policy: string;
-    duration: string | null;
-    calls: number;
-    held: number;
-    oldestUnheld: null | { startedAt: string; deadline: string; withinPolicy: boolean };
-  }[];
-}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const STATUS_TEXT: Record<string, string> = {
+const STATUS_TEXT: Record<DeletionRequestStatus, string> = {
   pending: 'Pending (grace period)',
   in_progress: 'In progress',
   done: 'Done',
@@ -67,7 +36,7 @@ const STATUS_TEXT: Record<string, string> = {
  */
 export function RecordsOfficerView(props: { session: Session; onSignOut: () => void }) {
   const { token } = props.session;
-  const holds = useLoad(() => api<{ holds: Hold[] }>('GET', '/legal-holds', { token }), []);
+  const holds = useLoad(() => api<{ holds: LegalHold[] }>('GET', '/legal-holds', { token }), []);
   return (
     <OversightShell session={props.session} title="Records officer" onSignOut={props.onSignOut}>
       <RetentionPanel token={token} />
@@ -88,114 +57,73 @@ export function RecordsOfficerView(props: { session: Session; onSignOut: () => v
 function PlaceHold(props: { token: string; onPlaced: () => void }) {
   const [callId, setCallId] = useState('');
   const [reason, setReason] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [done, setDone] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setError(null);
-    setDone(null);
-    if (!UUID.test(callId.trim())) return setError('The call id is a UUID, as the call list or the certificate shows it.');
-    setBusy(true);
-    try {
-      await api('POST', `/calls/${encodeURIComponent(callId.trim())}/legal-hold`, { token: props.token, body: { reason: reason.trim() } });
-      setDone(`A legal hold is placed on call ${callId.trim()}.`);
+  const action = useAction();
+  const submit = () => {
+    const id = callId.trim();
+    if (!UUID.test(id)) return action.setError('The call id is a UUID, as the call list or the certificate shows it.');
+    void action.run(async () => {
+      await api('POST', `/calls/${encodeURIComponent(id)}/legal-hold`, { token: props.token, body: { reason: reason.trim() } });
       setCallId('');
       setReason('');
       props.onPlaced();
-    } catch (err) {
-      setError(message(err));
-    } finally {
-      setBusy(false);
-    }
+      return `A legal hold is placed on call ${id}.`;
+    });
   };
   return (
-    <form class="inline-form" onSubmit={submit} aria-label="Place a legal hold">
-      <div>
-        <label for="hold-call">Call id</label>
-        <input id="hold-call" value={callId} required onInput={(e) => setCallId(e.currentTarget.value)} placeholder="e.g. 3f0c1b9e-…" />
-      </div>
-      <div class="grow">
-        <label for="hold-reason">Reason</label>
-        <input
-          id="hold-reason"
-          value={reason}
-          required
-          maxLength={500}
-          onInput={(e) => setReason(e.currentTarget.value)}
-          placeholder="e.g. Preservation order, case reference"
-        />
-      </div>
-      <button type="submit" class="button primary" disabled={busy}>
+    <InlineForm label="Place a legal hold" onSubmit={submit}>
+      <TextField id="hold-call" label="Call id" value={callId} onValue={setCallId} required placeholder="e.g. 3f0c1b9e-…" />
+      <TextField
+        id="hold-reason"
+        label="Reason"
+        value={reason}
+        onValue={setReason}
+        required
+        maxLength={500}
+        placeholder="e.g. Preservation order, case reference"
+        grow
+      />
+      <button type="submit" class="button primary" disabled={action.busy}>
         Place hold
       </button>
-      <ErrorText error={error} />
-      {done && (
-        <p class="ok" role="status">
-          {done}
-        </p>
-      )}
-    </form>
+      <Outcome error={action.error} done={action.done} />
+    </InlineForm>
   );
 }
 
-function HoldList(props: { token: string; holds: Hold[] | null; onChanged: () => void }) {
-  const [error, setError] = useState<string | null>(null);
-  const [status, setStatus] = useState<string | null>(null);
+function HoldList(props: { token: string; holds: LegalHold[] | null; onChanged: () => void }) {
+  const action = useAction();
   if (!props.holds) return <p class="muted">Loading holds…</p>;
-  const lift = async (h: Hold) => {
-    setError(null);
-    try {
+  const lift = (h: LegalHold) =>
+    action.run(async () => {
       await api('DELETE', `/calls/${encodeURIComponent(h.callId)}/legal-hold`, { token: props.token });
-      setStatus(`The hold on call ${h.callId} is lifted.`);
       props.onChanged();
-    } catch (err) {
-      setError(message(err));
-    }
-  };
+      return `The hold on call ${h.callId} is lifted.`;
+    });
   const inForce = props.holds.filter((h) => !h.liftedAt);
   const lifted = props.holds.filter((h) => h.liftedAt);
   return (
     <>
-      <ErrorText error={error} />
-      {status && (
-        <p class="ok" role="status">
-          {status}
-        </p>
-      )}
-      <table class="table" aria-label="Legal holds in force">
-        <thead>
-          <tr>
-            <th scope="col">Call</th>
-            <th scope="col">Reason</th>
-            <th scope="col">Placed</th>
-            <th scope="col">
-              <span class="visually-hidden">Action</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {inForce.length === 0 && (
-            <tr>
-              <td colSpan={4} class="muted">
-                No hold is in force.
-              </td>
-            </tr>
-          )}
-          {inForce.map((h) => (
-            <tr key={h.id}>
-              <td class="mono">{h.callId}</td>
-              <td>{h.reason}</td>
-              <td>{dateTime(h.placedAt)}</td>
-              <td>
-                <button type="button" class="button" aria-label={`Lift the hold on call ${h.callId}`} onClick={() => void lift(h)}>
-                  Lift hold
-                </button>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <Outcome error={action.error} done={action.done} />
+      <DataTable
+        label="Legal holds in force"
+        rows={inForce}
+        rowKey={(h) => h.id}
+        empty="No hold is in force."
+        columns={[
+          { header: 'Call', class: 'mono', cell: (h) => h.callId },
+          { header: 'Reason', cell: (h) => h.reason },
+          { header: 'Placed', cell: (h) => dateTime(h.placedAt) },
+          {
+            header: 'Action',
+            hidden: true,
+            cell: (h) => (
+              <button type="button" class="button" aria-label={`Lift the hold on call ${h.callId}`} onClick={() => void lift(h)}>
+                Lift hold
+              </button>
+            ),
+          },
+        ]}
+      />
       {lifted.length > 0 && (
         <details>
           <summary>Lifted in the last 30 days ({lifted.length})</summary>
@@ -215,6 +143,7 @@ function HoldList(props: { token: string; holds: Hold[] | null; onChanged: () =>
 function RetentionPanel(props: { token: string }) {
   const report = useLoad(() => api<RetentionReport>('GET', '/retention/report', { token: props.token }), []);
   const r = report.data;
+  const late = (p: RetentionReport['policies'][number]) => p.oldestUnheld !== null && !p.oldestUnheld.withinPolicy;
   return (
     <section class={`panel ${r && !r.ok ? 'overdue' : ''}`} aria-labelledby="retention-title">
       <div class="panel-head">
@@ -258,34 +187,28 @@ function RetentionPanel(props: { token: string }) {
               <dd>{r.failures.lastWeek}</dd>
             </div>
           </dl>
-          <table class="table" aria-label="Calls by retention policy">
-            <thead>
-              <tr>
-                <th scope="col">Policy</th>
-                <th scope="col">Kept for</th>
-                <th scope="col">Calls</th>
-                <th scope="col">Held</th>
-                <th scope="col">Oldest not held: deadline</th>
-              </tr>
-            </thead>
-            <tbody>
-              {r.policies.map((p) => {
-                const late = p.oldestUnheld !== null && !p.oldestUnheld.withinPolicy;
-                return (
-                  <tr key={p.policy} class={late ? 'overdue' : ''}>
-                    <td>{p.policy}</td>
-                    <td>{p.duration ?? 'not configured'}</td>
-                    <td>{p.calls}</td>
-                    <td>{p.held}</td>
-                    <td>
-                      {p.oldestUnheld ? dateTime(p.oldestUnheld.deadline) : '—'}
-                      {late && <strong> (past its deadline)</strong>}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
+          <DataTable
+            label="Calls by retention policy"
+            rows={r.policies}
+            rowKey={(p) => p.policy}
+            rowClass={(p) => (late(p) ? 'overdue' : '')}
+            empty="No retention policy is configured."
+            columns={[
+              { header: 'Policy', cell: (p) => p.policy },
+              { header: 'Kept for', cell: (p) => p.duration ?? 'not configured' },
+              { header: 'Calls', cell: (p) => p.calls },
+              { header: 'Held', cell: (p) => p.held },
+              {
+                header: 'Oldest not held: deadline',
+                cell: (p) => (
+                  <>
+                    {p.oldestUnheld ? dateTime(p.oldestUnheld.deadline) : '—'}
+                    {late(p) && <strong> (past its deadline)</strong>}
+                  </>
+                ),
+              },
+            ]}
+          />
         </>
       )}
     </section>
@@ -293,112 +216,74 @@ function RetentionPanel(props: { token: string }) {
 }
 
 function DeletionRequests(props: { token: string }) {
-  const list = useLoad(() => api<{ items: DeletionRequest[] }>('GET', '/deletion-requests?limit=50', { token: props.token }), []);
+  const list = usePages(
+    async (cursor) => {
+      const page = await api<CursorPage<DeletionRequestView>>('GET', `/deletion-requests${query({ limit: 50, cursor })}`, {
+        token: props.token,
+      });
+      return { items: page.items, next: page.nextCursor };
+    },
+    { auto: true },
+  );
   return (
     <section class="panel" aria-labelledby="requests-title">
       <h2 id="requests-title">Deletion requests by phone</h2>
       <ErrorText error={list.error} />
-      <table class="table" aria-labelledby="requests-title">
-        <thead>
-          <tr>
-            <th scope="col">Caller</th>
-            <th scope="col">Requested</th>
-            <th scope="col">State</th>
-            <th scope="col">Not before</th>
-            <th scope="col">Calls deleted / held / total</th>
-          </tr>
-        </thead>
-        <tbody>
-          {list.data?.items.length === 0 && (
-            <tr>
-              <td colSpan={5} class="muted">
-                No deletion requests.
-              </td>
-            </tr>
-          )}
-          {list.data?.items.map((d) => (
-            <tr key={d.id}>
-              <td class="mono">{d.caller}</td>
-              <td>{dateTime(d.requestedAt)}</td>
-              <td>{STATUS_TEXT[d.status] ?? d.status}</td>
-              <td>{dateTime(d.executeAfter)}</td>
-              <td>
-                {d.callsDeleted} / {d.callsHeld} / {d.callsTotal}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <DataTable
+        labelledBy="requests-title"
+        rows={list.items}
+        rowKey={(d) => d.id}
+        empty="No deletion requests."
+        columns={[
+          { header: 'Caller', class: 'mono', cell: (d) => d.caller },
+          { header: 'Requested', cell: (d) => dateTime(d.requestedAt) },
+          { header: 'State', cell: (d) => STATUS_TEXT[d.status as DeletionRequestStatus] ?? d.status },
+          { header: 'Not before', cell: (d) => dateTime(d.executeAfter) },
+          { header: 'Calls deleted / held / total', cell: (d) => `${d.callsDeleted} / ${d.callsHeld} / ${d.callsTotal}` },
+        ]}
+      />
+      <MoreButton next={list.next} busy={list.busy} onMore={() => void list.more()} what="requests" />
     </section>
   );
 }
 
 function Certificates(props: { token: string }) {
-  const list = useLoad(() => api<{ certificates: Certificate[] }>('GET', '/deletion-certificates?limit=50', { token: props.token }), []);
+  // Paged by `before`: the last destroyedAt of the page before.
+  const list = usePages(
+    async (before) => {
+      const page = await api<{ certificates: DeletionCertificateSummary[] }>(
+        'GET',
+        `/deletion-certificates${query({ limit: 50, before })}`,
+        { token: props.token },
+      );
+      const last = page.certificates[page.certificates.length - 1];
+      return { items: page.certificates, next: page.certificates.length === 50 && last ? last.destroyedAt : null };
+    },
+    { auto: true },
+  );
   return (
     <section class="panel" aria-labelledby="certificates-title">
       <h2 id="certificates-title">Deletion certificates</h2>
       <ErrorText error={list.error} />
-      <table class="table" aria-labelledby="certificates-title">
-        <thead>
-          <tr>
-            <th scope="col">Certificate</th>
-            <th scope="col">Call</th>
-            <th scope="col">Why</th>
-            <th scope="col">Policy</th>
-            <th scope="col">Destroyed</th>
-          </tr>
-        </thead>
-        <tbody>
-          {list.data?.certificates.length === 0 && (
-            <tr>
-              <td colSpan={5} class="muted">
-                No call has been destroyed yet.
-              </td>
-            </tr>
-          )}
-          {list.data?.certificates.map((c) => (
-            <tr key={c.id}>
-              <td class="mono">{c.id.slice(0, 8)}</td>
-              <td class="mono">{c.callId}</td>
-              <td>{c.reason === 'caller_request' ? 'Caller’s request' : 'Retention'}</td>
-              <td>{c.retentionPolicy}</td>
-              <td>{dateTime(c.destroyedAt)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <DataTable
+        labelledBy="certificates-title"
+        rows={list.items}
+        rowKey={(c) => c.id}
+        empty="No call has been destroyed yet."
+        columns={[
+          { header: 'Certificate', class: 'mono', cell: (c) => c.id.slice(0, 8) },
+          { header: 'Call', class: 'mono', cell: (c) => c.callId },
+          { header: 'Why', cell: (c) => (c.reason === 'caller_request' ? 'Caller’s request' : 'Retention') },
+          { header: 'Policy', cell: (c) => c.retentionPolicy },
+          { header: 'Destroyed', cell: (c) => dateTime(c.destroyedAt) },
+        ]}
+      />
+      <MoreButton next={list.next} busy={list.busy} onMore={() => void list.more()} what="certificates" />
     </section>
   );
 }
 
-interface PeriodReport {
-  period: string;
-  status: 'released' | 'withheld';
-  reason: 'fewer_than_k' | 'changed' | 'overlaps' | null;
-  explanation: string | null;
-  firstReleasedAt: string | null;
-  considered: number | null;
-  exported: number;
-  suppressedRows: number | null;
-  suppressedCombinations: number | null;
-  generalisation: string | null;
-}
-interface ResearchReport {
-  k: number;
-  considered: number;
-  exported: number;
-  suppressedRows: number;
-  periods: PeriodReport[];
-}
-interface ResearchAnswer {
-  period: 'month' | 'week';
-  from: string;
-  to: string;
-  report: ResearchReport;
-}
-
-const PERIOD_NAME = { month: 'calendar month', week: 'ISO week' };
+const PERIOD_NAME: Record<ResearchPeriod, string> = { month: 'calendar month', week: 'ISO week' };
 
 /**
  * The anonymised research export, released by whole, ended periods (records' RESEARCH_PERIOD: calendar
@@ -408,18 +293,12 @@ const PERIOD_NAME = { month: 'calendar month', week: 'ISO week' };
 function ResearchExport(props: { token: string }) {
   const [from, setFrom] = useState('');
   const [to, setTo] = useState('');
-  const [answer, setAnswer] = useState<ResearchAnswer | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const [answer, setAnswer] = useState<ResearchExportReport | null>(null);
+  const action = useAction();
   const params = () => query({ from: from.trim() || undefined, to: to.trim() || from.trim() || undefined });
-  const preview = async (e: Event) => {
-    e.preventDefault();
-    setError(null);
+  const preview = () => {
     setAnswer(null);
-    try {
-      setAnswer(await api<ResearchAnswer>('GET', `/research/export${params()}`, { token: props.token }));
-    } catch (err) {
-      setError(message(err));
-    }
+    void action.run(async () => setAnswer(await api<ResearchExportReport>('GET', `/research/export${params()}`, { token: props.token })));
   };
   const report = answer?.report;
   return (
@@ -430,29 +309,21 @@ function ResearchExport(props: { token: string }) {
         periods that have ended (calendar months as 2025-03, or ISO weeks as 2025-W10 where research data is released by week; UTC); each
         period keeps the content of its first release. Leave both empty for the latest period.
       </p>
-      <form class="inline-form" onSubmit={preview} aria-label="Research export" aria-describedby="research-help">
-        <div>
-          <label for="research-from">First period</label>
-          <input id="research-from" type="text" placeholder="2025-03" value={from} onInput={(e) => setFrom(e.currentTarget.value)} />
-        </div>
-        <div>
-          <label for="research-to">Last period</label>
-          <input id="research-to" type="text" placeholder="2025-03" value={to} onInput={(e) => setTo(e.currentTarget.value)} />
-        </div>
+      <InlineForm label="Research export" describedBy="research-help" onSubmit={preview}>
+        <TextField id="research-from" label="First period" type="text" placeholder="2025-03" value={from} onValue={setFrom} />
+        <TextField id="research-to" label="Last period" type="text" placeholder="2025-03" value={to} onValue={setTo} />
         <button type="submit" class="button primary">
           Show suppression report
         </button>
         <button
           type="button"
           class="button"
-          onClick={() =>
-            void downloadCsv(props.token, `/research/export/csv${params()}`, 'research-export.csv').catch((err) => setError(message(err)))
-          }
+          onClick={() => void action.run(() => downloadCsv(props.token, `/research/export/csv${params()}`, 'research-export.csv'))}
         >
           Download research CSV
         </button>
-      </form>
-      <ErrorText error={error} />
+      </InlineForm>
+      <ErrorText error={action.error} />
       {answer && report && (
         <div>
           <p role="status">
@@ -460,34 +331,29 @@ function ResearchExport(props: { token: string }) {
             {report.exported} row(s) exported from {report.considered} consenting call(s) in the periods released, {report.suppressedRows}{' '}
             suppressed; every row matches at least {report.k - 1} others of its period.
           </p>
-          <table class="table" aria-label="Research periods">
-            <thead>
-              <tr>
-                <th scope="col">Period</th>
-                <th scope="col">Released?</th>
-                <th scope="col">Consenting calls</th>
-                <th scope="col">Exported</th>
-                <th scope="col">Suppressed</th>
-                <th scope="col">Coarsened to</th>
-              </tr>
-            </thead>
-            <tbody>
-              {report.periods.map((p) => (
-                <tr key={p.period}>
-                  <th scope="row">{p.period}</th>
-                  <td>
-                    {p.status === 'released'
-                      ? `Released${p.firstReleasedAt ? ` (first on ${p.firstReleasedAt.slice(0, 10)})` : ''}`
-                      : `Withheld: ${p.explanation ?? p.reason}`}
-                  </td>
-                  <td>{p.considered ?? (p.reason === 'fewer_than_k' ? `fewer than ${report.k}` : 'not shown')}</td>
-                  <td>{p.exported}</td>
-                  <td>{p.suppressedRows ?? ''}</td>
-                  <td>{p.generalisation ?? ''}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <DataTable
+            label="Research periods"
+            rows={report.periods}
+            rowKey={(p) => p.period}
+            empty="No period in this range."
+            columns={[
+              { header: 'Period', rowHeader: true, cell: (p) => p.period },
+              {
+                header: 'Released?',
+                cell: (p) =>
+                  p.status === 'released'
+                    ? `Released${p.firstReleasedAt ? ` (first on ${p.firstReleasedAt.slice(0, 10)})` : ''}`
+                    : `Withheld: ${p.explanation ?? p.reason}`,
+              },
+              {
+                header: 'Consenting calls',
+                cell: (p) => p.considered ?? (p.reason === 'fewer_than_k' ? `fewer than ${report.k}` : 'not shown'),
+              },
+              { header: 'Exported', cell: (p) => p.exported },
+              { header: 'Suppressed', cell: (p) => p.suppressedRows ?? '' },
+              { header: 'Coarsened to', cell: (p) => p.generalisation ?? '' },
+            ]}
+          />
         </div>
       )}
     </section>

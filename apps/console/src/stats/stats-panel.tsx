@@ -1,45 +1,14 @@
 import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, Tooltip } from 'chart.js';
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { STATS_PERIODS, StatsCount, StatsPeriod, StatsPeriodCounts, StatsReport } from '@hotline/contract';
 import { api } from '../api';
-import { downloadCsv, message, query, useLoad } from '../records-officer/oversight-shell';
+import { downloadCsv, message, query, useLoad } from '../components/load';
 import { ErrorText } from '../ui';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, Legend, Tooltip);
 
-type Period = 'hour' | 'day' | 'week';
-/** A count as records may show it: `null` when it is not shown (see `suppressed`). */
-type Count = number | null;
-interface StatsPeriod {
-  start: string;
-  offered: Count;
-  answered: Count;
-  abandoned: Count;
-  answeredInServiceLevel: Count;
-  wait: Record<string, Count>;
-  talk: Record<string, Count>;
-  riskAssessed: Record<string, Count>;
-  escalations: Count;
-  complaintsReceived: Count;
-  /** The cells not shown, by name (`abandoned`, `wait.5m+`): a count from 1 to 4, or withheld so that one cannot be worked out. */
-  suppressed: Record<string, 'small' | 'withheld'>;
-}
-interface Stats {
-  from: string;
-  to: string;
-  by: Period;
-  serviceLevelSeconds: number;
-  smallCount: number;
-  periods: StatsPeriod[];
-  /** Sums of the figures shown; `incomplete` names the cells where some period was not shown (the sum is then "at least"). */
-  totals: {
-    offered: number;
-    answered: number;
-    abandoned: number;
-    answeredInServiceLevel: number;
-    wait: Record<string, number>;
-    incomplete: string[];
-  };
-}
+type Period = StatsPeriod;
+type Count = StatsCount;
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -75,15 +44,16 @@ export function StatsPanel(props: { token: string }) {
     const to = new Date(Math.ceil((Date.now() - offset) / unit) * unit + offset);
     return { by, from: new Date(to.getTime() - SPAN[by]).toISOString(), to: to.toISOString() };
   };
-  const stats = useLoad(() => api<Stats>('GET', `/stats/hourly${query(range())}`, { token: props.token }), [by]);
+  const stats = useLoad(() => api<StatsReport>('GET', `/stats/hourly${query(range())}`, { token: props.token }), [by]);
   const s = stats.data;
   const incomplete = new Set(s?.totals.incomplete ?? []);
   /** A total: "at least" when some period's figure was not shown, "not shown" when none was. */
   const total = (cell: string, n: number) => (!incomplete.has(cell) ? String(n) : n > 0 ? `at least ${n}` : 'not shown');
   const small = `<${s?.smallCount ?? 5}`;
   /** A cell as the table shows it: its figure, "<5" (a count from 1 to 4), or "x" (withheld). */
-  const cellText = (p: StatsPeriod, cell: string, n: Count) => (n !== null ? String(n) : p.suppressed[cell] === 'small' ? small : 'x');
-  const withheldIn = (p: StatsPeriod) => ['offered', 'answered', 'abandoned'].some((c) => c in p.suppressed);
+  const cellText = (p: StatsPeriodCounts, cell: string, n: Count) =>
+    n !== null ? String(n) : p.suppressed[cell] === 'small' ? small : 'x';
+  const withheldIn = (p: StatsPeriodCounts) => ['offered', 'answered', 'abandoned'].some((c) => c in p.suppressed);
   const waits = Object.keys(s?.totals.wait ?? {});
 
   return (
@@ -93,7 +63,7 @@ export function StatsPanel(props: { token: string }) {
         <div class="stats-controls">
           <label for="stats-by">Period</label>
           <select id="stats-by" value={by} onChange={(e) => setBy(e.currentTarget.value as Period)}>
-            {(Object.keys(SPAN) as Period[]).map((p) => (
+            {STATS_PERIODS.map((p) => (
               <option key={p} value={p}>
                 {PERIOD_LABEL[p]}
               </option>
@@ -119,6 +89,12 @@ export function StatsPanel(props: { token: string }) {
           Offered: {total('offered', s.totals.offered)}. Answered: {total('answered', s.totals.answered)} (within {s.serviceLevelSeconds} s:{' '}
           {total('answeredInServiceLevel', s.totals.answeredInServiceLevel)}). Abandoned: {total('abandoned', s.totals.abandoned)}. Kept
           after the calls themselves are deleted.
+        </p>
+      )}
+      {s && (
+        <p class="stats-lag">
+          A call is counted here an hour after it ends, so the last hour&rsquo;s calls are not in these figures yet; the wallboard above
+          counts today&rsquo;s calls as they happen.
         </p>
       )}
       {s && !asTable && (
