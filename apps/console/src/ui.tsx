@@ -45,8 +45,7 @@ export function TopBar(props: { session: Session; connection?: ConnectionState; 
   return (
     <header class="topbar">
       <h1 class="brand">
-        <span class="brand-name">Hotline</span>
-        <span class="brand-view">{props.title}</span>
+        <span class="brand-name">Hotline</span> <span class="brand-view">{props.title}</span>
       </h1>
       <div class="topbar-right">
         {connection && (
