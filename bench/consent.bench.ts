@@ -12,6 +12,7 @@ import Redis from 'ioredis';
 import { createPool, Pool } from 'mysql2/promise';
 import { AddressInfo } from 'net';
 import twilio from 'twilio';
+import { insertQueuedCallPlainly } from '@hotline/calls/fixtures';
 import { createGatewayApp } from '../apps/gateway/src/bootstrap';
 import { envFor } from '../test/support/env-for';
 import { TEST_DATABASE_URL, TEST_REDIS_URL, TEST_SECRETS } from '../test/support/test-config';
@@ -48,15 +49,7 @@ function bareServer(redis: Redis, pool: Pool): Promise<Server> {
       const conn = await pool.getConnection();
       try {
         await conn.beginTransaction();
-        await conn.query(
-          `INSERT INTO calls (id, call_sid, caller_pseudonym, status, started_at, risk_level, retention_policy, retention_deadline, recording_consent, created_at)
-           VALUES (?, ?, ?, 'queued', NOW(3), 'low', 'default', NOW(3) + INTERVAL 90 DAY, 1, NOW(3))`,
-          [callId, params.CallSid, params.From],
-        );
-        await conn.query(
-          "INSERT INTO consents (id, call_id, caller_pseudonym, kind, granted, wording_version, decided_at) VALUES (?, ?, NULL, 'recording', 1, 'v1', NOW(3))",
-          [randomUUID(), callId],
-        );
+        await insertQueuedCallPlainly(conn, { callId, callSid: params.CallSid, callerPseudonym: params.From, consentId: randomUUID() });
         await conn.commit();
       } finally {
         conn.release();

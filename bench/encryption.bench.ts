@@ -11,6 +11,7 @@ import { randomBytes, randomUUID } from 'crypto';
 import { DataSource } from 'typeorm';
 import { HotlineConfigModule, loadEnv, loadRetentionConfig } from '@hotline/config';
 import { CallRepository, CallsModule, openCall } from '@hotline/calls';
+import { assignCall, readCallShared } from '@hotline/calls/fixtures';
 import { PersistenceModule } from '@hotline/persistence';
 import { Bench, BenchRow } from './types';
 
@@ -45,7 +46,7 @@ export default (async (): Promise<BenchRow[]> => {
         wordingVersion: 'bench',
         startedAt: new Date(),
       });
-      await ds.query("UPDATE calls SET operator_id = ?, status = 'connected' WHERE id = ?", [author, callId]);
+      await assignCall(ds, callId, { operatorId: author });
       await repo.ensureContentKey(callId);
       callIds.push(callId);
     }
@@ -63,10 +64,7 @@ export default (async (): Promise<BenchRow[]> => {
       const callId = callIds[i % CALLS];
       const id = randomUUID();
       await ds.transaction(async (tx) => {
-        await tx.query(
-          'SELECT id, status, started_at, answered_at, ended_at, risk_level, operator_id, retention_policy, retention_deadline, recording_consent, wrapup_category FROM calls WHERE id = ? LOCK IN SHARE MODE',
-          [callId],
-        );
+        await readCallShared(tx, callId);
         await tx.query(
           'INSERT INTO bench_plain_notes (id, call_id, author_id, amends_note_id, body, created_at) VALUES (?, ?, ?, ?, ?, ?)',
           [id, callId, author, null, Buffer.from(text, 'utf8'), new Date()],

@@ -18,7 +18,17 @@ import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { DataSource } from 'typeorm';
+import { CallDestructionSteps } from '@hotline/calls';
+import {
+  FinishedCallSeed,
+  certificateSteps,
+  countCalls,
+  deleteCallRowsPlainly,
+  insertFinishedCalls,
+  setRetentionDeadline,
+} from '@hotline/calls/fixtures';
 import { associatedData, masterKeyId, seal, wrapDataKey } from '@hotline/crypto';
+import { deleteDataKeysPlainly, insertDataKeys } from '@hotline/crypto/fixtures';
 import { RetentionJobs } from '@hotline/jobs';
 import { createWorkerApp } from '../apps/worker/src/bootstrap';
 import { openTestDataSources } from '../test/support/db';
@@ -53,55 +63,34 @@ async function seed(db: DataSource, keys: DataSource, n: number, expired = true)
     ids.push(...chunk);
     const started = new Date(now - 3_600_000);
     const deadline = new Date(expired ? now - 60_000 : now + 86_400_000);
-    const calls: unknown[] = [];
-    const notes: unknown[] = [];
-    const recs: unknown[] = [];
-    const consents: unknown[] = [];
-    const risks: unknown[] = [];
-    const dataKeys: unknown[] = [];
+    const calls: FinishedCallSeed[] = [];
+    const dataKeys: { callId: string; wrappedKey: Buffer; masterKeyId: string; createdAt: Date }[] = [];
     for (const id of chunk) {
       const key = randomBytes(32);
       const op = randomUUID();
-      dataKeys.push(id, wrapDataKey(master, key, id), mkId, started);
-      calls.push(id, 'CA' + randomBytes(16).toString('hex'), randomBytes(32).toString('hex'), op, started, deadline, started);
-      for (let k = 0; k < 2; k++) {
+      dataKeys.push({ callId: id, wrappedKey: wrapDataKey(master, key, id), masterKeyId: mkId, createdAt: started });
+      const notes = [0, 1].map((k) => {
         const noteId = randomUUID();
-        notes.push(
-          noteId,
-          id,
-          op,
-          seal(key, Buffer.from(`note ${k}: the caller talked about their week, at some length.`), associatedData(id, `note:${noteId}`)),
-          started,
-        );
-      }
+        const text = `note ${k}: the caller talked about their week, at some length.`;
+        return { id: noteId, sealed: seal(key, Buffer.from(text), associatedData(id, `note:${noteId}`)) };
+      });
       const recordingSid = 'RE' + randomBytes(16).toString('hex');
       recordingOf.set(id, recordingSid);
-      recs.push(randomUUID(), id, recordingSid, deadline, started);
-      consents.push(randomUUID(), id, started);
-      risks.push(randomUUID(), id, op, started);
+      calls.push({
+        id,
+        callSid: 'CA' + randomBytes(16).toString('hex'),
+        callerPseudonym: randomBytes(32).toString('hex'),
+        operatorId: op,
+        startedAt: started,
+        retentionDeadline: deadline,
+        notes,
+        recording: { id: randomUUID(), sid: recordingSid },
+        consentId: randomUUID(),
+        riskAssessmentId: randomUUID(),
+      });
     }
-    const rows = (k: number, tuple: string) => Array.from({ length: chunk.length * k }, () => tuple).join(', ');
-    await keys.query(`INSERT INTO data_keys (call_id, wrapped_key, master_key_id, created_at) VALUES ${rows(1, '(?, ?, ?, ?)')}`, dataKeys);
-    await db.query(
-      `INSERT INTO calls (id, call_sid, caller_pseudonym, operator_id, status, started_at, risk_level, retention_policy, retention_deadline, recording_consent, created_at) VALUES ${rows(1, "(?, ?, ?, ?, 'completed', ?, 'low', 'default', ?, 1, ?)")}`,
-      calls,
-    );
-    await db.query(
-      `INSERT INTO notes (id, call_id, author_id, amends_note_id, body_enc, created_at) VALUES ${rows(2, '(?, ?, ?, NULL, ?, ?)')}`,
-      notes,
-    );
-    await db.query(
-      `INSERT INTO recordings (id, call_id, recording_sid, status, retention_deadline, created_at) VALUES ${rows(1, "(?, ?, ?, 'completed', ?, ?)")}`,
-      recs,
-    );
-    await db.query(
-      `INSERT INTO consents (id, call_id, caller_pseudonym, kind, granted, wording_version, decided_at) VALUES ${rows(1, "(?, ?, NULL, 'recording', 1, 'v1', ?)")}`,
-      consents,
-    );
-    await db.query(
-      `INSERT INTO risk_assessments (id, call_id, assessed_by, risk_level, created_at) VALUES ${rows(1, "(?, ?, ?, 'low', ?)")}`,
-      risks,
-    );
+    await insertDataKeys(keys, dataKeys);
+    await insertFinishedCalls(db, calls);
   }
   return ids;
 }
@@ -130,16 +119,13 @@ async function innodbQuiet(db: DataSource): Promise<void> {
 async function expire(db: DataSource, ids: string[]): Promise<void> {
   const deadline = new Date(Date.now() - 60_000);
   for (let i = 0; i < ids.length; i += 5000) {
-    const chunk = ids.slice(i, i + 5000);
-    await db.query('UPDATE calls SET retention_deadline = ? WHERE id IN (?)', [deadline, chunk]);
-    await db.query('UPDATE recordings SET retention_deadline = ? WHERE call_id IN (?)', [deadline, chunk]);
+    await setRetentionDeadline(db, ids.slice(i, i + 5000), deadline);
   }
 }
 
 async function remaining(db: DataSource, ids: string[]): Promise<number> {
   let n = 0;
-  for (let i = 0; i < ids.length; i += 5000)
-    n += Number((await db.query('SELECT COUNT(*) AS n FROM calls WHERE id IN (?)', [ids.slice(i, i + 5000)]))[0].n);
+  for (let i = 0; i < ids.length; i += 5000) n += await countCalls(db, ids.slice(i, i + 5000));
   return n;
 }
 
@@ -148,12 +134,8 @@ async function plainDelete(db: DataSource, keys: DataSource, ids: string[]): Pro
   // scan a big notes table instead of using its call_id index, and the floor would measure that.
   for (let i = 0; i < ids.length; i += 200) {
     const batch = ids.slice(i, i + 200);
-    await keys.query('DELETE FROM data_keys WHERE call_id IN (?)', [batch]);
-    await db.transaction(async (m) => {
-      for (const t of ['notes', 'risk_assessments', 'consents', 'recordings', 'escalations', 'legal_holds'])
-        await m.query(`DELETE FROM ${t} WHERE call_id IN (?)`, [batch]);
-      await m.query('DELETE FROM calls WHERE id IN (?)', [batch]);
-    });
+    await deleteDataKeysPlainly(keys, batch);
+    await db.transaction((m) => deleteCallRowsPlainly(m, batch));
   }
 }
 
@@ -238,7 +220,7 @@ async function purge(
   let secure: number;
   let cleanupSeconds: number;
   try {
-    const [{ n: before }] = await db.query('SELECT COUNT(*) AS n FROM calls');
+    const before = await countCalls(db);
     const ids = await seed(db, keys, CALLS, false);
     await expire(db, ids);
     await innodbQuiet(db);
@@ -246,28 +228,25 @@ async function purge(
     await worker.get(RetentionJobs).scanNow();
     // Polled with a plain COUNT (cheap), not with the ids: the watching must not load the
     // database it is measuring.
-    while (Number((await db.query('SELECT COUNT(*) AS n FROM calls'))[0].n) > Number(before)) await new Promise((r) => setTimeout(r, 50));
+    while ((await countCalls(db)) > before) await new Promise((r) => setTimeout(r, 50));
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     if ((await remaining(db, ids)) > 0) throw new Error('the purge finished with some of the seeded calls still present');
     secure = CALLS / seconds;
-    while (Number((await db.query('SELECT COUNT(*) AS n FROM twilio_cleanup'))[0].n) > 0) await new Promise((r) => setTimeout(r, 100));
+    const destruction = worker.get(CallDestructionSteps, { strict: false });
+    while ((await destruction.twilioCleanupBacklog()).batches > 0) await new Promise((r) => setTimeout(r, 100));
     cleanupSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-    const [{ n }] = await db.query('SELECT COUNT(*) AS n FROM deletion_certificates WHERE call_id IN (?)', [ids.slice(0, 1000)]);
-    if (Number(n) !== Math.min(1000, CALLS)) throw new Error(`expected a certificate per destroyed call, found ${n} of 1000`);
+    const certified = await certificateSteps(db, ids.slice(0, 1000));
+    const n = certified.length;
+    if (n !== Math.min(1000, CALLS)) throw new Error(`expected a certificate per destroyed call, found ${n} of 1000`);
     const deleted = new Set(await peer.deletedRecordings());
     const missed = ids.filter((id) => !deleted.has(recordingOf.get(id)!));
-    const [{ n: incomplete }] = await db.query(
-      "SELECT COUNT(*) AS n FROM deletion_certificates WHERE call_id IN (?) AND JSON_SEARCH(steps, 'one', 'call_at_twilio') IS NULL",
-      [ids.slice(0, 1000)],
-    );
-    if (Number(incomplete)) throw new Error(`${incomplete} of 1000 certificates do not record the call deleted at Twilio`);
+    const stepsOf = (steps: unknown) => (typeof steps === 'string' ? steps : JSON.stringify(steps));
+    const incomplete = certified.filter((c) => !stepsOf(c.steps).includes('"call_at_twilio"')).length;
+    if (incomplete) throw new Error(`${incomplete} of 1000 certificates do not record the call deleted at Twilio`);
     if (missed.length) {
-      const certs: { call_id: string; steps: string }[] = await db.query(
-        'SELECT call_id, steps FROM deletion_certificates WHERE call_id IN (?)',
-        [missed.slice(0, 5)],
-      );
+      const certs = await certificateSteps(db, missed.slice(0, 5));
       throw new Error(
-        `the Twilio peer never saw ${missed.length} of ${CALLS} recordings deleted; certificates: ${certs.map((c) => `${c.call_id} ${typeof c.steps === 'string' ? c.steps : JSON.stringify(c.steps)}`).join('; ')}`,
+        `the Twilio peer never saw ${missed.length} of ${CALLS} recordings deleted; certificates: ${certs.map((c) => `${c.callId} ${stepsOf(c.steps)}`).join('; ')}`,
       );
     }
   } finally {
