@@ -1,4 +1,14 @@
-import type { CallStatus, DisclosableField, RiskLevel, Role } from '@hotline/contract';
+import type {
+  CallDetailView,
+  CallNoteView,
+  CallPage,
+  CallSummaryView,
+  DisclosableField,
+  EscalationMetaView,
+  EscalationView,
+  RiskLevel,
+  Role,
+} from '@hotline/contract';
 
 export class ApiError extends Error {
   constructor(
@@ -80,43 +90,11 @@ export interface User {
   role: Role;
 }
 
-export interface CallSummary {
-  callId: string;
-  startedAt: string;
-  answeredAt?: string | null;
-  endedAt?: string | null;
-  riskLevel?: RiskLevel | null;
-  status?: CallStatus;
-  waitSeconds?: number | null;
-}
-
-export interface Note {
-  id: string;
-  /** null when the content can no longer be decrypted (records then sets `unavailable`). */
-  text: string | null;
-  unavailable?: boolean;
-  authorId?: string;
-  amendsNoteId?: string | null;
-  createdAt: string;
-}
-
-export interface Escalation {
-  id: string;
-  disclosedTo?: string;
-  legalBasis?: string;
-  fieldsDisclosed?: DisclosableField[];
-  emergencyContactConfirmedAt?: string | null;
-  createdAt?: string;
-  cosignedBy?: string | null;
-  cosignedAt?: string | null;
-  [k: string]: unknown;
-}
-
-export interface CallDetail extends CallSummary {
-  notes: Note[];
-  assessment?: { riskLevel: RiskLevel | null; history?: { riskLevel: RiskLevel; at?: string; createdAt?: string }[] } | null;
-  escalations?: Escalation[];
-}
+/** Records' answers about calls: libs/contract's types, which records' own are checked against. */
+export type CallSummary = CallSummaryView;
+export type Note = CallNoteView;
+export type Escalation = EscalationView;
+export type CallDetail = CallDetailView;
 
 export const login = (username: string, password: string) =>
   api<{ accessToken: string; user: User; lastSignInAt?: string | null; failedAttemptsSince?: number }>('POST', '/auth/login', {
@@ -124,7 +102,7 @@ export const login = (username: string, password: string) =>
   });
 /** Ends the session on the server (every app refuses the token from now on). */
 export const logout = (token: string) => api<void>('POST', '/auth/logout', { token });
-export const listCalls = (token: string) => api<{ items: CallSummary[]; nextCursor?: string | null }>('GET', '/calls?limit=20', { token });
+export const listCalls = (token: string) => api<CallPage>('GET', '/calls?limit=20', { token });
 export const getCall = (token: string, callId: string, reason?: string) =>
   api<CallDetail>('GET', `/calls/${encodeURIComponent(callId)}`, { token, reason });
 export const addNote = (token: string, callId: string, text: string, amendsNoteId?: string) =>
@@ -138,11 +116,7 @@ export const escalate = (token: string, callId: string, body: EscalationInput) =
   api<{ id: string }>('POST', `/calls/${encodeURIComponent(callId)}/escalations`, { token, body });
 /** Escalation ids and co-signatures, no content: what a supervisor needs to co-sign without break-glass. */
 export const listEscalations = (token: string, callId: string) =>
-  api<{ id: string; createdAt: string; cosignedAt: string | null; cosignedBy: string | null }[]>(
-    'GET',
-    `/calls/${encodeURIComponent(callId)}/escalations`,
-    { token },
-  );
+  api<EscalationMetaView[]>('GET', `/calls/${encodeURIComponent(callId)}/escalations`, { token });
 export const cosign = (token: string, callId: string, escalationId: string) =>
   api<unknown>('POST', `/calls/${encodeURIComponent(callId)}/escalations/${encodeURIComponent(escalationId)}/cosign`, { token });
 

@@ -1,7 +1,7 @@
 import type * as Contract from '@hotline/contract';
 import { COMPLAINT_STATUSES, DELETION_REQUEST_STATUSES, STATS_PERIODS, WRAP_UP_CATEGORIES } from '@hotline/contract';
 import type { AuditEntryView, AuditPage, AuditVerification } from '@hotline/audit';
-import type { CallerReach, CertificateView, HoldView } from '@hotline/calls';
+import type { CallDetail, CallNote, CallSummary, CallerReach, CertificateView, EscalationMeta, HoldView } from '@hotline/calls';
 import type { RetentionReport } from '@hotline/retention';
 import type { AccessReport } from './audit/access-report.service';
 import { CALL_ACCESS_ACTIONS } from './audit/access-kinds';
@@ -23,6 +23,8 @@ type Json<T> = T extends Date
         : T;
 /** True when A and B are the same type (each assignable to the other). */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+/** True when what records sends (A) is what the console reads (B): the console may read it less narrowly (a policy name as a string). */
+type Fits<A, B> = [A] extends [B] ? true : false;
 
 /**
  * The console reads records' answers as libs/contract types; records builds them from its own
@@ -42,10 +44,19 @@ const sameShapes: true[] = [
   true satisfies Same<Json<PeriodReport>, Contract.ResearchPeriodReport>,
   true satisfies Same<Json<Omit<ResearchExport, 'rows'>>, Contract.ResearchExportReport>,
 ];
+const fittingShapes: true[] = [
+  true satisfies Fits<Json<CallSummary>, Contract.CallSummaryView>,
+  true satisfies Fits<Json<CallNote>, Contract.CallNoteView>,
+  true satisfies Fits<Json<EscalationMeta>, Contract.EscalationMetaView>,
+  true satisfies Fits<Json<CallDetail>, Contract.CallDetailView>,
+  // …and the console reads every field records sends (nothing of it is left out of the contract).
+  true satisfies Same<keyof CallSummary, keyof Contract.CallSummaryView>,
+  true satisfies Same<keyof CallDetail, keyof Contract.CallDetailView>,
+];
 
 describe('the contract with the console', () => {
   it("matches records' own types (checked by the type checker: see sameShapes)", () => {
-    expect(sameShapes.every(Boolean)).toBe(true);
+    expect([...sameShapes, ...fittingShapes].every(Boolean)).toBe(true);
   });
 
   it('writes each vocabulary once: records uses the lists the console offers', () => {

@@ -11,6 +11,7 @@ export * from './calls';
 export * from './socket';
 export * from './voice-legs';
 export * from './ids';
+export * from './call-records';
 export * from './wrap-up';
 export * from './stats';
 export * from './oversight';
