@@ -3,6 +3,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { Public } from '@hotline/auth';
 import type { TwilioParams } from '../webhooks/twilio-params';
 import { CallTwiml } from '../twiml/twiml';
+import { CallbackCalls } from './callback-calls';
 import { OverflowService } from './overflow.service';
 
 /** Twilio's webhooks for overflow and callbacks. Signatures are checked by TwilioSignatureMiddleware (twilio/*). */
@@ -10,7 +11,10 @@ import { OverflowService } from './overflow.service';
 @ApiExcludeController()
 @Controller('twilio/voice')
 export class OverflowController {
-  constructor(private readonly overflow: OverflowService) {}
+  constructor(
+    private readonly overflow: OverflowService,
+    private readonly callbacks: CallbackCalls,
+  ) {}
 
   @Post('overflow/choice')
   @HttpCode(200)
@@ -58,14 +62,14 @@ export class OverflowController {
   @HttpCode(200)
   @Header('Content-Type', 'text/xml')
   callbackAnswered(@Query() query: TwilioParams, @Body() body: TwilioParams): Promise<string> {
-    return this.overflow.callbackAnswered(query, body ?? {});
+    return this.callbacks.answered(query, body ?? {});
   }
 
   @Post('callback/status')
   @HttpCode(200)
   @Header('Content-Type', 'text/xml')
   async callbackStatus(@Query() query: TwilioParams, @Body() body: TwilioParams): Promise<string> {
-    await this.overflow.callbackStatus(query, body ?? {});
+    await this.callbacks.status(query, body ?? {});
     return CallTwiml.empty();
   }
 }

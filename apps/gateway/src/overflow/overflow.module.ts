@@ -5,6 +5,7 @@ import { LiveModule } from '../live/live.module';
 import { RoutingStateModule } from '../state/routing-state';
 import { TwimlModule } from '../twiml/twiml.module';
 import { CallbackCapAlerts } from './callback-cap-alerts';
+import { CallbackCalls } from './callback-calls';
 import { OverflowController } from './overflow.controller';
 import { OverflowService } from './overflow.service';
 import { OverflowTwiml } from './overflow.twiml';
@@ -20,6 +21,7 @@ import { OverflowTwiml } from './overflow.twiml';
       useFactory: (env: Env, wording: Wording, cfg: RoutingConfig) => new OverflowTwiml(env.PUBLIC_URL, wording, cfg),
     },
     OverflowService,
+    CallbackCalls,
     CallbackCapAlerts,
   ],
   exports: [OverflowService],
