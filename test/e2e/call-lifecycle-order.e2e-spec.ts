@@ -5,6 +5,7 @@ import { loadRetentionConfig } from '@hotline/config';
 import { openTestDataSources } from '../support/db';
 import { envFor } from '../support/env-for';
 import { randomSid } from '../support/twilio-peer';
+import { leaveOnlyCertificate } from '@hotline/calls/fixtures';
 
 /**
  * The gateway's lifecycle writes, queued while MySQL was away, are replayed by several workers with
@@ -99,12 +100,7 @@ describe('call lifecycle writes in any order', () => {
 
     // A destroyed call is not opened again by a late replay, even inside a group.
     const gone = openings[0];
-    await db.query('DELETE FROM consents WHERE call_id = ?', [gone.callId]);
-    await db.query('DELETE FROM calls WHERE id = ?', [gone.callId]);
-    await db.query(
-      "INSERT INTO deletion_certificates (id, call_id, reason, retention_policy, retention_deadline, deletion_request_id, steps, destroyed_at) VALUES (?, ?, 'retention', 'default', NOW(), NULL, '[]', NOW())",
-      [randomUUID(), gone.callId],
-    );
+    await leaveOnlyCertificate(db, gone.callId);
     const fresh = { ...openings[1], callId: randomUUID(), callSid: randomSid('CA') };
     await Promise.all([life.open(gone), life.open(fresh)]);
     expect((await db.query('SELECT id FROM calls WHERE id = ?', [gone.callId])).length).toBe(0);

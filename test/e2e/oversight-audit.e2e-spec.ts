@@ -3,6 +3,7 @@ import { AuditService } from '@hotline/audit';
 import { CallOversight } from '@hotline/calls';
 import { TestStaff, bearer } from '../support/factories';
 import { withRecordsApp } from '../support/records-app';
+import { withdrawConsentOfCall } from '@hotline/calls/fixtures';
 
 const pseudonym = () => randomBytes(32).toString('hex');
 const REASON = 'Caller safety review requested by the shift lead';
@@ -82,7 +83,7 @@ describe('oversight: the audit trail for auditors, and access reports for a brea
     calls.f = await f.call({ operator: other, callerPseudonym: P4 });
     await consent(calls.e, P3);
     await consent(calls.f, P4);
-    await f.db.query("UPDATE consents SET withdrawn_at = NOW(3) WHERE call_id = ? AND kind = 'follow_up'", [calls.f]);
+    await withdrawConsentOfCall(f.db, calls.f, 'follow_up');
     await f.http().get(`/calls/${calls.e}`).set(bearer(sup)).set('X-Access-Reason', REASON).expect(200);
     // The supervision of live calls (issue 14) audits a listen-in like this; the report matches on the action name.
     await records.app.get(AuditService).append({

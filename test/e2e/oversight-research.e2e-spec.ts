@@ -2,6 +2,7 @@ import { randomBytes } from 'crypto';
 import { CallOversight } from '@hotline/calls';
 import { TestStaff, bearer } from '../support/factories';
 import { RecordsTestApp, startRecordsApp, withRecordsApp } from '../support/records-app';
+import { setCallFields, withdrawConsentOfCall } from '@hotline/calls/fixtures';
 
 const K = 5;
 const COLUMNS = ['period', 'partOfDay', 'weekend', 'outcome', 'wait', 'talk', 'risk', 'category', 'escalated'];
@@ -45,14 +46,13 @@ function seeder(records: RecordsTestApp, op: () => TestStaff) {
     const pseudonym = randomBytes(32).toString('hex');
     const callId = await f.call({ operator: shape.talkS === null ? undefined : op(), startedAt: started, callerPseudonym: pseudonym });
     const answered = shape.talkS === null ? null : new Date(started.getTime() + shape.waitS * 1000);
-    await f.db.query('UPDATE calls SET status = ?, answered_at = ?, ended_at = ?, risk_level = ?, wrapup_category = ? WHERE id = ?', [
-      shape.talkS === null ? 'abandoned' : 'completed',
-      answered,
-      new Date(started.getTime() + (shape.waitS + (shape.talkS ?? 0)) * 1000),
-      shape.risk ?? 'none',
-      shape.category ?? null,
-      callId,
-    ]);
+    await setCallFields(f.db, callId, {
+      status: shape.talkS === null ? 'abandoned' : 'completed',
+      answeredAt: answered,
+      endedAt: new Date(started.getTime() + (shape.waitS + (shape.talkS ?? 0)) * 1000),
+      riskLevel: shape.risk ?? 'none',
+      wrapupCategory: shape.category ?? null,
+    });
     if (research !== 'none') {
       await records.app.get(CallOversight).recordConsent({
         callId,
@@ -62,8 +62,7 @@ function seeder(records: RecordsTestApp, op: () => TestStaff) {
         wordingVersion: 'test',
         at: started,
       });
-      if (research === 'withdrawn')
-        await f.db.query("UPDATE consents SET withdrawn_at = NOW(3) WHERE call_id = ? AND kind = 'research'", [callId]);
+      if (research === 'withdrawn') await withdrawConsentOfCall(f.db, callId, 'research');
     }
     return callId;
   };
@@ -110,7 +109,7 @@ describe('anonymised research export', () => {
     march = 23;
     // A call that started in March but ended more than a day after it: never part of March.
     const late = await seed('2025-03-31T23:50:00Z', { waitS: 10, talkS: 600, category: 'Emotional support' }, 'granted');
-    await f.db.query('UPDATE calls SET ended_at = ? WHERE id = ?', [new Date('2025-04-02T01:00:00Z'), late]);
+    await setCallFields(f.db, late, { endedAt: new Date('2025-04-02T01:00:00Z') });
     // April 2025: plenty of calls, none of them consenting to research.
     for (let i = 0; i < 6; i++)
       await seed(`2025-04-0${1 + (i % 3)}T19:${10 + i}:00Z`, { waitS: 10, talkS: 600, category: 'Emotional support' }, 'none');
@@ -211,7 +210,7 @@ describe('anonymised research export', () => {
     expect(first.rows).toHaveLength(10);
     // Exported again unchanged: the same rows (the first release stands).
     expect((await exportOf({ period: '2025-05' })).rows).toEqual(first.rows);
-    await f.db.query("UPDATE consents SET withdrawn_at = NOW(3) WHERE call_id = ? AND kind = 'research'", [mayCall]);
+    await withdrawConsentOfCall(f.db, mayCall, 'research');
     const again = await exportOf({ from: '2025-03', to: '2025-05' });
     const may = again.report.periods.find((p: any) => p.period === '2025-05');
     expect(may).toMatchObject({ status: 'withheld', reason: 'changed', considered: null, exported: 0 });

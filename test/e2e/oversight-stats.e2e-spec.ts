@@ -10,6 +10,7 @@ import { withRecordsApp } from '../support/records-app';
 import { startTwilioPeer } from '../support/gateway-app';
 import { TwilioPeer } from '../support/twilio-peer';
 import { dropRetentionQueue, shortRetentionFile, waitFor } from './retention-support';
+import { setCallFields } from '@hotline/calls/fixtures';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -48,9 +49,7 @@ describe('hourly statistics that outlive deletion', () => {
     });
     const answeredAt = talkS === null ? null : new Date(startedAt.getTime() + waitS * 1000);
     const endedAt = new Date(startedAt.getTime() + (waitS + (talkS ?? 0)) * 1000);
-    await againOnLockConflict(() =>
-      f.db.query('UPDATE calls SET answered_at = ?, ended_at = ? WHERE id = ?', [answeredAt, endedAt, callId]),
-    );
+    await againOnLockConflict(() => setCallFields(f.db, callId, { answeredAt, endedAt }));
     ids.push(callId);
     return callId;
   }
@@ -245,11 +244,10 @@ describe('hourly statistics that outlive deletion', () => {
       const id = await f.call({ operator: abandoned ? undefined : op, startedAt, status: abandoned ? 'abandoned' : 'completed' });
       const waitS = abandoned ? 40 : i < 4 ? 20 : 5;
       await againOnLockConflict(() =>
-        f.db.query('UPDATE calls SET answered_at = ?, ended_at = ? WHERE id = ?', [
-          abandoned ? null : new Date(startedAt.getTime() + waitS * 1000),
-          new Date(startedAt.getTime() + (waitS + (abandoned ? 0 : 600)) * 1000),
-          id,
-        ]),
+        setCallFields(f.db, id, {
+          answeredAt: abandoned ? null : new Date(startedAt.getTime() + waitS * 1000),
+          endedAt: new Date(startedAt.getTime() + (waitS + (abandoned ? 0 : 600)) * 1000),
+        }),
       );
       day.push(id);
     }

@@ -41,6 +41,7 @@ import {
 } from '../support/webhooks';
 import { startRecordsApp } from '../support/records-app';
 import { clearRouting, startGatewayApp } from '../support/gateway-app';
+import { expireCodes, reopenDeletionRequest } from '@hotline/privacy/fixtures';
 
 const PUBLIC_URL = 'https://hotline.example.test';
 const ACCOUNT = TEST_SECRETS.TWILIO_ACCOUNT_SID;
@@ -362,7 +363,7 @@ describe('the privacy line', () => {
     // Safe to run twice: again when done, and again as if a run had died before closing the request.
     const processor = worker.get(DeletionRequestProcessor);
     expect(await processor.process(req.id)).toEqual({ outcome: 'nothing_to_do' });
-    await db.query("UPDATE deletion_requests SET status = 'in_progress', completed_at = NULL WHERE id = ?", [req.id]);
+    await reopenDeletionRequest(db, req.id);
     expect(await processor.process(req.id)).toEqual({ outcome: 'partly_held', deleted: 1, held: 1, closingSms: 'none' });
     expect(await requestsOf(from)).toEqual([
       expect.objectContaining({ status: 'partly_held', calls_deleted: 1, calls_held: 1, completed_at: expect.any(Date) }),
@@ -457,10 +458,7 @@ describe('the privacy line', () => {
     await c.press('3');
     const old = codeSentTo(from);
     // Ten minutes pass.
-    await db.query('UPDATE privacy_codes SET expires_at = ? WHERE caller_pseudonym = ? AND used_at IS NULL', [
-      new Date(Date.now() - 1000),
-      pseudonymOf(from),
-    ]);
+    await expireCodes(db, pseudonymOf(from), new Date(Date.now() - 1000));
     await c.press(old);
     expect(c.says).toBe('That code is no longer valid. To get a new code, press 1. Otherwise, please hang up.');
     await c.press('1');

@@ -1,6 +1,7 @@
 import { FakeClock } from '../support/fake-clock';
 import { TestStaff, bearer } from '../support/factories';
 import { startRecordsApp, withRecordsApp } from '../support/records-app';
+import { removeAllStaff, restoreStaff } from '@hotline/auth/fixtures';
 
 let addressSeq = 0;
 /** A client address of its own for each test (records trusts X-Forwarded-For from loopback only, as behind the gateway). */
@@ -354,8 +355,7 @@ describe('BOOTSTRAP_ADMIN', () => {
   it('creates that admin at start when no staff account exists, and only then', async () => {
     const first = await startRecordsApp();
     const db = first.f.db;
-    const saved: any[] = await db.query('SELECT * FROM staff');
-    await db.query('DELETE FROM staff');
+    const saved = await removeAllStaff(db);
     await first.close();
     const username = `root-${Date.now()}`;
     try {
@@ -377,14 +377,7 @@ describe('BOOTSTRAP_ADMIN', () => {
     } finally {
       const restore = await startRecordsApp();
       try {
-        const rdb = restore.f.db;
-        for (const row of saved) {
-          const cols = Object.keys(row);
-          await rdb.query(
-            `INSERT IGNORE INTO staff (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`,
-            cols.map((c) => row[c]),
-          );
-        }
+        await restoreStaff(restore.f.db, saved);
       } finally {
         await restore.close();
       }

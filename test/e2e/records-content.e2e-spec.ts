@@ -6,6 +6,7 @@ import { dumpAllText, openTestDataSources } from '../support/db';
 import { TestStaff, bearer } from '../support/factories';
 import { TEST_REDIS_URL } from '../support/test-config';
 import { withRecordsApp } from '../support/records-app';
+import { leaveOnlyCertificate } from '@hotline/calls/fixtures';
 
 describe('call content in the records app', () => {
   const records = withRecordsApp();
@@ -136,13 +137,7 @@ describe('call content in the records app', () => {
     await f.http().get(`/calls/${callId}`).set(bearer(op)).expect(200);
     // What secure deletion leaves behind (the worker's job does the same, in one transaction).
     await records.app.get(KeystoreService, { strict: false }).destroy(callId);
-    await f.db.query('DELETE FROM notes WHERE call_id = ?', [callId]);
-    await f.db.query('DELETE FROM calls WHERE id = ?', [callId]);
-    await f.db.query(
-      `INSERT INTO deletion_certificates (id, call_id, reason, retention_policy, retention_deadline, deletion_request_id, steps, destroyed_at)
-       VALUES (UUID(), ?, 'retention', 'default', NOW(3), NULL, ?, NOW(3))`,
-      [callId, JSON.stringify([{ step: 'data_key', outcome: 'done', at: new Date().toISOString() }])],
-    );
+    await leaveOnlyCertificate(f.db, callId, { steps: [{ step: 'data_key', outcome: 'done', at: new Date().toISOString() }] });
     const outsider = await f.staff('operator');
     const auditor = await f.staff('auditor');
     const officer = await f.staff('records_officer');

@@ -29,6 +29,8 @@ import {
 import { RecordsTestApp, startRecordsApp } from '../support/records-app';
 import { clearRouting, startGatewayApp, startTwilioPeer } from '../support/gateway-app';
 import { ConsoleClient, TwilioWebhooks, testNumber } from '../support/webhooks';
+import { insertCallback, insertCallbackAttempt, insertLegalHold, insertRecording, setCallFields } from '@hotline/calls/fixtures';
+import { backdateDataKeys, deleteDataKeysPlainly } from '@hotline/crypto/fixtures';
 
 const PUBLIC_URL = 'https://hotline.example.test';
 const HOTLINE = '+15550000000';
@@ -201,14 +203,23 @@ describe('retention and secure deletion', () => {
     const call = await calls.seed({ deadlineInMs: 3_600_000, notes: 1 });
     const callbackId = randomUUID();
     const outbound = callAtTwilio('ended');
-    await db.query(
-      "INSERT INTO callbacks (id, call_id, kind, status, due_at, max_attempts, created_at) VALUES (?, ?, 'callback', 'closed', ?, 3, ?)",
-      [callbackId, call.callId, new Date(), new Date()],
-    );
-    await db.query(
-      "INSERT INTO callback_attempts (id, callback_id, call_id, operator_id, twilio_call_sid, outcome, started_at) VALUES (?, ?, ?, ?, ?, 'reached', ?)",
-      [randomUUID(), callbackId, call.callId, randomUUID(), outbound, new Date()],
-    );
+    await insertCallback(db, {
+      id: callbackId,
+      callId: call.callId,
+      kind: 'callback',
+      status: 'closed',
+      dueAt: new Date(),
+      maxAttempts: 3,
+    });
+    await insertCallbackAttempt(db, {
+      id: randomUUID(),
+      callbackId,
+      callId: call.callId,
+      operatorId: randomUUID(),
+      twilioCallSid: outbound,
+      outcome: 'reached',
+      startedAt: new Date(),
+    });
     expect((await worker.get(SecureDeleteService).destroy({ callId: call.callId, reason: 'caller_request' })).outcome).toBe('destroyed');
     expect(await countRows(db, 'SELECT COUNT(*) FROM callback_attempts WHERE call_id = ?', [call.callId])).toBe(0);
     await waitFor('the callback call deleted at Twilio', async () => peer.deletedCalls.includes(outbound));
@@ -240,7 +251,7 @@ describe('retention and secure deletion', () => {
     });
 
     // Expired: the scan destroys it, the cleanup deletes at Twilio what is left there.
-    await db.query('UPDATE calls SET retention_deadline = ? WHERE id = ?', [new Date(Date.now() - 1000), trail.callId]);
+    await setCallFields(db, trail.callId, { retentionDeadline: new Date(Date.now() - 1000) });
     const cert = await waitFor('the call destroyed and its Twilio steps certified', async () => {
       const c = await certificateOf(db, trail.callId);
       return c && JSON.stringify(c.steps).includes('call_at_twilio') ? c : undefined;
@@ -292,13 +303,7 @@ describe('retention and secure deletion', () => {
     try {
       // A hold being placed (not yet committed) when the deletion starts: the first check cannot see it.
       await holder.startTransaction();
-      await holder.query('INSERT INTO legal_holds (id, call_id, reason, placed_by, placed_at) VALUES (?, ?, ?, ?, ?)', [
-        randomUUID(),
-        call.callId,
-        'subpoena',
-        randomUUID(),
-        new Date(),
-      ]);
+      await insertLegalHold(holder, call.callId, { reason: 'subpoena' });
       const pending = service.destroy({ callId: call.callId, reason: 'caller_request' });
       // The deletion waits on the hold's lock before anything: the hold check under lock cannot pass it by.
       await waitFor('the hold check under lock to wait for the hold', async () => {
@@ -339,10 +344,7 @@ describe('retention and secure deletion', () => {
         );
       });
       // Meanwhile Twilio's late recording callback lands.
-      await db.query(
-        "INSERT INTO recordings (id, call_id, recording_sid, status, retention_deadline, created_at) VALUES (?, ?, ?, 'completed', ?, ?)",
-        [randomUUID(), call.callId, sid, new Date(Date.now() + 3_600_000), new Date()],
-      );
+      await insertRecording(db, { id: randomUUID(), callId: call.callId, sid, retentionDeadline: new Date(Date.now() + 3_600_000) });
       expect(await countRows(keys, 'SELECT COUNT(*) FROM data_keys WHERE call_id = ?', [call.callId])).toBe(1);
       // The reader sees the whole call: nothing was destroyed under it.
       expect(await countRows(db, 'SELECT COUNT(*) FROM notes WHERE call_id = ?', [call.callId])).toBe(1);
@@ -380,7 +382,7 @@ describe('retention and secure deletion', () => {
   it('finishes a deletion interrupted after the key was destroyed; meanwhile the call reads as destroyed, never half', async () => {
     const call = await calls.seed({ deadlineInMs: -1000, notes: 2, recording: true, hold: true });
     // As if a worker died between the key and the rows: key gone, rows still there.
-    await keys.query('DELETE FROM data_keys WHERE call_id = ?', [call.callId]);
+    await deleteDataKeysPlainly(keys, [call.callId]);
     expect(await readCall(db, keys, call.callId)).toEqual({ kind: 'gone', certified: false });
     await calls.liftHolds(call.callId);
     const cert = await waitFor('the certificate', () => certificateOf(db, call.callId));
@@ -407,7 +409,7 @@ describe('retention and secure deletion', () => {
     const orphanYoung = randomUUID();
     await calls.keystore.getOrCreate(orphanOld);
     await calls.keystore.getOrCreate(orphanYoung);
-    await keys.query('UPDATE data_keys SET created_at = ? WHERE call_id = ?', [new Date(Date.now() - 2 * 3600_000), orphanOld]);
+    await backdateDataKeys(keys, [orphanOld], { createdAt: new Date(Date.now() - 2 * 3600_000) });
     const gone = await calls.seed({ deadlineInMs: 3_600_000, notes: 1 });
     await worker.get(SecureDeleteService).destroy({ callId: gone.callId, reason: 'caller_request' });
     await calls.keystore.getOrCreate(gone.callId); // a key re-created after destruction
@@ -440,7 +442,7 @@ describe('retention and secure deletion', () => {
     const reconcile = worker.get(ReconcileService);
     const call = await calls.seed({ deadlineInMs: 3_600_000, notes: 1 });
     const [row] = await db.query('SELECT * FROM calls WHERE id = ?', [call.callId]);
-    await keys.query('UPDATE data_keys SET created_at = ? WHERE call_id = ?', [new Date(Date.now() - 2 * 3600_000), call.callId]);
+    await backdateDataKeys(keys, [call.callId], { createdAt: new Date(Date.now() - 2 * 3600_000) });
     const notes = await db.query('SELECT * FROM notes WHERE call_id = ?', [call.callId]);
     // The row is missing for a while (a restore under way), then comes back.
     await db.query('DELETE FROM notes WHERE call_id = ?', [call.callId]);
@@ -461,11 +463,10 @@ describe('retention and secure deletion', () => {
     const reconcile = worker.get(ReconcileService);
     const orphan = randomUUID();
     await calls.keystore.getOrCreate(orphan);
-    await keys.query('UPDATE data_keys SET created_at = ?, quarantined_at = ? WHERE call_id = ?', [
-      new Date(Date.now() - 30 * 24 * 3600_000),
-      new Date(Date.now() - 30 * 24 * 3600_000),
-      orphan,
-    ]);
+    await backdateDataKeys(keys, [orphan], {
+      createdAt: new Date(Date.now() - 30 * 24 * 3600_000),
+      quarantinedAt: new Date(Date.now() - 30 * 24 * 3600_000),
+    });
     const [{ seq: auditFrom }] = await db.query('SELECT seq FROM audit_head WHERE id = 1');
     const [{ records_database_id: pairedWith }] = await keys.query('SELECT records_database_id FROM keystore_identity WHERE id = 1');
     const [{ database_id: recordsId }] = await db.query('SELECT database_id FROM records_identity WHERE id = 1');
@@ -500,11 +501,10 @@ describe('retention and secure deletion', () => {
     const [{ n: total }] = await keys.query('SELECT COUNT(*) AS n FROM data_keys');
     const many = Array.from({ length: Math.max(12, Math.ceil(Number(total) * 0.06) + 2) }, () => randomUUID());
     for (const id of many) await calls.keystore.getOrCreate(id);
-    await keys.query('UPDATE data_keys SET created_at = ?, quarantined_at = ? WHERE call_id IN (?)', [
-      new Date(Date.now() - 30 * 24 * 3600_000),
-      new Date(Date.now() - 30 * 24 * 3600_000),
-      many,
-    ]);
+    await backdateDataKeys(keys, many, {
+      createdAt: new Date(Date.now() - 30 * 24 * 3600_000),
+      quarantinedAt: new Date(Date.now() - 30 * 24 * 3600_000),
+    });
     try {
       expect(await reconcile.run()).toMatchObject({ refused: 'too_many_orphans', orphanKeysDestroyed: 0 });
       expect(await countRows(keys, 'SELECT COUNT(*) FROM data_keys WHERE call_id IN (?)', [many])).toBe(many.length);

@@ -5,6 +5,7 @@ import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { DataSource, EntityManager } from 'typeorm';
+import { insertCompletedCall, insertLegalHold, liftLegalHolds, setCallbackDue } from '@hotline/calls/fixtures';
 import { ContentCipher, KeystoreService, open as openSealed, associatedData, unwrapDataKey } from '@hotline/crypto';
 import { BULL_PREFIX, QueueName } from '@hotline/jobs';
 import { Queue } from 'bullmq';
@@ -86,47 +87,32 @@ export class CallFactory {
     const noteTexts: string[] = [];
     let recordingSid: string | undefined;
     // All at once, as records would have them: a scan must never catch the call half-written.
+    const notes: { id: string; sealed: Buffer; createdAt: Date }[] = [];
+    for (let i = 0; i < (o.notes ?? 0); i++) {
+      const id = randomUUID();
+      const text = `note ${i} of ${callId}: caller spoke about ${randomUUID()}`;
+      noteTexts.push(text);
+      notes.push({ id, sealed: await this.cipher.encrypt(callId, `note:${id}`, text), createdAt: new Date(started.getTime() + i) });
+    }
+    const escalation = o.escalation
+      ? { id: randomUUID(), sealed: await this.cipher.encrypt(callId, 'escalation', '{"disclosedTo":"ambulance"}') }
+      : undefined;
+    if (o.recording) recordingSid = randomSid('RE');
     await this.db.transaction(async (m) => {
-      await m.query(
-        `INSERT INTO calls (id, call_sid, caller_pseudonym, operator_id, status, started_at, risk_level, retention_policy, retention_deadline, recording_consent, created_at)
-       VALUES (?, ?, ?, ?, 'completed', ?, 'low', ?, ?, 1, ?)`,
-        [callId, callSid, pseudonym, operator, started, o.policy ?? 'default', deadline, started],
-      );
-      await m.query(
-        `INSERT INTO consents (id, call_id, caller_pseudonym, kind, granted, wording_version, decided_at) VALUES (?, ?, ?, 'recording', 1, 'v1', ?)`,
-        [randomUUID(), callId, pseudonym, started],
-      );
-      await m.query(`INSERT INTO risk_assessments (id, call_id, assessed_by, risk_level, created_at) VALUES (?, ?, ?, 'low', ?)`, [
-        randomUUID(),
-        callId,
-        operator,
-        started,
-      ]);
-      for (let i = 0; i < (o.notes ?? 0); i++) {
-        const id = randomUUID();
-        const text = `note ${i} of ${callId}: caller spoke about ${randomUUID()}`;
-        noteTexts.push(text);
-        await m.query('INSERT INTO notes (id, call_id, author_id, amends_note_id, body_enc, created_at) VALUES (?, ?, ?, NULL, ?, ?)', [
-          id,
-          callId,
-          operator,
-          await this.cipher.encrypt(callId, `note:${id}`, text),
-          new Date(started.getTime() + i),
-        ]);
-      }
-      if (o.escalation) {
-        await m.query(
-          `INSERT INTO escalations (id, call_id, operator_id, risk_level, details_enc, created_at) VALUES (?, ?, ?, 'imminent', ?, ?)`,
-          [randomUUID(), callId, operator, await this.cipher.encrypt(callId, 'escalation', '{"disclosedTo":"ambulance"}'), started],
-        );
-      }
-      if (o.recording) {
-        recordingSid = randomSid('RE');
-        await m.query(
-          `INSERT INTO recordings (id, call_id, recording_sid, status, retention_deadline, created_at) VALUES (?, ?, ?, 'completed', ?, ?)`,
-          [randomUUID(), callId, recordingSid, new Date(now + (o.recordingDeadlineInMs ?? o.deadlineInMs)), started],
-        );
-      }
+      await insertCompletedCall(m, {
+        id: callId,
+        callSid,
+        callerPseudonym: pseudonym,
+        operatorId: operator,
+        startedAt: started,
+        retentionPolicy: o.policy,
+        retentionDeadline: deadline,
+        notes,
+        escalation,
+        recording: recordingSid
+          ? { id: randomUUID(), sid: recordingSid, retentionDeadline: new Date(now + (o.recordingDeadlineInMs ?? o.deadlineInMs)) }
+          : undefined,
+      });
       if (o.liftedHold) await this.placeHold(callId, true, m);
       if (o.hold) await this.placeHold(callId, false, m);
     });
@@ -134,19 +120,11 @@ export class CallFactory {
   }
 
   async placeHold(callId: string, lifted = false, m: DataSource | EntityManager = this.db): Promise<void> {
-    const at = new Date();
-    await m.query(
-      'INSERT INTO legal_holds (id, call_id, reason, placed_by, placed_at, lifted_by, lifted_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      [randomUUID(), callId, 'litigation', randomUUID(), at, lifted ? randomUUID() : null, lifted ? at : null],
-    );
+    await insertLegalHold(m, callId, { reason: 'litigation', lifted });
   }
 
   async liftHolds(callId: string): Promise<void> {
-    await this.db.query('UPDATE legal_holds SET lifted_at = ?, lifted_by = ? WHERE call_id = ? AND lifted_at IS NULL', [
-      new Date(),
-      randomUUID(),
-      callId,
-    ]);
+    await liftLegalHolds(this.db, callId);
   }
 }
 
@@ -352,7 +330,7 @@ export async function callThroughEverything(p: {
   // B's follow-up, made due now, and dialled: the caller answers, B's browser is put through, the caller hangs up.
   const followup = await f.http().post(`/calls/${call.callId}/followups`).set(bearer(b.staff)).send({ consent: true, inHours: 1 });
   expect(followup.status).toBe(201);
-  await db.query('UPDATE callbacks SET due_at = ? WHERE id = ?', [new Date(Date.now() - 60_000), followup.body.id]);
+  await setCallbackDue(db, followup.body.id, new Date(Date.now() - 60_000));
   expect((await f.http().post(`/callbacks/${followup.body.id}/dial`).set(bearer(b.staff))).status).toBe(201);
   const placed = peer.placedCalls.at(-1)!;
   expect(placed.to).toBe(call.from);

@@ -4,6 +4,7 @@ import { bearer } from '../support/factories';
 import { GatewayTestApp, startGatewayApp } from '../support/gateway-app';
 import { withRecordsApp } from '../support/records-app';
 import { ConsoleClient, connectConsole } from '../support/webhooks';
+import { insertCallback, setCallFields } from '@hotline/calls/fixtures';
 
 /** Issue 16: a supervisor hands a leaving operator's calls over to another operator. */
 describe('handover', () => {
@@ -11,7 +12,7 @@ describe('handover', () => {
 
   async function endedCall(operator: { id: string }): Promise<string> {
     const id = await f.call({ operator });
-    await f.db.query("UPDATE calls SET status = 'completed', ended_at = ? WHERE id = ?", [new Date(), id]);
+    await setCallFields(f.db, id, { status: 'completed', endedAt: new Date() });
     return id;
   }
 
@@ -57,10 +58,16 @@ describe('handover', () => {
     const pending = cb('open');
     const closed = cb('closed');
     for (const c of [pending, closed])
-      await f.db.query(
-        "INSERT INTO callbacks (id, call_id, kind, status, preferred_operator_id, claimed_by, due_at, max_attempts, created_at) VALUES (?, ?, 'followup', ?, ?, ?, ?, 3, ?)",
-        [c.id, a, c.status, leaving.id, c.status === 'open' ? leaving.id : null, new Date(), new Date()],
-      );
+      await insertCallback(f.db, {
+        id: c.id,
+        callId: a,
+        kind: 'followup',
+        status: c.status,
+        preferredOperatorId: leaving.id,
+        claimedBy: c.status === 'open' ? leaving.id : null,
+        dueAt: new Date(),
+        maxAttempts: 3,
+      });
     const res = await f
       .http()
       .post('/handovers')

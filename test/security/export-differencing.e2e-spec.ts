@@ -3,6 +3,7 @@ import { CallOversight, HourlyStats } from '@hotline/calls';
 import { TestStaff, bearer } from '../support/factories';
 import { startRecordsApp, withRecordsApp } from '../support/records-app';
 import { attack } from './support/attack-ledger';
+import { setCallFields, withdrawConsentOfCall } from '@hotline/calls/fixtures';
 
 /**
  * Issue 24, item 3: exports that cannot be subtracted. As a records officer, two research exports are
@@ -50,14 +51,13 @@ describe('research exports cannot be differenced into a few calls', () => {
     const started = new Date(startedAt);
     const pseudonym = randomBytes(32).toString('hex');
     const id = await f.call({ operator: shape.talkS === null ? undefined : op, startedAt: started, callerPseudonym: pseudonym });
-    await f.db.query('UPDATE calls SET status = ?, answered_at = ?, ended_at = ?, risk_level = ?, wrapup_category = ? WHERE id = ?', [
-      shape.talkS === null ? 'abandoned' : 'completed',
-      shape.talkS === null ? null : new Date(started.getTime() + 10_000),
-      new Date(started.getTime() + 10_000 + (shape.talkS ?? 0) * 1000),
-      shape.risk ?? 'none',
-      shape.category ?? null,
-      id,
-    ]);
+    await setCallFields(f.db, id, {
+      status: shape.talkS === null ? 'abandoned' : 'completed',
+      answeredAt: shape.talkS === null ? null : new Date(started.getTime() + 10_000),
+      endedAt: new Date(started.getTime() + 10_000 + (shape.talkS ?? 0) * 1000),
+      riskLevel: shape.risk ?? 'none',
+      wrapupCategory: shape.category ?? null,
+    });
     await records.app
       .get(CallOversight)
       .recordConsent({ callId: id, callerPseudonym: pseudonym, kind: 'research', granted: true, wordingVersion: 'test', at: started });
@@ -167,7 +167,7 @@ describe('research exports cannot be differenced into a few calls', () => {
   it('does not release a month again one caller smaller after a consent is withdrawn', async () => {
     const first = (await get({ period: '2024-06' }).expect(200)).body;
     expect(first.rows).toHaveLength(7);
-    await f.db.query("UPDATE consents SET withdrawn_at = NOW(3) WHERE call_id = ? AND kind = 'research'", [juneCall]);
+    await withdrawConsentOfCall(f.db, juneCall, 'research');
     const refused = await attack(OFFICER, 'difference a month exported before and after one caller withdrew consent', async () => {
       const after = (await get({ from: '2024-04', to: '2024-06' }).expect(200)).body;
       const june = after.report.periods.find((p: any) => p.period === '2024-06');
@@ -255,12 +255,11 @@ describe('statistics: no suppressed count can be read or worked out', () => {
         const abandoned = random() < 0.2;
         const id = await f.call({ operator: abandoned ? undefined : op, startedAt, status: abandoned ? 'abandoned' : 'completed' });
         const wait = Math.floor(random() * 240) * 1000;
-        await f.db.query('UPDATE calls SET answered_at = ?, ended_at = ?, risk_level = ? WHERE id = ?', [
-          abandoned ? null : new Date(startedAt.getTime() + wait),
-          new Date(startedAt.getTime() + wait + (abandoned ? 0 : Math.floor(random() * 2400) * 1000)),
-          ['none', 'low', 'moderate', 'high'][Math.floor(random() * 4)],
-          id,
-        ]);
+        await setCallFields(f.db, id, {
+          answeredAt: abandoned ? null : new Date(startedAt.getTime() + wait),
+          endedAt: new Date(startedAt.getTime() + wait + (abandoned ? 0 : Math.floor(random() * 2400) * 1000)),
+          riskLevel: ['none', 'low', 'moderate', 'high'][Math.floor(random() * 4)],
+        });
         ids.push(id);
       }
     expect(await records.app.get(HourlyStats).countCalls(ids)).toBe(ids.length);

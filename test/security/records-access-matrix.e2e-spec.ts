@@ -13,6 +13,7 @@ import { Factory, TestStaff, bearer } from '../support/factories';
 import { fromOpenApiPath, routeTable } from './support/routes';
 import { recordsFingerprint } from './support/state';
 import { withRecordsApp } from '../support/records-app';
+import { insertCallback, setCallFields } from '@hotline/calls/fixtures';
 
 /**
  * OWASP API1 (broken object level authorisation) and API5 (function level authorisation) over the
@@ -291,11 +292,14 @@ const ACCESS: Record<string, Row> = {
     async prepare(c) {
       const callId = await c.call();
       const id = randomUUID();
-      await c.f.db.query(
-        `INSERT INTO callbacks (id, call_id, kind, status, due_at, attempts, max_attempts, created_at)
-         VALUES (?, ?, 'callback', 'open', DATE_ADD(NOW(3), INTERVAL 1 DAY), 0, 3, NOW(3))`,
-        [id, callId],
-      );
+      await insertCallback(c.f.db, {
+        id,
+        callId,
+        kind: 'callback',
+        status: 'open',
+        dueAt: new Date(Date.now() + 86_400_000),
+        maxAttempts: 3,
+      });
       return { path: `/callbacks/${id}/dial` };
     },
   },
@@ -317,7 +321,7 @@ const ACCESS: Record<string, Row> = {
     otherwise: 403,
     async prepare(c) {
       const { callId, id } = await rescueRequest(c);
-      await c.f.db.query("UPDATE calls SET status = 'completed', ended_at = NOW(3) WHERE id = ?", [callId]);
+      await setCallFields(c.f.db, callId, { status: 'completed', endedAt: new Date() });
       return { path: `/calls/${callId}/rescue-requests/${id}/approve`, body: { reason: 'confirmed, dispatch' } };
     },
   },

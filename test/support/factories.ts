@@ -8,6 +8,7 @@ import { StaffService, TokenService } from '@hotline/auth';
 import { CALLS_RETENTION, againOnLockConflict, openCall } from '@hotline/calls';
 import type { RetentionConfig } from '@hotline/config';
 import type { CallStatus, Role } from '@hotline/contract';
+import { assignCall, setCallStatus } from '@hotline/calls/fixtures';
 
 export interface TestStaff {
   id: string;
@@ -91,16 +92,15 @@ export class Factory {
     if (opts.operator) {
       const { id } = opts.operator;
       await againOnLockConflict(() =>
-        this.db.query('UPDATE calls SET operator_id = ?, status = ?, answered_at = ? WHERE id = ?', [
-          id,
-          opts.status ?? 'connected',
-          new Date(startedAt.getTime() + 12_000),
-          callId,
-        ]),
+        assignCall(this.db, callId, {
+          operatorId: id,
+          status: opts.status ?? 'connected',
+          answeredAt: new Date(startedAt.getTime() + 12_000),
+        }),
       );
     } else if (opts.status) {
       const { status } = opts;
-      await againOnLockConflict(() => this.db.query('UPDATE calls SET status = ? WHERE id = ?', [status, callId]));
+      await againOnLockConflict(() => setCallStatus(this.db, callId, status));
     }
     return callId;
   }

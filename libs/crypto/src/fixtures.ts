@@ -34,3 +34,19 @@ export async function countDataKeys(keystore: KeystoreQueries, callIds?: string[
     : await keystore.query('SELECT COUNT(*) AS n FROM data_keys');
   return Number(n);
 }
+
+/** Backdates these calls' data keys (made, and quarantined when `quarantinedAt` is given): what time does to them. */
+export async function backdateDataKeys(
+  keystore: KeystoreQueries,
+  callIds: string[],
+  at: { createdAt: Date; quarantinedAt?: Date },
+): Promise<void> {
+  if (!callIds.length) return;
+  if (at.quarantinedAt)
+    await keystore.query('UPDATE data_keys SET created_at = ?, quarantined_at = ? WHERE call_id IN (?)', [
+      at.createdAt,
+      at.quarantinedAt,
+      callIds,
+    ]);
+  else await keystore.query('UPDATE data_keys SET created_at = ? WHERE call_id IN (?)', [at.createdAt, callIds]);
+}
