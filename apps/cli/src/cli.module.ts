@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { Env, HotlineConfigModule } from '@hotline/config';
 import { AuditModule } from '@hotline/audit';
 import { StaffModule } from '@hotline/auth';
+import { KeystoreOnDemandModule } from '@hotline/crypto';
 import { PersistenceModule } from '@hotline/persistence';
 import { AuditVerifyCommand } from './commands/audit-verify.command';
 import { KeysRotateCommand } from './commands/keys-rotate.command';
@@ -21,6 +22,7 @@ export class CliModule {
         PersistenceModule.forRoot(),
         AuditModule,
         StaffModule,
+        KeystoreOnDemandModule,
         RetentionReportCommandModule,
         TwilioCheckCommandModule,
       ],

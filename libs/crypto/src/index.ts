@@ -7,3 +7,4 @@ export * from './keystore.service';
 export * from './content-cipher.service';
 export * from './crypto.module';
 export * from './staff-secret-seal';
+export * from './keystore-on-demand';

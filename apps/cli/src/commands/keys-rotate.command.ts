@@ -1,11 +1,8 @@
 import { Inject } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { Command, CommandRunner } from 'nest-commander';
-import { DataSource } from 'typeorm';
 import { AuditService } from '@hotline/audit';
 import { ENV, Env } from '@hotline/config';
-import { KeystoreService } from '@hotline/crypto';
-import { KEYSTORE } from '@hotline/persistence';
+import { KeystoreOnDemand } from '@hotline/crypto';
 
 /**
  * `MASTER_KEY=<new> MASTER_KEY_OLD=<old> npm run cli -- keys:rotate`: re-wraps every data key under
@@ -15,7 +12,7 @@ import { KEYSTORE } from '@hotline/persistence';
 @Command({ name: 'keys:rotate', description: 'Re-wrap data keys under MASTER_KEY (old keys in MASTER_KEY_OLD); prints counts' })
 export class KeysRotateCommand extends CommandRunner {
   constructor(
-    @InjectDataSource(KEYSTORE) private readonly keys: DataSource,
+    private readonly keys: KeystoreOnDemand,
     @Inject(ENV) private readonly env: Env,
     private readonly audit: AuditService,
   ) {
@@ -28,8 +25,8 @@ export class KeysRotateCommand extends CommandRunner {
       process.exitCode = 78;
       return;
     }
-    // Built here rather than injected, so that commands which need no master key run without one.
-    const keystore = new KeystoreService(this.keys, this.env);
+    // Built on first use, not at start, so that commands which need no master key run without one.
+    const keystore = this.keys.get();
     const { rewrapped, remaining } = await keystore.rotate();
     await this.audit.append({
       actorRole: 'system',
