@@ -1,12 +1,12 @@
 import { INestApplication } from '@nestjs/common';
 import { randomUUID } from 'crypto';
 import Redis from 'ioredis';
+import { Env } from '@hotline/config';
 import { ConferenceState } from '@hotline/routing';
 import { envFor } from '../../../../test/support/env-for';
 import { clearRouting, startGatewayApp, startTwilioPeer } from '../../../../test/support/gateway-app';
-import { withRecordsApp } from '../../../../test/support/records-app';
 import { TwilioPeer } from '../../../../test/support/twilio-peer';
-import { ConsoleClient, TwilioWebhooks, connectConsole, eventually } from '../../../../test/support/webhooks';
+import { ConsoleClient, TwilioWebhooks, connectConsole, eventually, staff } from '../../../../test/support/webhooks';
 import { CallConnector } from './call-connector';
 import { ConferenceEvents } from './conference-events';
 import { Supervision } from './supervision';
@@ -21,8 +21,8 @@ const sid = (prefix: string) => prefix + randomUUID().replace(/-/g, '');
  * must refuse or leave alone. The whole path is in test/e2e/conference-calls.e2e-spec.ts.
  */
 describe('conference module seams', () => {
-  const records = withRecordsApp();
   let app: INestApplication;
+  let env: Env;
   let peer: TwilioPeer;
   let hooks: TwilioWebhooks;
   let base: string;
@@ -32,7 +32,7 @@ describe('conference module seams', () => {
 
   beforeAll(async () => {
     peer = await startTwilioPeer();
-    const env = envFor({ TWILIO_API_URL: peer.url, PUBLIC_URL: 'https://hotline.example.test', CALL_BRIDGE: 'conference' });
+    env = envFor({ TWILIO_API_URL: peer.url, PUBLIC_URL: 'https://hotline.example.test', CALL_BRIDGE: 'conference' });
     redis = new Redis(env.REDIS_URL);
     await clearRouting(redis);
     ({ app, base, hooks } = await startGatewayApp(env));
@@ -51,7 +51,7 @@ describe('conference module seams', () => {
   });
 
   async function operatorConsole(): Promise<{ id: string; client: ConsoleClient }> {
-    const op = await records.f.staff('operator');
+    const op = staff(env, 'operator');
     const client = await connectConsole(base, '/operator', op.token);
     clients.push(client);
     await client.next('status');
@@ -156,7 +156,7 @@ describe('conference module seams', () => {
   });
 
   it('Supervision: refuses to coach before the operator’s leg is known, and a call that is not in a conference', async () => {
-    const supervisor = await records.f.staff('supervisor');
+    const supervisor = staff(env, 'supervisor');
     const { id } = await operatorConsole();
     const supervision = app.get(Supervision);
     const noLeg = await bridged(id, null);
