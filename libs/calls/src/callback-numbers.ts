@@ -1,13 +1,11 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '@hotline/audit';
-import { ENV, Env } from '@hotline/config';
 import type { CallbackCap } from '@hotline/contract';
 import { ContactKeys, ContentCipher } from '@hotline/crypto';
 import { dialableNumber } from '@hotline/crypto/pseudonym';
-import { KEYSTORE } from '@hotline/persistence';
 import type { CallbackCaps } from './callback-caps';
 import { CallbackRefusal, checkCallbackNumber, countryOfNumber } from './callback-policy';
 import { CallbackBook, CallbackKind, CallbackStatus, LIVE_CALLBACK, callbackNumberField } from './callbacks';
@@ -85,17 +83,14 @@ const PLANTED_SEAL = 'sealed_number IS NOT NULL AND (number_enc IS NOT NULL OR n
  */
 @Injectable()
 export class CallbackNumbers {
-  private readonly contactKeys: ContactKeys;
-
+  // Its own, not the app's: apps that use CallsModule without AuditModule (the encryption benchmark) still start.
   private readonly audit: AuditService;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
-    @InjectDataSource(KEYSTORE) keystore: DataSource,
-    @Inject(ENV) env: Env,
+    private readonly contactKeys: ContactKeys,
     private readonly cipher: ContentCipher,
   ) {
-    this.contactKeys = new ContactKeys(keystore, env);
     this.audit = new AuditService(db);
   }
 
