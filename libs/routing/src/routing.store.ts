@@ -1,100 +1,26 @@
 import { randomUUID } from 'crypto';
 import type Redis from 'ioredis';
-import { Clock, systemClock } from '@hotline/clock';
+import { systemClock } from '@hotline/clock';
 import type { OperatorStatus, QueueStats } from '@hotline/contract';
+import { readQueueStats } from './queue-stats';
 import { RoutingScript, RoutingScriptSource, routingKeys, routingScripts } from './routing.scripts';
+import {
+  AcceptResult,
+  CallState,
+  CallStatusResult,
+  Offer,
+  OperatorState,
+  QueuedCall,
+  RoutingOptions,
+  SweepEvent,
+  dayKey,
+  offersOf,
+  pairsOf,
+} from './routing.types';
 
 export const DEFAULT_ROUTING_PREFIX = 'hl:{rt}:';
 
-export interface RoutingOptions {
-  prefix?: string;
-  offerTimeoutMs: number;
-  /** How long a connect (Twilio REST in flight) may take before the call goes back to the queue. */
-  connectTimeoutMs?: number;
-  /** How long a decliner is passed over for the call they declined (unless nobody else is free). */
-  declineSkipMs?: number;
-  /** How long a disconnected operator keeps their state. */
-  graceMs: number;
-  /** This node's id: its sockets are counted under it. One per process (random by default). */
-  nodeId?: string;
-  /** A node that has not beaten for this long is dead and its sockets no longer count. Beat every third of it. */
-  nodeTtlMs?: number;
-  serviceLevelMs: number;
-  timeZone: string;
-  /** Where `now` comes from when a caller gives none (tests move it instead of sleeping). */
-  clock?: Clock;
-}
-
-export interface QueuedCall {
-  callId: string;
-  callSid: string;
-  /** Keyed pseudonym, or null when the number was withheld. Never a number. */
-  pseudonym: string | null;
-  recordingConsent: boolean;
-  enqueuedAt: number;
-}
-
-export interface Offer {
-  callId: string;
-  operatorId: string;
-  offerExpiresAt: number;
-  enqueuedAt: number;
-}
-
-export type AcceptResult =
-  | { ok: true; call: { callSid: string; recordingConsent: boolean; pseudonym: string | null; enqueuedAt: number } }
-  | { ok: false; error: 'already_accepted' | 'taken_elsewhere' | 'caller_hung_up' | 'not_offered' };
-
-export interface SweepEvent {
-  /** `revoked`: the offer of an operator whose last socket was on a dead node; `node_gone`: a dead node's sockets were dropped. */
-  kind: 'timeout' | 'connect_stale' | 'gone' | 'revoked' | 'node_gone';
-  callId: string;
-  operatorId: string;
-  /** For `node_gone`. */
-  nodeId?: string;
-}
-
-export type CallStatusResult =
-  | { outcome: 'duplicate' | 'noted' | 'unknown'; callId?: string }
-  | { outcome: 'abandoned' | 'completed'; callId: string; operatorId: string | null };
-
-export interface OperatorState {
-  status: OperatorStatus;
-  since: number;
-  callId: string | null;
-  reason: string | null;
-  name: string | null;
-  connections: number;
-}
-
-export interface CallState {
-  callId: string;
-  callSid: string;
-  pseudonym: string | null;
-  recordingConsent: boolean;
-  enqueuedAt: number;
-  state: 'waiting' | 'offered' | 'connecting' | 'connected' | 'ended';
-  operatorId: string | null;
-  offerExpiresAt: number | null;
-}
-
-function pairsOf(flat: string[]): { operatorId: string; callId: string }[] {
-  const out: { operatorId: string; callId: string }[] = [];
-  for (let i = 0; i < flat.length; i += 2) out.push({ operatorId: flat[i], callId: flat[i + 1] });
-  return out;
-}
-
-function offersOf(flat: string[]): Offer[] {
-  const offers: Offer[] = [];
-  for (let i = 0; i < flat.length; i += 4)
-    offers.push({ callId: flat[i], operatorId: flat[i + 1], offerExpiresAt: Number(flat[i + 2]), enqueuedAt: Number(flat[i + 3]) });
-  return offers;
-}
-
-/** "YYYY-MM-DD" of an instant in a time zone: the key of that day's counters. */
-export function dayKey(at: number, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
-}
+export * from './routing.types';
 
 /**
  * Live routing state in Redis. Every change is one Lua script (see lua/*.lua), so any
@@ -386,61 +312,9 @@ export class RoutingStore {
     return this.redis.get(this.prefix + 'sid:' + callSid);
   }
 
-  /** The wallboard, computed from Redis alone so every node reports the same. */
-  async stats(now = this.o.clock.nowMs()): Promise<QueueStats> {
-    const P = this.prefix;
-    const snap = await this.redis
-      .multi()
-      .zrange(P + 'live', 0, 199, 'WITHSCORES')
-      .zcard(P + 'live')
-      .smembers(P + 'ops')
-      .hgetall(P + 'stats:' + this.day(now))
-      .exec();
-    if (!snap) throw new Error('stats snapshot aborted');
-    for (const [err] of snap) if (err) throw err;
-    const live = snap[0][1] as string[];
-    const waiting = snap[1][1] as number;
-    const ops = (snap[2][1] as string[]).sort();
-    const day = snap[3][1] as Record<string, string>;
-    const waitingCalls: NonNullable<QueueStats['waitingCalls']> = [];
-    for (let i = 0; i < live.length; i += 2)
-      waitingCalls.push({ callId: live[i], waitingSeconds: Math.max(0, Math.floor((now - Number(live[i + 1])) / 1000)) });
-    const pipe = this.redis.pipeline();
-    for (const id of ops) pipe.hmget(P + 'op:' + id, 'status', 'since', 'name');
-    const rows = ops.length ? ((await pipe.exec()) ?? []) : [];
-    const operators = { available: 0, offered: 0, onCall: 0, wrapUp: 0, away: 0 };
-    const operatorList: NonNullable<QueueStats['operatorList']> = [];
-    rows.forEach(([err, v], i) => {
-      if (err) return;
-      const [status, since, name] = v as (string | null)[];
-      if (!status) return;
-      const s = status as OperatorStatus;
-      if (s === 'available') operators.available++;
-      else if (s === 'offered') operators.offered++;
-      else if (s === 'on_call') operators.onCall++;
-      else if (s === 'wrap_up') operators.wrapUp++;
-      else operators.away++;
-      operatorList.push({
-        id: ops[i],
-        name: name || ops[i].slice(0, 8),
-        status: s,
-        sinceSeconds: Math.max(0, Math.floor((now - Number(since)) / 1000)),
-      });
-    });
-    const answered = Number(day.answered ?? 0);
-    const abandoned = Number(day.abandoned ?? 0);
-    const inSl = Number(day.answeredInSl ?? 0);
-    return {
-      waiting,
-      longestWaitSeconds: waitingCalls.length ? waitingCalls[0].waitingSeconds : 0,
-      operators,
-      answeredToday: answered,
-      abandonedToday: abandoned,
-      // Share of today's calls that finished waiting (answered or abandoned) answered within the level.
-      serviceLevel: answered + abandoned > 0 ? inSl / (answered + abandoned) : null,
-      waitingCalls,
-      operatorList,
-    };
+  /** The wallboard, computed from Redis alone so every node reports the same (queue-stats.ts). */
+  stats(now = this.o.clock.nowMs()): Promise<QueueStats> {
+    return readQueueStats(this.redis, this.prefix, this.day(now), now);
   }
 
   /** Deletes every routing key under this prefix (tests and `cli` resets only). */
