@@ -45,11 +45,7 @@ export async function checkNumbers(ctx: CheckContext, rest: Twilio | null): Prom
     return;
   }
   const byNumber = new Map(records.map((r) => [r.phoneNumber, r]));
-  const origin = new URL(ctx.base).origin;
   let hotlines = 0;
-  let privacyLines = 0;
-  let unused = 0;
-
   for (const { number, source } of configured) {
     const r = byNumber.get(number);
     hotlines++;
@@ -61,7 +57,34 @@ export async function checkNumbers(ctx: CheckContext, rest: Twilio | null): Prom
       );
     else checkHotline(ctx, r, source);
   }
-  const configuredSet = new Set(configured.map((c) => c.number));
+  const others = checkOtherNumbers(ctx, records, new Set(configured.map((c) => c.number)));
+  if (!hotlines && !others.hotlines)
+    ctx.add(
+      'hotline-number',
+      'FAIL',
+      `no number of the account sends its calls to ${ctx.shown('incoming')}, and ${ctx.env.ROUTING_CONFIG} names no hotlineNumber: callers cannot reach the hotline (Twilio console: ${NUMBERS_PATH} > a number > Voice configuration)`,
+    );
+  if (!others.privacyLines)
+    ctx.add(
+      'privacy-line',
+      'ok',
+      `no number sends its calls to ${ctx.shown('privacy')} (no separate privacy line; callers reach it with 9 in the hotline's first menu)`,
+    );
+  if (others.unused)
+    ctx.add('other-number', 'ok', `${others.unused} other number(s) of the account have no voice URL (not used by the hotline)`);
+  if (smsFrom) checkSmsFrom(ctx, byNumber.get(smsFrom), smsFrom);
+}
+
+/** The account's numbers the routing file does not name: where each sends its calls (a hotline or privacy line by its URL, or something else). */
+function checkOtherNumbers(
+  ctx: CheckContext,
+  records: NumberRecord[],
+  configuredSet: Set<string>,
+): { hotlines: number; privacyLines: number; unused: number } {
+  const origin = new URL(ctx.base).origin;
+  let hotlines = 0;
+  let privacyLines = 0;
+  let unused = 0;
   for (const r of records) {
     if (configuredSet.has(r.phoneNumber)) continue;
     const url = r.route.voiceUrl;
@@ -98,36 +121,24 @@ export async function checkNumbers(ctx: CheckContext, rest: Twilio | null): Prom
         `number ${maskNumber(r.phoneNumber)} sends its calls to another host (${hostOf(url)}${pathOf(url)})${via(r.route)}: not this gateway (PUBLIC_URL ${showUrl(ctx.base)})`,
       );
   }
-  if (!hotlines)
-    ctx.add(
-      'hotline-number',
-      'FAIL',
-      `no number of the account sends its calls to ${ctx.shown('incoming')}, and ${ctx.env.ROUTING_CONFIG} names no hotlineNumber: callers cannot reach the hotline (Twilio console: ${NUMBERS_PATH} > a number > Voice configuration)`,
-    );
-  if (!privacyLines)
-    ctx.add(
-      'privacy-line',
-      'ok',
-      `no number sends its calls to ${ctx.shown('privacy')} (no separate privacy line; callers reach it with 9 in the hotline's first menu)`,
-    );
-  if (unused) ctx.add('other-number', 'ok', `${unused} other number(s) of the account have no voice URL (not used by the hotline)`);
+  return { hotlines, privacyLines, unused };
+}
 
-  if (smsFrom) {
-    const r = byNumber.get(smsFrom);
-    if (!r)
-      ctx.add(
-        'sms-from',
-        'FAIL',
-        `TWILIO_SMS_FROM ${maskNumber(smsFrom)} is not a number of this account: Twilio refuses to send from it, so verification codes cannot be sent`,
-      );
-    else if (r.capabilities.sms === false)
-      ctx.add(
-        'sms-from',
-        'FAIL',
-        `TWILIO_SMS_FROM ${maskNumber(smsFrom)} cannot send SMS (Twilio: capabilities.sms is false): choose an SMS-capable number`,
-      );
-    else ctx.add('sms-from', 'ok', `TWILIO_SMS_FROM ${maskNumber(smsFrom)} is a number of this account and can send SMS`);
-  }
+/** TWILIO_SMS_FROM: a number of the account that can send SMS. */
+function checkSmsFrom(ctx: CheckContext, r: NumberRecord | undefined, smsFrom: string): void {
+  if (!r)
+    ctx.add(
+      'sms-from',
+      'FAIL',
+      `TWILIO_SMS_FROM ${maskNumber(smsFrom)} is not a number of this account: Twilio refuses to send from it, so verification codes cannot be sent`,
+    );
+  else if (r.capabilities.sms === false)
+    ctx.add(
+      'sms-from',
+      'FAIL',
+      `TWILIO_SMS_FROM ${maskNumber(smsFrom)} cannot send SMS (Twilio: capabilities.sms is false): choose an SMS-capable number`,
+    );
+  else ctx.add('sms-from', 'ok', `TWILIO_SMS_FROM ${maskNumber(smsFrom)} is a number of this account and can send SMS`);
 }
 
 /** The numbers the routing file says callers ring (and callbacks are placed from). */
