@@ -69,6 +69,65 @@ const TOP = [
   'followups',
 ];
 
+/** `openingHours`: each day (mon..sun) a list of HH:MM-HH:MM ranges, in minutes of the day. */
+function parseOpeningHours(hours: any, problems: string[]): Record<Weekday, OpeningRange[]> {
+  const openingHours = {} as Record<Weekday, OpeningRange[]>;
+  if (typeof hours !== 'object' || Array.isArray(hours)) problems.push('openingHours: must map days (mon..sun) to ranges');
+  for (const k of Object.keys(hours ?? {})) if (!WEEKDAYS.includes(k as Weekday)) problems.push(`openingHours.${k}: unknown day`);
+  for (const day of WEEKDAYS) {
+    const list = hours?.[day] ?? [];
+    openingHours[day] = [];
+    if (!Array.isArray(list)) {
+      problems.push(`openingHours.${day}: must be a list of HH:MM-HH:MM`);
+      continue;
+    }
+    for (const r of list) {
+      const m = RANGE.exec(String(r));
+      const from = m ? Number(m[1]) * 60 + Number(m[2]) : 0;
+      const to = m ? Number(m[3]) * 60 + Number(m[4]) : 0;
+      if (!m || to <= from || to > 24 * 60) problems.push(`openingHours.${day}: "${r}" is not a range HH:MM-HH:MM`);
+      else openingHours[day].push({ from, to });
+    }
+  }
+  return openingHours;
+}
+
+/** `callbacks`: attempts, when they are due and retried, their place beside live calls, what a machine hears, the caps. */
+function parseCallbacks(
+  cb: any,
+  problems: string[],
+  dur: (path: string, v: unknown, dflt: string) => IsoDuration,
+): RoutingConfig['callbacks'] {
+  const maxAttempts = cb.maxAttempts === undefined ? 3 : Number(cb.maxAttempts);
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 10)
+    problems.push('callbacks.maxAttempts: must be an integer from 1 to 10');
+  const priority = cb.priority ?? 'after_live';
+  if (priority !== 'after_live' && priority !== 'before_live') problems.push('callbacks.priority: must be after_live or before_live');
+  const onMachine = cb.onMachine ?? 'hangup';
+  if (onMachine !== 'hangup' && onMachine !== 'message') problems.push('callbacks.onMachine: must be hangup or message');
+  for (const k of Object.keys(cb))
+    if (!['maxAttempts', 'dueWithin', 'retryAfter', 'priority', 'onMachine', 'caps'].includes(k))
+      problems.push(`callbacks.${k}: unknown key`);
+  const capsDoc = cb.caps ?? {};
+  if (typeof capsDoc !== 'object' || Array.isArray(capsDoc)) problems.push('callbacks.caps: must be a mapping (perNumberPerDay, perHour)');
+  for (const k of Object.keys(capsDoc ?? {}))
+    if (!['perNumberPerDay', 'perHour'].includes(k)) problems.push(`callbacks.caps.${k}: unknown key`);
+  const cap = (k: 'perNumberPerDay' | 'perHour', dflt: number, max: number): number => {
+    const v = capsDoc?.[k] === undefined ? dflt : Number(capsDoc[k]);
+    if (!Number.isInteger(v) || v < 1 || v > max) problems.push(`callbacks.caps.${k}: must be an integer from 1 to ${max}`);
+    return v;
+  };
+  const caps = { perNumberPerDay: cap('perNumberPerDay', 3, 100), perHour: cap('perHour', 60, 100_000) };
+  return {
+    maxAttempts,
+    dueWithin: dur('callbacks.dueWithin', cb.dueWithin, 'PT2H'),
+    retryAfter: dur('callbacks.retryAfter', cb.retryAfter, 'PT15M'),
+    priority,
+    onMachine,
+    caps,
+  };
+}
+
 export function parseRoutingConfig(text: string, origin = 'routing config'): RoutingConfig {
   let doc: any;
   try {
@@ -95,25 +154,7 @@ export function parseRoutingConfig(text: string, origin = 'routing config'): Rou
   } catch {
     problems.push(`timeZone: "${timeZone}" is not an IANA time zone`);
   }
-  const openingHours = {} as Record<Weekday, OpeningRange[]>;
-  const hours = doc.openingHours ?? {};
-  if (typeof hours !== 'object' || Array.isArray(hours)) problems.push('openingHours: must map days (mon..sun) to ranges');
-  for (const k of Object.keys(hours ?? {})) if (!WEEKDAYS.includes(k as Weekday)) problems.push(`openingHours.${k}: unknown day`);
-  for (const day of WEEKDAYS) {
-    const list = hours?.[day] ?? [];
-    openingHours[day] = [];
-    if (!Array.isArray(list)) {
-      problems.push(`openingHours.${day}: must be a list of HH:MM-HH:MM`);
-      continue;
-    }
-    for (const r of list) {
-      const m = RANGE.exec(String(r));
-      const from = m ? Number(m[1]) * 60 + Number(m[2]) : 0;
-      const to = m ? Number(m[3]) * 60 + Number(m[4]) : 0;
-      if (!m || to <= from || to > 24 * 60) problems.push(`openingHours.${day}: "${r}" is not a range HH:MM-HH:MM`);
-      else openingHours[day].push({ from, to });
-    }
-  }
+  const openingHours = parseOpeningHours(doc.openingHours ?? {}, problems);
   const holidays: string[] = Array.isArray(doc.holidays) ? doc.holidays.map(String) : [];
   if (doc.holidays !== undefined && doc.holidays !== null && !Array.isArray(doc.holidays))
     problems.push('holidays: must be a list of dates');
@@ -130,35 +171,7 @@ export function parseRoutingConfig(text: string, origin = 'routing config'): Rou
   if (overflow.includes('backup_line') && !backupLine) problems.push('backupLine: is required when overflow offers backup_line');
   const hotlineNumber = doc.hotlineNumber == null ? null : String(doc.hotlineNumber);
   if (hotlineNumber !== null && !E164.test(hotlineNumber)) problems.push('hotlineNumber: must be an E.164 number');
-  const cb = doc.callbacks ?? {};
-  const maxAttempts = cb.maxAttempts === undefined ? 3 : Number(cb.maxAttempts);
-  if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 10)
-    problems.push('callbacks.maxAttempts: must be an integer from 1 to 10');
-  const priority = cb.priority ?? 'after_live';
-  if (priority !== 'after_live' && priority !== 'before_live') problems.push('callbacks.priority: must be after_live or before_live');
-  const onMachine = cb.onMachine ?? 'hangup';
-  if (onMachine !== 'hangup' && onMachine !== 'message') problems.push('callbacks.onMachine: must be hangup or message');
-  for (const k of Object.keys(cb))
-    if (!['maxAttempts', 'dueWithin', 'retryAfter', 'priority', 'onMachine', 'caps'].includes(k))
-      problems.push(`callbacks.${k}: unknown key`);
-  const capsDoc = cb.caps ?? {};
-  if (typeof capsDoc !== 'object' || Array.isArray(capsDoc)) problems.push('callbacks.caps: must be a mapping (perNumberPerDay, perHour)');
-  for (const k of Object.keys(capsDoc ?? {}))
-    if (!['perNumberPerDay', 'perHour'].includes(k)) problems.push(`callbacks.caps.${k}: unknown key`);
-  const cap = (k: 'perNumberPerDay' | 'perHour', dflt: number, max: number): number => {
-    const v = capsDoc?.[k] === undefined ? dflt : Number(capsDoc[k]);
-    if (!Number.isInteger(v) || v < 1 || v > max) problems.push(`callbacks.caps.${k}: must be an integer from 1 to ${max}`);
-    return v;
-  };
-  const caps = { perNumberPerDay: cap('perNumberPerDay', 3, 100), perHour: cap('perHour', 60, 100_000) };
-  const callbacks = {
-    maxAttempts,
-    dueWithin: dur('callbacks.dueWithin', cb.dueWithin, 'PT2H'),
-    retryAfter: dur('callbacks.retryAfter', cb.retryAfter, 'PT15M'),
-    priority,
-    onMachine,
-    caps,
-  };
+  const callbacks = parseCallbacks(doc.callbacks ?? {}, problems, dur);
   const fu = doc.followups ?? {};
   const followups = { defaultDelay: dur('followups.defaultDelay', fu.defaultDelay, 'PT24H') };
   if ((overflow.includes('callback') || overflow.length) && problems.length === 0 && durationMs(maxWait) < 1000)
