@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'crypto';
+import type { EntityManager } from 'typeorm';
 import { AuditService } from '@hotline/audit';
-import { CallDestructionSteps, DestructionCandidate, NewCertificate } from '@hotline/calls';
+import { CallDestructionSteps, DestructionCandidate, NewCertificate, TwilioResidue } from '@hotline/calls';
 import { Clock, systemClock } from '@hotline/clock';
 import { ContactKeys, DataKeyStore, PublishedContactKey, sealContact } from '@hotline/crypto';
 import { RetentionJobs } from '@hotline/jobs';
@@ -196,22 +197,7 @@ export class SecureDeleteService {
         const keyPresent = await keysThere;
 
         // What Twilio holds of these calls, sealed and queued with the deletion (committed with it, or neither).
-        const residue: CleanupEntry[] = go
-          .map(({ req }) => ({ callId: req.callId, ...atTwilio.get(req.callId)! }))
-          .filter((r) => r.callSid || r.recordingSids.length || r.outboundCallSids.length || r.legSids.length);
-        const cleanupId = residue.length ? randomUUID() : undefined;
-        if (cleanupId)
-          await this.calls.queueTwilioCleanup(
-            {
-              id: cleanupId,
-              contactKeyId: cleanupKey.id,
-              sealed: sealContact(cleanupKey.key, JSON.stringify(residue), cleanupContext(cleanupId)),
-              calls: residue.length,
-            },
-            now,
-            m,
-          );
-        const queuedFor = new Set(residue.map((r) => r.callId));
+        const { cleanupId, queuedFor } = await this.queueResidue(goIds, atTwilio, cleanupKey, now, m);
 
         // The call's DELETE carries the hold predicate too: if it ever keeps a call (it cannot while
         // the locks above hold), this throws and nothing of this batch commits.
@@ -222,40 +208,9 @@ export class SecureDeleteService {
           .filter(([, n]) => n > 0)
           .map(([t, n]) => `${t}=${n}`)
           .join(' ');
-        const certificates = go.map(({ req, row }): NewCertificate => {
-          const s = mine.get(req.callId)!;
-          s.push({ step: 'data_key', outcome: keyPresent.has(req.callId) ? 'done' : 'already_done', at: at.toISOString() });
-          s.push({
-            step: 'rows',
-            outcome: 'done',
-            at: at.toISOString(),
-            detail: go.length === 1 ? summary : `batch of ${go.length}: ${summary}`,
-          });
-          if (queuedFor.has(req.callId))
-            s.push({ step: 'twilio', outcome: 'queued', at: at.toISOString(), detail: `cleanup ${cleanupId}` });
-          return {
-            id: randomUUID(),
-            callId: req.callId,
-            reason: req.reason,
-            retentionPolicy: row.retentionPolicy,
-            retentionDeadline: row.retentionDeadline,
-            deletionRequestId: req.deletionRequestId ?? null,
-            steps: s,
-          };
-        });
+        const certificates = certificatesFor(go, mine, { keyPresent, queuedFor, cleanupId, summary, at });
         await this.calls.writeCertificates(certificates, at, m);
-        const entries = certificates.map((c) => ({
-          ...AUDIT_ACTOR,
-          action: 'call.destroyed',
-          targetType: 'call',
-          targetId: c.callId,
-          detail: {
-            reason: c.reason,
-            retentionPolicy: c.retentionPolicy,
-            certificateId: c.id,
-            ...(c.deletionRequestId ? { deletionRequestId: c.deletionRequestId } : {}),
-          },
-        }));
+        const entries = auditEntries(certificates);
         // The hourly statistics outlive the calls: those not yet counted are counted here (read
         // under the lock, before their rows went). The figures and the entries commit with the
         // deletion, or neither does. Late in the transaction, because they lock rows that every
@@ -281,6 +236,35 @@ export class SecureDeleteService {
       results.set(o.callId, o);
       if (o.outcome === 'destroyed') retentionMetrics.deletions().inc({ reason: batch.find((r) => r.callId === o.callId)!.reason });
     }
+  }
+
+  /**
+   * What Twilio still holds of the calls (their CallSids, legs, recordings, callback calls), sealed to
+   * the one-time key and queued in `twilio_cleanup` inside the deletion's transaction `m`.
+   */
+  private async queueResidue(
+    callIds: string[],
+    atTwilio: Map<string, TwilioResidue>,
+    cleanupKey: PublishedContactKey,
+    now: Date,
+    m: EntityManager,
+  ): Promise<{ cleanupId: string | undefined; queuedFor: Set<string> }> {
+    const residue: CleanupEntry[] = callIds
+      .map((callId) => ({ callId, ...atTwilio.get(callId)! }))
+      .filter((r) => r.callSid || r.recordingSids.length || r.outboundCallSids.length || r.legSids.length);
+    const cleanupId = residue.length ? randomUUID() : undefined;
+    if (cleanupId)
+      await this.calls.queueTwilioCleanup(
+        {
+          id: cleanupId,
+          contactKeyId: cleanupKey.id,
+          sealed: sealContact(cleanupKey.key, JSON.stringify(residue), cleanupContext(cleanupId)),
+          calls: residue.length,
+        },
+        now,
+        m,
+      );
+    return { cleanupId, queuedFor: new Set(residue.map((r) => r.callId)) };
   }
 
   /** Destroys a one-time cleanup key that nothing was sealed to (if it was made at all). */
@@ -318,4 +302,49 @@ export interface CleanupEntry {
 /** The sealing context of a cleanup row: a sealed batch opens only as the row it was written for. */
 export function cleanupContext(cleanupId: string): string {
   return `twilio-cleanup:${cleanupId}`;
+}
+
+/** One certificate per destroyed call: this attempt's steps (hold checked, data key, rows, Twilio queued), its reason and policy. */
+function certificatesFor(
+  go: { req: SecureDeleteRequest; row: DestructionCandidate }[],
+  steps: Map<string, DeletionStep[]>,
+  o: { keyPresent: Set<string>; queuedFor: Set<string>; cleanupId: string | undefined; summary: string; at: Date },
+): NewCertificate[] {
+  const { keyPresent, queuedFor, cleanupId, summary, at } = o;
+  return go.map(({ req, row }): NewCertificate => {
+    const s = steps.get(req.callId)!;
+    s.push({ step: 'data_key', outcome: keyPresent.has(req.callId) ? 'done' : 'already_done', at: at.toISOString() });
+    s.push({
+      step: 'rows',
+      outcome: 'done',
+      at: at.toISOString(),
+      detail: go.length === 1 ? summary : `batch of ${go.length}: ${summary}`,
+    });
+    if (queuedFor.has(req.callId)) s.push({ step: 'twilio', outcome: 'queued', at: at.toISOString(), detail: `cleanup ${cleanupId}` });
+    return {
+      id: randomUUID(),
+      callId: req.callId,
+      reason: req.reason,
+      retentionPolicy: row.retentionPolicy,
+      retentionDeadline: row.retentionDeadline,
+      deletionRequestId: req.deletionRequestId ?? null,
+      steps: s,
+    };
+  });
+}
+
+/** The audit entries of the destroyed calls (`call.destroyed`, by the system): ids, reason and policy only. */
+function auditEntries(certificates: NewCertificate[]) {
+  return certificates.map((c) => ({
+    ...AUDIT_ACTOR,
+    action: 'call.destroyed',
+    targetType: 'call',
+    targetId: c.callId,
+    detail: {
+      reason: c.reason,
+      retentionPolicy: c.retentionPolicy,
+      certificateId: c.id,
+      ...(c.deletionRequestId ? { deletionRequestId: c.deletionRequestId } : {}),
+    },
+  }));
 }
