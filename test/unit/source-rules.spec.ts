@@ -118,6 +118,9 @@ const SQL_CASES: Case[] = [
 
 const TSCONFIG = JSON.stringify({ compilerOptions: { module: 'commonjs', target: 'ES2022', baseUrl: './' } });
 
+/** dependency-cruiser reads apps/ and libs/: a tree of the gateway's cases has a lib too. */
+const A_LIB = { 'libs/x/src/a.ts': 'export const a = 1;\n' };
+
 const IMPORT_CASES: Case[] = [
   {
     name: 'a lib that imports an app',
@@ -133,6 +136,47 @@ const IMPORT_CASES: Case[] = [
     files: {
       'apps/y/src/b.ts': "import { a } from '../../../libs/x/src/a';\nexport const b = a;\n",
       'libs/x/src/a.ts': 'export const a = 1;\n',
+    },
+  },
+  {
+    name: 'a gateway folder that imports one of a higher layer (routing imports conference)',
+    files: {
+      'apps/gateway/src/routing/a.ts': "import { b } from '../conference/b';\nexport const a = b;\n",
+      'apps/gateway/src/conference/b.ts': 'export const b = 1;\n',
+      ...A_LIB,
+    },
+    rule: 'gateway-layer-2',
+    file: 'apps/gateway/src/routing/a.ts',
+  },
+  {
+    name: 'a gateway folder that imports one of its own layer (conference imports overflow)',
+    files: {
+      'apps/gateway/src/conference/a.ts': "import { b } from '../overflow/b';\nexport const a = b;\n",
+      'apps/gateway/src/overflow/b.ts': 'export const b = 1;\n',
+      ...A_LIB,
+    },
+    rule: 'gateway-layer-3',
+    file: 'apps/gateway/src/conference/a.ts',
+  },
+  {
+    name: 'a gateway folder in no layer',
+    files: {
+      'apps/gateway/src/stray/a.ts': "import { b } from '../live/b';\nexport const a = b;\n",
+      'apps/gateway/src/live/b.ts': 'export const b = 1;\n',
+      ...A_LIB,
+    },
+    rule: 'gateway-folder-in-a-layer',
+    file: 'apps/gateway/src/stray/a.ts',
+  },
+  {
+    name: 'a gateway folder that imports the layers below it (sockets imports conference, live and webhooks)',
+    files: {
+      'apps/gateway/src/sockets/a.ts':
+        "import { b } from '../conference/b';\nimport { c } from '../live/c';\nimport { d } from '../webhooks/d';\nexport const a = b + c + d;\n",
+      'apps/gateway/src/conference/b.ts': "import { c } from '../live/c';\nexport const b = c;\n",
+      'apps/gateway/src/live/c.ts': 'export const c = 1;\n',
+      'apps/gateway/src/webhooks/d.ts': 'export const d = 1;\n',
+      ...A_LIB,
     },
   },
 ];
