@@ -6,7 +6,6 @@ import { counter, withTimeout } from '@hotline/observability';
 import { DataSource } from 'typeorm';
 import {
   CALL_LEG_KINDS,
-  CallConferenceRecords,
   CallEventPayload,
   CallLegKind,
   CallLifecycle,
@@ -15,6 +14,7 @@ import {
   SupervisionEventPayload,
 } from '@hotline/calls/records';
 import { RecordsDb } from '../records-db';
+import { GatewayRecords } from './gateway-records';
 
 const DIRECT_WRITE_MS = 1500;
 /**
@@ -40,6 +40,7 @@ export class CallRecordsService {
   private readonly logger = new Logger(CallRecordsService.name);
   constructor(
     private readonly db: RecordsDb,
+    private readonly repos: GatewayRecords,
     private readonly jobs: CallRecordJobs,
     @Inject(RETENTION_CONFIG) readonly retention: RetentionConfig,
   ) {}
@@ -81,7 +82,7 @@ export class CallRecordsService {
     const notAfter = Date.now() + DIRECT_WRITE_MS - COMMIT_MARGIN_MS;
     try {
       await withTimeout(
-        this.db.get().then((ds) => new CallConferenceRecords(ds).supervise(e, notAfter)),
+        this.repos.conferences().then((c) => c.supervise(e, notAfter)),
         DIRECT_WRITE_MS,
       );
       writes.inc({ kind: 'supervision', path: 'direct' });

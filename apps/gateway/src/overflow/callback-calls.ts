@@ -6,7 +6,7 @@ import { TwilioCallJobs } from '@hotline/jobs';
 import { withTimeout } from '@hotline/observability';
 import { DEFAULT_ROUTING_PREFIX } from '@hotline/routing';
 import { LiveEvents } from '../live/live-events';
-import { RecordsDb } from '../records-db';
+import { GatewayRecords } from '../calls/gateway-records';
 import { ROUTING_REDIS } from '../state/routing-state';
 import { voiceLeg } from '../twiml/voice-legs';
 import { TwilioParams, isCallSid, isId, str } from '../webhooks/twilio-params';
@@ -29,14 +29,14 @@ export class CallbackCalls {
   constructor(
     @Inject(ROUTING_REDIS) private readonly redis: Redis,
     private readonly twiml: OverflowTwiml,
-    private readonly db: RecordsDb,
+    private readonly repos: GatewayRecords,
     private readonly clock: Clock,
     private readonly live: LiveEvents,
     private readonly callDeletions: TwilioCallJobs,
   ) {}
 
   private book<T>(work: (b: CallbackBook) => Promise<T>): Promise<T> {
-    return withCallbackBook(this.db, work);
+    return withCallbackBook(this.repos, work);
   }
 
   private machineKey(attemptId: string): string {

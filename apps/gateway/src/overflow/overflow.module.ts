@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ENV, Env, ROUTING_CONFIG, RoutingConfig, WORDING, Wording } from '@hotline/config';
 import { PseudonymModule } from '@hotline/crypto/pseudonym';
+import { CallRecordsModule } from '../calls/call-records.module';
 import { LiveModule } from '../live/live.module';
 import { RoutingStateModule } from '../state/routing-state';
 import { TwimlModule } from '../twiml/twiml.module';
@@ -12,7 +13,7 @@ import { OverflowTwiml } from './overflow.twiml';
 
 /** Overflow, callbacks and active rescue's caller location (issue 15): what a waiting caller is offered, and the callbacks booked. */
 @Module({
-  imports: [PseudonymModule, RoutingStateModule, LiveModule, TwimlModule],
+  imports: [PseudonymModule, RoutingStateModule, LiveModule, CallRecordsModule, TwimlModule],
   controllers: [OverflowController],
   providers: [
     {

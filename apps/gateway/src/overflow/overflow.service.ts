@@ -22,7 +22,7 @@ import { PseudonymService } from '@hotline/crypto/pseudonym';
 import { counter, withTimeout } from '@hotline/observability';
 import { CallerLocations, DEFAULT_ROUTING_PREFIX, RoutingStore } from '@hotline/routing';
 import { LiveEvents } from '../live/live-events';
-import { RecordsDb } from '../records-db';
+import { GatewayRecords } from '../calls/gateway-records';
 import { ROUTING_REDIS } from '../state/routing-state';
 import { CallTwiml } from '../twiml/twiml';
 import { withCallbackBook } from './callback-book';
@@ -61,7 +61,7 @@ export class OverflowService {
     @Inject(ROUTING_REDIS) private readonly redis: Redis,
     private readonly twiml: OverflowTwiml,
     private readonly store: RoutingStore,
-    private readonly db: RecordsDb,
+    private readonly repos: GatewayRecords,
     private readonly pseudonyms: PseudonymService,
     private readonly clock: Clock,
     private readonly locations: CallerLocations,
@@ -87,7 +87,7 @@ export class OverflowService {
   }
 
   private book<T>(work: (b: CallbackBook) => Promise<T>): Promise<T> {
-    return withCallbackBook(this.db, work);
+    return withCallbackBook(this.repos, work);
   }
 
   /**

@@ -5,6 +5,7 @@ import { TwilioModule } from '@hotline/twilio';
 import { PrivacyJobs } from '@hotline/jobs';
 import { withTimeout } from '@hotline/observability';
 import { PRIVACY_RECORDS, PrivacyRequests, RecordsSource } from '@hotline/privacy';
+import { CallRecordsModule } from '../calls/call-records.module';
 import { RecordsDb } from '../records-db';
 import { PrivacyLineService } from './privacy-line.service';
 import { PrivacySessions } from './privacy-session';
@@ -20,7 +21,7 @@ const DB_MS = 5000;
  * Twilio signatures are checked by CallHandlingModule's middleware (it covers every /twilio/* path).
  */
 @Module({
-  imports: [PseudonymModule, TwilioModule],
+  imports: [PseudonymModule, TwilioModule, CallRecordsModule],
   controllers: [PrivacyController, SmsStatusController],
   providers: [
     {

@@ -1,9 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { AuditService } from '@hotline/audit';
 import { Clock } from '@hotline/clock';
 import { counter, withTimeout } from '@hotline/observability';
 import { FINAL_SMS_STATUSES, markSmsDeleted, smsKnown } from '@hotline/privacy';
 import { TwilioService } from '@hotline/twilio';
+import { GatewayRecords } from '../calls/gateway-records';
 import { RecordsDb } from '../records-db';
 import type { TwilioParams } from '../webhooks/twilio-params';
 
@@ -23,6 +23,7 @@ export class SmsStatusService {
 
   constructor(
     private readonly records: RecordsDb,
+    private readonly repos: GatewayRecords,
     private readonly twilio: TwilioService,
     private readonly clock: Clock,
   ) {}
@@ -38,7 +39,9 @@ export class SmsStatusService {
       const outcome = await withTimeout(this.twilio.deleteMessage(sid), DELETE_BUDGET_MS);
       await ds.transaction(async (m) => {
         if (await markSmsDeleted(m, sid, this.clock.now())) {
-          await new AuditService(ds).append(
+          await (
+            await this.repos.audit()
+          ).append(
             {
               actorRole: 'system',
               action: 'sms.deleted',

@@ -1,13 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import type { CallerHint } from '@hotline/contract';
 import { shortPseudonym } from '@hotline/crypto/pseudonym';
-import { CallerRecords } from '@hotline/calls/records';
 import { Clock } from '@hotline/clock';
 import { withTimeout } from '@hotline/observability';
 import { ConferenceState, RoutingStore } from '@hotline/routing';
 import { CallRecordsService } from '../calls/call-records.service';
+import { GatewayRecords } from '../calls/gateway-records';
 import { LiveEvents } from '../live/live-events';
-import { RecordsDb } from '../records-db';
 
 const LOOKUP_MS = 800;
 const REDIS_MS = 1000;
@@ -25,7 +24,7 @@ export class CallAnswers {
     private readonly state: ConferenceState,
     private readonly live: LiveEvents,
     private readonly records: CallRecordsService,
-    private readonly db: RecordsDb,
+    private readonly repos: GatewayRecords,
     private readonly clock: Clock,
   ) {}
 
@@ -59,7 +58,7 @@ export class CallAnswers {
     try {
       return await withTimeout(
         (async () => {
-          const history = await new CallerRecords(await this.db.get()).history(pseudonym, callId);
+          const history = await (await this.repos.callers()).history(pseudonym, callId);
           return { pseudonym: shortPseudonym(pseudonym), ...history };
         })(),
         LOOKUP_MS,
