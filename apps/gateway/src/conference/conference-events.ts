@@ -10,6 +10,7 @@ import { OperatorLeg } from './operator-leg';
 import { Supervision } from './supervision';
 import { TransferReleases } from './transfer-releases';
 import { Transfers } from './transfers';
+import { ConferenceLegFields, ConferenceRecordingFields, ConferenceStatusFields } from '../webhooks/twilio-fields';
 
 const FAILED_LEG = new Set(['no-answer', 'busy', 'failed', 'canceled']);
 const conferenceCallbacks = counter('hotline_conference_callbacks_total', 'Conference status callbacks by event and outcome', [
@@ -40,7 +41,7 @@ export class ConferenceEvents {
   ) {}
 
   /** A REST-added leg's call progress: answered, or never (no-answer, busy, failed). */
-  async leg(query: TwilioParams, params: TwilioParams): Promise<void> {
+  async leg(query: TwilioParams, params: ConferenceLegFields): Promise<void> {
     const callId = str(query.c);
     const role = str(query.r);
     const id = str(query.i);
@@ -59,7 +60,7 @@ export class ConferenceEvents {
   }
 
   /** The conference's recording: linked to the call (the caller's CallSid), with its retention deadline. */
-  async recording(query: TwilioParams, params: TwilioParams): Promise<void> {
+  async recording(query: TwilioParams, params: ConferenceRecordingFields): Promise<void> {
     const callId = str(query.c);
     const recordingSid = str(params.RecordingSid);
     if (!isId(callId) || !isRecordingSid(recordingSid) || !isConferenceSid(str(params.ConferenceSid))) return;
@@ -77,7 +78,7 @@ export class ConferenceEvents {
   }
 
   /** Conference and participant status callbacks: the conference's SID, who joined and left, hold, supervision. */
-  async status(query: TwilioParams, params: TwilioParams): Promise<void> {
+  async status(query: TwilioParams, params: ConferenceStatusFields): Promise<void> {
     const callId = str(query.c);
     const sid = str(params.ConferenceSid);
     const event = str(params.StatusCallbackEvent);

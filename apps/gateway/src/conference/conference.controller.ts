@@ -6,6 +6,7 @@ import { CallTwiml } from '../twiml/twiml';
 import { TwilioParams } from '../webhooks/twilio-params';
 import { ConferenceEvents } from './conference-events';
 import { ConferenceTwiml } from './conference-twiml';
+import { ConferenceLegFields, ConferenceRecordingFields, ConferenceStatusFields } from '../webhooks/twilio-fields';
 
 /**
  * Twilio's conference webhooks: conference and participant status callbacks, a leg's call
@@ -28,7 +29,7 @@ export class ConferenceController {
   @Post('status')
   @HttpCode(200)
   @Header('Content-Type', 'text/xml')
-  async status(@Query() query: TwilioParams, @Body() body: TwilioParams): Promise<string> {
+  async status(@Query() query: TwilioParams, @Body() body: ConferenceStatusFields): Promise<string> {
     await this.applied('status', this.events.status(query, body ?? {}));
     return CallTwiml.empty();
   }
@@ -36,7 +37,7 @@ export class ConferenceController {
   @Post('leg')
   @HttpCode(200)
   @Header('Content-Type', 'text/xml')
-  async leg(@Query() query: TwilioParams, @Body() body: TwilioParams): Promise<string> {
+  async leg(@Query() query: TwilioParams, @Body() body: ConferenceLegFields): Promise<string> {
     await this.applied('leg', this.events.leg(query, body ?? {}));
     return CallTwiml.empty();
   }
@@ -44,7 +45,7 @@ export class ConferenceController {
   @Post('recording')
   @HttpCode(200)
   @Header('Content-Type', 'text/xml')
-  async recording(@Query() query: TwilioParams, @Body() body: TwilioParams): Promise<string> {
+  async recording(@Query() query: TwilioParams, @Body() body: ConferenceRecordingFields): Promise<string> {
     await this.applied('recording', this.events.recording(query, body ?? {}));
     return CallTwiml.empty();
   }

@@ -12,6 +12,7 @@ import { voiceLeg } from '../twiml/voice-legs';
 import { TwilioParams, isCallSid, isId, str } from '../webhooks/twilio-params';
 import { withCallbackBook } from './callback-book';
 import { OverflowTwiml } from './overflow.twiml';
+import { VoiceCallbackAnsweredFields, VoiceCallbackStatusFields } from '../webhooks/twilio-fields';
 
 const REDIS_MS = 1000;
 /** How long a machine answering a callback is remembered for its status callback (Redis, by attempt id). */
@@ -50,7 +51,7 @@ export class CallbackCalls {
    * (`AnsweredBy`), nobody is rung, the attempt is `machine` (not reached: due again, or closed after
    * maxAttempts), and the machine hears nothing, or the configured words (callbacks.onMachine).
    */
-  async answered(query: TwilioParams, params: TwilioParams): Promise<string> {
+  async answered(query: TwilioParams, params: VoiceCallbackAnsweredFields): Promise<string> {
     const operatorId = str(query.o);
     const callId = str(query.c);
     if (!isId(operatorId) || !isId(callId)) return this.twiml.unavailable();
@@ -80,7 +81,7 @@ export class CallbackCalls {
    * How an outbound callback ended: the attempt's outcome; the callback is done, due again, or closed.
    * A call a machine answered ends `completed` too: what the answered URL learnt (AnsweredBy) decides.
    */
-  async status(query: TwilioParams, params: TwilioParams): Promise<void> {
+  async status(query: TwilioParams, params: VoiceCallbackStatusFields): Promise<void> {
     const attemptId = str(query.a);
     const status = str(params.CallStatus);
     const outcomes: Record<string, AttemptOutcome> = {

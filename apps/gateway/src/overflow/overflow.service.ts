@@ -28,6 +28,13 @@ import { CallTwiml } from '../twiml/twiml';
 import { withCallbackBook } from './callback-book';
 import { CODE_CHOICES, OverflowTwiml } from './overflow.twiml';
 import { TwilioParams, isCallSid, isId, str } from '../webhooks/twilio-params';
+import {
+  VoiceOverflowBackupDialledFields,
+  VoiceOverflowCallbackConsentFields,
+  VoiceOverflowChoiceFields,
+  VoiceOverflowLeftFields,
+  VoiceOverflowVoicemailConsentFields,
+} from '../webhooks/twilio-fields';
 
 const REDIS_MS = 1000;
 const STATE_TTL_SECONDS = 6 * 3600;
@@ -129,7 +136,7 @@ export class OverflowService {
   }
 
   /** The key the caller pressed on the choices. */
-  async choice(query: TwilioParams, params: TwilioParams): Promise<string> {
+  async choice(query: TwilioParams, params: VoiceOverflowChoiceFields): Promise<string> {
     const callId = str(query.c);
     const offered = [...str(query.o)].map((k) => CODE_CHOICES[k]).filter(Boolean);
     const digit = Number(str(params.Digits));
@@ -161,7 +168,7 @@ export class OverflowService {
    * caller leaves the queue to hear that it is booked. Anything else: back to waiting, nothing kept.
    * A withheld or unavailable caller ID is no number to call back: the caller is told so, nothing kept.
    */
-  async callbackConsent(query: TwilioParams, params: TwilioParams): Promise<string> {
+  async callbackConsent(query: TwilioParams, params: VoiceOverflowCallbackConsentFields): Promise<string> {
     const callId = str(query.c);
     const from = str(params.From);
     const callSid = str(params.CallSid);
@@ -241,7 +248,7 @@ export class OverflowService {
   }
 
   /** The answer to the voicemail consent: 1 records the consent and leaves the queue to record; else nothing is recorded. */
-  async voicemailConsent(query: TwilioParams, params: TwilioParams): Promise<string> {
+  async voicemailConsent(query: TwilioParams, params: VoiceOverflowVoicemailConsentFields): Promise<string> {
     const callId = str(query.c);
     if (!isId(callId)) return this.twiml.words('notConsented');
     const granted = str(params.Digits) === '1';
@@ -261,7 +268,7 @@ export class OverflowService {
   }
 
   /** `<Enqueue action>`: the caller left the queue. What they chose decides what comes next. */
-  async left(query: TwilioParams, params: TwilioParams): Promise<string> {
+  async left(query: TwilioParams, params: VoiceOverflowLeftFields): Promise<string> {
     const callId = str(query.c);
     const result = str(params.QueueResult);
     // Twilio's own failures: the caller hears so. Hung up, or taken out of the queue by a call update
@@ -288,7 +295,7 @@ export class OverflowService {
    * The backup line's `<Dial action>`: answered there and over (`completed`), the call simply ends;
    * busy, not answered, failed: the caller hears that we cannot take the call.
    */
-  backupDialled(params: TwilioParams): string {
+  backupDialled(params: VoiceOverflowBackupDialledFields): string {
     const answered = str(params.DialCallStatus) === 'completed';
     choices.inc({ step: answered ? 'backup_line_answered' : 'backup_line_unanswered' });
     return this.twiml.backupLineEnded(answered);

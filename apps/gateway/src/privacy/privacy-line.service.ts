@@ -5,6 +5,17 @@ import { WEBHOOK_BUDGET_MS, answerWithin } from '@hotline/twilio';
 import { PrivacySession, PrivacySessions } from './privacy-session';
 import { PrivacyTwiml, spokenDuration } from './privacy-twiml';
 import { TwilioParams, isCallSid, str } from '../webhooks/twilio-params';
+import {
+  VoicePrivacyChoiceFields,
+  VoicePrivacyCodeFields,
+  VoicePrivacyConfirmFields,
+  VoicePrivacyFields,
+  VoicePrivacyResendFields,
+} from '../webhooks/twilio-fields';
+
+/** What Twilio posts to any step of the privacy line. */
+type PrivacyLineFields =
+  VoicePrivacyFields | VoicePrivacyChoiceFields | VoicePrivacyCodeFields | VoicePrivacyResendFields | VoicePrivacyConfirmFields;
 
 const INTENTS: Record<string, PrivacyIntent> = { '1': 'delete', '2': 'withdraw', '3': 'cancel' };
 
@@ -41,7 +52,7 @@ export class PrivacyLineService {
    * database, Twilio), the caller is asked to call again rather than left to Twilio's application
    * error; the code's SMS has a budget of its own within it (SMS_SEND_BUDGET_MS, then "we could not send").
    */
-  async step(name: string, params: TwilioParams, fn: (callSid: string) => Promise<string>): Promise<string> {
+  async step(name: string, params: PrivacyLineFields, fn: (callSid: string) => Promise<string>): Promise<string> {
     const callSid = str(params.CallSid);
     return answerWithin(this.run(name, callSid, fn), WEBHOOK_BUDGET_MS, () => {
       steps.inc({ step: 'over_budget' });
@@ -69,7 +80,7 @@ export class PrivacyLineService {
   }
 
   /** The line answers: a withheld number is told how else to ask; anyone else hears the menu. */
-  async answer(params: TwilioParams): Promise<string> {
+  async answer(params: VoicePrivacyFields): Promise<string> {
     return this.step('answer', params, async (callSid) => {
       const pseudonym = this.pseudonyms.of(str(params.From));
       if (!pseudonym) {
@@ -84,7 +95,7 @@ export class PrivacyLineService {
   }
 
   /** 1 delete, 2 withdraw consent, 3 cancel; no answer repeats the menu once. */
-  async choice(query: TwilioParams, params: TwilioParams): Promise<string> {
+  async choice(query: TwilioParams, params: VoicePrivacyChoiceFields): Promise<string> {
     return this.step('choice', params, async (callSid) => {
       const session = await this.session(callSid, params);
       const intent = INTENTS[str(params.Digits)];
@@ -97,7 +108,7 @@ export class PrivacyLineService {
   }
 
   /** After an expired code: 1 sends a new one. */
-  async resend(params: TwilioParams): Promise<string> {
+  async resend(params: VoicePrivacyResendFields): Promise<string> {
     return this.step('resend', params, async (callSid) => {
       const session = await this.session(callSid, params);
       if (str(params.Digits) !== '1' || !session.intent) return this.twiml.end('goodbye');
@@ -105,7 +116,7 @@ export class PrivacyLineService {
     });
   }
 
-  async code(query: TwilioParams, params: TwilioParams): Promise<string> {
+  async code(query: TwilioParams, params: VoicePrivacyCodeFields): Promise<string> {
     return this.step('code', params, async (callSid) => {
       const session = await this.session(callSid, params);
       const intent = session.intent;
@@ -129,7 +140,7 @@ export class PrivacyLineService {
   }
 
   /** 1 confirms the deletion the caller has just heard the counts of. */
-  async confirm(params: TwilioParams): Promise<string> {
+  async confirm(params: VoicePrivacyConfirmFields): Promise<string> {
     return this.step('confirm', params, async (callSid) => {
       const session = await this.session(callSid, params);
       if (!session.verified || session.intent !== 'delete') throw new PrivacyLineStop('confirmation without verification');

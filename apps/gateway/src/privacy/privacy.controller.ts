@@ -5,6 +5,14 @@ import { MessagingResponse, WEBHOOK_BUDGET_MS, answerWithin } from '@hotline/twi
 import { TwilioParams } from '../webhooks/twilio-params';
 import { PrivacyLineService } from './privacy-line.service';
 import { SmsStatusService } from './sms-status.service';
+import {
+  SmsStatusFields,
+  VoicePrivacyChoiceFields,
+  VoicePrivacyCodeFields,
+  VoicePrivacyConfirmFields,
+  VoicePrivacyFields,
+  VoicePrivacyResendFields,
+} from '../webhooks/twilio-fields';
 
 /**
  * The privacy line (`/twilio/voice/privacy`, reached directly or by 9 from the main menu) and the
@@ -20,35 +28,35 @@ export class PrivacyController {
   @Post()
   @HttpCode(200)
   @Header('Content-Type', 'text/xml')
-  privacy(@Body() body: TwilioParams): Promise<string> {
+  privacy(@Body() body: VoicePrivacyFields): Promise<string> {
     return this.line.answer(body ?? {});
   }
 
   @Post('choice')
   @HttpCode(200)
   @Header('Content-Type', 'text/xml')
-  choice(@Query() query: TwilioParams, @Body() body: TwilioParams): Promise<string> {
+  choice(@Query() query: TwilioParams, @Body() body: VoicePrivacyChoiceFields): Promise<string> {
     return this.line.choice(query, body ?? {});
   }
 
   @Post('code')
   @HttpCode(200)
   @Header('Content-Type', 'text/xml')
-  code(@Query() query: TwilioParams, @Body() body: TwilioParams): Promise<string> {
+  code(@Query() query: TwilioParams, @Body() body: VoicePrivacyCodeFields): Promise<string> {
     return this.line.code(query, body ?? {});
   }
 
   @Post('resend')
   @HttpCode(200)
   @Header('Content-Type', 'text/xml')
-  resend(@Body() body: TwilioParams): Promise<string> {
+  resend(@Body() body: VoicePrivacyResendFields): Promise<string> {
     return this.line.resend(body ?? {});
   }
 
   @Post('confirm')
   @HttpCode(200)
   @Header('Content-Type', 'text/xml')
-  confirm(@Body() body: TwilioParams): Promise<string> {
+  confirm(@Body() body: VoicePrivacyConfirmFields): Promise<string> {
     return this.line.confirm(body ?? {});
   }
 }
@@ -66,7 +74,7 @@ export class SmsStatusController {
   @Post('status')
   @HttpCode(200)
   @Header('Content-Type', 'text/xml')
-  async status(@Body() body: TwilioParams): Promise<string> {
+  async status(@Body() body: SmsStatusFields): Promise<string> {
     await answerWithin(this.sms.status(body ?? {}), WEBHOOK_BUDGET_MS, () => undefined);
     return new MessagingResponse().toString();
   }

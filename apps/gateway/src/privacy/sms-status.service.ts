@@ -5,7 +5,7 @@ import { FINAL_SMS_STATUSES, markSmsDeleted, smsKnown } from '@hotline/privacy';
 import { TwilioService } from '@hotline/twilio';
 import { GatewayRecords } from '../calls/gateway-records';
 import { RecordsDb } from '../records-db';
-import type { TwilioParams } from '../webhooks/twilio-params';
+import { SmsStatusFields } from '../webhooks/twilio-fields';
 
 const MESSAGE_SID = /^(SM|MM)[0-9a-fA-F]{32}$/;
 /** The deletion at Twilio is tried this long inside the callback; past it the delayed delete-sms job does it. */
@@ -28,7 +28,7 @@ export class SmsStatusService {
     private readonly clock: Clock,
   ) {}
 
-  async status(params: TwilioParams): Promise<void> {
+  async status(params: SmsStatusFields): Promise<void> {
     const sid = typeof params.MessageSid === 'string' ? params.MessageSid : '';
     const status = typeof params.MessageStatus === 'string' ? params.MessageStatus : '';
     if (!MESSAGE_SID.test(sid) || !FINAL_SMS_STATUSES.has(status)) return;

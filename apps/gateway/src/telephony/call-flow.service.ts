@@ -12,6 +12,17 @@ import { CallAnswers } from '../routing/call-answers';
 import { RoutingEngine } from '../routing/routing.engine';
 import { CallTwiml, ConsentQuestion } from '../twiml/twiml';
 import { TwilioParams, isCallSid, isId, str } from '../webhooks/twilio-params';
+import {
+  RecordingStatusFields,
+  VoiceAnsweredFields,
+  VoiceConsentFields,
+  VoiceDialledFields,
+  VoiceFollowUpFields,
+  VoiceIncomingFields,
+  VoiceResearchFields,
+  VoiceStatusFields,
+  VoiceWaitFields,
+} from '../webhooks/twilio-fields';
 
 const REDIS_MS = 1000;
 const TERMINAL = new Set(['completed', 'busy', 'failed', 'no-answer', 'canceled']);
@@ -46,13 +57,13 @@ export class CallFlowService {
   }
 
   /** A call to the hotline: the notice and the consent menu. The call's id is chosen here. */
-  incoming(_params: TwilioParams): string {
+  incoming(_params: VoiceIncomingFields): string {
     intake.inc({ step: 'incoming' });
     return this.twiml.menu(randomUUID(), this.clock.nowMs());
   }
 
   /** The menu's answer: 1 consents to recording, 2 or silence declines, 9 goes to the privacy line. */
-  async consent(query: TwilioParams, params: TwilioParams): Promise<string> {
+  async consent(query: TwilioParams, params: VoiceConsentFields): Promise<string> {
     const callId = isId(str(query.c)) ? str(query.c) : randomUUID();
     const startedAt = /^\d{10,14}$/.test(str(query.t)) ? Number(str(query.t)) : this.clock.nowMs();
     const digits = str(params.Digits);
@@ -89,7 +100,7 @@ export class CallFlowService {
    * anything else or silence declines. Recorded like any call event (queued when MySQL is away);
    * then the next question, or the queue.
    */
-  async answer(kind: ConsentQuestion, query: TwilioParams, params: TwilioParams): Promise<string> {
+  async answer(kind: ConsentQuestion, query: TwilioParams, params: VoiceResearchFields | VoiceFollowUpFields): Promise<string> {
     const callId = str(query.c);
     const consent = str(query.r) === '1';
     const enqueuedAt = /^\d{10,14}$/.test(str(query.q)) ? Number(str(query.q)) : this.clock.nowMs();
@@ -114,7 +125,7 @@ export class CallFlowService {
    * Twilio asks this on every loop of the wait music. It re-registers a call that Redis does not
    * know (Redis was away when the caller was enqueued), so reconciliation needs no job of its own.
    */
-  async wait(query: TwilioParams, params: TwilioParams): Promise<string> {
+  async wait(query: TwilioParams, params: VoiceWaitFields): Promise<string> {
     const callId = str(query.c);
     const callSid = str(params.CallSid);
     if (isId(callId) && isCallSid(callSid)) {
@@ -147,7 +158,7 @@ export class CallFlowService {
    * `<Dial action>`: how the dial to the operator's browser ended. Answered: the call is over when
    * the dial is. Not answered: the caller goes back to the front of the queue and the operator away.
    */
-  async dialled(query: TwilioParams, params: TwilioParams): Promise<string> {
+  async dialled(query: TwilioParams, params: VoiceDialledFields): Promise<string> {
     const status = str(params.DialCallStatus);
     const callId = str(query.c);
     const operatorId = str(query.o);
@@ -180,7 +191,7 @@ export class CallFlowService {
    * The operator's leg answered (`<Client statusCallbackEvent="answered">`): only now does the record
    * say the call was answered and by whom (operator_id gives them need-to-know access).
    */
-  async answered(query: TwilioParams, params: TwilioParams): Promise<void> {
+  async answered(query: TwilioParams, params: VoiceAnsweredFields): Promise<void> {
     const callId = str(query.c);
     const operatorId = str(query.o);
     if (!isId(callId) || !isId(operatorId)) return;
@@ -195,7 +206,7 @@ export class CallFlowService {
   }
 
   /** Call status callbacks: idempotent on CallSid + SequenceNumber, late ones ignored. */
-  async status(params: TwilioParams): Promise<void> {
+  async status(params: VoiceStatusFields): Promise<void> {
     const callSid = str(params.CallSid);
     if (!isCallSid(callSid)) return;
     const status = str(params.CallStatus);
@@ -228,7 +239,7 @@ export class CallFlowService {
   }
 
   /** Recording callbacks: the recording's SID is linked to its call, with its retention deadline. */
-  async recording(params: TwilioParams): Promise<void> {
+  async recording(params: RecordingStatusFields): Promise<void> {
     const callSid = str(params.CallSid);
     const recordingSid = str(params.RecordingSid);
     if (!isCallSid(callSid) || !/^RE[0-9a-fA-F]{32}$/.test(recordingSid)) return;

@@ -1,12 +1,13 @@
 /**
  * How the gateway reads what Twilio sends: one definition for every `/twilio/*` route. Twilio posts
  * form fields (the body) and calls back the URLs we gave it (the query: our own `c` call id, `o`, `a`...).
- * Which fields each kind of request carries is in test/fixtures/twilio-webhooks.json, and a test
- * (test/security/twilio-webhook-reads) holds the gateway to it.
+ * What Twilio posts to each route is typed in twilio-fields.ts, generated from the documented webhooks
+ * (test/fixtures/twilio-webhooks.json): a handler cannot read a field Twilio does not send there (tsc
+ * refuses it), and test/security/twilio-webhook-reads checks the same by reading the code.
  */
 import { isId } from '@hotline/contract';
 
-/** A request's fields, as Express parses them (a repeated field is an array). */
+/** A request's fields, as Express parses them (a repeated field is an array): the query of our own URLs. */
 export type TwilioParams = Record<string, string | string[] | undefined>;
 
 /** A field as text: the first value of a repeated one, '' when absent. */
