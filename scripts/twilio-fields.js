@@ -13,14 +13,6 @@ const root = path.join(__dirname, '..');
 const FIXTURE = path.join(root, 'test', 'fixtures', 'twilio-webhooks.json');
 const OUT = path.join(root, 'apps', 'gateway', 'src', 'webhooks', 'twilio-fields.ts');
 
-function lineage(kind, kinds, out = []) {
-  const def = kinds[kind];
-  if (!def || out.includes(def)) return out;
-  out.push(def);
-  for (const parent of [def.extends ?? []].flat()) lineage(parent, kinds, out);
-  return out;
-}
-
 /** `/twilio/voice/overflow/callback-consent` -> `VoiceOverflowCallbackConsentFields`. */
 function typeName(route) {
   const words = route
@@ -30,6 +22,16 @@ function typeName(route) {
   return words.map((w) => w[0].toUpperCase() + w.slice(1)).join('') + 'Fields';
 }
 
+/** `participant-call-status` -> `ParticipantCallStatusField`. */
+function kindTypeName(kind) {
+  return (
+    kind
+      .split('-')
+      .map((w) => w[0].toUpperCase() + w.slice(1))
+      .join('') + 'Field'
+  );
+}
+
 function generate() {
   const f = JSON.parse(fs.readFileSync(FIXTURE, 'utf8'));
   const lines = [
@@ -37,13 +39,23 @@ function generate() {
     '',
     '/** What Twilio posts to a route: only the fields it documents for the request, each a string (an array if repeated). */',
     'export type TwilioFieldsOf<K extends string> = { readonly [F in K]?: string | string[] };',
+    '',
+    '// The fields of each kind of request Twilio makes (its own, and those of the kinds it extends), as documented.',
   ];
+  for (const [kind, def] of Object.entries(f.kinds)) {
+    const parents = [def.extends ?? []].flat().map(kindTypeName);
+    const own = Object.keys(def.params)
+      .sort()
+      .map((p) => `'${p}'`);
+    const members = [...parents, ...own];
+    lines.push(`/** ${kind}: ${[def.doc].flat()[0] ?? ''} */`);
+    lines.push(`export type ${kindTypeName(kind)} = ${members.length ? members.join(' | ') : 'never'};`);
+  }
+  lines.push('', '// What each route receives: the kinds of request Twilio makes to it.');
   for (const [route, kinds] of Object.entries(f.routes).sort(([a], [b]) => a.localeCompare(b))) {
-    const fields = [...new Set(kinds.flatMap((k) => lineage(k, f.kinds).flatMap((d) => Object.keys(d.params))))].sort();
-    lines.push('', `/** \`${route}\`: ${kinds.join(' or ')}. */`);
-    lines.push(`export type ${typeName(route)} = TwilioFieldsOf<`);
-    for (const [i, name] of fields.entries()) lines.push(`  ${i ? '| ' : ''}'${name}'`);
-    lines.push('>;');
+    for (const k of kinds) if (!f.kinds[k]) throw new Error(`${route}: unknown kind ${k}`);
+    lines.push(`/** \`${route}\`: ${kinds.join(' or ')}. */`);
+    lines.push(`export type ${typeName(route)} = TwilioFieldsOf<${kinds.map(kindTypeName).join(' | ')}>;`);
   }
   return lines.join('\n') + '\n';
 }
