@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { SessionAuthority, StaffModule, SessionLedger } from '@hotline/auth';
 import { StaffSecretSeal } from '@hotline/crypto';
 import { AuthController } from './auth.controller';
+import { SignInController } from './sign-in.controller';
 import { BootstrapAdmin } from './bootstrap-admin';
 import { LoginThrottle } from './login-throttle';
 import { LoginService } from './login.service';
@@ -18,7 +19,7 @@ import { UsersController } from '../users/users.controller';
  */
 @Module({
   imports: [StaffModule],
-  controllers: [AuthController, UsersController, AgreementsController],
+  controllers: [SignInController, AuthController, UsersController, AgreementsController],
   providers: [
     LoginService,
     LoginThrottle,
