@@ -105,6 +105,12 @@ describe('the console in a browser', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByText('Connected', { exact: true }).waitFor();
     await tile(page, 'Waiting').getByText('0', { exact: true }).waitFor();
+    // The page's one h1 is its header; My account and Hand over calls are in the header, not floating over the page.
+    await page.getByRole('heading', { level: 1, name: 'Hotline Supervisor' }).waitFor();
+    expect(await page.getByRole('heading', { level: 1 }).count()).toBe(1);
+    const header = page.getByRole('banner');
+    await header.getByRole('button', { name: 'My account' }).waitFor();
+    await header.getByRole('button', { name: 'Hand over calls' }).waitFor();
   });
 
   it('an operator signs in with the keyboard alone, and the session survives a reload', async () => {
@@ -120,6 +126,8 @@ describe('the console in a browser', () => {
     await page.keyboard.type(operator.password);
     await page.keyboard.press('Enter');
     await page.getByText('Connected', { exact: true }).waitFor();
+    await page.getByRole('heading', { level: 1, name: 'Hotline Operator' }).waitFor();
+    await page.getByRole('banner').getByRole('button', { name: 'My account' }).waitFor();
     await page.reload();
     await page.getByText('Connected', { exact: true }).waitFor();
     const available = page.getByRole('switch', { name: 'Available' });
@@ -135,6 +143,8 @@ describe('the console in a browser', () => {
     expect(call.state).toBe('queued');
     await tile(supervisorPage, 'Waiting').getByText('1', { exact: true }).waitFor();
     await supervisorPage.getByRole('region', { name: 'Waiting calls' }).getByText('Caller 1').waitFor();
+    // Nothing covers the waiting caller (the account buttons used to float over this corner).
+    expect(await uncovered(supervisorPage.getByRole('region', { name: 'Waiting calls' }).getByText('Caller 1'))).toBe(true);
   });
 
   it('the operator goes available, is offered the call and accepts it with Enter', async () => {
@@ -159,6 +169,7 @@ describe('the console in a browser', () => {
     const page = operatorPage;
     const note = (text: string) => page.getByRole('listitem').filter({ hasText: text });
     await page.getByLabel('Note').fill('Caller is frightened and alone tonight; talked through what happened.');
+    expect(await uncovered(page.getByRole('button', { name: 'Add note' }))).toBe(true);
     await page.getByRole('button', { name: 'Add note' }).click();
     await note('Caller is frightened and alone tonight').waitFor();
     await note('Caller is frightened and alone tonight').getByRole('button', { name: 'Amend' }).click();
@@ -333,4 +344,14 @@ async function waitUntil(check: () => Promise<boolean>, timeoutMs = 10_000): Pro
 function localDateTime(d: Date): string {
   const p = (n: number) => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+/** Whether what the page shows at the middle of `target` (scrolled into view) is the target itself: nothing covers it. */
+async function uncovered(target: Locator): Promise<boolean> {
+  await target.scrollIntoViewIfNeeded();
+  return target.evaluate((el) => {
+    const r = el.getBoundingClientRect();
+    const top = (globalThis as any).document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+    return el.contains(top);
+  });
 }

@@ -121,14 +121,18 @@ describe('staff accounts in the console', () => {
     // Admins keep the wallboard (queue figures, no content) a click away.
     await page.getByRole('button', { name: 'Wallboard' }).click();
     await page.getByText('Waiting', { exact: true }).first().waitFor();
-    await page.getByRole('button', { name: 'Staff accounts' }).click();
-    await page.getByRole('heading', { name: 'Staff' }).waitFor();
+    // The switch sits in the header, beside My account (nothing floats over the page).
+    await page.getByRole('heading', { level: 1, name: 'Hotline Supervisor' }).waitFor();
+    await page.getByRole('banner').getByRole('button', { name: 'Staff accounts' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Hotline Staff accounts' }).waitFor();
+    await page.getByRole('banner').getByRole('button', { name: 'My account' }).waitFor();
+    await page.getByRole('heading', { name: 'Staff', exact: true }).waitFor();
     await page.getByRole('button', { name: 'Sign out' }).click();
     await password(page, admin.username, admin.password);
     await page.getByRole('heading', { name: 'Second factor' }).waitFor();
     await page.getByLabel('Code').fill(totpCode(secret, Date.now() + 30_000));
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Staff' }).waitFor();
+    await page.getByRole('heading', { name: 'Staff', exact: true }).waitFor();
   }, 90_000);
 
   it('locks an idle console, hiding what it showed, until the password is entered again', async () => {
