@@ -1,4 +1,4 @@
-import { RISK_LEVELS, STATS_PERIODS, StatsPeriod } from '@hotline/contract';
+import { RISK_LEVELS, STATS_PERIODS, StatsPeriod, StatsTotals } from '@hotline/contract';
 import { HOUR_MS, HourlyStatRow, StatMetric, TALK_BUCKETS, WAIT_BUCKETS } from '@hotline/calls';
 
 /** What the statistics are summed by: written once, in libs/contract (the console offers the same). */
@@ -8,21 +8,8 @@ export type Period = StatsPeriod;
 export const DAY_MS = 24 * HOUR_MS;
 export const WEEK_MS = 7 * DAY_MS;
 
-/** One period's counts, as the hourly rows sum them (every count there, none suppressed yet). */
-export interface Counts {
-  offered: number;
-  answered: number;
-  abandoned: number;
-  answeredInServiceLevel: number;
-  wait: Record<string, number>;
-  talk: Record<string, number>;
-  riskAssessed: Record<string, number>;
-  escalations: number;
-  callbacks: number;
-  transfers: number;
-  complaintsReceived: number;
-  complaintsResolved: number;
-}
+/** One period's counts, as the hourly rows sum them (every count there, none suppressed yet): the contract's totals, whole. */
+export type Counts = Omit<StatsTotals, 'incomplete'>;
 
 /**
  * Every cell of a period, by name (`wait.1-2m`, `riskAssessed.high`), in one fixed order: the same
